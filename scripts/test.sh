@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: types, lint and format, unit tests (no root needed), then integration
+# and conformance tests (real containers; they skip with a stated reason when not root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x native/build/berth-nsinit ] && [ -f dist/berth-runtime.mjs ] || npm run build
+echo "==> tsc --noEmit"
+npx tsc --noEmit
+echo "==> biome check"
+npx biome check --diagnostic-level=error .
+mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+echo "==> node --test (${#files[@]} files)"
+exec node --import tsx --test --test-concurrency=1 "${files[@]}"

@@ -1,0 +1,66 @@
+/**
+ * berth-runtime: the runc command line over the runtime library. Each command is a thin front
+ * in commands/<verb>.ts; this file wires the global flags, logging and error reporting.
+ */
+import { Command, Option } from 'commander';
+import { BerthError } from '../common/errors.js';
+import { register as registerCreate } from './commands/create.js';
+import { register as registerDelete } from './commands/delete.js';
+import { register as registerKill } from './commands/kill.js';
+import { register as registerList } from './commands/list.js';
+import { register as registerRun } from './commands/run.js';
+import { register as registerSpec } from './commands/spec.js';
+import { register as registerStart } from './commands/start.js';
+import { register as registerState } from './commands/state.js';
+import { DEFAULT_ROOT, type GlobalFlags, makeContext } from './context.js';
+import { configureLog, log } from './log.js';
+
+declare const BERTH_VERSION: string | undefined;
+const VERSION = typeof BERTH_VERSION === 'string' ? BERTH_VERSION : '0.0.0-dev';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('berth-runtime');
+  program
+    .description('Open Container Initiative runtime (runc-compatible)')
+    .enablePositionalOptions()
+    .version(`berth-runtime version ${VERSION}\nspec: 1.0.2-dev`, '-v, --version')
+    .option('--root <dir>', 'root directory for storage of container state', DEFAULT_ROOT)
+    .option('--log <file>', 'set the log file to write logs to (default is stderr)')
+    .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']).default('text'))
+    .option('--debug', 'enable debug logging')
+    .option('--systemd-cgroup', 'use systemd for cgroups (not supported)')
+    .option('--criu <path>', '(accepted for compatibility; checkpoint is not supported)')
+    .option('--rootless <value>', '(accepted for compatibility)')
+    .hook('preAction', () => {
+      const g = program.opts<GlobalFlags>();
+      configureLog({ file: g.log, format: g.logFormat, debug: g.debug ?? false });
+    })
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const ctx = makeContext(program);
+  for (const register of [
+    registerCreate,
+    registerStart,
+    registerRun,
+    registerState,
+    registerList,
+    registerKill,
+    registerDelete,
+    registerSpec,
+  ]) {
+    register(program, ctx);
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // help and version exit 0; usage errors were already printed by commander
+      return e.exitCode ?? 1;
+    }
+    log('error', err instanceof BerthError ? err.message : ((err as Error)?.stack ?? String(err)));
+    return 1;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * A container as the runtime keeps it: a directory `<root>/<id>/` holding `state.json` (written
+ * atomically, the single record of the container) and, between create and start, `exec.fifo`.
+ * The status is not stored but derived each time from the process and the fifo, as runc does,
+ * so it is never stale after a crash.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
+import { writeFileAtomic } from '../../common/fs.js';
+import { OCI_VERSION, type Spec, type State, type Status } from '../../oci/spec.js';
+import type { CgroupDir } from '../cgroups/manager.js';
+import { isAlive } from './proc.js';
+
+export interface ContainerRecord {
+  version: 1;
+  id: string;
+  bundle: string;
+  rootfs: string;
+  /** Host pid of the container's init process. */
+  pid: number;
+  /** Its start time (/proc/<pid>/stat field 22): a reused pid will not match. */
+  pidStartTime: string;
+  created: string;
+  /** The config as it was at create time: later edits of config.json do not affect the container. */
+  config: Spec;
+  cgroups: CgroupDir[];
+}
+
+const ID_PATTERN = /^[\w+\-.]+$/;
+
+export function validateId(id: string): void {
+  if (!id) throw invalid('container id cannot be empty', id);
+  if (!ID_PATTERN.test(id) || id === '.' || id === '..') throw invalid(`invalid container id format: ${id}`, id);
+}
+
+export interface HookState {
+  ociVersion: string;
+  id: string;
+  status: Status;
+  pid?: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+}
+
+export function hookState(config: Spec, id: string, bundle: string, status: Status, pid?: number): HookState {
+  const s = { ociVersion: config.ociVersion || OCI_VERSION, id, status } as HookState;
+  if (pid) s.pid = pid;
+  s.bundle = bundle;
+  if (config.annotations) s.annotations = config.annotations;
+  return s;
+}
+
+export class Container {
+  private constructor(
+    readonly root: string,
+    readonly record: ContainerRecord,
+  ) {}
+
+  static dir(root: string, id: string): string {
+    return path.join(root, id);
+  }
+
+  get dir(): string {
+    return Container.dir(this.root, this.record.id);
+  }
+  get id(): string {
+    return this.record.id;
+  }
+  get fifo(): string {
+    return path.join(this.dir, 'exec.fifo');
+  }
+
+  static async load(root: string, id: string): Promise<Container> {
+    validateId(id);
+    const file = path.join(Container.dir(root, id), 'state.json');
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new BerthError('not-found', 'container does not exist', { object: id });
+      throw fromErrno('read', file, err);
+    }
+    try {
+      return new Container(root, JSON.parse(text) as ContainerRecord);
+    } catch (err) {
+      throw new BerthError('internal', `parse '${file}': ${(err as Error).message}`, { cause: err, object: id });
+    }
+  }
+
+  static async save(root: string, record: ContainerRecord): Promise<Container> {
+    await writeFileAtomic(path.join(Container.dir(root, record.id), 'state.json'), JSON.stringify(record), 0o600);
+    return new Container(root, record);
+  }
+
+  status(): Status {
+    const { pid, pidStartTime } = this.record;
+    if (!isAlive(pid, pidStartTime)) return 'stopped';
+    if (existsSync(this.fifo)) return 'created';
+    return 'running';
+  }
+
+  /** The state as `runc state` prints it (owner is filled in by `list` only, as in runc). */
+  state(status = this.status(), owner = ''): State {
+    const r = this.record;
+    const s: State = {
+      ociVersion: r.config.ociVersion || OCI_VERSION,
+      id: r.id,
+      pid: status === 'stopped' ? 0 : r.pid,
+      status,
+      bundle: r.bundle,
+      rootfs: r.rootfs,
+      created: r.created,
+    } as State;
+    // runc's field order: annotations (when there are any) come before owner.
+    if (r.config.annotations && Object.keys(r.config.annotations).length > 0) s.annotations = r.config.annotations;
+    s.owner = owner;
+    return s;
+  }
+
+  /** The OCI state handed to hooks: the spec's fields only. */
+  hookState(status: Status, pid = this.record.pid): HookState {
+    return hookState(this.record.config, this.record.id, this.record.bundle, status, pid);
+  }
+
+  async ownerUid(): Promise<number> {
+    return (await stat(this.dir)).uid;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * create (and the first half of run): validate the bundle, make the cgroup, compute the plan,
+ * have berth-nsinit build the container, and record it. On any failure everything made so far is
+ * undone, so a failed create leaves no state directory, cgroup or process behind.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
+import { writeFileAtomic } from '../../common/fs.js';
+import { parseSpec } from '../../oci/validate.js';
+import { type CgroupLayout, hierarchyDirName } from '../cgroups/layout.js';
+import { type CgroupDir, cgroupDirs, createCgroups, destroyCgroups, procsFiles, readCgroupLayout } from '../cgroups/manager.js';
+import { runHooksOrFail } from '../hooks/run.js';
+import { NsinitSession } from '../launcher/nsinit.js';
+import { buildPlan, type CgroupMountSource } from '../plan/build.js';
+import { Container, type ContainerRecord, hookState, validateId } from './container.js';
+import { procStat, waitGone } from './proc.js';
+
+export interface CreateOptions {
+  root: string;
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+}
+
+export type LaunchMode = 'create' | 'run-detached' | 'run-foreground';
+
+export interface Launched {
+  container: Container;
+  session: NsinitSession;
+  warnings: string[];
+}
+
+function grantableCaps(): bigint {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m?.[1] ? BigInt(`0x${m[1]}`) : ~0n;
+}
+
+function cgroupMountSources(dirs: readonly CgroupDir[]): CgroupMountSource[] {
+  return dirs.map((d) => {
+    const name = hierarchyDirName(d.hierarchy);
+    const aliases = name.includes(',') ? name.split(',') : [];
+    return { name, hostDir: d.dir, version: d.hierarchy.version, aliases };
+  });
+}
+
+/** Reads and validates `<bundle>/config.json`. */
+export async function loadBundleConfig(bundle: string) {
+  const file = path.join(bundle, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw fromErrno('open', file, err);
+  }
+  return parseSpec(text, file);
+}
+
+export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Launched> {
+  validateId(opts.id);
+  const bundle = path.resolve(opts.bundle);
+  const config = await loadBundleConfig(bundle);
+  const terminal = config.process?.terminal ?? false;
+  const detached = mode !== 'run-foreground';
+  if (terminal && detached && !opts.consoleSocket)
+    throw invalid('cannot allocate tty if berth-runtime will detach without setting console socket', 'console-socket');
+  if (!terminal && opts.consoleSocket)
+    throw invalid('cannot use console socket if berth-runtime will not detach or allocate tty', 'console-socket');
+  if (!config.root) throw invalid('config.json: root: required', 'root');
+  const rootfs = path.resolve(bundle, config.root.path);
+  try {
+    if (!(await stat(rootfs)).isDirectory()) throw invalid(`rootfs '${rootfs}': not a directory`, rootfs);
+  } catch (err) {
+    throw fromErrno('stat rootfs', rootfs, err);
+  }
+
+  await mkdir(opts.root, { recursive: true, mode: 0o700 }).catch((err) => {
+    throw fromErrno('create state root', opts.root, err);
+  });
+  const dir = Container.dir(opts.root, opts.id);
+  try {
+    await mkdir(dir, { mode: 0o711 });
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') throw new BerthError('already-exists', `container with id exists: ${opts.id}`, { object: opts.id });
+    throw fromErrno('create', dir, err);
+  }
+
+  let cgroups: CgroupDir[] = [];
+  let session: NsinitSession | undefined;
+  let pid = 0;
+  let startTime = '';
+  try {
+    const layout: CgroupLayout = readCgroupLayout();
+    cgroups = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
+    await createCgroups(cgroups);
+    const hs = JSON.stringify(hookState(config, opts.id, bundle, 'creating'));
+    const { plan, warnings } = buildPlan({
+      id: opts.id,
+      bundle,
+      spec: config,
+      wait: mode === 'run-foreground',
+      execFifo: mode === 'create' ? path.join(dir, 'exec.fifo') : undefined,
+      consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
+      noPivot: opts.noPivot ?? false,
+      preserveFds: opts.preserveFds ?? 0,
+      cgroupProcs: procsFiles(cgroups),
+      cgroupMode: layout.mode,
+      cgroupMounts: cgroupMountSources(cgroups),
+      grantableCaps: grantableCaps(),
+      hookState: hs.slice(0, -1),
+    });
+    session = NsinitSession.start(plan, { preserveFds: opts.preserveFds ?? 0, detached: mode === 'run-foreground' });
+    pid = (await session.expect('pid')).pid;
+    startTime = procStat(pid)?.startTime ?? '';
+    const record: ContainerRecord = {
+      version: 1,
+      id: opts.id,
+      bundle,
+      rootfs,
+      pid,
+      pidStartTime: startTime,
+      created: new Date().toISOString(),
+      config,
+      cgroups,
+    };
+    const container = await Container.save(opts.root, record);
+    if (plan.syncHooks) {
+      await session.expect('hooks');
+      const state = container.hookState('creating');
+      await runHooksOrFail('prestart', config.hooks?.prestart, state);
+      await runHooksOrFail('createRuntime', config.hooks?.createRuntime, state);
+      session.send('resume');
+    }
+    await session.expect('created');
+    if (opts.pidFile) await writeFileAtomic(path.resolve(opts.pidFile), String(pid));
+    return { container, session, warnings };
+  } catch (err) {
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await waitGone(pid, startTime);
+    }
+    session?.[Symbol.dispose]();
+    await destroyCgroups(cgroups).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export async function create(opts: CreateOptions): Promise<string[]> {
+  const { session, warnings } = await launch(opts, 'create');
+  // The parent stage exits as soon as the container reports created.
+  const code = await session.exited;
+  if (code !== 0) throw new BerthError('internal', `berth-nsinit exited with status ${code}`);
+  return warnings;
+}

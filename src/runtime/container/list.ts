@@ -1,0 +1,38 @@
+/** list: every container under the state root, with its derived status. */
+import { readdir, readFile } from 'node:fs/promises';
+import { isKind } from '../../common/errors.js';
+import type { State } from '../../oci/spec.js';
+import { Container } from './container.js';
+
+let users: Map<number, string> | undefined;
+async function userName(uid: number): Promise<string> {
+  if (!users) {
+    users = new Map();
+    const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+    for (const line of passwd.split('\n')) {
+      const [name, , id] = line.split(':');
+      if (name && id) users.set(Number(id), name);
+    }
+  }
+  return users.get(uid) ?? `#${uid}`;
+}
+
+export async function list(root: string): Promise<State[]> {
+  let names: string[];
+  try {
+    names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const states: State[] = [];
+  for (const id of names.sort()) {
+    try {
+      const c = await Container.load(root, id);
+      states.push(c.state(c.status(), await userName(await c.ownerUid())));
+    } catch (err) {
+      if (!isKind(err, 'not-found')) throw err;
+      // being created or deleted right now: not listed, as runc does
+    }
+  }
+  return states;
+}

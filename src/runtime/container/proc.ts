@@ -1,0 +1,36 @@
+/** Facts about host processes, read from /proc. */
+import { readFileSync } from 'node:fs';
+
+export interface ProcStat {
+  state: string;
+  startTime: string;
+}
+
+/** Fields 3 (state) and 22 (start time) of /proc/<pid>/stat; undefined if the pid is gone. */
+export function procStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', startTime: fields[19] ?? '' };
+}
+
+/** True if `pid` is the same live process that had `startTime` (guards against pid reuse). */
+export function isAlive(pid: number, startTime: string): boolean {
+  if (pid <= 0) return false;
+  const st = procStat(pid);
+  return st !== undefined && st.startTime === startTime && st.state !== 'Z' && st.state !== 'X';
+}
+
+export async function waitGone(pid: number, startTime: string, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
+    if (!isAlive(pid, startTime)) return true;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  return !isAlive(pid, startTime);
+}

@@ -1,0 +1,144 @@
+/**
+ * The one place that spawns berth-nsinit. It writes the plan on the sync socket and turns the
+ * helper's line messages into awaitable events. See docs/plan-format.md for the protocol.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { BerthError } from '../../common/errors.js';
+import { decodeField, encodePlan } from '../plan/encode.js';
+import type { LaunchPlan } from '../plan/plan.js';
+
+export type NsinitMessage =
+  | { type: 'pid'; pid: number }
+  | { type: 'hooks' }
+  | { type: 'created' }
+  | { type: 'error'; message: string }
+  /** The sync socket closed: the container process exec'd (or every stage is gone). */
+  | { type: 'eof' };
+
+/** Finds the helper next to the bundle (dist/ → native/build/) or in the source tree. */
+export function nsinitPath(): string {
+  if (process.env.BERTH_NSINIT) return process.env.BERTH_NSINIT;
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [path.join(here, '../native/build/berth-nsinit'), path.join(here, '../../../native/build/berth-nsinit')]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new BerthError('not-found', `find 'berth-nsinit': not built (run 'npm run build')`, { object: 'berth-nsinit' });
+}
+
+export interface LaunchOptions {
+  /** fds 3..3+n-1 of this process are passed to the container. */
+  preserveFds: number;
+  /** Start the parent stage in its own session so terminal signals reach it only through us. */
+  detached: boolean;
+}
+
+export class NsinitSession implements Disposable {
+  private readonly child: ChildProcess;
+  private readonly sync: Duplex;
+  private buffered = '';
+  private readonly queue: NsinitMessage[] = [];
+  private waiter: ((m: NsinitMessage) => void) | undefined;
+  private closed = false;
+  /** Exit status of the parent stage: its exit code, or 128+signal. */
+  readonly exited: Promise<number>;
+
+  private constructor(plan: LaunchPlan, opts: LaunchOptions) {
+    const syncFd = 3 + opts.preserveFds;
+    const stdio: (number | 'inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
+    for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
+    stdio.push('pipe');
+    this.child = spawn(nsinitPath(), [String(syncFd)], { stdio, detached: opts.detached, argv0: 'berth-nsinit' });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+      this.child.once('error', () => resolve(127));
+    });
+    this.sync = this.child.stdio[syncFd] as Duplex;
+    this.sync.setEncoding('utf8');
+    this.sync.on('data', (chunk: string) => this.onData(chunk));
+    this.sync.on('close', () => this.push({ type: 'eof' }));
+    this.sync.on('error', () => this.push({ type: 'eof' }));
+    this.sync.write(encodePlan(plan));
+  }
+
+  static start(plan: LaunchPlan, opts: LaunchOptions): NsinitSession {
+    return new NsinitSession(plan, opts);
+  }
+
+  get helperPid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private onData(chunk: string): void {
+    this.buffered += chunk;
+    for (let nl = this.buffered.indexOf('\n'); nl >= 0; nl = this.buffered.indexOf('\n')) {
+      const line = this.buffered.slice(0, nl);
+      this.buffered = this.buffered.slice(nl + 1);
+      const [name, ...fields] = line.split(' ');
+      if (name === 'pid') this.push({ type: 'pid', pid: Number(fields[0]) });
+      else if (name === 'hooks') this.push({ type: 'hooks' });
+      else if (name === 'created') this.push({ type: 'created' });
+      else if (name === 'error') this.push({ type: 'error', message: decodeField(fields.join(' ')) });
+      else this.push({ type: 'error', message: `nsinit: unexpected message '${line}'` });
+    }
+  }
+
+  private push(m: NsinitMessage): void {
+    if (this.closed) return;
+    if (m.type === 'eof') this.closed = true;
+    const w = this.waiter;
+    if (w) {
+      this.waiter = undefined;
+      w(m);
+    } else this.queue.push(m);
+  }
+
+  /** The next message; after EOF, EOF forever. */
+  next(): Promise<NsinitMessage> {
+    const m = this.queue.shift();
+    if (m) return Promise.resolve(m);
+    if (this.closed) return Promise.resolve({ type: 'eof' });
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  /**
+   * Waits for a message of the given type. An `error` message, or EOF, becomes a BerthError that
+   * carries nsinit's own words ("mount 'proc' on '/proc': operation not permitted").
+   */
+  async expect<T extends NsinitMessage['type']>(type: T): Promise<Extract<NsinitMessage, { type: T }>> {
+    const m = await this.next();
+    if (m.type === type) return m as Extract<NsinitMessage, { type: T }>;
+    if (m.type === 'error') throw new BerthError('failed-precondition', m.message);
+    if (m.type === 'eof') {
+      // The helper may have written its error just before dying; give the exit a chance to land.
+      const code = await this.exited;
+      throw new BerthError('internal', `container init exited with status ${code} before '${type}'`);
+    }
+    throw new BerthError('internal', `nsinit: expected '${type}', got '${m.type}'`);
+  }
+
+  send(line: string): void {
+    if (!this.sync.destroyed) this.sync.write(`${line}\n`);
+  }
+
+  /** Forwards a signal to the parent stage, which forwards it to the container. */
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
+  }
+
+  [Symbol.dispose](): void {
+    this.sync.destroy();
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  if (!signal) return 0;
+  return (constants.signals as Record<string, number>)[signal] ?? 0;
+}

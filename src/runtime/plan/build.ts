@@ -1,0 +1,345 @@
+/**
+ * OCI spec → launch plan. Pure: everything the host contributes (cgroup directories, the
+ * capability bounding set, paths of the state directory) comes in through PlanContext, so the
+ * whole decision can be unit-tested without root.
+ */
+import path from 'node:path';
+import { BerthError, invalid } from '../../common/errors.js';
+import type { Mount, NamespaceType, Spec } from '../../oci/spec.js';
+import { capabilityMask } from './capabilities.js';
+import { DEFAULT_DEVICES, DEV_SYMLINKS } from './devices.js';
+import { MS, PROPAGATION, parseMountOptions } from './mount-options.js';
+import type { KernelNamespace, LaunchPlan, PlanHook, RootfsOp } from './plan.js';
+import { planRlimits } from './rlimits.js';
+
+/** A hierarchy as the container should see it under /sys/fs/cgroup. */
+export interface CgroupMountSource {
+  /** Directory name under /sys/fs/cgroup ('memory', 'cpu,cpuacct', 'systemd', 'unified'). */
+  name: string;
+  /** The container's cgroup directory on the host. */
+  hostDir: string;
+  version: 1 | 2;
+  /** Extra links for co-mounted controllers ('cpu' → 'cpu,cpuacct'). */
+  aliases: string[];
+}
+
+export interface PlanContext {
+  id: string;
+  /** Absolute bundle directory. */
+  bundle: string;
+  spec: Spec;
+  /** Foreground run: nsinit's parent stage waits for the container. */
+  wait: boolean;
+  execFifo?: string;
+  consoleSocket?: string;
+  noPivot: boolean;
+  preserveFds: number;
+  cgroupProcs: string[];
+  /** How the cgroup hierarchies are laid out, for a `cgroup` mount. 'v2' means a single cgroup2 tree. */
+  cgroupMode: 'v1' | 'hybrid' | 'v2';
+  cgroupMounts: CgroupMountSource[];
+  /** Capabilities this process can pass on (its own bounding set). */
+  grantableCaps: bigint;
+  /** The OCI state for createContainer/startContainer hooks, as JSON without pid and closing brace. */
+  hookState: string;
+}
+
+export interface BuiltPlan {
+  plan: LaunchPlan;
+  warnings: string[];
+}
+
+const KERNEL_NS: Record<NamespaceType, KernelNamespace> = {
+  pid: 'pid',
+  network: 'net',
+  mount: 'mnt',
+  ipc: 'ipc',
+  uts: 'uts',
+  user: 'user',
+  cgroup: 'cgroup',
+  time: 'time',
+};
+
+function cleanDestination(dest: string): string {
+  const normalized = path.posix.normalize(`/${dest}`);
+  return normalized.length > 1 ? normalized.replace(/\/$/, '') : normalized;
+}
+
+export function buildPlan(ctx: PlanContext): BuiltPlan {
+  const { spec } = ctx;
+  const warnings: string[] = [];
+  const proc = spec.process;
+  if (!proc) throw invalid('config.json: process: required to create a container', 'process');
+  if (!proc.args || proc.args.length === 0) throw invalid('config.json: process.args: must not be empty', 'process.args');
+  if (!proc.cwd.startsWith('/')) throw invalid(`config.json: process.cwd: '${proc.cwd}' is not an absolute path`, 'process.cwd');
+  if (!spec.root) throw invalid('config.json: root: required', 'root');
+  const linux = spec.linux ?? {};
+  for (const [field, present] of [
+    ['linux.seccomp', linux.seccomp !== undefined],
+    ['linux.intelRdt', linux.intelRdt !== undefined],
+    ['linux.personality', linux.personality !== undefined],
+    ['process.apparmorProfile', !!proc.apparmorProfile],
+    ['process.selinuxLabel', !!proc.selinuxLabel],
+  ] as const) {
+    // Refuse rather than run a container with less confinement than its config asks for.
+    if (present) throw new BerthError('not-implemented', `config.json: ${field}: not supported by this runtime yet`, { object: field });
+  }
+
+  // Namespaces.
+  const newNamespaces: KernelNamespace[] = [];
+  const joinNamespaces: { type: KernelNamespace; path: string }[] = [];
+  const seen = new Set<NamespaceType>();
+  for (const ns of linux.namespaces ?? []) {
+    if (seen.has(ns.type)) throw invalid(`config.json: linux.namespaces: duplicate namespace '${ns.type}'`, ns.type);
+    seen.add(ns.type);
+    if (ns.path) {
+      if (!ns.path.startsWith('/'))
+        throw invalid(`config.json: linux.namespaces: path '${ns.path}' of '${ns.type}' is not absolute`, ns.path);
+      joinNamespaces.push({ type: KERNEL_NS[ns.type], path: ns.path });
+    } else newNamespaces.push(KERNEL_NS[ns.type]);
+  }
+  // The user namespace is joined first: the others may belong to it.
+  joinNamespaces.sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
+  if (!seen.has('mount')) throw invalid('config.json: linux.namespaces: a mount namespace is required', 'mount');
+  const newUserNs = newNamespaces.includes('user');
+  const uidMaps = (linux.uidMappings ?? []).map((m) => ({ inside: m.containerID, outside: m.hostID, count: m.size }));
+  const gidMaps = (linux.gidMappings ?? []).map((m) => ({ inside: m.containerID, outside: m.hostID, count: m.size }));
+  if (newUserNs && (uidMaps.length === 0 || gidMaps.length === 0))
+    throw invalid('config.json: linux.uidMappings: a new user namespace needs uid and gid mappings', 'linux.uidMappings');
+  if (!newUserNs && (uidMaps.length > 0 || gidMaps.length > 0))
+    throw invalid('config.json: linux.uidMappings: mappings need a new user namespace', 'linux.uidMappings');
+  if ((spec.hostname || spec.domainname) && !seen.has('uts'))
+    throw invalid('config.json: hostname: cannot set a hostname without a private uts namespace', 'hostname');
+  const timeOffsets = Object.entries(linux.timeOffsets ?? {}).map(([clock, off]) => {
+    if (clock !== 'monotonic' && clock !== 'boottime') throw invalid(`config.json: linux.timeOffsets: unknown clock '${clock}'`, clock);
+    return { clock, secs: off?.secs ?? 0, nanosecs: off?.nanosecs ?? 0 } as const;
+  });
+  if (timeOffsets.length > 0 && !newNamespaces.includes('time'))
+    throw invalid('config.json: linux.timeOffsets: offsets need a new time namespace', 'linux.timeOffsets');
+
+  // Root.
+  const rootfs = path.resolve(ctx.bundle, spec.root.path);
+  let rootfsPropagation = MS.SLAVE | MS.REC;
+  let rootPropagationAfter = 0;
+  if (linux.rootfsPropagation) {
+    rootfsPropagation = PROPAGATION[linux.rootfsPropagation] as number;
+    rootPropagationAfter = rootfsPropagation;
+  }
+
+  // Mounts, then devices and /dev links, in the order the kernel needs them.
+  const rootfsOps: RootfsOp[] = [];
+  let devIsBound = false;
+  let hasDevpts = false;
+  let hasProc = false;
+  for (const [i, m] of (spec.mounts ?? []).entries()) {
+    const dest = cleanDestination(m.destination);
+    if (m.type === 'cgroup') {
+      rootfsOps.push(...cgroupMounts(ctx, dest, m, newNamespaces.includes('cgroup')));
+      continue;
+    }
+    const opts = parseMountOptions(m.options);
+    const isBind = m.type === 'bind' || (opts.flags & MS.BIND) !== 0;
+    if (isBind) {
+      if (!m.source) throw invalid(`config.json: mounts[${i}].source: a bind mount needs a source`, `mounts[${i}]`);
+      if (dest === '/dev') devIsBound = true;
+      rootfsOps.push({
+        op: 'mount',
+        source: path.resolve(ctx.bundle, m.source),
+        destination: dest,
+        fstype: '',
+        flags: opts.flags | MS.BIND,
+        propagation: opts.propagation,
+        data: '',
+      });
+      continue;
+    }
+    if (!m.type) throw invalid(`config.json: mounts[${i}].type: required for a non-bind mount of '${dest}'`, `mounts[${i}]`);
+    if (m.type === 'devpts' && dest === '/dev/pts') hasDevpts = true;
+    if (m.type === 'proc') hasProc = true;
+    rootfsOps.push({
+      op: 'mount',
+      source: m.source ?? m.type,
+      destination: dest,
+      fstype: m.type,
+      flags: opts.flags,
+      propagation: opts.propagation,
+      data: opts.data,
+    });
+  }
+  if (!devIsBound) {
+    const devices = new Map<string, RootfsOp>();
+    for (const d of DEFAULT_DEVICES)
+      devices.set(d.path, {
+        op: 'device',
+        path: d.path,
+        type: 'c',
+        major: d.major,
+        minor: d.minor,
+        mode: d.fileMode,
+        uid: d.uid,
+        gid: d.gid,
+        bind: newUserNs,
+      });
+    for (const [i, d] of (linux.devices ?? []).entries()) {
+      if (!d.path.startsWith('/dev/')) throw invalid(`config.json: linux.devices[${i}].path: '${d.path}' is not under /dev`, d.path);
+      if (d.type !== 'p' && (d.major === undefined || d.minor === undefined))
+        throw invalid(`config.json: linux.devices[${i}]: major and minor are required for '${d.path}'`, d.path);
+      devices.set(d.path, {
+        op: 'device',
+        path: cleanDestination(d.path),
+        type: d.type as 'c' | 'b' | 'p' | 'u',
+        major: d.major ?? 0,
+        minor: d.minor ?? 0,
+        mode: d.fileMode ?? 0o666,
+        uid: d.uid ?? 0,
+        gid: d.gid ?? 0,
+        bind: newUserNs,
+      });
+    }
+    rootfsOps.push(...devices.values());
+    for (const [target, link] of DEV_SYMLINKS) rootfsOps.push({ op: 'symlink', target, linkpath: link });
+    if (hasProc) rootfsOps.push({ op: 'symlink', target: '/proc/kcore', linkpath: '/dev/core' });
+    if (hasDevpts) rootfsOps.push({ op: 'symlink', target: 'pts/ptmx', linkpath: '/dev/ptmx' });
+  }
+
+  // Sysctls must land in a namespace of the container's own, never the host's.
+  const sysctl = Object.entries(linux.sysctl ?? {});
+  for (const [key] of sysctl) {
+    const needs = sysctlNamespace(key);
+    if (!needs) throw invalid(`config.json: linux.sysctl: '${key}' is not namespaced and cannot be set in a container`, key);
+    if (!seen.has(needs)) throw invalid(`config.json: linux.sysctl: '${key}' needs a private ${needs} namespace`, key);
+  }
+
+  // Process.
+  const env = proc.env ?? [];
+  const caps = proc.capabilities;
+  let capabilities: LaunchPlan['process']['capabilities'];
+  if (caps) {
+    const sets = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
+    const masks = Object.fromEntries(
+      sets.map((s) => {
+        const { mask, unknown } = capabilityMask(caps[s], ctx.grantableCaps);
+        for (const name of unknown) warnings.push(`capability '${name}' in process.capabilities.${s} cannot be granted: ignored`);
+        return [s, mask];
+      }),
+    ) as Record<(typeof sets)[number], bigint>;
+    capabilities = masks;
+  }
+  const hooks: PlanHook[] = [];
+  for (const stage of ['createContainer', 'startContainer'] as const) {
+    for (const h of spec.hooks?.[stage] ?? []) {
+      hooks.push({ stage, path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout ?? 0 });
+    }
+  }
+  const syncHooks = (spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0;
+  const plan: LaunchPlan = {
+    id: ctx.id,
+    wait: ctx.wait,
+    terminal: proc.terminal ?? false,
+    consoleSocket: ctx.consoleSocket,
+    execFifo: ctx.execFifo,
+    syncHooks,
+    rootfs,
+    rootfsPropagation,
+    rootPropagationAfter,
+    noPivot: ctx.noPivot,
+    rootReadonly: spec.root.readonly ?? false,
+    hostname: spec.hostname,
+    domainname: spec.domainname,
+    newNamespaces,
+    joinNamespaces,
+    uidMaps,
+    gidMaps,
+    timeOffsets,
+    cgroupProcs: ctx.cgroupProcs,
+    rootfsOps,
+    masked: (linux.maskedPaths ?? []).map(cleanDestination),
+    readonly: (linux.readonlyPaths ?? []).map(cleanDestination),
+    sysctl,
+    oomScoreAdj: proc.oomScoreAdj,
+    rlimits: planRlimits(proc.rlimits),
+    process: {
+      args: proc.args,
+      env,
+      cwd: proc.cwd,
+      uid: proc.user.uid,
+      gid: proc.user.gid,
+      umask: proc.user.umask ?? 0o022,
+      groups: proc.user.additionalGids ?? [],
+      capabilities,
+      noNewPrivileges: proc.noNewPrivileges ?? false,
+    },
+    preserveFds: ctx.preserveFds,
+    hookState: hooks.length > 0 ? ctx.hookState : undefined,
+    hooks,
+  };
+  return { plan, warnings };
+}
+
+/** Which namespace makes a sysctl safe to set, or undefined if none does (runc's rules). */
+function sysctlNamespace(key: string): NamespaceType | undefined {
+  if (
+    [
+      'kernel.msgmax',
+      'kernel.msgmnb',
+      'kernel.msgmni',
+      'kernel.sem',
+      'kernel.shmall',
+      'kernel.shmmax',
+      'kernel.shmmni',
+      'kernel.shm_rmid_forced',
+    ].includes(key) ||
+    key.startsWith('fs.mqueue.')
+  )
+    return 'ipc';
+  if (key.startsWith('net.')) return 'network';
+  if (key === 'kernel.hostname' || key === 'kernel.domainname') return 'uts';
+  return undefined;
+}
+
+/**
+ * A `cgroup` mount becomes: a tmpfs on the destination, the container's own cgroup directory of
+ * each hierarchy bound under it (so the container sees its cgroup as the root, the way runc
+ * shows it), aliases for co-mounted controllers, and a final read-only remount of the tmpfs. On a
+ * pure v2 host with a cgroup namespace it is a plain cgroup2 mount, rooted at the namespace.
+ */
+function cgroupMounts(ctx: PlanContext, dest: string, m: Mount, cgroupNs: boolean): RootfsOp[] {
+  const opts = parseMountOptions(m.options);
+  const readonly = (opts.flags & MS.RDONLY) !== 0;
+  const base = opts.flags & ~MS.RDONLY & ~MS.BIND & ~MS.REC;
+  if (ctx.cgroupMode === 'v2') {
+    if (cgroupNs)
+      return [{ op: 'mount', source: 'cgroup', destination: dest, fstype: 'cgroup2', flags: opts.flags, propagation: 0, data: '' }];
+    const host = ctx.cgroupMounts[0];
+    if (!host) return [];
+    return [
+      { op: 'mount', source: host.hostDir, destination: dest, fstype: '', flags: opts.flags | MS.BIND | MS.REC, propagation: 0, data: '' },
+    ];
+  }
+  const ops: RootfsOp[] = [
+    { op: 'mount', source: 'tmpfs', destination: dest, fstype: 'tmpfs', flags: base, propagation: 0, data: 'mode=755' },
+  ];
+  for (const h of ctx.cgroupMounts) {
+    ops.push({
+      op: 'mount',
+      source: h.hostDir,
+      destination: `${dest}/${h.name}`,
+      fstype: '',
+      flags: opts.flags | MS.BIND,
+      propagation: 0,
+      data: '',
+    });
+    for (const alias of h.aliases) ops.push({ op: 'symlink', target: h.name, linkpath: `${dest}/${alias}` });
+  }
+  if (readonly)
+    ops.push({
+      op: 'mount',
+      source: '',
+      destination: dest,
+      fstype: '',
+      flags: base | MS.REMOUNT | MS.RDONLY,
+      propagation: 0,
+      data: 'mode=755',
+    });
+  return ops;
+}

@@ -1,0 +1,107 @@
+/**
+ * OCI mount options → mount(2) flags, propagation flags and the data string. Pure.
+ * The table is the one runc and util-linux use; options it does not know are passed to the
+ * filesystem in the data string, as the runtime-spec asks.
+ */
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  SYNCHRONOUS: 16,
+  REMOUNT: 32,
+  MANDLOCK: 64,
+  DIRSYNC: 128,
+  NOSYMFOLLOW: 256,
+  NOATIME: 1024,
+  NODIRATIME: 2048,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  SILENT: 32768,
+  POSIXACL: 1 << 16,
+  UNBINDABLE: 1 << 17,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  SHARED: 1 << 20,
+  RELATIME: 1 << 21,
+  I_VERSION: 1 << 23,
+  STRICTATIME: 1 << 24,
+  LAZYTIME: 1 << 25,
+} as const;
+
+/** [clear?, flag]: `clear` options remove the flag (e.g. `rw` clears MS_RDONLY). */
+const FLAGS: Record<string, [boolean, number]> = {
+  acl: [false, MS.POSIXACL],
+  async: [true, MS.SYNCHRONOUS],
+  atime: [true, MS.NOATIME],
+  bind: [false, MS.BIND],
+  defaults: [false, 0],
+  dev: [true, MS.NODEV],
+  diratime: [true, MS.NODIRATIME],
+  dirsync: [false, MS.DIRSYNC],
+  exec: [true, MS.NOEXEC],
+  iversion: [false, MS.I_VERSION],
+  lazytime: [false, MS.LAZYTIME],
+  loud: [true, MS.SILENT],
+  mand: [false, MS.MANDLOCK],
+  noacl: [true, MS.POSIXACL],
+  noatime: [false, MS.NOATIME],
+  nodev: [false, MS.NODEV],
+  nodiratime: [false, MS.NODIRATIME],
+  noexec: [false, MS.NOEXEC],
+  noiversion: [true, MS.I_VERSION],
+  nolazytime: [true, MS.LAZYTIME],
+  nomand: [true, MS.MANDLOCK],
+  norelatime: [true, MS.RELATIME],
+  nostrictatime: [true, MS.STRICTATIME],
+  nosuid: [false, MS.NOSUID],
+  nosymfollow: [false, MS.NOSYMFOLLOW],
+  rbind: [false, MS.BIND | MS.REC],
+  relatime: [false, MS.RELATIME],
+  remount: [false, MS.REMOUNT],
+  ro: [false, MS.RDONLY],
+  rw: [true, MS.RDONLY],
+  silent: [false, MS.SILENT],
+  strictatime: [false, MS.STRICTATIME],
+  suid: [true, MS.NOSUID],
+  sync: [false, MS.SYNCHRONOUS],
+};
+
+export const PROPAGATION: Record<string, number> = {
+  private: MS.PRIVATE,
+  rprivate: MS.PRIVATE | MS.REC,
+  shared: MS.SHARED,
+  rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE,
+  rslave: MS.SLAVE | MS.REC,
+  unbindable: MS.UNBINDABLE,
+  runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+/** Options Berth accepts but that need no mount flag (runc extensions handled elsewhere). */
+const IGNORED = new Set(['tmpcopyup']);
+
+export interface ParsedOptions {
+  flags: number;
+  propagation: number;
+  data: string;
+}
+
+export function parseMountOptions(options: readonly string[] = []): ParsedOptions {
+  let flags = 0;
+  let propagation = 0;
+  const data: string[] = [];
+  for (const opt of options) {
+    const f = FLAGS[opt];
+    if (f) {
+      const [clear, bit] = f;
+      flags = clear ? flags & ~bit : flags | bit;
+    } else if (opt in PROPAGATION) {
+      propagation |= PROPAGATION[opt] as number;
+    } else if (!IGNORED.has(opt)) {
+      data.push(opt);
+    }
+  }
+  return { flags, propagation, data: data.join(',') };
+}

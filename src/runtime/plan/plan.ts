@@ -1,0 +1,102 @@
+/**
+ * The launch plan: everything berth-nsinit needs, as plain data. Computed by pure code from an
+ * OCI spec (build.ts), serialized by encode.ts in the format of docs/plan-format.md, executed in C.
+ */
+
+/** A serialized mount(2) call, with the destination inside the container's root. */
+export interface PlanMount {
+  op: 'mount';
+  source: string;
+  destination: string;
+  fstype: string;
+  flags: number;
+  propagation: number;
+  data: string;
+}
+export interface PlanSymlink {
+  op: 'symlink';
+  target: string;
+  linkpath: string;
+}
+export interface PlanDevice {
+  op: 'device';
+  path: string;
+  type: 'c' | 'b' | 'p' | 'u';
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bind the host's node instead of mknod (user namespaces cannot mknod). */
+  bind: boolean;
+}
+/** Mount-phase operations, executed in order before pivot_root. */
+export type RootfsOp = PlanMount | PlanSymlink | PlanDevice;
+
+export type KernelNamespace = 'user' | 'pid' | 'net' | 'ipc' | 'uts' | 'mnt' | 'cgroup' | 'time';
+
+export interface PlanHook {
+  stage: 'createContainer' | 'startContainer';
+  path: string;
+  args: string[];
+  env: string[];
+  timeout: number;
+}
+
+export interface IdMap {
+  inside: number;
+  outside: number;
+  count: number;
+}
+
+export interface CapabilityMasks {
+  bounding: bigint;
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+  ambient: bigint;
+}
+
+export interface LaunchPlan {
+  id: string;
+  /** Parent stage waits for the container and exits with its status (foreground run). */
+  wait: boolean;
+  terminal: boolean;
+  consoleSocket?: string;
+  execFifo?: string;
+  syncHooks: boolean;
+  rootfs: string;
+  rootfsPropagation: number;
+  rootPropagationAfter: number;
+  noPivot: boolean;
+  rootReadonly: boolean;
+  hostname?: string;
+  domainname?: string;
+  newNamespaces: KernelNamespace[];
+  joinNamespaces: { type: KernelNamespace; path: string }[];
+  uidMaps: IdMap[];
+  gidMaps: IdMap[];
+  setgroups?: 'allow' | 'deny';
+  timeOffsets: { clock: 'monotonic' | 'boottime'; secs: number; nanosecs: number }[];
+  cgroupProcs: string[];
+  rootfsOps: RootfsOp[];
+  masked: string[];
+  readonly: string[];
+  sysctl: [string, string][];
+  oomScoreAdj?: number;
+  rlimits: { resource: number; soft: bigint | 'unlimited'; hard: bigint | 'unlimited' }[];
+  process: {
+    args: string[];
+    env: string[];
+    cwd: string;
+    uid: number;
+    gid: number;
+    umask?: number;
+    groups: number[];
+    capabilities?: CapabilityMasks;
+    noNewPrivileges: boolean;
+  };
+  preserveFds: number;
+  hookState?: string;
+  hooks: PlanHook[];
+}
