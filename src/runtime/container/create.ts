@@ -3,7 +3,7 @@
  * have berth-nsinit build the container, and record it. On any failure everything made so far is
  * undone, so a failed create leaves no state directory, cgroup or process behind.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
@@ -90,6 +90,13 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
     throw fromErrno('create', dir, err);
   }
 
+  // Socket activation: systemd's LISTEN_FDS pass through to the container as runc passes them,
+  // as the first fds from 3, followed by --preserve-fds.
+  const listenFds = Number(process.env.LISTEN_FDS ?? 0);
+  if (Number.isInteger(listenFds) && listenFds > 0 && config.process) {
+    config.process.env = [...(config.process.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
+  }
+  const extraFds = (opts.preserveFds ?? 0) + (listenFds > 0 ? listenFds : 0);
   let cgroups: CgroupDir[] = [];
   let session: NsinitSession | undefined;
   let pid = 0;
@@ -107,14 +114,15 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       execFifo: mode === 'create' ? path.join(dir, 'exec.fifo') : undefined,
       consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
       noPivot: opts.noPivot ?? false,
-      preserveFds: opts.preserveFds ?? 0,
+      preserveFds: extraFds,
       cgroupProcs: procsFiles(cgroups),
       cgroupMode: layout.mode,
       cgroupMounts: cgroupMountSources(cgroups),
       grantableCaps: grantableCaps(),
+      hostHasKcore: existsSync('/proc/kcore'),
       hookState: hs.slice(0, -1),
     });
-    session = NsinitSession.start(plan, { preserveFds: opts.preserveFds ?? 0, detached: mode === 'run-foreground' });
+    session = NsinitSession.start(plan, { preserveFds: extraFds, detached: mode === 'run-foreground' });
     pid = (await session.expect('pid')).pid;
     startTime = procStat(pid)?.startTime ?? '';
     const record: ContainerRecord = {

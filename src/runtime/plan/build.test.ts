@@ -24,6 +24,7 @@ function ctx(spec: Spec, over: Partial<PlanContext> = {}): PlanContext {
       { name: 'unified', hostDir: '/sys/fs/cgroup/unified/c1', version: 2, aliases: [] },
     ],
     grantableCaps: ~0n,
+    hostHasKcore: false,
     hookState: '{"ociVersion":"1.0.2-dev","id":"c1","status":"creating","bundle":"/b"',
     ...over,
   };
@@ -33,7 +34,7 @@ describe('buildPlan', () => {
   test('the default spec gives runc-like namespaces, root and process', () => {
     const { plan, warnings } = buildPlan(ctx(defaultSpec()));
     assert.deepEqual(warnings, []);
-    assert.deepEqual(plan.newNamespaces, ['pid', 'net', 'ipc', 'uts', 'mnt']);
+    assert.deepEqual(plan.newNamespaces, ['pid', 'net', 'ipc', 'uts', 'mount']);
     assert.equal(plan.rootfs, '/b/rootfs');
     assert.equal(plan.rootReadonly, true);
     assert.equal(plan.rootfsPropagation, MS.SLAVE | MS.REC);
@@ -130,7 +131,7 @@ describe('buildPlan', () => {
       plan.joinNamespaces.map((n) => n.type),
       ['user', 'net'],
     );
-    assert.deepEqual(plan.newNamespaces, ['mnt']);
+    assert.deepEqual(plan.newNamespaces, ['mount']);
   });
 
   test('bad configs name the field', () => {
@@ -151,7 +152,10 @@ describe('buildPlan', () => {
     assert.throws(() => buildPlan(ctx(seccomp)), /linux.seccomp: not supported/);
     const noMnt = defaultSpec();
     noMnt.linux = { ...noMnt.linux, namespaces: [{ type: 'uts' }] };
-    assert.throws(() => buildPlan(ctx(noMnt)), /a mount namespace is required/);
+    assert.throws(() => buildPlan(ctx(noMnt)), /needs a new mount namespace/);
+    const joinedMnt = defaultSpec();
+    joinedMnt.linux = { ...joinedMnt.linux, namespaces: [{ type: 'uts' }, { type: 'mount', path: '/proc/1/ns/mnt' }] };
+    assert.throws(() => buildPlan(ctx(joinedMnt)), /needs a new mount namespace/);
   });
 
   test('capabilities this process cannot grant are dropped with a warning, not an error', () => {
@@ -170,7 +174,7 @@ describe('buildPlan', () => {
     assert.ok(text.startsWith('berth-plan 1\n'));
     assert.ok(text.endsWith('\nend\n'));
     assert.ok(text.includes('\narg echo%20100%25%20done\n'));
-    assert.ok(text.includes('\nns-new mnt\n'));
+    assert.ok(text.includes('\nns-new mount\n'));
     assert.ok(text.includes('\nuser 0 0 22\n'));
     assert.ok(text.includes('\ncaps 20000420 20000420 20000420 0 20000420\n'));
   });

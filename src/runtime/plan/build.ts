@@ -38,6 +38,8 @@ export interface PlanContext {
   /** How the cgroup hierarchies are laid out, for a `cgroup` mount. 'v2' means a single cgroup2 tree. */
   cgroupMode: 'v1' | 'hybrid' | 'v2';
   cgroupMounts: CgroupMountSource[];
+  /** runc links /dev/core to /proc/kcore only when the kernel has one. */
+  hostHasKcore: boolean;
   /** Capabilities this process can pass on (its own bounding set). */
   grantableCaps: bigint;
   /** The OCI state for createContainer/startContainer hooks, as JSON without pid and closing brace. */
@@ -52,7 +54,7 @@ export interface BuiltPlan {
 const KERNEL_NS: Record<NamespaceType, KernelNamespace> = {
   pid: 'pid',
   network: 'net',
-  mount: 'mnt',
+  mount: 'mount',
   ipc: 'ipc',
   uts: 'uts',
   user: 'user',
@@ -100,7 +102,10 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
   }
   // The user namespace is joined first: the others may belong to it.
   joinNamespaces.sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
-  if (!seen.has('mount')) throw invalid('config.json: linux.namespaces: a mount namespace is required', 'mount');
+  // The rootfs is set up by mounting inside a mount namespace of the container's own; joining
+  // another one would mount over someone else's tree.
+  if (!newNamespaces.includes('mount'))
+    throw invalid('config.json: linux.namespaces: a container needs a new mount namespace (without a path)', 'mount');
   const newUserNs = newNamespaces.includes('user');
   const uidMaps = (linux.uidMappings ?? []).map((m) => ({ inside: m.containerID, outside: m.hostID, count: m.size }));
   const gidMaps = (linux.gidMappings ?? []).map((m) => ({ inside: m.containerID, outside: m.hostID, count: m.size }));
@@ -198,7 +203,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     }
     rootfsOps.push(...devices.values());
     for (const [target, link] of DEV_SYMLINKS) rootfsOps.push({ op: 'symlink', target, linkpath: link });
-    if (hasProc) rootfsOps.push({ op: 'symlink', target: '/proc/kcore', linkpath: '/dev/core' });
+    if (hasProc && ctx.hostHasKcore) rootfsOps.push({ op: 'symlink', target: '/proc/kcore', linkpath: '/dev/core' });
     if (hasDevpts) rootfsOps.push({ op: 'symlink', target: 'pts/ptmx', linkpath: '/dev/ptmx' });
   }
 

@@ -33,7 +33,7 @@ export interface PlanDevice {
 /** Mount-phase operations, executed in order before pivot_root. */
 export type RootfsOp = PlanMount | PlanSymlink | PlanDevice;
 
-export type KernelNamespace = 'user' | 'pid' | 'net' | 'ipc' | 'uts' | 'mnt' | 'cgroup' | 'time';
+export type KernelNamespace = 'user' | 'pid' | 'net' | 'ipc' | 'uts' | 'mount' | 'cgroup' | 'time';
 
 export interface PlanHook {
   stage: 'createContainer' | 'startContainer';

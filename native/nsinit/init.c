@@ -1,0 +1,167 @@
+/* berth:[1:INIT] — becomes the container: mounts, pivot, the rest of its setup, then waits for
+ * start and execs the process. Any failure is reported on the sync fd and ends this stage. */
+#include "nsinit.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static int is_exec(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+/* Resolved before `created`, so that a missing binary fails create, as in runc. */
+static const char *find_exec(struct plan *p)
+{
+	const char *a0 = p->args.v[0], *path = DEFAULT_PATH;
+	if (strchr(a0, '/')) {
+		struct stat st;
+		if (stat(a0, &st) < 0)
+			die_errno("exec '%s'", a0);
+		if (!is_exec(a0)) {
+			errno = EACCES;
+			die_errno("exec '%s'", a0);
+		}
+		return a0;
+	}
+	for (size_t i = 0; i < p->env.n; i++)
+		if (!strncmp(p->env.v[i], "PATH=", 5)) {
+			path = p->env.v[i] + 5;
+			break;
+		}
+	char *dirs = xstrdup(path);
+	for (char *d = dirs, *next; d; d = next) {
+		if ((next = strchr(d, ':')))
+			*next++ = 0;
+		char *cand = xasprintf("%s/%s", *d ? d : ".", a0);
+		if (is_exec(cand))
+			return cand;
+		free(cand);
+	}
+	die("exec '%s': executable file not found in $PATH", a0);
+}
+
+static void write_sysctls(struct plan *p)
+{
+	for (size_t i = 0; i < p->sysctls.n; i++) {
+		char *file = xasprintf("/proc/sys/%s", p->sysctls.v[i].key);
+		for (char *c = file + strlen("/proc/sys/"); *c; c++)
+			if (*c == '.')
+				*c = '/';
+		if (write_file_at(AT_FDCWD, file, p->sysctls.v[i].value) < 0)
+			die_errno("write sysctl '%s'", p->sysctls.v[i].key);
+		free(file);
+	}
+}
+
+static void enter_cwd(struct plan *p)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = root < 0 ? -1 : resolve_in_root(root, p->cwd, CREATE_DIR);
+	if (fd < 0)
+		die_errno("create cwd '%s'", p->cwd);
+	if (fchdir(fd) < 0)
+		die_errno("chdir '%s'", p->cwd);
+	close(fd);
+	close(root);
+}
+
+static void wait_start(int fifo)
+{
+	if (fifo < 0) {
+		expect_line("start");
+		return;
+	}
+	char b;
+	ssize_t n;
+	do
+		n = read(fifo, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		die_errno("read exec fifo");
+	close(fifo);
+}
+
+void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
+{
+	g_child = 0;
+	set_title("berth:[1:INIT]");
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (fcntl(g_sync, F_SETFD, FD_CLOEXEC) < 0)
+		die_errno("set sync fd close-on-exec");
+	/* The go: our maps and cgroups are written. It carries our host pid, which a new pid
+	 * namespace hides from getpid() and which hooks need. */
+	pid_t hostpid;
+	if (read_full(sock, &hostpid, sizeof hostpid) != 1)
+		_exit(1); /* the parent failed and said so */
+
+	if ((p->ns_new & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		die_errno("unshare cgroup namespace");
+	if (setsid() < 0)
+		die_errno("setsid");
+	/* Host paths are opened while we still have host credentials: in a new user namespace
+	 * our uid is about to become the mapped root, which may not reach them. */
+	int fifo = -1;
+	if (p->exec_fifo && (fifo = open(p->exec_fifo, O_RDWR | O_CLOEXEC)) < 0)
+		die_errno("open exec fifo '%s'", p->exec_fifo);
+	if (p->ns_new & CLONE_NEWNS)
+		rootfs_open(p);
+	/* Files we create must be owned by an id mapped in the namespace: become its root. */
+	if ((p->ns_new | p->ns_joined) & CLONE_NEWUSER) {
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			die_errno("become root in the user namespace");
+	}
+	if (p->ns_new & CLONE_NEWNS)
+		rootfs_populate(p);
+	if (p->sync_hooks) {
+		send_line("hooks", NULL);
+		expect_line("resume");
+	}
+	run_hooks(p, HOOK_CREATE_CONTAINER, hostpid);
+	if (p->ns_new & CLONE_NEWNS)
+		rootfs_pivot(p);
+	if (p->terminal)
+		terminal_setup(p, console, sock);
+	if (p->root_readonly)
+		root_readonly();
+	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
+		die_errno("sethostname '%s'", p->hostname);
+	if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0)
+		die_errno("setdomainname '%s'", p->domainname);
+	write_sysctls(p);
+	readonly_paths(p);
+	masked_paths(p);
+	if (p->cwd)
+		enter_cwd(p);
+	const char *path = find_exec(p);
+	/* Nothing of ours reaches the container: fds past the preserved ones close on exec
+	 * (those we still use already are close-on-exec). */
+	if (close_range(3 + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		die_errno("close_range");
+
+	send_line("created", NULL);
+	char created = MSG_CREATED;
+	if (write_all(sock, &created, 1) < 0)
+		die_errno("tell the parent stage");
+	wait_start(fifo);
+
+	run_hooks(p, HOOK_START_CONTAINER, hostpid);
+	apply_user(p);
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_NO_NEW_PRIVS");
+	signal(SIGPIPE, SIG_DFL); /* ignored dispositions survive execve */
+	static char *no_env[] = {NULL};
+	g_die_status = 127;
+	execve(path, p->args.v, p->env.v ? p->env.v : no_env);
+	die_errno("exec '%s'", path);
+}

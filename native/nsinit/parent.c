@@ -1,0 +1,311 @@
+/* berth:[0:PARENT] — joins namespaces, clones the init stage into the new ones, writes its id
+ * maps and cgroups, reports its pid, then waits for `created` or (wait 1) for its exit. */
+#include "nsinit.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x80
+#endif
+
+static char *map_text(struct idmap *m, size_t n)
+{
+	char *s = xstrdup("");
+	for (size_t i = 0; i < n; i++) {
+		char *t = xasprintf("%s%lu %lu %lu\n", s, m[i].in, m[i].out, m[i].count);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static void write_maps(struct plan *p, int procfd, pid_t pid)
+{
+	char path[64];
+	if (p->setgroups >= 0) {
+		snprintf(path, sizeof path, "%d/setgroups", (int)pid);
+		if (write_file_at(procfd, path, p->setgroups ? "allow" : "deny") < 0)
+			die_errno("write '/proc/%s'", path);
+	}
+	struct { const char *file; struct idmap *v; size_t n; } maps[] = {
+		{"uid_map", p->uid_maps.v, p->uid_maps.n}, {"gid_map", p->gid_maps.v, p->gid_maps.n}};
+	for (int i = 0; i < 2; i++) {
+		if (!maps[i].n)
+			continue;
+		char *text = map_text(maps[i].v, maps[i].n);
+		snprintf(path, sizeof path, "%d/%s", (int)pid, maps[i].file);
+		if (write_file_at(procfd, path, text) < 0)
+			die_errno("write '/proc/%s'", path);
+		free(text);
+	}
+}
+
+static void set_time_offsets(struct plan *p)
+{
+	if (unshare(CLONE_NEWTIME) < 0)
+		die_errno("unshare time namespace");
+	char *text = xstrdup("");
+	for (size_t i = 0; i < p->time_offsets.n; i++) {
+		struct timeoff *t = &p->time_offsets.v[i];
+		char *s = xasprintf("%s%s %lld %ld\n", text, t->clock, t->secs, t->nsecs);
+		free(text);
+		text = s;
+	}
+	/* Offsets can only be set before the first process enters the namespace: the clone. */
+	if (*text && write_file_at(AT_FDCWD, "/proc/self/timens_offsets", text) < 0)
+		die_errno("write '/proc/self/timens_offsets'");
+	free(text);
+}
+
+static int connect_console(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path)
+		die("connect console socket '%s': path too long", path);
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		die_errno("connect console socket '%s'", path);
+	return fd;
+}
+
+static const char *const rlimit_names[] = {
+	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+	"RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+	"RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+
+/* Set from here, on the child, as runc does: raising a hard limit needs CAP_SYS_RESOURCE in
+ * the host's user namespace, which a child in a new user namespace no longer has. */
+static void set_rlimits(struct plan *p, pid_t child)
+{
+	for (size_t i = 0; i < p->rlimits.n; i++) {
+		struct rlim *r = &p->rlimits.v[i];
+		struct rlimit rl = {
+			.rlim_cur = r->soft == UINT64_MAX ? RLIM_INFINITY : (rlim_t)r->soft,
+			.rlim_max = r->hard == UINT64_MAX ? RLIM_INFINITY : (rlim_t)r->hard};
+		if (prlimit(child, (enum __rlimit_resource)r->res, &rl, NULL) < 0) {
+			if (r->res < (int)(sizeof rlimit_names / sizeof *rlimit_names))
+				die_errno("setrlimit %s", rlimit_names[r->res]);
+			die_errno("setrlimit %d", r->res);
+		}
+	}
+}
+
+static int exit_code(int st)
+{
+	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* pty master → fd 1 until it would block; 0 once the master hung up (no slave left). */
+static int pump_master(int master)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(master, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		if (n <= 0)
+			return 0;
+		(void)write_all(1, buf, (size_t)n); /* a closed stdout only loses the output */
+	}
+}
+
+/* wait 1: forward signals, proxy the pty if we hold its master, exit with the child's status. */
+static _Noreturn void wait_child(pid_t child, int sock, int sfd)
+{
+	int master = -1, sock_open = 1, in_open = 1;
+	char pend[8192]; /* stdin bytes the master has not taken yet */
+	size_t plen = 0, poff = 0;
+	for (;;) {
+		struct pollfd pf[4] = {{.fd = sfd, .events = POLLIN}};
+		int n = 1, i_sock = -1, i_in = -1, i_m = -1;
+		if (sock_open)
+			pf[i_sock = n++] = (struct pollfd){.fd = sock, .events = POLLIN};
+		if (master >= 0 && in_open && !plen)
+			pf[i_in = n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+		if (master >= 0)
+			pf[i_m = n++] = (struct pollfd){.fd = master, .events = POLLIN | (plen ? POLLOUT : 0)};
+		if (poll(pf, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die_errno("poll");
+		}
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				int sig = (int)si.ssi_signo, st;
+				if (sig == SIGCHLD) {
+					if (waitpid(child, &st, WNOHANG) == child) {
+						if (master >= 0)
+							pump_master(master);
+						term_restore();
+						_exit(exit_code(st));
+					}
+				} else if (sig == SIGWINCH && master >= 0) {
+					copy_winsize(0, master);
+				} else if (sig != SIGPIPE && sig != SIGURG) {
+					kill(child, sig);
+				}
+			}
+		}
+		if (i_sock >= 0 && pf[i_sock].revents) {
+			char b;
+			int fd;
+			/* EOF: the init stage exec'd (the socket is close-on-exec) or died. */
+			if (recv_fd(sock, &b, 1, &fd) <= 0)
+				sock_open = 0;
+			else if (fd >= 0 && master < 0) {
+				master = fd;
+				fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+				term_raw(0);
+				copy_winsize(0, master);
+			}
+		}
+		if (i_in >= 0 && pf[i_in].revents) {
+			ssize_t r = read(0, pend, sizeof pend);
+			/* stdin EOF only stops the copy: the session lives on until the master hangs up. */
+			if (r > 0)
+				plen = (size_t)r, poff = 0;
+			else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+				in_open = 0;
+		}
+		if (i_m >= 0 && (pf[i_m].revents & POLLOUT) && plen) {
+			ssize_t w = write(master, pend + poff, plen - poff);
+			if (w > 0 && (poff += (size_t)w) == plen)
+				plen = 0;
+			if (w < 0 && errno != EAGAIN && errno != EINTR)
+				plen = 0, in_open = 0;
+		}
+		if (i_m >= 0 && (pf[i_m].revents & (POLLIN | POLLHUP | POLLERR)) && !pump_master(master)) {
+			close(master); /* hung up: keep waiting for the exit status only */
+			master = -1;
+			in_open = 0;
+		}
+	}
+}
+
+void parent_stage(struct plan *p)
+{
+	set_title("berth:[0:PARENT]");
+	/* Non-dumpable (inherited by the init stage until its execve): a container process that
+	 * shares a pid namespace with us (exec) cannot reach our fds or /proc/<pid>/exe. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
+
+	/* Everything named by a host path is opened before setns: joining a mount namespace
+	 * changes what those paths mean. */
+	int *nsfd = xmalloc((p->joins.n + 1) * sizeof *nsfd);
+	for (size_t i = 0; i < p->joins.n; i++)
+		if ((nsfd[i] = open(p->joins.v[i].path, O_RDONLY | O_CLOEXEC)) < 0)
+			die_errno("open %s namespace '%s'", p->joins.v[i].type, p->joins.v[i].path);
+	int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		die_errno("open '/proc'");
+	int *cgfd = xmalloc((p->cgroup_procs.n + 1) * sizeof *cgfd);
+	for (size_t i = 0; i < p->cgroup_procs.n; i++)
+		if ((cgfd[i] = open(p->cgroup_procs.v[i], O_WRONLY | O_CLOEXEC)) < 0)
+			die_errno("open '%s'", p->cgroup_procs.v[i]);
+	int console = p->console_socket ? connect_console(p->console_socket) : -1;
+
+	/* The user namespace first: it grants the rights to join the others. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < p->joins.n; i++) {
+			struct nsjoin *j = &p->joins.v[i];
+			if ((pass == 0) != (j->flag == CLONE_NEWUSER))
+				continue;
+			if (setns(nsfd[i], j->flag) < 0)
+				die_errno("setns %s '%s'", j->type, j->path);
+			close(nsfd[i]);
+		}
+	/* clone() cannot create a time namespace (its flag is in the exit-signal byte): the
+	 * child enters ours. */
+	if (p->ns_new & CLONE_NEWTIME)
+		set_time_offsets(p);
+
+	/* Inherited by the clone; written here with the host's privileges, as runc does. */
+	if (p->has_oom) {
+		char text[16];
+		snprintf(text, sizeof text, "%d", p->oom);
+		if (write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", text) < 0)
+			die_errno("write '/proc/self/oom_score_adj'");
+	}
+
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		die_errno("socketpair");
+	/* With wait 1 every signal is taken through a signalfd and forwarded. Blocked before the
+	 * clone so none is lost in between; the init stage restores the mask. */
+	sigset_t all, old;
+	sigfillset(&all);
+	if (p->wait && sigprocmask(SIG_BLOCK, &all, &old) < 0)
+		die_errno("sigprocmask");
+	if (!p->wait)
+		sigprocmask(SIG_BLOCK, NULL, &old);
+
+	/* Fork-style raw clone: new namespaces at once, no stack to manage. The child must not
+	 * use raise()/abort(), which rely on glibc's cached thread id. */
+	unsigned long flags = (unsigned long)(p->ns_new & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
+	pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	if (child < 0)
+		die_errno("clone");
+	if (child == 0) {
+		close(sp[0]);
+		init_stage(p, sp[1], console, &old);
+	}
+	g_child = child;
+	close(sp[1]);
+	if (console >= 0)
+		close(console);
+
+	if (p->ns_new & CLONE_NEWUSER)
+		write_maps(p, procfd, child);
+	set_rlimits(p, child);
+	char pidtext[16];
+	snprintf(pidtext, sizeof pidtext, "%d", (int)child);
+	for (size_t i = 0; i < p->cgroup_procs.n; i++) {
+		if (write(cgfd[i], pidtext, strlen(pidtext)) < 0)
+			die_errno("write '%s'", p->cgroup_procs.v[i]);
+		close(cgfd[i]);
+	}
+	/* `pid` goes out before the go, so the init stage's lines can only come after it. */
+	send_line("pid", pidtext);
+	if (write_all(sp[0], &child, sizeof child) < 0)
+		die_errno("start the init stage");
+	/* From here the caller knows the pid and owns the container; a foreground (wait 1)
+	 * parent still takes it down if it fails itself. */
+	if (!p->wait)
+		g_child = 0;
+	close(g_sync);
+	g_sync = -1;
+
+	if (!p->wait) {
+		char b;
+		int fd;
+		if (recv_fd(sp[0], &b, 1, &fd) == 1 && b == MSG_CREATED)
+			_exit(0);
+		waitpid(child, NULL, 0); /* it failed and said why on the sync fd */
+		_exit(1);
+	}
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0)
+		die_errno("signalfd");
+	g_on_die = term_restore;
+	wait_child(child, sp[0], sfd);
+}

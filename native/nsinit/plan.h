@@ -1,0 +1,68 @@
+/* The plan (docs/plan-format.md), as parsed from the sync fd. Plain data, never freed. */
+#pragma once
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VEC(T) struct { T *v; size_t n; }
+#define VEC_PUSH(vec) \
+	((vec).v = xrealloc((vec).v, ((vec).n + 1) * sizeof *(vec).v), &(vec).v[(vec).n++])
+
+/* A NULL-terminated string vector, ready for execve. */
+struct strv {
+	char **v;
+	size_t n;
+};
+
+struct idmap { unsigned long in, out, count; };
+struct nsjoin { int flag; char *type, *path; };
+struct timeoff { char *clock; long long secs; long nsecs; };
+struct rlim { int res; uint64_t soft, hard; }; /* UINT64_MAX: unlimited */
+struct sysctl { char *key, *value; };
+
+enum rootop_kind { OP_MOUNT, OP_SYMLINK, OP_DEVICE };
+struct rootop {
+	enum rootop_kind kind;
+	char *a, *b, *fstype, *data; /* mount: source, dest; symlink: target, linkpath; device: -, path */
+	unsigned long flags, prop;   /* mount */
+	mode_t type, mode;           /* device: S_IF* and permission bits */
+	unsigned maj, min;
+	uid_t uid;
+	gid_t gid;
+	int bind;
+};
+
+enum hook_kind { HOOK_CREATE_CONTAINER, HOOK_START_CONTAINER };
+struct hook {
+	enum hook_kind kind;
+	char *path;
+	int timeout; /* seconds, 0 = none */
+	struct strv args, env;
+};
+
+struct plan {
+	char *id;
+	int wait, terminal, sync_hooks, no_pivot, root_readonly, no_new_privs, preserve_fds;
+	char *console_socket, *exec_fifo, *rootfs, *hostname, *domainname, *cwd, *hook_state;
+	unsigned long rootfs_prop, root_prop_after;
+	int setgroups;           /* -1 unset, 0 deny, 1 allow */
+	int has_oom, oom;
+	int has_user, umask;     /* umask -1: leave it */
+	uid_t uid;
+	gid_t gid;
+	int has_caps;
+	uint64_t bounding, effective, permitted, inheritable, ambient;
+	int ns_new;              /* CLONE_NEW* to create */
+	int ns_joined;           /* CLONE_NEW* joined */
+	VEC(struct nsjoin) joins;
+	VEC(struct idmap) uid_maps, gid_maps;
+	VEC(struct timeoff) time_offsets;
+	VEC(struct rootop) rootops;
+	VEC(struct sysctl) sysctls;
+	VEC(struct rlim) rlimits;
+	VEC(struct hook) hooks;
+	VEC(gid_t) groups;
+	struct strv cgroup_procs, masked, readonly, args, env;
+};
+
+/* Reads and validates the whole plan from the sync fd; dies on anything it does not know. */
+void plan_read(struct plan *p);

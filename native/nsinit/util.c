@@ -1,0 +1,300 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int g_sync = -1;
+pid_t g_child = 0;
+int g_die_status = 1;
+void (*g_on_die)(void);
+
+static _Noreturn void vdie(int err, const char *fmt, va_list ap)
+{
+	char msg[4096];
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+	if (n < 0)
+		n = 0;
+	if (err && (size_t)n < sizeof msg)
+		snprintf(msg + n, sizeof msg - n, ": %s", strerror(err));
+	/* Nothing half-made is left behind: the parent owns the init stage until `pid` is out. */
+	if (g_child > 0) {
+		kill(g_child, SIGKILL);
+		waitpid(g_child, NULL, 0);
+	}
+	if (g_on_die)
+		g_on_die();
+	if (g_sync >= 0)
+		send_line("error", msg);
+	else
+		dprintf(2, "berth-nsinit: %s\n", msg);
+	_exit(g_die_status);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vdie(0, fmt, ap);
+}
+
+void die_errno(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vdie(err, fmt, ap);
+}
+
+void *xmalloc(size_t n)
+{
+	return xrealloc(NULL, n);
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(xmalloc(n), s, n);
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		die("out of memory");
+	va_end(ap);
+	return s;
+}
+
+/* Writes the encoded field at `o` (room for 3 * strlen(s) + 3 bytes); returns its end. */
+static char *field_encode(char *o, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	if (!*s || !strcmp(s, "-"))
+		return stpcpy(o, *s ? "%2D" : "-");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p <= 0x20 || *p == '%' || *p >= 0x7f) {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		} else {
+			*o++ = (char)*p;
+		}
+	}
+	*o = 0;
+	return o;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int field_decode(char *s)
+{
+	if (!strcmp(s, "-")) {
+		*s = 0;
+		return 0;
+	}
+	char *o = s;
+	for (char *p = s; *p; p++) {
+		if (*p != '%') {
+			*o++ = *p;
+			continue;
+		}
+		int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+		if (lo < 0)
+			return -1;
+		*o++ = (char)(hi << 4 | lo);
+		p += 2;
+	}
+	*o = 0;
+	return 0;
+}
+
+void send_line(const char *name, const char *field)
+{
+	/* No allocation for error lines (die() may be reporting that memory ran out). */
+	char small[16384];
+	size_t n = strlen(name) + (field ? 3 * strlen(field) + 4 : 0) + 2;
+	char *line = n <= sizeof small ? small : xmalloc(n);
+	char *o = stpcpy(line, name);
+	if (field) {
+		*o++ = ' ';
+		o = field_encode(o, field);
+	}
+	*o++ = '\n';
+	/* One write per line so lines from two stages never interleave; if the caller is gone
+	 * there is nobody left to tell. */
+	(void)write_all(g_sync, line, (size_t)(o - line));
+	if (line != small)
+		free(line);
+}
+
+static char *rbuf;
+static size_t rlen, rcap, rpos;
+
+char *read_line(void)
+{
+	for (;;) {
+		char *nl = rlen > rpos ? memchr(rbuf + rpos, '\n', rlen - rpos) : NULL;
+		if (nl) {
+			char *line = rbuf + rpos;
+			*nl = 0;
+			rpos = nl - rbuf + 1;
+			return line;
+		}
+		if (rpos > 0) { /* compact: the current line starts at 0 */
+			memmove(rbuf, rbuf + rpos, rlen - rpos);
+			rlen -= rpos;
+			rpos = 0;
+		}
+		if (rcap - rlen < 65536) {
+			rcap = rcap * 2 + 65536;
+			rbuf = xrealloc(rbuf, rcap);
+		}
+		ssize_t n = read(g_sync, rbuf + rlen, rcap - rlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die_errno("read sync fd");
+		if (n == 0)
+			return NULL;
+		rlen += n;
+	}
+}
+
+void expect_line(const char *word)
+{
+	char *l = read_line();
+	if (!l)
+		die("sync: caller closed the channel while waiting for '%s'", word);
+	if (strcmp(l, word))
+		die("sync: expected '%s', got '%.64s'", word, l);
+}
+
+int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+int read_full(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+		p += r;
+		n -= r;
+	}
+	return 1;
+}
+
+int write_file_at(int dirfd, const char *path, const char *data)
+{
+	int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* Kernel files like uid_map take their whole content in one write. */
+	ssize_t n = write(fd, data, strlen(data));
+	int err = errno;
+	close(fd);
+	if (n < 0 || (size_t)n != strlen(data)) {
+		errno = n < 0 ? err : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int send_fd(int sock, int fd, const char *data, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+ssize_t recv_fd(int sock, char *buf, size_t len, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	ssize_t n;
+	*fd = -1;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+static char *title_buf;
+static size_t title_len;
+
+void title_init(int argc, char **argv)
+{
+	/* argv strings are contiguous; their whole area is what ps shows. */
+	if (argc < 1)
+		return;
+	title_buf = argv[0];
+	title_len = argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0];
+}
+
+void set_title(const char *title)
+{
+	prctl(PR_SET_NAME, title, 0, 0, 0); /* comm keeps 15 bytes */
+	if (title_buf && title_len > 1) {
+		memset(title_buf, 0, title_len);
+		strncpy(title_buf, title, title_len - 1);
+	}
+}

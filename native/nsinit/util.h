@@ -1,0 +1,43 @@
+/* Errors, the sync channel, its encoding, fd passing and small helpers. */
+#pragma once
+#include <stddef.h>
+#include <sys/types.h>
+
+extern int g_sync;           /* the caller's sync socket; -1 once this stage closed it */
+extern pid_t g_child;        /* parent stage: the init stage, killed if the parent fails */
+extern int g_die_status;     /* exit status of die() (127 for a failed execve) */
+extern void (*g_on_die)(void); /* parent stage: restores the terminal */
+
+/* Report `error <message>` on the sync fd (stderr once it is closed) and exit. */
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with ": <strerror(errno)>" appended. */
+_Noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Percent-decoding of one field (docs/plan-format.md, "Encoding"), in place; -1 if bad. */
+int field_decode(char *s);
+
+/* One whole line per write(2): `name` plus one encoded field (or none). */
+void send_line(const char *name, const char *field);
+/* The next line from the sync fd without its '\n', or NULL at EOF. Valid until the next call.
+ * The buffer is plain memory, so the init stage inherits what the parent read ahead. */
+char *read_line(void);
+/* Wait for the caller to send exactly `word`. */
+void expect_line(const char *word);
+
+int write_all(int fd, const void *buf, size_t n);
+int read_full(int fd, void *buf, size_t n);    /* 0 on EOF before n bytes */
+int write_file_at(int dirfd, const char *path, const char *data); /* -1 + errno */
+
+/* SCM_RIGHTS: one data byte string plus one fd. recv_fd returns the byte count (0 on EOF)
+ * and stores the fd or -1. */
+int send_fd(int sock, int fd, const char *data, size_t len);
+ssize_t recv_fd(int sock, char *buf, size_t len, int *fd);
+
+/* Process titles for ps: comm via PR_SET_NAME, and the argv area overwritten. */
+void title_init(int argc, char **argv);
+void set_title(const char *title);
