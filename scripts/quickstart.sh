@@ -10,7 +10,8 @@ demo="$(mktemp -d /tmp/berth-demo.XXXXXX)"
 trap 'rm -rf "$demo"' EXIT
 mkdir -p "$demo/rootfs/bin"
 cp /bin/busybox "$demo/rootfs/bin/busybox"
-"$demo/rootfs/bin/busybox" --install -s "$demo/rootfs/bin"
+# The links point at /bin/busybox, which inside the container is the copy above.
+/bin/busybox --install -s "$demo/rootfs/bin"
 cd "$demo"
 "$RT" spec
 # runc's default spec runs an interactive `sh` on a terminal; when this script is not on one,

@@ -112,8 +112,13 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 	/* Host paths are opened while we still have host credentials: in a new user namespace
 	 * our uid is about to become the mapped root, which may not reach them. */
 	int fifo = -1;
-	if (p->exec_fifo && (fifo = open(p->exec_fifo, O_RDWR | O_CLOEXEC)) < 0)
-		die_errno("open exec fifo '%s'", p->exec_fifo);
+	if (p->exec_fifo) {
+		/* Node has no mkfifo; the caller owns the directory and removes it with the container. */
+		if (mkfifo(p->exec_fifo, 0622) < 0 && errno != EEXIST)
+			die_errno("create exec fifo '%s'", p->exec_fifo);
+		if ((fifo = open(p->exec_fifo, O_RDWR | O_CLOEXEC)) < 0)
+			die_errno("open exec fifo '%s'", p->exec_fifo);
+	}
 	if (p->ns_new & CLONE_NEWNS)
 		rootfs_open(p);
 	/* Files we create must be owned by an id mapped in the namespace: become its root. */

@@ -5,9 +5,11 @@
  * This first driver covers placement (create the cgroup in every hierarchy, let nsinit write the
  * pid into cgroup.procs, remove the cgroup on delete) for v1, hybrid and v2 alike, since
  * placement only differs in which hierarchies exist. Resource limits build on it.
+ *
+ * cgroupfs operations are in-kernel and take microseconds, so they are made synchronously: the
+ * thread-pool round trip of the async API would cost more than the call itself.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { errnoCode, fromErrno } from '../../common/errors.js';
 import { type CgroupLayout, containerCgroupPath, type Hierarchy, parseCgroupLayout } from './layout.js';
 
@@ -42,7 +44,7 @@ export async function createCgroups(dirs: readonly CgroupDir[]): Promise<void> {
       continue;
     }
     try {
-      await mkdir(d.dir, { recursive: true });
+      mkdirSync(d.dir, { recursive: true });
     } catch (err) {
       throw fromErrno('create cgroup', d.dir, err);
     }
@@ -55,16 +57,16 @@ async function createCpuset(mountpoint: string, path: string): Promise<void> {
     const parent = current;
     current = `${current}/${seg}`;
     try {
-      await mkdir(current);
+      mkdirSync(current);
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw fromErrno('create cgroup', current, err);
     }
     for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-      const mine = (await readFile(`${current}/${file}`, 'utf8')).trim();
+      const mine = readFileSync(`${current}/${file}`, 'utf8').trim();
       if (mine !== '') continue;
-      const theirs = (await readFile(`${parent}/${file}`, 'utf8')).trim();
+      const theirs = readFileSync(`${parent}/${file}`, 'utf8').trim();
       try {
-        await writeFile(`${current}/${file}`, theirs);
+        writeFileSync(`${current}/${file}`, theirs);
       } catch (err) {
         throw fromErrno('write', `${current}/${file}`, err);
       }
@@ -80,7 +82,7 @@ export function procsFiles(dirs: readonly CgroupDir[]): string[] {
 export async function cgroupPids(dirs: readonly CgroupDir[]): Promise<number[]> {
   for (const d of dirs) {
     try {
-      const text = await readFile(`${d.dir}/cgroup.procs`, 'utf8');
+      const text = readFileSync(`${d.dir}/cgroup.procs`, 'utf8');
       return text.split('\n').filter(Boolean).map(Number);
     } catch {
       // try the next hierarchy
@@ -98,7 +100,7 @@ export async function destroyCgroups(dirs: readonly CgroupDir[]): Promise<void> 
     if (d.path === '/') continue;
     for (let attempt = 0; ; attempt++) {
       try {
-        await rmdir(d.dir);
+        rmdirSync(d.dir);
         break;
       } catch (err) {
         const code = errnoCode(err);
