@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/keyctl.h>
 #include <unistd.h>
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -49,6 +52,32 @@ static const char *find_exec(struct plan *p)
 		free(cand);
 	}
 	die("exec '%s': executable file not found in $PATH", a0);
+}
+
+/* runc names the keyring _ses.<id> and adds search permission for the possessor's user
+ * (0x080000) so that processes which change uid in the container can still find it. */
+static void join_session_keyring(const char *id) {
+	char name[300];
+	snprintf(name, sizeof name, "_ses.%s", id);
+	long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name);
+	if (key < 0) {
+		if (errno == ENOSYS)
+			return;
+		die_errno("join session keyring '%s'", name);
+	}
+	char desc[512];
+	long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, desc, sizeof desc);
+	if (n < 0 || n > (long)sizeof desc)
+		die_errno("describe session keyring '%s'", name);
+	desc[sizeof desc - 1] = 0;
+	/* "type;uid;gid;perm;description": the perm is the fourth field, in hex */
+	const char *f = desc;
+	for (int i = 0; i < 3 && f; i++)
+		if ((f = strchr(f, ';')))
+			f++;
+	unsigned long perm = f ? strtoul(f, NULL, 16) : 0x3f130000UL;
+	if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, perm | 0x080000UL) < 0)
+		die_errno("set permissions of session keyring '%s'", name);
 }
 
 static void write_sysctls(struct plan *p)
@@ -143,6 +172,11 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 		die_errno("sethostname '%s'", p->hostname);
 	if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0)
 		die_errno("setdomainname '%s'", p->domainname);
+	/* A session keyring of the container's own, named after it, as runc does: otherwise the
+	 * container would share the caller's session keyring and the keys in it. Kernels without
+	 * keyrings (ENOSYS) simply have nothing to share. */
+	if (p->keyring)
+		join_session_keyring(p->keyring);
 	write_sysctls(p);
 	readonly_paths(p);
 	masked_paths(p);

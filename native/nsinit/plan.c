@@ -100,6 +100,7 @@ static void parse_record(struct plan *p, char **f, int argc)
 	else if (SCALAR("root-readonly", 1)) p->root_readonly = flag01(a[0]);
 	else if (SCALAR("hostname", 1)) p->hostname = xstrdup(a[0]);
 	else if (SCALAR("domainname", 1)) p->domainname = xstrdup(a[0]);
+	else if (SCALAR("keyring", 1)) p->keyring = xstrdup(a[0]);
 	else if (SCALAR("setgroups", 1)) {
 		if (strcmp(a[0], "allow") && strcmp(a[0], "deny"))
 			die("plan: setgroups must be 'allow' or 'deny', got '%s'", a[0]);

@@ -114,6 +114,7 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       execFifo: mode === 'create' ? path.join(dir, 'exec.fifo') : undefined,
       consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
       noPivot: opts.noPivot ?? false,
+      noNewKeyring: opts.noNewKeyring ?? false,
       preserveFds: extraFds,
       cgroupProcs: procsFiles(cgroups),
       cgroupMode: layout.mode,

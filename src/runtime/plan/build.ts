@@ -38,6 +38,8 @@ export interface PlanContext {
   /** How the cgroup hierarchies are laid out, for a `cgroup` mount. 'v2' means a single cgroup2 tree. */
   cgroupMode: 'v1' | 'hybrid' | 'v2';
   cgroupMounts: CgroupMountSource[];
+  /** --no-new-keyring: keep the caller's session keyring. */
+  noNewKeyring?: boolean;
   /** runc links /dev/core to /proc/kcore only when the kernel has one. */
   hostHasKcore: boolean;
   /** Capabilities this process can pass on (its own bounding set). */
@@ -251,6 +253,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     rootReadonly: spec.root.readonly ?? false,
     hostname: spec.hostname,
     domainname: spec.domainname,
+    keyring: ctx.noNewKeyring ? undefined : ctx.id,
     newNamespaces,
     joinNamespaces,
     uidMaps,

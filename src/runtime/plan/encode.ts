@@ -50,6 +50,7 @@ export function encodePlan(plan: LaunchPlan): string {
   rec('root-readonly', flag(plan.rootReadonly));
   if (plan.hostname !== undefined) rec('hostname', plan.hostname);
   if (plan.domainname !== undefined) rec('domainname', plan.domainname);
+  if (plan.keyring !== undefined) rec('keyring', plan.keyring);
   if (plan.setgroups) rec('setgroups', plan.setgroups);
   if (plan.oomScoreAdj !== undefined) rec('oom-score-adj', plan.oomScoreAdj);
   for (const ns of plan.joinNamespaces) rec('ns-join', ns.type, ns.path);

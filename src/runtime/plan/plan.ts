@@ -72,6 +72,8 @@ export interface LaunchPlan {
   rootReadonly: boolean;
   hostname?: string;
   domainname?: string;
+  /** Name of a new session keyring for the container (absent: keep the caller's). */
+  keyring?: string;
   newNamespaces: KernelNamespace[];
   joinNamespaces: { type: KernelNamespace; path: string }[];
   uidMaps: IdMap[];
