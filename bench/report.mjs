@@ -1,0 +1,120 @@
+// Reads what bench/runtime.sh left in its results directory (hyperfine --export-json files,
+// GNU time RSS values, meta.json), prints a compact table and optionally writes JSON.
+//
+//   node bench/report.mjs RESULTS_DIR [OUT_JSON]
+//
+// Ratios are median / median. Nothing here judges the numbers: benchmarks are not tests.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [dir, outFile] = process.argv.slice(2);
+if (!dir) {
+  console.error('usage: node bench/report.mjs RESULTS_DIR [OUT_JSON]');
+  process.exit(2);
+}
+
+const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+const runtimes = Object.keys(meta.runtimes);
+const SCENARIOS = [
+  ['run', 'run /bin/true'],
+  ['create-start-delete', 'create+start+delete'],
+];
+
+const readText = (file) => (existsSync(file) ? readFileSync(file, 'utf8').trim() : null);
+
+function cell(scenario, name) {
+  const base = join(dir, `${scenario}.${name}`);
+  const command = readText(`${base}.cmd`);
+  const error = readText(`${base}.err`);
+  if (!existsSync(`${base}.json`)) return command || error ? { command, error } : null;
+  const r = JSON.parse(readFileSync(`${base}.json`, 'utf8')).results[0];
+  const ms = (s) => Math.round(s * 1e5) / 100;
+  return {
+    command,
+    medianMs: ms(r.median),
+    meanMs: ms(r.mean),
+    stddevMs: ms(r.stddev ?? 0),
+    minMs: ms(r.min),
+    maxMs: ms(r.max),
+    userMs: ms(r.user),
+    systemMs: ms(r.system),
+    runs: r.times.length,
+  };
+}
+
+const ratio = (a, b) => (a?.medianMs && b?.medianMs ? Math.round((a.medianMs / b.medianMs) * 100) / 100 : null);
+
+const scenarios = {};
+for (const [key] of SCENARIOS) {
+  const row = {};
+  for (const rt of runtimes) row[rt] = cell(key, rt);
+  for (const rt of runtimes) {
+    if (row[rt]?.medianMs) {
+      row[rt].ratioToRunc = ratio(row[rt], row.runc);
+      row[rt].ratioToCrun = ratio(row[rt], row.crun);
+    }
+  }
+  scenarios[key] = row;
+}
+
+const peakRssKiB = {};
+for (const rt of runtimes) {
+  const v = readText(join(dir, `rss.${rt}`));
+  peakRssKiB[rt] = v && /^\d+$/.test(v) ? Number(v) : null;
+}
+
+const floor = cell('node-floor', 'node');
+
+const result = { ...meta, scenarios, peakRssKiB, nodeFloor: floor };
+
+// ---- table
+const fmt = (v, digits = 1) => (v == null ? '—' : v.toFixed(digits));
+const pad = (s, n) => String(s).padStart(n);
+const lines = [];
+lines.push('');
+lines.push(`Runtime benchmark: median wall time of ${meta.runs} runs (+${meta.warmup} warmup) per cell, ${meta.host.hyperfine}`);
+lines.push(
+  `host: Linux ${meta.host.kernel}, ${meta.host.cpus} CPUs, cgroups ${meta.host.cgroups}; node ${meta.host.node}` +
+    (meta.crunInPrivateMountNs ? '; crun ran in a private mount ns without the cgroup2 mount' : ''),
+);
+lines.push(
+  `load average (1/5/15 min): ${meta.host.loadAverage.atStart} at start, ${meta.host.loadAverage.atEnd} at end` +
+    ' (other work on the machine skews every row)',
+);
+lines.push('');
+const head1 = `${''.padEnd(8)}${pad('run /bin/true', 26)}   ${pad('create+start+delete', 26)}   ${pad('peak RSS', 9)}`;
+const head2 = `${'runtime'.padEnd(8)}${pad('median ms', 12)}${pad('×runc', 7)}${pad('×crun', 7)}   ${pad('median ms', 12)}${pad('×runc', 7)}${pad('×crun', 7)}   ${pad('run, MiB', 9)}`;
+lines.push(head1, head2, '-'.repeat(head2.length));
+for (const rt of runtimes) {
+  const parts = [rt.padEnd(8)];
+  for (const [key] of SCENARIOS) {
+    const c = scenarios[key][rt];
+    parts.push(
+      pad(c?.medianMs != null ? fmt(c.medianMs) : c?.error ? 'failed' : '—', 12),
+      pad(fmt(c?.ratioToRunc, 2), 7),
+      pad(fmt(c?.ratioToCrun, 2), 7),
+      '   ',
+    );
+  }
+  parts.push(pad(peakRssKiB[rt] != null ? fmt(peakRssKiB[rt] / 1024) : '—', 9));
+  lines.push(parts.join(''));
+}
+if (floor?.medianMs != null) {
+  lines.push('');
+  lines.push(`floor under berth-runtime: \`node -e 0\` median ${fmt(floor.medianMs)} ms`);
+}
+const problems = runtimes.filter((rt) => meta.runtimes[rt].error).map((rt) => `${rt}: unavailable: ${meta.runtimes[rt].error}`);
+for (const [key, label] of SCENARIOS) {
+  for (const rt of runtimes) {
+    const c = scenarios[key][rt];
+    if (c?.error) problems.push(`${rt}: ${label} failed: ${c.error}`);
+  }
+}
+if (problems.length) lines.push('', ...problems);
+lines.push('');
+console.log(lines.join('\n'));
+
+if (outFile) {
+  writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote ${outFile}`);
+}
