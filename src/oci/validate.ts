@@ -5,7 +5,7 @@
  * spec requires ("implementations MUST NOT error on unknown properties").
  */
 import { invalid } from '../common/errors.js';
-import { NAMESPACE_TYPES, type Spec } from './spec.js';
+import { NAMESPACE_TYPES, type Process, type Spec } from './spec.js';
 
 type Check = (v: unknown, at: string) => void;
 
@@ -149,6 +149,22 @@ const spec = obj(
 export function validateSpec(value: unknown): Spec {
   spec(value, '');
   return value as Spec;
+}
+
+/** Validates a process object given on its own (`exec --process FILE`). */
+export function parseProcess(text: string, file: string): Process {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw invalid(`parse '${file}': ${(err as Error).message}`, file);
+  }
+  try {
+    process(value, '');
+  } catch (err) {
+    throw invalid(((err as Error).message ?? '').replace(/^config\.json: /, `${file}: `), file);
+  }
+  return value as Process;
 }
 
 /** Parses config.json text; a syntax error names the file and the position. */

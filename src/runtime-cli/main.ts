@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { BerthError } from '../common/errors.js';
 import { register as registerCreate } from './commands/create.js';
 import { register as registerDelete } from './commands/delete.js';
+import { register as registerExec } from './commands/exec.js';
 import { register as registerKill } from './commands/kill.js';
 import { register as registerList } from './commands/list.js';
 import { register as registerRun } from './commands/run.js';
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     registerKill,
     registerDelete,
     registerSpec,
+    registerExec,
   ]) {
     register(program, ctx);
   }

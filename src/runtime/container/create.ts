@@ -3,7 +3,7 @@
  * have berth-nsinit build the container, and record it. On any failure everything made so far is
  * undone, so a failed create leaves no state directory, cgroup or process behind.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
@@ -15,6 +15,7 @@ import { runHooksOrFail } from '../hooks/run.js';
 import { NsinitSession } from '../launcher/nsinit.js';
 import { buildPlan, type CgroupMountSource } from '../plan/build.js';
 import { Container, type ContainerRecord, hookState, validateId } from './container.js';
+import { grantableCaps } from './host.js';
 import { procStat, waitGone } from './proc.js';
 
 export interface CreateOptions {
@@ -34,11 +35,6 @@ export interface Launched {
   container: Container;
   session: NsinitSession;
   warnings: string[];
-}
-
-function grantableCaps(): bigint {
-  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m?.[1] ? BigInt(`0x${m[1]}`) : ~0n;
 }
 
 function cgroupMountSources(dirs: readonly CgroupDir[]): CgroupMountSource[] {

@@ -68,3 +68,31 @@ export function capabilityMask(names: readonly string[] = [], grantable: bigint 
 export function capabilityNames(mask: bigint): string[] {
   return CAPABILITIES.filter((_, i) => ((mask >> BigInt(i)) & 1n) === 1n);
 }
+
+export interface CapabilitySetsInput {
+  bounding?: string[];
+  effective?: string[];
+  permitted?: string[];
+  inheritable?: string[];
+  ambient?: string[];
+}
+
+/** The five sets as masks; names that cannot be granted become warnings. */
+export function capabilitySets(
+  caps: CapabilitySetsInput,
+  grantable: bigint,
+  warnings: string[],
+): { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint } {
+  const mask = (set: keyof CapabilitySetsInput) => {
+    const r = capabilityMask(caps[set], grantable);
+    for (const name of r.unknown) warnings.push(`capability '${name}' in process.capabilities.${set} cannot be granted: ignored`);
+    return r.mask;
+  };
+  return {
+    bounding: mask('bounding'),
+    effective: mask('effective'),
+    permitted: mask('permitted'),
+    inheritable: mask('inheritable'),
+    ambient: mask('ambient'),
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * exec: run another process in a running container. berth-nsinit joins the namespaces and the
+ * cgroup of the container's init process and execs the process; in the foreground its parent
+ * stage waits and this returns the process's exit status.
+ */
+import path from 'node:path';
+import { BerthError, invalid, precondition } from '../../common/errors.js';
+import { writeFileAtomic } from '../../common/fs.js';
+import type { Process } from '../../oci/spec.js';
+import { procsFiles } from '../cgroups/manager.js';
+import { NsinitSession } from '../launcher/nsinit.js';
+import { buildExecPlan } from '../plan/exec-plan.js';
+import { Container } from './container.js';
+import { grantableCaps } from './host.js';
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  process: Process;
+  detach: boolean;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds?: number;
+  ignorePaused?: boolean;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+export interface ExecResult {
+  exitCode: number;
+  warnings: string[];
+}
+
+export async function exec(opts: ExecOptions): Promise<ExecResult> {
+  const c = await Container.load(opts.root, opts.id);
+  const status = c.status();
+  if (status === 'stopped') throw precondition('cannot exec in a stopped container', opts.id);
+  if (status === 'paused' && !opts.ignorePaused)
+    throw precondition('cannot exec in a paused container (use --ignore-paused to override)', opts.id);
+  const terminal = opts.process.terminal ?? false;
+  if (terminal && opts.detach && !opts.consoleSocket)
+    throw invalid('cannot allocate tty if berth-runtime will detach without setting console socket', 'console-socket');
+  if (!terminal && opts.consoleSocket)
+    throw invalid('cannot use console socket if berth-runtime will not detach or allocate tty', 'console-socket');
+  const { plan, warnings } = buildExecPlan({
+    id: opts.id,
+    initPid: c.record.pid,
+    namespaces: (c.record.config.linux?.namespaces ?? []).map((n) => n.type),
+    rootfs: c.record.rootfs,
+    process: opts.process,
+    wait: !opts.detach,
+    consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
+    preserveFds: opts.preserveFds ?? 0,
+    cgroupProcs: procsFiles(c.record.cgroups),
+    grantableCaps: grantableCaps(),
+  });
+  using session = NsinitSession.start(plan, { preserveFds: opts.preserveFds ?? 0, detached: !opts.detach });
+  const forward = (sig: NodeJS.Signals) => session.signal(sig);
+  if (!opts.detach) for (const sig of FORWARDED) process.on(sig, forward);
+  try {
+    const { pid } = await session.expect('pid');
+    await session.expect('created');
+    if (opts.pidFile) await writeFileAtomic(path.resolve(opts.pidFile), String(pid));
+    session.send('start');
+    const m = await session.next();
+    if (m.type === 'error') throw new BerthError('failed-precondition', m.message, { object: opts.id });
+    const exitCode = await session.exited;
+    return { exitCode: opts.detach ? 0 : exitCode, warnings };
+  } finally {
+    for (const sig of FORWARDED) process.off(sig, forward);
+  }
+}
