@@ -53,7 +53,8 @@ function composeProcess(base: Process | undefined, command: string[], flags: Exe
   p.terminal = flags.tty ?? false;
   if (flags.noNewPrivs) p.noNewPrivileges = true;
   if (flags.cap.length > 0) {
-    const caps = (p.capabilities ??= {});
+    p.capabilities = p.capabilities ?? {};
+    const caps = p.capabilities;
     for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...(caps[set] ?? []), ...flags.cap];
   }
   if (flags.user) {
