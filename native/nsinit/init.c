@@ -80,6 +80,33 @@ static void join_session_keyring(const char *id) {
 		die_errno("set permissions of session keyring '%s'", name);
 }
 
+/* Like runc: without HOME in the environment, take the user's home from the container's
+ * /etc/passwd, or "/" when it has no entry. */
+static void set_home(struct plan *p)
+{
+	for (size_t i = 0; i < p->env.n; i++)
+		if (strncmp(p->env.v[i], "HOME=", 5) == 0)
+			return;
+	char *home = NULL;
+	FILE *f = fopen("/etc/passwd", "re");
+	char line[1024];
+	while (f && !home && fgets(line, sizeof line, f)) {
+		/* name:password:uid:gid:gecos:home:shell */
+		char *fields[7] = {0}, *tok = line;
+		int n = 0;
+		for (char *c = strsep(&tok, ":"); c && n < 7; c = strsep(&tok, ":"))
+			fields[n++] = c;
+		if (n >= 6 && fields[2] && strtoul(fields[2], NULL, 10) == (unsigned long)p->uid && *fields[5])
+			home = xstrdup(fields[5]);
+	}
+	if (f)
+		fclose(f);
+	p->env.v = xrealloc(p->env.v, (p->env.n + 2) * sizeof *p->env.v);
+	p->env.v[p->env.n++] = xasprintf("HOME=%s", home ? home : "/");
+	p->env.v[p->env.n] = NULL;
+	free(home);
+}
+
 static void write_sysctls(struct plan *p)
 {
 	for (size_t i = 0; i < p->sysctls.n; i++) {
@@ -148,6 +175,14 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 		if ((fifo = open(p->exec_fifo, O_RDWR | O_CLOEXEC)) < 0)
 			die_errno("open exec fifo '%s'", p->exec_fifo);
 	}
+	/* `start` reads this FIFO to EOF: EOF alone means our exec happened (the fd is
+	 * close-on-exec), an error line first means we failed after start. */
+	if (p->start_status) {
+		if (mkfifo(p->start_status, 0600) < 0 && errno != EEXIST)
+			die_errno("create start status fifo '%s'", p->start_status);
+		if ((g_status = open(p->start_status, O_RDWR | O_CLOEXEC)) < 0)
+			die_errno("open start status fifo '%s'", p->start_status);
+	}
 	if (p->ns_new & CLONE_NEWNS)
 		rootfs_open(p);
 	/* Files we create must be owned by an id mapped in the namespace: become its root. */
@@ -161,7 +196,7 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 		send_line("hooks", NULL);
 		expect_line("resume");
 	}
-	run_hooks(p, HOOK_CREATE_CONTAINER, hostpid);
+	run_hooks(p, HOOK_CREATE_CONTAINER, getpid()); /* the pid as the container sees it */
 	if (p->ns_new & CLONE_NEWNS)
 		rootfs_pivot(p);
 	if (p->terminal)
@@ -194,7 +229,8 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 		die_errno("tell the parent stage");
 	wait_start(fifo);
 
-	run_hooks(p, HOOK_START_CONTAINER, hostpid);
+	run_hooks(p, HOOK_START_CONTAINER, getpid());
+	set_home(p);
 	apply_user(p);
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_errno("prctl PR_SET_NO_NEW_PRIVS");

@@ -92,6 +92,7 @@ static void parse_record(struct plan *p, char **f, int argc)
 	else if (SCALAR("terminal", 1)) p->terminal = flag01(a[0]);
 	else if (SCALAR("console-socket", 1)) p->console_socket = xstrdup(a[0]);
 	else if (SCALAR("exec-fifo", 1)) p->exec_fifo = xstrdup(a[0]);
+	else if (SCALAR("start-status", 1)) p->start_status = xstrdup(a[0]);
 	else if (SCALAR("sync-hooks", 1)) p->sync_hooks = flag01(a[0]);
 	else if (SCALAR("rootfs", 1)) p->rootfs = xstrdup(a[0]);
 	else if (SCALAR("rootfs-propagation", 1)) p->rootfs_prop = unum(a[0], 10, ULONG_MAX);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 int g_sync = -1;
+int g_status = -1;
 pid_t g_child = 0;
 int g_die_status = 1;
 void (*g_on_die)(void);
@@ -32,9 +33,11 @@ static _Noreturn void vdie(int err, const char *fmt, va_list ap)
 	}
 	if (g_on_die)
 		g_on_die();
+	if (g_status >= 0)
+		send_line_fd(g_status, "error", msg);
 	if (g_sync >= 0)
 		send_line("error", msg);
-	else
+	else if (g_status < 0)
 		dprintf(2, "berth-nsinit: %s\n", msg);
 	_exit(g_die_status);
 }
@@ -138,6 +141,11 @@ int field_decode(char *s)
 
 void send_line(const char *name, const char *field)
 {
+	send_line_fd(g_sync, name, field);
+}
+
+void send_line_fd(int fd, const char *name, const char *field)
+{
 	/* No allocation for error lines (die() may be reporting that memory ran out). */
 	char small[16384];
 	size_t n = strlen(name) + (field ? 3 * strlen(field) + 4 : 0) + 2;
@@ -150,7 +158,7 @@ void send_line(const char *name, const char *field)
 	*o++ = '\n';
 	/* One write per line so lines from two stages never interleave; if the caller is gone
 	 * there is nobody left to tell. */
-	(void)write_all(g_sync, line, (size_t)(o - line));
+	(void)write_all(fd, line, (size_t)(o - line));
 	if (line != small)
 		free(line);
 }

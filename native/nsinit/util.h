@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+extern int g_status;         /* start-status FIFO: failures after start are written here too */
 extern int g_sync;           /* the caller's sync socket; -1 once this stage closed it */
 extern pid_t g_child;        /* parent stage: the init stage, killed if the parent fails */
 extern int g_die_status;     /* exit status of die() (127 for a failed execve) */
@@ -23,6 +24,7 @@ int field_decode(char *s);
 
 /* One whole line per write(2): `name` plus one encoded field (or none). */
 void send_line(const char *name, const char *field);
+void send_line_fd(int fd, const char *name, const char *field);
 /* The next line from the sync fd without its '\n', or NULL at EOF. Valid until the next call.
  * The buffer is plain memory, so the init stage inherits what the parent read ahead. */
 char *read_line(void);

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../common/fs.js';
 import { parseSpec } from '../../oci/validate.js';
 import { type CgroupLayout, hierarchyDirName } from '../cgroups/layout.js';
 import { type CgroupDir, cgroupDirs, createCgroups, destroyCgroups, procsFiles, readCgroupLayout } from '../cgroups/manager.js';
-import { runHooksOrFail } from '../hooks/run.js';
+import { runHooksOrFail, runHooksWarn } from '../hooks/run.js';
 import { NsinitSession } from '../launcher/nsinit.js';
 import { buildPlan, type CgroupMountSource } from '../plan/build.js';
 import { Container, type ContainerRecord, hookState, validateId } from './container.js';
@@ -108,6 +108,7 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       spec: config,
       wait: mode === 'run-foreground',
       execFifo: mode === 'create' ? path.join(dir, 'exec.fifo') : undefined,
+      startStatus: mode === 'create' ? path.join(dir, 'exec.status') : undefined,
       consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,
@@ -152,6 +153,8 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
         // already gone
       }
       await waitGone(pid, startTime);
+      // A failed hook "continues the lifecycle at delete" (runtime-spec): poststop hooks run too.
+      await runHooksWarn('poststop', config.hooks?.poststop, hookState(config, opts.id, bundle, 'stopped'));
     }
     session?.[Symbol.dispose]();
     await destroyCgroups(cgroups).catch(() => {});

@@ -31,6 +31,7 @@ export interface PlanContext {
   /** Foreground run: nsinit's parent stage waits for the container. */
   wait: boolean;
   execFifo?: string;
+  startStatus?: string;
   consoleSocket?: string;
   noPivot: boolean;
   preserveFds: number;
@@ -245,6 +246,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     terminal: proc.terminal ?? false,
     consoleSocket: ctx.consoleSocket,
     execFifo: ctx.execFifo,
+    startStatus: ctx.startStatus,
     syncHooks,
     rootfs,
     rootfsPropagation,

@@ -42,6 +42,7 @@ export function encodePlan(plan: LaunchPlan): string {
   rec('terminal', flag(plan.terminal));
   if (plan.consoleSocket) rec('console-socket', plan.consoleSocket);
   if (plan.execFifo) rec('exec-fifo', plan.execFifo);
+  if (plan.startStatus) rec('start-status', plan.startStatus);
   rec('sync-hooks', flag(plan.syncHooks));
   rec('rootfs', plan.rootfs);
   rec('rootfs-propagation', plan.rootfsPropagation);

@@ -64,6 +64,8 @@ export interface LaunchPlan {
   terminal: boolean;
   consoleSocket?: string;
   execFifo?: string;
+  /** FIFO through which `start` learns whether the exec happened. */
+  startStatus?: string;
   syncHooks: boolean;
   rootfs: string;
   rootfsPropagation: number;

@@ -1,0 +1,627 @@
+/**
+ * config-linux.md (namespaces, id mappings, devices, cgroups, sysctl,
+ * seccomp, rootfs propagation, masked and read-only paths) and
+ * runtime-linux.md (file descriptors, /dev symlinks).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bundle } from '../helpers/bundle.js';
+import { cgroupsOf, create, waitFor, waitForExit, waitForFile } from '../helpers/container.js';
+import { mountAt, ProbeOutput, parseMountinfo } from '../helpers/probe.js';
+import { cgroupLayout, needsBinary, needsCgroupController, needsNamespace, needsUserns } from '../helpers/requires.js';
+import { hostSync } from '../helpers/runtime.js';
+import type { Namespace, Spec } from '../helpers/spec.js';
+import {
+  cgroupDirsOf,
+  created,
+  nsLink,
+  readTrim,
+  removeCgroupTreesNamed,
+  setProbe,
+  sleeperBundle,
+  started,
+  statusOrAbsent,
+  uniqueCgroupPath,
+} from './common.js';
+import { type Check, type CheckContext, expectFailure, expectSuccess } from './harness.js';
+
+/** Spec namespace type → /proc/<pid>/ns/<name>. */
+const NS_PROC: Record<string, string> = {
+  pid: 'pid',
+  network: 'net',
+  ipc: 'ipc',
+  uts: 'uts',
+  mount: 'mnt',
+  cgroup: 'cgroup',
+  user: 'user',
+  time: 'time',
+};
+
+function setNamespaces(s: Spec, ns: Namespace[]): void {
+  s.linux = { ...s.linux, namespaces: ns };
+}
+
+/** Starts `unshare --net --uts --ipc sleep` (owned by the check) and waits until it holds its namespaces. */
+async function namespaceHolder(ctx: CheckContext): Promise<number> {
+  const pid = ctx.spawnHelper(['unshare', '--net', '--uts', '--ipc', 'sleep', '600']);
+  await waitFor('the namespace holder to unshare', () => {
+    try {
+      return nsLink(pid, 'net') !== nsLink('self', 'net') && nsLink(pid, 'ipc') !== nsLink('self', 'ipc') ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  return pid;
+}
+
+/** The v1 or v2 file for a cgroup setting of a process. */
+function cgroupFile(pid: number, v1ctrl: string, v1file: string, v2file: string): string {
+  const dirs = cgroupDirsOf(pid);
+  if (cgroupLayout() === 'v2') {
+    const d = dirs.get('');
+    if (d === undefined) throw new Error(`process ${pid} has no cgroup v2 path`);
+    return join(d, v2file);
+  }
+  const d = dirs.get(v1ctrl);
+  if (d === undefined) throw new Error(`process ${pid} is in no ${v1ctrl} cgroup`);
+  return join(d, v1file);
+}
+
+/** Runs the probe as `wait-signal` then `ls DIR`: `between` runs on the host while it waits. */
+async function lsAfter(ctx: CheckContext, b: Bundle, dir: string, between: () => void): Promise<ProbeOutput> {
+  await b.editConfig((s) => setProbe(s, ['mounts'], ['wait-signal', '120'], ['ls', dir]));
+  const c = await created(ctx, b);
+  await started(ctx.rt, c.id);
+  await waitForFile(c.stdoutFile, (s) => s.includes('ready'));
+  between();
+  expectSuccess(await ctx.rt.run(['kill', c.id, 'TERM']), 'kill TERM');
+  await waitForExit(c.pid());
+  return new ProbeOutput(await c.stdout());
+}
+
+function propagationCheck(mode: 'shared' | 'slave' | 'private' | 'unbindable', quote: string): Check {
+  return {
+    id: `config-linux/rootfs-propagation-${mode}`,
+    doc: 'config-linux.md#rootfs-mount-propagation',
+    level: 'MUST',
+    quote,
+    async run(ctx) {
+      // The rootfs is a shared mount on the host, so the host has events to propagate.
+      const b = await ctx.bundle({ probeArgs: [], sharedMount: true });
+      mkdirSync(b.inRootfs('mnt/prop'), { recursive: true });
+      await b.editConfig((s) => {
+        s.linux = { ...s.linux, rootfsPropagation: mode };
+      });
+      const target = b.inRootfs('mnt/prop');
+      const out = await lsAfter(ctx, b, '/mnt/prop', () => {
+        const r = hostSync(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', target]);
+        if (r.code !== 0) throw new Error(`host mount: ${r.stderr}`);
+        writeFileSync(join(target, 'from-host'), 'x');
+      });
+      const root = mountAt(parseMountinfo(out.text('mounts')), '/');
+      assert.ok(root, 'the container has a / mount');
+      const opt = root.optional.join(' ');
+      const seen = out.lines('ls', '/mnt/prop');
+      switch (mode) {
+        case 'shared':
+          assert.match(opt, /\bshared:\d+/, `/ must be in a peer group: '${opt}'`);
+          break;
+        case 'slave':
+          assert.match(opt, /\bmaster:\d+/, `/ must be a slave mount: '${opt}'`);
+          assert.ok(!/\bshared:/.test(opt), `/ must not be shared: '${opt}'`);
+          assert.deepEqual(seen, ['from-host'], 'a host mount must propagate into a slave rootfs');
+          break;
+        case 'private':
+          assert.ok(!/\b(shared|master):/.test(opt), `/ must be private: '${opt}'`);
+          assert.deepEqual(seen, [], 'a host mount must not propagate into a private rootfs');
+          break;
+        case 'unbindable':
+          assert.match(opt, /\bunbindable\b/, `/ must be unbindable: '${opt}'`);
+          break;
+      }
+    },
+  };
+}
+
+export const configLinuxChecks: Check[] = [
+  // ------------------------------------------------------------- namespaces
+  {
+    id: 'config-linux/namespaces-new',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote: 'If path is not specified, the runtime MUST create a new container namespace of type type.',
+    requires: () => needsNamespace('cgroup'),
+    async run(ctx) {
+      const types = ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'];
+      const b = await sleeperBundle(ctx, (s) =>
+        setNamespaces(
+          s,
+          types.map((type) => ({ type })),
+        ),
+      );
+      const c = await created(ctx, b);
+      await started(ctx.rt, c.id);
+      const pid = c.pid();
+      for (const t of types) {
+        const p = NS_PROC[t] ?? t;
+        assert.notEqual(nsLink(pid, p), nsLink('self', p), `${t}: the container must have a new namespace`);
+      }
+      const statusNs =
+        readFileSync(`/proc/${pid}/status`, 'utf8')
+          .match(/^NSpid:\s*(.*)$/m)?.[1]
+          ?.trim()
+          .split(/\s+/) ?? [];
+      assert.equal(statusNs.at(-1), '1', `in its new pid namespace the container process must be pid 1 (NSpid: ${statusNs.join(' ')})`);
+    },
+  },
+  {
+    id: 'config-linux/namespaces-inherit',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote: 'If a namespace type is not specified in the namespaces array, the container MUST inherit the runtime namespace of that type.',
+    async run(ctx) {
+      const b = await sleeperBundle(ctx, (s) => {
+        setNamespaces(s, [{ type: 'mount' }]);
+        delete s.hostname;
+      });
+      const c = await created(ctx, b);
+      await started(ctx.rt, c.id);
+      for (const p of ['pid', 'net', 'ipc', 'uts', 'cgroup', 'user']) {
+        assert.equal(nsLink(c.pid(), p), nsLink('self', p), `${p}: the container must share the runtime's namespace`);
+      }
+      assert.notEqual(nsLink(c.pid(), 'mnt'), nsLink('self', 'mnt'), 'mount: a new namespace was asked for');
+    },
+  },
+  {
+    id: 'config-linux/namespaces-path',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote: 'path … The runtime MUST place the container process in the namespace associated with that path.',
+    requires: () => needsBinary('unshare'),
+    async run(ctx) {
+      const holder = await namespaceHolder(ctx);
+      const b = await sleeperBundle(ctx, (s) => {
+        setNamespaces(s, [
+          { type: 'pid' },
+          { type: 'mount' },
+          { type: 'network', path: `/proc/${holder}/ns/net` },
+          { type: 'uts', path: `/proc/${holder}/ns/uts` },
+          { type: 'ipc', path: `/proc/${holder}/ns/ipc` },
+        ]);
+        delete s.hostname;
+      });
+      const c = await created(ctx, b);
+      await started(ctx.rt, c.id);
+      for (const p of ['net', 'uts', 'ipc']) assert.equal(nsLink(c.pid(), p), nsLink(holder, p), `${p}: must be the namespace at the path`);
+    },
+  },
+  {
+    id: 'config-linux/namespaces-path-wrong-type',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote: 'The runtime MUST generate an error if path is not associated with a namespace of type type.',
+    requires: () => needsBinary('unshare'),
+    async run(ctx) {
+      const holder = await namespaceHolder(ctx);
+      const b = await sleeperBundle(ctx, (s) => {
+        setNamespaces(s, [{ type: 'pid' }, { type: 'mount' }, { type: 'network', path: `/proc/${holder}/ns/uts` }]);
+        delete s.hostname;
+      });
+      const id = ctx.id();
+      expectFailure((await create(ctx.rt, b, id)).result, 'create with a uts namespace path for type network');
+      assert.equal(await statusOrAbsent(ctx.rt, id), 'absent');
+    },
+  },
+  {
+    id: 'config-linux/namespaces-duplicate',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote: 'If a namespaces field contains duplicated namespaces with same type, the runtime MUST generate an error.',
+    async run(ctx) {
+      const b = await sleeperBundle(ctx, (s) => {
+        s.linux?.namespaces?.push({ type: 'pid' });
+      });
+      const id = ctx.id();
+      expectFailure((await create(ctx.rt, b, id)).result, 'create with two pid namespaces');
+      assert.equal(await statusOrAbsent(ctx.rt, id), 'absent');
+    },
+  },
+  {
+    id: 'config-linux/namespaces-time',
+    doc: 'config-linux.md#namespaces',
+    level: 'SHOULD',
+    quote: 'type … The following namespace types SHOULD be supported: … time the container will be able to have its own clocks.',
+    requires: () => needsNamespace('time'),
+    async run(ctx) {
+      const b = await sleeperBundle(ctx, (s) => {
+        s.linux?.namespaces?.push({ type: 'time' });
+      });
+      const c = await created(ctx, b);
+      await started(ctx.rt, c.id);
+      assert.notEqual(nsLink(c.pid(), 'time'), nsLink('self', 'time'), 'the container must have its own time namespace');
+    },
+  },
+  {
+    id: 'config-linux/user-namespace-mappings',
+    doc: 'config-linux.md#user-namespace-mappings',
+    level: 'MUST',
+    quote:
+      'uidMappings (array of objects, OPTIONAL) describes the user namespace uid mappings from the host to the container. gidMappings …',
+    requires: () => needsUserns(),
+    async run(ctx) {
+      const out = await ctx.probe(['cat', '/proc/self/uid_map', '+', 'cat', '/proc/self/gid_map', '+', 'ids', '+', 'ns', 'user'], (s) => {
+        s.linux?.namespaces?.push({ type: 'user' });
+        if (s.linux !== undefined) {
+          s.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+          s.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+        }
+      });
+      const map = (text: string) => text.trim().split(/\s+/).map(Number);
+      assert.deepEqual(map(out.text('cat', '/proc/self/uid_map')), [0, 100000, 65536], 'uid_map');
+      assert.deepEqual(map(out.text('cat', '/proc/self/gid_map')), [0, 200000, 65536], 'gid_map');
+      assert.equal(out.kv('ids').get('uid'), '0');
+      assert.notEqual(out.value('ns', 'user'), nsLink('self', 'user'), 'the container must have its own user namespace');
+    },
+  },
+  {
+    id: 'config-linux/user-namespace-no-chown',
+    doc: 'config-linux.md#user-namespace-mappings',
+    level: 'SHOULD NOT',
+    quote: 'The runtime SHOULD NOT modify the ownership of referenced filesystems to realize the mapping.',
+    requires: () => needsUserns(),
+    async run(ctx) {
+      const b = await ctx.bundle({ probeArgs: ['ids'] });
+      const paths = ['/probe', '/bin', '/etc/passwd', '/'];
+      const before = paths.map((p) => `${statSync(b.inRootfs(p)).uid}:${statSync(b.inRootfs(p)).gid}`);
+      await b.editConfig((s) => {
+        s.linux?.namespaces?.push({ type: 'user' });
+        if (s.linux !== undefined) {
+          s.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+          s.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        }
+      });
+      expectSuccess(await ctx.rt.run(['run', '--bundle', b.dir, ctx.track(b, ctx.id())]), 'run with a user namespace');
+      const after = paths.map((p) => `${statSync(b.inRootfs(p)).uid}:${statSync(b.inRootfs(p)).gid}`);
+      assert.deepEqual(after, before, `ownership of ${paths.join(', ')} must not change`);
+    },
+  },
+
+  // ---------------------------------------------------------------- devices
+  {
+    id: 'config-linux/devices',
+    doc: 'config-linux.md#devices',
+    level: 'MUST',
+    quote:
+      'devices (array of objects, OPTIONAL) lists devices that MUST be available in the container. (type, path, major, minor, fileMode, uid, gid)',
+    async run(ctx) {
+      const out = await ctx.probe(
+        ['stat', '/dev/berth-null', '+', 'read', '/dev/berth-null', '+', 'write', '/dev/berth-null', 'x', '+', 'stat', '/dev/berth-fifo'],
+        (s) => {
+          if (s.linux === undefined) return;
+          s.linux.devices = [
+            { path: '/dev/berth-null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 1, gid: 2 },
+            { path: '/dev/berth-fifo', type: 'p', fileMode: 0o600, uid: 0, gid: 0 },
+          ];
+        },
+      );
+      const st = out.kv('stat', '/dev/berth-null');
+      assert.equal(st.get('type'), 'char');
+      assert.equal(`${st.get('major')}:${st.get('minor')}`, '1:3', 'major:minor');
+      assert.equal(st.get('mode'), '0666', 'fileMode');
+      assert.equal(st.get('uid'), '1', 'uid');
+      assert.equal(st.get('gid'), '2', 'gid');
+      assert.equal(out.value('read', '/dev/berth-null'), 'ok', 'the device must be usable (read)');
+      assert.equal(out.value('write', '/dev/berth-null', 'x'), 'ok', 'the device must be usable (write)');
+      const fifo = out.kv('stat', '/dev/berth-fifo');
+      assert.equal(fifo.get('type'), 'fifo');
+      assert.equal(fifo.get('mode'), '0600');
+    },
+  },
+  {
+    id: 'config-linux/devices-path-conflict',
+    doc: 'config-linux.md#devices',
+    level: 'MUST',
+    quote: 'If a file already exists at path that does not match the requested device, the runtime MUST generate an error.',
+    async run(ctx) {
+      const b = await sleeperBundle(ctx, (s) => {
+        // /etc/hostname is a regular file in the rootfs.
+        if (s.linux !== undefined) s.linux.devices = [{ path: '/etc/hostname', type: 'c', major: 1, minor: 3, fileMode: 0o666 }];
+      });
+      const id = ctx.id();
+      expectFailure((await create(ctx.rt, b, id)).result, 'create with a device over an existing regular file');
+      assert.equal(await statusOrAbsent(ctx.rt, id), 'absent');
+    },
+  },
+  {
+    id: 'config-linux/default-devices',
+    doc: 'config-linux.md#default-devices',
+    level: 'MUST',
+    quote:
+      'In addition to any devices configured with this setting, the runtime MUST also supply: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty, … /dev/ptmx',
+    async run(ctx) {
+      const devs: [string, string][] = [
+        ['/dev/null', '1:3'],
+        ['/dev/zero', '1:5'],
+        ['/dev/full', '1:7'],
+        ['/dev/random', '1:8'],
+        ['/dev/urandom', '1:9'],
+        ['/dev/tty', '5:0'],
+      ];
+      const args: string[][] = devs.map(([p]) => ['stat', p]);
+      args.push(
+        ['stat', '-L', '/dev/ptmx'],
+        ['read', '/dev/zero'],
+        ['read', '/dev/urandom'],
+        ['write', '/dev/null', 'x'],
+        ['write', '/dev/full', 'x'],
+      );
+      const out = await ctx.probe(args.flatMap((a, i) => (i === 0 ? a : ['+', ...a])));
+      for (const [p, mm] of devs) {
+        const st = out.kv('stat', p);
+        assert.equal(st.get('type'), 'char', `${p} must be a character device`);
+        assert.equal(`${st.get('major')}:${st.get('minor')}`, mm, `${p} major:minor`);
+      }
+      const ptmx = out.kv('stat', '-L', '/dev/ptmx');
+      assert.equal(ptmx.get('type'), 'char', '/dev/ptmx must lead to a character device');
+      assert.equal(`${ptmx.get('major')}:${ptmx.get('minor')}`, '5:2', '/dev/ptmx must be the container devpts ptmx (5:2)');
+      assert.equal(out.value('read', '/dev/zero'), 'ok', 'read /dev/zero');
+      assert.equal(out.value('read', '/dev/urandom'), 'ok', 'read /dev/urandom');
+      assert.equal(out.value('write', '/dev/null', 'x'), 'ok', 'write /dev/null');
+      assert.equal(out.value('write', '/dev/full', 'x'), 'ENOSPC', 'write /dev/full must fail with ENOSPC');
+    },
+  },
+  {
+    id: 'runtime-linux/dev-symlinks',
+    doc: 'runtime-linux.md#dev-symbolic-links',
+    level: 'MUST',
+    quote:
+      'While creating the container (step 2 in the lifecycle), runtimes MUST create the following symlinks if the source file exists after processing mounts: /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr',
+    async run(ctx) {
+      const links: [string, string][] = [
+        ['/dev/fd', '/proc/self/fd'],
+        ['/dev/stdin', '/proc/self/fd/0'],
+        ['/dev/stdout', '/proc/self/fd/1'],
+        ['/dev/stderr', '/proc/self/fd/2'],
+      ];
+      const out = await ctx.probe(links.flatMap(([p], i) => (i === 0 ? ['readlink', p] : ['+', 'readlink', p])));
+      for (const [p, target] of links) assert.equal(out.value('readlink', p), target, p);
+    },
+  },
+  {
+    id: 'runtime-linux/file-descriptors',
+    doc: 'runtime-linux.md#file-descriptors',
+    level: 'MUST',
+    quote: 'By default, only the stdin, stdout and stderr file descriptors are kept open for the application by the runtime.',
+    async run(ctx) {
+      const out = await ctx.probe(['fds']);
+      const fds = [...out.kv('fds').keys()];
+      assert.deepEqual(fds, ['0', '1', '2'], `open fds: ${out.text('fds')}`);
+    },
+  },
+  {
+    id: 'config-linux/default-filesystems',
+    doc: 'config-linux.md#default-filesystems',
+    level: 'SHOULD',
+    quote:
+      "The following filesystems SHOULD be made available in each container's filesystem: /proc proc, /sys sysfs, /dev/pts devpts, /dev/shm tmpfs",
+    async run(ctx) {
+      const out = await ctx.probe(['mounts']);
+      const mounts = parseMountinfo(out.text('mounts'));
+      for (const [p, fs] of [
+        ['/proc', 'proc'],
+        ['/sys', 'sysfs'],
+        ['/dev/pts', 'devpts'],
+        ['/dev/shm', 'tmpfs'],
+      ] as const) {
+        assert.equal(mountAt(mounts, p)?.fsType, fs, `${p} must be ${fs}`);
+      }
+    },
+  },
+
+  // ----------------------------------------------------------------- cgroups
+  {
+    id: 'config-linux/cgroups-path-absolute',
+    doc: 'config-linux.md#cgroups-path',
+    level: 'MUST',
+    quote:
+      "In the case of an absolute path (starting with /), the runtime MUST take the path to be relative to the cgroups mount point. … The cgroups will be created if they don't exist.",
+    requires: () => needsCgroupController('pids'),
+    async run(ctx) {
+      const id = ctx.id('cg');
+      const path = uniqueCgroupPath(ctx, id);
+      const b = await sleeperBundle(ctx, (s) => {
+        s.linux = { ...s.linux, cgroupsPath: path, resources: { ...s.linux?.resources, pids: { limit: 64 } } };
+      });
+      const c = await created(ctx, b, id);
+      const mine = cgroupsOf('self');
+      const theirs = cgroupsOf(c.pid());
+      const layout = cgroupLayout();
+      if (layout === 'v2') {
+        assert.equal(theirs.get(''), path, 'the container cgroup');
+      } else {
+        assert.equal(theirs.get('pids'), path, 'pids: the container cgroup (resources.pids is set)');
+        for (const [ctrl, p] of theirs) {
+          if (ctrl === '' || ctrl.startsWith('name=')) continue;
+          assert.ok(p === path || p === mine.get(ctrl), `${ctrl}: the container is in ${p}, neither ${path} nor the runtime's own cgroup`);
+        }
+      }
+      for (const [ctrl, dir] of cgroupDirsOf(c.pid())) {
+        if (theirs.get(ctrl) === path) assert.ok(existsSync(dir), `${dir} must exist`);
+      }
+    },
+  },
+  {
+    id: 'config-linux/cgroups-path-relative-consistent',
+    doc: 'config-linux.md#cgroups-path',
+    level: 'MUST',
+    quote:
+      'In the case of a relative path (not starting with /), the runtime MAY interpret the path relative to a runtime-determined location … If the value is specified, the runtime MUST consistently attach to the same place in the cgroups hierarchy given the same value of cgroupsPath.',
+    requires: () => needsCgroupController('pids'),
+    async run(ctx) {
+      const top = `berth-conformance-${ctx.id('rel')}`;
+      ctx.finally(() => removeCgroupTreesNamed(top));
+      const rel = `${top}/leaf`;
+      const seen: Map<string, string>[] = [];
+      for (let i = 0; i < 2; i++) {
+        const b = await sleeperBundle(ctx, (s) => {
+          s.linux = { ...s.linux, cgroupsPath: rel, resources: { ...s.linux?.resources, pids: { limit: 64 } } };
+        });
+        const c = await created(ctx, b);
+        const cg = cgroupsOf(c.pid());
+        seen.push(cg);
+        const key = cgroupLayout() === 'v2' ? '' : 'pids';
+        assert.ok(cg.get(key)?.endsWith(`/${rel}`), `${key || 'v2'}: the cgroup ${cg.get(key)} must end with ${rel}`);
+        expectSuccess(await ctx.rt.run(['delete', '--force', c.id]), 'delete --force');
+      }
+      assert.deepEqual([...(seen[1] ?? [])], [...(seen[0] ?? [])], 'the same cgroupsPath must give the same cgroups');
+    },
+  },
+  {
+    id: 'config-linux/cgroups-pids-limit',
+    doc: 'config-linux.md#pids',
+    level: 'MUST',
+    quote: 'limit (int64, REQUIRED) - specifies the maximum number of tasks in the cgroup',
+    requires: () => needsCgroupController('pids'),
+    async run(ctx) {
+      const id = ctx.id('pids');
+      const b = await sleeperBundle(ctx, (s) => {
+        s.linux = { ...s.linux, cgroupsPath: uniqueCgroupPath(ctx, id), resources: { ...s.linux?.resources, pids: { limit: 42 } } };
+      });
+      const c = await created(ctx, b, id);
+      assert.equal(readTrim(cgroupFile(c.pid(), 'pids', 'pids.max', 'pids.max')), '42');
+    },
+  },
+  {
+    id: 'config-linux/cgroups-memory-limit',
+    doc: 'config-linux.md#memory',
+    level: 'MUST',
+    quote: 'limit (int64, OPTIONAL) - sets limit of memory usage',
+    requires: () => needsCgroupController('memory'),
+    async run(ctx) {
+      const id = ctx.id('mem');
+      const limit = 64 * 1024 * 1024;
+      const b = await sleeperBundle(ctx, (s) => {
+        s.linux = { ...s.linux, cgroupsPath: uniqueCgroupPath(ctx, id), resources: { ...s.linux?.resources, memory: { limit } } };
+      });
+      const c = await created(ctx, b, id);
+      assert.equal(readTrim(cgroupFile(c.pid(), 'memory', 'memory.limit_in_bytes', 'memory.max')), String(limit));
+    },
+  },
+
+  // ------------------------------------------------------------------ sysctl
+  {
+    id: 'config-linux/sysctl',
+    doc: 'config-linux.md#sysctl',
+    level: 'MUST',
+    quote: 'sysctl (object, OPTIONAL) allows kernel parameters to be modified at runtime for the container.',
+    async run(ctx) {
+      const sysctl = { 'net.ipv4.ip_forward': '1', 'net.core.somaxconn': '256', 'kernel.shmmax': '123456789' };
+      const host = Object.keys(sysctl).map((k) => readTrim(`/proc/sys/${k.replace(/\./g, '/')}`));
+      const out = await ctx.probe(
+        Object.keys(sysctl).flatMap((k, i) => (i === 0 ? ['sysctl', k] : ['+', 'sysctl', k])),
+        (s) => {
+          if (s.linux !== undefined) s.linux.sysctl = sysctl;
+        },
+      );
+      for (const [k, v] of Object.entries(sysctl)) assert.equal(out.value('sysctl', k), v, k);
+      const after = Object.keys(sysctl).map((k) => readTrim(`/proc/sys/${k.replace(/\./g, '/')}`));
+      assert.deepEqual(after, host, 'the host values must not change (namespaced sysctls)');
+    },
+  },
+
+  // ------------------------------------------------------------------ seccomp
+  {
+    id: 'config-linux/seccomp-errno',
+    doc: 'config-linux.md#seccomp',
+    level: 'MUST',
+    quote: 'errnoRet (uint, OPTIONAL) - the errno return code to use. … If not specified its default value is EPERM.',
+    async run(ctx) {
+      const out = await ctx.probe(['cwd', '+', 'mkdir', '/tmp/x', '+', 'hostname'], (s) => {
+        if (s.linux === undefined) return;
+        s.linux.seccomp = {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+          syscalls: [
+            { names: ['getcwd'], action: 'SCMP_ACT_ERRNO' },
+            { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
+          ],
+        };
+      });
+      assert.equal(out.value('cwd'), 'error=EPERM', 'getcwd must fail with the default errno EPERM');
+      assert.equal(out.value('mkdir', '/tmp/x'), 'EACCES', 'mkdir must fail with errnoRet 13');
+      assert.equal(out.value('hostname'), 'runc', 'other syscalls must be allowed');
+    },
+  },
+
+  // ------------------------------------------------------ masked / read-only
+  {
+    id: 'config-linux/masked-paths',
+    doc: 'config-linux.md#masked-paths',
+    level: 'MUST',
+    quote: 'maskedPaths (array of strings, OPTIONAL) will mask over the provided paths inside the container so that they cannot be read.',
+    async run(ctx) {
+      const procFiles = ['/proc/keys', '/proc/timer_list'].filter((p) => existsSync(p));
+      const args = [
+        ['head', '/masked-file', '100'],
+        ['ls', '/masked-dir'],
+        ['ls', '/proc/acpi'],
+        ...procFiles.map((p) => ['head', p, '100']),
+      ];
+      const out = await ctx.probe(
+        args.flatMap((a, i) => (i === 0 ? a : ['+', ...a])),
+        (s, b) => {
+          writeFileSync(b.inRootfs('masked-file'), 'secret\n');
+          mkdirSync(b.inRootfs('masked-dir'));
+          writeFileSync(b.inRootfs('masked-dir/inside'), 'secret\n');
+          if (s.linux !== undefined) s.linux.maskedPaths = ['/masked-file', '/masked-dir', '/proc/acpi', ...procFiles];
+        },
+      );
+      const unreadable = (lines: readonly string[], what: string) =>
+        assert.ok(
+          lines.length === 0 || (lines.length === 1 && lines[0]?.startsWith('error=')),
+          `${what} must not be readable: ${JSON.stringify(lines)}`,
+        );
+      unreadable(out.lines('head', '/masked-file', '100'), '/masked-file');
+      unreadable(out.lines('ls', '/masked-dir'), '/masked-dir');
+      unreadable(out.lines('ls', '/proc/acpi'), '/proc/acpi');
+      for (const p of procFiles) unreadable(out.lines('head', p, '100'), p);
+    },
+  },
+  {
+    id: 'config-linux/readonly-paths',
+    doc: 'config-linux.md#readonly-paths',
+    level: 'MUST',
+    quote: 'readonlyPaths (array of strings, OPTIONAL) will set the provided paths as readonly inside the container.',
+    async run(ctx) {
+      const procFiles = ['/proc/sysrq-trigger'].filter((p) => existsSync(p));
+      const out = await ctx.probe(
+        [
+          ['write', '/ro-dir/new', 'x'],
+          ['read', '/ro-dir/file'],
+          ['write', '/rw-dir/new', 'x'],
+          ['write', '/proc/sys/kernel/domainname'],
+          ...procFiles.map((p) => ['write', p]),
+        ].flatMap((a, i) => (i === 0 ? a : ['+', ...a])),
+        (s, b) => {
+          mkdirSync(b.inRootfs('ro-dir'));
+          mkdirSync(b.inRootfs('rw-dir'));
+          writeFileSync(b.inRootfs('ro-dir/file'), 'x');
+          s.root = { path: 'rootfs', readonly: false };
+          if (s.linux !== undefined) s.linux.readonlyPaths = ['/ro-dir', '/proc/sys', ...procFiles];
+        },
+      );
+      assert.equal(out.value('write', '/ro-dir/new', 'x'), 'EROFS', 'a read-only path must refuse writes');
+      assert.equal(out.value('read', '/ro-dir/file'), 'ok', 'a read-only path stays readable');
+      assert.equal(out.value('write', '/rw-dir/new', 'x'), 'ok', 'other paths stay writable');
+      assert.equal(out.value('write', '/proc/sys/kernel/domainname'), 'EROFS', '/proc/sys must be read-only');
+      for (const p of procFiles) assert.equal(out.value('write', p), 'EROFS', `${p} must be read-only`);
+    },
+  },
+
+  // ------------------------------------------------------- rootfs propagation
+  propagationCheck('shared', 'shared: the rootfs mount belongs to a new peer group.'),
+  propagationCheck('slave', 'slave: the rootfs mount receives propagation events from the host … but not the other way around.'),
+  propagationCheck('private', "private: the rootfs mount doesn't receive mount propagation events from the host …"),
+  propagationCheck('unbindable', 'unbindable: the rootfs mount is a private mount that cannot be bind-mounted.'),
+];
