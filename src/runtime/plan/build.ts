@@ -130,8 +130,13 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
   let rootfsPropagation = MS.SLAVE | MS.REC;
   let rootPropagationAfter = 0;
   if (linux.rootfsPropagation) {
-    rootfsPropagation = PROPAGATION[linux.rootfsPropagation] as number;
-    rootPropagationAfter = rootfsPropagation;
+    const flags = PROPAGATION[linux.rootfsPropagation] as number;
+    // Slave and private apply to the whole inherited tree first, so that the rootfs bound from
+    // it keeps (or drops) its master; then to the new / again after pivot_root. Shared and
+    // unbindable cannot go recursive first: the bind of the rootfs needs a bindable, non-shared
+    // parent, and the new / gets its own peer group after the pivot.
+    rootfsPropagation = flags & (MS.SLAVE | MS.PRIVATE) ? flags | MS.REC : flags;
+    rootPropagationAfter = flags;
   }
 
   // Mounts, then devices and /dev links, in the order the kernel needs them.
