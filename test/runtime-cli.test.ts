@@ -243,6 +243,15 @@ describe('berth-runtime CLI', { skip }, () => {
     assert.ok(!numbers.some((n) => n > 3 && n < 100), `no fd beyond the preserved ones leaks: ${out}`);
   });
 
+  test('--no-pivot jails the process with MS_MOVE and chroot instead of pivot_root', async () => {
+    await using b = await Bundle.create({ probeArgs: ['mounts', '+', 'ls', '/'] });
+    const r = await rt.run(['run', '--no-pivot', uniqueId('nopivot')], { cwd: b.dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, / \/ \S+ /, 'the rootfs is mounted at /');
+    assert.match(r.stdout, /\bprobe\b/, 'and the process sees the container rootfs');
+    assert.doesNotMatch(r.stdout, /\bnode_modules\b/);
+  });
+
   test('a rootfs symlink pointing out of the root is resolved inside it', async () => {
     await using b = await Bundle.create({ probeArgs: ['mounts'] });
     const outside = mkdtempSync(join(tmpdir(), 'berth-outside-'));
