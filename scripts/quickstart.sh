@@ -10,8 +10,10 @@ demo="$(mktemp -d /tmp/berth-demo.XXXXXX)"
 trap 'rm -rf "$demo"' EXIT
 mkdir -p "$demo/rootfs/bin"
 cp /bin/busybox "$demo/rootfs/bin/busybox"
-# The links point at /bin/busybox, which inside the container is the copy above.
-/bin/busybox --install -s "$demo/rootfs/bin"
+# One relative link per applet (sh, ls, …), so they resolve inside the container.
+for applet in $(/bin/busybox --list); do
+  [ "$applet" = busybox ] || ln -s busybox "$demo/rootfs/bin/$applet"
+done
 cd "$demo"
 "$RT" spec
 # runc's default spec runs an interactive `sh` on a terminal; when this script is not on one,
