@@ -18,6 +18,8 @@ const runtimes = Object.keys(meta.runtimes);
 const SCENARIOS = [
   ['run', 'run /bin/true'],
   ['create-start-delete', 'create+start+delete'],
+  ['c-s-d-resources', 'create+start+delete, with resources'],
+  ['exec', 'exec /bin/true'],
 ];
 
 const readText = (file) => (existsSync(file) ? readFileSync(file, 'utf8').trim() : null);
@@ -82,23 +84,20 @@ lines.push(
     ' (other work on the machine skews every row)',
 );
 lines.push('');
-const head1 = `${''.padEnd(8)}${pad('run /bin/true', 26)}   ${pad('create+start+delete', 26)}   ${pad('peak RSS', 9)}`;
-const head2 = `${'runtime'.padEnd(8)}${pad('median ms', 12)}${pad('×runc', 7)}${pad('×crun', 7)}   ${pad('median ms', 12)}${pad('×runc', 7)}${pad('×crun', 7)}   ${pad('run, MiB', 9)}`;
-lines.push(head1, head2, '-'.repeat(head2.length));
-for (const rt of runtimes) {
-  const parts = [rt.padEnd(8)];
-  for (const [key] of SCENARIOS) {
+// One block per scenario, a row per runtime: wide enough for any number of scenarios.
+const head = `${'scenario'.padEnd(38)}${'runtime'.padEnd(8)}${pad('median ms', 11)}${pad('×runc', 8)}${pad('×crun', 8)}`;
+lines.push(head, '-'.repeat(head.length));
+for (const [key, label] of SCENARIOS) {
+  runtimes.forEach((rt, i) => {
     const c = scenarios[key][rt];
-    parts.push(
-      pad(c?.medianMs != null ? fmt(c.medianMs) : c?.error ? 'failed' : '—', 12),
-      pad(fmt(c?.ratioToRunc, 2), 7),
-      pad(fmt(c?.ratioToCrun, 2), 7),
-      '   ',
+    lines.push(
+      `${(i === 0 ? label : '').padEnd(38)}${rt.padEnd(8)}${pad(c?.medianMs != null ? fmt(c.medianMs) : c?.error ? 'failed' : '—', 11)}` +
+        `${pad(fmt(c?.ratioToRunc, 2), 8)}${pad(fmt(c?.ratioToCrun, 2), 8)}`,
     );
-  }
-  parts.push(pad(peakRssKiB[rt] != null ? fmt(peakRssKiB[rt] / 1024) : '—', 9));
-  lines.push(parts.join(''));
+  });
 }
+lines.push('');
+lines.push(`peak RSS of one run (MiB): ${runtimes.map((rt) => `${rt} ${peakRssKiB[rt] != null ? fmt(peakRssKiB[rt] / 1024) : '—'}`).join(', ')}`);
 if (floor?.medianMs != null) {
   lines.push('');
   lines.push(`floor under berth-runtime: \`node -e 0\` median ${fmt(floor.medianMs)} ms`);

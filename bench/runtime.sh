@@ -10,6 +10,8 @@
 #   create-start-delete  X --root R create --bundle B ID && X --root R start ID && X --root R delete -f ID
 #                        (the youki/runc README method; /bin/true may exit right after start,
 #                        and `delete -f` handles both the running and the stopped case)
+#   c-s-d-resources      the same with memory, pids and cpu limits set (the cgroup writes)
+#   exec                 X --root R exec ID /bin/true, in a container running `sleep`
 # plus the peak RSS of one `run` (GNU time -v, "Maximum resident set size"), and `node -e 0`
 # as the floor under berth-runtime (a Node process cannot start faster than Node).
 #
@@ -143,6 +145,24 @@ node -e '
 ' "$BUNDLE/config.json"
 Q_BUNDLE=$(printf %q "$BUNDLE")
 
+# A second bundle, same rootfs, with resource limits; a third whose process sleeps (for exec).
+variant() { # dir node-expression-editing-c
+  mkdir -p "$1"
+  cp -a "$BUNDLE/rootfs" "$1/rootfs"  # runc refuses a symlinked rootfs
+  node -e '
+    const fs = require("node:fs");
+    const c = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    new Function("c", process.argv[3])(c);
+    fs.writeFileSync(process.argv[2], JSON.stringify(c, null, 2));
+  ' "$BUNDLE/config.json" "$1/config.json" "$2"
+}
+variant "$WORK/bundle-res" 'c.linux.resources = { ...c.linux.resources,
+  memory: { limit: 268435456, reservation: 134217728 }, pids: { limit: 512 },
+  cpu: { shares: 512, quota: 50000, period: 100000 } };'
+variant "$WORK/bundle-sleep" 'c.process.args = ["/bin/sleep", "100000"];'
+Q_BUNDLE_RES=$(printf %q "$WORK/bundle-res")
+Q_BUNDLE_SLEEP=$(printf %q "$WORK/bundle-sleep")
+
 # ---------------------------------------------------------------------------------------------
 # Which runtimes work here? One run and one create/start/delete each, output kept for the reason.
 VERSION[runc]=$(runc --version 2>/dev/null | head -1 || true)
@@ -220,17 +240,27 @@ bench_one() { # scenario rt command container-id
   fi
 }
 
-for scenario in run create-start-delete; do
+for scenario in run create-start-delete c-s-d-resources exec; do
   for rt in $RUNTIMES; do
     [[ ${AVAILABLE[$rt]} == 1 ]] || continue
-    id="$PREFIX-$rt-${scenario%%-*}"
+    id="$PREFIX-$rt-$scenario"
     IDS+=("$id")
     X=${CMD[$rt]}
     case $scenario in
       run) command="$X run --bundle $Q_BUNDLE $id" ;;
       create-start-delete) command="$X create --bundle $Q_BUNDLE $id && $X start $id && $X delete --force $id" ;;
+      c-s-d-resources) command="$X create --bundle $Q_BUNDLE_RES $id && $X start $id && $X delete --force $id" ;;
+      exec)
+        # One long-running container per runtime; each timed command is one exec into it.
+        if ! try "$rt" "$X run --detach --bundle $Q_BUNDLE_SLEEP $id" "$id"; then
+          printf '%s\n' "could not start the container to exec into: $LAST_OUTPUT" >"$RESULTS/exec.$rt.err"
+          continue
+        fi
+        command="$X exec $id /bin/true"
+        ;;
     esac
     bench_one "$scenario" "$rt" "$command" "$id"
+    [[ $scenario == exec ]] && in_env "$rt" timeout 20 sh -c "$X delete --force $id" >/dev/null 2>&1
   done
 done
 
