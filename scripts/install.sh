@@ -11,7 +11,15 @@ cd "$(dirname "$0")/.."
 #   runc crun            the peers that the conformance suite and the benchmarks compare against
 #   hyperfine time       the benchmarks
 #   iproute2 procps      tests inspect namespaces and processes
-PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps)
+#   containerd docker.io the real clients that test/containerd.test.ts and test/dockerd.test.ts
+#                        drive berth-runtime with (ctr, the runc v2 shim, dockerd). Debian's
+#                        docker.io puts its client at /usr/bin/docker; a newer client at
+#                        /usr/local/bin/docker, if there is one, is left alone (it comes first
+#                        on PATH, and the tests use both).
+#   util-linux           `script`, which gives `docker run -it` a terminal in the tests
+#   uidmap passwd        newuidmap/newgidmap (setuid) for rootless containers with subordinate
+#                        ids; useradd/userdel, with which test/userns.test.ts makes its own user
+PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,8 +31,45 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
   echo "==> apt-get install ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # containerd and docker.io start their daemons from their maintainer scripts (through
+  # invoke-rc.d, or deb-systemd-invoke on systemd hosts). The tests start their own daemons with
+  # private roots and sockets; a system daemon would only hold /run/containerd, /var/lib/docker
+  # and the host's iptables. invoke-rc.d asks /usr/sbin/policy-rc.d first, and exit status 101
+  # means "action forbidden" (Debian policy, /usr/share/doc/init-system-helpers/README.policy-rc.d),
+  # which both helpers honour on any init system; RUNLEVEL tricks only work with sysvinit's
+  # scripts. So: forbid service starts for the duration of the install, with a policy-rc.d of our
+  # own that is removed afterwards (an existing one, e.g. a container image's, is kept as it is).
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# written by berth scripts/install.sh for the duration of apt-get install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
+  daemons() { pgrep -x dockerd || true; pgrep -x containerd || true; }
+  before=" $(daemons | tr '\n' ' ') "
+  status=0
+  apt-get update -qq || status=$?
+  if [ "$status" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  fi
+  rm_policy="$(trap -p EXIT)"
+  if [ -n "$rm_policy" ]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
+  # Belt and braces: a system daemon (the packages' defaults: containerd without --config,
+  # dockerd without --data-root) that was not running before was started by the install; stop
+  # it, by pid. Daemons with private configuration (the tests') are not ours to touch.
+  for pid in $(daemons); do
+    case "$before" in *" $pid "*) continue ;; esac
+    args="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+    case "$args" in *--config* | *" -c "* | *--data-root*) continue ;; esac
+    echo "install.sh: stopping '$args' (pid $pid), started by the package install" >&2
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  [ "$status" -eq 0 ] || exit "$status"
 fi
 
 echo "==> npm ci (builds native/ and dist/)"

@@ -60,7 +60,7 @@ void apply_user(struct plan *p)
 	}
 	if (p->has_user) {
 		/* A user namespace with setgroups denied refuses setgroups(2) altogether. */
-		if (p->setgroups == 0 && (p->ns_new & CLONE_NEWUSER)) {
+		if (p->setgroups == 0 && ((p->ns_new | p->ns_joined) & CLONE_NEWUSER)) {
 			if (p->groups.n)
 				die("setgroups: denied in this user namespace");
 		} else if (setgroups(p->groups.n, p->groups.v) < 0) {

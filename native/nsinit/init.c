@@ -1,6 +1,7 @@
 /* berth:[1:INIT] — becomes the container: mounts, pivot, the rest of its setup, then waits for
  * start and execs the process. Any failure is reported on the sync fd and ends this stage. */
 #include "nsinit.h"
+#include "seccomp.h"
 #include "util.h"
 
 #include <errno.h>
@@ -160,6 +161,9 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 	pid_t hostpid;
 	if (read_full(sock, &hostpid, sizeof hostpid) != 1)
 		_exit(1); /* the parent failed and said so */
+	/* Born dumpable when an unprivileged parent had to write our maps (parent.c). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
 
 	if ((p->ns_new & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		die_errno("unshare cgroup namespace");
@@ -223,6 +227,9 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 	if (close_range(3 + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		die_errno("close_range");
 
+	if (p->seccomp)
+		seccomp_check(p);
+
 	send_line("created", NULL);
 	char created = MSG_CREATED;
 	if (write_all(sock, &created, 1) < 0)
@@ -231,10 +238,17 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 
 	run_hooks(p, HOOK_START_CONTAINER, getpid());
 	set_home(p);
+	/* Without no_new_privs only a holder of CAP_SYS_ADMIN may load a filter: load it before the
+	 * capabilities and ids change (as runc does); the calls that follow must pass it. */
+	if (p->seccomp && !p->no_new_privs)
+		seccomp_load(p);
 	apply_user(p);
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_errno("prctl PR_SET_NO_NEW_PRIVS");
 	signal(SIGPIPE, SIG_DFL); /* ignored dispositions survive execve */
+	/* With no_new_privs, as late as possible: nothing but execve runs under the filter. */
+	if (p->seccomp && p->no_new_privs)
+		seccomp_load(p);
 	static char *no_env[] = {NULL};
 	g_die_status = 127;
 	execve(path, p->args.v, p->env.v ? p->env.v : no_env);

@@ -34,7 +34,65 @@ static char *map_text(struct idmap *m, size_t n)
 	return s;
 }
 
-static void write_maps(struct plan *p, int procfd, pid_t pid)
+/* newuidmap/newgidmap <pid> <inside> <outside> <count>…: setuid helpers that check the maps
+ * against /etc/subuid and /etc/subgid. What they print becomes the error message. */
+static void run_map_tool(const char *tool, pid_t pid, struct idmap *m, size_t n, const sigset_t *mask)
+{
+	char **argv = xmalloc((3 * n + 3) * sizeof *argv);
+	size_t a = 0;
+	argv[a++] = (char *)tool;
+	argv[a++] = xasprintf("%d", (int)pid);
+	for (size_t i = 0; i < n; i++) {
+		argv[a++] = xasprintf("%lu", m[i].in);
+		argv[a++] = xasprintf("%lu", m[i].out);
+		argv[a++] = xasprintf("%lu", m[i].count);
+	}
+	argv[a] = NULL;
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) < 0)
+		die_errno("pipe");
+	pid_t t = fork();
+	if (t < 0)
+		die_errno("fork '%s'", tool);
+	if (t == 0) {
+		sigprocmask(SIG_SETMASK, mask, NULL);
+		if (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
+			_exit(126);
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+		execv(tool, argv);
+		dprintf(2, "exec: %s", strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	char msg[512];
+	size_t len = 0;
+	for (;;) { /* all of it, so the tool never blocks on a full pipe; the start is kept */
+		char buf[512];
+		ssize_t r = read(out[0], buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		size_t take = (size_t)r < sizeof msg - 1 - len ? (size_t)r : sizeof msg - 1 - len;
+		memcpy(msg + len, buf, take);
+		len += take;
+	}
+	close(out[0]);
+	while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		len--;
+	msg[len] = 0;
+	int st;
+	while (waitpid(t, &st, 0) < 0)
+		if (errno != EINTR)
+			die_errno("wait for '%s'", tool);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		die("%s %d: %s", tool, (int)pid, len ? msg : WIFEXITED(st) ? "failed" : "killed");
+	for (size_t i = 1; i < a; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static void write_maps(struct plan *p, int procfd, pid_t pid, const sigset_t *mask)
 {
 	char path[64];
 	if (p->setgroups >= 0) {
@@ -42,11 +100,16 @@ static void write_maps(struct plan *p, int procfd, pid_t pid)
 		if (write_file_at(procfd, path, p->setgroups ? "allow" : "deny") < 0)
 			die_errno("write '/proc/%s'", path);
 	}
-	struct { const char *file; struct idmap *v; size_t n; } maps[] = {
-		{"uid_map", p->uid_maps.v, p->uid_maps.n}, {"gid_map", p->gid_maps.v, p->gid_maps.n}};
+	struct { const char *file, *tool; struct idmap *v; size_t n; } maps[] = {
+		{"uid_map", p->uidmap_tool, p->uid_maps.v, p->uid_maps.n},
+		{"gid_map", p->gidmap_tool, p->gid_maps.v, p->gid_maps.n}};
 	for (int i = 0; i < 2; i++) {
 		if (!maps[i].n)
 			continue;
+		if (maps[i].tool) {
+			run_map_tool(maps[i].tool, pid, maps[i].v, maps[i].n, mask);
+			continue;
+		}
 		char *text = map_text(maps[i].v, maps[i].n);
 		snprintf(path, sizeof path, "%d/%s", (int)pid, maps[i].file);
 		if (write_file_at(procfd, path, text) < 0)
@@ -239,11 +302,13 @@ void parent_stage(struct plan *p)
 	if (p->ns_new & CLONE_NEWTIME)
 		set_time_offsets(p);
 
-	/* Inherited by the clone; written here with the host's privileges, as runc does. */
+	/* Inherited by the clone; written here with the host's privileges, as runc does. Through the
+	 * host's /proc opened above: after joining a container's mount namespace (exec), /proc is
+	 * the container's, whose pid namespace does not hold us, so its /proc/self does not exist. */
 	if (p->has_oom) {
 		char text[16];
 		snprintf(text, sizeof text, "%d", p->oom);
-		if (write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", text) < 0)
+		if (write_file_at(procfd, "self/oom_score_adj", text) < 0)
 			die_errno("write '/proc/self/oom_score_adj'");
 	}
 
@@ -259,6 +324,13 @@ void parent_stage(struct plan *p)
 	if (!p->wait)
 		sigprocmask(SIG_BLOCK, NULL, &old);
 
+	/* Not being root, we may only write the maps of (and newuidmap only accepts) a process
+	 * whose /proc files we own: the init stage is born dumpable, and turns non-dumpable again
+	 * as soon as it gets the go, i.e. once its maps are written (runc does the same). */
+	int map_as_user = (p->ns_new & CLONE_NEWUSER) && geteuid() != 0;
+	if (map_as_user && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
+
 	/* Fork-style raw clone: new namespaces at once, no stack to manage. The child must not
 	 * use raise()/abort(), which rely on glibc's cached thread id. */
 	unsigned long flags = (unsigned long)(p->ns_new & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
@@ -270,12 +342,14 @@ void parent_stage(struct plan *p)
 		init_stage(p, sp[1], console, &old);
 	}
 	g_child = child;
+	if (map_as_user && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
 	close(sp[1]);
 	if (console >= 0)
 		close(console);
 
 	if (p->ns_new & CLONE_NEWUSER)
-		write_maps(p, procfd, child);
+		write_maps(p, procfd, child, &old);
 	set_rlimits(p, child);
 	char pidtext[16];
 	snprintf(pidtext, sizeof pidtext, "%d", (int)child);

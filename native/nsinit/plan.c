@@ -1,5 +1,6 @@
 /* The plan reader. It refuses what it does not understand rather than ignore part of a plan. */
 #include "plan.h"
+#include "seccomp.h"
 #include "util.h"
 
 #include <errno.h>
@@ -106,7 +107,9 @@ static void parse_record(struct plan *p, char **f, int argc)
 		if (strcmp(a[0], "allow") && strcmp(a[0], "deny"))
 			die("plan: setgroups must be 'allow' or 'deny', got '%s'", a[0]);
 		p->setgroups = !strcmp(a[0], "allow");
-	} else if (SCALAR("oom-score-adj", 1)) {
+	} else if (SCALAR("uid-map-tool", 1)) p->uidmap_tool = xstrdup(a[0]);
+	else if (SCALAR("gid-map-tool", 1)) p->gidmap_tool = xstrdup(a[0]);
+	else if (SCALAR("oom-score-adj", 1)) {
 		p->has_oom = 1;
 		p->oom = (int)snum(a[0], -1000, 1000);
 	} else if (SCALAR("cwd", 1)) p->cwd = xstrdup(a[0]);
@@ -123,6 +126,10 @@ static void parse_record(struct plan *p, char **f, int argc)
 		p->inheritable = unum(a[3], 16, UINT64_MAX);
 		p->ambient = unum(a[4], 16, UINT64_MAX);
 	} else if (SCALAR("no-new-privileges", 1)) p->no_new_privs = flag01(a[0]);
+	else if (SCALAR("seccomp", 2)) {
+		p->seccomp_flags = (unsigned)unum(a[0], 10, UINT32_MAX);
+		seccomp_parse(p, a[1]);
+	}
 	else if (SCALAR("preserve-fds", 1)) p->preserve_fds = (int)unum(a[0], 10, 65536);
 	else if (SCALAR("hook-state", 1)) p->hook_state = xstrdup(a[0]);
 	else if (IS("ns-new", 1)) {
@@ -219,8 +226,14 @@ static void validate(struct plan *p)
 	}
 	if ((p->hostname || p->domainname) && !((p->ns_new | p->ns_joined) & CLONE_NEWUTS))
 		die("plan: 'hostname' and 'domainname' need a uts namespace");
-	if ((p->uid_maps.n || p->gid_maps.n || p->setgroups >= 0) && !(p->ns_new & CLONE_NEWUSER))
-		die("plan: 'uid-map', 'gid-map' and 'setgroups' need 'ns-new user'");
+	if ((p->uid_maps.n || p->gid_maps.n || p->uidmap_tool || p->gidmap_tool) && !(p->ns_new & CLONE_NEWUSER))
+		die("plan: 'uid-map', 'gid-map' and their tools need 'ns-new user'");
+	if (p->setgroups >= 0 && !((p->ns_new | p->ns_joined) & CLONE_NEWUSER))
+		die("plan: 'setgroups' needs 'ns-new user' or 'ns-join user'");
+	if ((p->uidmap_tool && p->uidmap_tool[0] != '/') || (p->gidmap_tool && p->gidmap_tool[0] != '/'))
+		die("plan: 'uid-map-tool' and 'gid-map-tool' must be absolute paths");
+	if (p->gidmap_tool && p->setgroups >= 0)
+		die("plan: 'setgroups' with 'gid-map-tool': the tool decides setgroups");
 	if (p->time_offsets.n && !(p->ns_new & CLONE_NEWTIME))
 		die("plan: 'time-offset' needs 'ns-new time'");
 	if (p->terminal && !p->console_socket && !p->wait)

@@ -13,6 +13,8 @@ struct strv {
 	size_t n;
 };
 
+struct sock_filter;
+
 struct idmap { unsigned long in, out, count; };
 struct nsjoin { int flag; char *type, *path; };
 struct timeoff { char *clock; long long secs; long nsecs; };
@@ -45,12 +47,16 @@ struct plan {
 	char *console_socket, *exec_fifo, *rootfs, *hostname, *domainname, *cwd, *hook_state, *keyring, *start_status;
 	unsigned long rootfs_prop, root_prop_after;
 	int setgroups;           /* -1 unset, 0 deny, 1 allow */
+	char *uidmap_tool, *gidmap_tool; /* newuidmap/newgidmap, or NULL: write the map */
 	int has_oom, oom;
 	int has_user, umask;     /* umask -1: leave it */
 	uid_t uid;
 	gid_t gid;
 	int has_caps;
 	uint64_t bounding, effective, permitted, inheritable, ambient;
+	struct sock_filter *seccomp; /* NULL: no filter */
+	unsigned short seccomp_len;
+	unsigned seccomp_flags;
 	int ns_new;              /* CLONE_NEW* to create */
 	int ns_joined;           /* CLONE_NEW* joined */
 	VEC(struct nsjoin) joins;

@@ -1,18 +1,39 @@
 /** What every command shares: the global flags, and the flags of create and run. */
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { BerthError } from '../common/errors.js';
+import { BerthError, fromErrno } from '../common/errors.js';
 import type { CreateOptions } from '../runtime/container/create.js';
+import { rootlessCgroups, runningInUserNamespace } from '../runtime/container/rootless.js';
 import { log } from './log.js';
 
 export const DEFAULT_ROOT = '/run/berth-runtime';
 
+/**
+ * The state directory without --root, chosen as runc chooses its own: /run/berth-runtime for
+ * root, $XDG_RUNTIME_DIR/berth-runtime for anyone else (and for root of a user namespace whose
+ * $USER is not root). runc falls back to /run/runc and fails there; we say what is missing.
+ */
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env): { dir: string; xdg: boolean } {
+  const xdg = env.XDG_RUNTIME_DIR;
+  const euid = process.geteuid?.() ?? 0;
+  const honourXdg = !!xdg && (euid !== 0 || (runningInUserNamespace() && env.USER !== 'root'));
+  if (honourXdg) return { dir: path.join(xdg, 'berth-runtime'), xdg: true };
+  if (euid !== 0)
+    throw usageError(
+      `XDG_RUNTIME_DIR is not set: as a non-root user (uid ${euid}) berth-runtime keeps container state in $XDG_RUNTIME_DIR/berth-runtime; set it, or pass --root <dir>`,
+    );
+  return { dir: DEFAULT_ROOT, xdg: false };
+}
+
 export interface GlobalFlags {
-  root: string;
+  root?: string;
+  rootless?: string;
   log?: string;
   logFormat: 'text' | 'json';
   debug?: boolean;
   systemdCgroup?: boolean;
+  cgroupDriver?: string;
 }
 
 export interface CreateFlags {
@@ -51,7 +72,22 @@ export function createFlags(cmd: Command): Command {
 export function makeContext(program: Command): Context {
   const globals = () => program.opts<GlobalFlags>();
   return {
-    root: () => path.resolve(globals().root),
+    root: () => {
+      const given = globals().root;
+      if (given !== undefined) return path.resolve(given);
+      const { dir, xdg } = defaultRoot();
+      // As runc does in $XDG_RUNTIME_DIR: private, and sticky so the periodic cleanup of that
+      // directory (XDG base directory spec) leaves it alone.
+      if (xdg) {
+        try {
+          mkdirSync(dir, { recursive: true, mode: 0o700 });
+          chmodSync(dir, 0o1700);
+        } catch (err) {
+          throw fromErrno('create state root', dir, err);
+        }
+      }
+      return dir;
+    },
     createOptions(flags) {
       if (globals().systemdCgroup)
         throw new BerthError('not-implemented', 'the systemd cgroup driver is not supported: this runtime manages cgroupfs directly');
@@ -66,6 +102,8 @@ export function makeContext(program: Command): Context {
         noPivot: f.pivot === false,
         noNewKeyring: f.newKeyring === false,
         preserveFds,
+        cgroupDriver: globals().cgroupDriver ?? process.env.BERTH_CGROUP_DRIVER,
+        rootlessCgroups: rootlessCgroups(globals().rootless),
       };
     },
   };

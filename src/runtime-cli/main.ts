@@ -6,13 +6,19 @@ import { Command, Option } from 'commander';
 import { BerthError } from '../common/errors.js';
 import { register as registerCreate } from './commands/create.js';
 import { register as registerDelete } from './commands/delete.js';
+import { register as registerEvents } from './commands/events.js';
 import { register as registerExec } from './commands/exec.js';
+import { register as registerFeatures } from './commands/features.js';
 import { register as registerKill } from './commands/kill.js';
 import { register as registerList } from './commands/list.js';
+import { register as registerPause } from './commands/pause.js';
+import { register as registerPs } from './commands/ps.js';
+import { register as registerResume } from './commands/resume.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerSpec } from './commands/spec.js';
 import { register as registerStart } from './commands/start.js';
 import { register as registerState } from './commands/state.js';
+import { register as registerUpdate } from './commands/update.js';
 import { DEFAULT_ROOT, type GlobalFlags, makeContext } from './context.js';
 import { configureLog, log } from './log.js';
 
@@ -25,13 +31,17 @@ export async function main(argv: string[]): Promise<number> {
     .description('Open Container Initiative runtime (runc-compatible)')
     .enablePositionalOptions()
     .version(`berth-runtime version ${VERSION}\nspec: 1.0.2-dev`, '-v, --version')
-    .option('--root <dir>', 'root directory for storage of container state', DEFAULT_ROOT)
+    .option(
+      '--root <dir>',
+      `root directory for storage of container state (default: ${DEFAULT_ROOT}, or $XDG_RUNTIME_DIR/berth-runtime when not root)`,
+    )
     .option('--log <file>', 'set the log file to write logs to (default is stderr)')
     .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']).default('text'))
     .option('--debug', 'enable debug logging')
     .option('--systemd-cgroup', 'use systemd for cgroups (not supported)')
+    .option('--cgroup-driver <driver>', 'cgroup driver: v1, hybrid or v2 (default: $BERTH_CGROUP_DRIVER, else what the host has)')
     .option('--criu <path>', '(accepted for compatibility; checkpoint is not supported)')
-    .option('--rootless <value>', '(accepted for compatibility)')
+    .option('--rootless <value>', "ignore cgroup permission errors ('true', 'false', or 'auto')", 'auto')
     .hook('preAction', () => {
       const g = program.opts<GlobalFlags>();
       configureLog({ file: g.log, format: g.logFormat, debug: g.debug ?? false });
@@ -50,6 +60,12 @@ export async function main(argv: string[]): Promise<number> {
     registerDelete,
     registerSpec,
     registerExec,
+    registerUpdate,
+    registerPause,
+    registerResume,
+    registerPs,
+    registerEvents,
+    registerFeatures,
   ]) {
     register(program, ctx);
   }

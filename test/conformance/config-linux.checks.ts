@@ -4,14 +4,14 @@
  * runtime-linux.md (file descriptors, /dev symlinks).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle } from '../helpers/bundle.js';
 import { cgroupsOf, create, waitFor, waitForExit, waitForFile } from '../helpers/container.js';
 import { mountAt, ProbeOutput, parseMountinfo } from '../helpers/probe.js';
 import { cgroupLayout, needsBinary, needsCgroupController, needsNamespace, needsUserns } from '../helpers/requires.js';
 import { hostSync } from '../helpers/runtime.js';
-import type { Namespace, Spec } from '../helpers/spec.js';
+import { capMask, type LinuxIdMapping, type Namespace, type Spec } from '../helpers/spec.js';
 import {
   cgroupDirsOf,
   created,
@@ -40,6 +40,15 @@ const NS_PROC: Record<string, string> = {
 
 function setNamespaces(s: Spec, ns: Namespace[]): void {
   s.linux = { ...s.linux, namespaces: ns };
+}
+
+/** Adds a user namespace with these mappings (gid mappings default to the uid ones). */
+function withUserns(s: Spec, uidMappings: LinuxIdMapping[], gidMappings: LinuxIdMapping[] = uidMappings): void {
+  s.linux?.namespaces?.push({ type: 'user' });
+  if (s.linux !== undefined) {
+    s.linux.uidMappings = uidMappings;
+    s.linux.gidMappings = gidMappings;
+  }
 }
 
 /** Starts `unshare --net --uts --ipc sleep` (owned by the check) and waits until it holds its namespaces. */
@@ -284,6 +293,158 @@ export const configLinuxChecks: Check[] = [
       expectSuccess(await ctx.rt.run(['run', '--bundle', b.dir, ctx.track(b, ctx.id())]), 'run with a user namespace');
       const after = paths.map((p) => `${statSync(b.inRootfs(p)).uid}:${statSync(b.inRootfs(p)).gid}`);
       assert.deepEqual(after, before, `ownership of ${paths.join(', ')} must not change`);
+    },
+  },
+
+  {
+    id: 'config-linux/user-namespace-mappings-multiple',
+    doc: 'config-linux.md#user-namespace-mappings',
+    level: 'MUST',
+    quote: 'uidMappings (array of objects, OPTIONAL) … gidMappings (array of objects, OPTIONAL) …: every entry of the arrays is a mapping',
+    requires: () => needsUserns(),
+    async run(ctx) {
+      const uidMappings = [
+        { containerID: 0, hostID: 100000, size: 1000 },
+        { containerID: 1000, hostID: 300000, size: 64536 },
+      ];
+      const gidMappings = [
+        { containerID: 0, hostID: 200000, size: 5 },
+        { containerID: 5, hostID: 400005, size: 1 },
+        { containerID: 6, hostID: 200006, size: 65530 },
+      ];
+      const out = await ctx.probe(['cat', '/proc/self/uid_map', '+', 'cat', '/proc/self/gid_map'], (s) =>
+        withUserns(s, uidMappings, gidMappings),
+      );
+      const lines = (text: string) =>
+        text
+          .trim()
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/).map(Number));
+      const want = (ms: typeof uidMappings) => ms.map((m) => [m.containerID, m.hostID, m.size]);
+      assert.deepEqual(lines(out.text('cat', '/proc/self/uid_map')), want(uidMappings), 'uid_map: every mapping, in order');
+      assert.deepEqual(lines(out.text('cat', '/proc/self/gid_map')), want(gidMappings), 'gid_map: every mapping, in order');
+    },
+  },
+  {
+    id: 'config-linux/user-namespace-host-ids',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote:
+      'user: the container will be able to remap user and group IDs from the host to local users and groups within the container. (process.user: uid, gid, additionalGids in the container namespace)',
+    requires: () => needsUserns(),
+    async run(ctx) {
+      const shared = ctx.tmpdir('userns-data');
+      chownSync(shared, 100000, 100000);
+      const out = await ctx.probe(['ids', '+', 'write', '/data/by-user', 'x', '+', 'cat', '/proc/self/setgroups'], (s, b) => {
+        // Mount points are made beforehand: the rootfs belongs to the host's root, whom the
+        // container's root cannot act for.
+        mkdirSync(b.inRootfs('data'));
+        withUserns(s, [{ containerID: 0, hostID: 100000, size: 65536 }]);
+        if (s.process !== undefined) s.process.user = { uid: 1000, gid: 1000, additionalGids: [5, 1002] };
+        s.mounts?.push({ destination: '/data', type: 'bind', source: shared, options: ['rbind', 'rw'] });
+        chmodSync(shared, 0o777);
+      });
+      const ids = out.kv('ids');
+      for (const k of ['uid', 'euid', 'suid']) assert.equal(ids.get(k), '1000', `${k} inside the container`);
+      for (const k of ['gid', 'egid', 'sgid']) assert.equal(ids.get(k), '1000', `${k} inside the container`);
+      const groups = (ids.get('groups') ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map(Number)
+        .sort((a, b) => a - b);
+      assert.deepEqual(
+        groups.filter((g) => g !== 1000),
+        [5, 1002],
+        'additionalGids are set in the user namespace (setgroups allowed)',
+      );
+      assert.equal(out.value('write', '/data/by-user', 'x'), 'ok', 'writing to the bind mount');
+      assert.equal(out.value('cat', '/proc/self/setgroups'), 'allow', 'setgroups of a runtime run as root');
+      const st = statSync(join(shared, 'by-user'));
+      assert.equal(`${st.uid}:${st.gid}`, '101000:101000', 'a file created by container uid 1000 is owned by host uid 101000');
+    },
+  },
+  {
+    id: 'config-linux/user-namespace-capabilities',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote:
+      "capabilities … specifies the sets of capabilities for the process (in a user namespace they are the namespace's: root of the container is not root of the host)",
+    requires: () => needsUserns(),
+    async run(ctx) {
+      const hostOwned = ctx.tmpdir('userns-host');
+      chmodSync(hostOwned, 0o755); // root:root, 0755: only the host's root may write
+      const mapped = ctx.tmpdir('userns-mapped');
+      chownSync(mapped, 100000, 100000);
+      chmodSync(mapped, 0o700);
+      const caps = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_KILL', 'CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_ADMIN'];
+      const out = await ctx.probe(['caps', '+', 'write', '/host/x', 'y', '+', 'write', '/mapped/x', 'y'], (s, b) => {
+        mkdirSync(b.inRootfs('host'));
+        mkdirSync(b.inRootfs('mapped'));
+        withUserns(s, [{ containerID: 0, hostID: 100000, size: 65536 }]);
+        if (s.process !== undefined) {
+          s.process.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] };
+          s.process.noNewPrivileges = true;
+        }
+        s.mounts?.push({ destination: '/host', type: 'bind', source: hostOwned, options: ['rbind', 'rw'] });
+        s.mounts?.push({ destination: '/mapped', type: 'bind', source: mapped, options: ['rbind', 'rw'] });
+      });
+      const kv = out.kv('caps');
+      const want = capMask(caps);
+      for (const set of ['bounding', 'permitted', 'effective'] as const)
+        assert.equal(BigInt(`0x${kv.get(set) ?? '0'}`), want, `${set} set: exactly the configured capabilities`);
+      assert.equal(
+        out.value('write', '/host/x', 'y'),
+        'EACCES',
+        'CAP_DAC_OVERRIDE of the container must not reach files of unmapped host users',
+      );
+      assert.equal(out.value('write', '/mapped/x', 'y'), 'ok', "files of the mapped root are the container root's");
+    },
+  },
+  {
+    id: 'config-linux/user-namespace-default-mounts-devices',
+    doc: 'config-linux.md#default-devices',
+    level: 'MUST',
+    quote:
+      'the following devices MUST be supplied: /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty, /dev/console, /dev/ptmx (with a user namespace: mounts and devices as configured, read-only and masked paths kept)',
+    requires: () => needsUserns(),
+    async run(ctx) {
+      const out = await ctx.probe(
+        [
+          ['stat', '/dev/null'],
+          ['write', '/dev/null', 'x'],
+          ['read', '/dev/zero'],
+          ['read', '/dev/urandom'],
+          ['stat', '/dev/tty'],
+          ['readlink', '/dev/ptmx'],
+          ['ls', '/proc/acpi'],
+          ['mounts'],
+        ].flatMap((a, i) => (i === 0 ? a : ['+', ...a])),
+        (s) => withUserns(s, [{ containerID: 0, hostID: 100000, size: 65536 }]),
+      );
+      const dev = (p: string) => {
+        const st = out.kv('stat', p);
+        return `${st.get('type')} ${st.get('major')}:${st.get('minor')}`;
+      };
+      assert.equal(dev('/dev/null'), 'char 1:3', '/dev/null');
+      assert.equal(out.value('write', '/dev/null', 'x'), 'ok');
+      assert.equal(out.value('read', '/dev/zero'), 'ok');
+      assert.equal(out.value('read', '/dev/urandom'), 'ok');
+      assert.equal(dev('/dev/tty'), 'char 5:0', '/dev/tty');
+      assert.equal(out.value('readlink', '/dev/ptmx'), 'pts/ptmx');
+      assert.deepEqual(out.lines('ls', '/proc/acpi'), [], 'maskedPaths stay masked');
+      const mounts = parseMountinfo(out.text('mounts'));
+      // The files of /proc/sys belong to the host's root: a write fails with EACCES before EROFS.
+      assert.ok(mountAt(mounts, '/proc/sys')?.options.includes('ro'), 'readonlyPaths stay read-only (/proc/sys mounted ro)');
+      for (const [dest, type] of [
+        ['/proc', 'proc'],
+        ['/dev', 'tmpfs'],
+        ['/dev/pts', 'devpts'],
+        ['/dev/shm', 'tmpfs'],
+        ['/dev/mqueue', 'mqueue'],
+        ['/sys', 'sysfs'],
+      ] as const)
+        assert.equal(mountAt(mounts, dest)?.fsType, type, `${dest}: ${type} mounted in the user namespace`);
+      assert.ok(mountAt(mounts, '/')?.options.includes('ro'), 'root.readonly holds in the user namespace');
     },
   },
 

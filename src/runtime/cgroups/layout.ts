@@ -6,6 +6,8 @@
  * hybrid (v1 controllers plus a cgroup2 mount, usually at /sys/fs/cgroup/unified, as systemd
  * sets up and as this project's CI machine has), and v2 (one cgroup2 mount at /sys/fs/cgroup).
  */
+import { invalid } from '../../common/errors.js';
+
 export type CgroupMode = 'v1' | 'hybrid' | 'v2';
 
 export interface Hierarchy {
@@ -83,9 +85,15 @@ export function parseCgroupLayout(mountinfo: string, procSelfCgroup: string): Cg
   return { mode, hierarchies: unique };
 }
 
-/** Joins cgroup paths; a relative container path is placed under the caller's own cgroup. */
+/**
+ * Joins cgroup paths; a relative container path is placed under the caller's own cgroup, or on
+ * cgroup2 under its parent, as runc does: the caller's own v2 cgroup holds processes, so the
+ * "no internal processes" rule would forbid enabling controllers for a child of it.
+ */
 export function containerCgroupPath(h: Hierarchy, cgroupsPath: string): string {
-  const rel = cgroupsPath.startsWith('/') ? cgroupsPath : `${h.ownPath.replace(/\/$/, '')}/${cgroupsPath}`;
+  let base = h.ownPath.replace(/\/$/, '');
+  if (h.version === 2 && base !== '') base = base.slice(0, base.lastIndexOf('/'));
+  const rel = cgroupsPath.startsWith('/') ? cgroupsPath : `${base}/${cgroupsPath}`;
   // Paths in /proc/self/cgroup are relative to the hierarchy's root; a mount of a sub-tree
   // (mountRoot != "/") exposes them below its own root.
   const root = h.mountRoot === '/' ? '' : h.mountRoot;
@@ -107,4 +115,32 @@ function normalize(p: string): string {
 export function hierarchyDirName(h: Hierarchy): string {
   if (h.version === 2) return 'unified';
   return h.controllers.map((c) => c.replace(/^name=/, '')).join(',');
+}
+
+/** The three cgroup drivers: which hierarchies a container's cgroups live in. */
+export type CgroupDriverName = CgroupMode;
+
+export const CGROUP_DRIVERS: readonly CgroupDriverName[] = ['v1', 'hybrid', 'v2'];
+
+/**
+ * The layout a driver uses on this host: `v1` keeps only the v1 hierarchies, `v2` only the
+ * cgroup2 one (on a hybrid host: the cgroup2 mount with the controllers v1 left it), `hybrid`
+ * both. Without a choice, what the host has. Refuses a driver the host cannot serve.
+ */
+export function selectLayout(layout: CgroupLayout, driver?: string): CgroupLayout {
+  if (driver === undefined || driver === '' || driver === 'auto') return layout;
+  if (!(CGROUP_DRIVERS as readonly string[]).includes(driver))
+    throw invalid(`unknown cgroup driver '${driver}' (expected one of ${CGROUP_DRIVERS.join(', ')})`, driver);
+  const v1 = layout.hierarchies.filter((h) => h.version === 1);
+  const v2 = layout.hierarchies.filter((h) => h.version === 2);
+  if (driver === 'v1') {
+    if (v1.length === 0) throw invalid(`cgroup driver 'v1': this host has no cgroup v1 hierarchy (layout: ${layout.mode})`, driver);
+    return { mode: 'v1', hierarchies: v1 };
+  }
+  if (driver === 'v2') {
+    if (v2.length === 0) throw invalid(`cgroup driver 'v2': this host has no cgroup2 hierarchy (layout: ${layout.mode})`, driver);
+    return { mode: 'v2', hierarchies: v2 };
+  }
+  if (v1.length === 0 || v2.length === 0) throw invalid(`cgroup driver 'hybrid': this host is not hybrid (layout: ${layout.mode})`, driver);
+  return { mode: 'hybrid', hierarchies: layout.hierarchies };
 }

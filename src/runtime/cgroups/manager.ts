@@ -1,17 +1,57 @@
 /**
- * The cgroup manager: one owner for a container's cgroup directories. This file performs the
- * effects; the layout and the paths are computed by layout.ts.
+ * The cgroup manager: one owner for a container's cgroup directories and everything done
+ * through them — create, apply `linux.resources`, list pids, freeze/thaw, stats, OOM counters,
+ * remove. What to write is decided by the pure modules (writes.ts, v1.ts, v2.ts, devices.ts,
+ * bpf.ts, stats.ts); this file performs the effects.
  *
- * This first driver covers placement (create the cgroup in every hierarchy, let nsinit write the
- * pid into cgroup.procs, remove the cgroup on delete) for v1, hybrid and v2 alike, since
- * placement only differs in which hierarchies exist. Resource limits build on it.
+ * One interface, three drivers. A `V1Driver` owns the v1 hierarchies (a controller → its
+ * cgroup directory), a `V2Driver` the cgroup2 directory; the manager of a v1 host has the first,
+ * of a pure v2 host the second, and of a hybrid host both, each controller going to v1 when it
+ * is mounted there and to cgroup2 otherwise (on this project's CI host: hugetlb, and the device
+ * filter and freezer when the v1 ones are absent). The driver is implied by the hierarchies
+ * recorded at create time, so every later verb uses the one the container was created with.
  *
  * cgroupfs operations are in-kernel and take microseconds, so they are made synchronously: the
  * thread-pool round trip of the async API would cost more than the call itself.
  */
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { errnoCode, fromErrno } from '../../common/errors.js';
-import { type CgroupLayout, containerCgroupPath, type Hierarchy, parseCgroupLayout } from './layout.js';
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BerthError, errnoCode, fromErrno } from '../../common/errors.js';
+import type { Spec } from '../../oci/spec.js';
+import { type CgroupDriverName, type CgroupLayout, containerCgroupPath, type Hierarchy, parseCgroupLayout } from './layout.js';
+import { hugepageDirToSize, type LinuxResources, parseResources } from './resources.js';
+import {
+  emptyStats,
+  parseFlatKeyed,
+  pidsStats,
+  type Stats,
+  v1BlkioStats,
+  v1CpuacctStats,
+  v1CpuStats,
+  v1CpusetStats,
+  v1HugetlbStats,
+  v1MemoryStats,
+  v2CpuStats,
+  v2CpusetStats,
+  v2HugetlbStats,
+  v2IoStats,
+  v2MemoryStats,
+} from './stats.js';
+import { V2 } from './v2.js';
+import { type ApplyOptions, type CgroupWrite, type FileView, type HostFacts, planResources, v2ControllersNeeded } from './writes.js';
 
 export interface CgroupDir {
   hierarchy: Hierarchy;
@@ -32,26 +72,247 @@ export function cgroupDirs(layout: CgroupLayout, cgroupsPath: string): CgroupDir
   });
 }
 
-/**
- * Creates each directory (and missing parents). A new v1 cpuset cgroup starts with empty cpus
- * and mems, and the kernel refuses tasks in it, so they are copied down from the parent the way
- * runc does.
- */
-export async function createCgroups(dirs: readonly CgroupDir[]): Promise<void> {
-  for (const d of dirs) {
-    if (d.hierarchy.version === 1 && d.hierarchy.controllers.includes('cpuset')) {
-      await createCpuset(d.hierarchy.mountpoint, d.path);
-      continue;
-    }
-    try {
-      mkdirSync(d.dir, { recursive: true });
-    } catch (err) {
-      throw fromErrno('create cgroup', d.dir, err);
-    }
+/** OOM counters of the container's memory cgroup. */
+export interface OomState {
+  /** Processes killed by the OOM killer in this cgroup so far. */
+  kills: number;
+  /** The cgroup is at its limit with the OOM killer disabled (v1), or has hit OOM (v2 `oom` count). */
+  ooms: number;
+}
+
+export interface CgroupManager {
+  readonly driver: CgroupDriverName;
+  readonly dirs: readonly CgroupDir[];
+  /** Creates the directories; on cgroup2 enables the controllers the container will use. */
+  create(resources?: LinuxResources): void;
+  /** Writes the resources; returns warnings about settings this host cannot honour. */
+  apply(resources: LinuxResources, opts?: ApplyOptions): string[];
+  /** Every pid in the container's cgroup and below it. */
+  pids(): number[];
+  freeze(): Promise<void>;
+  thaw(): void;
+  frozen(): boolean;
+  stats(): Stats;
+  oom(): OomState | undefined;
+  /** Removes the directories (retrying while the kernel still tears down dying processes). */
+  destroy(): Promise<void>;
+}
+
+// -------------------------------------------------------------------------------- file helpers
+
+function readOrUndefined(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
-async function createCpuset(mountpoint: string, path: string): Promise<void> {
+function dirView(dir: string): FileView {
+  return { exists: (f) => existsSync(`${dir}/${f}`), read: (f) => readOrUndefined(`${dir}/${f}`) };
+}
+
+/** A cgroup file write as one write(2), failures naming the file and the value. */
+function writeCgroupFile(file: string, value: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY);
+  } catch (err) {
+    throw writeError(file, value, err);
+  }
+  try {
+    writeSync(fd, value);
+  } catch (err) {
+    throw writeError(file, value, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeError(file: string, value: string, err: unknown): BerthError {
+  const e = fromErrno('write', file, err);
+  const cause = e.message.slice(e.message.indexOf("': ") + 3);
+  return new BerthError(e.kind, `write '${file}' '${value}': ${cause}`, { cause: err, object: file });
+}
+
+/** Where the device-filter helper is: next to the bundle (dist/ → native/build/) or in the source tree. */
+export function cgroupBpfPath(): string {
+  if (process.env.BERTH_CGROUP_BPF) return process.env.BERTH_CGROUP_BPF;
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [
+    path.join(here, '../native/build/berth-cgroup-bpf'),
+    path.join(here, '../../../native/build/berth-cgroup-bpf'),
+  ]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new BerthError('not-found', `find 'berth-cgroup-bpf': not built (run 'npm run build')`, { object: 'berth-cgroup-bpf' });
+}
+
+let hugepageSizesCache: string[] | undefined;
+function hugepageSizes(): string[] {
+  if (!hugepageSizesCache) {
+    let names: string[] = [];
+    try {
+      names = readdirSync('/sys/kernel/mm/hugepages');
+    } catch {
+      // no huge pages on this kernel
+    }
+    hugepageSizesCache = names.map(hugepageDirToSize).filter((s): s is string => s !== undefined);
+  }
+  return hugepageSizesCache;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// -------------------------------------------------------------------------------- drivers
+
+/** The v1 hierarchies: each controller's cgroup directory. */
+class V1Driver {
+  readonly byController = new Map<string, CgroupDir>();
+  constructor(readonly dirs: readonly CgroupDir[]) {
+    for (const d of dirs) for (const c of d.hierarchy.controllers) this.byController.set(c, d);
+  }
+
+  controllers(): Set<string> {
+    return new Set([...this.byController.keys()].filter((c) => !c.startsWith('name=')));
+  }
+
+  dir(controller: string): string | undefined {
+    return this.byController.get(controller)?.dir;
+  }
+
+  /**
+   * A new v1 cpuset cgroup starts with empty cpus and mems, and the kernel refuses tasks in
+   * it, so they are copied down from the parent the way runc does.
+   */
+  create(): void {
+    for (const d of this.dirs) {
+      if (d.hierarchy.controllers.includes('cpuset')) createCpuset(d.hierarchy.mountpoint, d.path);
+      else {
+        try {
+          mkdirSync(d.dir, { recursive: true });
+        } catch (err) {
+          throw fromErrno('create cgroup', d.dir, err);
+        }
+      }
+    }
+  }
+
+  hasFreezer(): boolean {
+    return this.byController.has('freezer');
+  }
+
+  async freeze(): Promise<void> {
+    const file = `${this.dir('freezer')}/freezer.state`;
+    // FREEZING can last while tasks are in uninterruptible sleep; keep asking, as runc does.
+    for (let i = 0; i < 1000; i++) {
+      if (i % 50 === 0) writeCgroupFile(file, 'FROZEN');
+      const state = readOrUndefined(file)?.trim();
+      if (state === 'FROZEN') return;
+      await sleep(Math.min(1 + i, 10));
+    }
+    writeCgroupFile(file, 'THAWED');
+    throw new BerthError('unavailable', `freeze '${file}': the cgroup did not reach FROZEN`, { object: file });
+  }
+
+  thaw(): void {
+    writeCgroupFile(`${this.dir('freezer')}/freezer.state`, 'THAWED');
+  }
+
+  frozen(): boolean {
+    return readOrUndefined(`${this.dir('freezer')}/freezer.state`)?.trim() === 'FROZEN';
+  }
+}
+
+/** The cgroup2 directory of the container. */
+class V2Driver {
+  constructor(readonly cg: CgroupDir) {}
+
+  get dir(): string {
+    return this.cg.dir;
+  }
+
+  controllers(): Set<string> {
+    return new Set((readOrUndefined(`${this.dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean));
+  }
+
+  /**
+   * Creates the directory and, in each ancestor from the hierarchy's root down, enables the
+   * controllers asked for (`'all'`: every one available, as runc's fs2 does on a pure v2 host).
+   * A controller that cannot be enabled is left out; applying a limit that needs it then fails
+   * with the reason.
+   */
+  create(enable: 'all' | readonly string[]): void {
+    const mount = this.cg.hierarchy.mountpoint;
+    const segs = this.cg.path.split('/').filter(Boolean);
+    let current = mount;
+    for (const seg of segs) {
+      this.enableIn(current, enable);
+      current = `${current}/${seg}`;
+      try {
+        mkdirSync(current);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw fromErrno('create cgroup', current, err);
+      }
+    }
+  }
+
+  /** Enables controllers for the children of `dir` (idempotent). */
+  enableIn(dir: string, enable: 'all' | readonly string[]): void {
+    const available = (readOrUndefined(`${dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean);
+    const enabled = new Set((readOrUndefined(`${dir}/cgroup.subtree_control`) ?? '').trim().split(/\s+/).filter(Boolean));
+    for (const c of available) {
+      if (enabled.has(c) || (enable !== 'all' && !enable.includes(c))) continue;
+      try {
+        writeFileSync(`${dir}/cgroup.subtree_control`, `+${c}`);
+      } catch {
+        // left out: see create()
+      }
+    }
+  }
+
+  /** Makes sure the controllers are enabled from the root down to the container's cgroup. */
+  ensure(controllers: readonly string[]): void {
+    if (controllers.length === 0) return;
+    const have = this.controllers();
+    if (controllers.every((c) => have.has(c))) return;
+    const segs = this.cg.path.split('/').filter(Boolean);
+    let current = this.cg.hierarchy.mountpoint;
+    for (const seg of segs) {
+      this.enableIn(current, controllers);
+      current = `${current}/${seg}`;
+    }
+  }
+
+  attachDeviceProgram(program: Uint8Array): void {
+    const r = spawnSync(cgroupBpfPath(), ['attach', this.dir], { input: program, encoding: 'buffer' });
+    if (r.error) throw fromErrno('run', 'berth-cgroup-bpf', r.error);
+    if (r.status !== 0) {
+      const msg = r.stderr.toString('utf8').trim() || `berth-cgroup-bpf exited with status ${r.status}`;
+      throw new BerthError('failed-precondition', msg, { object: this.dir });
+    }
+  }
+
+  async freeze(): Promise<void> {
+    writeCgroupFile(`${this.dir}/cgroup.freeze`, '1');
+    for (let i = 0; i < 1000; i++) {
+      if (/^frozen 1$/m.test(readOrUndefined(`${this.dir}/cgroup.events`) ?? '')) return;
+      await sleep(Math.min(1 + i, 10));
+    }
+    writeCgroupFile(`${this.dir}/cgroup.freeze`, '0');
+    throw new BerthError('unavailable', `freeze '${this.dir}': the cgroup did not report frozen`, { object: this.dir });
+  }
+
+  thaw(): void {
+    writeCgroupFile(`${this.dir}/cgroup.freeze`, '0');
+  }
+
+  frozen(): boolean {
+    return readOrUndefined(`${this.dir}/cgroup.freeze`)?.trim() === '1';
+  }
+}
+
+function createCpuset(mountpoint: string, path: string): void {
   let current = mountpoint;
   for (const seg of path.split('/').filter(Boolean)) {
     const parent = current;
@@ -74,43 +335,285 @@ async function createCpuset(mountpoint: string, path: string): Promise<void> {
   }
 }
 
+// -------------------------------------------------------------------------------- the manager
+
+class FsManager implements CgroupManager {
+  readonly v1: V1Driver | undefined;
+  readonly v2: V2Driver | undefined;
+
+  constructor(readonly dirs: readonly CgroupDir[]) {
+    const v1 = dirs.filter((d) => d.hierarchy.version === 1);
+    const v2 = dirs.find((d) => d.hierarchy.version === 2);
+    this.v1 = v1.length > 0 ? new V1Driver(v1) : undefined;
+    this.v2 = v2 ? new V2Driver(v2) : undefined;
+  }
+
+  get driver(): CgroupDriverName {
+    return this.v1 && this.v2 ? 'hybrid' : this.v1 ? 'v1' : 'v2';
+  }
+
+  create(resources: LinuxResources = {}): void {
+    this.v1?.create();
+    // A pure v2 host gets every controller (stats need memory, cpu, io, pids even without
+    // limits); a hybrid host only those its resources need from cgroup2.
+    this.v2?.create(this.v1 ? v2ControllersNeeded(resources, this.v1.controllers()) : 'all');
+  }
+
+  private facts(): HostFacts {
+    return {
+      v1: this.v1?.controllers() ?? new Set(),
+      v2: this.v2?.controllers(),
+      v2Dir: this.v2?.dir,
+      hugepageSizes: hugepageSizes(),
+      view: (where) => {
+        const dir = where === V2 ? this.v2?.dir : this.v1?.dir(where);
+        return dir ? dirView(dir) : { exists: () => false, read: () => undefined };
+      },
+    };
+  }
+
+  private dirOf(w: CgroupWrite): string {
+    const dir = w.where === V2 ? this.v2?.dir : this.v1?.dir(w.where);
+    if (!dir) throw new BerthError('internal', `no cgroup directory for '${w.where}'`);
+    return dir;
+  }
+
+  apply(resources: LinuxResources, opts: ApplyOptions = {}): string[] {
+    if (this.v2) this.v2.ensure(v2ControllersNeeded(resources, this.v1?.controllers() ?? new Set()));
+    const plan = planResources(resources, this.facts(), opts);
+    const retry: CgroupWrite[] = [];
+    for (const w of plan.writes) {
+      try {
+        this.write(w);
+      } catch (err) {
+        if (w.retryAfterEinval && errnoCode((err as Error).cause) === 'EINVAL') retry.push(w);
+        else throw err;
+      }
+    }
+    for (const w of retry) this.write(w);
+    if (plan.deviceProgram && this.v2) this.v2.attachDeviceProgram(plan.deviceProgram);
+    return plan.warnings;
+  }
+
+  private write(w: CgroupWrite): void {
+    const dir = this.dirOf(w);
+    const file = `${dir}/${w.file}`;
+    try {
+      writeCgroupFile(file, w.value);
+    } catch (err) {
+      // The kernel refuses a limit below the current usage with EBUSY: say so, as runc does.
+      if (w.file === 'memory.limit_in_bytes' && errnoCode((err as Error).cause) === 'EBUSY') {
+        const usage = readOrUndefined(`${dir}/memory.usage_in_bytes`)?.trim();
+        const peak = readOrUndefined(`${dir}/memory.max_usage_in_bytes`)?.trim();
+        throw new BerthError(
+          'failed-precondition',
+          `unable to set memory limit to ${w.value} (current usage: ${usage}, peak usage: ${peak})`,
+          {
+            cause: err,
+            object: file,
+          },
+        );
+      }
+      throw err;
+    }
+    if (w.readBack) {
+      const got = readOrUndefined(file)?.trim();
+      if (got !== undefined && got !== w.value) {
+        const which = Number(w.value) > Number(got) ? 'maximum' : 'minimum';
+        throw new BerthError('invalid-argument', `the ${which} allowed cpu-shares is ${got}`, { object: file });
+      }
+    }
+  }
+
+  pids(): number[] {
+    // the first hierarchy that has the cgroup; sub-cgroups the container made count too
+    for (const d of this.dirs) {
+      if (!existsSync(d.dir)) continue;
+      const out: number[] = [];
+      const walk = (dir: string) => {
+        for (const p of (readOrUndefined(`${dir}/cgroup.procs`) ?? '').split('\n')) if (p) out.push(Number(p));
+        let entries: string[] = [];
+        try {
+          entries = readdirSync(dir, { withFileTypes: true })
+            .filter((e) => e.isDirectory())
+            .map((e) => e.name);
+        } catch {
+          return;
+        }
+        for (const e of entries) walk(`${dir}/${e}`);
+      };
+      walk(d.dir);
+      return out;
+    }
+    return [];
+  }
+
+  private freezer(): V1Driver | V2Driver | undefined {
+    return this.v1?.hasFreezer() ? this.v1 : this.v2;
+  }
+
+  async freeze(): Promise<void> {
+    const f = this.freezer();
+    if (!f) throw new BerthError('failed-precondition', 'cannot pause: no freezer cgroup (neither a v1 freezer hierarchy nor cgroup2)');
+    await f.freeze();
+  }
+
+  thaw(): void {
+    const f = this.freezer();
+    if (!f) throw new BerthError('failed-precondition', 'cannot resume: no freezer cgroup (neither a v1 freezer hierarchy nor cgroup2)');
+    f.thaw();
+  }
+
+  frozen(): boolean {
+    try {
+      return this.freezer()?.frozen() ?? false;
+    } catch {
+      return false;
+    }
+  }
+
+  stats(): Stats {
+    const s = emptyStats();
+    const v1 = this.v1;
+    const v2 = this.v2;
+    const v2ctrls = v2?.controllers() ?? new Set<string>();
+    const view1 = (c: string) => {
+      const d = v1?.dir(c);
+      return d ? dirView(d) : undefined;
+    };
+    const view2 = v2 ? dirView(v2.dir) : undefined;
+    const sizes = hugepageSizes();
+    const pick = (v1ctrl: string, v2ctrl: string, f1: (v: FileView) => void, f2: (v: FileView) => void) => {
+      const a = view1(v1ctrl);
+      if (a) f1(a);
+      else if (view2 && (v2ctrl === '' || v2ctrls.has(v2ctrl))) f2(view2);
+    };
+    pick(
+      'cpuacct',
+      '',
+      (v) => v1CpuacctStats(s, v),
+      (v) => v2CpuStats(s, v),
+    );
+    const cpu = view1('cpu');
+    if (cpu && view1('cpuacct')) v1CpuStats(s, cpu);
+    pick(
+      'cpuset',
+      'cpuset',
+      (v) => v1CpusetStats(s, v),
+      (v) => v2CpusetStats(s, v),
+    );
+    pick(
+      'memory',
+      'memory',
+      (v) => v1MemoryStats(s, v),
+      (v) => v2MemoryStats(s, v),
+    );
+    pick(
+      'pids',
+      'pids',
+      (v) => pidsStats(s, v),
+      (v) => pidsStats(s, v),
+    );
+    pick(
+      'blkio',
+      'io',
+      (v) => v1BlkioStats(s, v),
+      (v) => v2IoStats(s, v),
+    );
+    pick(
+      'hugetlb',
+      'hugetlb',
+      (v) => v1HugetlbStats(s, v, sizes),
+      (v) => v2HugetlbStats(s, v, sizes),
+    );
+    return s;
+  }
+
+  oom(): OomState | undefined {
+    const mem1 = this.v1?.dir('memory');
+    if (mem1) {
+      const text = readOrUndefined(`${mem1}/memory.oom_control`);
+      if (text === undefined) return undefined;
+      const kv = parseFlatKeyed(text);
+      return { kills: Number(kv.oom_kill ?? 0), ooms: Number(kv.under_oom ?? 0) };
+    }
+    if (this.v2?.controllers().has('memory')) {
+      const text = readOrUndefined(`${this.v2.dir}/memory.events`);
+      if (text === undefined) return undefined;
+      const kv = parseFlatKeyed(text);
+      return { kills: Number(kv.oom_kill ?? 0), ooms: Number(kv.oom ?? 0) };
+    }
+    return undefined;
+  }
+
+  async destroy(): Promise<void> {
+    for (const d of this.dirs) {
+      if (d.path === '/') continue;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          rmdirSync(d.dir);
+          break;
+        } catch (err) {
+          const code = errnoCode(err);
+          if (code === 'ENOENT') break;
+          if (code === 'EBUSY' && attempt < 100) {
+            await sleep(10);
+            continue;
+          }
+          throw fromErrno('remove cgroup', d.dir, err);
+        }
+      }
+    }
+  }
+}
+
+/** The manager of a container's cgroups (the driver follows from the hierarchies in `dirs`). */
+export function managerFor(dirs: readonly CgroupDir[]): CgroupManager {
+  return new FsManager(dirs);
+}
+
+// ------------------------------------------------- the functions the verbs used before the manager
+
+/** Creates each directory (and missing parents); see CgroupManager.create. */
+export async function createCgroups(dirs: readonly CgroupDir[], resources?: LinuxResources): Promise<void> {
+  managerFor(dirs).create(resources);
+}
+
 export function procsFiles(dirs: readonly CgroupDir[]): string[] {
   return dirs.map((d) => `${d.dir}/cgroup.procs`);
 }
 
-/** Pids in the container's cgroup (from the first hierarchy that has the cgroup). */
+/** Pids in the container's cgroup (from the first hierarchy that has the cgroup, sub-cgroups included). */
 export async function cgroupPids(dirs: readonly CgroupDir[]): Promise<number[]> {
-  for (const d of dirs) {
-    try {
-      const text = readFileSync(`${d.dir}/cgroup.procs`, 'utf8');
-      return text.split('\n').filter(Boolean).map(Number);
-    } catch {
-      // try the next hierarchy
-    }
+  return managerFor(dirs).pids();
+}
+
+/** Removes the container's cgroup from every hierarchy. */
+export async function destroyCgroups(dirs: readonly CgroupDir[]): Promise<void> {
+  await managerFor(dirs).destroy();
+}
+
+/** Whether the container's freezer cgroup is frozen (the `paused` status). */
+export function cgroupsFrozen(dirs: readonly CgroupDir[]): boolean {
+  return dirs.length > 0 && managerFor(dirs).frozen();
+}
+
+/** Thaws the container's freezer cgroup, if it has one and it exists (best effort). */
+export function thawCgroups(dirs: readonly CgroupDir[]): void {
+  try {
+    if (cgroupsFrozen(dirs)) managerFor(dirs).thaw();
+  } catch {
+    // gone already
   }
-  return [];
 }
 
 /**
- * Removes the container's cgroup from every hierarchy. rmdir fails with EBUSY while a dying
- * process is still being torn down, so it retries for a short while.
+ * create's part: makes the container's cgroups and writes its `linux.resources` (device rules
+ * included) before any process is in them. Returns warnings about ignored settings.
  */
-export async function destroyCgroups(dirs: readonly CgroupDir[]): Promise<void> {
-  for (const d of dirs) {
-    if (d.path === '/') continue;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        rmdirSync(d.dir);
-        break;
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT') break;
-        if (code === 'EBUSY' && attempt < 100) {
-          await new Promise((r) => setTimeout(r, 10));
-          continue;
-        }
-        throw fromErrno('remove cgroup', d.dir, err);
-      }
-    }
-  }
+export function setUpCgroups(dirs: readonly CgroupDir[], spec: Spec): string[] {
+  const resources = parseResources(spec.linux?.resources);
+  const m = managerFor(dirs);
+  m.create(resources);
+  return m.apply(resources, { specDevicePaths: (spec.linux?.devices ?? []).map((d) => d.path) });
 }

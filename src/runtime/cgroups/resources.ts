@@ -307,3 +307,50 @@ export function ramInBytes(s: string): number | undefined {
   const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
   return Math.trunc(n * mult);
 }
+
+/**
+ * `update`: the container's resources with the requested changes, as runc merges them — a
+ * field given replaces the old value, a field left out keeps it (0 and "" count as left out,
+ * as runc's flags do); memory -1 without a swap setting also makes swap unlimited; unified
+ * keys are merged. Device rules are never changed by an update.
+ */
+export function mergeResources(current: LinuxResources, change: LinuxResources): LinuxResources {
+  const out: LinuxResources = structuredClone(current);
+  const given = (v: unknown) => v !== undefined && v !== null;
+  if (change.memory) {
+    const m = { ...out.memory };
+    for (const k of ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP'] as const) {
+      const v = change.memory[k];
+      if (given(v) && v !== 0) m[k] = v;
+    }
+    if (change.memory.limit === -1 && !given(change.memory.swap)) m.swap = -1;
+    if (given(change.memory.swappiness)) m.swappiness = change.memory.swappiness;
+    if (given(change.memory.checkBeforeUpdate)) m.checkBeforeUpdate = change.memory.checkBeforeUpdate;
+    out.memory = m;
+  }
+  if (change.cpu) {
+    const c = { ...out.cpu };
+    for (const k of ['shares', 'quota', 'period', 'realtimeRuntime', 'realtimePeriod'] as const) {
+      const v = change.cpu[k];
+      if (given(v) && v !== 0) c[k] = v;
+    }
+    if (given(change.cpu.burst)) c.burst = change.cpu.burst;
+    if (given(change.cpu.idle)) c.idle = change.cpu.idle;
+    if (change.cpu.cpus) c.cpus = change.cpu.cpus;
+    if (change.cpu.mems) c.mems = change.cpu.mems;
+    out.cpu = c;
+  }
+  if (change.pids && change.pids.limit !== 0) out.pids = { limit: change.pids.limit };
+  if (change.blockIO) {
+    const b = { ...out.blockIO };
+    for (const [k, v] of Object.entries(change.blockIO) as [keyof BlockIOResources, unknown][]) {
+      if (given(v) && v !== 0) (b as Record<string, unknown>)[k] = v;
+    }
+    out.blockIO = b;
+  }
+  if (change.hugepageLimits) out.hugepageLimits = change.hugepageLimits;
+  if (change.network) out.network = { ...out.network, ...change.network };
+  if (change.rdma) out.rdma = { ...out.rdma, ...change.rdma };
+  if (change.unified) out.unified = { ...out.unified, ...change.unified };
+  return out;
+}

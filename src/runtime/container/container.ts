@@ -10,7 +10,7 @@ import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { OCI_VERSION, type Spec, type State, type Status } from '../../oci/spec.js';
-import type { CgroupDir } from '../cgroups/manager.js';
+import { type CgroupDir, cgroupsFrozen } from '../cgroups/manager.js';
 import { isAlive } from './proc.js';
 
 export interface ContainerRecord {
@@ -97,6 +97,8 @@ export class Container {
   status(): Status {
     const { pid, pidStartTime } = this.record;
     if (!isAlive(pid, pidStartTime)) return 'stopped';
+    // paused: the freezer's state, derived like the rest
+    if (cgroupsFrozen(this.record.cgroups)) return 'paused';
     if (existsSync(this.fifo)) return 'created';
     return 'running';
   }

@@ -9,14 +9,15 @@ import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { parseSpec } from '../../oci/validate.js';
-import { type CgroupLayout, hierarchyDirName } from '../cgroups/layout.js';
-import { type CgroupDir, cgroupDirs, createCgroups, destroyCgroups, procsFiles, readCgroupLayout } from '../cgroups/manager.js';
+import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
+import { type CgroupDir, cgroupDirs, destroyCgroups, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
 import { runHooksOrFail, runHooksWarn } from '../hooks/run.js';
 import { NsinitSession } from '../launcher/nsinit.js';
 import { buildPlan, type CgroupMountSource } from '../plan/build.js';
 import { Container, type ContainerRecord, hookState, validateId } from './container.js';
 import { grantableCaps } from './host.js';
 import { procStat, waitGone } from './proc.js';
+import { idMapHost, setUpRootlessCgroups } from './rootless.js';
 
 export interface CreateOptions {
   root: string;
@@ -27,6 +28,10 @@ export interface CreateOptions {
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
+  /** Force a cgroup driver ('v1', 'hybrid', 'v2'); default: what the host has. */
+  cgroupDriver?: string;
+  /** Cgroups we may not write to are skipped (runc's --rootless; rootless.ts). */
+  rootlessCgroups?: boolean;
 }
 
 export type LaunchMode = 'create' | 'run-detached' | 'run-foreground';
@@ -98,9 +103,16 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
   let pid = 0;
   let startTime = '';
   try {
-    const layout: CgroupLayout = readCgroupLayout();
-    cgroups = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
-    await createCgroups(cgroups);
+    const layout: CgroupLayout = selectLayout(readCgroupLayout(), opts.cgroupDriver);
+    const all = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
+    // the limits are in place before the first process enters the cgroup
+    let cgroupWarnings: string[];
+    let mountDirs = all;
+    if (opts.rootlessCgroups) ({ dirs: cgroups, mountDirs, warnings: cgroupWarnings } = setUpRootlessCgroups(layout, all, config));
+    else {
+      cgroups = all;
+      cgroupWarnings = setUpCgroups(cgroups, config);
+    }
     const hs = JSON.stringify(hookState(config, opts.id, bundle, 'creating'));
     const { plan, warnings } = buildPlan({
       id: opts.id,
@@ -115,11 +127,13 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       preserveFds: extraFds,
       cgroupProcs: procsFiles(cgroups),
       cgroupMode: layout.mode,
-      cgroupMounts: cgroupMountSources(cgroups),
+      cgroupMounts: cgroupMountSources(mountDirs),
       grantableCaps: grantableCaps(),
       hostHasKcore: existsSync('/proc/kcore'),
       hookState: hs.slice(0, -1),
+      idMapHost: idMapHost(),
     });
+    warnings.unshift(...cgroupWarnings);
     session = NsinitSession.start(plan, { preserveFds: extraFds, detached: mode === 'run-foreground' });
     pid = (await session.expect('pid')).pid;
     startTime = procStat(pid)?.startTime ?? '';

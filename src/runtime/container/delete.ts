@@ -6,7 +6,7 @@
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, isKind, precondition } from '../../common/errors.js';
-import { cgroupPids, destroyCgroups } from '../cgroups/manager.js';
+import { cgroupPids, destroyCgroups, thawCgroups } from '../cgroups/manager.js';
 import { runHooksWarn } from '../hooks/run.js';
 import { Container, validateId } from './container.js';
 import { waitGone } from './proc.js';
@@ -23,6 +23,8 @@ export async function destroy(c: Container): Promise<string[]> {
       // gone already
     }
   }
+  // a paused container's processes die only once thawed (cgroup v1 freezer)
+  thawCgroups(c.record.cgroups);
   await waitGone(pid, pidStartTime);
   const tomb = path.join(c.root, `.deleting-${c.id}-${process.pid}`);
   try {

@@ -3,6 +3,7 @@
  * cgroup of the container's init process and execs the process; in the foreground its parent
  * stage waits and this returns the process's exit status.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, invalid, precondition } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
@@ -31,6 +32,15 @@ export interface ExecResult {
   warnings: string[];
 }
 
+/** /proc/<pid>/setgroups: 'deny' in a user namespace whose gid map an unprivileged user wrote. */
+function setgroupsOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/setgroups`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 export async function exec(opts: ExecOptions): Promise<ExecResult> {
   const c = await Container.load(opts.root, opts.id);
   const status = c.status();
@@ -42,10 +52,11 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     throw invalid('cannot allocate tty if berth-runtime will detach without setting console socket', 'console-socket');
   if (!terminal && opts.consoleSocket)
     throw invalid('cannot use console socket if berth-runtime will not detach or allocate tty', 'console-socket');
+  const namespaces = (c.record.config.linux?.namespaces ?? []).map((n) => n.type);
   const { plan, warnings } = buildExecPlan({
     id: opts.id,
     initPid: c.record.pid,
-    namespaces: (c.record.config.linux?.namespaces ?? []).map((n) => n.type),
+    namespaces,
     rootfs: c.record.rootfs,
     process: opts.process,
     wait: !opts.detach,
@@ -53,6 +64,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     preserveFds: opts.preserveFds ?? 0,
     cgroupProcs: procsFiles(c.record.cgroups),
     grantableCaps: grantableCaps(),
+    setgroupsDenied: namespaces.includes('user') && setgroupsOf(c.record.pid) === 'deny',
   });
   using session = NsinitSession.start(plan, { preserveFds: opts.preserveFds ?? 0, detached: !opts.detach });
   const forward = (sig: NodeJS.Signals) => session.signal(sig);

@@ -6,6 +6,8 @@ import type { Status } from '../../oci/spec.js';
 
 export const canStart = (s: Status) => s === 'created';
 export const canKill = (s: Status) => s === 'created' || s === 'running' || s === 'paused';
+/** runc freezes created containers too. */
+export const canPause = (s: Status) => s === 'created' || s === 'running';
 /** Without --force only a container that is not running can be deleted (runc also deletes created ones). */
 export const canDelete = (s: Status) => s === 'stopped' || s === 'created';
 

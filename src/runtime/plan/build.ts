@@ -6,8 +6,10 @@
 import path from 'node:path';
 import { BerthError, invalid } from '../../common/errors.js';
 import type { Mount, NamespaceType, Spec } from '../../oci/spec.js';
+import { planSeccomp } from '../seccomp/index.js';
 import { capabilityMask } from './capabilities.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from './devices.js';
+import { checkUserInNamespace, type IdMapHost, type IdMapWriters, idMapWriters } from './idmap.js';
 import { MS, PROPAGATION, parseMountOptions } from './mount-options.js';
 import type { KernelNamespace, LaunchPlan, PlanHook, RootfsOp } from './plan.js';
 import { planRlimits } from './rlimits.js';
@@ -47,7 +49,11 @@ export interface PlanContext {
   grantableCaps: bigint;
   /** The OCI state for createContainer/startContainer hooks, as JSON without pid and closing brace. */
   hookState: string;
+  /** Who is creating the container, for the id maps of a new user namespace (default: root). */
+  idMapHost?: IdMapHost;
 }
+
+const ROOT_HOST: IdMapHost = { euid: 0, egid: 0, capSetuid: true, capSetgid: true };
 
 export interface BuiltPlan {
   plan: LaunchPlan;
@@ -80,7 +86,6 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
   if (!spec.root) throw invalid('config.json: root: required', 'root');
   const linux = spec.linux ?? {};
   for (const [field, present] of [
-    ['linux.seccomp', linux.seccomp !== undefined],
     ['linux.intelRdt', linux.intelRdt !== undefined],
     ['linux.personality', linux.personality !== undefined],
     ['process.apparmorProfile', !!proc.apparmorProfile],
@@ -116,6 +121,11 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     throw invalid('config.json: linux.uidMappings: a new user namespace needs uid and gid mappings', 'linux.uidMappings');
   if (!newUserNs && (uidMaps.length > 0 || gidMaps.length > 0))
     throw invalid('config.json: linux.uidMappings: mappings need a new user namespace', 'linux.uidMappings');
+  let idWriters: IdMapWriters = {};
+  if (newUserNs) {
+    idWriters = idMapWriters(uidMaps, gidMaps, ctx.idMapHost ?? ROOT_HOST);
+    checkUserInNamespace(uidMaps, gidMaps, proc.user, idWriters.setgroups);
+  }
   if ((spec.hostname || spec.domainname) && !seen.has('uts'))
     throw invalid('config.json: hostname: cannot set a hostname without a private uts namespace', 'hostname');
   const timeOffsets = Object.entries(linux.timeOffsets ?? {}).map(([clock, off]) => {
@@ -265,6 +275,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     joinNamespaces,
     uidMaps,
     gidMaps,
+    ...idWriters,
     timeOffsets,
     cgroupProcs: ctx.cgroupProcs,
     rootfsOps,
@@ -284,6 +295,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
       capabilities,
       noNewPrivileges: proc.noNewPrivileges ?? false,
     },
+    seccomp: planSeccomp(linux.seccomp),
     preserveFds: ctx.preserveFds,
     hookState: hooks.length > 0 ? ctx.hookState : undefined,
     hooks,

@@ -58,6 +58,8 @@ export function encodePlan(plan: LaunchPlan): string {
   for (const ns of plan.newNamespaces) rec('ns-new', ns);
   for (const m of plan.uidMaps) rec('uid-map', m.inside, m.outside, m.count);
   for (const m of plan.gidMaps) rec('gid-map', m.inside, m.outside, m.count);
+  if (plan.uidMapTool) rec('uid-map-tool', plan.uidMapTool);
+  if (plan.gidMapTool) rec('gid-map-tool', plan.gidMapTool);
   for (const t of plan.timeOffsets) rec('time-offset', t.clock, t.secs, t.nanosecs);
   for (const p of plan.cgroupProcs) rec('cgroup-procs', p);
   for (const op of plan.rootfsOps) {
@@ -76,6 +78,7 @@ export function encodePlan(plan: LaunchPlan): string {
   const caps = proc.capabilities;
   if (caps) rec('caps', hex(caps.bounding), hex(caps.effective), hex(caps.permitted), hex(caps.inheritable), hex(caps.ambient));
   rec('no-new-privileges', flag(proc.noNewPrivileges));
+  if (plan.seccomp) rec('seccomp', plan.seccomp.flags, plan.seccomp.program);
   rec('preserve-fds', plan.preserveFds);
   for (const a of proc.args) rec('arg', a);
   for (const e of proc.env) rec('env', e);

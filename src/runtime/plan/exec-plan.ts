@@ -34,6 +34,8 @@ export interface ExecPlanContext {
   preserveFds: number;
   cgroupProcs: string[];
   grantableCaps: bigint;
+  /** The container's user namespace denies setgroups(2) (its /proc/<pid>/setgroups: a rootless single mapping). */
+  setgroupsDenied?: boolean;
 }
 
 export function buildExecPlan(ctx: ExecPlanContext): { plan: LaunchPlan; warnings: string[] } {
@@ -47,6 +49,8 @@ export function buildExecPlan(ctx: ExecPlanContext): { plan: LaunchPlan; warning
   });
   // The user namespace first: the others belong to it.
   joinNamespaces.sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
+  if (ctx.setgroupsDenied && (proc.user.additionalGids?.length ?? 0) > 0)
+    throw invalid('exec: cannot set additional groups: the container denies setgroups (a rootless single gid mapping)', 'additionalGids');
   const plan: LaunchPlan = {
     id: ctx.id,
     wait: ctx.wait,
@@ -62,6 +66,7 @@ export function buildExecPlan(ctx: ExecPlanContext): { plan: LaunchPlan; warning
     joinNamespaces,
     uidMaps: [],
     gidMaps: [],
+    setgroups: ctx.setgroupsDenied ? 'deny' : undefined,
     timeOffsets: [],
     cgroupProcs: ctx.cgroupProcs,
     rootfsOps: [],

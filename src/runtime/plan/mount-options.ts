@@ -82,6 +82,9 @@ export const PROPAGATION: Record<string, number> = {
 /** Options Berth accepts but that need no mount flag (runc extensions handled elsewhere). */
 const IGNORED = new Set(['tmpcopyup']);
 
+/** Every option name this table knows (for `features`). */
+export const KNOWN_MOUNT_OPTIONS: readonly string[] = [...Object.keys(FLAGS), ...Object.keys(PROPAGATION), ...IGNORED].sort();
+
 export interface ParsedOptions {
   flags: number;
   propagation: number;

@@ -57,6 +57,14 @@ export interface CapabilityMasks {
   ambient: bigint;
 }
 
+/** A seccomp filter, compiled (src/runtime/seccomp/); loaded just before exec. */
+export interface PlanSeccomp {
+  /** SECCOMP_FILTER_FLAG_* for seccomp(2). */
+  flags: number;
+  /** The struct sock_filter array in hex, 8 bytes per instruction, little-endian. */
+  program: string;
+}
+
 export interface LaunchPlan {
   id: string;
   /** Parent stage waits for the container and exits with its status (foreground run). */
@@ -81,6 +89,9 @@ export interface LaunchPlan {
   uidMaps: IdMap[];
   gidMaps: IdMap[];
   setgroups?: 'allow' | 'deny';
+  /** newuidmap/newgidmap to run instead of writing the map (an unprivileged caller's wider maps: idmap.ts). */
+  uidMapTool?: string;
+  gidMapTool?: string;
   timeOffsets: { clock: 'monotonic' | 'boottime'; secs: number; nanosecs: number }[];
   cgroupProcs: string[];
   rootfsOps: RootfsOp[];
@@ -100,6 +111,7 @@ export interface LaunchPlan {
     capabilities?: CapabilityMasks;
     noNewPrivileges: boolean;
   };
+  seccomp?: PlanSeccomp;
   preserveFds: number;
   hookState?: string;
   hooks: PlanHook[];

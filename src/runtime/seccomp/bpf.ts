@@ -82,7 +82,12 @@ export class Asm {
 
   /** Resolves the labels into offsets, inserting long jumps where needed. */
   assemble(): SockFilter[] {
-    let items = this.#items;
+    // A `goto` to the very next instruction is dropped.
+    let items = this.#items.filter((it, i, all) => {
+      if (it.kind !== 'ja') return true;
+      for (let j = i + 1; all[j]?.kind === 'label'; j++) if ((all[j] as { label: Label }).label === it.target) return false;
+      return true;
+    });
     for (;;) {
       const pos = positions(items);
       const pcOf = (it: Item) => pos.get(it) as number;

@@ -1,0 +1,21 @@
+/**
+ * update: change the resource limits of a living container, as `runc update` does — merge the
+ * request into the recorded resources, write them all again (device rules excepted), and
+ * record the result, so later updates and `events` see the current values.
+ */
+import { precondition } from '../../common/errors.js';
+import { managerFor } from '../cgroups/manager.js';
+import { type LinuxResources, mergeResources, parseResources } from '../cgroups/resources.js';
+import { Container } from './container.js';
+
+export async function update(root: string, id: string, change: LinuxResources): Promise<string[]> {
+  const c = await Container.load(root, id);
+  if (c.status() === 'stopped') throw precondition('container not running', id);
+  const current = parseResources(c.record.config.linux?.resources);
+  const merged = mergeResources(current, change);
+  const warnings = managerFor(c.record.cgroups).apply(merged, { skipDevices: true });
+  const config = structuredClone(c.record.config);
+  config.linux = { ...config.linux, resources: merged as NonNullable<typeof config.linux>['resources'] };
+  await Container.save(root, { ...c.record, config });
+  return warnings;
+}
