@@ -312,6 +312,36 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     assert.ok(current <= 20 && current >= 10, `pids.current is at most the limit, and the shell used it up: ${current}`);
   });
 
+  test('docker update: new limits reach the running container (update --resources -)', async () => {
+    const c = name('update');
+    await mustDocker(runArgs(['-d', '--name', c, '--memory', '64m', '--memory-swap', '128m', '--pids-limit', '20'], ['sleep', '1000']));
+    const id = await idOf(c);
+    await mustDocker(['update', '--memory', '96m', '--memory-swap', '192m', '--pids-limit', '30', c]);
+    assert.equal(await inspect(c, '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}'), `${96 * 1024 * 1024} 30`);
+    const mem = await mustDocker(['exec', c, 'cat', insideCgroupFile('memory', v2 ? 'memory.max' : 'memory.limit_in_bytes')]);
+    assert.equal(mem.stdout.trim(), String(96 * 1024 * 1024));
+    const pids = await mustDocker(['exec', c, 'cat', insideCgroupFile('pids', 'pids.max')]);
+    assert.equal(pids.stdout.trim(), '30');
+    assert.ok(
+      wrapper.callsOf('update').some((x) => x.endsWith(`update --resources - ${id}`)),
+      `update --resources - ${id} (calls: ${wrapper.callsOf('update').join(' | ')})`,
+    );
+  });
+
+  test('docker top: the processes of the container (ps --format json)', async () => {
+    const c = name('top');
+    await mustDocker(runArgs(['-d', '--name', c], ['sh', '-c', 'sleep 1001 & exec sleep 1000']));
+    const pid = await inspect(c, '{{.State.Pid}}');
+    const r = await mustDocker(['top', c]);
+    const rows = r.stdout.trim().split('\n').slice(1);
+    assert.equal(rows.length, 2, `init and its background sleep:\n${r.stdout}`);
+    assert.ok(
+      rows.some((l) => l.split(/\s+/)[1] === pid && /sleep 1000$/.test(l)),
+      `the init process (host pid ${pid}) is listed:\n${r.stdout}`,
+    );
+    assert.ok(rows.some((l) => /sleep 1001$/.test(l)));
+  });
+
   test('docker pause / unpause: the container is frozen, then runs again', async () => {
     const c = name('pause');
     await mustDocker(runArgs(['-d', '--name', c], ['sleep', '1000']));

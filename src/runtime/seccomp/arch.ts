@@ -4,7 +4,7 @@
  * from `process.arch`, a constant).
  */
 import { BerthError } from '../../common/errors.js';
-import { AARCH64, ARM, I386, X32, X86_64 } from './syscalls.generated.js';
+import { SYSCALL_TEXT } from './syscalls.generated.js';
 
 // linux/audit.h: EM_* | __AUDIT_ARCH_64BIT (0x80000000) | __AUDIT_ARCH_LE (0x40000000)
 export const AUDIT_ARCH_X86_64 = 0xc000003e;
@@ -26,16 +26,34 @@ export interface Abi {
   audit: number;
   /** Argument width: 32-bit ABIs compare only the low word of an argument (as libseccomp). */
   bits: 32 | 64;
-  table: Readonly<Record<string, number>>;
 }
 
 export const ABIS: Record<AbiName, Abi> = {
-  x86_64: { name: 'x86_64', audit: AUDIT_ARCH_X86_64, bits: 64, table: X86_64 },
-  x32: { name: 'x32', audit: AUDIT_ARCH_X86_64, bits: 64, table: X32 },
-  i386: { name: 'i386', audit: AUDIT_ARCH_I386, bits: 32, table: I386 },
-  aarch64: { name: 'aarch64', audit: AUDIT_ARCH_AARCH64, bits: 64, table: AARCH64 },
-  arm: { name: 'arm', audit: AUDIT_ARCH_ARM, bits: 32, table: ARM },
+  x86_64: { name: 'x86_64', audit: AUDIT_ARCH_X86_64, bits: 64 },
+  x32: { name: 'x32', audit: AUDIT_ARCH_X86_64, bits: 64 },
+  i386: { name: 'i386', audit: AUDIT_ARCH_I386, bits: 32 },
+  aarch64: { name: 'aarch64', audit: AUDIT_ARCH_AARCH64, bits: 64 },
+  arm: { name: 'arm', audit: AUDIT_ARCH_ARM, bits: 32 },
 };
+
+const tables = new Map<AbiName, ReadonlyMap<string, number>>();
+
+/** System call name → number for an ABI (from the kernel headers: syscalls.generated.ts). */
+export function syscallTable(abi: AbiName): ReadonlyMap<string, number> {
+  let t = tables.get(abi);
+  if (t === undefined) {
+    const m = new Map<string, number>();
+    for (const line of SYSCALL_TEXT[abi].split('\n')) {
+      const [first, ...names] = line.split(' ');
+      if (!first) continue;
+      let nr = Number(first);
+      for (const name of names) m.set(name, nr++);
+    }
+    t = m;
+    tables.set(abi, t);
+  }
+  return t;
+}
 
 /** The ABIs a process can use on each host: the native one first. */
 export const TARGET_ABIS: Record<TargetArch, AbiName[]> = {

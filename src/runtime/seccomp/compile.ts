@@ -26,7 +26,7 @@
  * (a few comparisons for any call), then runs the argument comparisons of that call, if any.
  */
 import { BerthError, invalid } from '../../common/errors.js';
-import { ABIS, type Abi, type AbiName, SCMP_ARCHES, TARGET_ABIS, type TargetArch, X32_SYSCALL_BIT } from './arch.js';
+import { ABIS, type Abi, type AbiName, SCMP_ARCHES, syscallTable, TARGET_ABIS, type TargetArch, X32_SYSCALL_BIT } from './arch.js';
 import { Asm, encodeProgram, type Label, type SockFilter } from './bpf.js';
 
 // linux/seccomp.h
@@ -229,11 +229,11 @@ export function compileSeccomp(input: unknown, arch: TargetArch, field = 'linux.
     const indexes = parsed.map((a) => a.index);
     const groups = new Set(indexes).size === indexes.length ? [parsed] : parsed.map((a) => [a]);
     for (const abi of abis) {
-      const table = ABIS[abi].table;
+      const table = syscallTable(abi);
       const rules = groups.map((g) => ({ action, cmps: g.flatMap((a) => cmpFor(a, ABIS[abi])) }));
       for (const n of names) {
         named.add(n);
-        const nr = Object.hasOwn(table, n) ? table[n] : undefined;
+        const nr = table.get(n);
         if (nr === undefined) continue;
         known.add(n);
         if (nr > (highest.get(abi) ?? 0)) highest.set(abi, nr);
