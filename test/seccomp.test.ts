@@ -78,6 +78,24 @@ for (const name of ['berth', 'runc'] as const) {
       assert.match(control.stdout, /^rc=0$/m, control.stderr);
     });
 
+    test("a process started with exec gets the container's filter too", async () => {
+      await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+      await b.editConfig((s) => {
+        s.root!.readonly = false;
+        s.linux!.seccomp = {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+        };
+      });
+      const id = uniqueId('seccomp-exec');
+      b.track(rt, id);
+      const r = await rt.run(['run', '--detach', '--bundle', b.dir, id], { stdoutFile: b.path('o'), stderrFile: b.path('e') });
+      assert.equal(r.code, 0, readFileSync(b.path('e'), 'utf8'));
+      const x = await rt.run(['exec', id, 'sh', '-c', 'mkdir /tmp/x; echo rc=$?']);
+      assert.match(x.stdout, /^rc=1$/m, x.stderr);
+      assert.match(x.stderr, /Permission denied/);
+    });
+
     test('one filter is in place, in filter mode, with no_new_privs as configured', async () => {
       const r = await shell(rt, "grep -E '^(NoNewPrivs|Seccomp|Seccomp_filters):' /proc/self/status", (s) => {
         s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['swapon'], action: 'SCMP_ACT_ERRNO' }] };

@@ -5,6 +5,8 @@
 import { HOOK_NAMES, NAMESPACE_TYPES, OCI_VERSION } from '../oci/spec.js';
 import { CAPABILITIES } from './plan/capabilities.js';
 import { KNOWN_MOUNT_OPTIONS } from './plan/mount-options.js';
+import { SCMP_ARCHES } from './seccomp/arch.js';
+import { SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './seccomp/compile.js';
 
 export interface SeccompFeatures {
   enabled: boolean;
@@ -32,12 +34,20 @@ export interface Features {
   annotations: Record<string, string>;
 }
 
-/**
- * Seccomp's part. PLACEHOLDER for the seccomp work in src/runtime/seccomp/: replace this with
- * its own description (actions, operators, archs, known/supported flags) once it exists.
- */
+/** Seccomp's part: what src/runtime/seccomp compiles (notify is not among the actions). */
 export function seccompFeatures(): SeccompFeatures {
-  return { enabled: false };
+  return {
+    enabled: true,
+    actions: [...SECCOMP_ACTIONS],
+    operators: [...SECCOMP_OPERATORS],
+    archs: Object.entries(SCMP_ARCHES)
+      .filter(([, abi]) => abi !== undefined)
+      .map(([name]) => name)
+      .sort(),
+    knownFlags: [...SECCOMP_FLAGS],
+    // WAIT_KILLABLE_RECV is accepted but only means something with a notify listener.
+    supportedFlags: SECCOMP_FLAGS.filter((f) => f !== 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'),
+  };
 }
 
 export function features(version: string, seccomp: SeccompFeatures = seccompFeatures()): Features {

@@ -63,6 +63,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
     preserveFds: opts.preserveFds ?? 0,
     cgroupProcs: procsFiles(c.record.cgroups),
+    seccomp: c.record.config.linux?.seccomp,
     grantableCaps: grantableCaps(),
     setgroupsDenied: namespaces.includes('user') && setgroupsOf(c.record.pid) === 'deny',
   });

@@ -5,6 +5,7 @@
  */
 import { invalid } from '../../common/errors.js';
 import type { NamespaceType, Process } from '../../oci/spec.js';
+import { planSeccomp } from '../seccomp/index.js';
 import { capabilitySets } from './capabilities.js';
 import type { KernelNamespace, LaunchPlan } from './plan.js';
 import { planRlimits } from './rlimits.js';
@@ -36,6 +37,8 @@ export interface ExecPlanContext {
   grantableCaps: bigint;
   /** The container's user namespace denies setgroups(2) (its /proc/<pid>/setgroups: a rootless single mapping). */
   setgroupsDenied?: boolean;
+  /** The container's linux.seccomp: an exec'd process gets the same filter, as with runc. */
+  seccomp?: unknown;
 }
 
 export function buildExecPlan(ctx: ExecPlanContext): { plan: LaunchPlan; warnings: string[] } {
@@ -87,6 +90,7 @@ export function buildExecPlan(ctx: ExecPlanContext): { plan: LaunchPlan; warning
       noNewPrivileges: proc.noNewPrivileges ?? false,
     },
     preserveFds: ctx.preserveFds,
+    seccomp: planSeccomp(ctx.seccomp),
     hooks: [],
   };
   return { plan, warnings };

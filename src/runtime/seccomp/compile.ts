@@ -89,6 +89,18 @@ export interface CompiledSeccomp {
   unknownSyscalls: string[];
 }
 
+/** For `features`: what this compiler understands. */
+export const SECCOMP_ACTIONS = [
+  'SCMP_ACT_ALLOW',
+  'SCMP_ACT_ERRNO',
+  'SCMP_ACT_KILL',
+  'SCMP_ACT_KILL_PROCESS',
+  'SCMP_ACT_KILL_THREAD',
+  'SCMP_ACT_LOG',
+  'SCMP_ACT_TRACE',
+  'SCMP_ACT_TRAP',
+];
+
 const FLAGS: Record<string, number> = {
   SECCOMP_FILTER_FLAG_TSYNC: SECCOMP_FILTER_FLAG_TSYNC,
   SECCOMP_FILTER_FLAG_LOG: SECCOMP_FILTER_FLAG_LOG,
@@ -97,6 +109,22 @@ const FLAGS: Record<string, number> = {
 };
 
 type Op = 'NE' | 'LT' | 'LE' | 'EQ' | 'GE' | 'GT' | 'MASKED_EQ';
+export const SECCOMP_OPERATORS = [
+  'SCMP_CMP_EQ',
+  'SCMP_CMP_GE',
+  'SCMP_CMP_GT',
+  'SCMP_CMP_LE',
+  'SCMP_CMP_LT',
+  'SCMP_CMP_MASKED_EQ',
+  'SCMP_CMP_NE',
+];
+export const SECCOMP_FLAGS = [
+  'SECCOMP_FILTER_FLAG_TSYNC',
+  'SECCOMP_FILTER_FLAG_LOG',
+  'SECCOMP_FILTER_FLAG_SPEC_ALLOW',
+  'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
+];
+
 const OPS: Record<string, Op> = {
   SCMP_CMP_NE: 'NE',
   SCMP_CMP_LT: 'LT',
