@@ -42,6 +42,7 @@ import { rootfsUnavailable } from './helpers/rootfs.js';
 import {
   createRuntime,
   describeResult,
+  findBinary,
   hostSync,
   REPO_ROOT,
   type RunOptions,
@@ -145,11 +146,12 @@ function removeLines(file: string, lines: readonly string[]): void {
 
 function removeUser(u: TestUser): void {
   if (u.xdg) rmSync(u.xdg, { recursive: true, force: true });
-  hostSync(['userdel', u.name]);
+  // Our lines go first, so that userdel has none to remove (and leaves no subuid- backup).
   for (const f of ['/etc/subuid', '/etc/subgid']) {
     removeLines(f, u.subLines);
     if (u.subFilesMade.includes(f) && existsSync(f) && readFileSync(f, 'utf8').trim() === '') rmSync(f);
   }
+  hostSync(['userdel', u.name]);
 }
 
 /** A runtime as the user runs it: its command and the environment it needs. */
@@ -434,6 +436,22 @@ for (const rt of runtimes) {
       const st = statSync(b.inRootfs('made-here'));
       assert.equal(`${st.uid}:${st.gid}`, `${u.uid}:${u.gid}`, 'files made by the container root belong to the user');
       if (rt.name === 'berth') assert.match(r.stderr, /rootless: cgroups not set up/, 'berth says that it skipped the cgroups');
+    });
+
+    test('spec --rootless writes what runc spec --rootless writes, for this user', async (t) => {
+      const u = userOf(t, rt.name === 'berth' ? needsBinary('runc') : 'compares berth with runc: runs for berth only');
+      if (u === undefined) return;
+      const texts: string[] = [];
+      for (const r of [ur(), { argv: [findBinary('runc') ?? 'runc'], env: [] }]) {
+        const dir = mkdtempSync(join(tmpdir(), 'berth-userns-spec-'));
+        t.after(() => rmSync(dir, { recursive: true, force: true }));
+        chownSync(dir, u.uid, u.gid);
+        const res = await asUser(u, r, ['spec', '--rootless'], { cwd: dir });
+        assert.equal(res.code, 0, describeResult(res));
+        texts.push(readFileSync(join(dir, 'config.json'), 'utf8'));
+      }
+      assert.equal(texts[0], texts[1], 'the same bytes');
+      assert.match(texts[0] ?? '', new RegExp(`"hostID": ${u.uid},`));
     });
 
     test('detached lifecycle in $XDG_RUNTIME_DIR: create, start, state, exec, kill, delete', async (t) => {
