@@ -97,7 +97,9 @@ for (const [key, label] of SCENARIOS) {
   });
 }
 lines.push('');
-lines.push(`peak RSS of one run (MiB): ${runtimes.map((rt) => `${rt} ${peakRssKiB[rt] != null ? fmt(peakRssKiB[rt] / 1024) : '—'}`).join(', ')}`);
+lines.push(
+  `peak RSS of one run (MiB): ${runtimes.map((rt) => `${rt} ${peakRssKiB[rt] != null ? fmt(peakRssKiB[rt] / 1024) : '—'}`).join(', ')}`,
+);
 if (floor?.medianMs != null) {
   lines.push('');
   lines.push(`floor under berth-runtime: \`node -e 0\` median ${fmt(floor.medianMs)} ms`);

@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { unmountUnder } from './helpers/bundle.js';
 import { cgroupsOf, pidAlive, waitFor } from './helpers/container.js';
 import {
+  berthState,
   CONTAINERD_FIXED_PATHS,
   cgroupFile,
   Daemon,
@@ -32,7 +33,7 @@ import {
 import { buildImageArchive } from './helpers/image.js';
 import { cgroupLayout, needsRoot } from './helpers/requires.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
-import { berthRuntimePath, createRuntime, describeResult, type RunOptions, type RunResult, runCommand } from './helpers/runtime.js';
+import { createRuntime, describeResult, type RunOptions, type RunResult, runCommand } from './helpers/runtime.js';
 import { runInTerminal } from './helpers/terminal.js';
 
 const skip =
@@ -71,13 +72,7 @@ describe('containerd (ctr, io.containerd.runc.v2 shim) with berth-runtime as its
   };
   const newId = (what: string) => `${what}-${randomBytes(3).toString('hex')}`;
   /** berth-runtime's own view of a container the shim created (root: --runc-root/<namespace>). */
-  const berthState = async (id: string): Promise<{ status: string; pid: number }> => {
-    const bin = berthRuntimePath();
-    const argv = /\.(c|m)?js$/.test(bin) ? [process.execPath, bin] : [bin];
-    const r = await runCommand([...argv, '--root', join(runcRoot, ns), 'state', id], { env: { NODE_EXTRA_CA_CERTS: undefined } });
-    assert.equal(r.code, 0, describeResult(r));
-    return JSON.parse(r.stdout) as { status: string; pid: number };
-  };
+  const berthStateOf = (id: string) => berthState(join(runcRoot, ns), id);
   /** `ctr task ls` as id → { pid, status }. */
   const tasks = async (): Promise<Map<string, { pid: number; status: string }>> => {
     const r = await mustCtr(['task', 'ls']);
@@ -160,7 +155,7 @@ describe('containerd (ctr, io.containerd.runc.v2 shim) with berth-runtime as its
     const id = newId('exec');
     await mustCtr(runArgs(id, ['-d'], ['sh', '-c', 'echo init > /tmp/marker; exec sleep 1000']));
     const task = await waitTask(id, 'RUNNING');
-    const st = await berthState(id);
+    const st = await berthStateOf(id);
     assert.equal(st.status, 'running');
     assert.equal(st.pid, task?.pid, 'ctr and berth-runtime agree on the init pid');
 
@@ -282,9 +277,9 @@ describe('containerd (ctr, io.containerd.runc.v2 shim) with berth-runtime as its
     await waitTask(id, 'RUNNING');
     await mustCtr(['task', 'pause', id]);
     assert.equal((await tasks()).get(id)?.status, 'PAUSED');
-    assert.equal((await berthState(id)).status, 'paused');
+    assert.equal((await berthStateOf(id)).status, 'paused');
     await mustCtr(['task', 'resume', id]);
     assert.equal((await tasks()).get(id)?.status, 'RUNNING');
-    assert.equal((await berthState(id)).status, 'running');
+    assert.equal((await berthStateOf(id)).status, 'running');
   });
 });

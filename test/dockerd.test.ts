@@ -19,6 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { unmountUnder } from './helpers/bundle.js';
 import { cgroupsOf, waitFor } from './helpers/container.js';
 import {
+  berthState,
   CONTAINERD_FIXED_PATHS,
   cgroupFile,
   Daemon,
@@ -33,15 +34,7 @@ import {
 import { buildImageArchive } from './helpers/image.js';
 import { cgroupLayout, needsRoot } from './helpers/requires.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
-import {
-  berthRuntimePath,
-  createRuntime,
-  describeResult,
-  findBinary,
-  type RunOptions,
-  type RunResult,
-  runCommand,
-} from './helpers/runtime.js';
+import { createRuntime, describeResult, findBinary, type RunOptions, type RunResult, runCommand } from './helpers/runtime.js';
 import { runInTerminal } from './helpers/terminal.js';
 
 /** The Docker CLIs to drive dockerd with: a newer client if there is one, and Debian's. */
@@ -76,7 +69,7 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     runCommand([opts.client ?? DOCKER, ...args], {
       guardMs: GUARD,
       ...opts,
-      env: { DOCKER_HOST: env.DOCKER_HOST, DOCKER_CONFIG: env.DOCKER_CONFIG, ...opts.env },
+      env: { ...env, ...opts.env },
     });
   const mustDocker = async (args: readonly string[], opts: RunOptions & { client?: string } = {}): Promise<RunResult> => {
     const r = await docker(args, opts);
@@ -99,14 +92,10 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     (await mustDocker(['inspect', '--format', format, ctr])).stdout.trim();
   const idOf = (ctr: string) => inspect(ctr, '{{.Id}}');
   /** berth-runtime's own view of a container dockerd created, with the --root dockerd gave it. */
-  const berthState = async (id: string): Promise<{ status: string; pid: number }> => {
-    const created = wrapper.created().find((c) => c.id === id);
-    assert.ok(created?.root, `berth-runtime created ${id}`);
-    const bin = berthRuntimePath();
-    const argv = /\.(c|m)?js$/.test(bin) ? [process.execPath, bin] : [bin];
-    const r = await runCommand([...argv, '--root', created.root, 'state', id], { env: { NODE_EXTRA_CA_CERTS: undefined } });
-    assert.equal(r.code, 0, describeResult(r));
-    return JSON.parse(r.stdout) as { status: string; pid: number };
+  const berthStateOf = (id: string) => {
+    const root = wrapper.created().find((c) => c.id === id)?.root;
+    assert.ok(root, `berth-runtime created ${id} (with a --root)`);
+    return berthState(root, id);
   };
   /** A container file of the v1 controller (or v2) as the container sees it. */
   const insideCgroupFile = (controller: string, file: string) => (v2 ? `/sys/fs/cgroup/${file}` : `/sys/fs/cgroup/${controller}/${file}`);
@@ -117,6 +106,16 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     const p = cgroupFile(v2 ? undefined : controller, rel, file);
     assert.ok(p, `${file} of ${rel} exists on the host`);
     return p;
+  };
+
+  /** The environment of a client run under `script` (which takes it whole). */
+  const terminalEnv = (): NodeJS.ProcessEnv => {
+    const e: NodeJS.ProcessEnv = { ...process.env };
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined) delete e[k];
+      else e[k] = v;
+    }
+    return e;
   };
 
   before(async () => {
@@ -134,7 +133,14 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     const daemonJson = join(dir, 'daemon.json');
     writeFileSync(daemonJson, `${JSON.stringify({ 'deprecated-key-path': join(dir, 'key.json') })}\n`);
     mkdirSync(join(dir, 'docker-config'));
-    env = { DOCKER_HOST: `unix://${dockerSock}`, DOCKER_CONFIG: join(dir, 'docker-config') };
+    // The client talks to our daemon only, with a config dir of its own (not ~/.docker).
+    env = {
+      DOCKER_HOST: `unix://${dockerSock}`,
+      DOCKER_CONFIG: join(dir, 'docker-config'),
+      DOCKER_CONTEXT: undefined,
+      DOCKER_TLS_VERIFY: undefined,
+      DOCKER_CERT_PATH: undefined,
+    };
     dockerd = await Daemon.start(
       [
         'dockerd',
@@ -215,7 +221,7 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
   test('docker run -it: an interactive shell on a terminal', async () => {
     const c = name('tty');
     const r = await runInTerminal([DOCKER, ...runArgs(['-it', '--name', c], ['sh'])], {
-      env: { ...process.env, ...env },
+      env: terminalEnv(),
       rows: 33,
       cols: 91,
       steps: [
@@ -239,7 +245,7 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     await mustDocker(runArgs(['-d', '--name', c], ['sh', '-c', 'echo init > /tmp/marker; exec sleep 1000']));
     const id = await idOf(c);
     await waitFor('the container to run', async () => ((await inspect(c, '{{.State.Running}}')) === 'true' ? true : undefined));
-    const st = await berthState(id);
+    const st = await berthStateOf(id);
     assert.equal(st.status, 'running');
     assert.equal(String(st.pid), await inspect(c, '{{.State.Pid}}'), 'dockerd and berth-runtime agree on the init pid');
 
@@ -267,7 +273,7 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     assert.equal(one.stdout.replace(/\0/g, ' ').trim(), 'sleep 1000', 'exec joins the pid namespace of the init process');
 
     const t = await runInTerminal([DOCKER, 'exec', '-it', c, 'sh'], {
-      env: { ...process.env, ...env },
+      env: terminalEnv(),
       steps: [
         { expect: /# /, send: 'tty; echo "prod $((6*7))"\n' },
         { expect: /prod 42\n/, send: 'exit 6\n' },
@@ -351,7 +357,7 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     assert.equal(await inspect(c, '{{.State.Status}} {{.State.Paused}}'), 'paused true');
     const freezer = v2 ? hostCgroupFile(pid, '', 'cgroup.freeze') : hostCgroupFile(pid, 'freezer', 'freezer.state');
     assert.equal(readFileSync(freezer, 'utf8').trim(), v2 ? '1' : 'FROZEN');
-    assert.equal((await berthState(id)).status, 'paused');
+    assert.equal((await berthStateOf(id)).status, 'paused');
     const refused = await docker(['exec', c, 'true']);
     assert.notEqual(refused.code, 0, 'no exec in a paused container');
     assert.match(refused.stderr, /paused/);
@@ -378,6 +384,17 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     await mustDocker(['stop', '--time', '1', stubborn]);
     assert.equal(await inspect(stubborn, '{{.State.Status}} {{.State.ExitCode}}'), 'exited 137');
     assert.ok(wrapper.callsOf('kill').some((x) => x.endsWith(`kill ${stubbornId} 9`)));
+  });
+
+  test('docker run --privileged: every capability, the host devices, and /dev/ptmx still a link to the container devpts', async () => {
+    const r = await docker(
+      runArgs(['--rm', '--privileged'], ['sh', '-c', 'grep ^CapEff: /proc/self/status; readlink /dev/ptmx; [ -c /dev/kmsg ] && echo kmsg']),
+    );
+    assert.equal(r.code, 0, describeResult(r));
+    const capEff = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)$/m.exec(r.stdout)?.[1] ?? '0'}`);
+    assert.ok((capEff >> 21n) & 1n, `CAP_SYS_ADMIN in the effective set: ${r.stdout}`);
+    assert.match(r.stdout, /^pts\/ptmx$/m, 'the host /dev/ptmx device in the spec did not replace the link');
+    if (existsSync('/dev/kmsg')) assert.match(r.stdout, /^kmsg$/m, 'host devices are created in the container');
   });
 
   test('docker run --security-opt seccomp=<profile.json>: the profile is enforced', async () => {

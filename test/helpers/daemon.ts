@@ -19,7 +19,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pidAlive, waitFor } from './container.js';
-import { berthRuntimePath, findBinary } from './runtime.js';
+import { berthRuntimePath, describeResult, findBinary, runCommand } from './runtime.js';
 
 // ------------------------------------------------------------------ wrapper
 
@@ -73,6 +73,15 @@ export class RuntimeWrapper {
       return { root: i >= 0 ? words[i + 1] : undefined, id: words.at(-1) ?? '' };
     });
   }
+}
+
+/** `berth-runtime --root <root> state <id>`, parsed: berth-runtime's own view of a container a client made. */
+export async function berthState(root: string, id: string): Promise<{ status: string; pid: number }> {
+  const bin = berthRuntimePath();
+  const argv = /\.(c|m)?js$/.test(bin) ? [process.execPath, bin] : [bin];
+  const r = await runCommand([...argv, '--root', root, 'state', id], { env: { NODE_EXTRA_CA_CERTS: undefined } });
+  if (r.code !== 0) throw new Error(`state failed: ${describeResult(r)}`);
+  return JSON.parse(r.stdout) as { status: string; pid: number };
 }
 
 /** runc's global flags that take a value (the verb follows them). */

@@ -6,7 +6,7 @@
  *   const tar = buildImageArchive(dir, { tag: 'berth-test/busybox:latest' });
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedRootfs } from './rootfs.js';
 import { hostSync } from './runtime.js';
@@ -74,7 +74,7 @@ export function buildImageArchive(dir: string, opts: ImageOptions): ImageArchive
   const configText = JSON.stringify(config);
   const configHex = sha256(configText);
   mkdirSync(join(work, diffHex));
-  hostSync(['mv', layerTar, join(work, diffHex, 'layer.tar')]);
+  renameSync(layerTar, join(work, diffHex, 'layer.tar'));
   writeFileSync(join(work, diffHex, 'VERSION'), '1.0');
   writeFileSync(join(work, `${configHex}.json`), configText);
   writeFileSync(

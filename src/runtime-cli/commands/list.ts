@@ -10,7 +10,7 @@ export function formatTable(states: readonly State[]): string {
     ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner]),
   ];
   const widths = rows[0]?.map((_, col) => Math.max(12, ...rows.map((r) => (r[col]?.length ?? 0) + 3))) ?? [];
-  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col] ?? 12))).join('')).join('\n') + '\n';
+  return `${rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col] ?? 12))).join('')).join('\n')}\n`;
 }
 
 export function register(program: Command, ctx: Context): void {

@@ -97,7 +97,7 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
   if (Number.isInteger(listenFds) && listenFds > 0 && config.process) {
     config.process.env = [...(config.process.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
   }
-  const extraFds = (opts.preserveFds ?? 0) + (listenFds > 0 ? listenFds : 0);
+  const extraFds = (opts.preserveFds ?? 0) + Math.max(listenFds, 0);
   let cgroups: CgroupDir[] = [];
   let session: NsinitSession | undefined;
   let pid = 0;

@@ -94,6 +94,26 @@ describe('buildPlan', () => {
     );
   });
 
+  test('a /dev/ptmx device in linux.devices gives way to the pts/ptmx link (dockerd --privileged)', () => {
+    const spec = defaultSpec();
+    spec.linux = {
+      ...spec.linux,
+      devices: [
+        { path: '/dev/ptmx', type: 'c', major: 5, minor: 2, fileMode: 0o666, uid: 0, gid: 0 },
+        { path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 },
+      ],
+    };
+    const opsAt = (s: Spec, p: string) =>
+      buildPlan(ctx(s))
+        .plan.rootfsOps.filter((o) => ('path' in o && o.path === p) || ('linkpath' in o && o.linkpath === p))
+        .map((o) => o.op);
+    assert.deepEqual(opsAt(spec, '/dev/ptmx'), ['symlink']);
+    assert.deepEqual(opsAt(spec, '/dev/kmsg'), ['device']);
+    // Without a devpts mount there is no link, and the device stays.
+    spec.mounts = spec.mounts?.filter((m) => m.type !== 'devpts');
+    assert.deepEqual(opsAt(spec, '/dev/ptmx'), ['device']);
+  });
+
   test('a cgroup mount becomes a tmpfs, one bind per hierarchy, aliases and a read-only remount', () => {
     const { plan } = buildPlan(ctx(defaultSpec()));
     const ops = plan.rootfsOps.filter((o) => o.op !== 'device' && JSON.stringify(o).includes('/sys/fs/cgroup'));

@@ -219,6 +219,10 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
         bind: newUserNs,
       });
     }
+    // /dev/ptmx becomes a link to the devpts instance's ptmx; a device node asked for at that
+    // path (dockerd --privileged lists every host device, ptmx included) gives way to it, as runc
+    // removes whatever is there before making the link.
+    if (hasDevpts) for (const [key, op] of devices) if (op.op === 'device' && op.path === '/dev/ptmx') devices.delete(key);
     rootfsOps.push(...devices.values());
     for (const [target, link] of DEV_SYMLINKS) rootfsOps.push({ op: 'symlink', target, linkpath: link });
     if (hasProc && ctx.hostHasKcore) rootfsOps.push({ op: 'symlink', target: '/proc/kcore', linkpath: '/dev/core' });
