@@ -438,8 +438,10 @@ for (const rt of runtimes) {
       if (rt.name === 'berth') assert.match(r.stderr, /rootless: cgroups not set up/, 'berth says that it skipped the cgroups');
     });
 
-    test('spec --rootless writes what runc spec --rootless writes, for this user', async (t) => {
-      const u = userOf(t, rt.name === 'berth' ? needsBinary('runc') : 'compares berth with runc: runs for berth only');
+    // A comparison of berth with runc: registered once, in berth's round.
+    const specTest = rt.name === 'berth' ? test : () => undefined;
+    specTest('spec --rootless writes what runc spec --rootless writes, for this user', async (t) => {
+      const u = userOf(t, needsBinary('runc'));
       if (u === undefined) return;
       const texts: string[] = [];
       for (const r of [ur(), { argv: [findBinary('runc') ?? 'runc'], env: [] }]) {
