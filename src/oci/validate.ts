@@ -5,70 +5,8 @@
  * spec requires ("implementations MUST NOT error on unknown properties").
  */
 import { invalid } from '../common/errors.js';
+import { arrayOf, bool, type Check, checkIn, fail, int, mapOf, nullable, obj, oneOf, str, uint } from './check.js';
 import { NAMESPACE_TYPES, type Process, type Spec } from './spec.js';
-
-type Check = (v: unknown, at: string) => void;
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
-}
-
-function fail(at: string, want: string, v: unknown): never {
-  throw invalid(`config.json: ${at}: expected ${want}, got ${typeName(v)}`, at);
-}
-
-const str: Check = (v, at) => {
-  if (typeof v !== 'string') fail(at, 'string', v);
-};
-const bool: Check = (v, at) => {
-  if (typeof v !== 'boolean') fail(at, 'boolean', v);
-};
-const int: Check = (v, at) => {
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(at, 'integer', v);
-};
-const uint: Check = (v, at) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(at, 'non-negative integer', v);
-};
-const arrayOf =
-  (item: Check): Check =>
-  (v, at) => {
-    if (!Array.isArray(v)) fail(at, 'array', v);
-    for (const [i, x] of v.entries()) item(x, `${at}[${i}]`);
-  };
-const mapOf =
-  (item: Check): Check =>
-  (v, at) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'object', v);
-    for (const [k, x] of Object.entries(v)) item(x, `${at}.${k}`);
-  };
-const oneOf =
-  (...allowed: string[]): Check =>
-  (v, at) => {
-    str(v, at);
-    if (!allowed.includes(v as string))
-      throw invalid(`config.json: ${at}: unknown value '${String(v)}' (expected one of ${allowed.join(', ')})`, at);
-  };
-const nullable =
-  (c: Check): Check =>
-  (v, at) => {
-    if (v !== null) c(v, at);
-  };
-
-/** An object with the given field checks; required fields are listed in `required`. */
-function obj(fields: Record<string, Check>, required: string[] = []): Check {
-  return (v, at) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'object', v);
-    const o = v as Record<string, unknown>;
-    for (const r of required) {
-      if (o[r] === undefined) throw invalid(`config.json: ${at ? `${at}.` : ''}${r}: required field is missing`, r);
-    }
-    for (const [k, check] of Object.entries(fields)) {
-      if (o[k] !== undefined) check(o[k], at ? `${at}.${k}` : k);
-    }
-  };
-}
 
 const idMapping = obj({ containerID: uint, hostID: uint, size: uint }, ['containerID', 'hostID', 'size']);
 const hook = obj({ path: str, args: arrayOf(str), env: arrayOf(str), timeout: int }, ['path']);
@@ -147,7 +85,7 @@ const spec = obj(
 
 /** Throws an invalid-argument BerthError naming the first field that is wrong. */
 export function validateSpec(value: unknown): Spec {
-  spec(value, '');
+  checkIn('config.json', spec, value);
   return value as Spec;
 }
 
@@ -159,11 +97,7 @@ export function parseProcess(text: string, file: string): Process {
   } catch (err) {
     throw invalid(`parse '${file}': ${(err as Error).message}`, file);
   }
-  try {
-    process(value, '');
-  } catch (err) {
-    throw invalid(((err as Error).message ?? '').replace(/^config\.json: /, `${file}: `), file);
-  }
+  checkIn(file, process, value);
   return value as Process;
 }
 

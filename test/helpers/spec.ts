@@ -1,8 +1,8 @@
 /**
  * OCI runtime config (config.json) as the tests use it.
  *
- * `defaultSpec()` returns exactly what `runc spec` (runc 1.1.5) prints, built
- * here so that tests do not depend on one runtime's `spec` command;
+ * `defaultSpec()` returns exactly what `runc spec` (runc 1.1.5) prints (the
+ * runtime's own default, so tests do not depend on one runtime's `spec` command);
  * test/conformance/default-spec.test.ts compares it with `runc spec`.
  * `testSpec()` is that spec made suitable for tests: no terminal, the probe as
  * the process.
@@ -10,6 +10,8 @@
  * The types are deliberately loose (tests build invalid configs on purpose);
  * they name the fields the suite touches.
  */
+import { defaultSpec as runtimeDefaultSpec } from '../../src/oci/default-spec.js';
+import { CAPABILITIES as RUNTIME_CAPABILITIES } from '../../src/runtime/plan/capabilities.js';
 
 export interface LinuxIdMapping {
   containerID: number;
@@ -119,57 +121,12 @@ export interface Spec {
 export const PROBE = '/probe';
 
 /**
- * runc 1.1.5's `runc spec` output, field for field and in the same key order
- * (so `JSON.stringify(defaultSpec(), null, '\t')` is byte-identical to it).
+ * runc 1.1.5's `runc spec` output: the runtime's own default (src/oci/default-spec.ts), which
+ * test/conformance/default-spec.test.ts compares byte for byte with `runc spec`, seen through
+ * the tests' looser types.
  */
 export function defaultSpec(): Spec {
-  const caps = () => ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
-  return {
-    ociVersion: '1.0.2-dev',
-    process: {
-      terminal: true,
-      user: { uid: 0, gid: 0 },
-      args: ['sh'],
-      env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'TERM=xterm'],
-      cwd: '/',
-      capabilities: { bounding: caps(), effective: caps(), permitted: caps(), ambient: caps() },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
-    },
-    root: { path: 'rootfs', readonly: true },
-    hostname: 'runc',
-    mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc' },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      {
-        destination: '/dev/pts',
-        type: 'devpts',
-        source: 'devpts',
-        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
-      },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
-    ],
-    linux: {
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
-      maskedPaths: [
-        '/proc/acpi',
-        '/proc/asound',
-        '/proc/kcore',
-        '/proc/keys',
-        '/proc/latency_stats',
-        '/proc/timer_list',
-        '/proc/timer_stats',
-        '/proc/sched_debug',
-        '/sys/firmware',
-        '/proc/scsi',
-      ],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
-    },
-  };
+  return runtimeDefaultSpec() as unknown as Spec;
 }
 
 /** `defaultSpec()` serialized the way `runc spec` writes config.json (tabs, no final newline). */
@@ -191,49 +148,7 @@ export function testSpec(probeArgs: readonly string[] = ['hostname']): Spec {
 }
 
 /** Host capability numbers (linux/capability.h), for decoding the probe's hex sets. */
-export const CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_DAC_READ_SEARCH',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETPCAP',
-  'CAP_LINUX_IMMUTABLE',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST',
-  'CAP_NET_ADMIN',
-  'CAP_NET_RAW',
-  'CAP_IPC_LOCK',
-  'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE',
-  'CAP_SYS_RAWIO',
-  'CAP_SYS_CHROOT',
-  'CAP_SYS_PTRACE',
-  'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN',
-  'CAP_SYS_BOOT',
-  'CAP_SYS_NICE',
-  'CAP_SYS_RESOURCE',
-  'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG',
-  'CAP_MKNOD',
-  'CAP_LEASE',
-  'CAP_AUDIT_WRITE',
-  'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE',
-  'CAP_MAC_ADMIN',
-  'CAP_SYSLOG',
-  'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND',
-  'CAP_AUDIT_READ',
-  'CAP_PERFMON',
-  'CAP_BPF',
-  'CAP_CHECKPOINT_RESTORE',
-];
+export const CAPABILITIES: readonly string[] = RUNTIME_CAPABILITIES;
 
 /** Bit mask of a list of capability names. */
 export function capMask(names: readonly string[]): bigint {

@@ -7,6 +7,7 @@
  * as JS numbers and written with `formatInt`, which prints every integral double exactly.
  */
 import { invalid } from '../../common/errors.js';
+import { arrayOf, bool, type Check, int, mapOf, nullable, obj, str, uint, uintBelow } from '../../oci/check.js';
 
 export interface DeviceCgroupRule {
   allow: boolean;
@@ -92,61 +93,8 @@ export interface LinuxResources {
 
 // ------------------------------------------------------------------------------- validation
 
-type Check = (v: unknown, at: string) => void;
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
-}
-
-function fail(at: string, want: string, v: unknown): never {
-  throw invalid(`${at}: expected ${want}, got ${typeName(v)}`, at);
-}
-
-const int: Check = (v, at) => {
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(at, 'integer', v);
-};
-const uint: Check = (v, at) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(at, 'non-negative integer', v);
-};
-const uint16: Check = (v, at) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) fail(at, 'integer in 0..65535', v);
-};
-const uint32: Check = (v, at) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) fail(at, 'integer in 0..4294967295', v);
-};
-const str: Check = (v, at) => {
-  if (typeof v !== 'string') fail(at, 'string', v);
-};
-const bool: Check = (v, at) => {
-  if (typeof v !== 'boolean') fail(at, 'boolean', v);
-};
-const nullable =
-  (c: Check): Check =>
-  (v, at) => {
-    if (v !== null) c(v, at);
-  };
-const arrayOf =
-  (item: Check): Check =>
-  (v, at) => {
-    if (!Array.isArray(v)) fail(at, 'array', v);
-    for (const [i, x] of v.entries()) item(x, `${at}[${i}]`);
-  };
-const mapOf =
-  (item: Check): Check =>
-  (v, at) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'object', v);
-    for (const [k, x] of Object.entries(v)) item(x, `${at}.${k}`);
-  };
-function obj(fields: Record<string, Check>, required: string[] = []): Check {
-  return (v, at) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(at, 'object', v);
-    const o = v as Record<string, unknown>;
-    for (const r of required) if (o[r] === undefined) throw invalid(`${at}.${r}: required field is missing`, `${at}.${r}`);
-    for (const [k, check] of Object.entries(fields)) if (o[k] !== undefined) check(o[k], `${at}.${k}`);
-  };
-}
+const uint16 = uintBelow(0x10000);
+const uint32 = uintBelow(0x100000000);
 
 const access: Check = (v, at) => {
   str(v, at);
