@@ -13,7 +13,6 @@
  * host that lacks what it needs.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,7 +22,7 @@ import { Bundle, uniqueId } from './helpers/bundle.js';
 import { mustCreate, mustRun, state, waitFor, waitForExit, waitForStatus } from './helpers/container.js';
 import { cgroupLayout, needsBinary, needsCgroupController, needsCgroupLayout, requires, v1Controllers } from './helpers/requires.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
-import { createRuntime, describeResult, REPO_ROOT, type Runtime, runCommand } from './helpers/runtime.js';
+import { backgroundRuntime, createRuntime, describeResult, REPO_ROOT, type Runtime, runCommand } from './helpers/runtime.js';
 import type { Spec } from './helpers/spec.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : (rootfsUnavailable() ?? createRuntime('berth').unavailable);
@@ -66,27 +65,8 @@ function addCaps(s: Spec, ...caps: string[]): void {
 
 /** berth-runtime in the background (events streams until the container stops). */
 function background(rt: Runtime, args: string[], env: Record<string, string | undefined> = {}) {
-  const child: ChildProcess = spawn(rt.argv[0] as string, [...rt.argv.slice(1), '--root', rt.rootDir, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: undefined, ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    exited,
-    out: () => out,
-    err: () => err,
-    kill: () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
+  const bg = backgroundRuntime(rt, args, { env });
+  return { exited: bg.exited, out: bg.stdout, err: bg.stderr, kill: bg.kill };
 }
 
 /** Reads the root cgroup2 subtree_control, to restore what a v2 container enabled there. */

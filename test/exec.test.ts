@@ -3,14 +3,13 @@
  * init process, with the user, environment, cwd, capabilities and terminal the flags ask for.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { mustCreate, waitFor, waitForExit, waitForStatus } from './helpers/container.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
-import { createRuntime, REPO_ROOT, type Runtime } from './helpers/runtime.js';
+import { backgroundRuntime, consoleReceiver, createRuntime, type Runtime } from './helpers/runtime.js';
 import { PROBE } from './helpers/spec.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : (rootfsUnavailable() ?? createRuntime('berth').unavailable);
@@ -49,10 +48,7 @@ describe('berth-runtime exec', { skip }, () => {
     assert.notEqual(r.stdout.trim(), 'pid=1', 'not the init process');
     // Compare from the host while a second exec'd process runs.
     const bgPidFile = b.path('exec-bg.pid');
-    const bg = spawn(rt.argv[0]!, [...rt.argv.slice(1), '--root', rt.rootDir, 'exec', '--pid-file', bgPidFile, id, 'sleep', '30'], {
-      stdio: 'ignore',
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: undefined },
-    });
+    const bg = backgroundRuntime(rt, ['exec', '--pid-file', bgPidFile, id, 'sleep', '30']);
     try {
       const pid = await waitFor('the exec pid file', () => {
         try {
@@ -71,8 +67,8 @@ describe('berth-runtime exec', { skip }, () => {
       assert.equal(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), readFileSync(`/proc/${initPid}/cgroup`, 'utf8'), 'same cgroups');
       assert.equal(readlinkSync(`/proc/${pid}/root`), readlinkSync(`/proc/${initPid}/root`), 'same root');
     } finally {
-      bg.kill('SIGTERM');
-      await new Promise((resolve) => bg.once('exit', resolve));
+      bg.child.kill('SIGTERM');
+      await bg.exited;
     }
   });
 
@@ -138,28 +134,18 @@ describe('berth-runtime exec', { skip }, () => {
 
   test('--tty with --console-socket hands over a pty in the container', async () => {
     const sock = b.path('exec-console.sock');
-    const recv = spawn(join(REPO_ROOT, 'native/build/berth-recvtty'), [sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    recv.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    recv.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    const done = new Promise((resolve) => recv.once('exit', resolve));
+    const recv = await consoleReceiver(sock);
     try {
-      await waitFor('the console socket', () => (err.includes('listening') ? true : undefined));
       const r = await rt.run(['exec', '--tty', '--detach', '--console-socket', sock, id, 'sh', '-c', 'tty; echo done'], {
         stdoutFile: b.path('tty.out'),
         stderrFile: b.path('tty.err'),
       });
       assert.equal(r.code, 0, readFileSync(b.path('tty.err'), 'utf8'));
-      await done;
-      assert.match(out, /\/dev\/pts\/\d+/);
-      assert.match(out, /done/);
+      await recv.exited;
+      assert.match(recv.stdout(), /\/dev\/pts\/\d+/);
+      assert.match(recv.stdout(), /done/);
     } finally {
-      recv.kill('SIGKILL');
+      recv.kill();
     }
   });
 

@@ -7,7 +7,6 @@
  *   the root.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +16,7 @@ import { Bundle, mountPointsUnder, uniqueId } from './helpers/bundle.js';
 import { mustCreate, waitFor, waitForStatus } from './helpers/container.js';
 import { ProbeOutput } from './helpers/probe.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
-import { createRuntime, REPO_ROOT, type Runtime } from './helpers/runtime.js';
+import { backgroundRuntime, createRuntime, REPO_ROOT, type Runtime } from './helpers/runtime.js';
 import { PROBE } from './helpers/spec.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : (rootfsUnavailable() ?? createRuntime('berth').unavailable);
@@ -73,19 +72,9 @@ describe('hardening', { skip }, () => {
     await using b = await Bundle.create({ probeArgs: ['fds', '+', 'cwd', '+', 'readlink', '/proc/self/cwd'] });
     // fds 3 and 4 are open in the runtime process, as a leaky caller would leave them.
     const leak = openSync('/sys/fs/cgroup', 'r');
-    const child = spawn(rt.argv[0]!, [...rt.argv.slice(1), '--root', rt.rootDir, 'run', uniqueId('fds')], {
-      cwd: b.dir,
-      stdio: ['ignore', 'pipe', 'pipe', leak, leak],
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: undefined },
-    });
-    let out = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    assert.equal(await new Promise((r) => child.once('exit', r)), 0, out);
+    const run = backgroundRuntime(rt, ['run', uniqueId('fds')], { cwd: b.dir, fds: [leak, leak] });
+    assert.equal(await run.exited, 0, run.stderr());
+    const out = run.stdout();
     const probe = new ProbeOutput(out);
     assert.deepEqual(
       probe.lines('fds').map((l) => l.split('=')[0]),

@@ -5,7 +5,6 @@
  * state directory, cgroup or mount behind.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { Bundle, mountPointsUnder, uniqueId } from './helpers/bundle.js';
 import { mustCreate, state, waitFor, waitForStatus } from './helpers/container.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
-import { createRuntime, REPO_ROOT, type RunResult, type Runtime, runCommand } from './helpers/runtime.js';
+import { backgroundRuntime, consoleReceiver, createRuntime, type RunResult, type Runtime, runCommand } from './helpers/runtime.js';
 import { PROBE } from './helpers/spec.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : (rootfsUnavailable() ?? createRuntime('berth').unavailable);
@@ -39,24 +38,6 @@ function ownCgroupDirs(ctrl: string): string[] {
     if (path && path !== '/' && (names === ctrl || names === `name=${ctrl}` || (names === '' && ctrl === 'unified'))) dirs.push(path);
   }
   return dirs;
-}
-
-/** berth-runtime in the background, for tests that signal it or the container while it runs. */
-function spawnRuntime(rt: Runtime, args: string[], cwd: string) {
-  const child = spawn(rt.argv[0]!, [...rt.argv.slice(1), '--root', rt.rootDir, ...args], {
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: undefined },
-  });
-  let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-  return { child, exited, out: () => out };
 }
 
 function assertFailed(r: RunResult, message: RegExp): void {
@@ -158,27 +139,15 @@ describe('berth-runtime CLI', { skip }, () => {
       s.process!.args = ['sh', '-c', 'echo "tty=$(tty)"; read line; echo "got:$line"'];
     });
     const sock = b.path('console.sock');
-    const recv = spawn(join(REPO_ROOT, 'native/build/berth-recvtty'), ['--input', 'ping\n', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    recv.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    recv.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    const done = new Promise<number | null>((resolve) => recv.once('exit', resolve));
-    b.defer(() => {
-      recv.kill('SIGKILL');
-    });
-    await waitFor('the console socket', () => (err.includes('listening') ? true : undefined));
+    const recv = await consoleReceiver(sock, 'ping\n');
+    b.defer(() => recv.kill());
     const id = uniqueId('tty');
     await mustCreate(rt, b, id, { extraArgs: ['--console-socket', sock] });
-    assert.match(err, /ready \/dev\/ptmx/, 'the master arrives with SCM_RIGHTS and the name runc sends');
+    assert.match(recv.stderr(), /ready \/dev\/ptmx/, 'the master arrives with SCM_RIGHTS and the name runc sends');
     assert.equal((await rt.run(['start', id])).code, 0);
-    assert.equal(await done, 0, err);
-    assert.match(out, /tty=\/dev\/(pts\/0|console)/);
-    assert.match(out, /got:ping/);
+    assert.equal(await recv.exited, 0, recv.stderr());
+    assert.match(recv.stdout(), /tty=\/dev\/(pts\/0|console)/);
+    assert.match(recv.stdout(), /got:ping/);
 
     const bad = await rt.run(['create', '--bundle', b.dir, uniqueId('tty-nosock')]);
     assertFailed(bad, /cannot allocate tty if berth-runtime will detach without setting console socket/);
@@ -195,7 +164,7 @@ describe('berth-runtime CLI', { skip }, () => {
       s.process!.args = ['sleep', '1000'];
     });
     const killed = uniqueId('sig');
-    const running = spawnRuntime(rt, ['run', killed], b.dir);
+    const running = backgroundRuntime(rt, ['run', killed], { cwd: b.dir });
     const st = await waitFor('the container to run', async () => {
       const r = await rt.run(['state', killed]);
       return r.code === 0 && JSON.parse(r.stdout).status === 'running' ? (JSON.parse(r.stdout) as { pid: number }) : undefined;
@@ -207,11 +176,11 @@ describe('berth-runtime CLI', { skip }, () => {
       s.process!.args = ['sh', '-c', 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done'];
     });
     const id = uniqueId('fwd');
-    const fwd = spawnRuntime(rt, ['run', id], b.dir);
-    await waitFor('the container to trap TERM', () => (fwd.out().includes('ready') ? true : undefined));
+    const fwd = backgroundRuntime(rt, ['run', id], { cwd: b.dir });
+    await waitFor('the container to trap TERM', () => (fwd.stdout().includes('ready') ? true : undefined));
     fwd.child.kill('SIGTERM');
     assert.equal(await fwd.exited, 7);
-    assert.match(fwd.out(), /got TERM/);
+    assert.match(fwd.stdout(), /got TERM/);
     assert.deepEqual(leftovers(rt, id, b), []);
   });
 
@@ -222,21 +191,9 @@ describe('berth-runtime CLI', { skip }, () => {
     const id = uniqueId('fds');
     // Node's spawn passes fds by position: put the file at fd 3, and one more at fd 4 that is not preserved.
     const extra = openSync(b.path('passed.txt'), 'r');
-    const child = spawn(rt.argv[0]!, [...rt.argv.slice(1), '--root', rt.rootDir, 'run', '--preserve-fds', '1', id], {
-      cwd: b.dir,
-      stdio: ['ignore', 'pipe', 'pipe', passed, extra],
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: undefined },
-    });
-    let out = '';
-    let err = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    assert.equal(code, 0, err);
+    const run = backgroundRuntime(rt, ['run', '--preserve-fds', '1', id], { cwd: b.dir, fds: [passed, extra] });
+    assert.equal(await run.exited, 0, run.stderr());
+    const out = run.stdout();
     const fds = out.match(/^fd=?\s*(\d+)/gm)?.map((l) => Number(l.replace(/\D+/g, ''))) ?? [];
     const numbers = fds.length > 0 ? fds : [...out.matchAll(/\b(\d+)\b/g)].map((m) => Number(m[1]));
     assert.ok(numbers.includes(3), `fd 3 is preserved: ${out}`);

@@ -10,7 +10,7 @@
  * `bin['berth-runtime']`, e.g. dist/berth-runtime.cjs, run with this Node) and
  * `BERTH_RUNC_BIN` (default `runc` on PATH, e.g. /usr/sbin/runc).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -298,4 +298,73 @@ export function hostSync(argv: readonly string[]): { code: number | null; stdout
   if (file === undefined) throw new Error('empty command');
   const r = spawnSync(file, rest, { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
+}
+
+/** A process running in the background, its output collected as it comes. */
+export interface Background {
+  readonly child: ChildProcess;
+  /** Exit code, or null when killed by a signal. */
+  readonly exited: Promise<number | null>;
+  stdout(): string;
+  stderr(): string;
+  /** SIGKILL if still running (for cleanup). */
+  kill(): void;
+}
+
+/**
+ * Starts `argv` in the background with stdout and stderr collected; `fds` become fds 3, 4, …
+ * of the child (for tests of what does and does not reach a container).
+ */
+export function background(
+  argv: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined>; fds?: number[] } = {},
+): Background {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) throw new Error('background: empty argv');
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe', ...(opts.fds ?? [])],
+    env: { ...process.env, ...opts.env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    stdout: () => out,
+    stderr: () => err,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** The runtime in the background: `rt.argv --root <root> ARGS`, with NODE_EXTRA_CA_CERTS unset. */
+export function backgroundRuntime(
+  rt: Runtime,
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined>; fds?: number[] } = {},
+): Background {
+  return background([...rt.argv, '--root', rt.rootDir, ...args], { ...opts, env: { NODE_EXTRA_CA_CERTS: undefined, ...opts.env } });
+}
+
+/**
+ * The receiving end of `--console-socket` (native/build/berth-recvtty) listening on `socket`;
+ * resolves once it listens. Its stdout is what the container wrote on the terminal; `input` is
+ * typed into the terminal once the pty master arrives.
+ */
+export async function consoleReceiver(socket: string, input?: string): Promise<Background> {
+  const bg = background([join(REPO_ROOT, 'native/build/berth-recvtty'), ...(input === undefined ? [] : ['--input', input]), socket]);
+  for (let i = 0; !bg.stderr().includes('listening'); i++) {
+    if (i > 3000 || bg.child.exitCode !== null) throw new Error(`berth-recvtty did not listen on ${socket}: ${bg.stderr()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return bg;
 }
