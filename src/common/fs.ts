@@ -1,25 +1,40 @@
 /** Small file helpers with crash-safe semantics. */
-import { open, rename, unlink } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fromErrno } from './errors.js';
 
+export interface AtomicWriteOptions {
+  mode?: number;
+  /**
+   * fsync before the rename, so the new content survives a power loss. Runtime state under
+   * /run (tmpfs) describes processes that die with the machine: it needs readers never to see
+   * a half-written file, which the rename gives, not durability — runc does not fsync it either.
+   */
+  durable?: boolean;
+}
+
 /**
- * Writes a file so that readers see either the old or the new content, even across a crash:
- * write a temp file next to it, fsync, rename over the target.
+ * Writes a file so that readers see either the old or the new content: write a temp file next
+ * to it (fsync it when durable), rename it over the target. Synchronous: the files are small,
+ * and a thread-pool round trip costs more than the write.
  */
-export async function writeFileAtomic(file: string, data: string, mode = 0o644): Promise<void> {
+export function writeFileAtomic(file: string, data: string, opts: AtomicWriteOptions = {}): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    const fh = await open(tmp, 'w', mode);
+    const fd = openSync(tmp, 'w', opts.mode ?? 0o644);
     try {
-      await fh.writeFile(data);
-      await fh.sync();
+      writeSync(fd, data);
+      if (opts.durable ?? true) fsyncSync(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    await rename(tmp, file);
+    renameSync(tmp, file);
   } catch (err) {
-    await unlink(tmp).catch(() => {});
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created, or already renamed
+    }
     throw fromErrno('write', file, err);
   }
 }

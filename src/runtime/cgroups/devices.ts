@@ -46,6 +46,11 @@ export const DEFAULT_DEVICE_RULES: readonly (DeviceRule & { path?: string })[] =
   { type: 'c', major: 5, minor: 2, access: 'rwm', allow: true },
 ];
 
+/** 'b' before 'c'. Not localeCompare: its first call loads ICU collation, ~10 ms of every create. */
+function byType(a: { type: string }, b: { type: string }): number {
+  return a.type < b.type ? -1 : a.type > b.type ? 1 : 0;
+}
+
 function normalizeAccess(a: string): string {
   return ['r', 'w', 'm'].filter((c) => a.includes(c)).join('');
 }
@@ -185,7 +190,7 @@ export class DeviceEmulator {
 
   /** The exceptions sorted by (major, minor, type), as runc writes them. */
   sorted(): DeviceException[] {
-    return [...this.exceptions.values()].sort((a, b) => a.major - b.major || a.minor - b.minor || a.type.localeCompare(b.type));
+    return [...this.exceptions.values()].sort((a, b) => a.major - b.major || a.minor - b.minor || byType(a, b));
   }
 
   /** Whether the cgroup would permit `access` on a device (the kernel's check). */
@@ -219,7 +224,7 @@ export function v1DeviceWrites(currentList: string, target: DeviceEmulator): Dev
   // In a deny-all cgroup exceptions are allowances, in an allow-all one denials.
   const grant: DeviceWrite['file'] = target.defaultAllow ? 'devices.deny' : 'devices.allow';
   const revoke: DeviceWrite['file'] = target.defaultAllow ? 'devices.allow' : 'devices.deny';
-  const oldSorted = [...old.values()].sort((a, b) => a.major - b.major || a.minor - b.minor || a.type.localeCompare(b.type));
+  const oldSorted = [...old.values()].sort((a, b) => a.major - b.major || a.minor - b.minor || byType(a, b));
   for (const ex of oldSorted) {
     const dropped = difference(ex.access, target.exceptions.get(key(ex))?.access ?? '');
     if (dropped) writes.push({ file: revoke, value: ruleString({ ...ex, access: dropped }) });

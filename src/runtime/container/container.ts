@@ -4,8 +4,7 @@
  * The status is not stored but derived each time from the process and the fifo, as runc does,
  * so it is never stale after a crash.
  */
-import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
@@ -77,7 +76,7 @@ export class Container {
     const file = path.join(Container.dir(root, id), 'state.json');
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') throw new BerthError('not-found', 'container does not exist', { object: id });
       throw fromErrno('read', file, err);
@@ -90,7 +89,7 @@ export class Container {
   }
 
   static async save(root: string, record: ContainerRecord): Promise<Container> {
-    await writeFileAtomic(path.join(Container.dir(root, record.id), 'state.json'), JSON.stringify(record), 0o600);
+    writeFileAtomic(path.join(Container.dir(root, record.id), 'state.json'), JSON.stringify(record), { mode: 0o600, durable: false });
     return new Container(root, record);
   }
 
@@ -127,6 +126,6 @@ export class Container {
   }
 
   async ownerUid(): Promise<number> {
-    return (await stat(this.dir)).uid;
+    return statSync(this.dir).uid;
   }
 }

@@ -3,8 +3,7 @@
  * have berth-nsinit build the container, and record it. On any failure everything made so far is
  * undone, so a failed create leaves no state directory, cgroup or process behind.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
@@ -55,7 +54,7 @@ export async function loadBundleConfig(bundle: string) {
   const file = path.join(bundle, 'config.json');
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw fromErrno('open', file, err);
   }
@@ -75,17 +74,19 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
   if (!config.root) throw invalid('config.json: root: required', 'root');
   const rootfs = path.resolve(bundle, config.root.path);
   try {
-    if (!(await stat(rootfs)).isDirectory()) throw invalid(`rootfs '${rootfs}': not a directory`, rootfs);
+    if (!statSync(rootfs).isDirectory()) throw invalid(`rootfs '${rootfs}': not a directory`, rootfs);
   } catch (err) {
     throw fromErrno('stat rootfs', rootfs, err);
   }
 
-  await mkdir(opts.root, { recursive: true, mode: 0o700 }).catch((err) => {
+  try {
+    mkdirSync(opts.root, { recursive: true, mode: 0o700 });
+  } catch (err) {
     throw fromErrno('create state root', opts.root, err);
-  });
+  }
   const dir = Container.dir(opts.root, opts.id);
   try {
-    await mkdir(dir, { mode: 0o711 });
+    mkdirSync(dir, { mode: 0o711 });
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') throw new BerthError('already-exists', `container with id exists: ${opts.id}`, { object: opts.id });
     throw fromErrno('create', dir, err);
@@ -157,7 +158,7 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       session.send('resume');
     }
     await session.expect('created');
-    if (opts.pidFile) await writeFileAtomic(path.resolve(opts.pidFile), String(pid));
+    if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), { durable: false });
     return { container, session, warnings };
   } catch (err) {
     if (pid > 0) {
@@ -172,7 +173,7 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
     }
     session?.[Symbol.dispose]();
     await destroyCgroups(cgroups).catch(() => {});
-    await rm(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 }

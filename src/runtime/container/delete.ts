@@ -3,7 +3,7 @@
  * state directory is renamed away before anything is torn down, so of two racing deletes one
  * does the work and the other reports that the container does not exist.
  */
-import { rename, rm } from 'node:fs/promises';
+import { renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, isKind, precondition } from '../../common/errors.js';
 import { cgroupPids, destroyCgroups, thawCgroups } from '../cgroups/manager.js';
@@ -28,14 +28,14 @@ export async function destroy(c: Container): Promise<string[]> {
   await waitGone(pid, pidStartTime);
   const tomb = path.join(c.root, `.deleting-${c.id}-${process.pid}`);
   try {
-    await rename(c.dir, tomb);
+    renameSync(c.dir, tomb);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw new BerthError('not-found', 'container does not exist', { object: c.id });
     throw fromErrno('rename', c.dir, err);
   }
   const warnings = await runHooksWarn('poststop', c.record.config.hooks?.poststop, c.hookState('stopped'));
   await destroyCgroups(c.record.cgroups);
-  await rm(tomb, { recursive: true, force: true });
+  rmSync(tomb, { recursive: true, force: true });
   return warnings;
 }
 
@@ -47,7 +47,7 @@ export async function deleteContainer(root: string, id: string, force = false): 
   } catch (err) {
     if (isKind(err, 'not-found')) {
       // A create that died before writing state.json leaves just the directory.
-      await rm(Container.dir(root, id), { recursive: true, force: true });
+      rmSync(Container.dir(root, id), { recursive: true, force: true });
       if (force) return [];
     }
     throw err;

@@ -73,7 +73,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
   try {
     const { pid } = await session.expect('pid');
     await session.expect('created');
-    if (opts.pidFile) await writeFileAtomic(path.resolve(opts.pidFile), String(pid));
+    if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), { durable: false });
     session.send('start');
     const m = await session.next();
     if (m.type === 'error') throw new BerthError('failed-precondition', m.message, { object: opts.id });

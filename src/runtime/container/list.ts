@@ -1,5 +1,5 @@
 /** list: every container under the state root, with its derived status. */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { isKind } from '../../common/errors.js';
 import type { State } from '../../oci/spec.js';
 import { Container } from './container.js';
@@ -8,7 +8,12 @@ let users: Map<number, string> | undefined;
 async function userName(uid: number): Promise<string> {
   if (!users) {
     users = new Map();
-    const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+    let passwd = '';
+    try {
+      passwd = readFileSync('/etc/passwd', 'utf8');
+    } catch {
+      // no names: uids are shown as #uid
+    }
     for (const line of passwd.split('\n')) {
       const [name, , id] = line.split(':');
       if (name && id) users.set(Number(id), name);
@@ -20,7 +25,9 @@ async function userName(uid: number): Promise<string> {
 export async function list(root: string): Promise<State[]> {
   let names: string[];
   try {
-    names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name);
+    names = readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+      .map((d) => d.name);
   } catch {
     return [];
   }

@@ -6,8 +6,7 @@
  * it close-on-exec), an error line first when a hook or the exec failed. Only then do the
  * poststart hooks run, as the runtime-spec orders.
  */
-import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { closeSync, constants, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
 import { runHooksWarn } from '../hooks/run.js';
@@ -21,7 +20,7 @@ export async function start(root: string, id: string): Promise<string[]> {
   if (!canStart(status)) throw precondition(startRefusal(status), id);
   const claimed = `${c.fifo}.${process.pid}`;
   try {
-    await rename(c.fifo, claimed);
+    renameSync(c.fifo, claimed);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw precondition(startRefusal(c.status()), id);
     throw fromErrno('rename', c.fifo, err);
@@ -50,7 +49,11 @@ export async function start(root: string, id: string): Promise<string[]> {
     }
   } finally {
     if (statusFd !== undefined) closeSync(statusFd);
-    await unlink(claimed).catch(() => {});
+    try {
+      unlinkSync(claimed);
+    } catch {
+      // gone already
+    }
   }
   return runHooksWarn('poststart', c.record.config.hooks?.poststart, c.hookState('running'));
 }
