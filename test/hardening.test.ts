@@ -35,7 +35,8 @@ describe('hardening', { skip }, () => {
   test('CVE-2019-5736 class: a container cannot overwrite the runtime binary through /proc/<pid>/exe', async () => {
     const before = sha256(NSINIT);
     // The attacker: root with CAP_SYS_PTRACE (so /proc/<pid>/exe of other processes is open to
-    // it), looking for a berth-nsinit stage in its pid namespace and writing through its exe.
+    // it), looking for a berth-nsinit stage in its pid namespace and writing through its exe. It
+    // is pid 1 of that namespace and must stay alive afterwards: its exit would kill the victim.
     await using attacker = await Bundle.create();
     await attacker.editConfig((s) => {
       s.root!.readonly = false;
@@ -45,7 +46,7 @@ describe('hardening', { skip }, () => {
         '-c',
         `while :; do for p in /proc/[0-9]*; do
            exe=$(readlink $p/exe 2>/dev/null) || continue
-           case "$exe" in *berth-nsinit*) echo "seen $exe" >> /tmp/log; (printf evil > $p/exe) 2>> /tmp/log && echo WROTE >> /tmp/log; exit 0;; esac
+           case "$exe" in *berth-nsinit*) echo "seen $exe" >> /tmp/log; (printf evil > $p/exe) 2>> /tmp/log && echo WROTE >> /tmp/log; exec sleep 1000;; esac
          done; done`,
       ];
     });
