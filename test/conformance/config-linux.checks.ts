@@ -24,7 +24,7 @@ import {
   statusOrAbsent,
   uniqueCgroupPath,
 } from './common.js';
-import { type Check, type CheckContext, expectFailure, expectSuccess } from './harness.js';
+import { type Check, type CheckContext, expectFailure, expectSuccess, SkipCheck } from './harness.js';
 
 /** Spec namespace type → /proc/<pid>/ns/<name>. */
 const NS_PROC: Record<string, string> = {
@@ -667,6 +667,131 @@ export const configLinuxChecks: Check[] = [
       });
       const c = await created(ctx, b, id);
       assert.equal(readTrim(cgroupFile(c.pid(), 'memory', 'memory.limit_in_bytes', 'memory.max')), String(limit));
+    },
+  },
+
+  {
+    id: 'config-linux/cgroups-memory-reservation',
+    doc: 'config-linux.md#memory',
+    level: 'MUST',
+    quote: 'reservation (int64, OPTIONAL) - sets soft limit of memory usage',
+    requires: () => needsCgroupController('memory'),
+    async run(ctx) {
+      const id = ctx.id('memres');
+      const reservation = 32 * 1024 * 1024;
+      const b = await sleeperBundle(ctx, (s) => {
+        s.linux = {
+          ...s.linux,
+          cgroupsPath: uniqueCgroupPath(ctx, id),
+          resources: { ...s.linux?.resources, memory: { limit: 2 * reservation, reservation } },
+        };
+      });
+      const c = await created(ctx, b, id);
+      assert.equal(readTrim(cgroupFile(c.pid(), 'memory', 'memory.soft_limit_in_bytes', 'memory.low')), String(reservation));
+    },
+  },
+  {
+    id: 'config-linux/cgroups-cpu',
+    doc: 'config-linux.md#cpu',
+    level: 'MUST',
+    quote:
+      'quota (int64, OPTIONAL) - specifies the total amount of time in microseconds for which all tasks in a cgroup can run during one period',
+    requires: () => needsCgroupController('cpu'),
+    async run(ctx) {
+      const id = ctx.id('cpu');
+      const b = await sleeperBundle(ctx, (s) => {
+        s.linux = {
+          ...s.linux,
+          cgroupsPath: uniqueCgroupPath(ctx, id),
+          resources: { ...s.linux?.resources, cpu: { shares: 512, quota: 50000, period: 100000 } },
+        };
+      });
+      const c = await created(ctx, b, id);
+      if (cgroupLayout() === 'v2') {
+        assert.equal(readTrim(cgroupFile(c.pid(), 'cpu', '', 'cpu.max')), '50000 100000');
+        return;
+      }
+      assert.equal(readTrim(cgroupFile(c.pid(), 'cpu', 'cpu.shares', '')), '512');
+      assert.equal(readTrim(cgroupFile(c.pid(), 'cpu', 'cpu.cfs_quota_us', '')), '50000');
+      assert.equal(readTrim(cgroupFile(c.pid(), 'cpu', 'cpu.cfs_period_us', '')), '100000');
+    },
+  },
+  {
+    id: 'config-linux/cgroups-cpuset',
+    doc: 'config-linux.md#cpu',
+    level: 'MUST',
+    quote:
+      'cpus (string, OPTIONAL) - list of CPUs the container will run on; mems (string, OPTIONAL) - list of memory nodes the container will run on',
+    requires: () => needsCgroupController('cpuset'),
+    async run(ctx) {
+      const id = ctx.id('cpuset');
+      const b = await sleeperBundle(ctx, (s) => {
+        s.linux = {
+          ...s.linux,
+          cgroupsPath: uniqueCgroupPath(ctx, id),
+          resources: { ...s.linux?.resources, cpu: { cpus: '0', mems: '0' } },
+        };
+      });
+      const c = await created(ctx, b, id);
+      assert.equal(readTrim(cgroupFile(c.pid(), 'cpuset', 'cpuset.cpus', 'cpuset.cpus')), '0');
+      assert.equal(readTrim(cgroupFile(c.pid(), 'cpuset', 'cpuset.mems', 'cpuset.mems')), '0');
+      assert.match(readFileSync(`/proc/${c.pid()}/status`, 'utf8'), /^Cpus_allowed_list:\s+0$/m, 'the process may only run on CPU 0');
+    },
+  },
+  {
+    id: 'config-linux/cgroups-blkio-throttle',
+    doc: 'config-linux.md#block-io',
+    level: 'MUST',
+    quote:
+      'throttleReadBpsDevice, throttleWriteBpsDevice (array of objects, OPTIONAL) - specify the list of devices which will be bandwidth rate limited',
+    requires: () => needsCgroupController(cgroupLayout() === 'v2' ? 'io' : 'blkio'),
+    async run(ctx) {
+      // A real block device of this host (a whole disk: throttling refuses partitions).
+      const disk = ['vda', 'sda', 'nvme0n1', 'xvda'].find((d) => existsSync(`/sys/block/${d}/dev`));
+      if (disk === undefined) throw new SkipCheck('needs a whole-disk block device (vda, sda, nvme0n1 or xvda)');
+      const [major, minor] = readTrim(`/sys/block/${disk}/dev`).split(':').map(Number) as [number, number];
+      const id = ctx.id('blkio');
+      const b = await sleeperBundle(ctx, (s) => {
+        s.linux = {
+          ...s.linux,
+          cgroupsPath: uniqueCgroupPath(ctx, id),
+          resources: { ...s.linux?.resources, blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 1048576 }] } },
+        };
+      });
+      const c = await created(ctx, b, id);
+      if (cgroupLayout() === 'v2') {
+        assert.match(readFileSync(cgroupFile(c.pid(), 'io', '', 'io.max'), 'utf8'), new RegExp(`^${major}:${minor} rbps=1048576 `, 'm'));
+      } else {
+        assert.match(
+          readFileSync(cgroupFile(c.pid(), 'blkio', 'blkio.throttle.read_bps_device', ''), 'utf8'),
+          new RegExp(`^${major}:${minor} 1048576$`, 'm'),
+        );
+      }
+    },
+  },
+  {
+    id: 'config-linux/cgroups-devices',
+    doc: 'config-linux.md#device-allowlist',
+    level: 'MUST',
+    quote: 'devices (array of objects, OPTIONAL) configures the device allowlist. The runtime MUST apply entries in the listed order.',
+    requires: () => needsCgroupController('devices') ?? (existsSync('/dev/kmsg') ? undefined : 'needs /dev/kmsg on the host'),
+    async run(ctx) {
+      // /dev/kmsg (c 1:11) is created in the container but not in the default allowlist:
+      // opening it is refused by the device cgroup until a rule allows it.
+      const kmsg = { path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o200, uid: 0, gid: 0 };
+      const denied = await ctx.probe(['write', '/dev/kmsg', 'berth-conformance: devices check (denied)'], (s) => {
+        s.linux = { ...s.linux, devices: [kmsg] };
+      });
+      assert.equal(denied.value('write', '/dev/kmsg', 'berth-conformance: devices check (denied)'), 'EPERM');
+      const allowed = await ctx.probe(['write', '/dev/kmsg', 'berth-conformance: devices check (allowed)'], (s) => {
+        const rules = s.linux?.resources?.devices ?? [];
+        s.linux = {
+          ...s.linux,
+          devices: [kmsg],
+          resources: { ...s.linux?.resources, devices: [...rules, { allow: true, type: 'c', major: 1, minor: 11, access: 'w' }] },
+        };
+      });
+      assert.equal(allowed.value('write', '/dev/kmsg', 'berth-conformance: devices check (allowed)'), 'ok');
     },
   },
 

@@ -4,7 +4,7 @@
  * how the operations are invoked.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cmdline, create, pidAlive, state, waitForExit, waitForFile, waitForStatus } from '../helpers/container.js';
 import { ProbeOutput } from '../helpers/probe.js';
@@ -522,6 +522,29 @@ export const runtimeChecks: Check[] = [
   },
 
   // ----------------------------------------------------- command-line (cli)
+  {
+    id: 'cli/exec-joins-container',
+    doc: 'runc exec (not in the OCI CLI spec; containerd and dockerd use it)',
+    level: 'SHOULD',
+    quote: 'exec runs a new process inside the container: in all its namespaces and its cgroup, with the container’s root',
+    async run(ctx) {
+      const b = await sleeperBundle(ctx);
+      const c = await created(ctx, b);
+      await started(ctx.rt, c.id);
+      const init = c.pid();
+      const r = await ctx.rt.run(['exec', c.id, PROBE, 'ns', '+', 'cgroup', '+', 'readlink', '/proc/self/root', '+', 'pid']);
+      expectSuccess(r, 'exec');
+      const out = new ProbeOutput(r.stdout);
+      const ns = new Map(out.lines('ns').map((l) => l.split('=') as [string, string]));
+      for (const type of ['pid', 'net', 'ipc', 'uts', 'mnt']) {
+        assert.equal(ns.get(type), readlinkSync(`/proc/${init}/ns/${type}`), `${type} namespace of the exec'd process`);
+      }
+      assert.equal(out.text('cgroup'), readFileSync(`/proc/${init}/cgroup`, 'utf8').trim(), 'same cgroups as the init process');
+      assert.notEqual(out.value('pid'), '1', 'a new process, not the init process');
+      const code = await ctx.rt.run(['exec', c.id, PROBE, 'exit', '7']);
+      assert.equal(code.code, 7, 'the exit status of the exec’d process');
+    },
+  },
   {
     id: 'cli/create-pid-file',
     doc: 'runtime-tools command-line-interface.md#create',
