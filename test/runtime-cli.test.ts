@@ -200,6 +200,28 @@ describe('berth-runtime CLI', { skip }, () => {
     assert.ok(!numbers.some((n) => n > 3 && n < 100), `no fd beyond the preserved ones leaks: ${out}`);
   });
 
+  test('kill --all signals every process of the container, not only its init', async () => {
+    // Without a pid namespace of its own, killing the init does not take its children with it:
+    // only the cgroup knows them.
+    await using b = await Bundle.create();
+    await b.editConfig((s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid');
+      s.process!.args = ['sh', '-c', 'sleep 1000 & sleep 1000 & wait'];
+    });
+    const id = uniqueId('killall');
+    b.track(rt, id);
+    const r = await rt.run(['run', '--detach', '--bundle', b.dir, id], { stdoutFile: b.path('o'), stderrFile: b.path('e') });
+    assert.equal(r.code, 0, readFileSync(b.path('e'), 'utf8'));
+    const pids = await waitFor('the two sleeps', async () => {
+      const out = JSON.parse((await rt.run(['ps', '--format', 'json', id])).stdout || '[]') as number[];
+      return out.length === 3 ? out : undefined;
+    });
+    assert.equal((await rt.run(['kill', '--all', id, 'KILL'])).code, 0);
+    await waitForStatus(rt, id, 'stopped');
+    const alive = (pid: number) => existsSync(`/proc/${pid}/stat`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    await waitFor('every process of the container to be gone', () => (pids.some(alive) ? undefined : true));
+  });
+
   test('--no-pivot jails the process with MS_MOVE and chroot instead of pivot_root', async () => {
     await using b = await Bundle.create({ probeArgs: ['mounts', '+', 'ls', '/'] });
     const r = await rt.run(['run', '--no-pivot', uniqueId('nopivot')], { cwd: b.dir });

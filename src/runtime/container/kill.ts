@@ -1,7 +1,7 @@
 /** kill: send a signal to the container's init process, or with `all` to every process in its cgroup. */
 import { constants } from 'node:os';
 import { errnoCode, fromErrno, invalid, precondition } from '../../common/errors.js';
-import { cgroupPids } from '../cgroups/manager.js';
+import { managerFor } from '../cgroups/manager.js';
 import { Container } from './container.js';
 import { canKill } from './status.js';
 
@@ -22,13 +22,35 @@ export async function kill(root: string, id: string, signal: number, all = false
   const c = await Container.load(root, id);
   const status = c.status();
   if (!canKill(status)) throw precondition('container not running', id);
-  const pids = all ? await cgroupPids(c.record.cgroups) : [c.record.pid];
-  if (!pids.includes(c.record.pid)) pids.push(c.record.pid);
-  for (const pid of pids) {
+  if (!all) {
+    send(c.record.pid, signal);
+    return;
+  }
+  // Every process of the cgroup. Frozen while it is listed and signalled, as runc does, so that
+  // none can fork a child the list misses; a paused container stays paused.
+  const m = managerFor(c.record.cgroups);
+  let froze = false;
+  if (status !== 'paused') {
     try {
-      process.kill(pid, signal);
-    } catch (err) {
-      if (errnoCode(err) !== 'ESRCH') throw fromErrno('kill', String(pid), err);
+      await m.freeze();
+      froze = true;
+    } catch {
+      // no freezer (rootless without one): signal without freezing
     }
+  }
+  try {
+    const pids = m.pids();
+    if (!pids.includes(c.record.pid)) pids.push(c.record.pid);
+    for (const pid of pids) send(pid, signal);
+  } finally {
+    if (froze) m.thaw();
+  }
+}
+
+function send(pid: number, signal: number): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if (errnoCode(err) !== 'ESRCH') throw fromErrno('kill', String(pid), err);
   }
 }
