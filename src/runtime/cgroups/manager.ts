@@ -572,39 +572,11 @@ export function managerFor(dirs: readonly CgroupDir[]): CgroupManager {
   return new FsManager(dirs);
 }
 
-// ------------------------------------------------- the functions the verbs used before the manager
+// ------------------------------------------------------------------ helpers for the verbs
 
-/** Creates each directory (and missing parents); see CgroupManager.create. */
-export async function createCgroups(dirs: readonly CgroupDir[], resources?: LinuxResources): Promise<void> {
-  managerFor(dirs).create(resources);
-}
-
+/** The cgroup.procs files nsinit writes the container's pid into. */
 export function procsFiles(dirs: readonly CgroupDir[]): string[] {
   return dirs.map((d) => `${d.dir}/cgroup.procs`);
-}
-
-/** Pids in the container's cgroup (from the first hierarchy that has the cgroup, sub-cgroups included). */
-export async function cgroupPids(dirs: readonly CgroupDir[]): Promise<number[]> {
-  return managerFor(dirs).pids();
-}
-
-/** Removes the container's cgroup from every hierarchy. */
-export async function destroyCgroups(dirs: readonly CgroupDir[]): Promise<void> {
-  await managerFor(dirs).destroy();
-}
-
-/** Whether the container's freezer cgroup is frozen (the `paused` status). */
-export function cgroupsFrozen(dirs: readonly CgroupDir[]): boolean {
-  return dirs.length > 0 && managerFor(dirs).frozen();
-}
-
-/** Thaws the container's freezer cgroup, if it has one and it exists (best effort). */
-export function thawCgroups(dirs: readonly CgroupDir[]): void {
-  try {
-    if (cgroupsFrozen(dirs)) managerFor(dirs).thaw();
-  } catch {
-    // gone already
-  }
 }
 
 /**

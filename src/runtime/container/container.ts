@@ -9,7 +9,7 @@ import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { OCI_VERSION, type Spec, type State, type Status } from '../../oci/spec.js';
-import { type CgroupDir, cgroupsFrozen } from '../cgroups/manager.js';
+import { type CgroupDir, managerFor } from '../cgroups/manager.js';
 import { isAlive } from './proc.js';
 
 export interface ContainerRecord {
@@ -97,7 +97,8 @@ export class Container {
     const { pid, pidStartTime } = this.record;
     if (!isAlive(pid, pidStartTime)) return 'stopped';
     // paused: the freezer's state, derived like the rest
-    if (cgroupsFrozen(this.record.cgroups)) return 'paused';
+    // A paused container's freezer is frozen (a container without cgroups cannot be paused).
+    if (this.record.cgroups.length > 0 && managerFor(this.record.cgroups).frozen()) return 'paused';
     if (existsSync(this.fifo)) return 'created';
     return 'running';
   }

@@ -9,7 +9,7 @@ import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.j
 import { writeFileAtomic } from '../../common/fs.js';
 import { parseSpec } from '../../oci/validate.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
-import { type CgroupDir, cgroupDirs, destroyCgroups, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
+import { type CgroupDir, cgroupDirs, managerFor, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
 import { runHooksOrFail, runHooksWarn } from '../hooks/run.js';
 import { NsinitSession } from '../launcher/nsinit.js';
 import { buildPlan, type CgroupMountSource } from '../plan/build.js';
@@ -172,7 +172,9 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       await runHooksWarn('poststop', config.hooks?.poststop, hookState(config, opts.id, bundle, 'stopped'));
     }
     session?.[Symbol.dispose]();
-    await destroyCgroups(cgroups).catch(() => {});
+    await managerFor(cgroups)
+      .destroy()
+      .catch(() => {});
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }

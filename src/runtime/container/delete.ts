@@ -6,7 +6,7 @@
 import { renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, isKind, precondition } from '../../common/errors.js';
-import { cgroupPids, destroyCgroups, thawCgroups } from '../cgroups/manager.js';
+import { managerFor } from '../cgroups/manager.js';
 import { runHooksWarn } from '../hooks/run.js';
 import { Container, validateId } from './container.js';
 import { waitGone } from './proc.js';
@@ -14,9 +14,10 @@ import { canDelete } from './status.js';
 
 export async function destroy(c: Container): Promise<string[]> {
   const { pid, pidStartTime } = c.record;
+  const cgroups = managerFor(c.record.cgroups);
   // Killing a pid namespace's init takes the namespace down, but a container without its own
   // pid namespace needs each process killed: do both.
-  for (const p of new Set([pid, ...(await cgroupPids(c.record.cgroups))])) {
+  for (const p of new Set([pid, ...cgroups.pids()])) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
@@ -24,7 +25,11 @@ export async function destroy(c: Container): Promise<string[]> {
     }
   }
   // a paused container's processes die only once thawed (cgroup v1 freezer)
-  thawCgroups(c.record.cgroups);
+  try {
+    if (cgroups.frozen()) cgroups.thaw();
+  } catch {
+    // no freezer, or the cgroup is gone already
+  }
   await waitGone(pid, pidStartTime);
   const tomb = path.join(c.root, `.deleting-${c.id}-${process.pid}`);
   try {
@@ -34,7 +39,7 @@ export async function destroy(c: Container): Promise<string[]> {
     throw fromErrno('rename', c.dir, err);
   }
   const warnings = await runHooksWarn('poststop', c.record.config.hooks?.poststop, c.hookState('stopped'));
-  await destroyCgroups(c.record.cgroups);
+  await cgroups.destroy();
   rmSync(tomb, { recursive: true, force: true });
   return warnings;
 }
