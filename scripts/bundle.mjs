@@ -10,6 +10,11 @@ import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+// The commit, for `--version` (runc prints one and dockerd reads it); none outside a git checkout.
+let commit = '';
+try {
+  commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+} catch {}
 const binaries = { 'berth-runtime': { entry: 'src/bin/berth-runtime.ts', warmup: [['--version'], ['--help'], ['list']] } };
 
 const loader = (name) => `#!/usr/bin/env node
@@ -41,7 +46,11 @@ for (const [name, { entry, warmup }] of Object.entries(binaries)) {
     target: 'node20',
     minify: true,
     sourcemap: 'linked',
-    define: { BERTH_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__berth_import_meta_url' },
+    define: {
+      BERTH_VERSION: JSON.stringify(pkg.version),
+      BERTH_COMMIT: JSON.stringify(commit),
+      'import.meta.url': '__berth_import_meta_url',
+    },
     banner: { js: "const __berth_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
   });

@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { BerthError } from '../common/errors.js';
+import { OCI_VERSION } from '../oci/spec.js';
 import { register as registerCreate } from './commands/create.js';
 import { register as registerDelete } from './commands/delete.js';
 import { register as registerEvents } from './commands/events.js';
@@ -23,14 +24,16 @@ import { DEFAULT_ROOT, type GlobalFlags, makeContext } from './context.js';
 import { configureLog, log } from './log.js';
 
 declare const BERTH_VERSION: string | undefined;
+declare const BERTH_COMMIT: string | undefined;
 const VERSION = typeof BERTH_VERSION === 'string' ? BERTH_VERSION : '0.0.0-dev';
+const COMMIT = typeof BERTH_COMMIT === 'string' && BERTH_COMMIT ? BERTH_COMMIT : 'unknown';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('berth-runtime');
   program
     .description('Open Container Initiative runtime (runc-compatible)')
     .enablePositionalOptions()
-    .version(`berth-runtime version ${VERSION}\nspec: 1.0.2-dev`, '-v, --version')
+    .version(`berth-runtime version ${VERSION}\ncommit: ${COMMIT}\nspec: ${OCI_VERSION}`, '-v, --version')
     .option(
       '--root <dir>',
       `root directory for storage of container state (default: ${DEFAULT_ROOT}, or $XDG_RUNTIME_DIR/berth-runtime when not root)`,
