@@ -78,10 +78,13 @@ export class CheckContext {
     return uniqueId(prefix);
   }
 
-  /** A temporary directory removed at the end of the check. */
+  /**
+   * A temporary directory removed at the end of the check, after the containers are gone: one
+   * still running could write into it (through a bind mount) while it is being removed.
+   */
   tmpdir(prefix = 'tmp'): string {
     const d = mkdtempSync(join(tmpdir(), `berth-conformance-${prefix}-`));
-    this.defer(() => rmSync(d, { recursive: true, force: true }));
+    this.finally(() => rmSync(d, { recursive: true, force: true }));
     return d;
   }
 
