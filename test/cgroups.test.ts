@@ -13,7 +13,7 @@
  * host that lacks what it needs.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -85,6 +85,23 @@ function rememberSubtreeControl(b: Bundle): void {
       }
     }
   });
+}
+
+/**
+ * The blkio weight file a v1 blkio cgroup has on this host (`blkio.weight` with CFQ,
+ * `blkio.bfq.weight` with BFQ), or undefined when the kernel has neither I/O scheduler: then a
+ * weight cannot be set at all. Looked for in a scratch child cgroup, as neither file is on the root.
+ */
+function blkioWeightFile(): string | undefined {
+  const mount = v1Controllers().get('blkio');
+  if (mount === undefined) return undefined;
+  const dir = join(mount, `berth-cgtest-weight-probe-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    return ['blkio.weight', 'blkio.bfq.weight'].find((f) => existsSync(join(dir, f)));
+  } finally {
+    rmdirSync(dir);
+  }
 }
 
 function procState(pid: number): string {
@@ -212,9 +229,12 @@ describe('cgroups through berth-runtime', { skip }, () => {
       assert.equal(readTrim(limitFile(pid, 'cpu', 'cpu.cfs_period_us', '')), '100000');
     }
     assert.equal(readTrim(limitFile(pid, 'cpuset', 'cpuset.cpus', 'cpuset.cpus')), '0');
+  });
 
-    if (cgroupLayout() === 'v2') return;
-    // more realtime runtime than period: the kernel says EINVAL, and nothing is left behind
+  test('cpu (v1): more realtime runtime than period is refused, naming the file and the value; nothing is left', async (t) => {
+    // cgroup v2 has no cpu.rt_* files: the runtime refuses realtime settings there before writing
+    if (!requires(t, needsCgroupController('cpu'), needsCgroupLayout('v1', 'hybrid'))) return;
+    // the kernel says EINVAL
     const bad = uniqueId('cpu-bad');
     await using bb = await bundle(bad, (s, p) => {
       withResources(s, { cpu: { realtimePeriod: 1000000, realtimeRuntime: 2000000 } }, p);
@@ -354,6 +374,9 @@ describe('cgroups through berth-runtime', { skip }, () => {
     if (!requires(t, needsCgroupLayout('v1', 'hybrid'), needsBinary('runc'))) return;
     await using runc = createRuntime('runc');
     if (!requires(t, runc.unavailable)) return;
+    // A weight needs CFQ or BFQ; without either both runtimes refuse it (the next test).
+    const weightFile = blkioWeightFile();
+    if (weightFile === undefined) t.diagnostic('blkio weight not compared: this kernel has no blkio.weight nor blkio.bfq.weight');
     const resources = {
       devices: [
         { allow: false, access: 'rwm' },
@@ -363,7 +386,7 @@ describe('cgroups through berth-runtime', { skip }, () => {
       memory: { limit: 64 * MiB, reservation: 32 * MiB, swap: 128 * MiB, swappiness: 20 },
       cpu: { shares: 700, quota: 30000, period: 60000, cpus: '0', mems: '0' },
       pids: { limit: 33 },
-      blockIO: { weight: 200 },
+      ...(weightFile !== undefined ? { blockIO: { weight: 200 } } : {}),
     };
     const files: [string, string][] = [
       ['memory', 'memory.limit_in_bytes'],
@@ -404,6 +427,23 @@ describe('cgroups through berth-runtime', { skip }, () => {
     }
     assert.ok(Object.keys(values.berth ?? {}).length >= 10, JSON.stringify(values.berth));
     assert.deepEqual(values.berth, values.runc);
+  });
+
+  test('blkio weight on a kernel without CFQ or BFQ: refused as runc does, naming the missing file', async (t) => {
+    if (!requires(t, needsCgroupController('blkio'), needsCgroupLayout('v1', 'hybrid'), needsBinary('runc'))) return;
+    await using runc = createRuntime('runc');
+    if (!requires(t, runc.unavailable)) return;
+    const has = blkioWeightFile();
+    if (!requires(t, has === undefined ? undefined : `needs a kernel without a blkio weight file (this one has ${has})`)) return;
+    for (const r of [rt, runc]) {
+      const id = uniqueId(`weight-${r.name}`);
+      await using b = await bundle(id, (s, p) => withResources(s, { blockIO: { weight: 200 } }, p));
+      b.track(r, id);
+      const res = await r.run(['create', '--bundle', b.dir, id]);
+      assert.notEqual(res.code, 0, `${r.name}: a weight this kernel cannot take must fail: ${describeResult(res)}`);
+      assert.match(res.stderr, new RegExp(`/berth-cgtest-${id}/blkio\\.bfq\\.weight\\b.*no such file or directory`, 'i'), r.name);
+      assert.notEqual((await r.run(['state', id])).code, 0, `${r.name}: no container is left`);
+    }
   });
 
   test('hybrid host: hugetlb limits go to the cgroup2 hierarchy', async (t) => {
@@ -463,8 +503,11 @@ describe('cgroups through berth-runtime', { skip }, () => {
       assert.ok((stats.data.cpu.usage.total ?? 0) > 0, 'cpu.stat is read from cgroup2');
       await mustRun(rt, ['delete', '--force', id]);
       assert.ok(!existsSync(v2dir), 'the cgroup2 cgroup is removed');
+    });
 
-      if (cgroupLayout() !== 'hybrid') return;
+    test('forced with BERTH_CGROUP_DRIVER=v2 on a hybrid host: memory (held by v1) is refused, naming why', async (t) => {
+      if (!requires(t, needsCgroupLayout('hybrid'), needsCgroupController('memory'))) return;
+      const env = { BERTH_CGROUP_DRIVER: 'v2' };
       // memory lives in v1 on this host: asking for it under the v2 driver is refused, naming why
       const mem = uniqueId('v2mem');
       await using m = await bundle(mem, (s, p) => withResources(s, { memory: { limit: 32 * MiB } }, p));
