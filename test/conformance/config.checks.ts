@@ -12,7 +12,7 @@ import { mountAt, type ProbeOutput, parseMountinfo } from '../helpers/probe.js';
 import { boundingSet, needsCapability } from '../helpers/requires.js';
 import { describeResult, hostSync } from '../helpers/runtime.js';
 import { CAPABILITIES, type Capabilities, capMask, capNames, type Hook, PROBE } from '../helpers/spec.js';
-import { created, nsLink, setProbe, shq, sleeperBundle, started, statusOrAbsent } from './common.js';
+import { assertNoContainer, created, nsLink, setProbe, shq, sleeperBundle, started, statusOrAbsent } from './common.js';
 import { type Check, type CheckContext, expectFailure, expectSuccess } from './harness.js';
 
 // ------------------------------------------------------------------ hooks
@@ -615,22 +615,22 @@ export const configChecks: Check[] = [
   },
   {
     id: 'config/process-capabilities-unknown',
-    doc: 'config.md#linux-process',
-    level: 'SHOULD NOT',
-    quote:
-      'Any value which cannot be mapped to a relevant kernel interface … MUST be logged as a warning by the runtime. Runtimes SHOULD NOT fail …',
+    doc: 'config.md#linux-process (v1.0.0; runtime-tools process_capabilities_fail)',
+    level: 'MUST',
+    quote: 'Any value which cannot be mapped to a relevant kernel interface MUST cause an error. (a name that is no capability)',
     async run(ctx) {
-      const b = await ctx.bundle({ probeArgs: ['caps'] });
-      await b.editConfig((s) => {
+      const b = await sleeperBundle(ctx, (s) => {
         const c = s.process?.capabilities;
         if (c !== undefined) c.bounding = [...(c.bounding ?? []), 'CAP_BERTH_BOGUS'];
       });
-      const r = await ctx.rt.run(['run', '--bundle', b.dir, ctx.track(b, ctx.id())]);
-      expectSuccess(r, 'run with an unknown capability name');
+      const id = ctx.id();
+      const r = await create(ctx.rt, b, id);
+      expectFailure(r.result, 'create with an unknown capability name');
       assert.ok(
-        r.stderr.includes('CAP_BERTH_BOGUS'),
-        `the runtime must log a warning naming CAP_BERTH_BOGUS; stderr: ${JSON.stringify(r.stderr.slice(0, 500))}`,
+        r.result.stderr.includes('CAP_BERTH_BOGUS'),
+        `the error must name CAP_BERTH_BOGUS; stderr: ${JSON.stringify(r.result.stderr.slice(0, 500))}`,
       );
+      await assertNoContainer(ctx.rt, id, 'after the failed create');
     },
   },
   {

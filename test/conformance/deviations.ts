@@ -27,6 +27,11 @@ export const RUNC_DEVIATIONS: readonly Deviation[] = [
     reason: 'runc fails the container ("unable to apply caps: operation not permitted") instead of warning and going on',
   },
   {
+    id: 'config/process-capabilities-unknown',
+    reason:
+      'runc 1.1.5 warns ("ignoring unknown or unavailable capabilities") and runs the container instead of refusing an unknown capability name',
+  },
+  {
     id: 'config/domainname',
     reason: 'runc 1.1.5 ignores the domainname field (the container sees "(none)")',
   },

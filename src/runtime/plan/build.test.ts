@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { BerthError } from '../../common/errors.js';
 import { defaultSpec } from '../../oci/default-spec.js';
 import type { Spec } from '../../oci/spec.js';
 import { buildPlan, type PlanContext } from './build.js';
@@ -198,11 +199,26 @@ describe('buildPlan', () => {
 
   test('capabilities this process cannot grant are dropped with a warning, not an error', () => {
     const spec = defaultSpec();
-    spec.process?.capabilities?.bounding?.push('CAP_SYS_RESOURCE', 'CAP_NOT_A_CAP');
+    spec.process?.capabilities?.bounding?.push('CAP_SYS_RESOURCE');
     const grantable = ~(1n << 24n); // CAP_SYS_RESOURCE missing, as on this project's CI machine
     const { plan, warnings } = buildPlan(ctx(spec, { grantableCaps: grantable }));
     assert.equal((plan.process.capabilities?.bounding ?? 0n) & (1n << 24n), 0n);
-    assert.equal(warnings.length, 2);
+    assert.deepEqual(warnings, ["capability 'CAP_SYS_RESOURCE' in process.capabilities.bounding cannot be granted: ignored"]);
+  });
+
+  test('an unknown capability name is an error naming the set and the name (config.md: cannot be mapped MUST error)', () => {
+    for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const) {
+      const spec = defaultSpec();
+      const caps = spec.process?.capabilities ?? {};
+      caps[set] = [...(caps[set] ?? []), 'CAP_NOT_A_CAP'];
+      assert.throws(
+        () => buildPlan(ctx(spec)),
+        (e: unknown) =>
+          e instanceof BerthError &&
+          e.kind === 'invalid-argument' &&
+          e.message === `process.capabilities.${set}: unknown capability 'CAP_NOT_A_CAP'`,
+      );
+    }
   });
 
   test('the encoded plan is line records with escaped fields', () => {

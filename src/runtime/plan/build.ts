@@ -7,7 +7,7 @@ import path from 'node:path';
 import { BerthError, invalid } from '../../common/errors.js';
 import type { Mount, NamespaceType, Spec } from '../../oci/spec.js';
 import { planSeccomp } from '../seccomp/index.js';
-import { capabilityMask } from './capabilities.js';
+import { capabilitySetMask } from './capabilities.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from './devices.js';
 import { checkUserInNamespace, type IdMapHost, type IdMapWriters, idMapWriters } from './idmap.js';
 import { MS, PROPAGATION, parseMountOptions } from './mount-options.js';
@@ -245,9 +245,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     const sets = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
     const masks = Object.fromEntries(
       sets.map((s) => {
-        const { mask, unknown } = capabilityMask(caps[s], ctx.grantableCaps);
-        for (const name of unknown) warnings.push(`capability '${name}' in process.capabilities.${s} cannot be granted: ignored`);
-        return [s, mask];
+        return [s, capabilitySetMask(caps[s], s, ctx.grantableCaps, warnings)];
       }),
     ) as Record<(typeof sets)[number], bigint>;
     capabilities = masks;

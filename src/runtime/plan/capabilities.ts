@@ -1,3 +1,5 @@
+import { invalid } from '../../common/errors.js';
+
 /** Capability names → bits. Pure. Numbers from linux/capability.h. */
 export const CAPABILITIES = [
   'CAP_CHOWN',
@@ -45,24 +47,38 @@ export const CAPABILITIES = [
 
 export interface CapabilityResult {
   mask: bigint;
-  /** Names that are not capabilities, or that this host cannot grant. */
+  /** Names that are not capabilities at all. */
   unknown: string[];
+  /** Capabilities this host cannot grant (outside `grantable`). */
+  ungrantable: string[];
 }
 
 /**
- * Turns names into a mask. The runtime-spec says a capability that cannot be granted SHOULD NOT
- * fail the container but MUST be logged, so unknown names and bits outside `grantable` are
- * returned for a warning instead of thrown.
+ * Turns names into a mask. config.md: a value that cannot be mapped to a kernel interface MUST
+ * be an error, so names that are no capability are returned in `unknown` for the caller to throw;
+ * a capability that cannot be granted SHOULD NOT fail the container but MUST be logged, so those
+ * are returned in `ungrantable` for a warning.
  */
 export function capabilityMask(names: readonly string[] = [], grantable: bigint = ~0n): CapabilityResult {
   let mask = 0n;
   const unknown: string[] = [];
+  const ungrantable: string[] = [];
   for (const name of names) {
     const bit = CAPABILITIES.indexOf(name.toUpperCase() as (typeof CAPABILITIES)[number]);
-    if (bit < 0 || ((grantable >> BigInt(bit)) & 1n) === 0n) unknown.push(name);
+    if (bit < 0) unknown.push(name);
+    else if (((grantable >> BigInt(bit)) & 1n) === 0n) ungrantable.push(name);
     else mask |= 1n << BigInt(bit);
   }
-  return { mask, unknown };
+  return { mask, unknown, ungrantable };
+}
+
+/** Throws for names that are no capability; warns (into `warnings`) for those this host cannot grant. */
+export function capabilitySetMask(names: readonly string[] | undefined, set: string, grantable: bigint, warnings: string[]): bigint {
+  const r = capabilityMask(names, grantable);
+  const bad = r.unknown[0];
+  if (bad !== undefined) throw invalid(`process.capabilities.${set}: unknown capability '${bad}'`, bad);
+  for (const name of r.ungrantable) warnings.push(`capability '${name}' in process.capabilities.${set} cannot be granted: ignored`);
+  return r.mask;
 }
 
 export function capabilityNames(mask: bigint): string[] {
@@ -77,17 +93,13 @@ export interface CapabilitySetsInput {
   ambient?: string[];
 }
 
-/** The five sets as masks; names that cannot be granted become warnings. */
+/** The five sets as masks; names that cannot be granted become warnings, unknown names errors. */
 export function capabilitySets(
   caps: CapabilitySetsInput,
   grantable: bigint,
   warnings: string[],
 ): { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint } {
-  const mask = (set: keyof CapabilitySetsInput) => {
-    const r = capabilityMask(caps[set], grantable);
-    for (const name of r.unknown) warnings.push(`capability '${name}' in process.capabilities.${set} cannot be granted: ignored`);
-    return r.mask;
-  };
+  const mask = (set: keyof CapabilitySetsInput) => capabilitySetMask(caps[set], set, grantable, warnings);
   return {
     bounding: mask('bounding'),
     effective: mask('effective'),

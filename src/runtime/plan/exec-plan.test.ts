@@ -44,3 +44,15 @@ test('an exec plan refuses an empty command or a relative cwd', () => {
     /not an absolute path/,
   );
 });
+
+test('exec: an unknown capability name is an error, one the host cannot grant a warning', () => {
+  const ns = [...base.namespaces];
+  const proc = (caps: string[]) => ({ args: ['sh'], cwd: '/', user: { uid: 0, gid: 0 }, capabilities: { effective: caps } });
+  assert.throws(
+    () => buildExecPlan({ ...base, namespaces: ns, process: proc(['CAP_KILL', 'CAP_NOPE']) }),
+    /^BerthError: process\.capabilities\.effective: unknown capability 'CAP_NOPE'$/,
+  );
+  const { plan, warnings } = buildExecPlan({ ...base, namespaces: ns, grantableCaps: ~(1n << 24n), process: proc(['CAP_SYS_RESOURCE']) });
+  assert.equal(plan.process.capabilities?.effective, 0n);
+  assert.deepEqual(warnings, ["capability 'CAP_SYS_RESOURCE' in process.capabilities.effective cannot be granted: ignored"]);
+});
