@@ -79,11 +79,6 @@ export const RUNC_DEVIATIONS: readonly Deviation[] = [
 
 export const BERTH_DEVIATIONS: readonly Deviation[] = [
   {
-    id: 'runtime/delete-created-error',
-    reason:
-      "berth deletes a created container as runc does: containerd's shim deletes a created-but-never-started task with a plain `delete` (no --force)",
-  },
-  {
     id: 'config/process-user-umask-unset',
     reason:
       "berth sets umask 0022 when process.user.umask is unset, as runc does: images and dockerd assume it, and a shim's own umask must not leak into containers",

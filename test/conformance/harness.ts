@@ -178,6 +178,22 @@ export function expectFailure(r: RunResult, what: string): void {
   if (r.code === 0) throw new Error(`${what}: expected an error (non-zero exit), got exit 0: ${r.command}\n${r.stdout}${r.stderr}`);
 }
 
+/** What a runtime that crashed rather than refused leaves on stderr (Node, Go, the C library). */
+const CRASH =
+  /^\s+at .+:\d+:\d+\)?$|^(TypeError|ReferenceError|RangeError|SyntaxError)\b|^panic: |^goroutine \d+ \[|SIGSEGV|Segmentation fault|core dumped/m;
+
+/**
+ * Asserts a runtime invocation was refused: a non-zero exit (not a signal, not a crash) with an
+ * error message on stderr that matches `message` (so that a crash cannot pass for a refusal).
+ */
+export function expectError(r: RunResult, what: string, message: RegExp): void {
+  expectFailure(r, what);
+  const out = `${r.command}\n${r.stdout}${r.stderr}`;
+  if (r.code === null || r.code >= 128) throw new Error(`${what}: killed or crashed (exit ${r.code}, signal ${r.signal}): ${out}`);
+  if (CRASH.test(r.stderr)) throw new Error(`${what}: the runtime crashed instead of refusing: ${out}`);
+  if (!message.test(r.stderr)) throw new Error(`${what}: the error message should match ${message}: ${out}`);
+}
+
 /** Asserts a runtime invocation succeeded. */
 export function expectSuccess(r: RunResult, what: string): void {
   if (r.code !== 0) throw new Error(`${what}: ${describeResult(r)}`);

@@ -1,5 +1,5 @@
 /**
- * delete: remove a stopped (or created) container; with `force`, kill a running one first. The
+ * delete: remove a stopped container; with `force`, kill a created or running one first. The
  * state directory is renamed away before anything is torn down, so of two racing deletes one
  * does the work and the other reports that the container does not exist.
  */

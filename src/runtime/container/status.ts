@@ -8,8 +8,11 @@ export const canStart = (s: Status) => s === 'created';
 export const canKill = (s: Status) => s === 'created' || s === 'running' || s === 'paused';
 /** runc freezes created containers too. */
 export const canPause = (s: Status) => s === 'created' || s === 'running';
-/** Without --force only a container that is not running can be deleted (runc also deletes created ones). */
-export const canDelete = (s: Status) => s === 'stopped' || s === 'created';
+/**
+ * Without --force only a stopped container can be deleted (runtime.md). runc also deletes created
+ * ones; containerd's shims and dockerd do not need that: they kill first, or delete --force.
+ */
+export const canDelete = (s: Status) => s === 'stopped';
 
 /** runc's wording for a verb refused in a state, which scripts and containerd match on. */
 export function startRefusal(s: Status): string {
