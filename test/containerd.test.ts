@@ -21,6 +21,7 @@ import {
   berthState,
   CONTAINERD_FIXED_PATHS,
   cgroupFile,
+  cgroupsBelow,
   Daemon,
   HostTraces,
   killShims,
@@ -114,16 +115,22 @@ describe('containerd (ctr, io.containerd.runc.v2 shim) with berth-runtime as its
       }
     }
     await containerd?.stop();
-    const shims = await killShims(address);
+    // every task was deleted above, so every shim should be on its way out
+    const shims = await killShims(address, 10_000);
     if (shims.length > 0) problems.push(`shims left running (killed): ${shims.join(' ')}`);
     for (const { id } of wrapper?.created() ?? []) rmSync(shimSocket(address, ns, id), { force: true });
     unmountUnder(dir);
+    // the runtime removes each container's cgroup on delete; only the parent may stay (runc's too)
+    const leaked = cgroupsBelow(`/${ns}`);
+    if (leaked.length > 0) problems.push(`container cgroups left after delete: ${leaked.join(' ')}`);
     const cg = await removeCgroupTree(`/${ns}`);
     if (cg.length > 0) problems.push(`cgroups not removed: ${cg.join(' ')}`);
+    // shared with any other containerd on the host (another test run): not empty is no leak of ours
     const left = traces?.remove() ?? [];
-    if (left.length > 0) problems.push(`not removed (not empty): ${left.join(' ')}`);
+    if (left.length > 0) process.stderr.write(`containerd.test.ts: not removed (not empty): ${left.join(' ')}\n`);
     rmSync(dir, { recursive: true, force: true });
-    if (problems.length > 0) process.stderr.write(`containerd.test.ts cleanup: ${problems.join('; ')}\n`);
+    // after the cleanup, so that a leak fails the run without leaving anything behind
+    assert.deepEqual(problems, [], `containerd.test.ts: leftovers (removed now): ${problems.join('; ')}`);
   });
 
   test('ctr run: the container runs through berth-runtime, with its output and exit status', async () => {
@@ -269,6 +276,46 @@ describe('containerd (ctr, io.containerd.runc.v2 shim) with berth-runtime as its
       .filter((n) => n > 0);
     assert.ok(pids.includes(task?.pid ?? -1), `the init pid ${task?.pid} is listed: ${r.stdout}`);
     assert.equal(pids.length, 2, `init and its background sleep: ${r.stdout}`);
+  });
+
+  test('ctr run --privileged: berth-runtime knows every capability containerd names and grants what the host can', async () => {
+    const id = newId('priv');
+    const r = await ctr(runArgs(id, ['--rm', '--privileged'], ['grep', '^CapEff:', '/proc/self/status']));
+    assert.equal(r.code, 0, describeResult(r));
+    const bounding = /^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    assert.match(r.stdout, new RegExp(`^CapEff:\\s+${bounding}$`, 'm'), 'the host bounding set, all of it');
+  });
+
+  test('ctr run of a missing command: create fails with the reason, the shim deletes with --force, nothing is left', async () => {
+    const id = newId('missing');
+    const r = await ctr(runArgs(id, ['--rm'], ['/nonexistent']));
+    assert.notEqual(r.code, 0, describeResult(r));
+    assert.match(r.stderr, /OCI runtime create failed: .*\/nonexistent/);
+    assert.ok(
+      wrapper.callsOf('delete').some((c) => c.endsWith(`delete --force ${id}`)),
+      `the failed container is removed with delete --force (calls: ${wrapper
+        .calls()
+        .filter((c) => c.endsWith(` ${id}`))
+        .join(' | ')})`,
+    );
+    await assert.rejects(berthStateOf(id), /container does not exist/, 'berth-runtime keeps nothing of it');
+    assert.equal((await tasks()).has(id), false);
+  });
+
+  test('ctr task delete of a running task: refused by containerd; with --force it kills, then deletes the stopped container', async () => {
+    const id = newId('del');
+    await mustCtr(runArgs(id, ['-d'], ['sleep', '1000']));
+    await waitTask(id, 'RUNNING');
+    const refused = await ctr(['task', 'delete', id]);
+    assert.notEqual(refused.code, 0, describeResult(refused));
+    assert.match(refused.stderr, /task must be stopped before deletion: running/);
+    await mustCtr(['task', 'delete', '--force', id]);
+    const calls = wrapper.calls().filter((c) => c.endsWith(` ${id}`) || c.includes(` ${id} `));
+    const kill = calls.findIndex((c) => / kill (--all )?\S+ 9$/.test(c));
+    const del = calls.findIndex((c) => c.endsWith(` delete ${id}`));
+    assert.ok(kill >= 0 && del > kill, `SIGKILL first, then a plain delete (calls: ${calls.join(' | ')})`);
+    assert.equal((await tasks()).has(id), false);
+    await mustCtr(['container', 'delete', id]);
   });
 
   test('ctr task pause / resume: the container is frozen and thawed', async () => {

@@ -22,6 +22,7 @@ import {
   berthState,
   CONTAINERD_FIXED_PATHS,
   cgroupFile,
+  cgroupsBelow,
   Daemon,
   HostTraces,
   killShims,
@@ -49,6 +50,11 @@ const skip =
   createRuntime('berth').unavailable;
 
 const IMAGE = 'berth-test/busybox:latest';
+
+/** This process's capability bounding set: all that a runtime started from here can grant. */
+function hostBoundingSet(): bigint {
+  return BigInt(`0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'}`);
+}
 const GUARD = 90_000;
 const v2 = cgroupLayout() === 'v2';
 
@@ -183,19 +189,25 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     }
     await dockerd?.stop();
     await containerd?.stop();
-    const shims = await killShims(address);
+    // every container was removed above, so every shim should be on its way out
+    const shims = await killShims(address, 10_000);
     if (shims.length > 0) problems.push(`shims left running (killed): ${shims.join(' ')}`);
     for (const { root, id } of wrapper?.created() ?? []) {
       const ns = root?.split('/').at(-1) ?? 'moby';
       rmSync(shimSocket(address, ns, id), { force: true });
     }
     unmountUnder(dir);
+    // the runtime removes each container's cgroup on delete; only the parent may stay (runc's too)
+    const leaked = cgroupsBelow(cgroupParent);
+    if (leaked.length > 0) problems.push(`container cgroups left after delete: ${leaked.join(' ')}`);
     const cg = await removeCgroupTree(cgroupParent);
     if (cg.length > 0) problems.push(`cgroups not removed: ${cg.join(' ')}`);
+    // shared with any other containerd on the host (another test run): not empty is no leak of ours
     const left = traces?.remove() ?? [];
-    if (left.length > 0) problems.push(`not removed (not empty): ${left.join(' ')}`);
+    if (left.length > 0) process.stderr.write(`dockerd.test.ts: not removed (not empty): ${left.join(' ')}\n`);
     rmSync(dir, { recursive: true, force: true });
-    if (problems.length > 0) process.stderr.write(`dockerd.test.ts cleanup: ${problems.join('; ')}\n`);
+    // after the cleanup, so that a leak fails the run without leaving anything behind
+    assert.deepEqual(problems, [], `dockerd.test.ts: leftovers (removed now): ${problems.join('; ')}`);
   });
 
   for (const client of CLIENTS) {
@@ -393,8 +405,42 @@ describe('dockerd with berth-runtime (--add-runtime berth)', { skip }, () => {
     assert.equal(r.code, 0, describeResult(r));
     const capEff = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)$/m.exec(r.stdout)?.[1] ?? '0'}`);
     assert.ok((capEff >> 21n) & 1n, `CAP_SYS_ADMIN in the effective set: ${r.stdout}`);
+    // dockerd names every capability it knows (20.10: up to CAP_AUDIT_READ, 37): berth-runtime
+    // knows them all (an unknown name would fail the container) and grants what the host can
+    const upToAuditRead = (1n << 38n) - 1n;
+    const host = hostBoundingSet();
+    assert.equal((capEff & upToAuditRead).toString(16), (host & upToAuditRead).toString(16), 'every capability the host can grant');
+    assert.equal((capEff & ~host).toString(16), '0', 'nothing beyond the host bounding set');
     assert.match(r.stdout, /^pts\/ptmx$/m, 'the host /dev/ptmx device in the spec did not replace the link');
     if (existsSync('/dev/kmsg')) assert.match(r.stdout, /^kmsg$/m, 'host devices are created in the container');
+  });
+
+  test('docker create + docker rm: a container never started makes no runtime call', async () => {
+    const c = name('created');
+    await mustDocker(['create', ...runArgs(['--name', c], ['true']).slice(1)]);
+    const id = await idOf(c);
+    await mustDocker(['rm', c]);
+    assert.deepEqual(
+      wrapper.calls().filter((x) => x.includes(id)),
+      [],
+    );
+  });
+
+  test('docker run of a missing command: create fails with the reason, the shim deletes with --force, docker rm works', async () => {
+    const c = name('missing');
+    const r = await docker(runArgs(['--name', c], ['/nonexistent']));
+    assert.notEqual(r.code, 0, describeResult(r));
+    assert.match(r.stderr, /OCI runtime create failed: .*\/nonexistent/);
+    const id = await idOf(c);
+    assert.ok(
+      wrapper.callsOf('delete').some((x) => x.endsWith(`delete --force ${id}`)),
+      `the failed container is removed with delete --force (calls: ${wrapper
+        .calls()
+        .filter((x) => x.includes(id))
+        .join(' | ')})`,
+    );
+    await assert.rejects(berthStateOf(id), /container does not exist/, 'berth-runtime keeps nothing of it');
+    await mustDocker(['rm', c]);
   });
 
   test('docker run --security-opt seccomp=<profile.json>: the profile is enforced', async () => {

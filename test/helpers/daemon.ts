@@ -296,13 +296,23 @@ function pids(): number[] {
     .map(Number);
 }
 
-/** Shims serving the containerd at `address` (they outlive containerd): SIGKILL, by pid. */
-export async function killShims(address: string): Promise<number[]> {
-  const found = pids().filter((pid) => {
+/** Shims serving the containerd at `address` (they outlive containerd). */
+export function shimsOf(address: string): number[] {
+  return pids().filter((pid) => {
     const argv = cmdlineOf(pid);
     const i = argv.indexOf('-address');
     return (argv[0] ?? '').includes('containerd-shim') && i >= 0 && argv[i + 1] === address;
   });
+}
+
+/**
+ * Shims serving the containerd at `address` that still run after `graceMs` (a shim exits by
+ * itself once its last task is deleted, a moment after the delete returns): SIGKILL, by pid.
+ * Returns the pids it had to kill.
+ */
+export async function killShims(address: string, graceMs = 0): Promise<number[]> {
+  if (graceMs > 0) await waitFor('shims to exit', () => (shimsOf(address).length === 0 ? true : undefined), graceMs).catch(() => undefined);
+  const found = shimsOf(address);
   for (const pid of found) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -342,6 +352,19 @@ function procsIn(dir: string): number[] {
   } catch {
     return [];
   }
+}
+
+/** Cgroup directories below `rel` in every hierarchy (`rel` itself excluded): containers' cgroups left behind. */
+export function cgroupsBelow(rel: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const s of subdirs(d)) {
+      out.push(s);
+      walk(s);
+    }
+  };
+  for (const mp of cgroupMounts()) walk(join(mp, rel));
+  return out;
 }
 
 /**
