@@ -3,7 +3,8 @@
 # and conformance tests (real containers; they skip with a stated reason when not root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x native/build/berth-nsinit ] && [ -f dist/berth-runtime.mjs ] || npm run build
+# the bundler writes dist/berth-runtime.cjs (package.json bin)
+[ -x native/build/berth-nsinit ] && [ -f dist/berth-runtime.cjs ] || npm run build
 echo "==> tsc --noEmit"
 npx tsc --noEmit
 echo "==> biome check"
