@@ -14,6 +14,8 @@ function typeName(v: unknown): string {
 }
 
 export function fail(at: string, want: string, v: unknown): never {
+  // An empty path is the document itself: say so rather than name no field at all.
+  if (at === '') throw invalid(`the top level must be ${want === 'object' ? 'an object' : want}, got ${typeName(v)}`);
   throw invalid(`${at}: expected ${want}, got ${typeName(v)}`, at);
 }
 

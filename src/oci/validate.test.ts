@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { BerthError } from '../common/errors.js';
 import { defaultSpec } from './default-spec.js';
-import { parseSpec, validateSpec } from './validate.js';
+import { parseProcess, parseSpec, validateSpec } from './validate.js';
 
 test('the default spec is valid', () => {
   validateSpec(JSON.parse(JSON.stringify(defaultSpec())));
@@ -35,6 +36,27 @@ test('errors name the file, the field and what was wrong', () => {
     bad((s) => delete s.process.cwd),
     /process\.cwd: required field is missing/,
   );
+});
+
+test('a document that is not an object says what the top level must be', () => {
+  const cases: [string, string][] = [
+    ['[]', 'array'],
+    ['[{"ociVersion": "1.0.2"}]', 'array'],
+    ['"config"', 'string'],
+    ['null', 'null'],
+    ['42', 'number'],
+  ];
+  for (const [text, got] of cases) {
+    assert.throws(
+      () => parseSpec(text, '/b/config.json'),
+      (e: unknown) =>
+        e instanceof BerthError &&
+        e.kind === 'invalid-argument' &&
+        e.message === `config.json: the top level must be an object, got ${got}`,
+      text,
+    );
+  }
+  assert.throws(() => parseProcess('[]', 'process.json'), /^BerthError: process\.json: the top level must be an object, got array$/);
 });
 
 test('unknown fields are allowed, as the spec requires', () => {
