@@ -87,7 +87,9 @@ describe('the C plan reader on the golden plans', { skip }, () => {
       };
       for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient']) {
         const want = (proc?.capabilities?.[set] ?? []).filter(grantableName).sort();
-        const got = lines(dump, `caps.${set}`)[0]?.split(' ').filter((n) => n !== '-');
+        const got = lines(dump, `caps.${set}`)[0]
+          ?.split(' ')
+          .filter((n) => n !== '-');
         if (proc?.capabilities) assert.deepEqual(got?.sort(), want, `caps.${set}`);
       }
       // Rlimits: resource numbers read back as the config's names, in order.
@@ -149,7 +151,11 @@ const MALFORMED: [string, string, string][] = [
   ['an rlimit resource out of range', plan('rlimit 64 1 1'), "plan: bad number '64' in 'rlimit'"],
   ['oom-score-adj out of range', plan('oom-score-adj 1001'), "plan: bad number '1001' in 'oom-score-adj'"],
   ['a capability mask wider than 64 bits', plan('caps 10000000000000000 0 0 0 0'), "plan: bad number '10000000000000000' in 'caps'"],
-  ['a device mode that is not octal', plan('ns-new mount', 'rootfs /r', 'device /dev/x c 1 3 999 0 0 0'), "plan: bad number '999' in 'device'"],
+  [
+    'a device mode that is not octal',
+    plan('ns-new mount', 'rootfs /r', 'device /dev/x c 1 3 999 0 0 0'),
+    "plan: bad number '999' in 'device'",
+  ],
   ['an unknown namespace', plan('ns-new foo'), "plan: unknown namespace type 'foo' in 'ns-new'"],
   ['a namespace new and joined', plan('ns-new pid', 'ns-join pid /proc/1/ns/pid'), "plan: namespace 'pid' given twice"],
   ['setgroups neither allow nor deny', plan('ns-new user', 'setgroups maybe'), "plan: setgroups must be 'allow' or 'deny', got 'maybe'"],
@@ -159,7 +165,11 @@ const MALFORMED: [string, string, string][] = [
   ['a sysctl key with a slash', plan('sysctl a/b 1'), "plan: bad sysctl key 'a/b'"],
   ['an unknown hook kind', plan('hook-state {', 'hook poststop /x 0'), "plan: unknown hook kind 'poststop'"],
   ['hook-arg before any hook', plan('hook-arg x'), "plan: 'hook-arg' before any 'hook'"],
-  ['seccomp: not whole instructions', plan('seccomp 0 12345678'), "plan: 'seccomp' program of 8 hex digits is not a whole number of instructions"],
+  [
+    'seccomp: not whole instructions',
+    plan('seccomp 0 12345678'),
+    "plan: 'seccomp' program of 8 hex digits is not a whole number of instructions",
+  ],
   ['seccomp: not hex', plan('seccomp 0 000000000000000g'), "plan: bad hex digit in 'seccomp' program"],
   ['seccomp: too long', plan(`seccomp 0 ${'0'.repeat(16 * 4097)}`), "plan: 'seccomp' program of 4097 instructions is longer than 4096"],
   ['no arg', 'berth-plan 1\nid x\nend\n', "plan: no 'arg' record"],
