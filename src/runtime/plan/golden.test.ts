@@ -46,6 +46,23 @@ test('the golden cases are there', () => {
   assert.deepEqual(plans.map((f) => f.slice(0, -'.plan'.length)).sort(), cases);
 });
 
+test('every record of docs/plan-format.md is in some golden plan', () => {
+  const doc = readFileSync(new URL('../../../docs/plan-format.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Records'), doc.indexOf('### Mounts'));
+  // The first cell of each table row: `name <fields>` (or two records: `a …` / `b …`).
+  const records = [...section.matchAll(/^\| (`[^|]*)\|/gm)].flatMap((m) => [...(m[1] ?? '').matchAll(/`([a-z-]+)/g)].map((r) => r[1]));
+  assert.ok(records.length > 40, `records documented: ${records.length}`);
+  const used = new Set(
+    cases.flatMap((c) =>
+      readFileSync(`${DIR}${c}.plan`, 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+    ),
+  );
+  for (const r of records)
+    assert.ok(used.has(r), `record '${r}' appears in no golden plan: make a test/fixtures/plans/*.input.json case produce it`);
+});
+
 for (const name of cases) {
   test(`golden plan '${name}': encodePlan(buildPlan(input)) is ${name}.plan`, () => {
     const input = JSON.parse(readFileSync(`${DIR}${name}.input.json`, 'utf8')) as GoldenInput;
