@@ -9,8 +9,9 @@
  *   says;
  * - malformed plans, which must be refused with the messages documented in docs/plan-format.md.
  *
- * After an intended change: BERTH_UPDATE_GOLDEN=1 node --import tsx --test
- * src/runtime/plan/golden.test.ts test/plan-contract.test.ts, then review the diff.
+ * After an intended change (the .plan files first, then the .dump files; review the diff):
+ *
+ *   BERTH_UPDATE_GOLDEN=1 node --import tsx --test --test-concurrency=1 src/runtime/plan/golden.test.ts test/plan-contract.test.ts
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -4,7 +4,7 @@
  * reader is checked against (test/plan-contract.test.ts), so the TypeScript writer and the C
  * reader are held to one text. After an intended change to the plan, rewrite the goldens with
  *
- *   BERTH_UPDATE_GOLDEN=1 node --import tsx --test src/runtime/plan/golden.test.ts test/plan-contract.test.ts
+ *   BERTH_UPDATE_GOLDEN=1 node --import tsx --test --test-concurrency=1 src/runtime/plan/golden.test.ts test/plan-contract.test.ts
  *
  * and review the diff.
  */
