@@ -54,7 +54,7 @@ const value = (name: string): number => Number((header as Map<string, bigint>).g
 test('capability bits are the kernel header values', { skip }, () => {
   for (const [name, bit] of Object.entries(CAPABILITY_BITS)) assert.equal(bit, value(name), name);
   // The table the runtime decodes and encodes with: CAPABILITIES[n] is the capability with bit n.
-  CAPABILITIES.forEach((name, bit) => assert.equal(value(name), bit, `CAPABILITIES[${bit}] is ${name}`));
+  for (const [bit, name] of CAPABILITIES.entries()) assert.equal(value(name), bit, `CAPABILITIES[${bit}] is ${name}`);
   for (const name of CAPABILITIES) {
     assert.equal(capabilityMask([name]).mask, 1n << BigInt(value(name)), `capabilityMask(['${name}'])`);
     assert.deepEqual(capabilityNames(1n << BigInt(value(name))), [name]);
