@@ -19,7 +19,11 @@ cd "$(dirname "$0")/.."
 #   util-linux           `script`, which gives `docker run -it` a terminal in the tests
 #   uidmap passwd        newuidmap/newgidmap (setuid) for rootless containers with subordinate
 #                        ids; useradd/userdel, with which test/userns.test.ts makes its own user
-PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd)
+#   clang libclang-rt-14-dev  libFuzzer and the address/undefined sanitizers: the fuzz targets of
+#                        berth-nsinit's plan reader and resolve_in_root (native/test/, npm run fuzz;
+#                        test/fuzz.test.ts runs them briefly). gcc has no libFuzzer; Debian's clang
+#                        keeps its runtime libraries in libclang-rt-14-dev.
+PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

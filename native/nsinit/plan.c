@@ -70,16 +70,18 @@ static void strv_push(struct strv *sv, const char *s)
 	sv->v[sv->n] = NULL;
 }
 
-/* Scalars appear at most once. */
+/* Scalars appear at most once: the names seen so far in this plan (plan_read starts afresh, so
+ * a test driver or fuzzer can read many plans in one process). */
+static const char *seen[64];
+static size_t nseen;
+
 static void once(void)
 {
-	static const char *seen[64];
-	static size_t n;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < nseen; i++)
 		if (!strcmp(seen[i], rec))
 			die("plan: record '%s' given twice", rec);
-	if (n < sizeof seen / sizeof *seen)
-		seen[n++] = xstrdup(rec);
+	if (nseen < sizeof seen / sizeof *seen)
+		seen[nseen++] = xstrdup(rec);
 }
 
 static void parse_record(struct plan *p, char **f, int argc)
@@ -252,6 +254,7 @@ static void validate(struct plan *p)
 void plan_read(struct plan *p)
 {
 	*p = (struct plan){.rootfs_prop = MS_SLAVE | MS_REC, .setgroups = -1, .umask = -1};
+	nseen = 0;
 	char *l = read_line();
 	if (!l || strcmp(l, "berth-plan 1"))
 		die("plan: expected 'berth-plan 1', got '%.64s'", l ? l : "end of input");

@@ -10,8 +10,8 @@
  * The types are deliberately loose (tests build invalid configs on purpose);
  * they name the fields the suite touches.
  */
+import { readFileSync } from 'node:fs';
 import { defaultSpec as runtimeDefaultSpec } from '../../src/oci/default-spec.js';
-import { CAPABILITIES as RUNTIME_CAPABILITIES } from '../../src/runtime/plan/capabilities.js';
 
 export interface LinuxIdMapping {
   containerID: number;
@@ -147,8 +147,33 @@ export function testSpec(probeArgs: readonly string[] = ['hostname']): Spec {
   return spec;
 }
 
+/** Where the kernel's capability numbers are defined (Debian's linux-libc-dev). */
+export const CAPABILITY_HEADER = '/usr/include/linux/capability.h';
+
+/**
+ * Capability names by bit number, read from the kernel's header (`#define CAP_CHOWN 0` …), never
+ * from the runtime's own table: the tests decode what the probe reports with the kernel's numbers,
+ * so two swapped entries in the runtime's table make a container test fail instead of agreeing
+ * with themselves.
+ */
+export function kernelCapabilities(header = CAPABILITY_HEADER): string[] {
+  let text: string;
+  try {
+    text = readFileSync(header, 'utf8');
+  } catch (err) {
+    throw new Error(`read '${header}' (Debian package linux-libc-dev, for the capability numbers): ${(err as Error).message}`);
+  }
+  const out: string[] = [];
+  for (const m of text.matchAll(/^#define\s+(CAP_\w+)\s+(\d+)\s*$/gm)) {
+    const [, name, n] = m as unknown as [string, string, string];
+    out[Number(n)] = name;
+  }
+  if (out.length < 41 || out.some((n) => n === undefined)) throw new Error(`'${header}': no contiguous CAP_* numbers from 0`);
+  return out;
+}
+
 /** Host capability numbers (linux/capability.h), for decoding the probe's hex sets. */
-export const CAPABILITIES: readonly string[] = RUNTIME_CAPABILITIES;
+export const CAPABILITIES: readonly string[] = kernelCapabilities();
 
 /** Bit mask of a list of capability names. */
 export function capMask(names: readonly string[]): bigint {

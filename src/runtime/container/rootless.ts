@@ -19,9 +19,9 @@ import { type CgroupLayout, containerCgroupPath, hierarchyDirName } from '../cgr
 import { type CgroupDir, managerFor } from '../cgroups/manager.js';
 import { type LinuxResources, parseResources } from '../cgroups/resources.js';
 import type { IdMapHost } from '../plan/idmap.js';
+import { CAPABILITY_BITS } from '../plan/kernel-constants.generated.js';
 
-const CAP_SETGID = 6;
-const CAP_SETUID = 7;
+const { CAP_SETGID, CAP_SETUID } = CAPABILITY_BITS;
 
 function effectiveCaps(): bigint {
   const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));

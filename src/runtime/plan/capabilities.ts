@@ -1,49 +1,18 @@
+/** Capability names → bits. Pure. The numbers are generated from <linux/capability.h>. */
 import { invalid } from '../../common/errors.js';
+import { CAPABILITY_BITS } from './kernel-constants.generated.js';
 
-/** Capability names → bits. Pure. Numbers from linux/capability.h. */
-export const CAPABILITIES = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_DAC_READ_SEARCH',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETPCAP',
-  'CAP_LINUX_IMMUTABLE',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST',
-  'CAP_NET_ADMIN',
-  'CAP_NET_RAW',
-  'CAP_IPC_LOCK',
-  'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE',
-  'CAP_SYS_RAWIO',
-  'CAP_SYS_CHROOT',
-  'CAP_SYS_PTRACE',
-  'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN',
-  'CAP_SYS_BOOT',
-  'CAP_SYS_NICE',
-  'CAP_SYS_RESOURCE',
-  'CAP_SYS_TIME',
-  'CAP_SYS_TTY_CONFIG',
-  'CAP_MKNOD',
-  'CAP_LEASE',
-  'CAP_AUDIT_WRITE',
-  'CAP_AUDIT_CONTROL',
-  'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE',
-  'CAP_MAC_ADMIN',
-  'CAP_SYSLOG',
-  'CAP_WAKE_ALARM',
-  'CAP_BLOCK_SUSPEND',
-  'CAP_AUDIT_READ',
-  'CAP_PERFMON',
-  'CAP_BPF',
-  'CAP_CHECKPOINT_RESTORE',
-] as const;
+export type CapabilityName = keyof typeof CAPABILITY_BITS;
+
+/** Every capability the headers define, by bit number (CAPABILITIES[n] has bit n). */
+export const CAPABILITIES: readonly CapabilityName[] = (Object.keys(CAPABILITY_BITS) as CapabilityName[]).sort(
+  (a, b) => CAPABILITY_BITS[a] - CAPABILITY_BITS[b],
+);
+
+/** The bit of a capability name (upper case), or undefined. */
+export function capabilityBit(name: string): number | undefined {
+  return Object.hasOwn(CAPABILITY_BITS, name) ? CAPABILITY_BITS[name as CapabilityName] : undefined;
+}
 
 export interface CapabilityResult {
   mask: bigint;
@@ -64,8 +33,8 @@ export function capabilityMask(names: readonly string[] = [], grantable: bigint 
   const unknown: string[] = [];
   const ungrantable: string[] = [];
   for (const name of names) {
-    const bit = CAPABILITIES.indexOf(name.toUpperCase() as (typeof CAPABILITIES)[number]);
-    if (bit < 0) unknown.push(name);
+    const bit = capabilityBit(name.toUpperCase());
+    if (bit === undefined) unknown.push(name);
     else if (((grantable >> BigInt(bit)) & 1n) === 0n) ungrantable.push(name);
     else mask |= 1n << BigInt(bit);
   }
@@ -82,7 +51,7 @@ export function capabilitySetMask(names: readonly string[] | undefined, set: str
 }
 
 export function capabilityNames(mask: bigint): string[] {
-  return CAPABILITIES.filter((_, i) => ((mask >> BigInt(i)) & 1n) === 1n);
+  return CAPABILITIES.filter((name) => ((mask >> BigInt(CAPABILITY_BITS[name])) & 1n) === 1n);
 }
 
 export interface CapabilitySetsInput {

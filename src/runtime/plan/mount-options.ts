@@ -3,32 +3,14 @@
  * The table is the one runc and util-linux use; options it does not know are passed to the
  * filesystem in the data string, as the runtime-spec asks.
  */
-export const MS = {
-  RDONLY: 1,
-  NOSUID: 2,
-  NODEV: 4,
-  NOEXEC: 8,
-  SYNCHRONOUS: 16,
-  REMOUNT: 32,
-  MANDLOCK: 64,
-  DIRSYNC: 128,
-  NOSYMFOLLOW: 256,
-  NOATIME: 1024,
-  NODIRATIME: 2048,
-  BIND: 4096,
-  MOVE: 8192,
-  REC: 16384,
-  SILENT: 32768,
-  POSIXACL: 1 << 16,
-  UNBINDABLE: 1 << 17,
-  PRIVATE: 1 << 18,
-  SLAVE: 1 << 19,
-  SHARED: 1 << 20,
-  RELATIME: 1 << 21,
-  I_VERSION: 1 << 23,
-  STRICTATIME: 1 << 24,
-  LAZYTIME: 1 << 25,
-} as const;
+import { MOUNT_FLAGS } from './kernel-constants.generated.js';
+
+type Unprefixed<T> = { readonly [K in keyof T as K extends `MS_${infer N}` ? N : never]: T[K] };
+
+/** The MS_* flags without their prefix (MS.RDONLY), numbers generated from <sys/mount.h>. */
+export const MS = Object.fromEntries(Object.entries(MOUNT_FLAGS).map(([k, v]) => [k.slice('MS_'.length), v])) as Unprefixed<
+  typeof MOUNT_FLAGS
+>;
 
 /** [clear?, flag]: `clear` options remove the flag (e.g. `rw` clears MS_RDONLY). */
 const FLAGS: Record<string, [boolean, number]> = {

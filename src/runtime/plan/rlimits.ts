@@ -1,25 +1,9 @@
-/** RLIMIT names → resource numbers (x86_64 and aarch64 agree). Pure. */
+/** RLIMIT names → resource numbers. Pure. The numbers are generated from <sys/resource.h>. */
 import { invalid } from '../../common/errors.js';
 import type { Rlimit } from '../../oci/spec.js';
+import { RLIMIT_RESOURCES } from './kernel-constants.generated.js';
 
-export const RLIMITS: Record<string, number> = {
-  RLIMIT_CPU: 0,
-  RLIMIT_FSIZE: 1,
-  RLIMIT_DATA: 2,
-  RLIMIT_STACK: 3,
-  RLIMIT_CORE: 4,
-  RLIMIT_RSS: 5,
-  RLIMIT_NPROC: 6,
-  RLIMIT_NOFILE: 7,
-  RLIMIT_MEMLOCK: 8,
-  RLIMIT_AS: 9,
-  RLIMIT_LOCKS: 10,
-  RLIMIT_SIGPENDING: 11,
-  RLIMIT_MSGQUEUE: 12,
-  RLIMIT_NICE: 13,
-  RLIMIT_RTPRIO: 14,
-  RLIMIT_RTTIME: 15,
-};
+export const RLIMITS: Readonly<Record<string, number>> = RLIMIT_RESOURCES;
 
 /** JSON numbers lose precision above 2^53; anything at or above 2^63 means "unlimited". */
 function limitValue(v: number): bigint | 'unlimited' {
@@ -30,7 +14,7 @@ function limitValue(v: number): bigint | 'unlimited' {
 export function planRlimits(rlimits: readonly Rlimit[] = []) {
   const seen = new Set<string>();
   return rlimits.map((r, i) => {
-    const resource = RLIMITS[r.type];
+    const resource = Object.hasOwn(RLIMITS, r.type) ? RLIMITS[r.type] : undefined;
     if (resource === undefined) throw invalid(`config.json: process.rlimits[${i}].type: unknown rlimit '${r.type}'`, r.type);
     if (seen.has(r.type)) throw invalid(`config.json: process.rlimits[${i}]: duplicate rlimit '${r.type}'`, r.type);
     seen.add(r.type);
