@@ -64,6 +64,13 @@ async function namespaceHolder(ctx: CheckContext): Promise<number> {
   return pid;
 }
 
+/** Mounts at or below the bundle in our (the runtime's) mount namespace. */
+function bundleMounts(b: Bundle): string[] {
+  return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+    .map((m) => m.mountPoint)
+    .filter((p) => p === b.dir || p.startsWith(`${b.dir}/`));
+}
+
 /** The v1 or v2 file for a cgroup setting of a process. */
 function cgroupFile(pid: number, v1ctrl: string, v1file: string, v2file: string): string {
   const dirs = cgroupDirsOf(pid);
@@ -129,6 +136,32 @@ function propagationCheck(mode: 'shared' | 'slave' | 'private' | 'unbindable', q
           assert.match(opt, /\bunbindable\b/, `/ must be unbindable: '${opt}'`);
           break;
       }
+    },
+  };
+}
+
+/**
+ * rootfsPropagation with the rootfs an ordinary directory (not a mount point) on whatever mount
+ * the host has there: the usual bundle. Only the container's `/` is looked at.
+ */
+function plainPropagationCheck(mode: 'shared' | 'unbindable'): Check {
+  return {
+    id: `config-linux/rootfs-propagation-${mode}-plain-dir`,
+    doc: 'config-linux.md#rootfs-mount-propagation',
+    level: 'MUST',
+    quote: `rootfsPropagation (string, OPTIONAL) sets the rootfs's mount propagation. Its value is either shared, slave, private or unbindable. (${mode}, the rootfs an ordinary directory)`,
+    async run(ctx) {
+      const b = await ctx.bundle({ probeArgs: ['mounts'] });
+      await b.editConfig((s) => {
+        s.linux = { ...s.linux, rootfsPropagation: mode };
+      });
+      const r = await ctx.rt.run(['run', '--bundle', b.dir, ctx.track(b, ctx.id())]);
+      expectSuccess(r, `run with rootfsPropagation ${mode}`);
+      const root = mountAt(parseMountinfo(new ProbeOutput(r.stdout, ['mounts']).text('mounts')), '/');
+      assert.ok(root, 'the container has a / mount');
+      const opt = root.optional.join(' ');
+      if (mode === 'shared') assert.match(opt, /\bshared:\d+/, `/ must be in a peer group: '${opt}'`);
+      else assert.match(opt, /\bunbindable\b/, `/ must be unbindable: '${opt}'`);
     },
   };
 }
@@ -203,6 +236,87 @@ export const configLinuxChecks: Check[] = [
       const c = await created(ctx, b);
       await started(ctx.rt, c.id);
       for (const p of ['net', 'uts', 'ipc']) assert.equal(nsLink(c.pid(), p), nsLink(holder, p), `${p}: must be the namespace at the path`);
+    },
+  },
+  {
+    id: 'config-linux/namespaces-inherit-mount',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote:
+      'If a namespace type is not specified in the namespaces array, the container MUST inherit the runtime namespace of that type. (mount: no new mount namespace)',
+    async run(ctx) {
+      // Nothing to mount: without a mount namespace of its own a mount would land on the host.
+      // /bin/sh and sleep exist in the rootfs and on the host, however the root is set.
+      const b = await ctx.bundle({ probeArgs: [] });
+      await b.editConfig((s) => {
+        // every namespace inherited: a new pid namespace would need a /proc of its own
+        setNamespaces(s, []);
+        delete s.hostname;
+        s.mounts = [];
+        s.root = { path: s.root?.path ?? 'rootfs', readonly: false };
+        s.linux = { ...s.linux, maskedPaths: [], readonlyPaths: [] };
+        if (s.process !== undefined) s.process.args = ['/bin/sh', '-c', 'exec sleep 600'];
+      });
+      const c = await created(ctx, b);
+      await started(ctx.rt, c.id);
+      assert.equal(nsLink(c.pid(), 'mnt'), nsLink('self', 'mnt'), "mount: the container must be in the runtime's mount namespace");
+      assert.deepEqual(bundleMounts(b), [], "nothing of the bundle may be mounted in the runtime's (the host's) mount namespace");
+    },
+  },
+  {
+    id: 'config-linux/namespaces-path-mount',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote: 'path … The runtime MUST place the container process in the namespace associated with that path. (type mount)',
+    requires: () => needsBinary('unshare'),
+    async run(ctx) {
+      // A private mount namespace of the check's own: the container's mounts happen in it.
+      const holder = ctx.spawnHelper(['unshare', '--mount', '--propagation', 'private', 'sleep', '600']);
+      await waitFor('the mount namespace holder to unshare', () => {
+        try {
+          return nsLink(holder, 'mnt') !== nsLink('self', 'mnt') ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      const b = await sleeperBundle(ctx, (s) => {
+        setNamespaces(s, [{ type: 'pid' }, { type: 'mount', path: `/proc/${holder}/ns/mnt` }]);
+        delete s.hostname;
+      });
+      const c = await created(ctx, b);
+      await started(ctx.rt, c.id);
+      assert.equal(nsLink(c.pid(), 'mnt'), nsLink(holder, 'mnt'), 'mnt: must be the namespace at the path');
+      assert.deepEqual(bundleMounts(b), [], "the container's mounts are in the joined namespace, not the runtime's");
+    },
+  },
+  {
+    id: 'config-linux/namespaces-path-pid-cgroup',
+    doc: 'config-linux.md#namespaces',
+    level: 'MUST',
+    quote: 'path … The runtime MUST place the container process in the namespace associated with that path. (types pid and cgroup)',
+    requires: () => needsBinary('unshare') ?? needsNamespace('cgroup'),
+    async run(ctx) {
+      // unshare --pid --fork: the namespace's init is unshare's child.
+      const unshare = ctx.spawnHelper(['unshare', '--pid', '--fork', '--cgroup', 'sleep', '600']);
+      const holder = await waitFor('the pid namespace holder to start', () => {
+        try {
+          const child = Number(readFileSync(`/proc/${unshare}/task/${unshare}/children`, 'utf8').trim().split(/\s+/)[0]);
+          return child > 0 && nsLink(child, 'pid') !== nsLink('self', 'pid') ? child : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      const b = await sleeperBundle(ctx, (s) => {
+        setNamespaces(s, [
+          { type: 'mount' },
+          { type: 'pid', path: `/proc/${holder}/ns/pid` },
+          { type: 'cgroup', path: `/proc/${holder}/ns/cgroup` },
+        ]);
+        delete s.hostname;
+      });
+      const c = await created(ctx, b);
+      await started(ctx.rt, c.id);
+      for (const p of ['pid', 'cgroup']) assert.equal(nsLink(c.pid(), p), nsLink(holder, p), `${p}: must be the namespace at the path`);
     },
   },
   {
@@ -910,4 +1024,6 @@ export const configLinuxChecks: Check[] = [
   propagationCheck('slave', 'slave: the rootfs mount receives propagation events from the host … but not the other way around.'),
   propagationCheck('private', "private: the rootfs mount doesn't receive mount propagation events from the host …"),
   propagationCheck('unbindable', 'unbindable: the rootfs mount is a private mount that cannot be bind-mounted.'),
+  plainPropagationCheck('shared'),
+  plainPropagationCheck('unbindable'),
 ];

@@ -75,6 +75,23 @@ export const RUNC_DEVIATIONS: readonly Deviation[] = [
     id: 'config-linux/rootfs-propagation-unbindable',
     reason: "runc 1.1.5 leaves the container's / private whatever rootfsPropagation says",
   },
+  {
+    id: 'runtime/create-without-process',
+    reason: 'runc refuses create without process ("process property must not be empty"); the spec requires process only for start',
+  },
+  {
+    id: 'config-linux/namespaces-inherit-mount',
+    reason:
+      'without a mount namespace runc 1.1.5 still changes root into the rootfs, where nothing is mounted: "error closing exec fds: open /proc/self/fd: no such file or directory"',
+  },
+  {
+    id: 'config-linux/rootfs-propagation-shared-plain-dir',
+    reason: "runc 1.1.5 leaves the container's / private whatever rootfsPropagation says",
+  },
+  {
+    id: 'config-linux/rootfs-propagation-unbindable-plain-dir',
+    reason: 'runc 1.1.5 makes the host / unbindable in its mount namespace, then cannot bind the rootfs: "flags: 0x5000: invalid argument"',
+  },
 ];
 
 export const BERTH_DEVIATIONS: readonly Deviation[] = [

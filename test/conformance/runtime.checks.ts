@@ -269,6 +269,27 @@ export const runtimeChecks: Check[] = [
     },
   },
   {
+    id: 'runtime/create-without-process',
+    doc: 'config.md#process, runtime.md#start',
+    level: 'MUST',
+    quote:
+      'process (object, OPTIONAL) specifies the container process. This property is REQUIRED when start is called. … [start] This operation MUST generate an error if process was not set.',
+    async run(ctx) {
+      const b = await ctx.bundle({ probeArgs: [] });
+      await b.editConfig((s) => {
+        delete s.process;
+      });
+      const id = ctx.id();
+      const c = await create(ctx.rt, b, id);
+      expectSuccess(c.result, 'create without process (it is only required by start)');
+      assert.equal((await state(ctx.rt, id)).status, 'created');
+      expectError(await ctx.rt.run(['start', id]), 'start of a container without process', /\bprocess\b/i);
+      assert.notEqual(await statusOrAbsent(ctx.rt, id), 'running', 'no program can be running');
+      expectSuccess(await ctx.rt.run(['delete', '--force', id]), 'delete --force afterwards');
+      await assertNoContainer(ctx.rt, id, 'after delete --force');
+    },
+  },
+  {
     id: 'runtime/start-unknown-id-error',
     doc: 'runtime.md#start',
     level: 'MUST',
