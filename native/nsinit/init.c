@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/keyctl.h>
@@ -52,7 +53,7 @@ static const char *find_exec(struct plan *p)
 			return cand;
 		free(cand);
 	}
-	die("exec '%s': executable file not found in $PATH", a0);
+	die_code(ENOENT, "exec '%s': executable file not found in $PATH", a0);
 }
 
 /* runc names the keyring _ses.<id> and adds search permission for the possessor's user
@@ -133,23 +134,42 @@ static void enter_cwd(struct plan *p)
 	close(root);
 }
 
-static void wait_start(int fifo)
+/* Without a start socket, `start` comes on the sync fd. With one, it is a connection that sends
+ * the line `start`: its fd becomes the status channel (close-on-exec, so EOF alone tells the
+ * caller that the exec happened; a failure writes an `error` line first). A connection that
+ * closes without `start` is dropped and the wait goes on. */
+static void wait_start(int listenfd)
 {
-	if (fifo < 0) {
+	if (listenfd < 0) {
 		expect_line("start");
 		return;
 	}
-	char b;
-	ssize_t n;
-	do
-		n = read(fifo, &b, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		die_errno("read exec fifo");
-	close(fifo);
+	for (;;) {
+		int c = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			die_errno("accept on the start socket");
+		}
+		char line[8];
+		size_t n = 0;
+		while (n < sizeof line) {
+			ssize_t r = read(c, line + n, 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0 || line[n++] == '\n')
+				break;
+		}
+		if (n == 6 && !memcmp(line, "start\n", 6)) {
+			g_status = c;
+			close(listenfd);
+			return;
+		}
+		close(c);
+	}
 }
 
-void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
+void init_stage(struct plan *p, int sock, int console, int listenfd, const sigset_t *mask)
 {
 	g_child = 0;
 	set_title("berth:[1:INIT]");
@@ -169,24 +189,8 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 		die_errno("unshare cgroup namespace");
 	if (setsid() < 0)
 		die_errno("setsid");
-	/* Host paths are opened while we still have host credentials: in a new user namespace
-	 * our uid is about to become the mapped root, which may not reach them. */
-	int fifo = -1;
-	if (p->exec_fifo) {
-		/* Node has no mkfifo; the caller owns the directory and removes it with the container. */
-		if (mkfifo(p->exec_fifo, 0622) < 0 && errno != EEXIST)
-			die_errno("create exec fifo '%s'", p->exec_fifo);
-		if ((fifo = open(p->exec_fifo, O_RDWR | O_CLOEXEC)) < 0)
-			die_errno("open exec fifo '%s'", p->exec_fifo);
-	}
-	/* `start` reads this FIFO to EOF: EOF alone means our exec happened (the fd is
-	 * close-on-exec), an error line first means we failed after start. */
-	if (p->start_status) {
-		if (mkfifo(p->start_status, 0600) < 0 && errno != EEXIST)
-			die_errno("create start status fifo '%s'", p->start_status);
-		if ((g_status = open(p->start_status, O_RDWR | O_CLOEXEC)) < 0)
-			die_errno("open start status fifo '%s'", p->start_status);
-	}
+	/* The rootfs is opened while we still have host credentials: in a new user namespace our
+	 * uid is about to become the mapped root, which may not reach it. */
 	if (p->ns_new & CLONE_NEWNS)
 		rootfs_open(p);
 	/* Files we create must be owned by an id mapped in the namespace: become its root. */
@@ -222,6 +226,9 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 	if (p->cwd)
 		enter_cwd(p);
 	const char *path = find_exec(p);
+	/* The last handle on a filesystem we hold: from here on, only sockets, pipes, the stdio
+	 * and the preserved fds remain (test/escape.test.ts checks it). */
+	rootfs_close();
 	/* Nothing of ours reaches the container: fds past the preserved ones close on exec
 	 * (those we still use already are close-on-exec). */
 	if (close_range(3 + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
@@ -234,7 +241,7 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 	char created = MSG_CREATED;
 	if (write_all(sock, &created, 1) < 0)
 		die_errno("tell the parent stage");
-	wait_start(fifo);
+	wait_start(listenfd);
 
 	run_hooks(p, HOOK_START_CONTAINER, getpid());
 	set_home(p);

@@ -425,3 +425,10 @@ void masked_paths(struct plan *p)
 		close(fd);
 	}
 }
+
+void rootfs_close(void)
+{
+	if (rootfd >= 0)
+		close(rootfd);
+	rootfd = -1;
+}

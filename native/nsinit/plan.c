@@ -92,8 +92,7 @@ static void parse_record(struct plan *p, char **f, int argc)
 	else if (SCALAR("wait", 1)) p->wait = flag01(a[0]);
 	else if (SCALAR("terminal", 1)) p->terminal = flag01(a[0]);
 	else if (SCALAR("console-socket", 1)) p->console_socket = xstrdup(a[0]);
-	else if (SCALAR("exec-fifo", 1)) p->exec_fifo = xstrdup(a[0]);
-	else if (SCALAR("start-status", 1)) p->start_status = xstrdup(a[0]);
+	else if (SCALAR("start-socket", 1)) p->start_socket = xstrdup(a[0]);
 	else if (SCALAR("sync-hooks", 1)) p->sync_hooks = flag01(a[0]);
 	else if (SCALAR("rootfs", 1)) p->rootfs = xstrdup(a[0]);
 	else if (SCALAR("rootfs-propagation", 1)) p->rootfs_prop = unum(a[0], 10, ULONG_MAX);
@@ -236,6 +235,10 @@ static void validate(struct plan *p)
 		die("plan: 'setgroups' with 'gid-map-tool': the tool decides setgroups");
 	if (p->time_offsets.n && !(p->ns_new & CLONE_NEWTIME))
 		die("plan: 'time-offset' needs 'ns-new time'");
+	if (p->start_socket && p->start_socket[0] != '/')
+		die("plan: 'start-socket' must be an absolute path");
+	if (p->start_socket && p->wait)
+		die("plan: 'start-socket' with 'wait 1': a foreground run is started on the sync fd");
 	if (p->terminal && !p->console_socket && !p->wait)
 		die("plan: 'terminal 1' without 'console-socket' needs 'wait 1'");
 	if (p->console_socket && !p->terminal)

@@ -13,7 +13,7 @@ import { type CgroupDir, cgroupDirs, managerFor, procsFiles, readCgroupLayout, s
 import { runHooksOrFail, runHooksWarn } from '../hooks/run.js';
 import { NsinitSession } from '../launcher/nsinit.js';
 import { buildPlan, type CgroupMountSource } from '../plan/build.js';
-import { Container, type ContainerRecord, hookState, validateId } from './container.js';
+import { Container, type ContainerRecord, hookState, START_SOCKET, validateId } from './container.js';
 import { grantableCaps } from './host.js';
 import { procStat, waitGone } from './proc.js';
 import { idMapHost, setUpRootlessCgroups } from './rootless.js';
@@ -120,8 +120,7 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       bundle,
       spec: config,
       wait: mode === 'run-foreground',
-      execFifo: mode === 'create' ? path.join(dir, 'exec.fifo') : undefined,
-      startStatus: mode === 'create' ? path.join(dir, 'exec.status') : undefined,
+      startSocket: mode === 'create' ? path.join(dir, START_SOCKET) : undefined,
       consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,

@@ -13,7 +13,7 @@ function ctx(spec: Spec, over: Partial<PlanContext> = {}): PlanContext {
     bundle: '/b',
     spec,
     wait: false,
-    execFifo: '/run/x/c1/exec.fifo',
+    startSocket: '/run/x/c1/exec.sock',
     noPivot: false,
     preserveFds: 0,
     cgroupProcs: ['/sys/fs/cgroup/memory/c1/cgroup.procs'],

@@ -32,8 +32,8 @@ export interface PlanContext {
   spec: Spec;
   /** Foreground run: nsinit's parent stage waits for the container. */
   wait: boolean;
-  execFifo?: string;
-  startStatus?: string;
+  /** Where the start socket is bound (create only): `<state>/<id>/exec.sock`. */
+  startSocket?: string;
   consoleSocket?: string;
   noPivot: boolean;
   preserveFds: number;
@@ -264,8 +264,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     wait: ctx.wait,
     terminal: proc.terminal ?? false,
     consoleSocket: ctx.consoleSocket,
-    execFifo: ctx.execFifo,
-    startStatus: ctx.startStatus,
+    startSocket: ctx.startSocket,
     syncHooks,
     rootfs,
     rootfsPropagation,

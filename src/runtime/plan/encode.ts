@@ -41,8 +41,7 @@ export function encodePlan(plan: LaunchPlan): string {
   rec('wait', flag(plan.wait));
   rec('terminal', flag(plan.terminal));
   if (plan.consoleSocket) rec('console-socket', plan.consoleSocket);
-  if (plan.execFifo) rec('exec-fifo', plan.execFifo);
-  if (plan.startStatus) rec('start-status', plan.startStatus);
+  if (plan.startSocket) rec('start-socket', plan.startSocket);
   rec('sync-hooks', flag(plan.syncHooks));
   rec('rootfs', plan.rootfs);
   rec('rootfs-propagation', plan.rootfsPropagation);

@@ -71,9 +71,8 @@ export interface LaunchPlan {
   wait: boolean;
   terminal: boolean;
   consoleSocket?: string;
-  execFifo?: string;
-  /** FIFO through which `start` learns whether the exec happened. */
-  startStatus?: string;
+  /** Host path of the unix socket `start` connects to (create only; docs/plan-format.md). */
+  startSocket?: string;
   syncHooks: boolean;
   rootfs: string;
   rootfsPropagation: number;
