@@ -192,7 +192,11 @@ describe('no host fd in the container', { skip }, () => {
     let execPid = 0;
     try {
       sync.write(plan);
-      await waitForLine(() => text, /^created$/m, () => `the exec stage to report created (got: ${text})`);
+      await waitForLine(
+        () => text,
+        /^created$/m,
+        () => `the exec stage to report created (got: ${text})`,
+      );
       execPid = Number(/^pid (\d+)$/m.exec(text)?.[1]);
       assert.ok(pidsInNamespaceOf(init).includes(execPid), 'the exec stage is in the container');
       assertHostScan(init, stdioOf(c), 'exec stage waiting for start');

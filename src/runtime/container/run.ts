@@ -3,8 +3,9 @@
  * foreground it waits for the container, forwarding signals, then deletes it and returns the
  * container's exit status (128+n when killed by signal n).
  */
-import { nsinitError } from '../launcher/nsinit.js';
+
 import { runHooksWarn } from '../hooks/run.js';
+import { nsinitError } from '../launcher/nsinit.js';
 import { type CreateOptions, launch } from './create.js';
 import { destroy } from './delete.js';
 

@@ -72,7 +72,8 @@ function talk(socketPath: string, id: string): Promise<string> {
     sock.on('error', (err) => {
       const code = errnoCode(err);
       // Nobody listens any more: the init stage is gone.
-      if (code === 'ECONNREFUSED' || code === 'ENOENT') reject(new BerthError('failed-precondition', startRefusal('stopped'), { object: id }));
+      if (code === 'ECONNREFUSED' || code === 'ENOENT')
+        reject(new BerthError('failed-precondition', startRefusal('stopped'), { object: id }));
       // It exec'd (or died) before reading all of what we wrote: the outcome so far stands.
       else if (code === 'EPIPE' || code === 'ECONNRESET') resolve(text);
       else reject(fromErrno('connect', socketPath, err));
