@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -227,6 +227,43 @@ describe('no host fd in the container', { skip }, () => {
     assertHostScan(ca.pid(), stdio, "created init in another container's pid namespace");
     await attackFromInside(aid, stdio, 2);
   });
+});
+
+describe('proc and sysfs only on an ordinary directory', { skip }, () => {
+  let rt: Runtime;
+  before(() => {
+    rt = createRuntime('berth');
+  });
+  after(async () => {
+    await rt?.[Symbol.asyncDispose]();
+  });
+
+  for (const [what, dest, make, message] of [
+    [
+      'a /proc -> / symlink',
+      'proc',
+      (p: string) => symlinkSync('/', p),
+      /mount 'proc' on '\/proc': the destination is a symlink in the rootfs; proc must be mounted on an ordinary directory/,
+    ],
+    [
+      'a /sys that is a file',
+      'sys',
+      (p: string) => writeFileSync(p, ''),
+      /mount 'sysfs' on '\/sys': the destination is not a directory in the rootfs; sysfs must be mounted on an ordinary directory/,
+    ],
+  ] as const) {
+    test(`${what} in the rootfs is refused, naming the destination`, async () => {
+      await using b = await Bundle.create({ probeArgs: ['exit', '0'] });
+      rmSync(b.inRootfs(dest), { recursive: true, force: true });
+      make(b.inRootfs(dest));
+      const id = uniqueId('procdest');
+      b.track(rt, id);
+      const r = await rt.run(['create', '--bundle', b.dir, id]);
+      assert.notEqual(r.code, 0, 'create must fail');
+      assert.match(r.stderr, message);
+      assert.equal(existsSync(join(rt.rootDir, id)), false, 'no state is left');
+    });
+  }
 });
 
 async function waitForLine(get: () => string, re: RegExp, what: () => string): Promise<void> {

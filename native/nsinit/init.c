@@ -122,13 +122,14 @@ static void write_sysctls(struct plan *p)
 	}
 }
 
-static void enter_cwd(struct plan *p)
+/* Resolved inside the root and created if missing; with `enter`, also made the cwd. */
+static void cwd_in_root(struct plan *p, int enter)
 {
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int fd = root < 0 ? -1 : resolve_in_root(root, p->cwd, CREATE_DIR);
 	if (fd < 0)
 		die_errno("create cwd '%s'", p->cwd);
-	if (fchdir(fd) < 0)
+	if (enter && fchdir(fd) < 0)
 		die_errno("chdir '%s'", p->cwd);
 	close(fd);
 	close(root);
@@ -207,6 +208,10 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	run_hooks(p, HOOK_CREATE_CONTAINER, getpid()); /* the pid as the container sees it */
 	if (p->ns_new & CLONE_NEWNS)
 		rootfs_pivot(p);
+	/* A missing cwd is created now, before `/` may turn read-only (runc's order); it is
+	 * entered last, once every mount is in place. */
+	if ((p->ns_new & CLONE_NEWNS) && p->cwd)
+		cwd_in_root(p, 0);
 	if (p->terminal)
 		terminal_setup(p, console, sock);
 	if (p->root_readonly)
@@ -224,7 +229,7 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	readonly_paths(p);
 	masked_paths(p);
 	if (p->cwd)
-		enter_cwd(p);
+		cwd_in_root(p, 1);
 	const char *path = find_exec(p);
 	/* The last handle on a filesystem we hold: from here on, only sockets, pipes, the stdio
 	 * and the preserved fds remain (test/escape.test.ts checks it). */
