@@ -208,9 +208,13 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	run_hooks(p, HOOK_CREATE_CONTAINER, getpid()); /* the pid as the container sees it */
 	if (p->ns_new & CLONE_NEWNS)
 		rootfs_pivot(p);
+	/* A mount namespace shared with the runtime (or joined): pivot_root would move the root
+	 * of every process in it, so only ours changes. */
+	if (p->chroot && (chroot(p->rootfs) < 0 || chdir("/") < 0))
+		die_errno("chroot '%s'", p->rootfs);
 	/* A missing cwd is created now, before `/` may turn read-only (runc's order); it is
 	 * entered last, once every mount is in place. */
-	if ((p->ns_new & CLONE_NEWNS) && p->cwd)
+	if ((p->ns_new & CLONE_NEWNS) && p->cwd && p->root_readonly)
 		cwd_in_root(p, 0);
 	if (p->terminal)
 		terminal_setup(p, console, sock);
@@ -228,9 +232,11 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	write_sysctls(p);
 	readonly_paths(p);
 	masked_paths(p);
+	if (p->ns_new & CLONE_NEWNS)
+		root_propagation_late(p);
 	if (p->cwd)
 		cwd_in_root(p, 1);
-	const char *path = find_exec(p);
+	const char *path = p->args.n ? find_exec(p) : NULL;
 	/* The last handle on a filesystem we hold: from here on, only sockets, pipes, the stdio
 	 * and the preserved fds remain (test/escape.test.ts checks it). */
 	rootfs_close();
@@ -247,6 +253,8 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	if (write_all(sock, &created, 1) < 0)
 		die_errno("tell the parent stage");
 	wait_start(listenfd);
+	if (!p->args.n)
+		die_code(EINVAL, "start: the container has no process to run (config.json: process)");
 
 	run_hooks(p, HOOK_START_CONTAINER, getpid());
 	set_home(p);

@@ -407,7 +407,20 @@ void rootfs_pivot(struct plan *p)
 	close(rootfd);
 	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_errno("open '/'");
-	if (p->root_prop_after && mount(NULL, "/", NULL, p->root_prop_after, NULL) < 0)
+	/* Shared: a peer group of its own (private first), not the one of the mount the rootfs was
+	 * bound from, which may be the host's: the container's mounts on / stay in the container. */
+	if ((p->root_prop_after & MS_SHARED) && mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+		die_errno("make '/' private");
+	/* Unbindable waits for root_propagation_late(): the console, read-only and masked paths
+	 * are bind mounts from this tree. */
+	if (p->root_prop_after && !(p->root_prop_after & MS_UNBINDABLE) &&
+	    mount(NULL, "/", NULL, p->root_prop_after, NULL) < 0)
+		die_errno("set propagation of '/'");
+}
+
+void root_propagation_late(struct plan *p)
+{
+	if ((p->root_prop_after & MS_UNBINDABLE) && mount(NULL, "/", NULL, p->root_prop_after, NULL) < 0)
 		die_errno("set propagation of '/'");
 }
 

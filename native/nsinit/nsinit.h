@@ -24,6 +24,7 @@ void rootfs_pivot(struct plan *p);
 void root_readonly(void);
 void readonly_paths(struct plan *p);
 void masked_paths(struct plan *p);
+void root_propagation_late(struct plan *p); /* an unbindable root-propagation-after */
 void rootfs_close(void);   /* drops the root handle before `created` */
 
 /* terminal.c */

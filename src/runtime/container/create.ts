@@ -72,6 +72,8 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
   if (!terminal && opts.consoleSocket)
     throw invalid('cannot use console socket if berth-runtime will not detach or allocate tty', 'console-socket');
   if (!config.root) throw invalid('config.json: root: required', 'root');
+  // create alone accepts a config without process (start then fails, runtime.md); run cannot.
+  if (!config.process && mode !== 'create') throw invalid('config.json: process: required to run a container', 'process');
   const rootfs = path.resolve(bundle, config.root.path);
   try {
     if (!statSync(rootfs).isDirectory()) throw invalid(`rootfs '${rootfs}': not a directory`, rootfs);

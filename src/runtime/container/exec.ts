@@ -64,6 +64,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     preserveFds: opts.preserveFds ?? 0,
     cgroupProcs: procsFiles(c.record.cgroups),
     seccomp: c.record.config.linux?.seccomp,
+    chroot: !c.record.config.linux?.namespaces?.some((n) => n.type === 'mount' && !n.path),
     grantableCaps: grantableCaps(),
     setgroupsDenied: namespaces.includes('user') && setgroupsOf(c.record.pid) === 'deny',
   });

@@ -47,6 +47,7 @@ export function encodePlan(plan: LaunchPlan): string {
   rec('rootfs-propagation', plan.rootfsPropagation);
   if (plan.rootPropagationAfter) rec('root-propagation-after', plan.rootPropagationAfter);
   rec('no-pivot', flag(plan.noPivot));
+  if (plan.chroot) rec('chroot', flag(true));
   rec('root-readonly', flag(plan.rootReadonly));
   if (plan.hostname !== undefined) rec('hostname', plan.hostname);
   if (plan.domainname !== undefined) rec('domainname', plan.domainname);

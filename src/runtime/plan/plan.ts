@@ -78,6 +78,11 @@ export interface LaunchPlan {
   rootfsPropagation: number;
   rootPropagationAfter: number;
   noPivot: boolean;
+  /**
+   * No mount namespace of the container's own (inherited or joined): chroot into the rootfs
+   * instead of pivot_root, which would move the root of every process in that namespace.
+   */
+  chroot?: boolean;
   rootReadonly: boolean;
   hostname?: string;
   domainname?: string;
