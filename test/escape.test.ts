@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -157,6 +157,16 @@ describe('no host fd in the container', { skip }, () => {
     const c = await mustCreate(rt, b, id);
     await attackFromInside(id, stdioOf(c), 1);
     assertHostScan(c.pid(), stdioOf(c), 'created');
+    // A process that may ptrace the waiting init must gain nothing by it: the init already has
+    // the container's capabilities, not the runtime's (kernel numbers: 16 CAP_SYS_MODULE,
+    // 21 CAP_SYS_ADMIN, 19 CAP_SYS_PTRACE, which the config grants).
+    const status = readFileSync(`/proc/${c.pid()}/status`, 'utf8');
+    for (const set of ['CapBnd', 'CapPrm', 'CapEff']) {
+      const mask = BigInt(`0x${new RegExp(`^${set}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1] ?? 'x'}`);
+      assert.equal((mask >> 16n) & 1n, 0n, `${set} of the created init: no CAP_SYS_MODULE`);
+      assert.equal((mask >> 21n) & 1n, 0n, `${set} of the created init: no CAP_SYS_ADMIN`);
+      assert.equal((mask >> 19n) & 1n, 1n, `${set} of the created init: the configured CAP_SYS_PTRACE`);
+    }
 
     assert.equal((await rt.run(['start', id])).code, 0);
     await waitForStatus(rt, id, 'running');

@@ -245,8 +245,20 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	if (close_range(3 + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		die_errno("close_range");
 
-	if (p->seccomp)
+	/* The process's identity is taken before `created`, as runc does: a created container's
+	 * init that still held every capability (unbounded) would be a target for a container
+	 * process allowed to ptrace it. Without no_new_privs only a holder of CAP_SYS_ADMIN may
+	 * load a filter: load it before the capabilities and ids change (runc's order); the calls
+	 * that follow, startContainer hooks included, must pass it. With no_new_privs a forked
+	 * child checks the filter now, and it is loaded just before execve. */
+	if (p->seccomp && p->no_new_privs)
 		seccomp_check(p);
+	set_home(p);
+	if (p->seccomp && !p->no_new_privs)
+		seccomp_load(p);
+	apply_user(p);
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_NO_NEW_PRIVS");
 
 	send_line("created", NULL);
 	char created = MSG_CREATED;
@@ -257,14 +269,6 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 		die_code(EINVAL, "start: the container has no process to run (config.json: process)");
 
 	run_hooks(p, HOOK_START_CONTAINER, getpid());
-	set_home(p);
-	/* Without no_new_privs only a holder of CAP_SYS_ADMIN may load a filter: load it before the
-	 * capabilities and ids change (as runc does); the calls that follow must pass it. */
-	if (p->seccomp && !p->no_new_privs)
-		seccomp_load(p);
-	apply_user(p);
-	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		die_errno("prctl PR_SET_NO_NEW_PRIVS");
 	signal(SIGPIPE, SIG_DFL); /* ignored dispositions survive execve */
 	/* With no_new_privs, as late as possible: nothing but execve runs under the filter. */
 	if (p->seccomp && p->no_new_privs)

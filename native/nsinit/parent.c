@@ -345,7 +345,12 @@ static _Noreturn void join_stage(struct plan *p, int *nsfd, int sock, int consol
 	free(keep);
 
 	/* The user namespace first: it grants the rights to join the others. */
-	for (int pass = 0; pass < 2; pass++)
+	for (int pass = 0; pass < 2; pass++) {
+		/* clone() cannot create a time namespace (its flag is in the exit-signal byte): the
+		 * child enters ours. Made before a mount namespace is joined, so that /proc/self
+		 * is still ours to write the offsets to. */
+		if (pass == 1 && (p->ns_new & CLONE_NEWTIME))
+			set_time_offsets(p);
 		for (size_t i = 0; i < p->joins.n; i++) {
 			struct nsjoin *j = &p->joins.v[i];
 			if ((pass == 0) != (j->flag == CLONE_NEWUSER))
@@ -354,10 +359,7 @@ static _Noreturn void join_stage(struct plan *p, int *nsfd, int sock, int consol
 				die_errno("setns %s '%s'", j->type, j->path);
 			close(nsfd[i]);
 		}
-	/* clone() cannot create a time namespace (its flag is in the exit-signal byte): the
-	 * child enters ours. */
-	if (p->ns_new & CLONE_NEWTIME)
-		set_time_offsets(p);
+	}
 
 	/* Not being root, the parent stage may only write the maps of (and newuidmap only accepts)
 	 * a process whose /proc files we own: the init stage is born dumpable, and turns
