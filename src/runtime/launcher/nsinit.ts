@@ -162,11 +162,6 @@ export class NsinitSession implements Disposable {
     throw new BerthError('internal', `nsinit: expected '${type}', got '${m.type}'`);
   }
 
-  /** Why the helper could not be spawned, if that is what happened. */
-  get failedToSpawn(): BerthError | undefined {
-    return this.spawnError;
-  }
-
   send(line: string): void {
     if (!this.sync.destroyed) this.sync.write(`${line}\n`);
   }
