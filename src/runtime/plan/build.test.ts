@@ -71,6 +71,20 @@ describe('buildPlan', () => {
     assert.ok(plan.readonly.includes('/proc/sys'));
   });
 
+  test('the start socket replaces the exec fifo and start status', () => {
+    const text = encodePlan(buildPlan(ctx(defaultSpec())).plan);
+    assert.match(text, /^start-socket \/run\/x\/c1\/exec\.sock$/m);
+    assert.doesNotMatch(text, /^(exec-fifo|start-status) /m);
+  });
+
+  test('a config without process plans a container with no process (start then fails)', () => {
+    const spec = defaultSpec();
+    delete spec.process;
+    const { plan } = buildPlan(ctx(spec));
+    assert.deepEqual(plan.process.args, []);
+    assert.doesNotMatch(encodePlan(plan), /^arg /m);
+  });
+
   test('rootfsPropagation: before the rootfs bind, and on the new / after the pivot', () => {
     const cases: [string, number, number][] = [
       ['slave', MS.SLAVE | MS.REC, MS.SLAVE],
