@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/keyctl.h>
@@ -52,7 +53,7 @@ static const char *find_exec(struct plan *p)
 			return cand;
 		free(cand);
 	}
-	die("exec '%s': executable file not found in $PATH", a0);
+	die_code(ENOENT, "exec '%s': executable file not found in $PATH", a0);
 }
 
 /* runc names the keyring _ses.<id> and adds search permission for the possessor's user
@@ -121,35 +122,55 @@ static void write_sysctls(struct plan *p)
 	}
 }
 
-static void enter_cwd(struct plan *p)
+/* Resolved inside the root and created if missing; with `enter`, also made the cwd. */
+static void cwd_in_root(struct plan *p, int enter)
 {
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int fd = root < 0 ? -1 : resolve_in_root(root, p->cwd, CREATE_DIR);
 	if (fd < 0)
 		die_errno("create cwd '%s'", p->cwd);
-	if (fchdir(fd) < 0)
+	if (enter && fchdir(fd) < 0)
 		die_errno("chdir '%s'", p->cwd);
 	close(fd);
 	close(root);
 }
 
-static void wait_start(int fifo)
+/* Without a start socket, `start` comes on the sync fd. With one, it is a connection that sends
+ * the line `start`: its fd becomes the status channel (close-on-exec, so EOF alone tells the
+ * caller that the exec happened; a failure writes an `error` line first). A connection that
+ * closes without `start` is dropped and the wait goes on. */
+static void wait_start(int listenfd)
 {
-	if (fifo < 0) {
+	if (listenfd < 0) {
 		expect_line("start");
 		return;
 	}
-	char b;
-	ssize_t n;
-	do
-		n = read(fifo, &b, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		die_errno("read exec fifo");
-	close(fifo);
+	for (;;) {
+		int c = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			die_errno("accept on the start socket");
+		}
+		char line[8];
+		size_t n = 0;
+		while (n < sizeof line) {
+			ssize_t r = read(c, line + n, 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0 || line[n++] == '\n')
+				break;
+		}
+		if (n == 6 && !memcmp(line, "start\n", 6)) {
+			g_status = c;
+			close(listenfd);
+			return;
+		}
+		close(c);
+	}
 }
 
-void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
+void init_stage(struct plan *p, int sock, int console, int listenfd, const sigset_t *mask)
 {
 	g_child = 0;
 	set_title("berth:[1:INIT]");
@@ -169,24 +190,8 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 		die_errno("unshare cgroup namespace");
 	if (setsid() < 0)
 		die_errno("setsid");
-	/* Host paths are opened while we still have host credentials: in a new user namespace
-	 * our uid is about to become the mapped root, which may not reach them. */
-	int fifo = -1;
-	if (p->exec_fifo) {
-		/* Node has no mkfifo; the caller owns the directory and removes it with the container. */
-		if (mkfifo(p->exec_fifo, 0622) < 0 && errno != EEXIST)
-			die_errno("create exec fifo '%s'", p->exec_fifo);
-		if ((fifo = open(p->exec_fifo, O_RDWR | O_CLOEXEC)) < 0)
-			die_errno("open exec fifo '%s'", p->exec_fifo);
-	}
-	/* `start` reads this FIFO to EOF: EOF alone means our exec happened (the fd is
-	 * close-on-exec), an error line first means we failed after start. */
-	if (p->start_status) {
-		if (mkfifo(p->start_status, 0600) < 0 && errno != EEXIST)
-			die_errno("create start status fifo '%s'", p->start_status);
-		if ((g_status = open(p->start_status, O_RDWR | O_CLOEXEC)) < 0)
-			die_errno("open start status fifo '%s'", p->start_status);
-	}
+	/* The rootfs is opened while we still have host credentials: in a new user namespace our
+	 * uid is about to become the mapped root, which may not reach it. */
 	if (p->ns_new & CLONE_NEWNS)
 		rootfs_open(p);
 	/* Files we create must be owned by an id mapped in the namespace: become its root. */
@@ -203,6 +208,14 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 	run_hooks(p, HOOK_CREATE_CONTAINER, getpid()); /* the pid as the container sees it */
 	if (p->ns_new & CLONE_NEWNS)
 		rootfs_pivot(p);
+	/* A mount namespace shared with the runtime (or joined): pivot_root would move the root
+	 * of every process in it, so only ours changes. */
+	if (p->chroot && (chroot(p->rootfs) < 0 || chdir("/") < 0))
+		die_errno("chroot '%s'", p->rootfs);
+	/* A missing cwd is created now, before `/` may turn read-only (runc's order); it is
+	 * entered last, once every mount is in place. */
+	if ((p->ns_new & CLONE_NEWNS) && p->cwd && p->root_readonly)
+		cwd_in_root(p, 0);
 	if (p->terminal)
 		terminal_setup(p, console, sock);
 	if (p->root_readonly)
@@ -219,32 +232,43 @@ void init_stage(struct plan *p, int sock, int console, const sigset_t *mask)
 	write_sysctls(p);
 	readonly_paths(p);
 	masked_paths(p);
+	if (p->ns_new & CLONE_NEWNS)
+		root_propagation_late(p);
 	if (p->cwd)
-		enter_cwd(p);
-	const char *path = find_exec(p);
+		cwd_in_root(p, 1);
+	const char *path = p->args.n ? find_exec(p) : NULL;
+	/* The last handle on a filesystem we hold: from here on, only sockets, pipes, the stdio
+	 * and the preserved fds remain (test/escape.test.ts checks it). */
+	rootfs_close();
 	/* Nothing of ours reaches the container: fds past the preserved ones close on exec
 	 * (those we still use already are close-on-exec). */
 	if (close_range(3 + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		die_errno("close_range");
 
-	if (p->seccomp)
+	/* The process's identity is taken before `created`, as runc does: a created container's
+	 * init that still held every capability (unbounded) would be a target for a container
+	 * process allowed to ptrace it. Without no_new_privs only a holder of CAP_SYS_ADMIN may
+	 * load a filter: load it before the capabilities and ids change (runc's order); the calls
+	 * that follow, startContainer hooks included, must pass it. With no_new_privs a forked
+	 * child checks the filter now, and it is loaded just before execve. */
+	if (p->seccomp && p->no_new_privs)
 		seccomp_check(p);
-
-	send_line("created", NULL);
-	char created = MSG_CREATED;
-	if (write_all(sock, &created, 1) < 0)
-		die_errno("tell the parent stage");
-	wait_start(fifo);
-
-	run_hooks(p, HOOK_START_CONTAINER, getpid());
 	set_home(p);
-	/* Without no_new_privs only a holder of CAP_SYS_ADMIN may load a filter: load it before the
-	 * capabilities and ids change (as runc does); the calls that follow must pass it. */
 	if (p->seccomp && !p->no_new_privs)
 		seccomp_load(p);
 	apply_user(p);
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_errno("prctl PR_SET_NO_NEW_PRIVS");
+
+	send_line("created", NULL);
+	char created = MSG_CREATED;
+	if (write_all(sock, &created, 1) < 0)
+		die_errno("tell the parent stage");
+	wait_start(listenfd);
+	if (!p->args.n)
+		die_code(EINVAL, "start: the container has no process to run (config.json: process)");
+
+	run_hooks(p, HOOK_START_CONTAINER, getpid());
 	signal(SIGPIPE, SIG_DFL); /* ignored dispositions survive execve */
 	/* With no_new_privs, as late as possible: nothing but execve runs under the filter. */
 	if (p->seccomp && p->no_new_privs)

@@ -222,6 +222,32 @@ void rootfs_open(struct plan *p)
 		die_errno("open rootfs '%s'", p->rootfs);
 }
 
+static int parent_of(const char *path, const char **base);
+
+/* proc and sysfs only on an ordinary directory, as runc insists: a `/proc -> /` symlink in the
+ * rootfs would otherwise put procfs over the container's root (the symlink is followed inside
+ * the root), and a file there is no place for a filesystem either. Missing: created. */
+static int proc_destination(struct rootop *o, const char *what)
+{
+	const char *base;
+	int dfd = parent_of(o->b, &base);
+	struct stat st;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			die_errno("stat '%s' in rootfs", o->b);
+		if (mkdirat(dfd, base, 0755) < 0 && errno != EEXIST)
+			die_errno("create '%s' in rootfs", o->b);
+	} else if (!S_ISDIR(st.st_mode)) {
+		die_code(ENOTDIR, "mount '%s' on '%s': the destination is %s in the rootfs; %s must be mounted on an ordinary directory",
+			 what, o->b, S_ISLNK(st.st_mode) ? "a symlink" : "not a directory", o->fstype);
+	}
+	int fd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("open '%s' in rootfs", o->b);
+	close(dfd);
+	return fd;
+}
+
 static void do_mount(struct rootop *o)
 {
 	const char *src = *o->a ? o->a : NULL, *type = *o->fstype ? o->fstype : NULL;
@@ -243,7 +269,10 @@ static void do_mount(struct rootop *o)
 		if (!S_ISDIR(st.st_mode))
 			create = CREATE_FILE;
 	}
-	fd = resolve_or_die(o->b, create);
+	if (!(f & MS_BIND) && type && (!strcmp(type, "proc") || !strcmp(type, "sysfs")))
+		fd = proc_destination(o, what);
+	else
+		fd = resolve_or_die(o->b, create);
 	if (mount(src, fd_path(fd), type, f, data) < 0)
 		die_errno("mount '%s' on '%s'", what, o->b);
 	close(fd);
@@ -378,7 +407,20 @@ void rootfs_pivot(struct plan *p)
 	close(rootfd);
 	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_errno("open '/'");
-	if (p->root_prop_after && mount(NULL, "/", NULL, p->root_prop_after, NULL) < 0)
+	/* Shared: a peer group of its own (private first), not the one of the mount the rootfs was
+	 * bound from, which may be the host's: the container's mounts on / stay in the container. */
+	if ((p->root_prop_after & MS_SHARED) && mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+		die_errno("make '/' private");
+	/* Unbindable waits for root_propagation_late(): the console, read-only and masked paths
+	 * are bind mounts from this tree. */
+	if (p->root_prop_after && !(p->root_prop_after & MS_UNBINDABLE) &&
+	    mount(NULL, "/", NULL, p->root_prop_after, NULL) < 0)
+		die_errno("set propagation of '/'");
+}
+
+void root_propagation_late(struct plan *p)
+{
+	if ((p->root_prop_after & MS_UNBINDABLE) && mount(NULL, "/", NULL, p->root_prop_after, NULL) < 0)
 		die_errno("set propagation of '/'");
 }
 
@@ -424,4 +466,11 @@ void masked_paths(struct plan *p)
 			die_errno("mask '%s'", path);
 		close(fd);
 	}
+}
+
+void rootfs_close(void)
+{
+	if (rootfd >= 0)
+		close(rootfd);
+	rootfd = -1;
 }

@@ -12,7 +12,7 @@
 _Noreturn void parent_stage(struct plan *p);
 
 /* init.c */
-_Noreturn void init_stage(struct plan *p, int sock, int console, const sigset_t *mask);
+_Noreturn void init_stage(struct plan *p, int sock, int console, int listenfd, const sigset_t *mask);
 
 /* mounts.c */
 enum { RESOLVE_ONLY, CREATE_DIR, CREATE_FILE };
@@ -24,6 +24,8 @@ void rootfs_pivot(struct plan *p);
 void root_readonly(void);
 void readonly_paths(struct plan *p);
 void masked_paths(struct plan *p);
+void root_propagation_late(struct plan *p); /* an unbindable root-propagation-after */
+void rootfs_close(void);   /* drops the root handle before `created` */
 
 /* terminal.c */
 void terminal_setup(struct plan *p, int console, int sock);

@@ -1,5 +1,6 @@
-/* berth:[0:PARENT] — joins namespaces, clones the init stage into the new ones, writes its id
- * maps and cgroups, reports its pid, then waits for `created` or (wait 1) for its exit. */
+/* berth:[0:PARENT] — opens what is named by host paths, forks berth:[0:JOIN], which joins
+ * namespaces and clones the init stage into the new ones; then writes the init stage's id maps,
+ * rlimits and cgroups, reports its pid, and waits for `created` or (wait 1) for its exit. */
 #include "nsinit.h"
 #include "util.h"
 
@@ -14,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -264,16 +266,132 @@ static _Noreturn void wait_child(pid_t child, int sock, int sfd)
 	}
 }
 
+/* Closes every fd but those in keep[] (unsorted, duplicates and -1 allowed). */
+static void close_all_but(int *keep, size_t n)
+{
+	for (size_t i = 1; i < n; i++) /* insertion sort: a handful of fds */
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	unsigned lo = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0 || (unsigned)keep[i] < lo)
+			continue;
+		if ((unsigned)keep[i] > lo && close_range(lo, (unsigned)keep[i] - 1, 0) < 0)
+			die_errno("close_range");
+		lo = (unsigned)keep[i] + 1;
+	}
+	if (close_range(lo, ~0U, 0) < 0)
+		die_errno("close_range");
+}
+
+/* The start socket: a listening unix socket at `path`, which `start` connects to. Bound here,
+ * in the host's namespaces and with the caller's credentials, through a short
+ * /proc/self/fd/<dir>/<name> path (sun_path holds 108 bytes; state paths can be longer). */
+static int listen_start_socket(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : dir;
+	if (!slash || !*base)
+		die("bind start socket '%s': not an absolute file path", path);
+	*slash = 0;
+	int dfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		die_errno("open '%s'", *dir ? dir : "/");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, base) >= sizeof sa.sun_path) {
+		errno = ENAMETOOLONG;
+		die_errno("bind start socket '%s'", path);
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die_errno("socket");
+	/* Only its owner may connect (connect needs write permission on the socket file). */
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (r < 0)
+		die_errno("bind start socket '%s'", path);
+	if (listen(fd, 8) < 0)
+		die_errno("listen on start socket '%s'", path);
+	close(dfd);
+	free(dir);
+	return fd;
+}
+
+/* berth:[0:JOIN] — forked by the parent stage. It keeps only what the init stage may hold
+ * (stdio, preserved fds, sockets) and the namespace fds it joins, so no host fd can ever be
+ * inherited into the container's pid namespace; joins the namespaces (user first), makes the
+ * time namespace, clones the init stage as the parent stage's child (CLONE_PARENT), tells the
+ * parent stage its pid and exits. */
+static _Noreturn void join_stage(struct plan *p, int *nsfd, int sock, int console, int listenfd, const sigset_t *mask)
+{
+	set_title("berth:[0:JOIN]");
+	g_child = 0;
+	g_on_die = NULL;
+	size_t nkeep = 0, cap = (size_t)p->preserve_fds + p->joins.n + 8;
+	int *keep = xmalloc(cap * sizeof *keep);
+	for (int fd = 0; fd < 3 + p->preserve_fds; fd++)
+		keep[nkeep++] = fd;
+	keep[nkeep++] = g_sync;
+	keep[nkeep++] = sock;
+	keep[nkeep++] = console;
+	keep[nkeep++] = listenfd;
+	for (size_t i = 0; i < p->joins.n; i++)
+		keep[nkeep++] = nsfd[i];
+	close_all_but(keep, nkeep);
+	free(keep);
+
+	/* The user namespace first: it grants the rights to join the others. */
+	for (int pass = 0; pass < 2; pass++) {
+		/* clone() cannot create a time namespace (its flag is in the exit-signal byte): the
+		 * child enters ours. Made before a mount namespace is joined, so that /proc/self
+		 * is still ours to write the offsets to. */
+		if (pass == 1 && (p->ns_new & CLONE_NEWTIME))
+			set_time_offsets(p);
+		for (size_t i = 0; i < p->joins.n; i++) {
+			struct nsjoin *j = &p->joins.v[i];
+			if ((pass == 0) != (j->flag == CLONE_NEWUSER))
+				continue;
+			if (setns(nsfd[i], j->flag) < 0)
+				die_errno("setns %s '%s'", j->type, j->path);
+			close(nsfd[i]);
+		}
+	}
+
+	/* Not being root, the parent stage may only write the maps of (and newuidmap only accepts)
+	 * a process whose /proc files we own: the init stage is born dumpable, and turns
+	 * non-dumpable again as soon as it gets the go, i.e. once its maps are written (runc does
+	 * the same). */
+	if ((p->ns_new & CLONE_NEWUSER) && geteuid() != 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		die_errno("prctl PR_SET_DUMPABLE");
+
+	/* Fork-style raw clone: new namespaces at once, no stack to manage. CLONE_PARENT: the init
+	 * stage is the parent stage's child, which reaps it and forwards signals to it. The child
+	 * must not use raise()/abort(), which rely on glibc's cached thread id. */
+	unsigned long flags = (unsigned long)(p->ns_new & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
+	pid_t child = (pid_t)syscall(SYS_clone, flags | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (child < 0)
+		die_errno("clone");
+	if (child == 0)
+		init_stage(p, sock, console, listenfd, mask);
+	if (write_all(sock, &child, sizeof child) < 0)
+		die_errno("report the init stage's pid");
+	_exit(0);
+}
+
 void parent_stage(struct plan *p)
 {
 	set_title("berth:[0:PARENT]");
-	/* Non-dumpable (inherited by the init stage until its execve): a container process that
-	 * shares a pid namespace with us (exec) cannot reach our fds or /proc/<pid>/exe. */
+	/* Non-dumpable (inherited by the other stages until the execve). */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		die_errno("prctl PR_SET_DUMPABLE");
 
-	/* Everything named by a host path is opened before setns: joining a mount namespace
-	 * changes what those paths mean. */
+	/* Everything named by a host path is opened here, in the host's namespaces, and only the
+	 * namespace fds and sockets go on to the join stage: the host's /proc and the cgroup.procs
+	 * files stay in this process, which never enters the container's pid namespace. */
 	int *nsfd = xmalloc((p->joins.n + 1) * sizeof *nsfd);
 	for (size_t i = 0; i < p->joins.n; i++)
 		if ((nsfd[i] = open(p->joins.v[i].path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -286,25 +404,9 @@ void parent_stage(struct plan *p)
 		if ((cgfd[i] = open(p->cgroup_procs.v[i], O_WRONLY | O_CLOEXEC)) < 0)
 			die_errno("open '%s'", p->cgroup_procs.v[i]);
 	int console = p->console_socket ? connect_console(p->console_socket) : -1;
+	int listenfd = p->start_socket ? listen_start_socket(p->start_socket) : -1;
 
-	/* The user namespace first: it grants the rights to join the others. */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < p->joins.n; i++) {
-			struct nsjoin *j = &p->joins.v[i];
-			if ((pass == 0) != (j->flag == CLONE_NEWUSER))
-				continue;
-			if (setns(nsfd[i], j->flag) < 0)
-				die_errno("setns %s '%s'", j->type, j->path);
-			close(nsfd[i]);
-		}
-	/* clone() cannot create a time namespace (its flag is in the exit-signal byte): the
-	 * child enters ours. */
-	if (p->ns_new & CLONE_NEWTIME)
-		set_time_offsets(p);
-
-	/* Inherited by the clone; written here with the host's privileges, as runc does. Through the
-	 * host's /proc opened above: after joining a container's mount namespace (exec), /proc is
-	 * the container's, whose pid namespace does not hold us, so its /proc/self does not exist. */
+	/* Inherited by the other stages; written here with the host's privileges, as runc does. */
 	if (p->has_oom) {
 		char text[16];
 		snprintf(text, sizeof text, "%d", p->oom);
@@ -316,7 +418,7 @@ void parent_stage(struct plan *p)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 		die_errno("socketpair");
 	/* With wait 1 every signal is taken through a signalfd and forwarded. Blocked before the
-	 * clone so none is lost in between; the init stage restores the mask. */
+	 * fork so none is lost in between; the init stage restores the mask. */
 	sigset_t all, old;
 	sigfillset(&all);
 	if (p->wait && sigprocmask(SIG_BLOCK, &all, &old) < 0)
@@ -324,29 +426,30 @@ void parent_stage(struct plan *p)
 	if (!p->wait)
 		sigprocmask(SIG_BLOCK, NULL, &old);
 
-	/* Not being root, we may only write the maps of (and newuidmap only accepts) a process
-	 * whose /proc files we own: the init stage is born dumpable, and turns non-dumpable again
-	 * as soon as it gets the go, i.e. once its maps are written (runc does the same). */
-	int map_as_user = (p->ns_new & CLONE_NEWUSER) && geteuid() != 0;
-	if (map_as_user && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		die_errno("prctl PR_SET_DUMPABLE");
-
-	/* Fork-style raw clone: new namespaces at once, no stack to manage. The child must not
-	 * use raise()/abort(), which rely on glibc's cached thread id. */
-	unsigned long flags = (unsigned long)(p->ns_new & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
-	pid_t child = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-	if (child < 0)
-		die_errno("clone");
-	if (child == 0) {
+	pid_t joiner = fork();
+	if (joiner < 0)
+		die_errno("fork");
+	if (joiner == 0) {
 		close(sp[0]);
-		init_stage(p, sp[1], console, &old);
+		join_stage(p, nsfd, sp[1], console, listenfd, &old);
 	}
-	g_child = child;
-	if (map_as_user && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		die_errno("prctl PR_SET_DUMPABLE");
+	g_child = joiner;
 	close(sp[1]);
 	if (console >= 0)
 		close(console);
+	if (listenfd >= 0)
+		close(listenfd);
+	for (size_t i = 0; i < p->joins.n; i++)
+		close(nsfd[i]);
+	pid_t child;
+	int got = read_full(sp[0], &child, sizeof child);
+	g_child = 0;
+	int st;
+	while (waitpid(joiner, &st, 0) < 0 && errno == EINTR)
+		;
+	if (got != 1) /* the join stage failed and said why */
+		_exit(1);
+	g_child = child;
 
 	if (p->ns_new & CLONE_NEWUSER)
 		write_maps(p, procfd, child, &old);
@@ -358,6 +461,7 @@ void parent_stage(struct plan *p)
 			die_errno("write '%s'", p->cgroup_procs.v[i]);
 		close(cgfd[i]);
 	}
+	close(procfd);
 	/* `pid` goes out before the go, so the init stage's lines can only come after it. */
 	send_line("pid", pidtext);
 	if (write_all(sp[0], &child, sizeof child) < 0)

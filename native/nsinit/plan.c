@@ -94,13 +94,13 @@ static void parse_record(struct plan *p, char **f, int argc)
 	else if (SCALAR("wait", 1)) p->wait = flag01(a[0]);
 	else if (SCALAR("terminal", 1)) p->terminal = flag01(a[0]);
 	else if (SCALAR("console-socket", 1)) p->console_socket = xstrdup(a[0]);
-	else if (SCALAR("exec-fifo", 1)) p->exec_fifo = xstrdup(a[0]);
-	else if (SCALAR("start-status", 1)) p->start_status = xstrdup(a[0]);
+	else if (SCALAR("start-socket", 1)) p->start_socket = xstrdup(a[0]);
 	else if (SCALAR("sync-hooks", 1)) p->sync_hooks = flag01(a[0]);
 	else if (SCALAR("rootfs", 1)) p->rootfs = xstrdup(a[0]);
 	else if (SCALAR("rootfs-propagation", 1)) p->rootfs_prop = unum(a[0], 10, ULONG_MAX);
 	else if (SCALAR("root-propagation-after", 1)) p->root_prop_after = unum(a[0], 10, ULONG_MAX);
 	else if (SCALAR("no-pivot", 1)) p->no_pivot = flag01(a[0]);
+	else if (SCALAR("chroot", 1)) p->chroot = flag01(a[0]);
 	else if (SCALAR("root-readonly", 1)) p->root_readonly = flag01(a[0]);
 	else if (SCALAR("hostname", 1)) p->hostname = xstrdup(a[0]);
 	else if (SCALAR("domainname", 1)) p->domainname = xstrdup(a[0]);
@@ -215,7 +215,7 @@ static void parse_record(struct plan *p, char **f, int argc)
 
 static void validate(struct plan *p)
 {
-	if (!p->args.n)
+	if (!p->args.n && !p->start_socket) /* create without a process: start fails (init.c) */
 		die("plan: no 'arg' record");
 	if (p->ns_new & CLONE_NEWNS) {
 		if (!p->rootfs || p->rootfs[0] != '/')
@@ -226,6 +226,8 @@ static void validate(struct plan *p)
 		die("plan: mount, symlink, device, masked, readonly, root-readonly and no-pivot "
 		    "need 'ns-new mount'");
 	}
+	if (p->chroot && ((p->ns_new & CLONE_NEWNS) || !p->rootfs || p->rootfs[0] != '/'))
+		die("plan: 'chroot 1' needs an absolute 'rootfs' and no 'ns-new mount'");
 	if ((p->hostname || p->domainname) && !((p->ns_new | p->ns_joined) & CLONE_NEWUTS))
 		die("plan: 'hostname' and 'domainname' need a uts namespace");
 	if ((p->uid_maps.n || p->gid_maps.n || p->uidmap_tool || p->gidmap_tool) && !(p->ns_new & CLONE_NEWUSER))
@@ -238,6 +240,10 @@ static void validate(struct plan *p)
 		die("plan: 'setgroups' with 'gid-map-tool': the tool decides setgroups");
 	if (p->time_offsets.n && !(p->ns_new & CLONE_NEWTIME))
 		die("plan: 'time-offset' needs 'ns-new time'");
+	if (p->start_socket && p->start_socket[0] != '/')
+		die("plan: 'start-socket' must be an absolute path");
+	if (p->start_socket && p->wait)
+		die("plan: 'start-socket' with 'wait 1': a foreground run is started on the sync fd");
 	if (p->terminal && !p->console_socket && !p->wait)
 		die("plan: 'terminal 1' without 'console-socket' needs 'wait 1'");
 	if (p->console_socket && !p->terminal)

@@ -43,8 +43,8 @@ struct hook {
 
 struct plan {
 	char *id;
-	int wait, terminal, sync_hooks, no_pivot, root_readonly, no_new_privs, preserve_fds;
-	char *console_socket, *exec_fifo, *rootfs, *hostname, *domainname, *cwd, *hook_state, *keyring, *start_status;
+	int wait, terminal, sync_hooks, no_pivot, root_readonly, no_new_privs, preserve_fds, chroot;
+	char *console_socket, *start_socket, *rootfs, *hostname, *domainname, *cwd, *hook_state, *keyring;
 	unsigned long rootfs_prop, root_prop_after;
 	int setgroups;           /* -1 unset, 0 deny, 1 allow */
 	char *uidmap_tool, *gidmap_tool; /* newuidmap/newgidmap, or NULL: write the map */

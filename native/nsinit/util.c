@@ -18,13 +18,15 @@ pid_t g_child = 0;
 int g_die_status = 1;
 void (*g_on_die)(void);
 
-static _Noreturn void vdie(int err, const char *fmt, va_list ap)
+/* `error <errno> <message>`: the errno (0 when no syscall failed) lets the caller say what
+ * kind of failure it was (docs/plan-format.md). With `append`, ": <strerror>" ends the message. */
+static _Noreturn void vdie(int err, int append, const char *fmt, va_list ap)
 {
 	char msg[4096];
 	int n = vsnprintf(msg, sizeof msg, fmt, ap);
 	if (n < 0)
 		n = 0;
-	if (err && (size_t)n < sizeof msg)
+	if (append && err && (size_t)n < sizeof msg)
 		snprintf(msg + n, sizeof msg - n, ": %s", strerror(err));
 	/* Nothing half-made is left behind: the parent owns the init stage until `pid` is out. */
 	if (g_child > 0) {
@@ -33,10 +35,12 @@ static _Noreturn void vdie(int err, const char *fmt, va_list ap)
 	}
 	if (g_on_die)
 		g_on_die();
+	char code[16];
+	snprintf(code, sizeof code, "%d", err);
 	if (g_status >= 0)
-		send_line_fd(g_status, "error", msg);
+		send_line2_fd(g_status, "error", code, msg);
 	if (g_sync >= 0)
-		send_line("error", msg);
+		send_line2_fd(g_sync, "error", code, msg);
 	else if (g_status < 0)
 		dprintf(2, "berth-nsinit: %s\n", msg);
 	_exit(g_die_status);
@@ -46,7 +50,7 @@ void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vdie(0, fmt, ap);
+	vdie(0, 0, fmt, ap);
 }
 
 void die_errno(const char *fmt, ...)
@@ -54,7 +58,14 @@ void die_errno(const char *fmt, ...)
 	int err = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	vdie(err, fmt, ap);
+	vdie(err, 1, fmt, ap);
+}
+
+void die_code(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vdie(err, 0, fmt, ap);
 }
 
 void *xmalloc(size_t n)
@@ -146,14 +157,19 @@ void send_line(const char *name, const char *field)
 
 void send_line_fd(int fd, const char *name, const char *field)
 {
+	send_line2_fd(fd, name, field, NULL);
+}
+
+void send_line2_fd(int fd, const char *name, const char *f1, const char *f2)
+{
 	/* No allocation for error lines (die() may be reporting that memory ran out). */
 	char small[16384];
-	size_t n = strlen(name) + (field ? 3 * strlen(field) + 4 : 0) + 2;
+	size_t n = strlen(name) + (f1 ? 3 * strlen(f1) + 4 : 0) + (f2 ? 3 * strlen(f2) + 4 : 0) + 2;
 	char *line = n <= sizeof small ? small : xmalloc(n);
 	char *o = stpcpy(line, name);
-	if (field) {
+	for (const char *f = f1; f; f = f == f1 ? f2 : NULL) {
 		*o++ = ' ';
-		o = field_encode(o, field);
+		o = field_encode(o, f);
 	}
 	*o++ = '\n';
 	/* One write per line so lines from two stages never interleave; if the caller is gone

@@ -9,10 +9,13 @@ extern pid_t g_child;        /* parent stage: the init stage, killed if the pare
 extern int g_die_status;     /* exit status of die() (127 for a failed execve) */
 extern void (*g_on_die)(void); /* parent stage: restores the terminal */
 
-/* Report `error <message>` on the sync fd (stderr once it is closed) and exit. */
+/* Report `error <errno> <message>` on the sync fd (stderr once it is closed) and exit; die()
+ * reports errno 0. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same with ": <strerror(errno)>" appended. */
 _Noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The given errno, without ": <strerror>" (the message says it better). */
+_Noreturn void die_code(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
@@ -25,6 +28,7 @@ int field_decode(char *s);
 /* One whole line per write(2): `name` plus one encoded field (or none). */
 void send_line(const char *name, const char *field);
 void send_line_fd(int fd, const char *name, const char *field);
+void send_line2_fd(int fd, const char *name, const char *f1, const char *f2); /* f2 may be NULL */
 /* The next line from the sync fd without its '\n', or NULL at EOF. Valid until the next call.
  * The buffer is plain memory, so the init stage inherits what the parent read ahead. */
 char *read_line(void);

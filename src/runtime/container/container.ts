@@ -1,8 +1,8 @@
 /**
  * A container as the runtime keeps it: a directory `<root>/<id>/` holding `state.json` (written
- * atomically, the single record of the container) and, between create and start, `exec.fifo`.
- * The status is not stored but derived each time from the process and the fifo, as runc does,
- * so it is never stale after a crash.
+ * atomically, the single record of the container) and, between create and start, `exec.sock`
+ * (the start socket the init stage listens on). The status is not stored but derived each time
+ * from the process and the socket, as runc does with its fifo, so it is never stale after a crash.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +26,9 @@ export interface ContainerRecord {
   config: Spec;
   cgroups: CgroupDir[];
 }
+
+/** The start socket's name in the container's directory (see start.ts). */
+export const START_SOCKET = 'exec.sock';
 
 const ID_PATTERN = /^[\w+\-.]+$/;
 
@@ -67,8 +70,8 @@ export class Container {
   get id(): string {
     return this.record.id;
   }
-  get fifo(): string {
-    return path.join(this.dir, 'exec.fifo');
+  get startSocket(): string {
+    return path.join(this.dir, START_SOCKET);
   }
 
   static async load(root: string, id: string): Promise<Container> {
@@ -99,7 +102,7 @@ export class Container {
     // paused: the freezer's state, derived like the rest
     // A paused container's freezer is frozen (a container without cgroups cannot be paused).
     if (this.record.cgroups.length > 0 && managerFor(this.record.cgroups).frozen()) return 'paused';
-    if (existsSync(this.fifo)) return 'created';
+    if (existsSync(this.startSocket)) return 'created';
     return 'running';
   }
 

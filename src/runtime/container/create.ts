@@ -13,7 +13,7 @@ import { type CgroupDir, cgroupDirs, managerFor, procsFiles, readCgroupLayout, s
 import { runHooksOrFail, runHooksWarn } from '../hooks/run.js';
 import { NsinitSession } from '../launcher/nsinit.js';
 import { buildPlan, type CgroupMountSource } from '../plan/build.js';
-import { Container, type ContainerRecord, hookState, validateId } from './container.js';
+import { Container, type ContainerRecord, hookState, START_SOCKET, validateId } from './container.js';
 import { grantableCaps } from './host.js';
 import { procStat, waitGone } from './proc.js';
 import { idMapHost, setUpRootlessCgroups } from './rootless.js';
@@ -72,6 +72,8 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
   if (!terminal && opts.consoleSocket)
     throw invalid('cannot use console socket if berth-runtime will not detach or allocate tty', 'console-socket');
   if (!config.root) throw invalid('config.json: root: required', 'root');
+  // create alone accepts a config without process (start then fails, runtime.md); run cannot.
+  if (!config.process && mode !== 'create') throw invalid('config.json: process: required to run a container', 'process');
   const rootfs = path.resolve(bundle, config.root.path);
   try {
     if (!statSync(rootfs).isDirectory()) throw invalid(`rootfs '${rootfs}': not a directory`, rootfs);
@@ -120,8 +122,7 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       bundle,
       spec: config,
       wait: mode === 'run-foreground',
-      execFifo: mode === 'create' ? path.join(dir, 'exec.fifo') : undefined,
-      startStatus: mode === 'create' ? path.join(dir, 'exec.status') : undefined,
+      startSocket: mode === 'create' ? path.join(dir, START_SOCKET) : undefined,
       consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,

@@ -9,7 +9,7 @@ import { BerthError, invalid, precondition } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import type { Process } from '../../oci/spec.js';
 import { procsFiles } from '../cgroups/manager.js';
-import { NsinitSession } from '../launcher/nsinit.js';
+import { NsinitSession, nsinitError } from '../launcher/nsinit.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
 import { Container } from './container.js';
 import { grantableCaps } from './host.js';
@@ -64,6 +64,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     preserveFds: opts.preserveFds ?? 0,
     cgroupProcs: procsFiles(c.record.cgroups),
     seccomp: c.record.config.linux?.seccomp,
+    chroot: !c.record.config.linux?.namespaces?.some((n) => n.type === 'mount' && !n.path),
     grantableCaps: grantableCaps(),
     setgroupsDenied: namespaces.includes('user') && setgroupsOf(c.record.pid) === 'deny',
   });
@@ -76,7 +77,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), { durable: false });
     session.send('start');
     const m = await session.next();
-    if (m.type === 'error') throw new BerthError('failed-precondition', m.message, { object: opts.id });
+    if (m.type === 'error') throw nsinitError(m, opts.id);
     const exitCode = await session.exited;
     return { exitCode: opts.detach ? 0 : exitCode, warnings };
   } finally {

@@ -3,8 +3,9 @@
  * foreground it waits for the container, forwarding signals, then deletes it and returns the
  * container's exit status (128+n when killed by signal n).
  */
-import { BerthError } from '../../common/errors.js';
+
 import { runHooksWarn } from '../hooks/run.js';
+import { nsinitError } from '../launcher/nsinit.js';
 import { type CreateOptions, launch } from './create.js';
 import { destroy } from './delete.js';
 
@@ -23,7 +24,7 @@ export async function run(opts: CreateOptions & { detach: boolean }): Promise<Ru
     session.send('start');
     // The sync socket closes when the container process execs; an error line comes first if not.
     const m = await session.next();
-    if (m.type === 'error') throw new BerthError('failed-precondition', m.message, { object: opts.id });
+    if (m.type === 'error') throw nsinitError(m, opts.id);
     warnings.push(...(await runHooksWarn('poststart', container.record.config.hooks?.poststart, container.hookState('running'))));
     if (opts.detach) {
       await session.exited;

@@ -1,16 +1,19 @@
 /**
- * start: release a created container. The init stage waits reading the exec fifo; writing one
- * byte to it lets it run the startContainer hooks and exec the user's process. The fifo is
- * first renamed to a name of our own, so of two racing `start`s exactly one proceeds. Then the
- * start-status fifo tells how it went: EOF alone when the exec happened (the init stage holds
- * it close-on-exec), an error line first when a hook or the exec failed. Only then do the
- * poststart hooks run, as the runtime-spec orders.
+ * start: release a created container. Its init stage listens on the start socket
+ * (`<state>/<id>/exec.sock`); a connection that sends `start` lets it run the startContainer
+ * hooks and exec the user's process. The socket is first renamed to a claimed name of our own,
+ * so of two racing `start`s exactly one proceeds. The connection then tells how it went: EOF
+ * alone when the exec happened (the init stage holds it close-on-exec), an `error` line first
+ * when a hook or the exec failed. Only then do the poststart hooks run, as the runtime-spec
+ * orders.
  */
-import { closeSync, constants, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, openSync, renameSync, unlinkSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
 import { runHooksWarn } from '../hooks/run.js';
-import { decodeField } from '../plan/encode.js';
+import { nsinitError, parseErrorLine } from '../launcher/nsinit.js';
 import { Container } from './container.js';
 import { canStart, startRefusal } from './status.js';
 
@@ -18,37 +21,20 @@ export async function start(root: string, id: string): Promise<string[]> {
   const c = await Container.load(root, id);
   const status = c.status();
   if (!canStart(status)) throw precondition(startRefusal(status), id);
-  const claimed = `${c.fifo}.${process.pid}`;
+  if (!c.record.config.process) throw precondition('cannot start a container that has no process (config.json: process)', id);
+  // Random, not our pid: a daemon may run several starts at once. Short: ids are long already.
+  const claimed = `${c.startSocket}.${randomBytes(3).toString('hex')}`;
   try {
-    renameSync(c.fifo, claimed);
+    renameSync(c.startSocket, claimed);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw precondition(startRefusal(c.status()), id);
-    throw fromErrno('rename', c.fifo, err);
+    throw fromErrno('rename', c.startSocket, err);
   }
-  // Opened before the start byte is written, while the init stage surely still holds it.
-  const statusFd = openStatus(path.join(c.dir, 'exec.status'));
   try {
-    let fd: number;
-    try {
-      // Non-blocking: if the init stage died there is no reader and open fails with ENXIO
-      // instead of hanging.
-      fd = openSync(claimed, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (err) {
-      if (errnoCode(err) === 'ENXIO') throw new BerthError('failed-precondition', startRefusal('stopped'), { object: id });
-      throw fromErrno('open', claimed, err);
-    }
-    try {
-      writeSync(fd, '0');
-    } finally {
-      closeSync(fd);
-    }
-    if (statusFd !== undefined) {
-      const outcome = await readToEof(statusFd);
-      const error = /^error (.*)$/m.exec(outcome);
-      if (error) throw new BerthError('failed-precondition', decodeField(error[1] ?? ''), { object: id });
-    }
+    const outcome = await talk(claimed, id);
+    const line = /^error .*$/m.exec(outcome);
+    if (line) throw nsinitError(parseErrorLine(line[0]), id);
   } finally {
-    if (statusFd !== undefined) closeSync(statusFd);
     try {
       unlinkSync(claimed);
     } catch {
@@ -58,33 +44,39 @@ export async function start(root: string, id: string): Promise<string[]> {
   return runHooksWarn('poststart', c.record.config.hooks?.poststart, c.hookState('running'));
 }
 
-function openStatus(file: string): number | undefined {
+/** Connects to the start socket, sends `start` and reads until the init stage closes it. */
+function talk(socketPath: string, id: string): Promise<string> {
+  // sun_path holds 108 bytes and ids have up to 254 characters: connect through a directory fd.
+  let dirFd: number | undefined;
   try {
-    // O_NONBLOCK: opening a FIFO for reading must not wait for a writer that may be gone.
-    return openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    return undefined; // a container created by an older berth-runtime
+    dirFd = openSync(path.dirname(socketPath), constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (err) {
+    return Promise.reject(fromErrno('open', path.dirname(socketPath), err));
   }
-}
-
-/**
- * Reads a non-blocking FIFO until every writer has closed it. Node cannot poll a plain fd, so
- * this sleeps between reads; it lasts as long as the startContainer hooks plus the exec.
- */
-async function readToEof(fd: number): Promise<string> {
-  const buf = Buffer.alloc(4096);
-  let text = '';
-  for (let delay = 0.25; ; ) {
-    let n: number;
-    try {
-      n = readSync(fd, buf, 0, buf.length, null);
-    } catch (err) {
-      if (errnoCode(err) !== 'EAGAIN') throw fromErrno('read', 'start status', err);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 20);
-      continue;
-    }
-    if (n === 0) return text;
-    text += buf.toString('utf8', 0, n);
-  }
+  const closeDir = () => {
+    if (dirFd !== undefined) closeSync(dirFd);
+    dirFd = undefined;
+  };
+  return new Promise<string>((resolve, reject) => {
+    const sock = createConnection({ path: `/proc/self/fd/${dirFd}/${path.basename(socketPath)}` });
+    let text = '';
+    sock.setEncoding('utf8');
+    sock.on('connect', () => {
+      closeDir();
+      sock.end('start\n');
+    });
+    sock.on('data', (d: string) => {
+      text += d;
+    });
+    sock.on('end', () => resolve(text));
+    sock.on('error', (err) => {
+      const code = errnoCode(err);
+      // Nobody listens any more: the init stage is gone.
+      if (code === 'ECONNREFUSED' || code === 'ENOENT')
+        reject(new BerthError('failed-precondition', startRefusal('stopped'), { object: id }));
+      // It exec'd (or died) before reading all of what we wrote: the outcome so far stands.
+      else if (code === 'EPIPE' || code === 'ECONNRESET') resolve(text);
+      else reject(fromErrno('connect', socketPath, err));
+    });
+  }).finally(closeDir);
 }

@@ -8,7 +8,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { BerthError } from '../../common/errors.js';
+import { BerthError, type ErrorKind } from '../../common/errors.js';
 import { decodeField, encodePlan } from '../plan/encode.js';
 import type { LaunchPlan } from '../plan/plan.js';
 
@@ -16,7 +16,8 @@ export type NsinitMessage =
   | { type: 'pid'; pid: number }
   | { type: 'hooks' }
   | { type: 'created' }
-  | { type: 'error'; message: string }
+  /** A stage failed: the errno of the failed system call (0 if none) and what it said. */
+  | { type: 'error'; errno: number; message: string }
   /** The sync socket closed: the container process exec'd (or every stage is gone). */
   | { type: 'eof' };
 
@@ -28,6 +29,34 @@ export function nsinitPath(): string {
     if (existsSync(candidate)) return candidate;
   }
   throw new BerthError('not-found', `find 'berth-nsinit': not built (run 'npm run build')`, { object: 'berth-nsinit' });
+}
+
+const ERRNO_KINDS: Record<number, ErrorKind> = {
+  [constants.errno.ENOENT]: 'not-found',
+  [constants.errno.EPERM]: 'permission-denied',
+  [constants.errno.EACCES]: 'permission-denied',
+  [constants.errno.EEXIST]: 'already-exists',
+  [constants.errno.EINVAL]: 'invalid-argument',
+  [constants.errno.EBUSY]: 'unavailable',
+};
+
+/** `error <errno> <message>` (fields percent-encoded) → its parts. */
+export function parseErrorLine(line: string): { errno: number; message: string } {
+  const [, code = '', message = ''] = line.split(' ');
+  const errno = Number(decodeField(code));
+  if (!Number.isInteger(errno) || errno < 0) return { errno: 0, message: `nsinit: malformed error line '${line}'` };
+  return { errno, message: decodeField(message) };
+}
+
+/**
+ * A failure reported by berth-nsinit as a BerthError whose kind follows the errno: ENOENT is
+ * not-found, EPERM and EACCES permission-denied, EEXIST already-exists, EINVAL invalid-argument,
+ * EBUSY unavailable; a plan the helper refused is our own bug (internal); anything else is
+ * failed-precondition. The message is nsinit's own ("mount 'proc' on '/proc': Operation not permitted").
+ */
+export function nsinitError(e: { errno: number; message: string }, object?: string): BerthError {
+  const kind: ErrorKind = ERRNO_KINDS[e.errno] ?? (e.message.startsWith('plan:') ? 'internal' : 'failed-precondition');
+  return new BerthError(kind, e.message, { object });
 }
 
 export interface LaunchOptions {
@@ -46,16 +75,25 @@ export class NsinitSession implements Disposable {
   private closed = false;
   /** Exit status of the parent stage: its exit code, or 128+signal. */
   readonly exited: Promise<number>;
+  /** Why berth-nsinit could not be run at all (spawn 'error'), once known. */
+  private spawnError: BerthError | undefined;
 
   private constructor(plan: LaunchPlan, opts: LaunchOptions) {
     const syncFd = 3 + opts.preserveFds;
     const stdio: (number | 'inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
     for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
     stdio.push('pipe');
-    this.child = spawn(nsinitPath(), [String(syncFd)], { stdio, detached: opts.detached, argv0: 'berth-nsinit' });
+    const file = nsinitPath();
+    this.child = spawn(file, [String(syncFd)], { stdio, detached: opts.detached, argv0: 'berth-nsinit' });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
-      this.child.once('error', () => resolve(127));
+      this.child.once('error', (err: NodeJS.ErrnoException) => {
+        // ENOENT, EACCES…: the helper never ran. Said as what it is, not as an exit status.
+        const kind = (err.errno !== undefined && ERRNO_KINDS[-err.errno]) || 'internal';
+        this.spawnError = new BerthError(kind, `spawn '${file}': ${errText(err)}`, { cause: err, object: file });
+        this.push({ type: 'eof' });
+        resolve(127);
+      });
     });
     this.sync = this.child.stdio[syncFd] as Duplex;
     this.sync.setEncoding('utf8');
@@ -82,8 +120,8 @@ export class NsinitSession implements Disposable {
       if (name === 'pid') this.push({ type: 'pid', pid: Number(fields[0]) });
       else if (name === 'hooks') this.push({ type: 'hooks' });
       else if (name === 'created') this.push({ type: 'created' });
-      else if (name === 'error') this.push({ type: 'error', message: decodeField(fields.join(' ')) });
-      else this.push({ type: 'error', message: `nsinit: unexpected message '${line}'` });
+      else if (name === 'error') this.push({ type: 'error', ...parseErrorLine(line) });
+      else this.push({ type: 'error', errno: 0, message: `nsinit: unexpected message '${line}'` });
     }
   }
 
@@ -114,10 +152,11 @@ export class NsinitSession implements Disposable {
   async expect<T extends NsinitMessage['type']>(type: T): Promise<Extract<NsinitMessage, { type: T }>> {
     const m = await this.next();
     if (m.type === type) return m as Extract<NsinitMessage, { type: T }>;
-    if (m.type === 'error') throw new BerthError('failed-precondition', m.message);
+    if (m.type === 'error') throw nsinitError(m);
     if (m.type === 'eof') {
       // The helper may have written its error just before dying; give the exit a chance to land.
       const code = await this.exited;
+      if (this.spawnError) throw this.spawnError;
       throw new BerthError('internal', `container init exited with status ${code} before '${type}'`);
     }
     throw new BerthError('internal', `nsinit: expected '${type}', got '${m.type}'`);
@@ -136,6 +175,17 @@ export class NsinitSession implements Disposable {
     this.sync.destroy();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
+}
+
+/** "no such file or directory" from Node's "spawn /x ENOENT" / errno code. */
+function errText(err: NodeJS.ErrnoException): string {
+  const texts: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOEXEC: 'exec format error',
+  };
+  return (err.code && texts[err.code]) || err.code || err.message;
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

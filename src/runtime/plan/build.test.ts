@@ -14,7 +14,7 @@ function ctx(spec: Spec, over: Partial<PlanContext> = {}): PlanContext {
     bundle: '/b',
     spec,
     wait: false,
-    execFifo: '/run/x/c1/exec.fifo',
+    startSocket: '/run/x/c1/exec.sock',
     noPivot: false,
     preserveFds: 0,
     cgroupProcs: ['/sys/fs/cgroup/memory/c1/cgroup.procs'],
@@ -70,6 +70,38 @@ describe('buildPlan', () => {
     assert.deepEqual(plan.rlimits, [{ resource: 7, soft: 1024n, hard: 1024n }]);
     assert.equal(plan.masked.length, 10);
     assert.ok(plan.readonly.includes('/proc/sys'));
+  });
+
+  test('the start socket replaces the exec fifo and start status', () => {
+    const text = encodePlan(buildPlan(ctx(defaultSpec())).plan);
+    assert.match(text, /^start-socket \/run\/x\/c1\/exec\.sock$/m);
+    assert.doesNotMatch(text, /^(exec-fifo|start-status) /m);
+  });
+
+  test('a config without process plans a container with no process (start then fails)', () => {
+    const spec = defaultSpec();
+    delete spec.process;
+    const { plan } = buildPlan(ctx(spec));
+    assert.deepEqual(plan.process.args, []);
+    assert.doesNotMatch(encodePlan(plan), /^arg /m);
+  });
+
+  test('rootfsPropagation: before the rootfs bind, and on the new / after the pivot', () => {
+    const cases: [string, number, number][] = [
+      ['slave', MS.SLAVE | MS.REC, MS.SLAVE],
+      ['rprivate', MS.PRIVATE | MS.REC, MS.PRIVATE | MS.REC],
+      ['shared', MS.SHARED, MS.SHARED],
+      ['rshared', MS.SHARED | MS.REC, MS.SHARED | MS.REC],
+      // The rootfs is bound from that tree, so it must stay bindable until the pivot.
+      ['unbindable', MS.PRIVATE, MS.UNBINDABLE],
+      ['runbindable', MS.PRIVATE | MS.REC, MS.UNBINDABLE | MS.REC],
+    ];
+    for (const [mode, before, after] of cases) {
+      const spec = defaultSpec();
+      spec.linux!.rootfsPropagation = mode;
+      const { plan } = buildPlan(ctx(spec));
+      assert.deepEqual([plan.rootfsPropagation, plan.rootPropagationAfter], [before, after], mode);
+    }
   });
 
   test('mount options become flags and data, in order, with devices after the mounts', () => {
@@ -189,12 +221,32 @@ describe('buildPlan', () => {
     const dup = defaultSpec();
     dup.linux?.namespaces?.push({ type: 'pid' });
     assert.throws(() => buildPlan(ctx(dup)), /duplicate namespace 'pid'/);
+    // Without a mount namespace of its own, nothing that mounts is accepted (the default spec has all of them).
     const noMnt = defaultSpec();
     noMnt.linux = { ...noMnt.linux, namespaces: [{ type: 'uts' }] };
-    assert.throws(() => buildPlan(ctx(noMnt)), /needs a new mount namespace/);
-    const joinedMnt = defaultSpec();
-    joinedMnt.linux = { ...joinedMnt.linux, namespaces: [{ type: 'uts' }, { type: 'mount', path: '/proc/1/ns/mnt' }] };
-    assert.throws(() => buildPlan(ctx(joinedMnt)), /needs a new mount namespace/);
+    assert.throws(
+      () => buildPlan(ctx(noMnt)),
+      /config\.json: mounts, linux\.maskedPaths, linux\.readonlyPaths, root\.readonly: need a mount namespace of the container's own/,
+    );
+  });
+
+  test('without a mount namespace of its own, the mount namespace is inherited or joined, and the root is a chroot', () => {
+    for (const mount of [undefined, { type: 'mount' as const, path: '/proc/1/ns/mnt' }]) {
+      const spec = defaultSpec();
+      spec.linux = { ...spec.linux, namespaces: [{ type: 'pid' }, ...(mount ? [mount] : [])], maskedPaths: [], readonlyPaths: [] };
+      spec.mounts = [];
+      spec.root = { path: 'rootfs', readonly: false };
+      delete spec.hostname;
+      const { plan } = buildPlan({ ...ctx(spec), noPivot: true });
+      assert.deepEqual(plan.newNamespaces, ['pid']);
+      assert.deepEqual(plan.joinNamespaces, mount ? [{ type: 'mount', path: '/proc/1/ns/mnt' }] : []);
+      assert.equal(plan.chroot, true);
+      assert.equal(plan.noPivot, false);
+      assert.deepEqual(plan.rootfsOps, [], 'no devices or links are made in a shared mount namespace');
+      assert.match(encodePlan(plan), /^chroot 1$/m);
+    }
+    assert.equal(buildPlan(ctx(defaultSpec())).plan.chroot, false);
+    assert.doesNotMatch(encodePlan(buildPlan(ctx(defaultSpec())).plan), /^chroot /m);
   });
 
   test('capabilities this process cannot grant are dropped with a warning, not an error', () => {

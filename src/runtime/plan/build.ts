@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { BerthError, invalid } from '../../common/errors.js';
-import type { Mount, NamespaceType, Spec } from '../../oci/spec.js';
+import type { Mount, NamespaceType, Process, Spec } from '../../oci/spec.js';
 import { planSeccomp } from '../seccomp/index.js';
 import { capabilitySetMask } from './capabilities.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from './devices.js';
@@ -32,8 +32,8 @@ export interface PlanContext {
   spec: Spec;
   /** Foreground run: nsinit's parent stage waits for the container. */
   wait: boolean;
-  execFifo?: string;
-  startStatus?: string;
+  /** Where the start socket is bound (create only): `<state>/<id>/exec.sock`. */
+  startSocket?: string;
   consoleSocket?: string;
   noPivot: boolean;
   preserveFds: number;
@@ -79,9 +79,10 @@ function cleanDestination(dest: string): string {
 export function buildPlan(ctx: PlanContext): BuiltPlan {
   const { spec } = ctx;
   const warnings: string[] = [];
-  const proc = spec.process;
-  if (!proc) throw invalid('config.json: process: required to create a container', 'process');
-  if (!proc.args || proc.args.length === 0) throw invalid('config.json: process.args: must not be empty', 'process.args');
+  // `process` is required only by start (config.md): without it the container is created, its
+  // init waits for a start that then fails (start.ts, and nsinit if asked anyway).
+  const proc: Process = spec.process ?? { cwd: '/', user: { uid: 0, gid: 0 }, args: [] };
+  if (spec.process && (!proc.args || proc.args.length === 0)) throw invalid('config.json: process.args: must not be empty', 'process.args');
   if (!proc.cwd.startsWith('/')) throw invalid(`config.json: process.cwd: '${proc.cwd}' is not an absolute path`, 'process.cwd');
   if (!spec.root) throw invalid('config.json: root: required', 'root');
   const linux = spec.linux ?? {};
@@ -110,10 +111,27 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
   }
   // The user namespace is joined first: the others may belong to it.
   joinNamespaces.sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
-  // The rootfs is set up by mounting inside a mount namespace of the container's own; joining
-  // another one would mount over someone else's tree.
-  if (!newNamespaces.includes('mount'))
-    throw invalid('config.json: linux.namespaces: a container needs a new mount namespace (without a path)', 'mount');
+  // Without a mount namespace of its own (the runtime's is inherited, or one is joined by path)
+  // the container is chrooted into its rootfs, and nothing is mounted: every mount would land in
+  // a namespace shared with others (the host's), and outlive the container.
+  const ownMountNs = newNamespaces.includes('mount');
+  if (!ownMountNs) {
+    const needs = [
+      ['mounts', (spec.mounts?.length ?? 0) > 0],
+      ['linux.maskedPaths', (linux.maskedPaths?.length ?? 0) > 0],
+      ['linux.readonlyPaths', (linux.readonlyPaths?.length ?? 0) > 0],
+      ['linux.devices', (linux.devices?.length ?? 0) > 0],
+      ['linux.rootfsPropagation', !!linux.rootfsPropagation],
+      ['root.readonly', !!spec.root.readonly],
+    ]
+      .filter(([, present]) => present)
+      .map(([field]) => field);
+    if (needs.length > 0)
+      throw invalid(
+        `config.json: ${needs.join(', ')}: need a mount namespace of the container's own (linux.namespaces has no 'mount' without a path); without one they would change a mount namespace shared with others`,
+        String(needs[0]),
+      );
+  }
   const newUserNs = newNamespaces.includes('user');
   const uidMaps = (linux.uidMappings ?? []).map((m) => ({ inside: m.containerID, outside: m.hostID, count: m.size }));
   const gidMaps = (linux.gidMappings ?? []).map((m) => ({ inside: m.containerID, outside: m.hostID, count: m.size }));
@@ -142,10 +160,13 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
   if (linux.rootfsPropagation) {
     const flags = PROPAGATION[linux.rootfsPropagation] as number;
     // Slave and private apply to the whole inherited tree first, so that the rootfs bound from
-    // it keeps (or drops) its master; then to the new / again after pivot_root. Shared and
-    // unbindable cannot go recursive first: the bind of the rootfs needs a bindable, non-shared
-    // parent, and the new / gets its own peer group after the pivot.
-    rootfsPropagation = flags & (MS.SLAVE | MS.PRIVATE) ? flags | MS.REC : flags;
+    // it keeps (or drops) its master; then to the new / again after pivot_root. Shared cannot go
+    // recursive first unless asked (rshared): the bind of the rootfs needs a non-shared parent
+    // (nsinit makes that one private), and the new / gets a peer group of its own after the
+    // pivot. Unbindable is private first, since the rootfs must still be bound from that tree,
+    // and becomes unbindable on the new / after the pivot.
+    if (flags & MS.UNBINDABLE) rootfsPropagation = (flags & ~MS.UNBINDABLE) | MS.PRIVATE;
+    else rootfsPropagation = flags & (MS.SLAVE | MS.PRIVATE) ? flags | MS.REC : flags;
     rootPropagationAfter = flags;
   }
 
@@ -189,7 +210,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
       data: opts.data,
     });
   }
-  if (!devIsBound) {
+  if (!devIsBound && ownMountNs) {
     const devices = new Map<string, RootfsOp>();
     for (const d of DEFAULT_DEVICES)
       devices.set(d.path, {
@@ -262,13 +283,13 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     wait: ctx.wait,
     terminal: proc.terminal ?? false,
     consoleSocket: ctx.consoleSocket,
-    execFifo: ctx.execFifo,
-    startStatus: ctx.startStatus,
+    startSocket: ctx.startSocket,
     syncHooks,
     rootfs,
     rootfsPropagation,
     rootPropagationAfter,
-    noPivot: ctx.noPivot,
+    noPivot: ownMountNs && ctx.noPivot,
+    chroot: !ownMountNs,
     rootReadonly: spec.root.readonly ?? false,
     hostname: spec.hostname,
     domainname: spec.domainname,
@@ -287,7 +308,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     oomScoreAdj: proc.oomScoreAdj,
     rlimits: planRlimits(proc.rlimits),
     process: {
-      args: proc.args,
+      args: proc.args ?? [],
       env,
       cwd: proc.cwd,
       uid: proc.user.uid,

@@ -41,13 +41,13 @@ export function encodePlan(plan: LaunchPlan): string {
   rec('wait', flag(plan.wait));
   rec('terminal', flag(plan.terminal));
   if (plan.consoleSocket) rec('console-socket', plan.consoleSocket);
-  if (plan.execFifo) rec('exec-fifo', plan.execFifo);
-  if (plan.startStatus) rec('start-status', plan.startStatus);
+  if (plan.startSocket) rec('start-socket', plan.startSocket);
   rec('sync-hooks', flag(plan.syncHooks));
   rec('rootfs', plan.rootfs);
   rec('rootfs-propagation', plan.rootfsPropagation);
   if (plan.rootPropagationAfter) rec('root-propagation-after', plan.rootPropagationAfter);
   rec('no-pivot', flag(plan.noPivot));
+  if (plan.chroot) rec('chroot', flag(true));
   rec('root-readonly', flag(plan.rootReadonly));
   if (plan.hostname !== undefined) rec('hostname', plan.hostname);
   if (plan.domainname !== undefined) rec('domainname', plan.domainname);

@@ -37,6 +37,8 @@ export interface ExecPlanContext {
   grantableCaps: bigint;
   /** The container's user namespace denies setgroups(2) (its /proc/<pid>/setgroups: a rootless single mapping). */
   setgroupsDenied?: boolean;
+  /** The container has no mount namespace of its own: its processes are chrooted into `rootfs`. */
+  chroot?: boolean;
   /** The container's linux.seccomp: an exec'd process gets the same filter, as with runc. */
   seccomp?: unknown;
 }
@@ -64,6 +66,7 @@ export function buildExecPlan(ctx: ExecPlanContext): { plan: LaunchPlan; warning
     rootfsPropagation: 0,
     rootPropagationAfter: 0,
     noPivot: false,
+    chroot: ctx.chroot ?? false,
     rootReadonly: false,
     newNamespaces: [],
     joinNamespaces,

@@ -71,14 +71,18 @@ export interface LaunchPlan {
   wait: boolean;
   terminal: boolean;
   consoleSocket?: string;
-  execFifo?: string;
-  /** FIFO through which `start` learns whether the exec happened. */
-  startStatus?: string;
+  /** Host path of the unix socket `start` connects to (create only; docs/plan-format.md). */
+  startSocket?: string;
   syncHooks: boolean;
   rootfs: string;
   rootfsPropagation: number;
   rootPropagationAfter: number;
   noPivot: boolean;
+  /**
+   * No mount namespace of the container's own (inherited or joined): chroot into the rootfs
+   * instead of pivot_root, which would move the root of every process in that namespace.
+   */
+  chroot?: boolean;
   rootReadonly: boolean;
   hostname?: string;
   domainname?: string;
