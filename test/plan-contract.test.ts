@@ -123,7 +123,7 @@ describe('the C plan reader on the golden plans', { skip }, () => {
         }
         checked++;
       }
-      if (input.kind === 'create') assert.ok(checked > 0, 'some mounts were checked');
+      if (input.kind === 'create' && (input.spec?.mounts?.length ?? 0) > 0) assert.ok(checked > 0, 'some mounts were checked');
     });
   }
 });

@@ -173,12 +173,11 @@ static void dump(const struct plan *p)
 {
 	puts("berth-plan-dump 1");
 	SCALAR_S("id", p->id);
-	printf("wait %d\nterminal %d\nsync-hooks %d\nno-pivot %d\nroot-readonly %d\n", p->wait, p->terminal,
-	       p->sync_hooks, p->no_pivot, p->root_readonly);
+	printf("wait %d\nterminal %d\nsync-hooks %d\nno-pivot %d\nchroot %d\nroot-readonly %d\n", p->wait, p->terminal,
+	       p->sync_hooks, p->no_pivot, p->chroot, p->root_readonly);
 	printf("no-new-privileges %d\npreserve-fds %d\n", p->no_new_privs, p->preserve_fds);
 	SCALAR_S("console-socket", p->console_socket);
-	SCALAR_S("exec-fifo", p->exec_fifo);
-	SCALAR_S("start-status", p->start_status);
+	SCALAR_S("start-socket", p->start_socket);
 	SCALAR_S("rootfs", p->rootfs);
 	fputs("rootfs-propagation", stdout), flags(p->rootfs_prop, ms_flags), putchar('\n');
 	fputs("root-propagation-after", stdout), flags(p->root_prop_after, ms_flags), putchar('\n');
