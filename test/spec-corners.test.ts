@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { mustCreate, state, waitForStatus } from './helpers/container.js';
@@ -93,35 +93,73 @@ describe('runtime spec corners', { skip }, () => {
     assert.match(r.stdout, /^probe$/m, 'the exec sees the rootfs as /');
   });
 
-  test('a mount namespace given by path is joined, and nothing is mounted in it', async () => {
+  test('a mount namespace given by path is joined and gets the container’s mounts, under the rootfs only; its / and other mounts stay as they were', async () => {
+    await using b = await Bundle.create();
+    await b.editConfig((s) => {
+      // runc's default mounts, masked and read-only paths, plus a read-only root.
+      s.linux!.namespaces = [{ type: 'pid' }, { type: 'mount', path: '/proc/HOLDER/ns/mnt' }];
+      s.root!.readonly = true;
+      delete s.hostname;
+      s.process!.args = ['sleep', '1000'];
+    });
+    // Declared after the bundle, so disposed first: the namespace (and the mounts in it) go
+    // before the bundle's directory does.
     const holder = background(['unshare', '--mount', '--propagation', 'private', 'sleep', '1000']);
-    try {
-      const pid = holder.child.pid!;
-      // unshare has entered its namespace once it is another one than ours.
-      for (let i = 0; i < 500 && nsOf(pid, 'mnt') === nsOf('self', 'mnt'); i++) await new Promise((r) => setTimeout(r, 10));
-      const before = spawnSync('cat', [`/proc/${pid}/mountinfo`], { encoding: 'utf8' }).stdout;
-      await using b = await Bundle.create();
-      await b.editConfig((s) => {
-        s.linux!.namespaces = [{ type: 'pid' }, { type: 'mount', path: `/proc/${pid}/ns/mnt` }];
-        s.mounts = [];
-        s.linux!.maskedPaths = [];
-        s.linux!.readonlyPaths = [];
-        s.root!.readonly = false;
-        delete s.hostname;
-        s.process!.args = ['sleep', '1000'];
-      });
-      const id = uniqueId('joinmnt');
-      const c = await mustCreate(rt, b, id);
-      assert.equal(nsOf(c.pid(), 'mnt'), nsOf(pid, 'mnt'), 'the namespace at the path');
-      const after = spawnSync('cat', [`/proc/${pid}/mountinfo`], { encoding: 'utf8' }).stdout;
-      assert.equal(after, before, 'the joined namespace has no new mount');
-    } finally {
-      holder.kill();
-      await holder.exited;
-    }
+    await using _holder = {
+      async [Symbol.asyncDispose]() {
+        holder.kill();
+        await holder.exited;
+      },
+    };
+    const pid = holder.child.pid!;
+    // unshare has entered its namespace once it is another one than ours.
+    for (let i = 0; i < 500 && nsOf(pid, 'mnt') === nsOf('self', 'mnt'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.notEqual(nsOf(pid, 'mnt'), nsOf('self', 'mnt'), 'the holder has a mount namespace of its own');
+    await b.editConfig((s) => {
+      s.linux!.namespaces![1]!.path = `/proc/${pid}/ns/mnt`;
+    });
+    const mountinfo = (p: number | 'self') => readFileSync(`/proc/${p}/mountinfo`, 'utf8').split('\n').filter(Boolean);
+    const before = mountinfo(pid);
+    const id = uniqueId('joinmnt');
+    const c = await mustCreate(rt, b, id);
+    assert.equal(nsOf(c.pid(), 'mnt'), nsOf(pid, 'mnt'), 'the namespace at the path');
+    assert.equal(readlinkSync(`/proc/${pid}/root`), '/', 'the holder’s root did not move (no pivot_root)');
+    const after = mountinfo(pid);
+    for (const line of before) assert.ok(after.includes(line), `a mount of the joined namespace is unchanged: ${line}`);
+    const added = after.filter((l) => !before.includes(l)).map((l) => l.split(' ')[4] ?? '');
+    assert.ok(added.length > 0, 'mounts were made in the joined namespace');
+    for (const mp of added) assert.ok(mp === b.rootfs || mp.startsWith(`${b.rootfs}/`), `mounted under the rootfs: ${mp}`);
+    assert.ok(added.includes(`${b.rootfs}/proc`) && added.includes(`${b.rootfs}/dev`), `proc and dev: ${added.join(' ')}`);
+    assert.ok(!mountinfo('self').some((l) => l.includes(b.rootfs)), 'nothing in the runtime’s namespace');
+
+    assert.equal((await rt.run(['start', id])).code, 0);
+    await waitForStatus(rt, id, 'running');
+    // Inside: mountinfo shows only what is under the chroot; masked and read-only paths hold.
+    const r = await rt.run([
+      'exec',
+      id,
+      'sh',
+      '-c',
+      `awk '$5 == "/" || $5 == "/proc/sys" { print $5, $6 }' /proc/self/mountinfo; echo timer_list=$(wc -c < /proc/timer_list) firmware=$(ls -A /sys/firmware | wc -l); touch /x 2>/dev/null && echo writable || echo read-only; ls /dev/null`,
+    ]);
+    assert.equal(r.code, 0, describeResult(r));
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines.find((l) => l.startsWith('/ ')) ?? '', /^\/ ro[,\s]/, `/ is read-only: ${r.stdout}`);
+    assert.match(lines.find((l) => l.startsWith('/proc/sys ')) ?? '', /^\/proc\/sys ro[,\s]/, `/proc/sys is read-only: ${r.stdout}`);
+    assert.ok(lines.includes('timer_list=0 firmware=0'), `/proc/timer_list and /sys/firmware are masked: ${r.stdout}`);
+    assert.ok(lines.includes('read-only') && lines.includes('/dev/null'), r.stdout);
+
+    assert.equal((await rt.run(['kill', id, 'KILL'])).code, 0);
+    await waitForStatus(rt, id, 'stopped');
+    assert.equal((await rt.run(['delete', id])).code, 0);
+    // Documented: the mounts stay in the joined namespace, which belongs to its holder.
+    assert.ok(
+      mountinfo(pid).some((l) => l.split(' ')[4] === `${b.rootfs}/proc`),
+      'the mounts outlive the container in the joined namespace',
+    );
   });
 
-  test('mounts without a mount namespace of its own are refused, naming the fields', async () => {
+  test('mounts in the runtime’s own (inherited) mount namespace are refused, naming the fields', async () => {
     await using b = await Bundle.create();
     await b.editConfig((s) => {
       s.linux!.namespaces = [{ type: 'pid' }];
@@ -131,7 +169,7 @@ describe('runtime spec corners', { skip }, () => {
     assert.notEqual(r.code, 0);
     assert.match(
       r.stderr,
-      /config\.json: mounts, linux\.maskedPaths, linux\.readonlyPaths, root\.readonly: need a mount namespace of the container's own/,
+      /config\.json: mounts, linux\.maskedPaths, linux\.readonlyPaths, root\.readonly: need a mount namespace other than the runtime's \(linux\.namespaces has no 'mount'\)/,
     );
   });
 

@@ -191,30 +191,34 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	if (setsid() < 0)
 		die_errno("setsid");
 	/* The rootfs is opened while we still have host credentials: in a new user namespace our
-	 * uid is about to become the mapped root, which may not reach it. */
-	if (p->ns_new & CLONE_NEWNS)
+	 * uid is about to become the mapped root, which may not reach it. A joined mount namespace
+	 * (the join stage entered it) gets the container's mounts too, under the rootfs's
+	 * self-bind; without mount records (an exec, or a plain chroot) nothing is mounted. */
+	if (p->setup_root)
 		rootfs_open(p);
 	/* Files we create must be owned by an id mapped in the namespace: become its root. */
 	if ((p->ns_new | p->ns_joined) & CLONE_NEWUSER) {
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			die_errno("become root in the user namespace");
 	}
-	if (p->ns_new & CLONE_NEWNS)
+	if (p->setup_root)
 		rootfs_populate(p);
 	if (p->sync_hooks) {
 		send_line("hooks", NULL);
 		expect_line("resume");
 	}
 	run_hooks(p, HOOK_CREATE_CONTAINER, getpid()); /* the pid as the container sees it */
-	if (p->ns_new & CLONE_NEWNS)
-		rootfs_pivot(p);
 	/* A mount namespace shared with the runtime (or joined): pivot_root would move the root
 	 * of every process in it, so only ours changes. */
-	if (p->chroot && (chroot(p->rootfs) < 0 || chdir("/") < 0))
+	if (p->ns_new & CLONE_NEWNS)
+		rootfs_pivot(p);
+	else if (p->setup_root)
+		rootfs_chroot(p);
+	else if (p->chroot && (chroot(p->rootfs) < 0 || chdir("/") < 0))
 		die_errno("chroot '%s'", p->rootfs);
 	/* A missing cwd is created now, before `/` may turn read-only (runc's order); it is
 	 * entered last, once every mount is in place. */
-	if ((p->ns_new & CLONE_NEWNS) && p->cwd && p->root_readonly)
+	if (p->setup_root && p->cwd && p->root_readonly)
 		cwd_in_root(p, 0);
 	if (p->terminal)
 		terminal_setup(p, console, sock);
@@ -232,7 +236,7 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	write_sysctls(p);
 	readonly_paths(p);
 	masked_paths(p);
-	if (p->ns_new & CLONE_NEWNS)
+	if (p->setup_root)
 		root_propagation_late(p);
 	if (p->cwd)
 		cwd_in_root(p, 1);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,9 +160,13 @@ static void unescape(char *s)
 	*o = 0;
 }
 
-/* pivot_root refuses a new root whose parent mount is shared (rootfs-propagation may have made
- * it so): make just that mount private, as runc does. */
-static void parent_mount_private(const char *rootfs)
+/* The mount the rootfs sits on, if it is shared, gets `prop`. In a new mount namespace that is
+ * MS_PRIVATE, as runc does: pivot_root refuses a new root whose parent mount is shared
+ * (rootfs-propagation may have made it so). In a joined one it is MS_SLAVE: the self-bind of the
+ * rootfs, and every mount of the container under it, would otherwise propagate to that mount's
+ * peers (other namespaces, maybe the host's) and stay there; as a slave it still receives what
+ * its peers mount, so the namespace's holder loses as little as possible. */
+static void parent_mount_unshare(const char *rootfs, unsigned long prop)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
@@ -193,33 +198,48 @@ static void parent_mount_private(const char *rootfs)
 	}
 	free(line);
 	fclose(f);
-	if (best && shared && mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
-		die_errno("make '%s' private", best);
+	if (best && shared && mount(NULL, best, NULL, prop, NULL) < 0)
+		die_errno("make '%s' %s", best, prop == MS_PRIVATE ? "private" : "a slave");
 	free(best);
 }
 
 /* Host-side steps, done while the init stage still has its host credentials (so host paths
- * are reachable even in a user namespace): propagation of "/", and the rootfs bound onto
- * itself so it is a mount point for pivot_root. */
+ * are reachable even in a user namespace): propagation, and the rootfs bound onto itself so it
+ * is a mount point for pivot_root (a new mount namespace) or a subtree of the container's own
+ * (a joined one). In a joined namespace nothing that was there is changed but, if shared, the
+ * parent mount of the rootfs (made a slave): `rootfs-propagation` applies to the self-bind, not
+ * to `/`, which belongs to the namespace's holder. */
 void rootfs_open(struct plan *p)
 {
+	int joined = !(p->ns_new & CLONE_NEWNS);
 	int fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		die_errno("open rootfs '%s'", p->rootfs);
 	char real[PATH_MAX];
 	ssize_t n = readlink(fd_path(fd), real, sizeof real - 1);
 	if (n < 0)
-		die_errno("readlink rootfs '%s'", p->rootfs);
+		die_errno(joined ? "readlink rootfs '%s' (mounts in a joined mount namespace go through its /proc/self/fd)"
+				 : "readlink rootfs '%s'",
+			  p->rootfs);
 	real[n] = 0;
-	if (p->rootfs_prop && mount(NULL, "/", NULL, p->rootfs_prop, NULL) < 0)
+	if (!joined && p->rootfs_prop && mount(NULL, "/", NULL, p->rootfs_prop, NULL) < 0)
 		die_errno("set propagation of '/'");
-	parent_mount_private(real);
+	parent_mount_unshare(real, joined ? MS_SLAVE : MS_PRIVATE);
 	if (mount(real, real, NULL, MS_BIND | MS_REC, NULL) < 0)
 		die_errno("bind rootfs '%s'", p->rootfs);
 	close(fd);
 	/* Open again: the new fd is on the self-bind, not on the directory under it. */
 	if ((rootfd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_errno("open rootfs '%s'", p->rootfs);
+	if (joined && p->rootfs_prop) {
+		/* The self-bind may be a peer of the rootfs it copies (a shared mount): shared gets a
+		 * peer group of its own (private first), so nothing the container mounts leaves it. */
+		unsigned long rec = p->rootfs_prop & MS_REC;
+		if ((p->rootfs_prop & MS_SHARED) && mount(NULL, fd_path(rootfd), NULL, MS_PRIVATE | rec, NULL) < 0)
+			die_errno("make rootfs '%s' private", p->rootfs);
+		if (mount(NULL, fd_path(rootfd), NULL, p->rootfs_prop, NULL) < 0)
+			die_errno("set propagation of rootfs '%s'", p->rootfs);
+	}
 }
 
 static int parent_of(const char *path, const char **base);
@@ -376,6 +396,25 @@ void rootfs_populate(struct plan *p)
 	}
 }
 
+/* After pivot_root or chroot: "/" is the rootfs's self-bind. */
+static void root_changed(struct plan *p)
+{
+	if (chdir("/") < 0)
+		die_errno("chdir '/'");
+	close(rootfd);
+	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_errno("open '/'");
+	/* Shared: a peer group of its own (private first), not the one of the mount the rootfs was
+	 * bound from, which may be the host's: the container's mounts on / stay in the container. */
+	if ((p->root_prop_after & MS_SHARED) && mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+		die_errno("make '/' private");
+	/* Unbindable waits for root_propagation_late(): the console, read-only and masked paths
+	 * are bind mounts from this tree. */
+	if (p->root_prop_after && !(p->root_prop_after & MS_UNBINDABLE) &&
+	    mount(NULL, "/", NULL, p->root_prop_after, NULL) < 0)
+		die_errno("set propagation of '/'");
+}
+
 void rootfs_pivot(struct plan *p)
 {
 	if (fchdir(rootfd) < 0)
@@ -402,20 +441,20 @@ void rootfs_pivot(struct plan *p)
 			die_errno("unmount old root");
 		close(oldroot);
 	}
-	if (chdir("/") < 0)
-		die_errno("chdir '/'");
-	close(rootfd);
-	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		die_errno("open '/'");
-	/* Shared: a peer group of its own (private first), not the one of the mount the rootfs was
-	 * bound from, which may be the host's: the container's mounts on / stay in the container. */
-	if ((p->root_prop_after & MS_SHARED) && mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
-		die_errno("make '/' private");
-	/* Unbindable waits for root_propagation_late(): the console, read-only and masked paths
-	 * are bind mounts from this tree. */
-	if (p->root_prop_after && !(p->root_prop_after & MS_UNBINDABLE) &&
-	    mount(NULL, "/", NULL, p->root_prop_after, NULL) < 0)
-		die_errno("set propagation of '/'");
+	root_changed(p);
+}
+
+/* In a joined mount namespace: pivot_root would move the root of every process in it, so only
+ * ours changes. The rootfs's self-bind, with the container's mounts under it, stays mounted in
+ * that namespace (it is not ours to unmount); a process that can chroot again can walk out of
+ * it to the namespace's root, as from any chroot. */
+void rootfs_chroot(struct plan *p)
+{
+	if (fchdir(rootfd) < 0)
+		die_errno("chdir rootfs '%s'", p->rootfs);
+	if (chroot(".") < 0)
+		die_errno("chroot '%s'", p->rootfs);
+	root_changed(p);
 }
 
 void root_propagation_late(struct plan *p)

@@ -21,6 +21,7 @@ const char *fd_path(int fd);
 void rootfs_open(struct plan *p);   /* host side: propagation, bind of the rootfs */
 void rootfs_populate(struct plan *p); /* mount, symlink and device records */
 void rootfs_pivot(struct plan *p);
+void rootfs_chroot(struct plan *p);  /* instead of the pivot, in a joined mount namespace */
 void root_readonly(void);
 void readonly_paths(struct plan *p);
 void masked_paths(struct plan *p);

@@ -217,17 +217,24 @@ static void validate(struct plan *p)
 {
 	if (!p->args.n && !p->start_socket) /* create without a process: start fails (init.c) */
 		die("plan: no 'arg' record");
+	int mounts = p->rootops.n || p->masked.n || p->readonly.n || p->root_readonly;
 	if (p->ns_new & CLONE_NEWNS) {
 		if (!p->rootfs || p->rootfs[0] != '/')
 			die("plan: 'rootfs' must be an absolute path with a new mount namespace");
-	} else if (p->rootops.n || p->masked.n || p->readonly.n || p->root_readonly || p->no_pivot) {
-		/* Without a private mount namespace these would change the host's (or a joined
-		 * container's) mounts. `rootfs` alone is allowed there, and unused. */
-		die("plan: mount, symlink, device, masked, readonly, root-readonly and no-pivot "
-		    "need 'ns-new mount'");
+	} else if (p->no_pivot) {
+		die("plan: 'no-pivot' needs 'ns-new mount'");
+	} else if (mounts && !(p->ns_joined & CLONE_NEWNS)) {
+		/* The caller's mount namespace (the host's): the mounts would change it and outlive
+		 * the container. `rootfs` alone is allowed there (chroot, or an exec), and unused. */
+		die("plan: mount, symlink, device, masked, readonly and root-readonly need 'ns-new mount' "
+		    "or 'ns-join mount'");
+	} else if (mounts && !p->chroot) {
+		/* pivot_root would move the root of every process in the joined namespace. */
+		die("plan: mount records in a joined mount namespace need 'chroot 1'");
 	}
 	if (p->chroot && ((p->ns_new & CLONE_NEWNS) || !p->rootfs || p->rootfs[0] != '/'))
 		die("plan: 'chroot 1' needs an absolute 'rootfs' and no 'ns-new mount'");
+	p->setup_root = (p->ns_new & CLONE_NEWNS) || mounts;
 	if ((p->hostname || p->domainname) && !((p->ns_new | p->ns_joined) & CLONE_NEWUTS))
 		die("plan: 'hostname' and 'domainname' need a uts namespace");
 	if ((p->uid_maps.n || p->gid_maps.n || p->uidmap_tool || p->gidmap_tool) && !(p->ns_new & CLONE_NEWUSER))

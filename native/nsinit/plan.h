@@ -59,6 +59,10 @@ struct plan {
 	unsigned seccomp_flags;
 	int ns_new;              /* CLONE_NEW* to create */
 	int ns_joined;           /* CLONE_NEW* joined */
+	/* Derived by plan_read: the init stage binds the rootfs onto itself and carries out the
+	 * mount records in its mount namespace: a new one (then pivot_root), or a joined one that
+	 * has mount records (then chroot; docs/plan-format.md, Mounts). */
+	int setup_root;
 	VEC(struct nsjoin) joins;
 	VEC(struct idmap) uid_maps, gid_maps;
 	VEC(struct timeoff) time_offsets;

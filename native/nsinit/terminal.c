@@ -31,7 +31,7 @@ void terminal_setup(struct plan *p, int console, int sock)
 	if (p->has_user && fchown(slave, p->uid, (gid_t)-1) < 0 && errno != EPERM && errno != EINVAL)
 		die_errno("chown '%s'", name);
 
-	if (p->ns_new & CLONE_NEWNS) { /* a container's init, not an exec into one */
+	if (p->setup_root) { /* a container's init, not an exec into one */
 		int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		int fd = root < 0 ? -1 : resolve_in_root(root, "/dev/console", CREATE_FILE);
 		if (fd < 0)

@@ -9,6 +9,7 @@
 #include "../nsinit/plan.h"
 #include "../nsinit/util.h"
 
+#include <sched.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,8 +118,12 @@ static void check(const struct plan *p)
 	CHECK(!(p->ns_new & p->ns_joined));
 	CHECK(!p->seccomp || (p->seccomp_len >= 1 && p->seccomp_len <= 4096));
 	CHECK(p->umask >= -1 && p->umask <= 0777);
-	if (p->rootops.n || p->masked.n || p->readonly.n)
+	if (p->rootops.n || p->masked.n || p->readonly.n) {
 		CHECK(p->rootfs && p->rootfs[0] == '/');
+		/* Mounts only in a namespace of the container's own, or a joined one, never by pivot. */
+		CHECK((p->ns_new & CLONE_NEWNS) || ((p->ns_joined & CLONE_NEWNS) && p->chroot && !p->no_pivot));
+		CHECK(p->setup_root);
+	}
 	for (size_t i = 0; i < p->hooks.n; i++) {
 		CHECK(p->hook_state != NULL);
 		CHECK(p->hooks.v[i].args.n >= 1); /* argv[0] defaults to the path */

@@ -221,32 +221,50 @@ describe('buildPlan', () => {
     const dup = defaultSpec();
     dup.linux?.namespaces?.push({ type: 'pid' });
     assert.throws(() => buildPlan(ctx(dup)), /duplicate namespace 'pid'/);
-    // Without a mount namespace of its own, nothing that mounts is accepted (the default spec has all of them).
+    // With the runtime's mount namespace (inherited), nothing that mounts is accepted (the default spec has all of them).
     const noMnt = defaultSpec();
     noMnt.linux = { ...noMnt.linux, namespaces: [{ type: 'uts' }] };
     assert.throws(
       () => buildPlan(ctx(noMnt)),
-      /config\.json: mounts, linux\.maskedPaths, linux\.readonlyPaths, root\.readonly: need a mount namespace of the container's own/,
+      /config\.json: mounts, linux\.maskedPaths, linux\.readonlyPaths, root\.readonly: need a mount namespace other than the runtime's \(linux\.namespaces has no 'mount'\)/,
     );
   });
 
-  test('without a mount namespace of its own, the mount namespace is inherited or joined, and the root is a chroot', () => {
-    for (const mount of [undefined, { type: 'mount' as const, path: '/proc/1/ns/mnt' }]) {
-      const spec = defaultSpec();
-      spec.linux = { ...spec.linux, namespaces: [{ type: 'pid' }, ...(mount ? [mount] : [])], maskedPaths: [], readonlyPaths: [] };
-      spec.mounts = [];
-      spec.root = { path: 'rootfs', readonly: false };
-      delete spec.hostname;
-      const { plan } = buildPlan({ ...ctx(spec), noPivot: true });
-      assert.deepEqual(plan.newNamespaces, ['pid']);
-      assert.deepEqual(plan.joinNamespaces, mount ? [{ type: 'mount', path: '/proc/1/ns/mnt' }] : []);
-      assert.equal(plan.chroot, true);
-      assert.equal(plan.noPivot, false);
-      assert.deepEqual(plan.rootfsOps, [], 'no devices or links are made in a shared mount namespace');
-      assert.match(encodePlan(plan), /^chroot 1$/m);
-    }
+  test('an inherited mount namespace: the root is a chroot and nothing is mounted', () => {
+    const spec = defaultSpec();
+    spec.linux = { ...spec.linux, namespaces: [{ type: 'pid' }], maskedPaths: [], readonlyPaths: [] };
+    spec.mounts = [];
+    spec.root = { path: 'rootfs', readonly: false };
+    delete spec.hostname;
+    const { plan } = buildPlan({ ...ctx(spec), noPivot: true });
+    assert.deepEqual(plan.newNamespaces, ['pid']);
+    assert.deepEqual(plan.joinNamespaces, []);
+    assert.equal(plan.chroot, true);
+    assert.equal(plan.noPivot, false);
+    assert.deepEqual(plan.rootfsOps, [], 'no devices or links are made in the runtime’s mount namespace');
+    assert.match(encodePlan(plan), /^chroot 1$/m);
     assert.equal(buildPlan(ctx(defaultSpec())).plan.chroot, false);
     assert.doesNotMatch(encodePlan(buildPlan(ctx(defaultSpec())).plan), /^chroot /m);
+  });
+
+  test('a joined mount namespace gets the mounts, devices, masked and read-only paths of a new one; the root is a chroot', () => {
+    const joined = defaultSpec();
+    joined.linux = { ...joined.linux, namespaces: [{ type: 'pid' }, { type: 'mount', path: '/proc/1/ns/mnt' }] };
+    joined.root = { path: 'rootfs', readonly: true };
+    delete joined.hostname;
+    const own = structuredClone(joined);
+    own.linux!.namespaces = [{ type: 'pid' }, { type: 'mount' }];
+    const { plan } = buildPlan({ ...ctx(joined), noPivot: true });
+    const ref = buildPlan({ ...ctx(own), noPivot: true }).plan;
+    assert.deepEqual(plan.joinNamespaces, [{ type: 'mount', path: '/proc/1/ns/mnt' }]);
+    assert.equal(plan.chroot, true);
+    assert.equal(plan.noPivot, false, 'never moved over the joined namespace’s /');
+    assert.ok(plan.rootfsOps.some((o) => o.op === 'mount' && o.fstype === 'proc'));
+    assert.ok(plan.rootfsOps.some((o) => o.op === 'device' && o.path === '/dev/null'));
+    for (const k of ['rootfsOps', 'masked', 'readonly', 'rootReadonly', 'rootfsPropagation', 'rootPropagationAfter'] as const)
+      assert.deepEqual(plan[k], ref[k], `${k}: as with a mount namespace of its own`);
+    assert.equal(ref.chroot, false);
+    assert.equal(ref.noPivot, true);
   });
 
   test('capabilities this process cannot grant are dropped with a warning, not an error', () => {

@@ -111,11 +111,16 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
   }
   // The user namespace is joined first: the others may belong to it.
   joinNamespaces.sort((a, b) => Number(b.type === 'user') - Number(a.type === 'user'));
-  // Without a mount namespace of its own (the runtime's is inherited, or one is joined by path)
-  // the container is chrooted into its rootfs, and nothing is mounted: every mount would land in
-  // a namespace shared with others (the host's), and outlive the container.
+  // A mount namespace of the container's own is set up and pivoted into. A joined one (by path)
+  // gets the same mounts, under a bind of the rootfs onto itself in that namespace, and the
+  // container is chrooted there: pivot_root would move the root of every process in it (the
+  // mounts stay in that namespace after the container is gone: it belongs to its holder). An
+  // inherited one (no 'mount' in linux.namespaces) is the runtime's own, the host's: the
+  // container is chrooted into its rootfs and nothing may be mounted, since every mount would
+  // change the host's mounts and outlive the container.
   const ownMountNs = newNamespaces.includes('mount');
-  if (!ownMountNs) {
+  const mountNs = ownMountNs || joinNamespaces.some((ns) => ns.type === 'mount');
+  if (!mountNs) {
     const needs = [
       ['mounts', (spec.mounts?.length ?? 0) > 0],
       ['linux.maskedPaths', (linux.maskedPaths?.length ?? 0) > 0],
@@ -128,7 +133,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
       .map(([field]) => field);
     if (needs.length > 0)
       throw invalid(
-        `config.json: ${needs.join(', ')}: need a mount namespace of the container's own (linux.namespaces has no 'mount' without a path); without one they would change a mount namespace shared with others`,
+        `config.json: ${needs.join(', ')}: need a mount namespace other than the runtime's (linux.namespaces has no 'mount'): they would change the host's mounts and outlive the container; add {"type": "mount"}, or a path to join`,
         String(needs[0]),
       );
   }
@@ -210,7 +215,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
       data: opts.data,
     });
   }
-  if (!devIsBound && ownMountNs) {
+  if (!devIsBound && mountNs) {
     const devices = new Map<string, RootfsOp>();
     for (const d of DEFAULT_DEVICES)
       devices.set(d.path, {

@@ -80,7 +80,9 @@ export interface LaunchPlan {
   noPivot: boolean;
   /**
    * No mount namespace of the container's own (inherited or joined): chroot into the rootfs
-   * instead of pivot_root, which would move the root of every process in that namespace.
+   * instead of pivot_root, which would move the root of every process in that namespace. In a
+   * joined one the rootfs ops, masked and read-only paths are carried out there first, under a
+   * bind of the rootfs onto itself; in an inherited one there are none (buildPlan refuses them).
    */
   chroot?: boolean;
   rootReadonly: boolean;
