@@ -159,6 +159,43 @@ describe('runtime spec corners', { skip }, () => {
     );
   });
 
+  test('a joined mount namespace whose rootfs is a peer of a host mount: nothing the container mounts reaches the host', async () => {
+    // The rootfs is a shared mount on the host, and the holder's copy of it is its peer.
+    await using b = await Bundle.create({ sharedMount: true });
+    const holder = background(['unshare', '--mount', '--propagation', 'unchanged', 'sleep', '1000']);
+    await using _holder = {
+      async [Symbol.asyncDispose]() {
+        holder.kill();
+        await holder.exited;
+      },
+    };
+    const pid = holder.child.pid!;
+    for (let i = 0; i < 500 && nsOf(pid, 'mnt') === nsOf('self', 'mnt'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.notEqual(nsOf(pid, 'mnt'), nsOf('self', 'mnt'), 'the holder has a mount namespace of its own');
+    const rootfsLine = (p: number | 'self') =>
+      readFileSync(`/proc/${p}/mountinfo`, 'utf8')
+        .split('\n')
+        .filter((l) => l.split(' ')[4] === b.rootfs);
+    assert.match(rootfsLine(pid).join('\n'), / shared:\d+ /, 'the holder’s rootfs mount is shared (with the host’s)');
+    await b.editConfig((s) => {
+      s.linux!.namespaces = [{ type: 'pid' }, { type: 'mount', path: `/proc/${pid}/ns/mnt` }];
+      delete s.hostname;
+      s.process!.args = ['sleep', '1000'];
+    });
+    const id = uniqueId('joinshared');
+    const c = await mustCreate(rt, b, id);
+    assert.equal(nsOf(c.pid(), 'mnt'), nsOf(pid, 'mnt'));
+    const host = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+    assert.equal(rootfsLine('self').length, 1, `the host has its one rootfs mount, no self-bind: ${rootfsLine('self').join('\n')}`);
+    assert.ok(!host.some((l) => (l.split(' ')[4] ?? '').startsWith(`${b.rootfs}/`)), 'no mount under the rootfs on the host');
+    // The one change in the joined namespace: the mount the rootfs sits on is a slave now.
+    assert.match(rootfsLine(pid)[0] ?? '', / master:\d+ /, `the holder's rootfs mount became a slave: ${rootfsLine(pid).join('\n')}`);
+    assert.ok(
+      readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(` ${b.rootfs}/proc `),
+      'the container’s mounts are in the joined namespace',
+    );
+  });
+
   test('mounts in the runtime’s own (inherited) mount namespace are refused, naming the fields', async () => {
     await using b = await Bundle.create();
     await b.editConfig((s) => {
