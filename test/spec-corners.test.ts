@@ -236,7 +236,7 @@ describe('runtime spec corners', { skip }, () => {
     b.track(rt, id);
     const r = await rt.run(['run', '--bundle', b.dir, id]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /exec '\/no\/such\/binary': No such file or directory/);
+    assert.match(r.stderr, /exec '\/no\/such\/binary': no such file or directory/);
 
     for (const [what, file, message] of [
       ['missing', '/nonexistent/berth-nsinit', /spawn '\/nonexistent\/berth-nsinit': no such file or directory/],

@@ -62,7 +62,7 @@ static void run_map_tool(const char *tool, pid_t pid, struct idmap *m, size_t n,
 			_exit(126);
 		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		execv(tool, argv);
-		dprintf(2, "exec: %s", strerror(errno));
+		dprintf(2, "exec: %s", errno_text(errno));
 		_exit(127);
 	}
 	close(out[1]);

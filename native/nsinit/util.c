@@ -18,8 +18,17 @@ pid_t g_child = 0;
 int g_die_status = 1;
 void (*g_on_die)(void);
 
+const char *errno_text(int err)
+{
+	static char buf[256];
+	snprintf(buf, sizeof buf, "%s", strerror(err));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z') && buf[1] != '/')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
 /* `error <errno> <message>`: the errno (0 when no syscall failed) lets the caller say what
- * kind of failure it was (docs/plan-format.md). With `append`, ": <strerror>" ends the message. */
+ * kind of failure it was (docs/plan-format.md). With `append`, ": <errno_text>" ends the message. */
 static _Noreturn void vdie(int err, int append, const char *fmt, va_list ap)
 {
 	char msg[4096];
@@ -27,7 +36,7 @@ static _Noreturn void vdie(int err, int append, const char *fmt, va_list ap)
 	if (n < 0)
 		n = 0;
 	if (append && err && (size_t)n < sizeof msg)
-		snprintf(msg + n, sizeof msg - n, ": %s", strerror(err));
+		snprintf(msg + n, sizeof msg - n, ": %s", errno_text(err));
 	/* Nothing half-made is left behind: the parent owns the init stage until `pid` is out. */
 	if (g_child > 0) {
 		kill(g_child, SIGKILL);

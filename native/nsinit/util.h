@@ -12,8 +12,13 @@ extern void (*g_on_die)(void); /* parent stage: restores the terminal */
 /* Report `error <errno> <message>` on the sync fd (stderr once it is closed) and exit; die()
  * reports errno 0. */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The same with ": <strerror(errno)>" appended. */
+/* The same with ": <errno_text(errno)>" appended. */
 _Noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* strerror() with its first letter lower-cased ("no such file or directory"), as Go and Node
+ * write errno texts: callers match runc's lower-case texts (the docker CLI maps a start error
+ * with "no such file or directory" to exit 127, "permission denied" to 126). An initialism
+ * ("I/O error", "RPC …") is left as it is. Valid until the next call. */
+const char *errno_text(int err);
 /* The given errno, without ": <strerror>" (the message says it better). */
 _Noreturn void die_code(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

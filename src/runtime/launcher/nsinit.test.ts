@@ -5,9 +5,9 @@ import { nsinitError, parseErrorLine } from './nsinit.js';
 
 describe('berth-nsinit error lines', () => {
   test('error <errno> <message>: both fields decoded', () => {
-    assert.deepEqual(parseErrorLine("error 2 open%20rootfs%20'/x':%20No%20such%20file%20or%20directory"), {
+    assert.deepEqual(parseErrorLine("error 2 open%20rootfs%20'/x':%20no%20such%20file%20or%20directory"), {
       errno: 2,
-      message: "open rootfs '/x': No such file or directory",
+      message: "open rootfs '/x': no such file or directory",
     });
     assert.deepEqual(parseErrorLine('error 0 hook%20failed'), { errno: 0, message: 'hook failed' });
   });

@@ -52,7 +52,7 @@ export function parseErrorLine(line: string): { errno: number; message: string }
  * A failure reported by berth-nsinit as a BerthError whose kind follows the errno: ENOENT is
  * not-found, EPERM and EACCES permission-denied, EEXIST already-exists, EINVAL invalid-argument,
  * EBUSY unavailable; a plan the helper refused is our own bug (internal); anything else is
- * failed-precondition. The message is nsinit's own ("mount 'proc' on '/proc': Operation not permitted").
+ * failed-precondition. The message is nsinit's own ("mount 'proc' on '/proc': operation not permitted").
  */
 export function nsinitError(e: { errno: number; message: string }, object?: string): BerthError {
   const kind: ErrorKind = ERRNO_KINDS[e.errno] ?? (e.message.startsWith('plan:') ? 'internal' : 'failed-precondition');
