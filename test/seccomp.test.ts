@@ -227,7 +227,7 @@ describe('seccomp (berth only)', { skip: skip ?? createRuntime('berth').unavaila
     const lines = await nsinit(plan);
     assert.deepEqual(
       lines.filter((l) => l !== 'pid' && !l.startsWith('pid ')),
-      ['error 22 load%20seccomp%20filter:%20Invalid%20argument'],
+      ['error 22 load%20seccomp%20filter:%20invalid%20argument'],
     );
     const bad = await nsinit(plan.replace('seccomp 0 2000000000000000', 'seccomp 0 20000000'));
     assert.match(bad.join('\n'), /^error 0 plan:%20'seccomp'%20program%20of%208%20hex%20digits/m);
