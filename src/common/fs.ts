@@ -1,4 +1,5 @@
 /** Small file helpers with crash-safe semantics. */
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fromErrno } from './errors.js';
@@ -19,7 +20,8 @@ export interface AtomicWriteOptions {
  * and a thread-pool round trip costs more than the write.
  */
 export function writeFileAtomic(file: string, data: string, opts: AtomicWriteOptions = {}): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  // unique per call, not per process: one process may write the same file from two tasks
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const fd = openSync(tmp, 'w', opts.mode ?? 0o644);
     try {

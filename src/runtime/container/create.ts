@@ -3,19 +3,22 @@
  * have berth-nsinit build the container, and record it. On any failure everything made so far is
  * undone, so a failed create leaves no state directory, cgroup or process behind.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { parseSpec } from '../../oci/validate.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
-import { type CgroupDir, cgroupDirs, managerFor, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
-import { runHooksOrFail, runHooksWarn } from '../hooks/run.js';
+import { type CgroupDir, cgroupDirs, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
+import { runHooksOrFail } from '../hooks/run.js';
 import { NsinitSession } from '../launcher/nsinit.js';
 import { buildPlan, type CgroupMountSource } from '../plan/build.js';
-import { Container, type ContainerRecord, hookState, validateId } from './container.js';
+import { Container, type ContainerRecord, hookState, type ProcessIdentity, readRecord, validateId, writeRecord } from './container.js';
+import { entomb, teardown } from './delete.js';
 import { grantableCaps } from './host.js';
-import { procStat, waitGone } from './proc.js';
+import { lockContainer } from './lock.js';
+import { procStat } from './proc.js';
 import { idMapHost, setUpRootlessCgroups } from './rootless.js';
 
 export interface CreateOptions {
@@ -84,13 +87,26 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
   } catch (err) {
     throw fromErrno('create state root', opts.root, err);
   }
+  const layout: CgroupLayout = selectLayout(readCgroupLayout(), opts.cgroupDriver);
+  const all = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
+  // The record comes first, naming the cgroups about to be made: from here on, whatever point
+  // this process dies at, `delete --force` finds what to kill and to remove.
+  const record: ContainerRecord = {
+    version: 1,
+    id: opts.id,
+    phase: 'creating',
+    creator: selfIdentity(),
+    nonce: randomBytes(8).toString('hex'),
+    bundle,
+    rootfs,
+    pid: 0,
+    pidStartTime: '',
+    created: new Date().toISOString(),
+    config,
+    cgroups: all,
+  };
+  await stageRecord(opts.root, record);
   const dir = Container.dir(opts.root, opts.id);
-  try {
-    mkdirSync(dir, { mode: 0o711 });
-  } catch (err) {
-    if (errnoCode(err) === 'EEXIST') throw new BerthError('already-exists', `container with id exists: ${opts.id}`, { object: opts.id });
-    throw fromErrno('create', dir, err);
-  }
 
   // Socket activation: systemd's LISTEN_FDS pass through to the container as runc passes them,
   // as the first fds from 3, followed by --preserve-fds.
@@ -99,21 +115,19 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
     config.process.env = [...(config.process.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
   }
   const extraFds = (opts.preserveFds ?? 0) + Math.max(listenFds, 0);
-  let cgroups: CgroupDir[] = [];
   let session: NsinitSession | undefined;
-  let pid = 0;
-  let startTime = '';
   try {
-    const layout: CgroupLayout = selectLayout(readCgroupLayout(), opts.cgroupDriver);
-    const all = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
     // the limits are in place before the first process enters the cgroup
     let cgroupWarnings: string[];
     let mountDirs = all;
-    if (opts.rootlessCgroups) ({ dirs: cgroups, mountDirs, warnings: cgroupWarnings } = setUpRootlessCgroups(layout, all, config));
-    else {
-      cgroups = all;
-      cgroupWarnings = setUpCgroups(cgroups, config);
-    }
+    if (opts.rootlessCgroups) {
+      let kept: CgroupDir[];
+      ({ dirs: kept, mountDirs, warnings: cgroupWarnings } = setUpRootlessCgroups(layout, all, config));
+      // Only the cgroups made are the container's: the others may be the caller's own.
+      record.cgroups = kept;
+      await updateRecord(opts.root, record);
+    } else cgroupWarnings = setUpCgroups(all, config);
+    const cgroups = record.cgroups;
     const hs = JSON.stringify(hookState(config, opts.id, bundle, 'creating'));
     const { plan, warnings } = buildPlan({
       id: opts.id,
@@ -136,20 +150,10 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
     });
     warnings.unshift(...cgroupWarnings);
     session = NsinitSession.start(plan, { preserveFds: extraFds, detached: mode === 'run-foreground' });
-    pid = (await session.expect('pid')).pid;
-    startTime = procStat(pid)?.startTime ?? '';
-    const record: ContainerRecord = {
-      version: 1,
-      id: opts.id,
-      bundle,
-      rootfs,
-      pid,
-      pidStartTime: startTime,
-      created: new Date().toISOString(),
-      config,
-      cgroups,
-    };
-    const container = await Container.save(opts.root, record);
+    record.pid = (await session.expect('pid')).pid;
+    record.pidStartTime = procStat(record.pid)?.startTime ?? '';
+    await updateRecord(opts.root, record);
+    const container = await Container.open(opts.root, record);
     if (plan.syncHooks) {
       await session.expect('hooks');
       const state = container.hookState('creating');
@@ -158,26 +162,70 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       session.send('resume');
     }
     await session.expect('created');
-    if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), { durable: false });
+    record.phase = 'created';
+    await updateRecord(opts.root, record);
+    if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(record.pid), { durable: false });
     return { container, session, warnings };
   } catch (err) {
-    if (pid > 0) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await waitGone(pid, startTime);
-      // A failed hook "continues the lifecycle at delete" (runtime-spec): poststop hooks run too.
-      await runHooksWarn('poststop', config.hooks?.poststop, hookState(config, opts.id, bundle, 'stopped'));
-    }
     session?.[Symbol.dispose]();
-    await managerFor(cgroups)
-      .destroy()
-      .catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    await abandon(opts.root, record);
     throw err;
   }
+}
+
+/** Our own identity, recorded as the creator of a container. */
+function selfIdentity(): ProcessIdentity {
+  return { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? '' };
+}
+
+/**
+ * Puts the record in place as `<root>/<id>/state.json` in one step: written in a staging
+ * directory of its own, which is then renamed to `<root>/<id>`. So the container directory never
+ * exists without its record, and of two creates of one id, one wins (rename fails with
+ * ENOTEMPTY/EEXIST for the other). Under the container's lock: a delete finishing a tomb of this
+ * id decides under it whether the cgroups are still the dead container's (delete.ts).
+ */
+async function stageRecord(root: string, record: ContainerRecord): Promise<void> {
+  const staging = path.join(root, `~c-${randomBytes(8).toString('hex')}`);
+  try {
+    mkdirSync(staging, { mode: 0o711 });
+    writeRecord(staging, record);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw fromErrno('create', staging, err);
+  }
+  const dir = Container.dir(root, record.id);
+  try {
+    await using _ = await lockContainer(root, record.id);
+    renameSync(staging, dir);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    const code = errnoCode(err);
+    if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ENOTDIR')
+      throw new BerthError('already-exists', `container with id exists: ${record.id}`, { object: record.id });
+    throw fromErrno('create', dir, err);
+  }
+}
+
+/** Rewrites the record, unless a `delete --force` has removed it meanwhile. */
+async function updateRecord(root: string, record: ContainerRecord): Promise<void> {
+  await using _ = await lockContainer(root, record.id);
+  const dir = Container.dir(root, record.id);
+  if (readRecord(dir)?.nonce !== record.nonce)
+    throw new BerthError('not-found', `container ${record.id} was deleted while being created`, { object: record.id });
+  writeRecord(dir, record);
+}
+
+/** A failed create: everything made so far goes, the record last (if it is still ours). */
+async function abandon(root: string, record: ContainerRecord): Promise<void> {
+  await using _ = await lockContainer(root, record.id);
+  const dir = Container.dir(root, record.id);
+  const ours = readRecord(dir)?.nonce === record.nonce;
+  // Not ours any more: a delete took it (and its cgroups, unless they are another container's now).
+  const tomb = ours ? entomb(root, dir) : undefined;
+  if (ours || !existsSync(dir)) await teardown(record, { hooks: record.pid > 0 });
+  else if (record.pid > 0) await teardown({ ...record, cgroups: [] }, { hooks: true });
+  if (tomb) rmSync(tomb, { recursive: true, force: true });
 }
 
 export async function create(opts: CreateOptions): Promise<string[]> {

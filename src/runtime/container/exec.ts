@@ -45,6 +45,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
   const c = await Container.load(opts.root, opts.id);
   const status = c.status();
   if (status === 'stopped') throw precondition('cannot exec in a stopped container', opts.id);
+  if (status === 'creating') throw precondition('cannot exec in a container that is still being created', opts.id);
   if (status === 'paused' && !opts.ignorePaused)
     throw precondition('cannot exec in a paused container (use --ignore-paused to override)', opts.id);
   const terminal = opts.process.terminal ?? false;

@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import { errnoCode, fromErrno, invalid, precondition } from '../../common/errors.js';
 import { managerFor } from '../cgroups/manager.js';
 import { Container } from './container.js';
+import { lockContainer } from './lock.js';
 import { canKill } from './status.js';
 
 /** Accepts runc's forms: "KILL", "SIGKILL", "9". */
@@ -19,13 +20,18 @@ export function parseSignal(raw: string): number {
 }
 
 export async function kill(root: string, id: string, signal: number, all = false): Promise<void> {
-  const c = await Container.load(root, id);
-  const status = c.status();
-  if (!canKill(status)) throw precondition('container not running', id);
   if (!all) {
+    const c = await Container.load(root, id);
+    if (!canKill(c.status())) throw precondition('container not running', id);
     send(c.record.pid, signal);
     return;
   }
+  // freeze, list, signal, thaw: under the lock, so a racing pause or kill --all does not thaw
+  // what it froze, or freeze it anew
+  await using _ = await lockContainer(root, id);
+  const c = await Container.load(root, id);
+  const status = c.status();
+  if (!canKill(status)) throw precondition('container not running', id);
   // Every process of the cgroup. Frozen while it is listed and signalled, as runc does, so that
   // none can fork a child the list misses; a paused container stays paused.
   const m = managerFor(c.record.cgroups);

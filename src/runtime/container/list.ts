@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { isKind } from '../../common/errors.js';
 import type { State } from '../../oci/spec.js';
-import { Container } from './container.js';
+import { Container, isRuntimeName } from './container.js';
 
 let users: Map<number, string> | undefined;
 async function userName(uid: number): Promise<string> {
@@ -26,7 +26,7 @@ export async function list(root: string): Promise<State[]> {
   let names: string[];
   try {
     names = readdirSync(root, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+      .filter((d) => d.isDirectory() && !isRuntimeName(d.name))
       .map((d) => d.name);
   } catch {
     return [];
@@ -38,7 +38,7 @@ export async function list(root: string): Promise<State[]> {
       states.push(c.state(c.status(), await userName(await c.ownerUid())));
     } catch (err) {
       if (!isKind(err, 'not-found')) throw err;
-      // being created or deleted right now: not listed, as runc does
+      // removed between readdir and load: not listed
     }
   }
   return states;
