@@ -14,7 +14,7 @@
  * cgroupfs operations are in-kernel and take microseconds, so they are made synchronously: the
  * thread-pool round trip of the async API would cost more than the call itself.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   closeSync,
   constants,
@@ -86,7 +86,7 @@ export interface CgroupManager {
   /** Creates the directories; on cgroup2 enables the controllers the container will use. */
   create(resources?: LinuxResources): void;
   /** Writes the resources; returns warnings about settings this host cannot honour. */
-  apply(resources: LinuxResources, opts?: ApplyOptions): string[];
+  apply(resources: LinuxResources, opts?: ApplyOptions): Promise<string[]>;
   /** Every pid in the container's cgroup and below it. */
   pids(): number[];
   freeze(): Promise<void>;
@@ -137,7 +137,6 @@ function writeError(file: string, value: string, err: unknown): BerthError {
 
 /** Where the device-filter helper is: next to the bundle (dist/ → native/build/) or in the source tree. */
 export function cgroupBpfPath(): string {
-  if (process.env.BERTH_CGROUP_BPF) return process.env.BERTH_CGROUP_BPF;
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (const candidate of [
     path.join(here, '../native/build/berth-cgroup-bpf'),
@@ -148,18 +147,15 @@ export function cgroupBpfPath(): string {
   throw new BerthError('not-found', `find 'berth-cgroup-bpf': not built (run 'npm run build')`, { object: 'berth-cgroup-bpf' });
 }
 
-let hugepageSizesCache: string[] | undefined;
+/** Read each time (one readdir): a long-running caller must not keep host facts forever. */
 function hugepageSizes(): string[] {
-  if (!hugepageSizesCache) {
-    let names: string[] = [];
-    try {
-      names = readdirSync('/sys/kernel/mm/hugepages');
-    } catch {
-      // no huge pages on this kernel
-    }
-    hugepageSizesCache = names.map(hugepageDirToSize).filter((s): s is string => s !== undefined);
+  let names: string[] = [];
+  try {
+    names = readdirSync('/sys/kernel/mm/hugepages');
+  } catch {
+    // no huge pages on this kernel
   }
-  return hugepageSizesCache;
+  return names.map(hugepageDirToSize).filter((s): s is string => s !== undefined);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -226,7 +222,10 @@ class V1Driver {
 
 /** The cgroup2 directory of the container. */
 class V2Driver {
-  constructor(readonly cg: CgroupDir) {}
+  constructor(
+    readonly cg: CgroupDir,
+    private readonly cgroupBpf: string | undefined,
+  ) {}
 
   get dir(): string {
     return this.cg.dir;
@@ -284,13 +283,24 @@ class V2Driver {
     }
   }
 
-  attachDeviceProgram(program: Uint8Array): void {
-    const r = spawnSync(cgroupBpfPath(), ['attach', this.dir], { input: program, encoding: 'buffer' });
-    if (r.error) throw fromErrno('run', 'berth-cgroup-bpf', r.error);
-    if (r.status !== 0) {
-      const msg = r.stderr.toString('utf8').trim() || `berth-cgroup-bpf exited with status ${r.status}`;
-      throw new BerthError('failed-precondition', msg, { object: this.dir });
-    }
+  /** Runs berth-cgroup-bpf (asynchronously: the caller's event loop goes on meanwhile). */
+  attachDeviceProgram(program: Uint8Array): Promise<void> {
+    const helper = this.cgroupBpf ?? cgroupBpfPath();
+    return new Promise((resolve, reject) => {
+      const child = spawn(helper, ['attach', this.dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+        if (stderr.length < 4096) stderr += d;
+      });
+      child.stdin?.on('error', () => {}); // it died early: its status says why
+      child.stdin?.end(program);
+      child.once('error', (err) => reject(fromErrno('run', 'berth-cgroup-bpf', err)));
+      child.once('close', (code, signal) => {
+        if (code === 0) return resolve();
+        const msg = stderr.trim() || `berth-cgroup-bpf exited with ${signal ? `signal ${signal}` : `status ${code}`}`;
+        reject(new BerthError('failed-precondition', msg, { object: this.dir }));
+      });
+    });
   }
 
   async freeze(): Promise<void> {
@@ -341,11 +351,14 @@ class FsManager implements CgroupManager {
   readonly v1: V1Driver | undefined;
   readonly v2: V2Driver | undefined;
 
-  constructor(readonly dirs: readonly CgroupDir[]) {
+  constructor(
+    readonly dirs: readonly CgroupDir[],
+    opts: ManagerOptions,
+  ) {
     const v1 = dirs.filter((d) => d.hierarchy.version === 1);
     const v2 = dirs.find((d) => d.hierarchy.version === 2);
     this.v1 = v1.length > 0 ? new V1Driver(v1) : undefined;
-    this.v2 = v2 ? new V2Driver(v2) : undefined;
+    this.v2 = v2 ? new V2Driver(v2, opts.cgroupBpf) : undefined;
   }
 
   get driver(): CgroupDriverName {
@@ -378,7 +391,7 @@ class FsManager implements CgroupManager {
     return dir;
   }
 
-  apply(resources: LinuxResources, opts: ApplyOptions = {}): string[] {
+  async apply(resources: LinuxResources, opts: ApplyOptions = {}): Promise<string[]> {
     if (this.v2) this.v2.ensure(v2ControllersNeeded(resources, this.v1?.controllers() ?? new Set()));
     const plan = planResources(resources, this.facts(), opts);
     const retry: CgroupWrite[] = [];
@@ -391,7 +404,7 @@ class FsManager implements CgroupManager {
       }
     }
     for (const w of retry) this.write(w);
-    if (plan.deviceProgram && this.v2) this.v2.attachDeviceProgram(plan.deviceProgram);
+    if (plan.deviceProgram && this.v2) await this.v2.attachDeviceProgram(plan.deviceProgram);
     return plan.warnings;
   }
 
@@ -567,9 +580,14 @@ class FsManager implements CgroupManager {
   }
 }
 
+export interface ManagerOptions {
+  /** The device-filter helper for cgroup2 (default: found by cgroupBpfPath()). */
+  cgroupBpf?: string;
+}
+
 /** The manager of a container's cgroups (the driver follows from the hierarchies in `dirs`). */
-export function managerFor(dirs: readonly CgroupDir[]): CgroupManager {
-  return new FsManager(dirs);
+export function managerFor(dirs: readonly CgroupDir[], opts: ManagerOptions = {}): CgroupManager {
+  return new FsManager(dirs, opts);
 }
 
 // ------------------------------------------------------------------ helpers for the verbs
@@ -583,9 +601,9 @@ export function procsFiles(dirs: readonly CgroupDir[]): string[] {
  * create's part: makes the container's cgroups and writes its `linux.resources` (device rules
  * included) before any process is in them. Returns warnings about ignored settings.
  */
-export function setUpCgroups(dirs: readonly CgroupDir[], spec: Spec): string[] {
+export function setUpCgroups(dirs: readonly CgroupDir[], spec: Spec, opts: ManagerOptions = {}): Promise<string[]> {
   const resources = parseResources(spec.linux?.resources);
-  const m = managerFor(dirs);
+  const m = managerFor(dirs, opts);
   m.create(resources);
   return m.apply(resources, { specDevicePaths: (spec.linux?.devices ?? []).map((d) => d.path) });
 }

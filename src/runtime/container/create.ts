@@ -1,7 +1,9 @@
 /**
- * create (and the first half of run): validate the bundle, make the cgroup, compute the plan,
- * have berth-nsinit build the container, and record it. On any failure everything made so far is
- * undone, so a failed create leaves no state directory, cgroup or process behind.
+ * create (and the first half of run), in two steps. `prepare` validates the bundle and decides
+ * everything — the state record, the cgroups, the plan — without side effects. `launchPrepared`
+ * carries it out: record, cgroups, a `Launcher` (berth-nsinit by default, the engine's shim in
+ * berthd), the record's updates, hooks. On any failure everything made so far is undone, so a
+ * failed create leaves no state directory, cgroup or process behind.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -11,9 +13,10 @@ import { writeFileAtomic } from '../../common/fs.js';
 import { parseSpec } from '../../oci/validate.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
 import { type CgroupDir, cgroupDirs, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
-import { runHooksOrFail } from '../hooks/run.js';
-import { NsinitSession } from '../launcher/nsinit.js';
-import { buildPlan, type CgroupMountSource } from '../plan/build.js';
+import { type HookIo, runHooksOrFail } from '../hooks/run.js';
+import type { Launcher, LaunchSession, StdioHandles } from '../launcher/launcher.js';
+import { nsinitLauncher } from '../launcher/nsinit.js';
+import { type BuiltPlan, buildPlan, type CgroupMountSource } from '../plan/build.js';
 import { Container, type ContainerRecord, hookState, type ProcessIdentity, readRecord, validateId, writeRecord } from './container.js';
 import { entomb, teardown } from './delete.js';
 import { grantableCaps } from './host.js';
@@ -29,19 +32,49 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
-  preserveFds?: number;
+  /** The container's stdio and the fds it gets from 3 on (default: /dev/null, none). */
+  stdio?: StdioHandles;
+  /**
+   * systemd socket activation: the first `listenFds` of `stdio.preserveFds` are the caller's
+   * LISTEN_FDS, announced to the container with LISTEN_FDS/LISTEN_PID, as runc does.
+   */
+  listenFds?: number;
+  /** Where the runtime-namespace hooks' stdout goes (default: nowhere). */
+  hookIo?: HookIo;
   /** Force a cgroup driver ('v1', 'hybrid', 'v2'); default: what the host has. */
   cgroupDriver?: string;
   /** Cgroups we may not write to are skipped (runc's --rootless; rootless.ts). */
   rootlessCgroups?: boolean;
+  /** The cgroup2 device-filter helper (default: next to the bundle or in the source tree). */
+  cgroupBpf?: string;
+  /** Directories to find newuidmap/newgidmap in, PATH-style (the usual system ones follow). */
+  searchPath?: string;
+  /** What carries the container out (default: berth-nsinit as our child). */
+  launcher?: Launcher;
 }
 
 export type LaunchMode = 'create' | 'run-detached' | 'run-foreground';
 
 export interface Launched {
   container: Container;
-  session: NsinitSession;
+  session: LaunchSession;
   warnings: string[];
+}
+
+/**
+ * A container ready to launch: everything decided, nothing done. Computed by `prepare` from the
+ * bundle and a few facts read from the host (cgroup layout, capabilities, ids); the effects
+ * follow in `launch`: the record, the cgroups, the launcher, the record's updates.
+ */
+export interface PreparedContainer {
+  mode: LaunchMode;
+  /** The state record as it is written before the first side effect (phase 'creating'). */
+  record: ContainerRecord;
+  layout: CgroupLayout;
+  /** The plan for the launcher, given the cgroups the container gets (rootless may skip some). */
+  plan(cgroups: { dirs: readonly CgroupDir[]; mountDirs: readonly CgroupDir[] }): BuiltPlan;
+  /** The plan with every planned cgroup, built by prepare: a config the plan refuses fails here. */
+  planned: BuiltPlan;
 }
 
 function cgroupMountSources(dirs: readonly CgroupDir[]): CgroupMountSource[] {
@@ -64,7 +97,8 @@ export async function loadBundleConfig(bundle: string) {
   return parseSpec(text, file);
 }
 
-export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Launched> {
+/** Validates the bundle and options and decides everything; makes nothing. */
+export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<PreparedContainer> {
   validateId(opts.id);
   const bundle = path.resolve(opts.bundle);
   const config = await loadBundleConfig(bundle);
@@ -81,16 +115,39 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
   } catch (err) {
     throw fromErrno('stat rootfs', rootfs, err);
   }
-
-  try {
-    mkdirSync(opts.root, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw fromErrno('create state root', opts.root, err);
-  }
   const layout: CgroupLayout = selectLayout(readCgroupLayout(), opts.cgroupDriver);
   const all = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
-  // The record comes first, naming the cgroups about to be made: from here on, whatever point
-  // this process dies at, `delete --force` finds what to kill and to remove.
+
+  // Socket activation: the caller's LISTEN_FDS pass through to the container as runc passes
+  // them, as the first fds from 3, followed by --preserve-fds.
+  const preserved = opts.stdio?.preserveFds ?? [];
+  const listenFds = opts.listenFds ?? 0;
+  if (!Number.isInteger(listenFds) || listenFds < 0 || listenFds > preserved.length)
+    throw invalid(`listenFds ${listenFds}: must count fds among the ${preserved.length} preserved`, 'listenFds');
+  if (listenFds > 0 && config.process) {
+    config.process.env = [...(config.process.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
+  }
+  const dir = Container.dir(opts.root, opts.id);
+  const hs = JSON.stringify(hookState(config, opts.id, bundle, 'creating'));
+  const host = { grantableCaps: grantableCaps(), hostHasKcore: existsSync('/proc/kcore'), idMapHost: idMapHost(opts.searchPath) };
+  const plan = (cg: { dirs: readonly CgroupDir[]; mountDirs: readonly CgroupDir[] }) =>
+    buildPlan({
+      id: opts.id,
+      bundle,
+      spec: config,
+      wait: mode === 'run-foreground',
+      execFifo: mode === 'create' ? path.join(dir, 'exec.fifo') : undefined,
+      startStatus: mode === 'create' ? path.join(dir, 'exec.status') : undefined,
+      consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
+      noPivot: opts.noPivot ?? false,
+      noNewKeyring: opts.noNewKeyring ?? false,
+      preserveFds: preserved.length,
+      cgroupProcs: procsFiles(cg.dirs),
+      cgroupMode: layout.mode,
+      cgroupMounts: cgroupMountSources(cg.mountDirs),
+      hookState: hs.slice(0, -1),
+      ...host,
+    });
   const record: ContainerRecord = {
     version: 1,
     id: opts.id,
@@ -105,51 +162,42 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
     config,
     cgroups: all,
   };
-  await stageRecord(opts.root, record);
-  const dir = Container.dir(opts.root, opts.id);
+  return { mode, record, layout, plan, planned: plan({ dirs: all, mountDirs: all }) };
+}
 
-  // Socket activation: systemd's LISTEN_FDS pass through to the container as runc passes them,
-  // as the first fds from 3, followed by --preserve-fds.
-  const listenFds = Number(process.env.LISTEN_FDS ?? 0);
-  if (Number.isInteger(listenFds) && listenFds > 0 && config.process) {
-    config.process.env = [...(config.process.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
+/**
+ * Carries a prepared container out: record (before the first side effect, naming the cgroups
+ * about to be made, so that whatever point this dies at, `delete --force` finds what to kill
+ * and remove), cgroups, launcher, the record completed with the pid, hooks, created. On any
+ * failure everything made so far is undone.
+ */
+export async function launchPrepared(p: PreparedContainer, opts: CreateOptions): Promise<Launched> {
+  const { record } = p;
+  const config = record.config;
+  try {
+    mkdirSync(opts.root, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fromErrno('create state root', opts.root, err);
   }
-  const extraFds = (opts.preserveFds ?? 0) + Math.max(listenFds, 0);
-  let session: NsinitSession | undefined;
+  await stageRecord(opts.root, record);
+  let session: LaunchSession | undefined;
   try {
     // the limits are in place before the first process enters the cgroup
+    let built = p.planned;
     let cgroupWarnings: string[];
-    let mountDirs = all;
     if (opts.rootlessCgroups) {
-      let kept: CgroupDir[];
-      ({ dirs: kept, mountDirs, warnings: cgroupWarnings } = setUpRootlessCgroups(layout, all, config));
+      let dirs: CgroupDir[];
+      let mountDirs: CgroupDir[];
+      ({ dirs, mountDirs, warnings: cgroupWarnings } = await setUpRootlessCgroups(p.layout, record.cgroups, config));
       // Only the cgroups made are the container's: the others may be the caller's own.
-      record.cgroups = kept;
+      record.cgroups = dirs;
       await updateRecord(opts.root, record);
-    } else cgroupWarnings = setUpCgroups(all, config);
-    const cgroups = record.cgroups;
-    const hs = JSON.stringify(hookState(config, opts.id, bundle, 'creating'));
-    const { plan, warnings } = buildPlan({
-      id: opts.id,
-      bundle,
-      spec: config,
-      wait: mode === 'run-foreground',
-      execFifo: mode === 'create' ? path.join(dir, 'exec.fifo') : undefined,
-      startStatus: mode === 'create' ? path.join(dir, 'exec.status') : undefined,
-      consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
-      noPivot: opts.noPivot ?? false,
-      noNewKeyring: opts.noNewKeyring ?? false,
-      preserveFds: extraFds,
-      cgroupProcs: procsFiles(cgroups),
-      cgroupMode: layout.mode,
-      cgroupMounts: cgroupMountSources(mountDirs),
-      grantableCaps: grantableCaps(),
-      hostHasKcore: existsSync('/proc/kcore'),
-      hookState: hs.slice(0, -1),
-      idMapHost: idMapHost(),
-    });
-    warnings.unshift(...cgroupWarnings);
-    session = NsinitSession.start(plan, { preserveFds: extraFds, detached: mode === 'run-foreground' });
+      built = p.plan({ dirs, mountDirs });
+    } else cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf });
+    const { plan } = built;
+    const warnings = [...cgroupWarnings, ...built.warnings];
+    const launcher = opts.launcher ?? nsinitLauncher();
+    session = launcher.launch(plan, { stdio: opts.stdio ?? {}, detached: p.mode === 'run-foreground' });
     record.pid = (await session.expect('pid')).pid;
     record.pidStartTime = procStat(record.pid)?.startTime ?? '';
     await updateRecord(opts.root, record);
@@ -157,8 +205,8 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
     if (plan.syncHooks) {
       await session.expect('hooks');
       const state = container.hookState('creating');
-      await runHooksOrFail('prestart', config.hooks?.prestart, state);
-      await runHooksOrFail('createRuntime', config.hooks?.createRuntime, state);
+      await runHooksOrFail('prestart', config.hooks?.prestart, state, opts.hookIo);
+      await runHooksOrFail('createRuntime', config.hooks?.createRuntime, state, opts.hookIo);
       session.send('resume');
     }
     await session.expect('created');
@@ -167,10 +215,14 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
     if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(record.pid), { durable: false });
     return { container, session, warnings };
   } catch (err) {
-    session?.[Symbol.dispose]();
-    await abandon(opts.root, record);
+    await session?.[Symbol.asyncDispose]();
+    await abandon(opts.root, record, opts.hookIo);
     throw err;
   }
+}
+
+export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Launched> {
+  return launchPrepared(await prepare(opts, mode), opts);
 }
 
 /** Our own identity, recorded as the creator of a container. */
@@ -217,21 +269,23 @@ async function updateRecord(root: string, record: ContainerRecord): Promise<void
 }
 
 /** A failed create: everything made so far goes, the record last (if it is still ours). */
-async function abandon(root: string, record: ContainerRecord): Promise<void> {
+async function abandon(root: string, record: ContainerRecord, hookIo?: HookIo): Promise<void> {
   await using _ = await lockContainer(root, record.id);
   const dir = Container.dir(root, record.id);
   const ours = readRecord(dir)?.nonce === record.nonce;
   // Not ours any more: a delete took it (and its cgroups, unless they are another container's now).
   const tomb = ours ? entomb(root, dir) : undefined;
-  if (ours || !existsSync(dir)) await teardown(record, { hooks: record.pid > 0 });
-  else if (record.pid > 0) await teardown({ ...record, cgroups: [] }, { hooks: true });
+  if (ours || !existsSync(dir)) await teardown(record, { hooks: record.pid > 0, hookIo });
+  else if (record.pid > 0) await teardown({ ...record, cgroups: [] }, { hooks: true, hookIo });
   if (tomb) rmSync(tomb, { recursive: true, force: true });
 }
 
 export async function create(opts: CreateOptions): Promise<string[]> {
   const { session, warnings } = await launch(opts, 'create');
-  // The parent stage exits as soon as the container reports created.
+  // The parent stage exits as soon as the container reports created. The init stage keeps
+  // its end of the sync channel until start: let go of ours, or it would stay open here.
   const code = await session.exited;
+  session.detach();
   if (code !== 0) throw new BerthError('internal', `berth-nsinit exited with status ${code}`);
   return warnings;
 }

@@ -13,7 +13,7 @@ import { readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
 import { managerFor } from '../cgroups/manager.js';
-import { runHooksWarn } from '../hooks/run.js';
+import { type HookIo, runHooksWarn } from '../hooks/run.js';
 import { Container, type ContainerRecord, hookState, isRuntimeName, readRecord, validateId } from './container.js';
 import { lockContainer } from './lock.js';
 import { isAlive, waitGone } from './proc.js';
@@ -38,7 +38,7 @@ export function entomb(root: string, dir: string): string | undefined {
  * Kills the container's init and every process in its cgroups, waits for the init to be gone,
  * runs the poststop hooks (`hooks`), and removes the cgroups. Returns the hooks' warnings.
  */
-export async function teardown(record: ContainerRecord, opts: { hooks: boolean }): Promise<string[]> {
+export async function teardown(record: ContainerRecord, opts: { hooks: boolean; hookIo?: HookIo }): Promise<string[]> {
   const { pid, pidStartTime } = record;
   const cgroups = managerFor(record.cgroups);
   const live = pid > 0 && isAlive(pid, pidStartTime);
@@ -59,17 +59,27 @@ export async function teardown(record: ContainerRecord, opts: { hooks: boolean }
   }
   if (live) await waitGone(pid, pidStartTime);
   const warnings = opts.hooks
-    ? await runHooksWarn('poststop', record.config.hooks?.poststop, hookState(record.config, record.id, record.bundle, 'stopped', pid))
+    ? await runHooksWarn(
+        'poststop',
+        record.config.hooks?.poststop,
+        hookState(record.config, record.id, record.bundle, 'stopped', pid),
+        opts.hookIo,
+      )
     : [];
   await cgroups.destroy();
   return warnings;
 }
 
-export async function destroy(c: Container): Promise<string[]> {
-  return deleteContainer(c.root, c.id, true);
+export interface DeleteOptions {
+  /** Where the poststop hooks' stdout goes (default: nowhere). */
+  hookIo?: HookIo;
 }
 
-export async function deleteContainer(root: string, id: string, force = false): Promise<string[]> {
+export async function destroy(c: Container, opts: DeleteOptions = {}): Promise<string[]> {
+  return deleteContainer(c.root, c.id, true, opts);
+}
+
+export async function deleteContainer(root: string, id: string, force = false, opts: DeleteOptions = {}): Promise<string[]> {
   validateId(id);
   let warnings: string[];
   {
@@ -95,7 +105,7 @@ export async function deleteContainer(root: string, id: string, force = false): 
       if (!force && !canDelete(status)) throw precondition(`cannot delete container ${id} that is not stopped: ${status}`, id);
       const tomb = entomb(root, dir);
       if (!tomb) throw new BerthError('internal', `container ${id} vanished under its lock`, { object: id });
-      warnings = await teardown(c.record, { hooks: c.record.pid > 0 });
+      warnings = await teardown(c.record, { hooks: c.record.pid > 0, hookIo: opts.hookIo });
       rmSync(tomb, { recursive: true, force: true });
     }
   }

@@ -9,12 +9,12 @@
 import { closeSync, constants, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
-import { runHooksWarn } from '../hooks/run.js';
+import { type HookIo, runHooksWarn } from '../hooks/run.js';
 import { decodeField } from '../plan/encode.js';
 import { Container } from './container.js';
 import { canStart, startRefusal } from './status.js';
 
-export async function start(root: string, id: string): Promise<string[]> {
+export async function start(root: string, id: string, opts: { hookIo?: HookIo } = {}): Promise<string[]> {
   const c = await Container.load(root, id);
   const status = c.status();
   if (!canStart(status)) throw precondition(startRefusal(status), id);
@@ -55,7 +55,7 @@ export async function start(root: string, id: string): Promise<string[]> {
       // gone already
     }
   }
-  return runHooksWarn('poststart', c.record.config.hooks?.poststart, c.hookState('running'));
+  return runHooksWarn('poststart', c.record.config.hooks?.poststart, c.hookState('running'), opts.hookIo);
 }
 
 function openStatus(file: string): number | undefined {

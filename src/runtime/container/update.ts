@@ -18,7 +18,7 @@ export async function update(root: string, id: string, change: LinuxResources): 
   if (status === 'creating') throw precondition('container is still being created', id);
   const current = parseResources(c.record.config.linux?.resources);
   const merged = mergeResources(current, change);
-  const warnings = managerFor(c.record.cgroups).apply(merged, { skipDevices: true });
+  const warnings = await managerFor(c.record.cgroups).apply(merged, { skipDevices: true });
   const config = structuredClone(c.record.config);
   config.linux = { ...config.linux, resources: merged as NonNullable<typeof config.linux>['resources'] };
   await Container.save(root, { ...c.record, config });
