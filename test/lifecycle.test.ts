@@ -168,7 +168,9 @@ describe('lifecycle under faults and races', { skip }, () => {
     // A prestart hook that waits holds create in the 'creating' phase.
     const gate = b.path('gate');
     await b.editConfig((s) => {
-      s.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`] }] };
+      // bounded (about a minute), so that it cannot outlive a failed test
+      const wait = `i=0; while [ ! -e ${gate} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`;
+      s.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', wait] }] };
     });
     b.track(rt, id);
     const creating = rt.run(['create', '--bundle', b.dir, id], { stdoutFile: b.path('c.out'), stderrFile: b.path('c.err') });

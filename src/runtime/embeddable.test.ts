@@ -23,7 +23,10 @@ const RULES: { name: string; re: RegExp }[] = [
   { name: 'blocking child process', re: /\b(spawnSync|execSync|execFileSync)\b/ },
   // a module-level variable, or an empty collection to be filled later (a table with its
   // contents given at once is data, not state)
-  { name: 'module-level mutable state', re: /^(export\s+)?(let|var)\s|^(export\s+)?const\s+\w+\s*(:[^=]+)?=\s*new\s+(Map|Set|WeakMap)\s*(<[^>]*>)?\(\)/m },
+  {
+    name: 'module-level mutable state',
+    re: /^(export\s+)?(let|var)\s|^(export\s+)?const\s+\w+\s*(:[^=]+)?=\s*new\s+(Map|Set|WeakMap)\s*(<[^>]*>)?\(\)/m,
+  },
 ];
 
 /** file → rule names allowed there, with why. */

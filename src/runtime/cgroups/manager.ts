@@ -19,11 +19,13 @@ import {
   closeSync,
   constants,
   existsSync,
+  type FSWatcher,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   rmdirSync,
+  watch,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -94,6 +96,12 @@ export interface CgroupManager {
   frozen(): boolean;
   stats(): Stats;
   oom(): OomState | undefined;
+  /**
+   * Resolves true once no process is left in the container's cgroup2 directory (false after
+   * `timeoutMs`), told by the kernel through inotify on cgroup.events; undefined without a
+   * cgroup2 directory (v1 has no such notification: the caller waits some other way).
+   */
+  waitEmpty(timeoutMs: number): Promise<boolean | undefined>;
   /** Removes the directories (retrying while the kernel still tears down dying processes). */
   destroy(): Promise<void>;
 }
@@ -159,6 +167,38 @@ function hugepageSizes(): string[] {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until `done(content of file)` holds, woken by inotify (fs.watch): the kernel reports a
+ * change of cgroup.events as a modification. The watch is set up before the first look, so no
+ * change is missed in between. Resolves false after `timeoutMs`.
+ */
+function watchUntil(file: string, done: (text: string | undefined) => boolean, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let watcher: FSWatcher | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (v: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      watcher?.close();
+      resolve(v);
+    };
+    const look = () => {
+      if (done(readOrUndefined(file))) finish(true);
+    };
+    try {
+      watcher = watch(file, look);
+      // the file went away (the cgroup was removed): one last look decides
+      watcher.on('error', () => finish(done(readOrUndefined(file))));
+    } catch {
+      // cannot be watched: only the first look and the deadline
+    }
+    timer = setTimeout(() => finish(done(readOrUndefined(file))), timeoutMs);
+    look();
+  });
+}
 
 // -------------------------------------------------------------------------------- drivers
 
@@ -305,10 +345,7 @@ class V2Driver {
 
   async freeze(): Promise<void> {
     writeCgroupFile(`${this.dir}/cgroup.freeze`, '1');
-    for (let i = 0; i < 1000; i++) {
-      if (/^frozen 1$/m.test(readOrUndefined(`${this.dir}/cgroup.events`) ?? '')) return;
-      await sleep(Math.min(1 + i, 10));
-    }
+    if (await watchUntil(`${this.dir}/cgroup.events`, (t) => /^frozen 1$/m.test(t ?? ''), 10_000)) return;
     writeCgroupFile(`${this.dir}/cgroup.freeze`, '0');
     throw new BerthError('unavailable', `freeze '${this.dir}': the cgroup did not report frozen`, { object: this.dir });
   }
@@ -557,6 +594,12 @@ class FsManager implements CgroupManager {
       return { kills: Number(kv.oom_kill ?? 0), ooms: Number(kv.oom ?? 0) };
     }
     return undefined;
+  }
+
+  async waitEmpty(timeoutMs: number): Promise<boolean | undefined> {
+    if (!this.v2) return undefined;
+    // a missing file: the cgroup is gone, so nothing is in it
+    return watchUntil(`${this.v2.dir}/cgroup.events`, (t) => t === undefined || /^populated 0$/m.test(t), timeoutMs);
   }
 
   async destroy(): Promise<void> {

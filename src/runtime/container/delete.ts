@@ -57,7 +57,9 @@ export async function teardown(record: ContainerRecord, opts: { hooks: boolean; 
   } catch {
     // no freezer, or the cgroup is gone already
   }
-  if (live) await waitGone(pid, pidStartTime);
+  // The kernel says when the cgroup is empty (cgroup2); without one, the init is watched in /proc.
+  const empty = record.cgroups.length > 0 ? await cgroups.waitEmpty(10_000) : undefined;
+  if (live && empty !== true) await waitGone(pid, pidStartTime);
   const warnings = opts.hooks
     ? await runHooksWarn(
         'poststop',

@@ -26,6 +26,12 @@ export function isAlive(pid: number, startTime: string): boolean {
   return st !== undefined && st.startTime === startTime && st.state !== 'Z' && st.state !== 'X';
 }
 
+/**
+ * Waits for a process that is not our child to be gone. Node has no pidfd (pidfd_open + poll
+ * would need a native addon), so this looks at /proc with a backoff capped at 50 ms, for at
+ * most `timeoutMs`; verbs use it only where no better signal exists (the child's exit event
+ * when we are the parent, cgroup.events through inotify where there is cgroup2).
+ */
 export async function waitGone(pid: number, startTime: string, timeoutMs = 10_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 1; Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
