@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../../common/fs.js';
 import { parseSpec } from '../../oci/validate.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
 import { type CgroupDir, cgroupDirs, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
+import type { Effects } from '../effects.js';
 import { type HookIo, runHooksOrFail } from '../hooks/run.js';
 import type { Launcher, LaunchSession, StdioHandles } from '../launcher/launcher.js';
 import { nsinitLauncher } from '../launcher/nsinit.js';
@@ -51,6 +52,8 @@ export interface CreateOptions {
   searchPath?: string;
   /** What carries the container out (default: berth-nsinit as our child). */
   launcher?: Launcher;
+  /** The host's cgroupfs, /proc and signals, or a fake (effects.ts). */
+  effects?: Effects;
 }
 
 export type LaunchMode = 'create' | 'run-detached' | 'run-foreground';
@@ -115,7 +118,7 @@ export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<Pr
   } catch (err) {
     throw fromErrno('stat rootfs', rootfs, err);
   }
-  const layout: CgroupLayout = selectLayout(readCgroupLayout(), opts.cgroupDriver);
+  const layout: CgroupLayout = selectLayout(readCgroupLayout(opts.effects), opts.cgroupDriver);
   const all = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
 
   // Socket activation: the caller's LISTEN_FDS pass through to the container as runc passes
@@ -152,7 +155,7 @@ export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<Pr
     version: 1,
     id: opts.id,
     phase: 'creating',
-    creator: selfIdentity(),
+    creator: selfIdentity(opts.effects),
     nonce: randomBytes(8).toString('hex'),
     bundle,
     rootfs,
@@ -163,6 +166,11 @@ export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<Pr
     cgroups: all,
   };
   return { mode, record, layout, plan, planned: plan({ dirs: all, mountDirs: all }) };
+}
+
+/** Our own identity, recorded as the creator of a container. */
+function selfIdentity(fx?: Effects): ProcessIdentity {
+  return { pid: process.pid, startTime: procStat(process.pid, fx)?.startTime ?? '' };
 }
 
 /**
@@ -193,13 +201,13 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
       record.cgroups = dirs;
       await updateRecord(opts.root, record);
       built = p.plan({ dirs, mountDirs });
-    } else cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf });
+    } else cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf, effects: opts.effects });
     const { plan } = built;
     const warnings = [...cgroupWarnings, ...built.warnings];
     const launcher = opts.launcher ?? nsinitLauncher();
     session = launcher.launch(plan, { stdio: opts.stdio ?? {}, detached: p.mode === 'run-foreground' });
     record.pid = (await session.expect('pid')).pid;
-    record.pidStartTime = procStat(record.pid)?.startTime ?? '';
+    record.pidStartTime = procStat(record.pid, opts.effects)?.startTime ?? '';
     await updateRecord(opts.root, record);
     const container = await Container.open(opts.root, record);
     if (plan.syncHooks) {
@@ -216,18 +224,13 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
     return { container, session, warnings };
   } catch (err) {
     await session?.[Symbol.asyncDispose]();
-    await abandon(opts.root, record, opts.hookIo);
+    await abandon(opts.root, record, opts.hookIo, opts.effects);
     throw err;
   }
 }
 
 export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Launched> {
   return launchPrepared(await prepare(opts, mode), opts);
-}
-
-/** Our own identity, recorded as the creator of a container. */
-function selfIdentity(): ProcessIdentity {
-  return { pid: process.pid, startTime: procStat(process.pid)?.startTime ?? '' };
 }
 
 /**
@@ -269,14 +272,14 @@ async function updateRecord(root: string, record: ContainerRecord): Promise<void
 }
 
 /** A failed create: everything made so far goes, the record last (if it is still ours). */
-async function abandon(root: string, record: ContainerRecord, hookIo?: HookIo): Promise<void> {
+async function abandon(root: string, record: ContainerRecord, hookIo?: HookIo, effects?: Effects): Promise<void> {
   await using _ = await lockContainer(root, record.id);
   const dir = Container.dir(root, record.id);
   const ours = readRecord(dir)?.nonce === record.nonce;
   // Not ours any more: a delete took it (and its cgroups, unless they are another container's now).
   const tomb = ours ? entomb(root, dir) : undefined;
-  if (ours || !existsSync(dir)) await teardown(record, { hooks: record.pid > 0, hookIo });
-  else if (record.pid > 0) await teardown({ ...record, cgroups: [] }, { hooks: true, hookIo });
+  if (ours || !existsSync(dir)) await teardown(record, { hooks: record.pid > 0, hookIo, effects });
+  else if (record.pid > 0) await teardown({ ...record, cgroups: [] }, { hooks: true, hookIo, effects });
   if (tomb) rmSync(tomb, { recursive: true, force: true });
 }
 

@@ -13,6 +13,7 @@ import { readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
 import { managerFor } from '../cgroups/manager.js';
+import { type Effects, hostEffects } from '../effects.js';
 import { type HookIo, runHooksWarn } from '../hooks/run.js';
 import { Container, type ContainerRecord, hookState, isRuntimeName, readRecord, validateId } from './container.js';
 import { lockContainer } from './lock.js';
@@ -38,15 +39,16 @@ export function entomb(root: string, dir: string): string | undefined {
  * Kills the container's init and every process in its cgroups, waits for the init to be gone,
  * runs the poststop hooks (`hooks`), and removes the cgroups. Returns the hooks' warnings.
  */
-export async function teardown(record: ContainerRecord, opts: { hooks: boolean; hookIo?: HookIo }): Promise<string[]> {
+export async function teardown(record: ContainerRecord, opts: { hooks: boolean; hookIo?: HookIo; effects?: Effects }): Promise<string[]> {
   const { pid, pidStartTime } = record;
-  const cgroups = managerFor(record.cgroups);
-  const live = pid > 0 && isAlive(pid, pidStartTime);
+  const fx = opts.effects ?? hostEffects;
+  const cgroups = managerFor(record.cgroups, { effects: fx });
+  const live = pid > 0 && isAlive(pid, pidStartTime, fx);
   // Killing a pid namespace's init takes the namespace down, but a container without its own
   // pid namespace needs each process killed: do both.
   for (const p of new Set([...(live ? [pid] : []), ...cgroups.pids()])) {
     try {
-      process.kill(p, 'SIGKILL');
+      fx.kill(p, 'SIGKILL');
     } catch {
       // gone already
     }
@@ -59,7 +61,7 @@ export async function teardown(record: ContainerRecord, opts: { hooks: boolean; 
   }
   // The kernel says when the cgroup is empty (cgroup2); without one, the init is watched in /proc.
   const empty = record.cgroups.length > 0 ? await cgroups.waitEmpty(10_000) : undefined;
-  if (live && empty !== true) await waitGone(pid, pidStartTime);
+  if (live && empty !== true) await waitGone(pid, pidStartTime, 10_000, fx);
   const warnings = opts.hooks
     ? await runHooksWarn(
         'poststop',
@@ -75,6 +77,8 @@ export async function teardown(record: ContainerRecord, opts: { hooks: boolean; 
 export interface DeleteOptions {
   /** Where the poststop hooks' stdout goes (default: nowhere). */
   hookIo?: HookIo;
+  /** The host, or a fake (effects.ts). */
+  effects?: Effects;
 }
 
 export async function destroy(c: Container, opts: DeleteOptions = {}): Promise<string[]> {
@@ -107,11 +111,11 @@ export async function deleteContainer(root: string, id: string, force = false, o
       if (!force && !canDelete(status)) throw precondition(`cannot delete container ${id} that is not stopped: ${status}`, id);
       const tomb = entomb(root, dir);
       if (!tomb) throw new BerthError('internal', `container ${id} vanished under its lock`, { object: id });
-      warnings = await teardown(c.record, { hooks: c.record.pid > 0, hookIo: opts.hookIo });
+      warnings = await teardown(c.record, { hooks: c.record.pid > 0, hookIo: opts.hookIo, effects: opts.effects });
       rmSync(tomb, { recursive: true, force: true });
     }
   }
-  await collectTombs(root).catch(() => {});
+  await collectTombs(root, opts.effects).catch(() => {});
   return warnings;
 }
 
@@ -122,7 +126,7 @@ export async function deleteContainer(root: string, id: string, force = false, o
  * A tomb's cgroups are left alone when a container of the same id exists again (they are its
  * cgroups now, if it has the same cgroupsPath).
  */
-export async function collectTombs(root: string): Promise<void> {
+export async function collectTombs(root: string, effects?: Effects): Promise<void> {
   let names: string[];
   try {
     names = readdirSync(root).filter(isRuntimeName);
@@ -133,7 +137,7 @@ export async function collectTombs(root: string): Promise<void> {
     const where = path.join(root, name);
     if (name.startsWith(STAGING)) {
       const r = readRecordOrUndefined(where);
-      if (r?.creator && isAlive(r.creator.pid, r.creator.startTime)) continue;
+      if (r?.creator && isAlive(r.creator.pid, r.creator.startTime, effects)) continue;
       rmSync(where, { recursive: true, force: true });
     } else if (name.startsWith(TOMB)) {
       const r = readRecordOrUndefined(where);
@@ -145,7 +149,7 @@ export async function collectTombs(root: string): Promise<void> {
       if (!lock) continue; // its deleter is at work
       try {
         const again = readRecordOrUndefined(Container.dir(root, r.id)) !== undefined;
-        await teardown(again ? { ...r, cgroups: [] } : r, { hooks: false });
+        await teardown(again ? { ...r, cgroups: [] } : r, { hooks: false, effects });
         rmSync(where, { recursive: true, force: true });
       } finally {
         await lock.release();
