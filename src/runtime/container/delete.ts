@@ -9,7 +9,7 @@
  * of racing `delete --force` all succeed.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
 import { managerFor } from '../cgroups/manager.js';
@@ -22,6 +22,8 @@ import { canDelete } from './status.js';
 
 const TOMB = '~d-';
 const STAGING = '~c-';
+/** lock.ts writes its salt under such a name and links it into place at once. */
+const TEMP = '~tmp-';
 
 /** Renames a container directory to a fresh tomb; returns the tomb, or undefined if `dir` is gone. */
 export function entomb(root: string, dir: string): string | undefined {
@@ -135,7 +137,14 @@ export async function collectTombs(root: string, effects?: Effects): Promise<voi
   }
   for (const name of names) {
     const where = path.join(root, name);
-    if (name.startsWith(STAGING)) {
+    if (name.startsWith(TEMP)) {
+      // left only by a process that died between writing and linking it: give a live one a minute
+      try {
+        if (Date.now() - statSync(where).mtimeMs > 60_000) rmSync(where, { force: true });
+      } catch {
+        // gone
+      }
+    } else if (name.startsWith(STAGING)) {
       const r = readRecordOrUndefined(where);
       if (r?.creator && isAlive(r.creator.pid, r.creator.startTime, effects)) continue;
       rmSync(where, { recursive: true, force: true });

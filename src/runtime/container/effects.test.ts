@@ -4,7 +4,7 @@
  * needed: the cgroupfs, /proc and signals are the fake's, the state root a temporary directory.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -217,4 +217,29 @@ test('delete --force: kills the init and every process of the cgroups, then remo
   const n = fx.calls.length;
   assert.deepEqual(await deleteContainer(root, 'c4', true, { effects: fx }), []);
   assert.equal(fx.calls.length, n);
+});
+
+test('a delete that died half-way: the next delete finishes its tomb; staging of a dead creator goes, of a live one stays', async (t) => {
+  const fx = fakeHost();
+  const { root, bundle } = tempBundle(t);
+  const launcher = new ScriptedLauncher(fx, () => [{ type: 'pid', pid: 4242 }, { type: 'created' }, { type: 'eof' }]);
+  await create({ root, id: 'c5', bundle, launcher, effects: fx });
+  // what a delete leaves when it dies right after renaming the directory to its tomb
+  renameSync(path.join(root, 'c5'), path.join(root, '~d-0123456789abcdef'));
+  const staged = (creator: number) => {
+    const dir = path.join(root, `~c-${creator}`);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'state.json'), JSON.stringify({ id: 'x', creator: { pid: creator, startTime: '7' }, cgroups: [] }));
+  };
+  fx.processes.set(777, '7');
+  staged(777); // its creator lives
+  staged(778); // its creator is gone
+  assert.deepEqual(await deleteContainer(root, 'other', true, { effects: fx }), []);
+  assert.ok(fx.log().includes('kill 4242 SIGKILL'), "the tomb's init is killed");
+  assert.deepEqual(
+    [...fx.dirs].filter((d) => d.endsWith('/c5')),
+    [],
+    "the tomb's cgroups are removed",
+  );
+  assert.deepEqual(leftInRoot(root), ['~c-777']);
 });

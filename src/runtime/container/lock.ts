@@ -22,7 +22,7 @@
  * the engine — run in the host's).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { errnoCode, fromErrno } from '../../common/errors.js';
@@ -66,10 +66,14 @@ function salt(root: string): string | undefined {
 }
 
 function socketName(root: string, id: string, s: string): string {
-  const h = createHash('sha256')
-    .update(`${s}\0${path.resolve(root)}\0${id}`)
-    .digest('hex')
-    .slice(0, 40);
+  // the real path: two spellings of one root (a symlink) must name one lock
+  let real = path.resolve(root);
+  try {
+    real = realpathSync(real);
+  } catch {
+    // gone meanwhile: the resolved path will do
+  }
+  const h = createHash('sha256').update(`${s}\0${real}\0${id}`).digest('hex').slice(0, 40);
   return `\0berth-runtime-lock-${h}`;
 }
 
