@@ -155,6 +155,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * change is missed in between. Resolves false after `timeoutMs`.
  */
 function watchUntil(fx: Effects, file: string, done: (text: string | undefined) => boolean, timeoutMs: number): Promise<boolean> {
+  // already there: no watcher (its first use costs a few milliseconds of loading)
+  if (done(readOrUndefined(fx, file))) return Promise.resolve(true);
   return new Promise((resolve) => {
     let settled = false;
     let watcher: FSWatcher | undefined;

@@ -5,11 +5,10 @@
  * berthd), the record's updates, hooks. On any failure everything made so far is undone, so a
  * failed create leaves no state directory, cgroup or process behind.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
-import { writeFileAtomic } from '../../common/fs.js';
+import { uniqueName, writeFileAtomic } from '../../common/fs.js';
 import { parseSpec } from '../../oci/validate.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
 import { type CgroupDir, cgroupDirs, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
@@ -156,7 +155,7 @@ export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<Pr
     id: opts.id,
     phase: 'creating',
     creator: selfIdentity(opts.effects),
-    nonce: randomBytes(8).toString('hex'),
+    nonce: uniqueName(),
     bundle,
     rootfs,
     pid: 0,
@@ -241,7 +240,7 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
  * id decides under it whether the cgroups are still the dead container's (delete.ts).
  */
 async function stageRecord(root: string, record: ContainerRecord): Promise<void> {
-  const staging = path.join(root, `~c-${randomBytes(8).toString('hex')}`);
+  const staging = path.join(root, `~c-${uniqueName()}`);
   try {
     mkdirSync(staging, { mode: 0o711 });
     writeRecord(staging, record);

@@ -8,10 +8,10 @@
  * (`collectTombs`). `delete --force` of a container that does not exist succeeds, so any number
  * of racing `delete --force` all succeed.
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
+import { uniqueName } from '../../common/fs.js';
 import { managerFor } from '../cgroups/manager.js';
 import { type Effects, hostEffects } from '../effects.js';
 import { type HookIo, runHooksWarn } from '../hooks/run.js';
@@ -27,7 +27,7 @@ const TEMP = '~tmp-';
 
 /** Renames a container directory to a fresh tomb; returns the tomb, or undefined if `dir` is gone. */
 export function entomb(root: string, dir: string): string | undefined {
-  const tomb = path.join(root, `${TOMB}${randomBytes(8).toString('hex')}`);
+  const tomb = path.join(root, `${TOMB}${uniqueName()}`);
   try {
     renameSync(dir, tomb);
   } catch (err) {

@@ -21,11 +21,34 @@
  * namespace: every caller of one state root must share it (runc's callers — containerd, dockerd,
  * the engine — run in the host's).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { errnoCode, fromErrno } from '../../common/errors.js';
+import { secureRandomHex, uniqueName } from '../../common/fs.js';
+
+/**
+ * 128 bits of four FNV-1a lanes with different offsets. Not a cryptographic hash, and it need
+ * not be one: the input starts with the root's secret salt, so without the salt the name cannot
+ * be computed; it only has to spread distinct ids apart. (node:crypto would cost each command
+ * its loading time.)
+ */
+export function hash128(text: string): string {
+  const lanes = [0x811c9dc5, 0x050c5d1f, 0x1b873593, 0x6b43a9b5];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    for (let l = 0; l < 4; l++) lanes[l] = Math.imul((lanes[l]! ^ c) + l, 0x01000193) >>> 0;
+  }
+  // a final avalanche per lane, mixing in the others
+  return lanes
+    .map((h, l) => {
+      let x = (h ^ lanes[(l + 1) % 4]! ^ (lanes[(l + 2) % 4]! >>> 7)) >>> 0;
+      x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+      x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+      return ((x ^ (x >>> 16)) >>> 0).toString(16).padStart(8, '0');
+    })
+    .join('');
+}
 
 /** A file of the state root that is never a container (ids cannot contain '~'). */
 const SALT_FILE = '~lock-salt';
@@ -47,9 +70,9 @@ function salt(root: string): string | undefined {
     }
     // Written whole under a private name, then linked into place: readers never see it half
     // written, and of two racing writers one wins (link fails with EEXIST for the other).
-    const tmp = path.join(root, `~tmp-${randomBytes(8).toString('hex')}`);
+    const tmp = path.join(root, `~tmp-${uniqueName()}`);
     try {
-      writeFileSync(tmp, randomBytes(16).toString('hex'), { mode: 0o600, flag: 'wx' });
+      writeFileSync(tmp, secureRandomHex(16), { mode: 0o600, flag: 'wx' });
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return undefined;
       throw fromErrno('write', tmp, err);
@@ -73,7 +96,7 @@ function socketName(root: string, id: string, s: string): string {
   } catch {
     // gone meanwhile: the resolved path will do
   }
-  const h = createHash('sha256').update(`${s}\0${real}\0${id}`).digest('hex').slice(0, 40);
+  const h = hash128(`${s}\0${real}\0${id}`);
   return `\0berth-runtime-lock-${h}`;
 }
 
