@@ -18,6 +18,7 @@ import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.j
 import { writeFileAtomic } from '../../common/fs.js';
 import { OCI_VERSION, type Spec, type State, type Status } from '../../oci/spec.js';
 import { type CgroupDir, managerFor } from '../cgroups/manager.js';
+import { type Effects, hostEffects } from '../effects.js';
 import { isAlive } from './proc.js';
 
 export interface ProcessIdentity {
@@ -138,17 +139,17 @@ export class Container {
     return new Container(root, record);
   }
 
-  status(): Status {
+  status(fx: Effects = hostEffects): Status {
     const { pid, pidStartTime, phase, creator } = this.record;
     if (phase === 'creating') {
       // Abandoned (creator and init gone) it is stopped: `delete` removes what is left.
-      const alive = isAlive(pid, pidStartTime) || (creator !== undefined && isAlive(creator.pid, creator.startTime));
+      const alive = isAlive(pid, pidStartTime, fx) || (creator !== undefined && isAlive(creator.pid, creator.startTime, fx));
       return alive ? 'creating' : 'stopped';
     }
-    if (!isAlive(pid, pidStartTime)) return 'stopped';
+    if (!isAlive(pid, pidStartTime, fx)) return 'stopped';
     // paused: the freezer's state, derived like the rest
     // A paused container's freezer is frozen (a container without cgroups cannot be paused).
-    if (this.record.cgroups.length > 0 && managerFor(this.record.cgroups).frozen()) return 'paused';
+    if (this.record.cgroups.length > 0 && managerFor(this.record.cgroups, { effects: fx }).frozen()) return 'paused';
     if (existsSync(this.fifo)) return 'created';
     return 'running';
   }

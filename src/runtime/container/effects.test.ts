@@ -16,6 +16,7 @@ import type { LaunchPlan } from '../plan/plan.js';
 import { Container } from './container.js';
 import { create } from './create.js';
 import { deleteContainer } from './delete.js';
+import { kill } from './kill.js';
 
 const MOUNTINFO = `30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
@@ -242,4 +243,22 @@ test('a delete that died half-way: the next delete finishes its tomb; staging of
     "the tomb's cgroups are removed",
   );
   assert.deepEqual(leftInRoot(root), ['~c-777']);
+});
+
+test('kill --all: freezes, signals every process of the cgroup and the init, thaws', async (t) => {
+  const fx = fakeHost();
+  const { root, bundle } = tempBundle(t);
+  const launcher = new ScriptedLauncher(fx, () => [{ type: 'pid', pid: 4242 }, { type: 'created' }, { type: 'eof' }]);
+  await create({ root, id: 'c6', bundle, launcher, effects: fx });
+  fx.processes.set(4343, '6000');
+  for (const h of ['cpu,cpuacct', 'memory', 'devices', 'freezer', 'unified']) fx.writeFile(`/sys/fs/cgroup/${h}/c6/cgroup.procs`, '4343');
+  const before = fx.calls.length;
+  await kill(root, 'c6', 15, true, { effects: fx });
+  assert.deepEqual(fx.log().slice(before), [
+    'write /sys/fs/cgroup/freezer/c6/freezer.state FROZEN',
+    'kill 4242 15',
+    'kill 4343 15',
+    'write /sys/fs/cgroup/freezer/c6/freezer.state THAWED',
+  ]);
+  await deleteContainer(root, 'c6', true, { effects: fx });
 });
