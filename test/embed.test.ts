@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Container, create, deleteContainer, exec, kill, start } from '../src/runtime/index.js';
+import { Container, create, deleteContainer, exec, kill, pause, resume, run, start, update } from '../src/runtime/index.js';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { PROBE } from './helpers/spec.js';
@@ -68,8 +68,9 @@ function cgroupDirsNamed(id: string): string[] {
 }
 
 describe('the runtime library in one process', { skip }, () => {
-  test(`${N} containers at once: create, start, exec, kill, delete; nothing left`, async (t) => {
+  test(`${N} containers at once: create, start, exec, update, pause, resume, kill --all, delete; 10 foreground runs; nothing left`, async (t) => {
     await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    await using once = await Bundle.create({ probeArgs: ['hostname'] });
     const root = mkdtempSync(join(tmpdir(), 'berth-embed-root-'));
     t.after(() => rmSync(root, { recursive: true, force: true }));
     const ids = Array.from({ length: N }, () => uniqueId('embed'));
@@ -83,21 +84,33 @@ describe('the runtime library in one process', { skip }, () => {
     await sleep(100);
     const base = snapshot();
 
-    const results = await Promise.allSettled(
-      ids.map(async (id) => {
+    const runIds = Array.from({ length: 10 }, () => uniqueId('embed-run'));
+    const runs = runIds.map(async (id) => {
+      // a foreground run: create, start, wait, delete in one call
+      const r = await run({ root, id, bundle: once.dir, detach: false });
+      assert.equal(r.exitCode, 0, `run ${id}`);
+    });
+    const results = await Promise.allSettled([
+      ...runs,
+      ...ids.map(async (id) => {
         await create({ root, id, bundle: b.dir });
         assert.equal((await Container.load(root, id)).status(), 'created');
         await start(root, id);
         const c = await Container.load(root, id);
         const r = await exec({ root, id, process: { ...c.record.config.process!, args: [PROBE, 'hostname'] }, detach: false });
         assert.equal(r.exitCode, 0, `exec in ${id}`);
-        await kill(root, id, 9);
+        await update(root, id, { pids: { limit: 100 } });
+        await pause(root, id);
+        assert.equal((await Container.load(root, id)).status(), 'paused');
+        await resume(root, id);
+        await kill(root, id, 9, true);
         for (let i = 0; i < 200 && (await Container.load(root, id)).status() !== 'stopped'; i++) await sleep(25);
         assert.equal((await Container.load(root, id)).status(), 'stopped');
         await deleteContainer(root, id);
       }),
-    );
-    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${(r.reason as Error)?.message}`] : []));
+    ]);
+    const all = [...runIds, ...ids];
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${all[i]}: ${(r.reason as Error)?.message}`] : []));
     assert.deepEqual(failures, [], 'every container went through its lifecycle');
 
     const after = await settled(base);
@@ -110,6 +123,6 @@ describe('the runtime library in one process', { skip }, () => {
       [],
       'no state directory, staging directory or tomb left',
     );
-    for (const id of ids) assert.deepEqual(cgroupDirsNamed(id), [], `no cgroup of ${id} left`);
+    for (const id of all) assert.deepEqual(cgroupDirsNamed(id), [], `no cgroup of ${id} left`);
   });
 });
