@@ -34,6 +34,8 @@ export async function list(root: string): Promise<State[]> {
   for (const id of names.sort()) {
     try {
       const c = await Container.load(root, id);
+      // a directory not named after its record's id (an older version's `.deleting-<id>-<pid>`)
+      if (c.id !== id) continue;
       const uid = await c.ownerUid();
       states.push(c.state(c.status(), users.get(uid) ?? `#${uid}`));
     } catch (err) {
