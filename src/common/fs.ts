@@ -1,7 +1,30 @@
 /** Small file helpers with crash-safe semantics. */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fromErrno } from './errors.js';
+
+/**
+ * A name part unique among the runtime's concurrent writers (time and 48 random bits; not a
+ * secret). Not node:crypto: loading it costs every command a millisecond or two.
+ */
+export function uniqueName(): string {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 2 ** 48)
+    .toString(36)
+    .padStart(10, '0')}`;
+}
+
+/** `n` bytes from the kernel's CSPRNG, in hex (for secrets). */
+export function secureRandomHex(n: number): string {
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    let got = 0;
+    while (got < n) got += readSync(fd, buf, got, n - got, null);
+    return buf.toString('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export interface AtomicWriteOptions {
   mode?: number;
@@ -19,7 +42,8 @@ export interface AtomicWriteOptions {
  * and a thread-pool round trip costs more than the write.
  */
 export function writeFileAtomic(file: string, data: string, opts: AtomicWriteOptions = {}): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  // unique per call, not per process: one process may write the same file from two tasks
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${uniqueName()}.tmp`);
   try {
     const fd = openSync(tmp, 'w', opts.mode ?? 0o644);
     try {

@@ -5,6 +5,9 @@ import { type Command, Option } from 'commander';
 import { BerthError, fromErrno } from '../common/errors.js';
 import type { CreateOptions } from '../runtime/container/create.js';
 import { rootlessCgroups, runningInUserNamespace } from '../runtime/container/rootless.js';
+import type { SignalSource } from '../runtime/container/run.js';
+import type { Launcher } from '../runtime/launcher/launcher.js';
+import { nsinitLauncher } from '../runtime/launcher/nsinit.js';
 import { log } from './log.js';
 
 export const DEFAULT_ROOT = '/run/berth-runtime';
@@ -49,6 +52,35 @@ export interface Context {
   root(): string;
   createOptions(flags: CreateFlags): Omit<CreateOptions, 'root' | 'id'>;
 }
+
+/**
+ * What this process hands the library explicitly (the library reads no environment and takes
+ * none of our fds unasked): our stdio for the container and the hooks, the helpers' paths from
+ * the environment, and PATH.
+ */
+export const OWN_STDIO = { stdin: 0, stdout: 1, stderr: 2 } as const;
+export const HOOK_IO = { stdout: 1 } as const;
+
+export function launcherFromEnv(env: NodeJS.ProcessEnv = process.env): Launcher {
+  return nsinitLauncher(env.BERTH_NSINIT || undefined);
+}
+
+/** fds 3 .. 3+n-1 of this process. */
+export function fdRange(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => 3 + i);
+}
+
+/**
+ * The foreground verbs' signal forwarding: while a foreground run or exec lasts, these signals
+ * of this process go to the container instead of ending us.
+ */
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+export const processSignals: SignalSource = (forward) => {
+  for (const sig of FORWARDED) process.on(sig, forward);
+  return () => {
+    for (const sig of FORWARDED) process.off(sig, forward);
+  };
+};
 
 export function usageError(message: string): BerthError {
   return new BerthError('invalid-argument', message);
@@ -95,13 +127,21 @@ export function makeContext(program: Command): Context {
       if (!Number.isInteger(preserveFds) || preserveFds < 0) throw usageError(`invalid --preserve-fds value: ${flags.preserveFds}`);
       // commander turns --no-pivot into pivot=false; read both spellings.
       const f = flags as CreateFlags & { pivot?: boolean; newKeyring?: boolean };
+      // Socket activation: systemd's LISTEN_FDS pass through first, then --preserve-fds.
+      const listen = Number(process.env.LISTEN_FDS ?? 0);
+      const listenFds = Number.isInteger(listen) && listen > 0 ? listen : 0;
       return {
+        stdio: { ...OWN_STDIO, preserveFds: fdRange(listenFds + preserveFds) },
+        listenFds,
+        hookIo: HOOK_IO,
+        launcher: launcherFromEnv(),
+        cgroupBpf: process.env.BERTH_CGROUP_BPF || undefined,
+        searchPath: process.env.PATH ?? '',
         bundle: flags.bundle ?? process.cwd(),
         pidFile: flags.pidFile,
         consoleSocket: flags.consoleSocket,
         noPivot: f.pivot === false,
         noNewKeyring: f.newKeyring === false,
-        preserveFds,
         cgroupDriver: globals().cgroupDriver ?? process.env.BERTH_CGROUP_DRIVER,
         rootlessCgroups: rootlessCgroups(globals().rootless),
       };

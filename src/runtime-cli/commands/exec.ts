@@ -5,7 +5,7 @@ import type { Process } from '../../oci/spec.js';
 import { parseProcess } from '../../oci/validate.js';
 import { Container } from '../../runtime/container/container.js';
 import { exec } from '../../runtime/container/exec.js';
-import { type Context, usageError, warn } from '../context.js';
+import { type Context, fdRange, launcherFromEnv, OWN_STDIO, processSignals, usageError, warn } from '../context.js';
 
 interface ExecFlags {
   consoleSocket?: string;
@@ -101,8 +101,10 @@ export function register(program: Command, ctx: Context): void {
         detach: flags.detach ?? false,
         pidFile: flags.pidFile,
         consoleSocket: flags.consoleSocket,
-        preserveFds,
+        stdio: { ...OWN_STDIO, preserveFds: fdRange(preserveFds) },
         ignorePaused: flags.ignorePaused,
+        forwardSignals: processSignals,
+        launcher: launcherFromEnv(),
       });
       warn(result.warnings);
       process.exitCode = result.exitCode;

@@ -14,23 +14,13 @@
  * cgroupfs operations are in-kernel and take microseconds, so they are made synchronously: the
  * thread-pool round trip of the async API would cost more than the call itself.
  */
-import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, type FSWatcher, watch } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError, errnoCode, fromErrno } from '../../common/errors.js';
 import type { Spec } from '../../oci/spec.js';
+import { type Effects, hostEffects } from '../effects.js';
 import { type CgroupDriverName, type CgroupLayout, containerCgroupPath, type Hierarchy, parseCgroupLayout } from './layout.js';
 import { hugepageDirToSize, type LinuxResources, parseResources } from './resources.js';
 import {
@@ -61,8 +51,13 @@ export interface CgroupDir {
   dir: string;
 }
 
-export function readCgroupLayout(): CgroupLayout {
-  return parseCgroupLayout(readFileSync('/proc/self/mountinfo', 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'));
+export function readCgroupLayout(fx: Effects = hostEffects): CgroupLayout {
+  const read = (file: string) => {
+    const text = fx.readFile(file);
+    if (text === undefined) throw new BerthError('not-found', `read '${file}': cannot be read`, { object: file });
+    return text;
+  };
+  return parseCgroupLayout(read('/proc/self/mountinfo'), read('/proc/self/cgroup'));
 }
 
 export function cgroupDirs(layout: CgroupLayout, cgroupsPath: string): CgroupDir[] {
@@ -86,7 +81,7 @@ export interface CgroupManager {
   /** Creates the directories; on cgroup2 enables the controllers the container will use. */
   create(resources?: LinuxResources): void;
   /** Writes the resources; returns warnings about settings this host cannot honour. */
-  apply(resources: LinuxResources, opts?: ApplyOptions): string[];
+  apply(resources: LinuxResources, opts?: ApplyOptions): Promise<string[]>;
   /** Every pid in the container's cgroup and below it. */
   pids(): number[];
   freeze(): Promise<void>;
@@ -94,38 +89,32 @@ export interface CgroupManager {
   frozen(): boolean;
   stats(): Stats;
   oom(): OomState | undefined;
+  /**
+   * Resolves true once no process is left in the container's cgroup2 directory (false after
+   * `timeoutMs`), told by the kernel through inotify on cgroup.events; undefined without a
+   * cgroup2 directory (v1 has no such notification: the caller waits some other way).
+   */
+  waitEmpty(timeoutMs: number): Promise<boolean | undefined>;
   /** Removes the directories (retrying while the kernel still tears down dying processes). */
   destroy(): Promise<void>;
 }
 
 // -------------------------------------------------------------------------------- file helpers
 
-function readOrUndefined(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+function readOrUndefined(fx: Effects, file: string): string | undefined {
+  return fx.readFile(file);
 }
 
-function dirView(dir: string): FileView {
-  return { exists: (f) => existsSync(`${dir}/${f}`), read: (f) => readOrUndefined(`${dir}/${f}`) };
+function dirView(fx: Effects, dir: string): FileView {
+  return { exists: (f) => fx.exists(`${dir}/${f}`), read: (f) => fx.readFile(`${dir}/${f}`) };
 }
 
 /** A cgroup file write as one write(2), failures naming the file and the value. */
-function writeCgroupFile(file: string, value: string): void {
-  let fd: number;
+function writeCgroupFile(fx: Effects, file: string, value: string): void {
   try {
-    fd = openSync(file, constants.O_WRONLY);
+    fx.writeFile(file, value);
   } catch (err) {
     throw writeError(file, value, err);
-  }
-  try {
-    writeSync(fd, value);
-  } catch (err) {
-    throw writeError(file, value, err);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -137,7 +126,6 @@ function writeError(file: string, value: string, err: unknown): BerthError {
 
 /** Where the device-filter helper is: next to the bundle (dist/ → native/build/) or in the source tree. */
 export function cgroupBpfPath(): string {
-  if (process.env.BERTH_CGROUP_BPF) return process.env.BERTH_CGROUP_BPF;
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (const candidate of [
     path.join(here, '../native/build/berth-cgroup-bpf'),
@@ -148,28 +136,62 @@ export function cgroupBpfPath(): string {
   throw new BerthError('not-found', `find 'berth-cgroup-bpf': not built (run 'npm run build')`, { object: 'berth-cgroup-bpf' });
 }
 
-let hugepageSizesCache: string[] | undefined;
-function hugepageSizes(): string[] {
-  if (!hugepageSizesCache) {
-    let names: string[] = [];
-    try {
-      names = readdirSync('/sys/kernel/mm/hugepages');
-    } catch {
-      // no huge pages on this kernel
-    }
-    hugepageSizesCache = names.map(hugepageDirToSize).filter((s): s is string => s !== undefined);
+/** Read each time (one readdir): a long-running caller must not keep host facts forever. */
+function hugepageSizes(fx: Effects): string[] {
+  let names: string[] = [];
+  try {
+    names = fx.readdir('/sys/kernel/mm/hugepages');
+  } catch {
+    // no huge pages on this kernel
   }
-  return hugepageSizesCache;
+  return names.map(hugepageDirToSize).filter((s): s is string => s !== undefined);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until `done(content of file)` holds, woken by inotify (fs.watch): the kernel reports a
+ * change of cgroup.events as a modification. The watch is set up before the first look, so no
+ * change is missed in between. Resolves false after `timeoutMs`.
+ */
+function watchUntil(fx: Effects, file: string, done: (text: string | undefined) => boolean, timeoutMs: number): Promise<boolean> {
+  // already there: no watcher (its first use costs a few milliseconds of loading)
+  if (done(readOrUndefined(fx, file))) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let settled = false;
+    let watcher: FSWatcher | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (v: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      watcher?.close();
+      resolve(v);
+    };
+    const look = () => {
+      if (done(readOrUndefined(fx, file))) finish(true);
+    };
+    try {
+      watcher = watch(file, look);
+      // the file went away (the cgroup was removed): one last look decides
+      watcher.on('error', () => finish(done(readOrUndefined(fx, file))));
+    } catch {
+      // cannot be watched: only the first look and the deadline
+    }
+    timer = setTimeout(() => finish(done(readOrUndefined(fx, file))), timeoutMs);
+    look();
+  });
+}
 
 // -------------------------------------------------------------------------------- drivers
 
 /** The v1 hierarchies: each controller's cgroup directory. */
 class V1Driver {
   readonly byController = new Map<string, CgroupDir>();
-  constructor(readonly dirs: readonly CgroupDir[]) {
+  constructor(
+    readonly dirs: readonly CgroupDir[],
+    private readonly fx: Effects,
+  ) {
     for (const d of dirs) for (const c of d.hierarchy.controllers) this.byController.set(c, d);
   }
 
@@ -187,10 +209,10 @@ class V1Driver {
    */
   create(): void {
     for (const d of this.dirs) {
-      if (d.hierarchy.controllers.includes('cpuset')) createCpuset(d.hierarchy.mountpoint, d.path);
+      if (d.hierarchy.controllers.includes('cpuset')) createCpuset(this.fx, d.hierarchy.mountpoint, d.path);
       else {
         try {
-          mkdirSync(d.dir, { recursive: true });
+          this.fx.mkdir(d.dir, { recursive: true });
         } catch (err) {
           throw fromErrno('create cgroup', d.dir, err);
         }
@@ -206,34 +228,38 @@ class V1Driver {
     const file = `${this.dir('freezer')}/freezer.state`;
     // FREEZING can last while tasks are in uninterruptible sleep; keep asking, as runc does.
     for (let i = 0; i < 1000; i++) {
-      if (i % 50 === 0) writeCgroupFile(file, 'FROZEN');
-      const state = readOrUndefined(file)?.trim();
+      if (i % 50 === 0) writeCgroupFile(this.fx, file, 'FROZEN');
+      const state = readOrUndefined(this.fx, file)?.trim();
       if (state === 'FROZEN') return;
       await sleep(Math.min(1 + i, 10));
     }
-    writeCgroupFile(file, 'THAWED');
+    writeCgroupFile(this.fx, file, 'THAWED');
     throw new BerthError('unavailable', `freeze '${file}': the cgroup did not reach FROZEN`, { object: file });
   }
 
   thaw(): void {
-    writeCgroupFile(`${this.dir('freezer')}/freezer.state`, 'THAWED');
+    writeCgroupFile(this.fx, `${this.dir('freezer')}/freezer.state`, 'THAWED');
   }
 
   frozen(): boolean {
-    return readOrUndefined(`${this.dir('freezer')}/freezer.state`)?.trim() === 'FROZEN';
+    return readOrUndefined(this.fx, `${this.dir('freezer')}/freezer.state`)?.trim() === 'FROZEN';
   }
 }
 
 /** The cgroup2 directory of the container. */
 class V2Driver {
-  constructor(readonly cg: CgroupDir) {}
+  constructor(
+    readonly cg: CgroupDir,
+    private readonly cgroupBpf: string | undefined,
+    private readonly fx: Effects,
+  ) {}
 
   get dir(): string {
     return this.cg.dir;
   }
 
   controllers(): Set<string> {
-    return new Set((readOrUndefined(`${this.dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean));
+    return new Set((readOrUndefined(this.fx, `${this.dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean));
   }
 
   /**
@@ -250,7 +276,7 @@ class V2Driver {
       this.enableIn(current, enable);
       current = `${current}/${seg}`;
       try {
-        mkdirSync(current);
+        this.fx.mkdir(current);
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw fromErrno('create cgroup', current, err);
       }
@@ -259,12 +285,12 @@ class V2Driver {
 
   /** Enables controllers for the children of `dir` (idempotent). */
   enableIn(dir: string, enable: 'all' | readonly string[]): void {
-    const available = (readOrUndefined(`${dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean);
-    const enabled = new Set((readOrUndefined(`${dir}/cgroup.subtree_control`) ?? '').trim().split(/\s+/).filter(Boolean));
+    const available = (readOrUndefined(this.fx, `${dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean);
+    const enabled = new Set((readOrUndefined(this.fx, `${dir}/cgroup.subtree_control`) ?? '').trim().split(/\s+/).filter(Boolean));
     for (const c of available) {
       if (enabled.has(c) || (enable !== 'all' && !enable.includes(c))) continue;
       try {
-        writeFileSync(`${dir}/cgroup.subtree_control`, `+${c}`);
+        this.fx.writeFile(`${dir}/cgroup.subtree_control`, `+${c}`);
       } catch {
         // left out: see create()
       }
@@ -284,50 +310,58 @@ class V2Driver {
     }
   }
 
-  attachDeviceProgram(program: Uint8Array): void {
-    const r = spawnSync(cgroupBpfPath(), ['attach', this.dir], { input: program, encoding: 'buffer' });
-    if (r.error) throw fromErrno('run', 'berth-cgroup-bpf', r.error);
-    if (r.status !== 0) {
-      const msg = r.stderr.toString('utf8').trim() || `berth-cgroup-bpf exited with status ${r.status}`;
-      throw new BerthError('failed-precondition', msg, { object: this.dir });
-    }
+  /** Runs berth-cgroup-bpf (asynchronously: the caller's event loop goes on meanwhile). */
+  attachDeviceProgram(program: Uint8Array): Promise<void> {
+    const helper = this.cgroupBpf ?? cgroupBpfPath();
+    return new Promise((resolve, reject) => {
+      const child = spawn(helper, ['attach', this.dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+        if (stderr.length < 4096) stderr += d;
+      });
+      child.stdin?.on('error', () => {}); // it died early: its status says why
+      child.stdin?.end(program);
+      child.once('error', (err) => reject(fromErrno('run', 'berth-cgroup-bpf', err)));
+      child.once('close', (code, signal) => {
+        if (code === 0) return resolve();
+        const msg = stderr.trim() || `berth-cgroup-bpf exited with ${signal ? `signal ${signal}` : `status ${code}`}`;
+        reject(new BerthError('failed-precondition', msg, { object: this.dir }));
+      });
+    });
   }
 
   async freeze(): Promise<void> {
-    writeCgroupFile(`${this.dir}/cgroup.freeze`, '1');
-    for (let i = 0; i < 1000; i++) {
-      if (/^frozen 1$/m.test(readOrUndefined(`${this.dir}/cgroup.events`) ?? '')) return;
-      await sleep(Math.min(1 + i, 10));
-    }
-    writeCgroupFile(`${this.dir}/cgroup.freeze`, '0');
+    writeCgroupFile(this.fx, `${this.dir}/cgroup.freeze`, '1');
+    if (await watchUntil(this.fx, `${this.dir}/cgroup.events`, (t) => /^frozen 1$/m.test(t ?? ''), 10_000)) return;
+    writeCgroupFile(this.fx, `${this.dir}/cgroup.freeze`, '0');
     throw new BerthError('unavailable', `freeze '${this.dir}': the cgroup did not report frozen`, { object: this.dir });
   }
 
   thaw(): void {
-    writeCgroupFile(`${this.dir}/cgroup.freeze`, '0');
+    writeCgroupFile(this.fx, `${this.dir}/cgroup.freeze`, '0');
   }
 
   frozen(): boolean {
-    return readOrUndefined(`${this.dir}/cgroup.freeze`)?.trim() === '1';
+    return readOrUndefined(this.fx, `${this.dir}/cgroup.freeze`)?.trim() === '1';
   }
 }
 
-function createCpuset(mountpoint: string, path: string): void {
+function createCpuset(fx: Effects, mountpoint: string, path: string): void {
   let current = mountpoint;
   for (const seg of path.split('/').filter(Boolean)) {
     const parent = current;
     current = `${current}/${seg}`;
     try {
-      mkdirSync(current);
+      fx.mkdir(current);
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw fromErrno('create cgroup', current, err);
     }
     for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-      const mine = readFileSync(`${current}/${file}`, 'utf8').trim();
+      const mine = (fx.readFile(`${current}/${file}`) ?? '').trim();
       if (mine !== '') continue;
-      const theirs = readFileSync(`${parent}/${file}`, 'utf8').trim();
+      const theirs = (fx.readFile(`${parent}/${file}`) ?? '').trim();
       try {
-        writeFileSync(`${current}/${file}`, theirs);
+        fx.writeFile(`${current}/${file}`, theirs);
       } catch (err) {
         throw fromErrno('write', `${current}/${file}`, err);
       }
@@ -340,12 +374,17 @@ function createCpuset(mountpoint: string, path: string): void {
 class FsManager implements CgroupManager {
   readonly v1: V1Driver | undefined;
   readonly v2: V2Driver | undefined;
+  private readonly fx: Effects;
 
-  constructor(readonly dirs: readonly CgroupDir[]) {
+  constructor(
+    readonly dirs: readonly CgroupDir[],
+    opts: ManagerOptions,
+  ) {
+    this.fx = opts.effects ?? hostEffects;
     const v1 = dirs.filter((d) => d.hierarchy.version === 1);
     const v2 = dirs.find((d) => d.hierarchy.version === 2);
-    this.v1 = v1.length > 0 ? new V1Driver(v1) : undefined;
-    this.v2 = v2 ? new V2Driver(v2) : undefined;
+    this.v1 = v1.length > 0 ? new V1Driver(v1, this.fx) : undefined;
+    this.v2 = v2 ? new V2Driver(v2, opts.cgroupBpf, this.fx) : undefined;
   }
 
   get driver(): CgroupDriverName {
@@ -364,10 +403,10 @@ class FsManager implements CgroupManager {
       v1: this.v1?.controllers() ?? new Set(),
       v2: this.v2?.controllers(),
       v2Dir: this.v2?.dir,
-      hugepageSizes: hugepageSizes(),
+      hugepageSizes: hugepageSizes(this.fx),
       view: (where) => {
         const dir = where === V2 ? this.v2?.dir : this.v1?.dir(where);
-        return dir ? dirView(dir) : { exists: () => false, read: () => undefined };
+        return dir ? dirView(this.fx, dir) : { exists: () => false, read: () => undefined };
       },
     };
   }
@@ -378,7 +417,7 @@ class FsManager implements CgroupManager {
     return dir;
   }
 
-  apply(resources: LinuxResources, opts: ApplyOptions = {}): string[] {
+  async apply(resources: LinuxResources, opts: ApplyOptions = {}): Promise<string[]> {
     if (this.v2) this.v2.ensure(v2ControllersNeeded(resources, this.v1?.controllers() ?? new Set()));
     const plan = planResources(resources, this.facts(), opts);
     const retry: CgroupWrite[] = [];
@@ -391,7 +430,7 @@ class FsManager implements CgroupManager {
       }
     }
     for (const w of retry) this.write(w);
-    if (plan.deviceProgram && this.v2) this.v2.attachDeviceProgram(plan.deviceProgram);
+    if (plan.deviceProgram && this.v2) await this.v2.attachDeviceProgram(plan.deviceProgram);
     return plan.warnings;
   }
 
@@ -399,12 +438,12 @@ class FsManager implements CgroupManager {
     const dir = this.dirOf(w);
     const file = `${dir}/${w.file}`;
     try {
-      writeCgroupFile(file, w.value);
+      writeCgroupFile(this.fx, file, w.value);
     } catch (err) {
       // The kernel refuses a limit below the current usage with EBUSY: say so, as runc does.
       if (w.file === 'memory.limit_in_bytes' && errnoCode((err as Error).cause) === 'EBUSY') {
-        const usage = readOrUndefined(`${dir}/memory.usage_in_bytes`)?.trim();
-        const peak = readOrUndefined(`${dir}/memory.max_usage_in_bytes`)?.trim();
+        const usage = readOrUndefined(this.fx, `${dir}/memory.usage_in_bytes`)?.trim();
+        const peak = readOrUndefined(this.fx, `${dir}/memory.max_usage_in_bytes`)?.trim();
         throw new BerthError(
           'failed-precondition',
           `unable to set memory limit to ${w.value} (current usage: ${usage}, peak usage: ${peak})`,
@@ -417,7 +456,7 @@ class FsManager implements CgroupManager {
       throw err;
     }
     if (w.readBack) {
-      const got = readOrUndefined(file)?.trim();
+      const got = readOrUndefined(this.fx, file)?.trim();
       if (got !== undefined && got !== w.value) {
         const which = Number(w.value) > Number(got) ? 'maximum' : 'minimum';
         throw new BerthError('invalid-argument', `the ${which} allowed cpu-shares is ${got}`, { object: file });
@@ -428,15 +467,13 @@ class FsManager implements CgroupManager {
   pids(): number[] {
     // the first hierarchy that has the cgroup; sub-cgroups the container made count too
     for (const d of this.dirs) {
-      if (!existsSync(d.dir)) continue;
+      if (!this.fx.exists(d.dir)) continue;
       const out: number[] = [];
       const walk = (dir: string) => {
-        for (const p of (readOrUndefined(`${dir}/cgroup.procs`) ?? '').split('\n')) if (p) out.push(Number(p));
+        for (const p of (readOrUndefined(this.fx, `${dir}/cgroup.procs`) ?? '').split('\n')) if (p) out.push(Number(p));
         let entries: string[] = [];
         try {
-          entries = readdirSync(dir, { withFileTypes: true })
-            .filter((e) => e.isDirectory())
-            .map((e) => e.name);
+          entries = this.fx.subdirs(dir);
         } catch {
           return;
         }
@@ -479,10 +516,10 @@ class FsManager implements CgroupManager {
     const v2ctrls = v2?.controllers() ?? new Set<string>();
     const view1 = (c: string) => {
       const d = v1?.dir(c);
-      return d ? dirView(d) : undefined;
+      return d ? dirView(this.fx, d) : undefined;
     };
-    const view2 = v2 ? dirView(v2.dir) : undefined;
-    const sizes = hugepageSizes();
+    const view2 = v2 ? dirView(this.fx, v2.dir) : undefined;
+    const sizes = hugepageSizes(this.fx);
     const pick = (v1ctrl: string, v2ctrl: string, f1: (v: FileView) => void, f2: (v: FileView) => void) => {
       const a = view1(v1ctrl);
       if (a) f1(a);
@@ -532,13 +569,13 @@ class FsManager implements CgroupManager {
   oom(): OomState | undefined {
     const mem1 = this.v1?.dir('memory');
     if (mem1) {
-      const text = readOrUndefined(`${mem1}/memory.oom_control`);
+      const text = readOrUndefined(this.fx, `${mem1}/memory.oom_control`);
       if (text === undefined) return undefined;
       const kv = parseFlatKeyed(text);
       return { kills: Number(kv.oom_kill ?? 0), ooms: Number(kv.under_oom ?? 0) };
     }
     if (this.v2?.controllers().has('memory')) {
-      const text = readOrUndefined(`${this.v2.dir}/memory.events`);
+      const text = readOrUndefined(this.fx, `${this.v2.dir}/memory.events`);
       if (text === undefined) return undefined;
       const kv = parseFlatKeyed(text);
       return { kills: Number(kv.oom_kill ?? 0), ooms: Number(kv.oom ?? 0) };
@@ -546,12 +583,18 @@ class FsManager implements CgroupManager {
     return undefined;
   }
 
+  async waitEmpty(timeoutMs: number): Promise<boolean | undefined> {
+    if (!this.v2) return undefined;
+    // a missing file: the cgroup is gone, so nothing is in it
+    return watchUntil(this.fx, `${this.v2.dir}/cgroup.events`, (t) => t === undefined || /^populated 0$/m.test(t), timeoutMs);
+  }
+
   async destroy(): Promise<void> {
     for (const d of this.dirs) {
       if (d.path === '/') continue;
       for (let attempt = 0; ; attempt++) {
         try {
-          rmdirSync(d.dir);
+          this.fx.rmdir(d.dir);
           break;
         } catch (err) {
           const code = errnoCode(err);
@@ -567,9 +610,16 @@ class FsManager implements CgroupManager {
   }
 }
 
+export interface ManagerOptions {
+  /** The host, or a fake (effects.ts). */
+  effects?: Effects;
+  /** The device-filter helper for cgroup2 (default: found by cgroupBpfPath()). */
+  cgroupBpf?: string;
+}
+
 /** The manager of a container's cgroups (the driver follows from the hierarchies in `dirs`). */
-export function managerFor(dirs: readonly CgroupDir[]): CgroupManager {
-  return new FsManager(dirs);
+export function managerFor(dirs: readonly CgroupDir[], opts: ManagerOptions = {}): CgroupManager {
+  return new FsManager(dirs, opts);
 }
 
 // ------------------------------------------------------------------ helpers for the verbs
@@ -583,9 +633,9 @@ export function procsFiles(dirs: readonly CgroupDir[]): string[] {
  * create's part: makes the container's cgroups and writes its `linux.resources` (device rules
  * included) before any process is in them. Returns warnings about ignored settings.
  */
-export function setUpCgroups(dirs: readonly CgroupDir[], spec: Spec): string[] {
+export function setUpCgroups(dirs: readonly CgroupDir[], spec: Spec, opts: ManagerOptions = {}): Promise<string[]> {
   const resources = parseResources(spec.linux?.resources);
-  const m = managerFor(dirs);
+  const m = managerFor(dirs, opts);
   m.create(resources);
   return m.apply(resources, { specDevicePaths: (spec.linux?.devices ?? []).map((d) => d.path) });
 }

@@ -1,21 +1,36 @@
 /**
- * create (and the first half of run): validate the bundle, make the cgroup, compute the plan,
- * have berth-nsinit build the container, and record it. On any failure everything made so far is
- * undone, so a failed create leaves no state directory, cgroup or process behind.
+ * create (and the first half of run), in two steps. `prepare` validates the bundle and decides
+ * everything — the state record, the cgroups, the plan — without side effects. `launchPrepared`
+ * carries it out: record, cgroups, a `Launcher` (berth-nsinit by default, the engine's shim in
+ * berthd), the record's updates, hooks. On any failure everything made so far is undone, so a
+ * failed create leaves no state directory, cgroup or process behind.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
-import { writeFileAtomic } from '../../common/fs.js';
+import { uniqueName, writeFileAtomic } from '../../common/fs.js';
 import { parseSpec } from '../../oci/validate.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
-import { type CgroupDir, cgroupDirs, managerFor, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
-import { runHooksOrFail, runHooksWarn } from '../hooks/run.js';
-import { NsinitSession } from '../launcher/nsinit.js';
-import { buildPlan, type CgroupMountSource } from '../plan/build.js';
-import { Container, type ContainerRecord, hookState, START_SOCKET, validateId } from './container.js';
+import { type CgroupDir, cgroupDirs, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
+import type { Effects } from '../effects.js';
+import { type HookIo, runHooksOrFail } from '../hooks/run.js';
+import type { Launcher, LaunchSession, StdioHandles } from '../launcher/launcher.js';
+import { nsinitLauncher } from '../launcher/nsinit.js';
+import { type BuiltPlan, buildPlan, type CgroupMountSource } from '../plan/build.js';
+import {
+  Container,
+  type ContainerRecord,
+  hookState,
+  type ProcessIdentity,
+  readRecord,
+  START_SOCKET,
+  validateId,
+  writeRecord,
+} from './container.js';
+import { entomb, teardown } from './delete.js';
 import { grantableCaps } from './host.js';
-import { procStat, waitGone } from './proc.js';
+import { lockContainer } from './lock.js';
+import { procStat } from './proc.js';
 import { idMapHost, setUpRootlessCgroups } from './rootless.js';
 
 export interface CreateOptions {
@@ -26,19 +41,51 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
-  preserveFds?: number;
+  /** The container's stdio and the fds it gets from 3 on (default: /dev/null, none). */
+  stdio?: StdioHandles;
+  /**
+   * systemd socket activation: the first `listenFds` of `stdio.preserveFds` are the caller's
+   * LISTEN_FDS, announced to the container with LISTEN_FDS/LISTEN_PID, as runc does.
+   */
+  listenFds?: number;
+  /** Where the runtime-namespace hooks' stdout goes (default: nowhere). */
+  hookIo?: HookIo;
   /** Force a cgroup driver ('v1', 'hybrid', 'v2'); default: what the host has. */
   cgroupDriver?: string;
   /** Cgroups we may not write to are skipped (runc's --rootless; rootless.ts). */
   rootlessCgroups?: boolean;
+  /** The cgroup2 device-filter helper (default: next to the bundle or in the source tree). */
+  cgroupBpf?: string;
+  /** Directories to find newuidmap/newgidmap in, PATH-style (the usual system ones follow). */
+  searchPath?: string;
+  /** What carries the container out (default: berth-nsinit as our child). */
+  launcher?: Launcher;
+  /** The host's cgroupfs, /proc and signals, or a fake (effects.ts). */
+  effects?: Effects;
 }
 
 export type LaunchMode = 'create' | 'run-detached' | 'run-foreground';
 
 export interface Launched {
   container: Container;
-  session: NsinitSession;
+  session: LaunchSession;
   warnings: string[];
+}
+
+/**
+ * A container ready to launch: everything decided, nothing done. Computed by `prepare` from the
+ * bundle and a few facts read from the host (cgroup layout, capabilities, ids); the effects
+ * follow in `launch`: the record, the cgroups, the launcher, the record's updates.
+ */
+export interface PreparedContainer {
+  mode: LaunchMode;
+  /** The state record as it is written before the first side effect (phase 'creating'). */
+  record: ContainerRecord;
+  layout: CgroupLayout;
+  /** The plan for the launcher, given the cgroups the container gets (rootless may skip some). */
+  plan(cgroups: { dirs: readonly CgroupDir[]; mountDirs: readonly CgroupDir[] }): BuiltPlan;
+  /** The plan with every planned cgroup, built by prepare: a config the plan refuses fails here. */
+  planned: BuiltPlan;
 }
 
 function cgroupMountSources(dirs: readonly CgroupDir[]): CgroupMountSource[] {
@@ -61,7 +108,8 @@ export async function loadBundleConfig(bundle: string) {
   return parseSpec(text, file);
 }
 
-export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Launched> {
+/** Validates the bundle and options and decides everything; makes nothing. */
+export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<PreparedContainer> {
   validateId(opts.id);
   const bundle = path.resolve(opts.bundle);
   const config = await loadBundleConfig(bundle);
@@ -80,44 +128,23 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
   } catch (err) {
     throw fromErrno('stat rootfs', rootfs, err);
   }
+  const layout: CgroupLayout = selectLayout(readCgroupLayout(opts.effects), opts.cgroupDriver);
+  const all = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
 
-  try {
-    mkdirSync(opts.root, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw fromErrno('create state root', opts.root, err);
-  }
-  const dir = Container.dir(opts.root, opts.id);
-  try {
-    mkdirSync(dir, { mode: 0o711 });
-  } catch (err) {
-    if (errnoCode(err) === 'EEXIST') throw new BerthError('already-exists', `container with id exists: ${opts.id}`, { object: opts.id });
-    throw fromErrno('create', dir, err);
-  }
-
-  // Socket activation: systemd's LISTEN_FDS pass through to the container as runc passes them,
-  // as the first fds from 3, followed by --preserve-fds.
-  const listenFds = Number(process.env.LISTEN_FDS ?? 0);
-  if (Number.isInteger(listenFds) && listenFds > 0 && config.process) {
+  // Socket activation: the caller's LISTEN_FDS pass through to the container as runc passes
+  // them, as the first fds from 3, followed by --preserve-fds.
+  const preserved = opts.stdio?.preserveFds ?? [];
+  const listenFds = opts.listenFds ?? 0;
+  if (!Number.isInteger(listenFds) || listenFds < 0 || listenFds > preserved.length)
+    throw invalid(`listenFds ${listenFds}: must count fds among the ${preserved.length} preserved`, 'listenFds');
+  if (listenFds > 0 && config.process) {
     config.process.env = [...(config.process.env ?? []), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
   }
-  const extraFds = (opts.preserveFds ?? 0) + Math.max(listenFds, 0);
-  let cgroups: CgroupDir[] = [];
-  let session: NsinitSession | undefined;
-  let pid = 0;
-  let startTime = '';
-  try {
-    const layout: CgroupLayout = selectLayout(readCgroupLayout(), opts.cgroupDriver);
-    const all = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
-    // the limits are in place before the first process enters the cgroup
-    let cgroupWarnings: string[];
-    let mountDirs = all;
-    if (opts.rootlessCgroups) ({ dirs: cgroups, mountDirs, warnings: cgroupWarnings } = setUpRootlessCgroups(layout, all, config));
-    else {
-      cgroups = all;
-      cgroupWarnings = setUpCgroups(cgroups, config);
-    }
-    const hs = JSON.stringify(hookState(config, opts.id, bundle, 'creating'));
-    const { plan, warnings } = buildPlan({
+  const dir = Container.dir(opts.root, opts.id);
+  const hs = JSON.stringify(hookState(config, opts.id, bundle, 'creating'));
+  const host = { grantableCaps: grantableCaps(), hostHasKcore: existsSync('/proc/kcore'), idMapHost: idMapHost(opts.searchPath) };
+  const plan = (cg: { dirs: readonly CgroupDir[]; mountDirs: readonly CgroupDir[] }) =>
+    buildPlan({
       id: opts.id,
       bundle,
       spec: config,
@@ -126,65 +153,151 @@ export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Lau
       consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
       noPivot: opts.noPivot ?? false,
       noNewKeyring: opts.noNewKeyring ?? false,
-      preserveFds: extraFds,
-      cgroupProcs: procsFiles(cgroups),
+      preserveFds: preserved.length,
+      cgroupProcs: procsFiles(cg.dirs),
       cgroupMode: layout.mode,
-      cgroupMounts: cgroupMountSources(mountDirs),
-      grantableCaps: grantableCaps(),
-      hostHasKcore: existsSync('/proc/kcore'),
+      cgroupMounts: cgroupMountSources(cg.mountDirs),
       hookState: hs.slice(0, -1),
-      idMapHost: idMapHost(),
+      ...host,
     });
-    warnings.unshift(...cgroupWarnings);
-    session = NsinitSession.start(plan, { preserveFds: extraFds, detached: mode === 'run-foreground' });
-    pid = (await session.expect('pid')).pid;
-    startTime = procStat(pid)?.startTime ?? '';
-    const record: ContainerRecord = {
-      version: 1,
-      id: opts.id,
-      bundle,
-      rootfs,
-      pid,
-      pidStartTime: startTime,
-      created: new Date().toISOString(),
-      config,
-      cgroups,
-    };
-    const container = await Container.save(opts.root, record);
+  const record: ContainerRecord = {
+    version: 1,
+    id: opts.id,
+    phase: 'creating',
+    creator: selfIdentity(opts.effects),
+    nonce: uniqueName(),
+    bundle,
+    rootfs,
+    pid: 0,
+    pidStartTime: '',
+    created: new Date().toISOString(),
+    config,
+    cgroups: all,
+  };
+  return { mode, record, layout, plan, planned: plan({ dirs: all, mountDirs: all }) };
+}
+
+/** Our own identity, recorded as the creator of a container. */
+function selfIdentity(fx?: Effects): ProcessIdentity {
+  return { pid: process.pid, startTime: procStat(process.pid, fx)?.startTime ?? '' };
+}
+
+/**
+ * Carries a prepared container out: record (before the first side effect, naming the cgroups
+ * about to be made, so that whatever point this dies at, `delete --force` finds what to kill
+ * and remove), cgroups, launcher, the record completed with the pid, hooks, created. On any
+ * failure everything made so far is undone.
+ */
+export async function launchPrepared(p: PreparedContainer, opts: CreateOptions): Promise<Launched> {
+  const { record } = p;
+  const config = record.config;
+  try {
+    mkdirSync(opts.root, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fromErrno('create state root', opts.root, err);
+  }
+  await stageRecord(opts.root, record);
+  let session: LaunchSession | undefined;
+  try {
+    // the limits are in place before the first process enters the cgroup
+    let built = p.planned;
+    let cgroupWarnings: string[];
+    if (opts.rootlessCgroups) {
+      let dirs: CgroupDir[];
+      let mountDirs: CgroupDir[];
+      ({ dirs, mountDirs, warnings: cgroupWarnings } = await setUpRootlessCgroups(p.layout, record.cgroups, config));
+      // Only the cgroups made are the container's: the others may be the caller's own.
+      record.cgroups = dirs;
+      await updateRecord(opts.root, record);
+      built = p.plan({ dirs, mountDirs });
+    } else cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf, effects: opts.effects });
+    const { plan } = built;
+    const warnings = [...cgroupWarnings, ...built.warnings];
+    const launcher = opts.launcher ?? nsinitLauncher();
+    session = launcher.launch(plan, { stdio: opts.stdio ?? {}, detached: p.mode === 'run-foreground' });
+    record.pid = (await session.expect('pid')).pid;
+    record.pidStartTime = procStat(record.pid, opts.effects)?.startTime ?? '';
+    await updateRecord(opts.root, record);
+    const container = await Container.open(opts.root, record);
     if (plan.syncHooks) {
       await session.expect('hooks');
       const state = container.hookState('creating');
-      await runHooksOrFail('prestart', config.hooks?.prestart, state);
-      await runHooksOrFail('createRuntime', config.hooks?.createRuntime, state);
+      await runHooksOrFail('prestart', config.hooks?.prestart, state, opts.hookIo);
+      await runHooksOrFail('createRuntime', config.hooks?.createRuntime, state, opts.hookIo);
       session.send('resume');
     }
     await session.expect('created');
-    if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(pid), { durable: false });
+    record.phase = 'created';
+    await updateRecord(opts.root, record);
+    if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(record.pid), { durable: false });
     return { container, session, warnings };
   } catch (err) {
-    if (pid > 0) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await waitGone(pid, startTime);
-      // A failed hook "continues the lifecycle at delete" (runtime-spec): poststop hooks run too.
-      await runHooksWarn('poststop', config.hooks?.poststop, hookState(config, opts.id, bundle, 'stopped'));
-    }
-    session?.[Symbol.dispose]();
-    await managerFor(cgroups)
-      .destroy()
-      .catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    await session?.[Symbol.asyncDispose]();
+    await abandon(opts.root, record, opts.hookIo, opts.effects);
     throw err;
   }
 }
 
+export async function launch(opts: CreateOptions, mode: LaunchMode): Promise<Launched> {
+  return launchPrepared(await prepare(opts, mode), opts);
+}
+
+/**
+ * Puts the record in place as `<root>/<id>/state.json` in one step: written in a staging
+ * directory of its own, which is then renamed to `<root>/<id>`. So the container directory never
+ * exists without its record, and of two creates of one id, one wins (rename fails with
+ * ENOTEMPTY/EEXIST for the other). Under the container's lock: a delete finishing a tomb of this
+ * id decides under it whether the cgroups are still the dead container's (delete.ts).
+ */
+async function stageRecord(root: string, record: ContainerRecord): Promise<void> {
+  const staging = path.join(root, `~c-${uniqueName()}`);
+  try {
+    mkdirSync(staging, { mode: 0o711 });
+    writeRecord(staging, record);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw fromErrno('create', staging, err);
+  }
+  const dir = Container.dir(root, record.id);
+  try {
+    await using _ = await lockContainer(root, record.id);
+    renameSync(staging, dir);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    const code = errnoCode(err);
+    if (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ENOTDIR')
+      throw new BerthError('already-exists', `container with id exists: ${record.id}`, { object: record.id });
+    throw fromErrno('create', dir, err);
+  }
+}
+
+/** Rewrites the record, unless a `delete --force` has removed it meanwhile. */
+async function updateRecord(root: string, record: ContainerRecord): Promise<void> {
+  await using _ = await lockContainer(root, record.id);
+  const dir = Container.dir(root, record.id);
+  if (readRecord(dir)?.nonce !== record.nonce)
+    throw new BerthError('not-found', `container ${record.id} was deleted while being created`, { object: record.id });
+  writeRecord(dir, record);
+}
+
+/** A failed create: everything made so far goes, the record last (if it is still ours). */
+async function abandon(root: string, record: ContainerRecord, hookIo?: HookIo, effects?: Effects): Promise<void> {
+  await using _ = await lockContainer(root, record.id);
+  const dir = Container.dir(root, record.id);
+  const ours = readRecord(dir)?.nonce === record.nonce;
+  // Not ours any more: a delete took it (and its cgroups, unless they are another container's now).
+  const tomb = ours ? entomb(root, dir) : undefined;
+  if (ours || !existsSync(dir)) await teardown(record, { hooks: record.pid > 0, hookIo, effects });
+  else if (record.pid > 0) await teardown({ ...record, cgroups: [] }, { hooks: true, hookIo, effects });
+  if (tomb) rmSync(tomb, { recursive: true, force: true });
+}
+
 export async function create(opts: CreateOptions): Promise<string[]> {
   const { session, warnings } = await launch(opts, 'create');
-  // The parent stage exits as soon as the container reports created.
+  // The parent stage exits as soon as the container reports created. The init stage keeps
+  // its end of the sync channel until start: let go of ours, or it would stay open here.
   const code = await session.exited;
+  session.detach();
   if (code !== 0) throw new BerthError('internal', `berth-nsinit exited with status ${code}`);
   return warnings;
 }

@@ -1,25 +1,56 @@
 /**
- * delete: remove a stopped container; with `force`, kill a created or running one first. The
- * state directory is renamed away before anything is torn down, so of two racing deletes one
- * does the work and the other reports that the container does not exist.
+ * delete: remove a stopped container; with `force`, kill a created or running one first.
+ *
+ * Under the container's lock (lock.ts) the directory is renamed to a tomb, `<root>/~d-<random>`
+ * (short and unique whatever the id's length, and never an id), then everything the record
+ * names is torn down: the init process, every process in its cgroups, the cgroups, the tomb. A
+ * delete that dies half-way leaves a tomb with the record in it; later deletes finish it
+ * (`collectTombs`). `delete --force` of a container that does not exist succeeds, so any number
+ * of racing `delete --force` all succeed.
  */
-import { renameSync, rmSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { BerthError, errnoCode, fromErrno, isKind, precondition } from '../../common/errors.js';
+import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
+import { uniqueName } from '../../common/fs.js';
 import { managerFor } from '../cgroups/manager.js';
-import { runHooksWarn } from '../hooks/run.js';
-import { Container, validateId } from './container.js';
-import { waitGone } from './proc.js';
+import { type Effects, hostEffects } from '../effects.js';
+import { type HookIo, runHooksWarn } from '../hooks/run.js';
+import { Container, type ContainerRecord, hookState, isRuntimeName, readRecord, validateId } from './container.js';
+import { lockContainer } from './lock.js';
+import { isAlive, waitGone } from './proc.js';
 import { canDelete } from './status.js';
 
-export async function destroy(c: Container): Promise<string[]> {
-  const { pid, pidStartTime } = c.record;
-  const cgroups = managerFor(c.record.cgroups);
+const TOMB = '~d-';
+const STAGING = '~c-';
+/** lock.ts writes its salt under such a name and links it into place at once. */
+const TEMP = '~tmp-';
+
+/** Renames a container directory to a fresh tomb; returns the tomb, or undefined if `dir` is gone. */
+export function entomb(root: string, dir: string): string | undefined {
+  const tomb = path.join(root, `${TOMB}${uniqueName()}`);
+  try {
+    renameSync(dir, tomb);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw fromErrno('rename', dir, err);
+  }
+  return tomb;
+}
+
+/**
+ * Kills the container's init and every process in its cgroups, waits for the init to be gone,
+ * runs the poststop hooks (`hooks`), and removes the cgroups. Returns the hooks' warnings.
+ */
+export async function teardown(record: ContainerRecord, opts: { hooks: boolean; hookIo?: HookIo; effects?: Effects }): Promise<string[]> {
+  const { pid, pidStartTime } = record;
+  const fx = opts.effects ?? hostEffects;
+  const cgroups = managerFor(record.cgroups, { effects: fx });
+  const live = pid > 0 && isAlive(pid, pidStartTime, fx);
   // Killing a pid namespace's init takes the namespace down, but a container without its own
   // pid namespace needs each process killed: do both.
-  for (const p of new Set([pid, ...cgroups.pids()])) {
+  for (const p of new Set([...(live ? [pid] : []), ...cgroups.pids()])) {
     try {
-      process.kill(p, 'SIGKILL');
+      fx.kill(p, 'SIGKILL');
     } catch {
       // gone already
     }
@@ -30,34 +61,116 @@ export async function destroy(c: Container): Promise<string[]> {
   } catch {
     // no freezer, or the cgroup is gone already
   }
-  await waitGone(pid, pidStartTime);
-  const tomb = path.join(c.root, `.deleting-${c.id}-${process.pid}`);
-  try {
-    renameSync(c.dir, tomb);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new BerthError('not-found', 'container does not exist', { object: c.id });
-    throw fromErrno('rename', c.dir, err);
-  }
-  const warnings = await runHooksWarn('poststop', c.record.config.hooks?.poststop, c.hookState('stopped'));
+  // The kernel says when the cgroup is empty (cgroup2); without one, the init is watched in /proc.
+  const empty = record.cgroups.length > 0 ? await cgroups.waitEmpty(10_000) : undefined;
+  if (live && empty !== true) await waitGone(pid, pidStartTime, 10_000, fx);
+  const warnings = opts.hooks
+    ? await runHooksWarn(
+        'poststop',
+        record.config.hooks?.poststop,
+        hookState(record.config, record.id, record.bundle, 'stopped', pid),
+        opts.hookIo,
+      )
+    : [];
   await cgroups.destroy();
-  rmSync(tomb, { recursive: true, force: true });
   return warnings;
 }
 
-export async function deleteContainer(root: string, id: string, force = false): Promise<string[]> {
+export interface DeleteOptions {
+  /** Where the poststop hooks' stdout goes (default: nowhere). */
+  hookIo?: HookIo;
+  /** The host, or a fake (effects.ts). */
+  effects?: Effects;
+}
+
+export async function destroy(c: Container, opts: DeleteOptions = {}): Promise<string[]> {
+  return deleteContainer(c.root, c.id, true, opts);
+}
+
+export async function deleteContainer(root: string, id: string, force = false, opts: DeleteOptions = {}): Promise<string[]> {
   validateId(id);
-  let c: Container;
-  try {
-    c = await Container.load(root, id);
-  } catch (err) {
-    if (isKind(err, 'not-found')) {
-      // A create that died before writing state.json leaves just the directory.
-      rmSync(Container.dir(root, id), { recursive: true, force: true });
-      if (force) return [];
+  let warnings: string[];
+  {
+    await using _ = await lockContainer(root, id);
+    const dir = Container.dir(root, id);
+    let c: Container | undefined;
+    try {
+      const record = readRecord(dir);
+      if (record) c = await Container.open(root, record);
+    } catch (err) {
+      if (!force) throw err;
+      // an unreadable record: with --force the directory goes all the same
     }
-    throw err;
+    if (!c) {
+      // No record: nothing of the container exists, or a directory without a record (left by
+      // an older version's create): nothing to kill, the directory goes.
+      const tomb = entomb(root, dir);
+      if (tomb) rmSync(tomb, { recursive: true, force: true });
+      if (!tomb && !force) throw new BerthError('not-found', 'container does not exist', { object: id });
+      warnings = [];
+    } else {
+      const status = c.status();
+      if (!force && !canDelete(status)) throw precondition(`cannot delete container ${id} that is not stopped: ${status}`, id);
+      const tomb = entomb(root, dir);
+      if (!tomb) throw new BerthError('internal', `container ${id} vanished under its lock`, { object: id });
+      warnings = await teardown(c.record, { hooks: c.record.pid > 0, hookIo: opts.hookIo, effects: opts.effects });
+      rmSync(tomb, { recursive: true, force: true });
+    }
   }
-  const status = c.status();
-  if (!force && !canDelete(status)) throw precondition(`cannot delete container ${id} that is not stopped: ${status}`, id);
-  return destroy(c);
+  await collectTombs(root, opts.effects).catch(() => {});
+  return warnings;
+}
+
+/**
+ * Finishes what deletes and creates that died left in the state root: a tomb whose container's
+ * lock is free has lost its deleter, so its teardown is done again; a staging directory whose
+ * creator is gone is removed (nothing was made for it yet: create renames it into place first).
+ * A tomb's cgroups are left alone when a container of the same id exists again (they are its
+ * cgroups now, if it has the same cgroupsPath).
+ */
+export async function collectTombs(root: string, effects?: Effects): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(root).filter(isRuntimeName);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const where = path.join(root, name);
+    if (name.startsWith(TEMP)) {
+      // left only by a process that died between writing and linking it: give a live one a minute
+      try {
+        if (Date.now() - statSync(where).mtimeMs > 60_000) rmSync(where, { force: true });
+      } catch {
+        // gone
+      }
+    } else if (name.startsWith(STAGING)) {
+      const r = readRecordOrUndefined(where);
+      if (r?.creator && isAlive(r.creator.pid, r.creator.startTime, effects)) continue;
+      rmSync(where, { recursive: true, force: true });
+    } else if (name.startsWith(TOMB)) {
+      const r = readRecordOrUndefined(where);
+      if (!r) {
+        rmSync(where, { recursive: true, force: true });
+        continue;
+      }
+      const lock = await lockContainer(root, r.id, { wait: false });
+      if (!lock) continue; // its deleter is at work
+      try {
+        const again = readRecordOrUndefined(Container.dir(root, r.id)) !== undefined;
+        await teardown(again ? { ...r, cgroups: [] } : r, { hooks: false, effects });
+        rmSync(where, { recursive: true, force: true });
+      } finally {
+        await lock.release();
+      }
+    }
+  }
+}
+
+function readRecordOrUndefined(dir: string): ContainerRecord | undefined {
+  try {
+    return readRecord(dir);
+  } catch {
+    return undefined;
+  }
 }

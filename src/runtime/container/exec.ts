@@ -9,10 +9,12 @@ import { BerthError, invalid, precondition } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import type { Process } from '../../oci/spec.js';
 import { procsFiles } from '../cgroups/manager.js';
-import { NsinitSession, nsinitError } from '../launcher/nsinit.js';
+import type { Launcher, StdioHandles } from '../launcher/launcher.js';
+import { nsinitError, nsinitLauncher } from '../launcher/nsinit.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
 import { Container } from './container.js';
 import { grantableCaps } from './host.js';
+import type { SignalSource } from './run.js';
 
 export interface ExecOptions {
   root: string;
@@ -21,11 +23,14 @@ export interface ExecOptions {
   detach: boolean;
   pidFile?: string;
   consoleSocket?: string;
-  preserveFds?: number;
+  /** The process's stdio and the fds it gets from 3 on (default: /dev/null, none). */
+  stdio?: StdioHandles;
   ignorePaused?: boolean;
+  /** Signals to forward to a foreground process (run.ts); none by default. */
+  forwardSignals?: SignalSource;
+  /** What carries the process out (default: berth-nsinit as our child). */
+  launcher?: Launcher;
 }
-
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 export interface ExecResult {
   exitCode: number;
@@ -45,6 +50,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
   const c = await Container.load(opts.root, opts.id);
   const status = c.status();
   if (status === 'stopped') throw precondition('cannot exec in a stopped container', opts.id);
+  if (status === 'creating') throw precondition('cannot exec in a container that is still being created', opts.id);
   if (status === 'paused' && !opts.ignorePaused)
     throw precondition('cannot exec in a paused container (use --ignore-paused to override)', opts.id);
   const terminal = opts.process.terminal ?? false;
@@ -61,16 +67,15 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     process: opts.process,
     wait: !opts.detach,
     consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
-    preserveFds: opts.preserveFds ?? 0,
+    preserveFds: opts.stdio?.preserveFds?.length ?? 0,
     cgroupProcs: procsFiles(c.record.cgroups),
     seccomp: c.record.config.linux?.seccomp,
     chroot: !c.record.config.linux?.namespaces?.some((n) => n.type === 'mount' && !n.path),
     grantableCaps: grantableCaps(),
     setgroupsDenied: namespaces.includes('user') && setgroupsOf(c.record.pid) === 'deny',
   });
-  using session = NsinitSession.start(plan, { preserveFds: opts.preserveFds ?? 0, detached: !opts.detach });
-  const forward = (sig: NodeJS.Signals) => session.signal(sig);
-  if (!opts.detach) for (const sig of FORWARDED) process.on(sig, forward);
+  await using session = (opts.launcher ?? nsinitLauncher()).launch(plan, { stdio: opts.stdio ?? {}, detached: !opts.detach });
+  const unsubscribe = !opts.detach && opts.forwardSignals ? opts.forwardSignals((sig) => session.signal(sig)) : undefined;
   try {
     const { pid } = await session.expect('pid');
     await session.expect('created');
@@ -81,6 +86,6 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     const exitCode = await session.exited;
     return { exitCode: opts.detach ? 0 : exitCode, warnings };
   } finally {
-    for (const sig of FORWARDED) process.off(sig, forward);
+    unsubscribe?.();
   }
 }

@@ -2,7 +2,9 @@
 import { constants } from 'node:os';
 import { errnoCode, fromErrno, invalid, precondition } from '../../common/errors.js';
 import { managerFor } from '../cgroups/manager.js';
+import { type Effects, hostEffects } from '../effects.js';
 import { Container } from './container.js';
+import { lockContainer } from './lock.js';
 import { canKill } from './status.js';
 
 /** Accepts runc's forms: "KILL", "SIGKILL", "9". */
@@ -18,17 +20,23 @@ export function parseSignal(raw: string): number {
   return num;
 }
 
-export async function kill(root: string, id: string, signal: number, all = false): Promise<void> {
-  const c = await Container.load(root, id);
-  const status = c.status();
-  if (!canKill(status)) throw precondition('container not running', id);
+export async function kill(root: string, id: string, signal: number, all = false, opts: { effects?: Effects } = {}): Promise<void> {
+  const fx = opts.effects ?? hostEffects;
   if (!all) {
-    send(c.record.pid, signal);
+    const c = await Container.load(root, id);
+    if (!canKill(c.status(fx))) throw precondition('container not running', id);
+    send(fx, c.record.pid, signal);
     return;
   }
+  // freeze, list, signal, thaw: under the lock, so a racing pause or kill --all does not thaw
+  // what it froze, or freeze it anew
+  await using _ = await lockContainer(root, id);
+  const c = await Container.load(root, id);
+  const status = c.status(fx);
+  if (!canKill(status)) throw precondition('container not running', id);
   // Every process of the cgroup. Frozen while it is listed and signalled, as runc does, so that
   // none can fork a child the list misses; a paused container stays paused.
-  const m = managerFor(c.record.cgroups);
+  const m = managerFor(c.record.cgroups, { effects: fx });
   let froze = false;
   if (status !== 'paused') {
     try {
@@ -41,15 +49,15 @@ export async function kill(root: string, id: string, signal: number, all = false
   try {
     const pids = m.pids();
     if (!pids.includes(c.record.pid)) pids.push(c.record.pid);
-    for (const pid of pids) send(pid, signal);
+    for (const pid of pids) send(fx, pid, signal);
   } finally {
     if (froze) m.thaw();
   }
 }
 
-function send(pid: number, signal: number): void {
+function send(fx: Effects, pid: number, signal: number): void {
   try {
-    process.kill(pid, signal);
+    fx.kill(pid, signal);
   } catch (err) {
     if (errnoCode(err) !== 'ESRCH') throw fromErrno('kill', String(pid), err);
   }

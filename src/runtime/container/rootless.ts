@@ -29,7 +29,7 @@ function effectiveCaps(): bigint {
 }
 
 /** A program on PATH, else in the usual system directories (setuid helpers live in /usr/bin). */
-export function findProgram(name: string, envPath = process.env.PATH ?? ''): string | undefined {
+export function findProgram(name: string, envPath = ''): string | undefined {
   const dirs = [...envPath.split(':').filter((d) => d.startsWith('/')), '/usr/bin', '/usr/sbin', '/bin', '/sbin'];
   for (const d of dirs) {
     const p = path.join(d, name);
@@ -44,7 +44,7 @@ export function findProgram(name: string, envPath = process.env.PATH ?? ''): str
 }
 
 /** The caller, as the id-map decision (plan/idmap.ts) needs it. */
-export function idMapHost(): IdMapHost {
+export function idMapHost(searchPath = ''): IdMapHost {
   const caps = effectiveCaps();
   const euid = process.geteuid?.() ?? 0;
   const root = euid === 0;
@@ -53,8 +53,8 @@ export function idMapHost(): IdMapHost {
     egid: process.getegid?.() ?? 0,
     capSetuid: root && ((caps >> BigInt(CAP_SETUID)) & 1n) === 1n,
     capSetgid: root && ((caps >> BigInt(CAP_SETGID)) & 1n) === 1n,
-    newuidmap: findProgram('newuidmap'),
-    newgidmap: findProgram('newgidmap'),
+    newuidmap: findProgram('newuidmap', searchPath),
+    newgidmap: findProgram('newgidmap', searchPath),
   };
 }
 
@@ -173,10 +173,10 @@ export interface RootlessCgroups {
  * create's cgroup step with rootless cgroups: each hierarchy is used if the caller may write to
  * it (a delegated cgroup), and skipped otherwise, following runc's rule above.
  */
-export function setUpRootlessCgroups(layout: CgroupLayout, dirs: readonly CgroupDir[], spec: Spec): RootlessCgroups {
+export async function setUpRootlessCgroups(layout: CgroupLayout, dirs: readonly CgroupDir[], spec: Spec): Promise<RootlessCgroups> {
   const kept: CgroupDir[] = [];
   try {
-    return placeCgroups(layout, dirs, spec, kept);
+    return await placeCgroups(layout, dirs, spec, kept);
   } catch (err) {
     // Nothing is left behind: the cgroups made so far are empty still.
     for (const d of kept.reverse()) {
@@ -190,7 +190,7 @@ export function setUpRootlessCgroups(layout: CgroupLayout, dirs: readonly Cgroup
   }
 }
 
-function placeCgroups(layout: CgroupLayout, dirs: readonly CgroupDir[], spec: Spec, kept: CgroupDir[]): RootlessCgroups {
+async function placeCgroups(layout: CgroupLayout, dirs: readonly CgroupDir[], spec: Spec, kept: CgroupDir[]): Promise<RootlessCgroups> {
   const resources = parseResources(spec.linux?.resources);
   const explicit = !!spec.linux?.cgroupsPath;
   const wanted = controllersWanted(resources);
@@ -227,7 +227,7 @@ function placeCgroups(layout: CgroupLayout, dirs: readonly CgroupDir[], spec: Sp
   }
   const m = managerFor(kept);
   m.create(resources);
-  const warnings = m.apply(resources, { skipDevices: true });
+  const warnings = await m.apply(resources, { skipDevices: true });
   if (skipped.length > 0)
     warnings.unshift(
       `rootless: cgroups not set up (no permission to create them): ${skipped.join(', ')}: the container stays in the caller's cgroups there, without limits`,

@@ -7,23 +7,22 @@
  * when a hook or the exec failed. Only then do the poststart hooks run, as the runtime-spec
  * orders.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, renameSync, unlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
-import { runHooksWarn } from '../hooks/run.js';
+import { type HookIo, runHooksWarn } from '../hooks/run.js';
 import { nsinitError, parseErrorLine } from '../launcher/nsinit.js';
 import { Container } from './container.js';
 import { canStart, startRefusal } from './status.js';
 
-export async function start(root: string, id: string): Promise<string[]> {
+export async function start(root: string, id: string, opts: { hookIo?: HookIo } = {}): Promise<string[]> {
   const c = await Container.load(root, id);
   const status = c.status();
   if (!canStart(status)) throw precondition(startRefusal(status), id);
   if (!c.record.config.process) throw precondition('cannot start a container that has no process (config.json: process)', id);
   // Random, not our pid: a daemon may run several starts at once. Short: ids are long already.
-  const claimed = `${c.startSocket}.${randomBytes(3).toString('hex')}`;
+  const claimed = `${c.startSocket}.${Math.floor(Math.random() * 2 ** 24).toString(16)}`;
   try {
     renameSync(c.startSocket, claimed);
   } catch (err) {
@@ -41,7 +40,7 @@ export async function start(root: string, id: string): Promise<string[]> {
       // gone already
     }
   }
-  return runHooksWarn('poststart', c.record.config.hooks?.poststart, c.hookState('running'));
+  return runHooksWarn('poststart', c.record.config.hooks?.poststart, c.hookState('running'), opts.hookIo);
 }
 
 /** Connects to the start socket, sends `start` and reads until the init stage closes it. */

@@ -11,19 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { BerthError, type ErrorKind } from '../../common/errors.js';
 import { decodeField, encodePlan } from '../plan/encode.js';
 import type { LaunchPlan } from '../plan/plan.js';
+import type { Launcher, LaunchMessage, LaunchOptions, LaunchSession } from './launcher.js';
 
-export type NsinitMessage =
-  | { type: 'pid'; pid: number }
-  | { type: 'hooks' }
-  | { type: 'created' }
-  /** A stage failed: the errno of the failed system call (0 if none) and what it said. */
-  | { type: 'error'; errno: number; message: string }
-  /** The sync socket closed: the container process exec'd (or every stage is gone). */
-  | { type: 'eof' };
+export type NsinitMessage = LaunchMessage;
 
 /** Finds the helper next to the bundle (dist/ → native/build/) or in the source tree. */
 export function nsinitPath(): string {
-  if (process.env.BERTH_NSINIT) return process.env.BERTH_NSINIT;
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (const candidate of [path.join(here, '../native/build/berth-nsinit'), path.join(here, '../../../native/build/berth-nsinit')]) {
     if (existsSync(candidate)) return candidate;
@@ -59,14 +52,12 @@ export function nsinitError(e: { errno: number; message: string }, object?: stri
   return new BerthError(kind, e.message, { object });
 }
 
-export interface LaunchOptions {
-  /** fds 3..3+n-1 of this process are passed to the container. */
-  preserveFds: number;
-  /** Start the parent stage in its own session so terminal signals reach it only through us. */
-  detached: boolean;
+/** The launcher that runs berth-nsinit (at `helper`, default: found by nsinitPath()) as our child. */
+export function nsinitLauncher(helper?: string): Launcher {
+  return { launch: (plan, opts) => NsinitSession.start(plan, opts, helper) };
 }
 
-export class NsinitSession implements Disposable {
+export class NsinitSession implements LaunchSession {
   private readonly child: ChildProcess;
   private readonly sync: Duplex;
   private buffered = '';
@@ -78,12 +69,19 @@ export class NsinitSession implements Disposable {
   /** Why berth-nsinit could not be run at all (spawn 'error'), once known. */
   private spawnError: BerthError | undefined;
 
-  private constructor(plan: LaunchPlan, opts: LaunchOptions) {
-    const syncFd = 3 + opts.preserveFds;
-    const stdio: (number | 'inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
-    for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-    stdio.push('pipe');
-    const file = nsinitPath();
+  private constructor(plan: LaunchPlan, opts: LaunchOptions, helper = nsinitPath()) {
+    // Only the fds the caller named: never this process's own stdio or other fds implicitly.
+    const io = opts.stdio;
+    const preserved = io.preserveFds ?? [];
+    const syncFd = 3 + preserved.length;
+    const stdio: (number | 'ignore' | 'pipe')[] = [
+      io.stdin ?? 'ignore',
+      io.stdout ?? 'ignore',
+      io.stderr ?? 'ignore',
+      ...preserved,
+      'pipe',
+    ];
+    const file = helper;
     this.child = spawn(file, [String(syncFd)], { stdio, detached: opts.detached, argv0: 'berth-nsinit' });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
@@ -103,8 +101,8 @@ export class NsinitSession implements Disposable {
     this.sync.write(encodePlan(plan));
   }
 
-  static start(plan: LaunchPlan, opts: LaunchOptions): NsinitSession {
-    return new NsinitSession(plan, opts);
+  static start(plan: LaunchPlan, opts: LaunchOptions, helper?: string): NsinitSession {
+    return new NsinitSession(plan, opts, helper);
   }
 
   get helperPid(): number | undefined {
@@ -171,9 +169,20 @@ export class NsinitSession implements Disposable {
     this.child.kill(sig);
   }
 
+  detach(): void {
+    this.sync.destroy();
+  }
+
+  /** Kills the helper if it still runs (without waiting for it). */
   [Symbol.dispose](): void {
     this.sync.destroy();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  /** Kills the helper if it still runs, and waits until it has been reaped. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this[Symbol.dispose]();
+    await this.exited;
   }
 }
 
