@@ -15,6 +15,34 @@ let commit = '';
 try {
   commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 } catch {}
+// Built-in modules that are costly to load and that most verbs never use: `node:child_process`
+// pulls in net, stream and dgram (about 5 ms per start here), and commander requires it at its
+// top for executable subcommands, which berth-runtime has none of. Each import of these is
+// given a stand-in whose exports are getters that load the real module on first use.
+const LAZY_BUILTINS = ['child_process', 'os'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (args) =>
+      // The stand-in's own require is of the real module.
+      args.namespace === 'lazy-builtin'
+        ? { path: args.path, external: true }
+        : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+      // The names are taken from this Node; a name a newer Node adds is simply not forwarded.
+      const keys = Object.keys(await import(`node:${args.path}`)).filter((k) => k !== 'default');
+      return {
+        loader: 'js',
+        contents: `let m;
+const load = () => (m ??= require('node:${args.path}'));
+for (const k of ${JSON.stringify(keys)}) Object.defineProperty(exports, k, { enumerable: true, get: () => load()[k] });`,
+      };
+    });
+  },
+};
+
 const binaries = { 'berth-runtime': { entry: 'src/bin/berth-runtime.ts', warmup: [['--version'], ['--help'], ['list']] } };
 
 const loader = (name) => `#!/usr/bin/env node
@@ -53,6 +81,7 @@ for (const [name, { entry, warmup }] of Object.entries(binaries)) {
     },
     banner: { js: "const __berth_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
+    plugins: [lazyBuiltins],
   });
   const bin = `dist/${name}.cjs`;
   await writeFile(bin, loader(name));
