@@ -56,6 +56,12 @@ for (const [key] of SCENARIOS) {
       row[rt].ratioToCrun = ratio(row[rt], row.crun);
     }
   }
+  // berth-runtime minus as many starts of an empty Node script, measured right after it.
+  const floor = cell(key, 'floor');
+  if (row.berth?.medianMs && floor?.medianMs) {
+    row.berth.nodeFloorMs = floor.medianMs;
+    row.berth.aboveFloorMs = Math.round((row.berth.medianMs - floor.medianMs) * 100) / 100;
+  }
   scenarios[key] = row;
 }
 
@@ -65,9 +71,7 @@ for (const rt of runtimes) {
   peakRssKiB[rt] = v && /^\d+$/.test(v) ? Number(v) : null;
 }
 
-const floor = cell('node-floor', 'node');
-
-const result = { ...meta, scenarios, peakRssKiB, nodeFloor: floor };
+const result = { ...meta, scenarios, peakRssKiB };
 
 // ---- table
 const fmt = (v, digits = 1) => (v == null ? '—' : v.toFixed(digits));
@@ -85,14 +89,17 @@ lines.push(
 );
 lines.push('');
 // One block per scenario, a row per runtime: wide enough for any number of scenarios.
-const head = `${'scenario'.padEnd(38)}${'runtime'.padEnd(8)}${pad('median ms', 11)}${pad('×runc', 8)}${pad('×crun', 8)}`;
+const head =
+  `${'scenario'.padEnd(38)}${'runtime'.padEnd(8)}${pad('median ms', 11)}${pad('×runc', 8)}${pad('×crun', 8)}` +
+  `${pad('Node floor', 12)}${pad('above floor', 13)}`;
 lines.push(head, '-'.repeat(head.length));
 for (const [key, label] of SCENARIOS) {
   runtimes.forEach((rt, i) => {
     const c = scenarios[key][rt];
     lines.push(
       `${(i === 0 ? label : '').padEnd(38)}${rt.padEnd(8)}${pad(c?.medianMs != null ? fmt(c.medianMs) : c?.error ? 'failed' : '—', 11)}` +
-        `${pad(fmt(c?.ratioToRunc, 2), 8)}${pad(fmt(c?.ratioToCrun, 2), 8)}`,
+        `${pad(fmt(c?.ratioToRunc, 2), 8)}${pad(fmt(c?.ratioToCrun, 2), 8)}` +
+        (c?.nodeFloorMs != null ? `${pad(fmt(c.nodeFloorMs), 12)}${pad(`+${fmt(c.aboveFloorMs)}`, 13)}` : ''),
     );
   });
 }
@@ -100,10 +107,9 @@ lines.push('');
 lines.push(
   `peak RSS of one run (MiB): ${runtimes.map((rt) => `${rt} ${peakRssKiB[rt] != null ? fmt(peakRssKiB[rt] / 1024) : '—'}`).join(', ')}`,
 );
-if (floor?.medianMs != null) {
-  lines.push('');
-  lines.push(`floor under berth-runtime: \`node -e 0\` median ${fmt(floor.medianMs)} ms`);
-}
+lines.push(
+  'Node floor: as many starts of an empty `#!/usr/bin/env node` script as the row makes berth-runtime calls, timed right after it.',
+);
 const problems = runtimes.filter((rt) => meta.runtimes[rt].error).map((rt) => `${rt}: unavailable: ${meta.runtimes[rt].error}`);
 for (const [key, label] of SCENARIOS) {
   for (const rt of runtimes) {

@@ -12,8 +12,10 @@
 #                        and `delete -f` handles both the running and the stopped case)
 #   c-s-d-resources      the same with memory, pids and cpu limits set (the cgroup writes)
 #   exec                 X --root R exec ID /bin/true, in a container running `sleep`
-# plus the peak RSS of one `run` (GNU time -v, "Maximum resident set size"), and `node -e 0`
-# as the floor under berth-runtime (a Node process cannot start faster than Node).
+# plus the peak RSS of one `run` (GNU time -v, "Maximum resident set size"), and the floor under
+# berth-runtime: right after each of its scenarios, the same number of starts of an empty Node
+# script on berth-runtime's own path (an executable .cjs file with a `#!/usr/bin/env node`
+# line), so that "above the floor" compares runs made under the same load.
 #
 # Must run as root (the runtimes need it). Leaves nothing behind: every container is deleted,
 # every cgroup named after one of our ids is checked for, and the temp dir is removed.
@@ -240,6 +242,14 @@ bench_one() { # scenario rt command container-id
   fi
 }
 
+# The Node floor: what a berth-runtime call costs before its first line runs.
+FLOOR=$WORK/node-floor.cjs
+printf '#!/usr/bin/env node\n' >"$FLOOR"
+chmod +x "$FLOOR"
+Q_FLOOR=$(printf %q "$FLOOR")
+CMD[floor]=true
+NEEDS_NS[floor]=0
+
 for scenario in run create-start-delete c-s-d-resources exec; do
   for rt in $RUNTIMES; do
     [[ ${AVAILABLE[$rt]} == 1 ]] || continue
@@ -261,16 +271,15 @@ for scenario in run create-start-delete c-s-d-resources exec; do
     esac
     bench_one "$scenario" "$rt" "$command" "$id"
     [[ $scenario == exec ]] && in_env "$rt" timeout 20 sh -c "$X delete --force $id" >/dev/null 2>&1
+    if [[ $rt == berth ]]; then
+      case $scenario in
+        run | exec) floor=$Q_FLOOR ;;
+        *) floor="$Q_FLOOR && $Q_FLOOR && $Q_FLOOR" ;; # three calls, three Node starts
+      esac
+      bench_one "$scenario" floor "$floor" none
+    fi
   done
 done
-
-# The floor under berth-runtime: starting Node and exiting.
-NODE_BIN=$(command -v node)
-NEEDS_NS[node]=0
-if [[ " $RUNTIMES " == *" berth "* ]]; then
-  CMD[node]=true
-  bench_one node-floor node "$(printf %q "$NODE_BIN") -e 0" none
-fi
 
 # Peak RSS of one `run`: GNU time reports ru_maxrss of the runtime process and its waited-for
 # descendants, i.e. the largest single process in the tree (not a sum).

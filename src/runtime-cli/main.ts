@@ -1,32 +1,64 @@
 /**
  * berth-runtime: the runc command line over the runtime library. Each command is a thin front
  * in commands/<verb>.ts; this file wires the global flags, logging and error reporting.
+ *
+ * Every call is a new process, so start-up is part of every verb's cost (containerd calls the
+ * runtime five times per container): only the command that argv names is loaded and
+ * registered. Its module is imported dynamically, which the bundler turns into a lazily
+ * initialised module, so the other verbs' code is never run. Help and unknown commands
+ * register them all, for the command list and suggestions.
  */
 import { Command, Option } from 'commander';
 import { BerthError } from '../common/errors.js';
 import { OCI_VERSION } from '../oci/spec.js';
-import { register as registerCreate } from './commands/create.js';
-import { register as registerDelete } from './commands/delete.js';
-import { register as registerEvents } from './commands/events.js';
-import { register as registerExec } from './commands/exec.js';
-import { register as registerFeatures } from './commands/features.js';
-import { register as registerKill } from './commands/kill.js';
-import { register as registerList } from './commands/list.js';
-import { register as registerPause } from './commands/pause.js';
-import { register as registerPs } from './commands/ps.js';
-import { register as registerResume } from './commands/resume.js';
-import { register as registerRun } from './commands/run.js';
-import { register as registerSpec } from './commands/spec.js';
-import { register as registerStart } from './commands/start.js';
-import { register as registerState } from './commands/state.js';
-import { register as registerUpdate } from './commands/update.js';
-import { DEFAULT_ROOT, type GlobalFlags, makeContext } from './context.js';
-import { configureLog, log } from './log.js';
+import { type Context, DEFAULT_ROOT, type GlobalFlags, makeContext } from './context.js';
+import { configureLog, log, writeFd } from './log.js';
 
 declare const BERTH_VERSION: string | undefined;
 declare const BERTH_COMMIT: string | undefined;
 const VERSION = typeof BERTH_VERSION === 'string' ? BERTH_VERSION : '0.0.0-dev';
 const COMMIT = typeof BERTH_COMMIT === 'string' && BERTH_COMMIT ? BERTH_COMMIT : 'unknown';
+
+type Register = (program: Command, ctx: Context) => void;
+
+/** Each command's module, in the order of the help listing. */
+const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
+  create: () => import('./commands/create.js'),
+  start: () => import('./commands/start.js'),
+  run: () => import('./commands/run.js'),
+  state: () => import('./commands/state.js'),
+  list: () => import('./commands/list.js'),
+  kill: () => import('./commands/kill.js'),
+  delete: () => import('./commands/delete.js'),
+  spec: () => import('./commands/spec.js'),
+  exec: () => import('./commands/exec.js'),
+  update: () => import('./commands/update.js'),
+  pause: () => import('./commands/pause.js'),
+  resume: () => import('./commands/resume.js'),
+  ps: () => import('./commands/ps.js'),
+  events: () => import('./commands/events.js'),
+  features: () => import('./commands/features.js'),
+};
+
+/** Global options that take a value (as separate word unless written `--opt=value`). */
+const GLOBAL_WITH_VALUE = new Set(['--root', '--log', '--log-format', '--cgroup-driver', '--criu', '--rootless']);
+
+/**
+ * The command argv names: the first word that is not a global option or its value, as
+ * commander will find it; undefined when there is none or it is not a known command.
+ */
+export function commandOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') return undefined;
+    if (a.startsWith('-')) {
+      if (GLOBAL_WITH_VALUE.has(a)) i++;
+      continue;
+    }
+    return Object.hasOwn(COMMANDS, a) ? a : undefined;
+  }
+  return undefined;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('berth-runtime');
@@ -50,28 +82,15 @@ export async function main(argv: string[]): Promise<number> {
       configureLog({ file: g.log, format: g.logFormat, debug: g.debug ?? false });
     })
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => writeFd(1, s), writeErr: (s) => writeFd(2, s) });
 
   const ctx = makeContext(program);
-  for (const register of [
-    registerCreate,
-    registerStart,
-    registerRun,
-    registerState,
-    registerList,
-    registerKill,
-    registerDelete,
-    registerSpec,
-    registerExec,
-    registerUpdate,
-    registerPause,
-    registerResume,
-    registerPs,
-    registerEvents,
-    registerFeatures,
-  ]) {
-    register(program, ctx);
-  }
+  const only = commandOf(argv);
+  // `--version` alone (dockerd asks for it) needs no command.
+  const versionOnly = only === undefined && argv.every((a) => a.startsWith('-')) && argv.some((a) => a === '-v' || a === '--version');
+  const names = only !== undefined ? [only] : versionOnly ? [] : Object.keys(COMMANDS);
+  const modules = await Promise.all(names.map((name) => COMMANDS[name]?.()));
+  for (const m of modules) m?.register(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

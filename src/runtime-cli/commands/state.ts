@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Container } from '../../runtime/container/container.js';
 import type { Context } from '../context.js';
+import { writeFd } from '../log.js';
 
 export function register(program: Command, ctx: Context): void {
   program
@@ -10,6 +11,6 @@ export function register(program: Command, ctx: Context): void {
     .action(async (id: string) => {
       const c = await Container.load(ctx.root(), id);
       // runc prints it indented and without a trailing newline.
-      process.stdout.write(JSON.stringify(c.state(), null, '  '));
+      writeFd(1, JSON.stringify(c.state(), null, '  '));
     });
 }
