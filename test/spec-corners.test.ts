@@ -17,6 +17,26 @@ const skip = process.getuid?.() !== 0 ? 'needs root' : (rootfsUnavailable() ?? c
 
 const nsOf = (pid: number | 'self', type: string) => readlinkSync(`/proc/${pid}/ns/${type}`);
 
+/**
+ * A process holding a mount namespace of its own (`unshare --mount --propagation <p>`), killed
+ * and reaped when disposed. Declare it after the bundle, so it goes first: the namespace (and
+ * the mounts in it) before the bundle's directory.
+ */
+async function mountNamespaceHolder(propagation: 'private' | 'unchanged') {
+  const holder = background(['unshare', '--mount', '--propagation', propagation, 'sleep', '1000']);
+  const pid = holder.child.pid!;
+  // unshare has entered its namespace once it is another one than ours.
+  for (let i = 0; i < 500 && nsOf(pid, 'mnt') === nsOf('self', 'mnt'); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.notEqual(nsOf(pid, 'mnt'), nsOf('self', 'mnt'), 'the holder has a mount namespace of its own');
+  return {
+    pid,
+    async [Symbol.asyncDispose]() {
+      holder.kill();
+      await holder.exited;
+    },
+  };
+}
+
 describe('runtime spec corners', { skip }, () => {
   let rt: Runtime;
   before(() => {
@@ -102,19 +122,8 @@ describe('runtime spec corners', { skip }, () => {
       delete s.hostname;
       s.process!.args = ['sleep', '1000'];
     });
-    // Declared after the bundle, so disposed first: the namespace (and the mounts in it) go
-    // before the bundle's directory does.
-    const holder = background(['unshare', '--mount', '--propagation', 'private', 'sleep', '1000']);
-    await using _holder = {
-      async [Symbol.asyncDispose]() {
-        holder.kill();
-        await holder.exited;
-      },
-    };
-    const pid = holder.child.pid!;
-    // unshare has entered its namespace once it is another one than ours.
-    for (let i = 0; i < 500 && nsOf(pid, 'mnt') === nsOf('self', 'mnt'); i++) await new Promise((r) => setTimeout(r, 10));
-    assert.notEqual(nsOf(pid, 'mnt'), nsOf('self', 'mnt'), 'the holder has a mount namespace of its own');
+    await using holder = await mountNamespaceHolder('private');
+    const { pid } = holder;
     await b.editConfig((s) => {
       s.linux!.namespaces![1]!.path = `/proc/${pid}/ns/mnt`;
     });
@@ -162,16 +171,8 @@ describe('runtime spec corners', { skip }, () => {
   test('a joined mount namespace whose rootfs is a peer of a host mount: nothing the container mounts reaches the host', async () => {
     // The rootfs is a shared mount on the host, and the holder's copy of it is its peer.
     await using b = await Bundle.create({ sharedMount: true });
-    const holder = background(['unshare', '--mount', '--propagation', 'unchanged', 'sleep', '1000']);
-    await using _holder = {
-      async [Symbol.asyncDispose]() {
-        holder.kill();
-        await holder.exited;
-      },
-    };
-    const pid = holder.child.pid!;
-    for (let i = 0; i < 500 && nsOf(pid, 'mnt') === nsOf('self', 'mnt'); i++) await new Promise((r) => setTimeout(r, 10));
-    assert.notEqual(nsOf(pid, 'mnt'), nsOf('self', 'mnt'), 'the holder has a mount namespace of its own');
+    await using holder = await mountNamespaceHolder('unchanged');
+    const { pid } = holder;
     const rootfsLine = (p: number | 'self') =>
       readFileSync(`/proc/${p}/mountinfo`, 'utf8')
         .split('\n')
