@@ -296,8 +296,9 @@ export const configLinuxChecks: Check[] = [
     quote: 'path … The runtime MUST place the container process in the namespace associated with that path. (types pid and cgroup)',
     requires: () => needsBinary('unshare') ?? needsNamespace('cgroup'),
     async run(ctx) {
-      // unshare --pid --fork: the namespace's init is unshare's child.
-      const unshare = ctx.spawnHelper(['unshare', '--pid', '--fork', '--cgroup', 'sleep', '600']);
+      // unshare --pid --kill-child (a --fork whose child dies with unshare): the namespace's init is
+      // unshare's child, and killing the helper by pid must not leave it running.
+      const unshare = ctx.spawnHelper(['unshare', '--pid', '--kill-child', '--cgroup', 'sleep', '600']);
       const holder = await waitFor('the pid namespace holder to start', () => {
         try {
           const child = Number(readFileSync(`/proc/${unshare}/task/${unshare}/children`, 'utf8').trim().split(/\s+/)[0]);
