@@ -101,10 +101,6 @@ export interface CgroupManager {
 
 // -------------------------------------------------------------------------------- file helpers
 
-function readOrUndefined(fx: Effects, file: string): string | undefined {
-  return fx.readFile(file);
-}
-
 function dirView(fx: Effects, dir: string): FileView {
   return { exists: (f) => fx.exists(`${dir}/${f}`), read: (f) => fx.readFile(`${dir}/${f}`) };
 }
@@ -156,7 +152,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 function watchUntil(fx: Effects, file: string, done: (text: string | undefined) => boolean, timeoutMs: number): Promise<boolean> {
   // already there: no watcher (its first use costs a few milliseconds of loading)
-  if (done(readOrUndefined(fx, file))) return Promise.resolve(true);
+  if (done(fx.readFile(file))) return Promise.resolve(true);
   return new Promise((resolve) => {
     let settled = false;
     let watcher: FSWatcher | undefined;
@@ -169,16 +165,16 @@ function watchUntil(fx: Effects, file: string, done: (text: string | undefined) 
       resolve(v);
     };
     const look = () => {
-      if (done(readOrUndefined(fx, file))) finish(true);
+      if (done(fx.readFile(file))) finish(true);
     };
     try {
       watcher = watch(file, look);
       // the file went away (the cgroup was removed): one last look decides
-      watcher.on('error', () => finish(done(readOrUndefined(fx, file))));
+      watcher.on('error', () => finish(done(fx.readFile(file))));
     } catch {
       // cannot be watched: only the first look and the deadline
     }
-    timer = setTimeout(() => finish(done(readOrUndefined(fx, file))), timeoutMs);
+    timer = setTimeout(() => finish(done(fx.readFile(file))), timeoutMs);
     look();
   });
 }
@@ -229,7 +225,7 @@ class V1Driver {
     // FREEZING can last while tasks are in uninterruptible sleep; keep asking, as runc does.
     for (let i = 0; i < 1000; i++) {
       if (i % 50 === 0) writeCgroupFile(this.fx, file, 'FROZEN');
-      const state = readOrUndefined(this.fx, file)?.trim();
+      const state = this.fx.readFile(file)?.trim();
       if (state === 'FROZEN') return;
       await sleep(Math.min(1 + i, 10));
     }
@@ -242,7 +238,7 @@ class V1Driver {
   }
 
   frozen(): boolean {
-    return readOrUndefined(this.fx, `${this.dir('freezer')}/freezer.state`)?.trim() === 'FROZEN';
+    return this.fx.readFile(`${this.dir('freezer')}/freezer.state`)?.trim() === 'FROZEN';
   }
 }
 
@@ -259,7 +255,7 @@ class V2Driver {
   }
 
   controllers(): Set<string> {
-    return new Set((readOrUndefined(this.fx, `${this.dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean));
+    return new Set((this.fx.readFile(`${this.dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean));
   }
 
   /**
@@ -285,8 +281,8 @@ class V2Driver {
 
   /** Enables controllers for the children of `dir` (idempotent). */
   enableIn(dir: string, enable: 'all' | readonly string[]): void {
-    const available = (readOrUndefined(this.fx, `${dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean);
-    const enabled = new Set((readOrUndefined(this.fx, `${dir}/cgroup.subtree_control`) ?? '').trim().split(/\s+/).filter(Boolean));
+    const available = (this.fx.readFile(`${dir}/cgroup.controllers`) ?? '').trim().split(/\s+/).filter(Boolean);
+    const enabled = new Set((this.fx.readFile(`${dir}/cgroup.subtree_control`) ?? '').trim().split(/\s+/).filter(Boolean));
     for (const c of available) {
       if (enabled.has(c) || (enable !== 'all' && !enable.includes(c))) continue;
       try {
@@ -342,7 +338,7 @@ class V2Driver {
   }
 
   frozen(): boolean {
-    return readOrUndefined(this.fx, `${this.dir}/cgroup.freeze`)?.trim() === '1';
+    return this.fx.readFile(`${this.dir}/cgroup.freeze`)?.trim() === '1';
   }
 }
 
@@ -442,8 +438,8 @@ class FsManager implements CgroupManager {
     } catch (err) {
       // The kernel refuses a limit below the current usage with EBUSY: say so, as runc does.
       if (w.file === 'memory.limit_in_bytes' && errnoCode((err as Error).cause) === 'EBUSY') {
-        const usage = readOrUndefined(this.fx, `${dir}/memory.usage_in_bytes`)?.trim();
-        const peak = readOrUndefined(this.fx, `${dir}/memory.max_usage_in_bytes`)?.trim();
+        const usage = this.fx.readFile(`${dir}/memory.usage_in_bytes`)?.trim();
+        const peak = this.fx.readFile(`${dir}/memory.max_usage_in_bytes`)?.trim();
         throw new BerthError(
           'failed-precondition',
           `unable to set memory limit to ${w.value} (current usage: ${usage}, peak usage: ${peak})`,
@@ -456,7 +452,7 @@ class FsManager implements CgroupManager {
       throw err;
     }
     if (w.readBack) {
-      const got = readOrUndefined(this.fx, file)?.trim();
+      const got = this.fx.readFile(file)?.trim();
       if (got !== undefined && got !== w.value) {
         const which = Number(w.value) > Number(got) ? 'maximum' : 'minimum';
         throw new BerthError('invalid-argument', `the ${which} allowed cpu-shares is ${got}`, { object: file });
@@ -470,7 +466,7 @@ class FsManager implements CgroupManager {
       if (!this.fx.exists(d.dir)) continue;
       const out: number[] = [];
       const walk = (dir: string) => {
-        for (const p of (readOrUndefined(this.fx, `${dir}/cgroup.procs`) ?? '').split('\n')) if (p) out.push(Number(p));
+        for (const p of (this.fx.readFile(`${dir}/cgroup.procs`) ?? '').split('\n')) if (p) out.push(Number(p));
         let entries: string[] = [];
         try {
           entries = this.fx.subdirs(dir);
@@ -569,13 +565,13 @@ class FsManager implements CgroupManager {
   oom(): OomState | undefined {
     const mem1 = this.v1?.dir('memory');
     if (mem1) {
-      const text = readOrUndefined(this.fx, `${mem1}/memory.oom_control`);
+      const text = this.fx.readFile(`${mem1}/memory.oom_control`);
       if (text === undefined) return undefined;
       const kv = parseFlatKeyed(text);
       return { kills: Number(kv.oom_kill ?? 0), ooms: Number(kv.under_oom ?? 0) };
     }
     if (this.v2?.controllers().has('memory')) {
-      const text = readOrUndefined(this.fx, `${this.v2.dir}/memory.events`);
+      const text = this.fx.readFile(`${this.v2.dir}/memory.events`);
       if (text === undefined) return undefined;
       const kv = parseFlatKeyed(text);
       return { kills: Number(kv.oom_kill ?? 0), ooms: Number(kv.oom ?? 0) };
