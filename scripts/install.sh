@@ -23,7 +23,13 @@ cd "$(dirname "$0")/.."
 #                        berth-nsinit's plan reader and resolve_in_root (native/test/, npm run fuzz;
 #                        test/fuzz.test.ts runs them briefly). gcc has no libFuzzer; Debian's clang
 #                        keeps its runtime libraries in libclang-rt-14-dev.
-PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev)
+#   docker-registry      the real registry (distribution 2.8) that the image tests pull from and push to
+#   skopeo umoci         interop peers: OCI layouts and registry copies (tests, bench/pull.sh)
+#   apache2-utils        htpasswd (bcrypt), for the registry's basic-auth tests
+#   openssl              keys and certificates for the registry's token-auth tests
+#   zstd pigz isal       zstd layers (zstd -dc), and the peers' decompressors; igzip (isal) is used
+#                        for gzip layers when present, as containerd does
+PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,51 @@
+/**
+ * Layer apply and layer diff: the two directions between an OCI layer tar and a snapshot's
+ * directory. Apply is carried out by one C helper process per layer (native/unpack), reading
+ * the uncompressed tar on stdin; containment is the kernel's (openat2 RESOLVE_IN_ROOT), not
+ * string checks. Diff walks an overlay upperdir (or compares two trees) and writes a
+ * reproducible OCI layer.
+ */
+import type { Readable } from 'node:stream';
+import type { Compression } from '../oci/image.js';
+
+export interface ApplyTarget {
+  /** host directory written into: an overlay upperdir, or a flattened full copy */
+  dir: string;
+  /** overlay: whiteouts become `c 0 0` and opaque dirs `trusted.overlay.opaque=y`; flat: they delete */
+  mode: 'overlay' | 'flat';
+  /** the lower layers' directories, top first: implied parents copy their metadata from these */
+  parents: string[];
+}
+
+export interface ApplyOptions {
+  compression: Compression;
+  target: ApplyTarget;
+  /** the layer's name in messages: its digest, or the archive path */
+  layer: string;
+  /** when given, the uncompressed digest must equal it, or apply fails naming the layer */
+  expectedDiffId?: string;
+  /** in a user namespace devices are skipped and opaque marks use user.overlay.opaque */
+  userns?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ApplyResult {
+  /** sha256 of the uncompressed tar, all of it (trailing bytes after the end marker included) */
+  diffId: string;
+  /** uncompressed bytes */
+  size: number;
+  entries: number;
+}
+
+export type ApplyLayer = (input: Readable, options: ApplyOptions) => Promise<ApplyResult>;
+
+export interface DiffOptions {
+  /** the lower layers' directories (top first), needed to tell adds from modifies and to skip whiteouts of absent paths */
+  lowers: string[];
+  /** overlay: `upper` is an upperdir (whiteouts as `c 0 0`, opaque xattrs); flat: `upper` is a full tree compared with the lowers */
+  mode: 'overlay' | 'flat';
+  /** clamps every mtime to at most this (seconds), for reproducible layers */
+  sourceDateEpoch?: number;
+}
+
+export type DiffLayer = (upper: string, options: DiffOptions) => Readable;

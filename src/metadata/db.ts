@@ -1,0 +1,124 @@
+/**
+ * The metadata database: one SQLite file (better-sqlite3 12; 13 crashes on Node 20) holding
+ * everything the image side and, later, the engine know: content labels, snapshots, images,
+ * leases. The database is the single commit point of every operation: blobs and snapshot
+ * directories on disk become part of the store when their row commits, and GC removes what no
+ * row reaches (so a crash between a file and its row leaves only garbage, never a dangling row
+ * that claims a missing file... the row is written after the file is durable).
+ *
+ * WAL mode with synchronous=FULL: a committed transaction survives a power loss. The schema is
+ * versioned with PRAGMA user_version; `migrations[i]` takes version i to i+1, each in one
+ * transaction. Never edit a migration that has shipped: append a new one.
+ */
+import Database from 'better-sqlite3';
+import { BerthError } from '../common/errors.js';
+
+export type Db = Database.Database;
+
+export const migrations: readonly string[] = [
+  // 0 → 1: the image side.
+  `
+  CREATE TABLE content (
+    digest      TEXT PRIMARY KEY,
+    size        INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,          -- ms since the epoch
+    updated_at  INTEGER NOT NULL,
+    labels      TEXT NOT NULL DEFAULT '{}' -- JSON object of strings
+  ) STRICT;
+
+  CREATE TABLE snapshots (
+    snapshotter TEXT NOT NULL,             -- 'overlayfs' | 'native'
+    key         TEXT NOT NULL,             -- committed: the name (a chain ID); active/view: the key
+    id          INTEGER NOT NULL,          -- directory name under <root>/snapshots/<snapshotter>/
+    kind        TEXT NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
+    parent      TEXT,                      -- key of a committed snapshot of the same snapshotter
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    labels      TEXT NOT NULL DEFAULT '{}',
+    size        INTEGER,                   -- bytes, recorded at commit
+    inodes      INTEGER,
+    PRIMARY KEY (snapshotter, key),
+    UNIQUE (snapshotter, id),
+    FOREIGN KEY (snapshotter, parent) REFERENCES snapshots (snapshotter, key)
+  ) STRICT;
+  CREATE INDEX snapshots_parent ON snapshots (snapshotter, parent);
+
+  CREATE TABLE images (
+    name              TEXT PRIMARY KEY,    -- normalized reference: docker.io/library/busybox:latest, or name@sha256:…
+    target_media_type TEXT NOT NULL,
+    target_digest     TEXT NOT NULL,       -- manifest or index digest
+    target_size       INTEGER NOT NULL,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    labels            TEXT NOT NULL DEFAULT '{}'
+  ) STRICT;
+  CREATE INDEX images_target ON images (target_digest);
+
+  CREATE TABLE leases (
+    id         TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,                    -- NULL: until deleted
+    labels     TEXT NOT NULL DEFAULT '{}'
+  ) STRICT;
+
+  -- What a lease keeps alive: type 'content' (a digest), 'ingest' (an ingest ref),
+  -- 'snapshot/<snapshotter>' (a key).
+  CREATE TABLE lease_resources (
+    lease_id TEXT NOT NULL REFERENCES leases (id) ON DELETE CASCADE,
+    type     TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    PRIMARY KEY (lease_id, type, resource)
+  ) STRICT;
+  CREATE INDEX lease_resources_resource ON lease_resources (type, resource);
+  `,
+];
+
+export interface OpenOptions {
+  readonly?: boolean;
+}
+
+/** Opens (creating when needed) and migrates the database at `file`. The caller owns it: close(). */
+export function openMetadata(file: string, options: OpenOptions = {}): Db {
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  } catch (err) {
+    throw new BerthError('unavailable', `open metadata '${file}': ${(err as Error).message}`, { cause: err, object: file });
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+    if (!options.readonly) migrate(db, file);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function migrate(db: Db, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > migrations.length) {
+    throw new BerthError(
+      'failed-precondition',
+      `open metadata '${file}': schema version ${version} is newer than this berth knows (${migrations.length}); upgrade berth`,
+      { object: file },
+    );
+  }
+  for (let v = version; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+/** Labels are stored as a JSON object of strings. */
+export function parseLabels(json: string): Record<string, string> {
+  const v = JSON.parse(json) as unknown;
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
+}
