@@ -55,13 +55,20 @@ function copyTree(from: string, to: string): Promise<void> {
   return new Promise((resolve, reject) => {
     // `from/.`: copy what is inside (and the root's own attributes), not `from` itself;
     // --one-file-system: a mount inside a snapshot dir is not part of it
+    // setpriv --pdeathsig: a cp orphaned by a crash of ours must not go on writing into a
+    // directory that cleanup() is deleting
     execFile(
-      'cp',
-      ['-a', '--reflink=auto', '--one-file-system', '--no-target-directory', '--', `${from}/.`, to],
+      'setpriv',
+      ['--pdeathsig', 'KILL', '--', 'cp', '-a', '--reflink=auto', '--one-file-system', '--no-target-directory', '--', `${from}/.`, to],
       { encoding: 'utf8' },
       (err, _stdout, stderr) => {
         if (err) {
-          reject(new BerthError('internal', `copy snapshot '${from}' to '${to}': ${String(stderr).trim() || err.message}`, { cause: err, object: from }));
+          reject(
+            new BerthError('internal', `copy snapshot '${from}' to '${to}': ${String(stderr).trim() || err.message}`, {
+              cause: err,
+              object: from,
+            }),
+          );
         } else resolve();
       },
     );

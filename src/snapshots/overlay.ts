@@ -11,7 +11,7 @@
  * redirect_dir and metacopy stay off (the kernel default): layer diff reads the upperdir and
  * cannot follow either.
  */
-import { lstat, chmod, chown, mkdir } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../metadata/db.js';
 import { checkOverlay, overlayBaseOptions } from './check.js';

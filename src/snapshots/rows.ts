@@ -42,7 +42,8 @@ export function checkKey(verb: string, key: unknown): string {
 
 export function checkLabels(verb: string, key: string, labels: unknown): Record<string, string> {
   if (labels === undefined) return {};
-  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) throw invalid(`${verb} snapshot '${key}': labels must be an object`, key);
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels))
+    throw invalid(`${verb} snapshot '${key}': labels must be an object`, key);
   for (const [k, v] of Object.entries(labels)) {
     if (typeof v !== 'string') throw invalid(`${verb} snapshot '${key}': label '${k}' is not a string`, key);
   }

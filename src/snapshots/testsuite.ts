@@ -14,15 +14,15 @@ import {
   chmod as fchmod,
   chown as fchown,
   link as flink,
+  rename as frename,
+  symlink as fsymlink,
   lstat,
   mkdir,
   readdir,
   readFile,
   readlink,
-  rename as frename,
   rm,
   stat,
-  symlink as fsymlink,
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -394,7 +394,13 @@ const tests: Record<string, (env: Env, name: string) => Promise<void>> = {
 
   async DirectoryPermissionOnCommit({ sn, work }) {
     await checkSnapshots(sn, work, [
-      [createDir('/dir1', 0o700), createDir('/dir2', 0o700), createDir('/dir3', 0o700), chown('/dir1', 1, 1), createFile('/dir1/f', 'x', 0o644)],
+      [
+        createDir('/dir1', 0o700),
+        createDir('/dir2', 0o700),
+        createDir('/dir3', 0o700),
+        chown('/dir1', 1, 1),
+        createFile('/dir1/f', 'x', 0o644),
+      ],
       [chown('/dir2', 2, 2), removeAll('/dir3'), createDir('/dir3', 0o755), chown('/dir3', 3, 3), createFile('/dir3/f', 'y', 0o600)],
       [chmod('/dir1', 0o750), removeAll('/dir1/f')],
     ]);
@@ -473,7 +479,12 @@ const tests: Record<string, (env: Env, name: string) => Promise<void>> = {
 
   async Rename({ sn, work }, name) {
     const layers: Applier[][] = [
-      [createDir('/dir1', 0o755), createDir('/somefiles', 0o755), createFile('/somefiles/f1', 'was here first!', 0o644), createFile('/somefiles/f2', 'nothing interesting', 0o644)],
+      [
+        createDir('/dir1', 0o755),
+        createDir('/somefiles', 0o755),
+        createFile('/somefiles/f1', 'was here first!', 0o644),
+        createFile('/somefiles/f2', 'nothing interesting', 0o644),
+      ],
       [rename('/somefiles/f1', '/somefiles/f1-overwrite'), rename('/somefiles/f2', '/somefiles/f3')],
     ];
     // renaming a lower directory needs overlayfs's redirect_dir, which stays off (moby#25409)
