@@ -247,9 +247,9 @@ export class LocalContentStore implements ContentStore {
   /**
    * Removes blob `digest` (row, then file) unless `keep()` says otherwise. `keep` runs inside the
    * write transaction that deletes the row, so a reference recorded before it commits is seen.
-   * Returns the bytes freed, or undefined when the blob was kept or is not stored.
+   * `afterRow` runs between the row's delete and the file's (for tracing). Returns the bytes freed, or undefined when the blob was kept or is not stored.
    */
-  async removeBlob(digest: string, keep: () => boolean): Promise<number | undefined> {
+  async removeBlob(digest: string, keep: () => boolean, afterRow?: () => void): Promise<number | undefined> {
     assertDigest(digest, 'blob');
     await using _ = await this.lockBlob(digest, true);
     const size = this.db
@@ -262,6 +262,7 @@ export class LocalContentStore implements ContentStore {
       .immediate();
     if (size === undefined) return undefined;
     // The row is gone and committed: from here a crash leaves only a file GC removes.
+    afterRow?.();
     this.unlinkBlob(digest);
     return size;
   }
