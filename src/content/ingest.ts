@@ -122,7 +122,31 @@ async function openWriter(
   }
 }
 
+/** Chunks are gathered up to this before a write: one write per network chunk costs more than the copy. */
+const BATCH = 1 << 20;
+
 async function copy(writer: Writer, stream: Readable, skip: number, size: number, digest: string, options: IngestOptions): Promise<void> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  // One write in flight while the next batch is read and hashed: the writer hashes on the call
+  // and the kernel copies on a pool thread, so the two overlap.
+  let inflight: Promise<void> | undefined;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    const offset = writer.status().offset + data.length;
+    const p = writer.write(data).then(() => options.progress?.(offset, size));
+    p.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    const before = inflight;
+    inflight = p;
+    await before;
+  };
+  const drain = async () => {
+    await flush();
+    await inflight;
+  };
   try {
     for await (const c of stream) {
       let chunk: Buffer = typeof c === 'string' ? Buffer.from(c) : Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
@@ -132,16 +156,24 @@ async function copy(writer: Writer, stream: Readable, skip: number, size: number
         chunk = chunk.subarray(n);
         if (chunk.length === 0) continue;
       }
-      const offset = writer.status().offset;
-      if (offset + chunk.length > size) {
+      if (writer.status().offset + pendingBytes + chunk.length > size) {
         // more than the descriptor says: a hostile or confused source; keep nothing of it
+        pending = [];
+        pendingBytes = 0;
         await writer.truncate(0);
         throw precondition(`ingest '${digest}': the source gives more than the descriptor's ${size} bytes`, digest);
       }
-      await writer.write(chunk);
-      options.progress?.(offset + chunk.length, size);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= BATCH) await flush();
       options.signal?.throwIfAborted();
     }
+    await drain();
+  } catch (err) {
+    // what was read is good as far as it goes: keep it for a resume (unless refused above)
+    if (!isKind(err, 'failed-precondition')) await drain().catch(() => {});
+    else await inflight?.catch(() => {});
+    throw err;
   } finally {
     stream.destroy();
   }

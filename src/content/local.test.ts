@@ -332,6 +332,27 @@ test('CommitErrorState: wrong digest or size is failed-precondition; the writer 
   await w3.close();
 });
 
+test('writes issued without waiting land in call order; nothing is accepted after commit is called', async (t) => {
+  const { store } = fixture(t);
+  const [b, d] = content(20 << 20); // past the background flush point
+  const w = await store.writer({ ref: 'pipelined', total: b.length });
+  const writes: Promise<void>[] = [];
+  for (let i = 0; i < b.length; i += 1 << 20) writes.push(w.write(b.subarray(i, i + (1 << 20))));
+  assert.equal(w.status().offset, b.length, 'the offset counts what was handed over');
+  assert.equal(w.digest(), d);
+  const committing = w.commit(b.length, d);
+  await rejectsKind(w.write(Buffer.from('late')), 'failed-precondition', /being committed/);
+  await Promise.all(writes);
+  await committing;
+  assert.deepEqual(await store.readAll(d), b);
+  // truncate between writes, all in flight at once
+  const w2 = await store.writer({ ref: 'again' });
+  const ops = [w2.write(Buffer.from('garbage')), w2.truncate(0), w2.write(Buffer.from('good'))];
+  await Promise.all(ops);
+  await w2.commit(4, sha(Buffer.from('good')));
+  assert.equal((await store.readAll(sha(Buffer.from('good')))).toString(), 'good');
+});
+
 test('one writer per ref in a process; walk, delete, abort, statuses', async (t) => {
   const { store } = fixture(t);
   const w = await store.writer({ ref: 'a', total: 10 });

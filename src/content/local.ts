@@ -30,6 +30,8 @@ import { assertDigest, digestHex } from '../oci/image.js';
 import type { ContentStore, Info, Status, Writer, WriterOptions } from './types.js';
 
 const LOCKS = 'berth-content-lock';
+/** A writer starts the kernel's writeback after this many bytes (see write()). */
+const FLUSH_EVERY = 16 << 20;
 /** containerd's limit on one label (key and value together). */
 const MAX_LABEL = 4096;
 
@@ -597,70 +599,115 @@ class LocalWriter implements Writer {
     return run;
   }
 
-  private assertOpen(verb: string): void {
+  /** Calls are accepted only while open and before commit or close is called. */
+  private check(verb: string): void {
     if (this.state !== 'open') throw precondition(`${verb} ingest '${this.ref}': the writer is ${this.state}`, this.ref);
+    if (this.ending) throw precondition(`${verb} ingest '${this.ref}': the writer is being ${this.ending}`, this.ref);
   }
 
+  /** The first I/O failure: every queued operation after it fails too (offsets would be wrong). */
+  private failure: BerthError | undefined;
+  private ending: 'committed' | 'closed' | undefined;
+  /** bytes written since the last background flush */
+  private unflushed = 0;
+  private flushing: Promise<void> = Promise.resolve();
+
+  private async fail(verb: string, err: unknown): Promise<never> {
+    this.failure ??= fromErrno(`${verb} ingest`, this.ref, err);
+    if (this.state === 'open') {
+      // what reached the file is unknown: the next writer re-hashes it
+      this.state = 'closed';
+      await this.release();
+    }
+    throw this.failure;
+  }
+
+  /**
+   * The hash and the offset move when write is called, in call order; the bytes reach the file
+   * in the same order through the queue. So a caller may issue the next write before the last
+   * has landed (hashing one chunk while the kernel takes the other): keep `chunk` unchanged
+   * until the promise settles.
+   */
   write(chunk: Uint8Array): Promise<void> {
+    try {
+      this.check('write');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const pos = this.offset;
+    this.hash.update(chunk);
+    this.offset += chunk.length;
+    this.updatedAt = Date.now();
+    this.unflushed += chunk.length;
+    // Start writeback early, in the background, so the fsync of commit finds little left to do.
+    const flush = this.unflushed >= FLUSH_EVERY;
+    if (flush) this.unflushed = 0;
     return this.serial(async () => {
-      this.assertOpen('write');
+      if (this.failure) throw this.failure;
       let done = 0;
       try {
         while (done < chunk.length) {
-          const { bytesWritten } = await this.fh.write(chunk, done, chunk.length - done, this.offset + done);
+          const { bytesWritten } = await this.fh.write(chunk, done, chunk.length - done, pos + done);
           done += bytesWritten;
         }
       } catch (err) {
-        // what reached the file is unknown: the next open re-hashes it
-        this.state = 'closed';
-        await this.release();
-        throw fromErrno('write ingest', this.ref, err);
+        return this.fail('write', err);
       }
-      this.hash.update(chunk);
-      this.offset += chunk.length;
-      this.updatedAt = Date.now();
+      if (flush) this.flushing = this.fh.datasync().catch(() => {});
     });
   }
 
   truncate(size: 0): Promise<void> {
-    return this.serial(async () => {
-      this.assertOpen('truncate');
+    try {
+      this.check('truncate');
       if (size !== 0) throw invalid(`truncate ingest '${this.ref}': only to 0`, this.ref);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.hash = createHash('sha256');
+    this.offset = 0;
+    this.unflushed = 0;
+    this.updatedAt = Date.now();
+    return this.serial(async () => {
+      if (this.failure) throw this.failure;
       try {
         await this.fh.truncate(0);
       } catch (err) {
-        throw fromErrno('truncate ingest', this.ref, err);
+        return this.fail('truncate', err);
       }
-      this.hash = createHash('sha256');
-      this.offset = 0;
-      this.updatedAt = Date.now();
     });
   }
 
   commit(size: number, expected: string, options: { labels?: Record<string, string> } = {}): Promise<void> {
-    return this.serial(async () => {
-      this.assertOpen('commit');
-      const labels = validateLabels(options.labels ?? {}, this.ref);
+    let labels: Record<string, string>;
+    const length = this.offset;
+    const digest = this.digest();
+    try {
+      this.check('commit');
+      labels = validateLabels(options.labels ?? {}, this.ref);
       if (expected) assertDigest(expected, 'expected digest');
-      try {
-        await this.fh.sync();
-      } catch (err) {
-        throw fromErrno('commit ingest', this.ref, err);
-      }
-      const onDisk = (await this.fh.stat()).size;
-      if (onDisk !== this.offset) {
-        throw new BerthError('internal', `commit ingest '${this.ref}': data holds ${onDisk} bytes, ${this.offset} were written`, {
-          object: this.ref,
-        });
-      }
+      // verified on what was written up to this call; a failure leaves the writer usable
       const wantSize = size > 0 ? size : this.total > 0 ? this.total : undefined;
-      if (wantSize !== undefined && wantSize !== this.offset) {
-        throw precondition(`commit ingest '${this.ref}': ${this.offset} bytes written, ${wantSize} expected`, this.ref);
+      if (wantSize !== undefined && wantSize !== length) {
+        throw precondition(`commit ingest '${this.ref}': ${length} bytes written, ${wantSize} expected`, this.ref);
       }
-      const digest = this.digest();
       const want = expected || this.expected;
       if (want && want !== digest) {
         throw precondition(`commit ingest '${this.ref}': content hashes to ${digest}, ${want} expected`, this.ref);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.ending = 'committed';
+    return this.serial(async () => {
+      if (this.failure) throw this.failure;
+      try {
+        await this.flushing;
+        await this.fh.sync();
+        const onDisk = (await this.fh.stat()).size;
+        if (onDisk !== length) throw new Error(`data holds ${onDisk} bytes, ${length} were written`);
+      } catch (err) {
+        return this.fail('commit', err);
       }
       await using _ = await this.store.blobLock(digest);
       if (this.store.hasRow(digest)) {
@@ -676,19 +723,16 @@ class LocalWriter implements Writer {
         await this.fh.utimes(now, now);
         await this.fh.close();
       } catch (err) {
-        this.state = 'closed';
-        await this.release();
-        throw fromErrno('commit ingest', this.ref, err);
+        return this.fail('commit', err);
       }
       try {
         await rename(path.join(this.dir, 'data'), target);
         await fsyncDir(this.store.blobsDir);
-        this.store.insertRow(digest, this.offset, labels);
+        this.store.insertRow(digest, length, labels);
       } catch (err) {
-        // the ingest has lost its data (or not): a later writer starts from what is there
-        this.state = 'closed';
-        await this.release();
-        throw fromErrno('commit blob', digest, err);
+        // the ingest may have lost its data to blobs/: a later writer starts from what is left,
+        // and GC removes a blob file without a row
+        return this.fail('commit', err);
       }
       await this.finish();
     });
@@ -697,6 +741,7 @@ class LocalWriter implements Writer {
   /** Removes the ingest (its data is committed or not needed) and releases the ref. */
   private async finish(): Promise<void> {
     this.state = 'committed';
+    await this.flushing;
     try {
       await this.fh.close();
     } catch {
@@ -707,6 +752,7 @@ class LocalWriter implements Writer {
   }
 
   private async release(): Promise<void> {
+    await this.flushing;
     try {
       await this.fh.close();
     } catch {
@@ -716,6 +762,7 @@ class LocalWriter implements Writer {
   }
 
   close(): Promise<void> {
+    if (this.state === 'open') this.ending ??= 'closed';
     return this.serial(async () => {
       if (this.state !== 'open') return;
       this.state = 'closed';
