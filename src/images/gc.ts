@@ -22,7 +22,7 @@ import { isKind } from '../common/errors.js';
 import { lockNamed } from '../common/lock.js';
 import type { LocalContentStore } from '../content/local.js';
 import { type Db, parseLabels } from '../metadata/db.js';
-import { type LeaseResource, Leases } from '../metadata/leases.js';
+import { Leases } from '../metadata/leases.js';
 import { isDigest } from '../oci/image.js';
 import type { Info as SnapshotInfo, Snapshotter } from '../snapshots/types.js';
 import { type BlobRef, blobChildren, hasChildren, SNIFF_LIMIT } from './children.js';
@@ -125,14 +125,20 @@ export async function collectGarbage(options: GcOptions): Promise<GcResult> {
     }
   };
 
-  const images = db.prepare('SELECT name, target_digest, target_media_type FROM images').all() as {
-    name: string;
-    target_digest: string;
-    target_media_type: string;
-  }[];
+  // Leases and images in one read transaction (one snapshot of the database), leases first
+  // anyway: a pull records its image before it deletes its lease, so whatever the lease held is
+  // reached through one or the other.
+  const { live, images } = db.transaction(() => ({
+    live: leases.liveResources(now()),
+    images: db.prepare('SELECT name, target_digest, target_media_type FROM images').all() as {
+      name: string;
+      target_digest: string;
+      target_media_type: string;
+    }[],
+  }))();
+  // typed roots first: a blob marked without a type is sniffed, one with a type is not
   for (const i of images) addBlob({ digest: i.target_digest, mediaType: i.target_media_type });
-  for (const r of leases.liveResources(now())) leaseRoot(r);
-  function leaseRoot(r: LeaseResource) {
+  for (const r of live) {
     if (r.type === 'content') addBlob({ digest: r.id });
     else if (r.type.startsWith('snapshot/')) addSnap(r.type.slice('snapshot/'.length), r.id);
   }
