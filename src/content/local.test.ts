@@ -6,7 +6,18 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -484,6 +495,40 @@ test('ingest: hostile and short sources, a wrong resumed prefix, two ingests of 
   ]);
   assert.deepEqual(both.map((x) => x.existed).sort(), [false, true]);
   assert.deepEqual(protectedBy, [`content ${cd}`, 'ingest same']);
+});
+
+test('the states a killed commit can leave are recovered by the next writer', async (t) => {
+  const { store } = fixture(t);
+  // killed between the rename and the row: a blob file without a row, an ingest without data
+  const [b, d] = content(5000);
+  const w = await store.writer({ ref: 'layer', expected: d, total: b.length });
+  await w.write(b);
+  await w.close();
+  const dir = store.ingestPath('layer');
+  chmodSync(path.join(dir, 'data'), 0o444);
+  renameSync(path.join(dir, 'data'), store.blobPath(d));
+  assert.throws(
+    () => store.path(d),
+    (e: Error) => isKind(e, 'not-found'),
+    'no row: not in the store',
+  );
+  const r = await ingest(store, 'layer', { digest: d, size: b.length }, { open: (o) => Readable.from([b.subarray(o)]) });
+  assert.deepEqual(r, { digest: d, size: b.length, existed: false, resumedFrom: 0 });
+  assert.deepEqual(await store.readAll(d), b);
+  // killed between the row and the ingest's removal: the blob is there, the ingest is stale
+  const [c, cd] = content(100);
+  const w2 = await store.writer({ ref: 'cfg', expected: cd });
+  await w2.write(c);
+  const left = path.join(store.ingestDir, 'left-over');
+  cpSync(store.ingestPath('cfg'), left, { recursive: true });
+  await w2.commit(c.length, cd);
+  renameSync(left, store.ingestPath('cfg'));
+  await rejectsKind(store.writer({ ref: 'cfg', expected: cd }), 'already-exists');
+  const again = await store.writer({ ref: 'cfg' });
+  assert.equal(again.status().offset, 100, 'a writer without a digest resumes the stale data');
+  await again.write(Buffer.from('x'));
+  await again.close();
+  assert.equal((await store.status('cfg')).offset, 101);
 });
 
 test('a reader never sees a partial blob', async (t) => {
