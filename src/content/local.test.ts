@@ -637,3 +637,50 @@ test('SIGKILL in the middle of a write, then resume: the right digest', async (t
   assert.deepEqual(readdirSync(store.ingestDir), [], 'the ingest is gone');
   assert.equal(readFileSync(store.path(d)).length, size);
 });
+
+test('SIGKILL at random points of a stream of commits: every row names a whole blob', async (t) => {
+  const { root, db, store } = fixture(t);
+  for (let round = 0; round < 2; round++) {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { LocalContentStore } = await import(${JSON.stringify(path.join(here, 'local.ts'))});
+         const { ingest } = await import(${JSON.stringify(path.join(here, 'ingest.ts'))});
+         const { openMetadata } = await import(${JSON.stringify(path.join(here, '../metadata/db.ts'))});
+         const { createHash, randomBytes } = await import('node:crypto');
+         const { Readable } = await import('node:stream');
+         const [root, round] = process.argv.slice(1);
+         const store = new LocalContentStore(root + '/content', openMetadata(root + '/metadata.db'));
+         process.stdout.write('ready\\n');
+         for (let i = 0; ; i++) {
+           const b = randomBytes(1000 + (i % 7) * 100000);
+           const digest = 'sha256:' + createHash('sha256').update(b).digest('hex');
+           await ingest(store, 'blob-' + round + '-' + i, { digest, size: b.length }, Readable.from([b]));
+         }`,
+        root,
+        String(round),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => child.kill('SIGKILL'));
+    await waitFor(child, 'ready');
+    await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const rows = db.prepare('SELECT digest, size FROM content').all() as { digest: string; size: number }[];
+    assert.ok(rows.length > 0, 'the child committed something');
+    for (const r of rows) {
+      const data = readFileSync(store.blobPath(r.digest));
+      assert.equal(sha(data), r.digest, 'a committed blob re-hashes to its name');
+      assert.equal(data.length, r.size);
+    }
+    const withRow = new Set(rows.map((r) => r.digest));
+    const orphans = readdirSync(store.blobsDir).filter((n) => !withRow.has(`sha256:${n}`));
+    assert.ok(orphans.length <= 1, `at most the blob being committed has no row: ${orphans}`);
+    for (const st of await store.listStatuses()) assert.ok(st.offset <= st.total, 'an ingest never holds more than its total');
+  }
+});
