@@ -133,6 +133,31 @@ test('gc: live leases protect content, ingests and snapshots; expired ones are d
   assert.deepEqual(checkConsistent(w, true), []);
 });
 
+test('gc: a lease or an image recorded while GC marks keeps what it names (the re-check at deletion)', async (t) => {
+  const w = world(t);
+  const leases = new Leases(w.db);
+  const lease = leases.create({ id: 'late-pull', ttl: 60_000 });
+  const found = await put(w, 'found present by a pull while gc runs');
+  const target = await put(w, 'recorded as an image target while gc runs');
+  const loose = await put(w, 'nobody');
+  const r = await gc(w, {
+    // runs after GC has read leases and images: what happens here is only seen by the re-check
+    roots: () => {
+      leases.protector(lease.id)('content', found.digest);
+      w.db
+        .prepare(
+          'INSERT INTO images (name, target_media_type, target_digest, target_size, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0)',
+        )
+        .run('late:1', 'application/vnd.example+json', target.digest, target.size);
+      return {};
+    },
+  });
+  assert.ok(has(w, found.digest));
+  assert.ok(has(w, target.digest));
+  assert.ok(!has(w, loose.digest));
+  assert.equal(r.content, 1);
+});
+
 test('gc: orphan files, strays and stale ingests go; fresh and held ingests stay', async (t) => {
   const w = world(t);
   const keep = await put(w, 'kept', { [GC_ROOT_LABEL]: 'x' });
