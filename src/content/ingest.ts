@@ -8,10 +8,15 @@ import { BerthError, invalid, isKind, precondition } from '../common/errors.js';
 import { assertDigest } from '../oci/image.js';
 import type { ContentStore, Writer } from './types.js';
 
-/** A source that can start at an offset (an HTTP Range request, a file position). */
+/**
+ * A source that can start at an offset (an HTTP Range request, a file position). When it cannot
+ * start where asked (a registry that answers a Range request with the whole blob), it says
+ * where its stream does start, and the bytes before the offset are skipped.
+ */
 export interface OffsetSource {
-  open(offset: number): Readable | Promise<Readable>;
+  open(offset: number): OpenedSource | Promise<OpenedSource>;
 }
+export type OpenedSource = Readable | { stream: Readable; start: number };
 
 export interface IngestOptions {
   labels?: Record<string, string>;
@@ -33,6 +38,10 @@ export interface IngestResult {
   existed: boolean;
   /** bytes of an earlier partial ingest that were kept */
   resumedFrom: number;
+}
+
+function isReadable(s: unknown): s is Readable {
+  return typeof (s as Readable).pipe === 'function';
 }
 
 function isOffsetSource(s: Readable | OffsetSource): s is OffsetSource {
@@ -71,8 +80,15 @@ export async function ingest(
     let restarted = false;
     for (;;) {
       options.signal?.throwIfAborted();
-      if (isOffsetSource(source)) await copy(writer, await source.open(offset), 0, size, digest, options);
-      else await copy(writer, source, offset, size, digest, options);
+      if (isOffsetSource(source)) {
+        const opened = await source.open(offset);
+        const { stream, start } = isReadable(opened) ? { stream: opened, start: offset } : opened;
+        if (!Number.isSafeInteger(start) || start < 0 || start > offset) {
+          stream.destroy();
+          throw invalid(`ingest '${digest}': the source starts at ${start}, after the offset ${offset} asked for`, digest);
+        }
+        await copy(writer, stream, offset - start, size, digest, options);
+      } else await copy(writer, source, offset, size, digest, options);
       if (writer.status().offset < size) {
         throw new BerthError('unavailable', `ingest '${digest}': the source ended after ${writer.status().offset} of ${size} bytes`, {
           object: digest,
@@ -147,6 +163,8 @@ async function copy(writer: Writer, stream: Readable, skip: number, size: number
     await flush();
     await inflight;
   };
+  const abort = () => stream.destroy(options.signal?.reason);
+  options.signal?.addEventListener('abort', abort, { once: true });
   try {
     for await (const c of stream) {
       let chunk: Buffer = typeof c === 'string' ? Buffer.from(c) : Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
@@ -175,6 +193,7 @@ async function copy(writer: Writer, stream: Readable, skip: number, size: number
     else await inflight?.catch(() => {});
     throw err;
   } finally {
+    options.signal?.removeEventListener('abort', abort);
     stream.destroy();
   }
 }

@@ -531,6 +531,32 @@ test('the states a killed commit can leave are recovered by the next writer', as
   assert.equal((await store.status('cfg')).offset, 101);
 });
 
+test('ingest: a source that cannot start at the offset says so; an abort ends a stalled source', async (t) => {
+  const { store } = fixture(t);
+  const [b, d] = content(30000);
+  const w = await store.writer({ ref: 'norange', expected: d, total: b.length });
+  await w.write(b.subarray(0, 12345));
+  await w.close();
+  // a registry that answers a Range request with 200 and the whole blob
+  const r = await ingest(store, 'norange', { digest: d, size: b.length }, { open: () => ({ stream: Readable.from([b]), start: 0 }) });
+  assert.equal(r.resumedFrom, 12345);
+  assert.deepEqual(await store.readAll(d), b);
+  const [c, cd] = content(1000);
+  await rejectsKind(
+    ingest(store, 'ahead', { digest: cd, size: c.length }, { open: () => ({ stream: Readable.from([c]), start: 10 }) }),
+    'invalid-argument',
+    /starts at 10, after the offset 0/,
+  );
+  const stalled = new Readable({ read() {} });
+  stalled.push(c.subarray(0, 100));
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('pull cancelled')), 50);
+  await assert.rejects(ingest(store, 'stalled', { digest: cd, size: c.length }, stalled, { signal: ac.signal }), /pull cancelled/);
+  assert.equal((await store.status('stalled')).offset, 100, 'what arrived is kept for a resume');
+  const again = await store.writer({ ref: 'stalled' });
+  await again.close(); // the ref was released
+});
+
 test('a reader never sees a partial blob', async (t) => {
   const { store } = fixture(t);
   const [b, d] = content(4 << 20);
