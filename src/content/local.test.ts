@@ -281,6 +281,11 @@ test('SmallBlob: a blob smaller than the read buffer reads whole, then ends', as
   assert.equal(Buffer.concat(tail).toString(), 'bar');
   for await (const c of store.reader(d, { offset: 6 })) assert.fail(`no bytes past the end, got ${c}`);
   assert.throws(() => store.reader(d, { offset: 7 }), /offset 7 is outside its 6 bytes/);
+  // the empty blob (some images' empty layer) is a blob too
+  const empty = sha(Buffer.alloc(0));
+  assert.equal((await ingest(store, 'empty', { digest: empty, size: 0 }, Readable.from([]))).existed, false);
+  assert.equal((await store.readAll(empty)).length, 0);
+  for await (const c of store.reader(empty)) assert.fail(`no bytes, got ${c}`);
 });
 
 test('Labels: set at commit, replaced whole, updated by field path, deleted', async (t) => {
