@@ -211,8 +211,11 @@ export async function collectGarbage(options: GcOptions): Promise<GcResult> {
     if (leases.isLeased(`snapshot/${sn.name}`, info.name, now())) continue;
     trace('remove snapshot', `${sn.name}/${info.name}`);
     try {
+      // a committed snapshot's usage was recorded at commit; an active one's would mean a walk
+      const size = info.kind === 'committed' ? await sn.usage(info.name).then((u) => u.size, () => 0) : 0;
       await sn.remove(info.name);
       result.snapshots++;
+      result.bytesFreed += size;
     } catch (err) {
       if (!isKind(err, 'not-found')) result.warnings.push(`remove snapshot '${sn.name}/${info.name}': ${(err as Error).message}`);
     }
