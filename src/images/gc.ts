@@ -212,7 +212,7 @@ export async function collectGarbage(options: GcOptions): Promise<GcResult> {
     trace('remove snapshot', `${sn.name}/${info.name}`);
     try {
       // a committed snapshot's usage was recorded at commit; an active one's would mean a walk
-      const size = info.kind === 'committed' ? await sn.usage(info.name).then((u) => u.size, () => 0) : 0;
+      const size = info.kind === 'committed' ? await usageOf(sn, info.name) : 0;
       await sn.remove(info.name);
       result.snapshots++;
       result.bytesFreed += size;
@@ -272,6 +272,14 @@ export async function collectGarbage(options: GcOptions): Promise<GcResult> {
     }
   }
   return result;
+}
+
+async function usageOf(sn: Snapshotter, key: string): Promise<number> {
+  try {
+    return (await sn.usage(key)).size;
+  } catch {
+    return 0; // only a statistic
+  }
 }
 
 export interface GcSchedulerOptions {
