@@ -106,6 +106,8 @@ export interface IngestEntry {
   name: string;
   /** undefined when the directory is broken (a crash while it was being made) */
   ref?: string;
+  /** the sha256 of the ref its name carries (a ref's directory, or one being made for it) */
+  key?: string;
   /** ms: the latest of the updatedat file, data's mtime and the directory's mtime */
   updatedAt: number;
   /** bytes of data */
@@ -328,7 +330,15 @@ export class LocalContentStore implements ContentStore {
   }
 
   private lockRef(ref: string): Promise<NamedLock | undefined> {
-    return lockNamed(this.root, `ingest ${ref}`, { namespace: LOCKS, wait: false });
+    return this.lockIngest(sha256Hex(ref));
+  }
+
+  /**
+   * The lock of the ingest whose directory is named `key` (sha256 of the ref): by the key, so
+   * that GC can take it for a directory it finds, temporary ones (`.tmp-<key>-…`) included.
+   */
+  private lockIngest(key: string): Promise<NamedLock | undefined> {
+    return lockNamed(this.root, `ingest ${key}`, { namespace: LOCKS, wait: false });
   }
 
   // ---- ingester ----
@@ -432,7 +442,8 @@ export class LocalContentStore implements ContentStore {
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw fromErrno('read', path.join(dir, 'ref'), err);
       }
-      out.push({ name, ref, updatedAt: Math.floor(updatedAt), size });
+      const key = /^(?:\.tmp-)?([a-f0-9]{64})(?:-|$)/.exec(name)?.[1];
+      out.push({ name, ref, ...(key ? { key } : {}), updatedAt: Math.floor(updatedAt), size });
     }
     return out;
   }
@@ -443,8 +454,9 @@ export class LocalContentStore implements ContentStore {
    */
   async removeIngest(entry: IngestEntry, keep: () => boolean): Promise<number | undefined> {
     const dir = path.join(this.ingestDir, path.basename(entry.name));
-    await using lock = entry.ref === undefined ? undefined : await this.lockRef(entry.ref);
-    if (entry.ref !== undefined && !lock) return undefined;
+    // a writer holds the key's lock while it makes, fills and commits the directory
+    await using lock = entry.key === undefined ? undefined : await this.lockIngest(entry.key);
+    if (entry.key !== undefined && !lock) return undefined;
     if (keep()) return undefined;
     await rm(dir, { recursive: true, force: true });
     return entry.size;
@@ -559,7 +571,7 @@ class LocalWriter implements Writer {
     // New (or broken: a crash while it was being made; or not ours): make it whole under a
     // temporary name, then rename it into place, so a directory named after a ref is complete.
     await rm(dir, { recursive: true, force: true });
-    const tmp = path.join(store.ingestDir, `.tmp-${uniqueName()}`);
+    const tmp = path.join(store.ingestDir, `.tmp-${path.basename(dir)}-${uniqueName()}`);
     const now = Date.now();
     try {
       await mkdir(tmp, { mode: 0o700 });

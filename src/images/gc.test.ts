@@ -251,7 +251,7 @@ test('gc killed (SIGKILL) at random points, then run again: the store stays cons
     const killAt = 1 + Math.floor(Math.random() * 25);
     points.push(killAt);
     const out = await new Promise<{ code: number | null; signal: string | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'gc.test-child.ts'), w.root, String(killAt)], {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'gc.test-child.ts'), 'gc', w.root, String(killAt)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let stdout = '';
@@ -270,4 +270,42 @@ test('gc killed (SIGKILL) at random points, then run again: the store stays cons
   for (const d of garbage) assert.ok(!has(w, d), `removed ${d}`);
   assert.deepEqual(await snaps(w), [...kept.snapshots].sort());
   assert.deepEqual(readdirSync(w.store.ingestDir), []);
+});
+
+test('gc running while another process ingests under a lease removes nothing it committed', async (t) => {
+  const w = world(t);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'gc.test-child.ts'), 'ingest', w.root], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  const committed: string[] = [];
+  let buffered = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buffered += d;
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const l of lines) {
+        if (l === 'ready') resolve();
+        else committed.push(l);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`ingesting child exited with ${code}`)));
+  });
+  let runs = 0;
+  const until = Date.now() + 1500;
+  while (Date.now() < until) {
+    const r = await gc(w);
+    assert.equal(r.content, 0, 'every blob is leased before it is relied on');
+    runs++;
+  }
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.ok(committed.length > 10 && runs > 2, `${committed.length} blobs committed during ${runs} runs`);
+  for (const d of committed) assert.ok(has(w, d), `kept ${d}`);
+  assert.deepEqual(checkConsistent(w, false), []);
+  new Leases(w.db).delete('child');
+  await gc(w);
+  assert.deepEqual(checkConsistent(w, true), []);
+  assert.equal(w.db.prepare('SELECT count(*) FROM content').pluck().get(), 0);
 });
