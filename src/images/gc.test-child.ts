@@ -1,7 +1,8 @@
 /**
  * Child process of gc.test.ts. `gc <root> <n>`: runs GC over the world at root and SIGKILLs
  * itself at the n-th traced step. `ingest <root>`: stores random blobs under a lease, printing
- * each digest once committed, until killed.
+ * each digest once committed, until killed. `churn <root>`: stores the same few blobs again and
+ * again with no lease (GC keeps removing them), until killed.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -25,6 +26,13 @@ if (mode === 'gc') {
     },
   });
   process.stdout.write(`${JSON.stringify({ events: n, result })}\n`);
+} else if (mode === 'churn') {
+  const blobs = [0, 1, 2, 3].map((i) => Buffer.from(`churn ${i}`.repeat(100 * (i + 1))));
+  process.stdout.write('ready\n');
+  for (let i = 0; ; i++) {
+    const b = blobs[i % blobs.length]!;
+    await ingest(w.store, `churn-${i % 7}`, { digest: sha256Digest(b), size: b.length }, Readable.from([b]));
+  }
 } else {
   const leases = new Leases(w.db);
   leases.create({ id: 'child' });

@@ -299,6 +299,7 @@ test('gc running while another process ingests under a lease removes nothing it 
     assert.equal(r.content, 0, 'every blob is leased before it is relied on');
     runs++;
   }
+  assert.equal(child.exitCode, null, 'the child never failed');
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   assert.ok(committed.length > 10 && runs > 2, `${committed.length} blobs committed during ${runs} runs`);
@@ -308,4 +309,29 @@ test('gc running while another process ingests under a lease removes nothing it 
   await gc(w);
   assert.deepEqual(checkConsistent(w, true), []);
   assert.equal(w.db.prepare('SELECT count(*) FROM content').pluck().get(), 0);
+});
+
+test('gc removing blobs while another process commits the same ones: rows and files stay in step', async (t) => {
+  const w = world(t);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'gc.test-child.ts'), 'churn', w.root], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => d.includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`churning child exited with ${code}`)));
+  });
+  let removed = 0;
+  const until = Date.now() + 1500;
+  while (Date.now() < until) {
+    removed += (await gc(w)).content;
+    assert.deepEqual(checkConsistent(w, false), []);
+  }
+  assert.equal(child.exitCode, null, 'the child never failed');
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.ok(removed > 0, 'GC removed blobs the child kept committing');
+  assert.deepEqual(checkConsistent(w, false), []);
+  await gc(w);
+  assert.deepEqual(checkConsistent(w, true), []);
 });
