@@ -417,49 +417,52 @@ export class LocalContentStore implements ContentStore {
 
   /** Every directory under ingest/ (temporary ones included), for GC. */
   ingests(): IngestEntry[] {
-    const out: IngestEntry[] = [];
-    for (const name of readdirSync(this.ingestDir)) {
-      const dir = path.join(this.ingestDir, name);
-      let updatedAt = 0;
-      let size = 0;
-      let ref: string | undefined;
-      try {
-        updatedAt = statSync(dir).mtimeMs;
-        const d = statSync(path.join(dir, 'data'), { throwIfNoEntry: false });
-        if (d) {
-          size = d.size;
-          updatedAt = Math.max(updatedAt, d.mtimeMs);
-        }
-        const u = readMs(readFileSync(path.join(dir, 'updatedat'), { encoding: 'utf8', flag: 'r' }));
-        if (u !== undefined) updatedAt = Math.max(updatedAt, u);
-      } catch (err) {
-        if (errnoCode(err) !== 'ENOENT') throw fromErrno('stat ingest', dir, err);
+    return readdirSync(this.ingestDir).map((name) => this.ingestEntry(name));
+  }
+
+  private ingestEntry(name: string): IngestEntry {
+    const dir = path.join(this.ingestDir, name);
+    let updatedAt = 0;
+    let size = 0;
+    let ref: string | undefined;
+    const tolerated = (err: unknown) => errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR';
+    try {
+      updatedAt = statSync(dir).mtimeMs;
+      const d = statSync(path.join(dir, 'data'), { throwIfNoEntry: false });
+      if (d) {
+        size = d.size;
+        updatedAt = Math.max(updatedAt, d.mtimeMs);
       }
-      try {
-        const r = readFileSync(path.join(dir, 'ref'), 'utf8');
-        // the name must be the ref's hash: anything else is not an ingest we made
-        if (!name.startsWith('.') && sha256Hex(r) === name) ref = r;
-      } catch (err) {
-        if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw fromErrno('read', path.join(dir, 'ref'), err);
-      }
-      const key = /^(?:\.tmp-)?([a-f0-9]{64})(?:-|$)/.exec(name)?.[1];
-      out.push({ name, ref, ...(key ? { key } : {}), updatedAt: Math.floor(updatedAt), size });
+      const u = readMs(readFileSync(path.join(dir, 'updatedat'), 'utf8'));
+      if (u !== undefined) updatedAt = Math.max(updatedAt, u);
+    } catch (err) {
+      if (!tolerated(err)) throw fromErrno('stat ingest', dir, err);
     }
-    return out;
+    try {
+      const r = readFileSync(path.join(dir, 'ref'), 'utf8');
+      // the name must be the ref's hash: anything else is not an ingest we made
+      if (!name.startsWith('.') && sha256Hex(r) === name) ref = r;
+    } catch (err) {
+      if (!tolerated(err)) throw fromErrno('read', path.join(dir, 'ref'), err);
+    }
+    const key = /^(?:\.tmp-)?([a-f0-9]{64})(?:-|$)/.exec(name)?.[1];
+    return { name, ref, ...(key ? { key } : {}), updatedAt: Math.floor(updatedAt), size };
   }
 
   /**
-   * Removes an ingest directory if no writer holds its ref and `keep()` (run under the ref's
-   * lock) does not object. Returns the bytes freed, or undefined when kept.
+   * Removes an ingest directory unless a writer holds its ref or `keep` objects. `keep` is given
+   * the entry as read again under the ref's lock (a writer may have used it since the listing).
+   * Returns the bytes freed, or undefined when kept.
    */
-  async removeIngest(entry: IngestEntry, keep: () => boolean): Promise<number | undefined> {
-    const dir = path.join(this.ingestDir, path.basename(entry.name));
+  async removeIngest(entry: IngestEntry, keep: (now: IngestEntry) => boolean): Promise<number | undefined> {
+    const name = path.basename(entry.name);
     // a writer holds the key's lock while it makes, fills and commits the directory
     await using lock = entry.key === undefined ? undefined : await this.lockIngest(entry.key);
     if (entry.key !== undefined && !lock) return undefined;
-    if (keep()) return undefined;
-    await rm(dir, { recursive: true, force: true });
-    return entry.size;
+    const now = this.ingestEntry(name);
+    if (keep(now)) return undefined;
+    await rm(path.join(this.ingestDir, name), { recursive: true, force: true });
+    return now.size;
   }
 
   // ---- for the writer ----

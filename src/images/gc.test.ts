@@ -180,12 +180,16 @@ test('gc: orphan files, strays and stale ingests go; fresh and held ingests stay
   const broken = path.join(w.store.ingestDir, '.tmp-crashed');
   mkdirSync(broken);
   utimesSync(broken, old, old);
+  const junk = path.join(w.store.ingestDir, 'junk');
+  writeFileSync(junk, 'not a directory');
+  utimesSync(junk, old, old);
   const held = await w.store.writer({ ref: 'held' });
   await held.write(randomBytes(10));
 
   const r = await collectGarbage({ db: w.db, content: w.store, snapshotters: [w.sn] }); // default grace: 1 h
   assert.equal(r.orphanFiles, 2);
-  assert.equal(r.ingests, 2, 'the stale one and the broken one');
+  assert.equal(r.ingests, 3, 'the stale one, the broken one, the junk file');
+  assert.ok(!existsSync(junk));
   assert.ok(has(w, keep.digest));
   assert.ok(!existsSync(w.store.blobPath(orphan)));
   assert.deepEqual(

@@ -256,7 +256,10 @@ export async function collectGarbage(options: GcOptions): Promise<GcResult> {
     if (entry.updatedAt > cutoff) continue;
     if (entry.ref !== undefined && leases.isLeased('ingest', entry.ref, now())) continue;
     trace('remove ingest', entry.ref ?? entry.name);
-    const freed = await content.removeIngest(entry, () => entry.ref !== undefined && leases.isLeased('ingest', entry.ref, now()));
+    const freed = await content.removeIngest(
+      entry,
+      (e) => e.updatedAt > cutoff || (e.ref !== undefined && leases.isLeased('ingest', e.ref, now())),
+    );
     if (freed !== undefined) {
       result.ingests++;
       result.bytesFreed += freed;
