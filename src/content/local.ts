@@ -23,7 +23,7 @@ import { type FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } f
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, errnoCode, exists, fromErrno, invalid, notFound, precondition } from '../common/errors.js';
-import { uniqueName } from '../common/fs.js';
+import { uniqueName, writeFileAtomic } from '../common/fs.js';
 import { lockNamed, type NamedLock } from '../common/lock.js';
 import { type Db, parseLabels } from '../metadata/db.js';
 import { assertDigest, digestHex } from '../oci/image.js';
@@ -563,8 +563,9 @@ class LocalWriter implements Writer {
           hash = createHash('sha256');
           offset = 0;
         }
-        if (keepTotal !== storedTotal) await writeFile(path.join(dir, 'total'), String(keepTotal));
-        if (keepExpected !== storedExpected && keepExpected) await writeFile(path.join(dir, 'expected'), keepExpected);
+        // rewritten whole or not at all: a torn `total` would throw good data away next time
+        if (keepTotal !== storedTotal) writeFileAtomic(path.join(dir, 'total'), String(keepTotal), { durable: false });
+        if (keepExpected !== storedExpected && keepExpected) writeFileAtomic(path.join(dir, 'expected'), keepExpected, { durable: false });
         return new LocalWriter(store, ref, dir, fh, hash, offset, keepTotal, keepExpected, startedAt, reset ? Date.now() : updatedAt, lock);
       } catch (err) {
         await fh.close();
@@ -782,7 +783,7 @@ class LocalWriter implements Writer {
       if (this.state !== 'open') return;
       this.state = 'closed';
       try {
-        await writeFile(path.join(this.dir, 'updatedat'), String(this.updatedAt));
+        writeFileAtomic(path.join(this.dir, 'updatedat'), String(this.updatedAt), { durable: false });
       } finally {
         await this.release();
       }
