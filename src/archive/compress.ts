@@ -130,6 +130,7 @@ export function compressLayer(input: Readable, options: CompressOptions): Compre
   let runs: Promise<void>[];
   let kill: (() => void) | undefined;
   let ending = () => {};
+  let cause: unknown;
   const pigz = options.compression === 'gzip' && options.gzip === 'pigz' ? findTool('pigz') : undefined;
   if (options.gzip === 'pigz' && options.compression === 'gzip' && !pigz) {
     throw new BerthError('not-found', `compress layer '${layer}': pigz is not installed`, { object: layer });
@@ -152,6 +153,8 @@ export function compressLayer(input: Readable, options: CompressOptions): Compre
     // tar that failed half-way must not look like a shorter, complete blob to the reader.
     runs = [
       pipeline(input, tar, proc.stdin, opts).catch((err) => {
+        // the tar side failed first (not an EPIPE from a compressor that died): that is the cause
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') cause = err;
         kill?.();
         throw err;
       }),
@@ -167,8 +170,9 @@ export function compressLayer(input: Readable, options: CompressOptions): Compre
       return { digest: out.digest(), size: out.size, diffId: tar.digest(), uncompressedSize: tar.size };
     }
     kill?.();
-    // the compressor's own report (its exit status and stderr) says more than the EPIPE it caused
-    const err = failures.find((f) => f instanceof BerthError) ?? failures[0];
+    // a failing tar is the cause when there is one (the compressor was killed for it); otherwise
+    // the compressor's own report (exit status, stderr) says more than the EPIPE it caused
+    const err = cause ?? failures.find((f) => f instanceof BerthError) ?? failures[0];
     const wrapped =
       err instanceof BerthError
         ? err
