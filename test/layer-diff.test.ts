@@ -289,3 +289,63 @@ test('round trip: the diff extracted in flat form over a copy of the lower equal
   assert.equal(lstatSync(path.join(copy, 'new.txt')).ino, lstatSync(path.join(copy, 'new-link')).ino, 'hardlinked');
   assert.equal(lstatSync(path.join(copy, 'etc/hosts')).ino, lstatSync(path.join(copy, 'etc/hosts.link')).ino, 'hardlinked');
 });
+
+test('overlay diff over several lowers: whiteouts only for what the lower view shows', async (t) => {
+  if (!requires(t, skipReason())) return;
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-layer-diff-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const [l1, l2, upper] = ['l1', 'l2', 'upper'].map((n) => path.join(dir, n)) as [string, string, string];
+  const whiteout = (p: string) => mknod(p, constants.S_IFCHR, 0, 0);
+  // l2 (bottom): a/x, b/y, c/z, d/
+  for (const p of ['a/x', 'b/y', 'c/z', 'e/kept']) {
+    mkdirSync(path.dirname(path.join(l2, p)), { recursive: true });
+    writeFileSync(path.join(l2, p), p);
+  }
+  // l1 (top): deletes a/x, makes b opaque (b/new only), turns c into a file
+  for (const d of ['a', 'b', 'e']) mkdirSync(path.join(l1, d), { recursive: true });
+  whiteout(path.join(l1, 'a/x'));
+  lsetxattr(path.join(l1, 'b'), 'trusted.overlay.opaque', 'y');
+  writeFileSync(path.join(l1, 'b/new'), 'n');
+  writeFileSync(path.join(l1, 'c'), 'file now');
+  // the upper removes each of these again
+  for (const d of ['a', 'b', 'c', 'e', 'gone']) mkdirSync(path.join(upper, d), { recursive: true });
+  whiteout(path.join(upper, 'a/x')); // already deleted by l1: no whiteout
+  whiteout(path.join(upper, 'b/y')); // hidden by l1's opaque b: no whiteout
+  whiteout(path.join(upper, 'b/new')); // shown by l1: a whiteout
+  rmSync(path.join(upper, 'c'), { recursive: true });
+  mkdirSync(path.join(upper, 'c'));
+  whiteout(path.join(upper, 'c/z')); // c is a file in l1: nothing below c/z
+  whiteout(path.join(upper, 'e/kept')); // shown by l2 through l1's plain dir e
+  whiteout(path.join(upper, 'never')); // in no lower
+  for (const p of ['a', 'b', 'c', 'e', 'gone', '.']) utimesSync(path.join(upper, p), T0, T0);
+  for (const p of ['a', 'b', 'e']) utimesSync(path.join(l1, p), T0, T0);
+  for (const p of ['a', 'b', 'e']) utimesSync(path.join(l2, p), T0, T0);
+  const entries = await listTar(await readAll(diffLayer(upper, { lowers: [l1, l2], mode: 'overlay' })));
+  assert.deepEqual(summary(entries), [
+    'b/ directory 0755 0:0',
+    'b/.wh.new file 0000 0:0',
+    'c/ directory 0755 0:0',
+    'e/ directory 0755 0:0',
+    'e/.wh.kept file 0000 0:0',
+    'gone/ directory 0755 0:0',
+  ]);
+});
+
+test('overlay diff refuses an upperdir with a redirect or a metacopy', async (t) => {
+  if (!requires(t, skipReason())) return;
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-layer-diff-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const lower = path.join(dir, 'lower');
+  const upper = path.join(dir, 'upper');
+  mkdirSync(path.join(upper, 'moved'), { recursive: true });
+  mkdirSync(lower);
+  lsetxattr(path.join(upper, 'moved'), 'trusted.overlay.redirect', '/orig');
+  await assert.rejects(
+    readAll(diffLayer(upper, { lowers: [lower], mode: 'overlay' })),
+    /entry 'moved': a renamed directory \(overlay redirect_dir\)/,
+  );
+  rmSync(path.join(upper, 'moved'), { recursive: true });
+  writeFileSync(path.join(upper, 'meta'), '');
+  lsetxattr(path.join(upper, 'meta'), 'trusted.overlay.metacopy', '');
+  await assert.rejects(readAll(diffLayer(upper, { lowers: [lower], mode: 'overlay' })), /entry 'meta': a metadata-only copy-up/);
+});

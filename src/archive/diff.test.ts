@@ -316,3 +316,28 @@ test('tar headers: PAX only where ustar cannot carry a value, and GNU tar reads 
     /does not fit/,
   );
 });
+
+test('flat diff: a dir replaced by a file and a file by a dir', async (t) => {
+  const { upper, lower } = flat(t, { 'was-dir/f': 'f', 'was-file': 'x' });
+  rmSync(path.join(upper, 'was-dir'), { recursive: true });
+  writeFileSync(path.join(upper, 'was-dir'), 'now a file');
+  rmSync(path.join(upper, 'was-file'));
+  mkdirSync(path.join(upper, 'was-file'));
+  writeFileSync(path.join(upper, 'was-file/child'), 'c');
+  // the applier replaces what is there by type: no whiteouts are needed
+  assert.deepEqual(summary(await listTar(await diff(upper, lower))), [
+    `was-dir file 0644 ${uid}:${gid}`,
+    `was-file/ directory 0755 ${uid}:${gid}`,
+    `was-file/child file 0644 ${uid}:${gid}`,
+  ]);
+});
+
+test('a file named .wh.* cannot be carried: it would delete its namesake below', async (t) => {
+  const { upper, lower } = flat(t, { etc: null });
+  writeFileSync(path.join(upper, 'etc/.wh.passwd'), 'x');
+  await assert.rejects(
+    readAll(diffLayer(upper, { lowers: [lower], mode: 'flat' })),
+    (err: Error) =>
+      isKind(err, 'invalid-argument') && /entry 'etc\/.wh.passwd': a name starting with '.wh.' would read as a whiteout/.test(err.message),
+  );
+});

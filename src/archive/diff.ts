@@ -258,6 +258,18 @@ class Differ {
     return Promise.all(names.map((n) => this.stat(join(dir, n), join(rel, n))));
   }
 
+  /**
+   * A file a container named `.wh.x` would be read as a whiteout by whoever applies the layer,
+   * deleting `x` from the layers below: such a name cannot be carried, so the diff fails.
+   */
+  refuseWhiteoutName(name: Buffer, rel: Buffer): void {
+    if (name.subarray(0, WHITEOUT_PREFIX.length).equals(WHITEOUT_PREFIX)) {
+      throw new BerthError('invalid-argument', `diff layer '${this.upper}': entry '${rel}': a name starting with '.wh.' would read as a whiteout`, {
+        object: rel.toString(),
+      });
+    }
+  }
+
   whiteout(relDir: Buffer, name: Buffer, depth: number): void {
     this.records.push({ rel: join(relDir, Buffer.concat([WHITEOUT_PREFIX, name])), depth, whiteout: true, emit: true });
   }
@@ -274,6 +286,7 @@ class Differ {
       const file = join(dir, name);
       const kind = kindOf(st);
       if (kind === 'socket') continue;
+      this.refuseWhiteoutName(name, rel);
       const lower = await this.lowerChild(active, name, rel);
       if (kind === 'whiteout') {
         // a whiteout of something no lower has (made and removed in this layer) is no change
@@ -332,6 +345,7 @@ class Differ {
       const kind = kindOf(st);
       // a socket is skipped, not deleted; a c 0 0 in a full tree is an ordinary device
       if (kind === 'socket') continue;
+      this.refuseWhiteoutName(name, rel);
       const k: Kind = kind === 'whiteout' ? 'char' : kind;
       const lower = lowerNames.has(name.toString('latin1')) ? await this.lowerChild(active, name, rel) : undefined;
       if (k === 'dir') {
