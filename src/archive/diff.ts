@@ -264,9 +264,13 @@ class Differ {
    */
   refuseWhiteoutName(name: Buffer, rel: Buffer): void {
     if (name.subarray(0, WHITEOUT_PREFIX.length).equals(WHITEOUT_PREFIX)) {
-      throw new BerthError('invalid-argument', `diff layer '${this.upper}': entry '${rel}': a name starting with '.wh.' would read as a whiteout`, {
-        object: rel.toString(),
-      });
+      throw new BerthError(
+        'invalid-argument',
+        `diff layer '${this.upper}': entry '${rel}': a name starting with '.wh.' would read as a whiteout`,
+        {
+          object: rel.toString(),
+        },
+      );
     }
   }
 
