@@ -215,7 +215,7 @@ test('flat diff: one tree gives one byte stream, whatever its inode numbers and 
 
 test('a file that shrinks while the layer is written fails the diff, naming the entry', async (t) => {
   const { upper, lower } = flat(t, { a: 'a' });
-  writeFileSync(path.join(upper, 'a-first'), 'x');
+  writeFileSync(path.join(upper, 'a-first'), 'x'.repeat(100_000)); // big: its chunk comes alone
   writeFileSync(path.join(upper, 'b-later'), 'y'.repeat(4096));
   const stream = diffLayer(upper, { lowers: [lower], mode: 'flat' });
   // the walk is over once the first bytes come; then the file changes under the writer
@@ -232,7 +232,7 @@ test('a file that shrinks while the layer is written fails the diff, naming the 
 
 test('a file replaced by a symlink after the walk is not followed out of the tree', async (t) => {
   const { upper, lower, dir } = flat(t, { a: 'a' });
-  writeFileSync(path.join(upper, 'a-first'), 'x');
+  writeFileSync(path.join(upper, 'a-first'), 'x'.repeat(100_000)); // big: its chunk comes alone
   writeFileSync(path.join(upper, 'secret-path'), 'y');
   writeFileSync(path.join(dir, 'secret'), 'do not read');
   const it = diffLayer(upper, { lowers: [lower], mode: 'flat' })[Symbol.asyncIterator]();

@@ -29,6 +29,7 @@ const WHITEOUT_PREFIX = Buffer.from('.wh.');
 const OPAQUE_MARKER = Buffer.from('.wh..wh..opq');
 const CAPABILITY = 'security.capability';
 const READ_CHUNK = 1 << 20;
+const COALESCE = 1 << 16;
 
 const fstatAsync = promisify(fstat) as (fd: number, options: { bigint: true }) => Promise<BigIntStats>;
 const readAsync = (fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> =>
@@ -490,11 +491,32 @@ class Differ {
   }
 
   async *run(): AsyncGenerator<Buffer> {
+    const epoch = this.options.sourceDateEpoch;
+    if (epoch !== undefined && !(Number.isSafeInteger(epoch) && epoch >= 0)) {
+      throw new BerthError('invalid-argument', `diff layer '${this.upper}': source date epoch ${epoch} is not a whole number of seconds`, {
+        object: this.upper.toString(),
+      });
+    }
     const active = this.options.lowers.map((l) => Buffer.from(l));
     if (this.options.mode === 'overlay') await this.walkOverlay(Buffer.alloc(0), 0, active);
     else await this.walkFlat(Buffer.alloc(0), 0, active);
     this.settleHardlinks();
-    yield* this.write();
+    // Headers are 512 bytes each: gather small pieces so that readers (hashing, compressing)
+    // get chunks worth a call; big file chunks go through as they are.
+    let pending: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of this.write()) {
+      if (chunk.length < COALESCE) {
+        pending.push(chunk);
+        size += chunk.length;
+        if (size < COALESCE) continue;
+      }
+      if (size > 0) yield Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+      if (chunk.length >= COALESCE) yield chunk;
+    }
+    if (size > 0) yield Buffer.concat(pending, size);
   }
 }
 
