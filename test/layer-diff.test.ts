@@ -56,6 +56,7 @@ function makeLower(root: string): void {
     'home/user/file': 'mine',
     'var/cache/a/b': 'x',
     'var/cache/c': 'y',
+    'opt/pkg/sub/file': 'p',
   };
   for (const [p, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
@@ -75,6 +76,7 @@ function change(m: string): void {
   chmodSync(path.join(m, 'bin/tool'), 0o4755);
   chownSync(path.join(m, 'home/user/file'), 1000, 1000);
   unlinkSync(path.join(m, 'etc/old'));
+  rmSync(path.join(m, 'opt/pkg'), { recursive: true });
   rmSync(path.join(m, 'var/cache'), { recursive: true });
   mkdirSync(path.join(m, 'var/cache'));
   writeFileSync(path.join(m, 'var/cache/fresh'), 'f');
@@ -184,6 +186,8 @@ test('overlay diff: the exact entries of a change made through the merged view',
     // `-` sorts before `.`: new-link is the inode's first path, so it carries the data
     'new-link file 0644 0:0',
     'new.txt link 0644 0:0 -> new-link',
+    'opt/ directory 0755 0:0',
+    'opt/.wh.pkg file 0000 0:0',
     'var/ directory 0755 0:0',
     'var/cache/ directory 0755 0:0',
     'var/cache/.wh..wh..opq file 0000 0:0',
@@ -196,7 +200,7 @@ test('overlay diff: the exact entries of a change made through the merged view',
   assert.equal(by.get('bin/ping')?.pax?.['SCHILY.xattr.security.capability'], CAP_NET_RAW.toString('latin1'));
   assert.equal(by.get('bin/tool')?.mtime, T0, 'a copy-up keeps the lower mtime');
   assert.equal(by.get('new-link')?.mtime, EPOCH, 'new files are clamped to the epoch');
-  for (const n of ['etc/.wh.old', 'var/cache/.wh..wh..opq']) assert.equal(by.get(n)?.mtime, 0);
+  for (const n of ['etc/.wh.old', 'opt/.wh.pkg', 'var/cache/.wh..wh..opq']) assert.equal(by.get(n)?.mtime, 0);
   for (const e of entries) {
     if (e.name !== 'bin/ping') assert.equal(e.pax?.['SCHILY.xattr.security.capability'], undefined, `${e.name}: no capability`);
     assert.equal(e.uname + e.gname, '', `${e.name}: no user or group names`);
@@ -278,12 +282,13 @@ test('round trip: the diff extracted in flat form over a copy of the lower equal
   o.umount();
   const extracted = describe(copy);
   assert.deepEqual([...extracted.keys()].sort(), [...merged.keys()].sort());
-  assert.equal(merged.size, 20, `${merged.size} nodes`);
+  assert.equal(merged.size, 21, `${merged.size} nodes`);
   assert.match(extracted.get('bin/ping') ?? '', new RegExp(`cap=${CAP_NET_RAW.toString('hex')}$`));
   assert.match(extracted.get('dev/null2') ?? '', /^mode=20640 .* rdev=259$/);
   assert.match(extracted.get('bin/tool') ?? '', /^mode=104755 /);
   assert.match(extracted.get('home/user/file') ?? '', / owner=1000:1000 /);
   assert.equal(extracted.get('etc/old'), undefined);
+  assert.deepEqual(readdirSync(path.join(copy, 'opt')), []);
   assert.deepEqual(readdirSync(path.join(copy, 'var/cache')), ['fresh']);
   for (const [p, m] of merged) assert.equal(extracted.get(p), m, p);
   assert.equal(lstatSync(path.join(copy, 'new.txt')).ino, lstatSync(path.join(copy, 'new-link')).ino, 'hardlinked');
