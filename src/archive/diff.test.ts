@@ -230,18 +230,32 @@ test('a file that shrinks while the layer is written fails the diff, naming the 
   );
 });
 
-test('a file replaced by a symlink after the walk is not followed out of the tree', async (t) => {
+test('a file or a parent dir replaced by a symlink after the walk is not followed out of the tree', async (t) => {
   const { upper, lower, dir } = flat(t, { a: 'a' });
   writeFileSync(path.join(upper, 'a-first'), 'x'.repeat(100_000)); // big: its chunk comes alone
   writeFileSync(path.join(upper, 'secret-path'), 'y');
-  writeFileSync(path.join(dir, 'secret'), 'do not read');
-  const it = diffLayer(upper, { lowers: [lower], mode: 'flat' })[Symbol.asyncIterator]();
-  await it.next();
-  rmSync(path.join(upper, 'secret-path'));
-  symlinkSync(path.join(dir, 'secret'), path.join(upper, 'secret-path'));
-  await assert.rejects(async () => {
-    for (let r = await it.next(); !r.done; r = await it.next()) assert.ok(!Buffer.from(r.value).includes('do not read'));
-  }, /entry 'secret-path'/);
+  mkdirSync(path.join(upper, 'sub'));
+  writeFileSync(path.join(upper, 'sub/secret'), 'z');
+  mkdirSync(path.join(dir, 'outside'));
+  writeFileSync(path.join(dir, 'outside/secret'), 'do not read');
+  for (const [victim, target] of [
+    ['secret-path', path.join(dir, 'outside/secret')],
+    ['sub', path.join(dir, 'outside')],
+  ] as const) {
+    const it = diffLayer(upper, { lowers: [lower], mode: 'flat' })[Symbol.asyncIterator]();
+    await it.next();
+    const saved = path.join(dir, 'saved');
+    execFileSync('mv', [path.join(upper, victim), saved]);
+    symlinkSync(target, path.join(upper, victim));
+    await assert.rejects(
+      async () => {
+        for (let r = await it.next(); !r.done; r = await it.next()) assert.ok(!Buffer.from(r.value).includes('do not read'));
+      },
+      new RegExp(`read entry '${victim}.*': too many levels of symbolic links`),
+    );
+    rmSync(path.join(upper, victim));
+    execFileSync('mv', [saved, path.join(upper, victim)]);
+  }
 });
 
 test('a missing upper fails with a message naming it', async (t) => {
