@@ -258,8 +258,12 @@ test('a file or a parent dir replaced by a symlink after the walk is not followe
   }
 });
 
-test('a missing upper fails with a message naming it', async (t) => {
+test('a missing upper or lower fails with a message naming it', async (t) => {
   const dir = tmp(t);
+  await assert.rejects(
+    readAll(diffLayer(dir, { lowers: [path.join(dir, 'nolower')], mode: 'flat' })),
+    (err: Error) => err.message === `diff layer '${dir}': lower '${dir}/nolower': no such file or directory` && isKind(err, 'not-found'),
+  );
   await assert.rejects(readAll(diffLayer(path.join(dir, 'nope'), { lowers: [], mode: 'flat' })), (err: Error) => {
     assert.equal(err.message, `diff layer '${dir}/nope': list entry '.': no such file or directory`);
     return isKind(err, 'not-found');

@@ -512,6 +512,13 @@ class Differ {
       });
     }
     const active = this.options.lowers.map((l) => Buffer.from(l));
+    for (const lower of this.options.lowers) {
+      try {
+        if (!(await lstat(lower)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+      } catch (err) {
+        throw fromErrno(`diff layer '${this.upper}': lower`, lower, err);
+      }
+    }
     if (this.options.mode === 'overlay') await this.walkOverlay(Buffer.alloc(0), 0, active);
     else await this.walkFlat(Buffer.alloc(0), 0, active);
     this.settleHardlinks();
