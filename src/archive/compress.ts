@@ -25,7 +25,7 @@ import { PassThrough, type Readable, Transform, type TransformCallback, type Wri
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { BerthError } from '../common/errors.js';
-import type { Compression } from '../oci/image.js';
+import { type Compression, MediaType } from '../oci/image.js';
 
 export interface CompressOptions {
   compression: Compression;
@@ -53,6 +53,11 @@ export interface CompressedLayer {
   stream: Readable;
   /** settles when the stream has ended (or failed) */
   result: Promise<CompressResult>;
+}
+
+/** The OCI media type of a layer blob compressed so. */
+export function layerMediaType(compression: Compression): string {
+  return compression === 'gzip' ? MediaType.ociLayerGzip : compression === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayer;
 }
 
 /** Hashes and counts what passes, unchanged; `beforeEnd` may fail the stream at its end. */
@@ -119,7 +124,8 @@ function tool(file: string, args: string[], layer: string): { stdin: Writable; c
 
 /**
  * Compresses `input` (an uncompressed layer tar). Read `stream` to the end; `result` then holds
- * both digests. Aborting (options.signal) or a failing compressor fails both.
+ * both digests. Aborting (options.signal) or a failing compressor fails both. Throws at once
+ * (not-found) when the compressor asked for is not installed.
  */
 export function compressLayer(input: Readable, options: CompressOptions): CompressedLayer {
   const layer = options.layer ?? 'layer';
@@ -130,6 +136,7 @@ export function compressLayer(input: Readable, options: CompressOptions): Compre
   let runs: Promise<void>[];
   let kill: (() => void) | undefined;
   let ending = () => {};
+  let cause: unknown;
   const pigz = options.compression === 'gzip' && options.gzip === 'pigz' ? findTool('pigz') : undefined;
   if (options.gzip === 'pigz' && options.compression === 'gzip' && !pigz) {
     throw new BerthError('not-found', `compress layer '${layer}': pigz is not installed`, { object: layer });
@@ -152,6 +159,8 @@ export function compressLayer(input: Readable, options: CompressOptions): Compre
     // tar that failed half-way must not look like a shorter, complete blob to the reader.
     runs = [
       pipeline(input, tar, proc.stdin, opts).catch((err) => {
+        // the tar side failed first (not an EPIPE from a compressor that died): that is the cause
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') cause = err;
         kill?.();
         throw err;
       }),
@@ -167,8 +176,9 @@ export function compressLayer(input: Readable, options: CompressOptions): Compre
       return { digest: out.digest(), size: out.size, diffId: tar.digest(), uncompressedSize: tar.size };
     }
     kill?.();
-    // the compressor's own report (its exit status and stderr) says more than the EPIPE it caused
-    const err = failures.find((f) => f instanceof BerthError) ?? failures[0];
+    // a failing tar is the cause when there is one (the compressor was killed for it); otherwise
+    // the compressor's own report (exit status, stderr) says more than the EPIPE it caused
+    const err = cause ?? failures.find((f) => f instanceof BerthError) ?? failures[0];
     const wrapped =
       err instanceof BerthError
         ? err
