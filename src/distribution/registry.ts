@@ -449,9 +449,9 @@ export class RegistryClient implements Resolver {
   }
 
   /** GET a manifest: its exact bytes, its media type (Content-Type, else the body), the digest the registry reports. */
-  private async getManifest(ctx: Ctx, st: EndpointState, path: string, accept: readonly string[] = MANIFEST_ACCEPT) {
-    const res = await this.request(ctx, st, 'GET', path, { Accept: [...accept] }, undefined, 'resolve');
-    if (res.statusCode !== 200) await this.fail('resolve', ctx, res);
+  private async getManifest(ctx: Ctx, st: EndpointState, path: string, accept: readonly string[] = MANIFEST_ACCEPT, verb = 'resolve') {
+    const res = await this.request(ctx, st, 'GET', path, { Accept: [...accept] }, undefined, verb);
+    if (res.statusCode !== 200) await this.fail(verb, ctx, res);
     const bytes = await readBody(res, MANIFEST_LIMIT, ctx.object);
     let mediaType = mediaTypeOf(header(res, 'content-type'));
     if (isSchema1(mediaType)) throw schema1Refused(ctx.object, mediaType);
@@ -487,7 +487,7 @@ export class RegistryClient implements Resolver {
     if (isManifestType(desc.mediaType) || isIndexType(desc.mediaType) || isSchema1(desc.mediaType)) {
       // Manifests are small: read whole, and check the exact bytes against the digest we asked for.
       const accept = MANIFEST_ACCEPT.includes(desc.mediaType) ? MANIFEST_ACCEPT : [desc.mediaType, ...MANIFEST_ACCEPT];
-      const { bytes } = await this.getManifest(c, st, `/v2/${ref.path}/manifests/${desc.digest}`, accept);
+      const { bytes } = await this.getManifest(c, st, `/v2/${ref.path}/manifests/${desc.digest}`, accept, 'fetch');
       const got = sha256Digest(bytes);
       if (got !== desc.digest) throw new BerthError('invalid-argument', `fetch '${object}': digest mismatch: got ${got}`, { object });
       if (bytes.length !== desc.size)
