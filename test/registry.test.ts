@@ -326,6 +326,29 @@ for (const mode of ['anonymous', 'basic', 'token'] as const) {
       });
     }
 
+    test('login as dockerd does it', async () => {
+      const c = client(reg);
+      if (mode === 'anonymous') {
+        // a registry without auth accepts every login
+        assert.deepEqual(await c.login(reg.host, { username: 'x', password: 'y' }), {});
+        return;
+      }
+      const ok = await c.login(reg.host, { username: 'alice', password: USERS.alice });
+      if (mode === 'token') {
+        assert.ok(ok.identityToken, 'a refresh token from offline_token=true');
+        // the identity token then stands in for the password
+        const it = client(reg, { identityToken: ok.identityToken });
+        assert.equal((await it.resolve(ref('app/docker:v1'))).mediaType, MediaType.dockerManifest);
+      } else assert.deepEqual(ok, {});
+      await assert.rejects(c.login(reg.host, { username: 'alice', password: 'wrong' }), (err: unknown) => {
+        assert.ok(isKind(err, 'permission-denied'), String(err));
+        if (mode === 'basic')
+          assert.equal((err as Error).message, `login attempt to http://${reg.host}/v2/ failed with status: 401 Unauthorized`);
+        else assert.match((err as Error).message, /unauthorized: invalid username or password$/);
+        return true;
+      });
+    });
+
     if (mode === 'token') {
       test('token flow: scopes asked, tokens cached, identity tokens by POST', async () => {
         const before = reg.tokenRequests.length;
@@ -356,6 +379,36 @@ for (const mode of ['anonymous', 'basic', 'token'] as const) {
     }
   });
 }
+
+describe('registry over https (self-signed certificate, loopback)', { skip: missing }, () => {
+  let reg: TestRegistry;
+  before(async () => {
+    reg = await startRegistry({ mode: 'anonymous', tls: true });
+  });
+  after(async () => {
+    await reg?.stop();
+  });
+
+  test('https is tried first and used; loopback skips verification as Docker does', async () => {
+    const c = client(reg);
+    const img = makeImage({ seed: 'tls' });
+    const r = normalizeReference(`${reg.host}/tls/x:v1`);
+    await pushImage(c, r, img);
+    assert.deepEqual(await c.resolve(r), desc(img.manifest));
+    assert.deepEqual(await readAll(await c.fetcher(r).fetch(desc(img.layers[0]!))), img.layers[0]!.bytes);
+    const { request } = await import('node:http');
+    // the same port refuses plain http, so the bytes above went over TLS
+    const status = await new Promise<number>((resolve, reject) =>
+      request(`http://${reg.host}/v2/`, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end(),
+    );
+    assert.equal(status, 400);
+  });
+});
 
 /**
  * A TCP proxy to the registry that closes each connection once `limit` bytes of an answer to a
