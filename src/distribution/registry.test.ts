@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { isKind } from '../common/errors.js';
@@ -31,7 +32,7 @@ after(() => {
   }
 });
 
-async function fake(handle: Handler): Promise<Fake> {
+async function fake(handle: Handler, listenOn = '127.0.0.1'): Promise<Fake> {
   const f: Fake = { host: '', log: [], handle };
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -50,9 +51,9 @@ async function fake(handle: Handler): Promise<Fake> {
     f.handle(req, res, Buffer.concat(chunks));
   });
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, listenOn, resolve));
   const addr = server.address();
-  f.host = `127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  f.host = `${listenOn}:${typeof addr === 'object' && addr ? addr.port : 0}`;
   return f;
 }
 
@@ -243,4 +244,74 @@ test('push: a relative Location keeps its query; the digest is appended with &',
     p.pushManifest({ ...blobDesc, mediaType: MediaType.ociManifest }, Buffer.from('other')),
     /manifest bytes are sha256:/,
   );
+});
+
+test('plain http only for insecure registries: a non-loopback host must speak https', async (t) => {
+  const ip = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  if (!ip) return t.skip('needs a non-loopback IPv4 address');
+  const f = await fake((_req, res) => res.writeHead(200, { 'Content-Length': blob.length }).end(blob), '0.0.0.0');
+  const port = f.host.split(':')[1];
+  const ref = normalizeReference(`${ip}:${port}/a/b`);
+  await assert.rejects(
+    newClient().fetcher(ref).fetch(blobDesc),
+    (err: unknown) => isKind(err, 'unavailable') && /^ping '[\d.]+:\d+': /.test(String((err as Error).message)),
+  );
+  assert.equal(f.log.length, 0, 'no plain http request was made');
+  const allowed = newClient({ insecureRegistries: [`${ip}/32`] });
+  assert.deepEqual(await readAll(await allowed.fetcher(ref).fetch(blobDesc)), blob);
+});
+
+test('hostile answers: an oversized manifest is refused without reading it all', async () => {
+  const f = await fake((req, res) => {
+    res.writeHead(200, { 'Content-Type': MediaType.ociManifest });
+    if (req.method === 'HEAD') return void res.end();
+    const chunk = Buffer.alloc(1 << 20, 0x20);
+    let n = 0;
+    const more = () => {
+      while (n++ < 8) if (!res.write(chunk)) return void res.once('drain', more);
+      res.end();
+    };
+    more();
+  });
+  await assert.rejects(newClient().resolve(normalizeReference(`${f.host}/big/x:v1`)), /response larger than 4194304 bytes/);
+});
+
+test('chunked push resumes from the offset the upload session reports', async () => {
+  const big = Buffer.alloc(50_000, 7);
+  const bigDesc = { mediaType: 'application/octet-stream', digest: sha256Digest(big), size: big.length };
+  let stored = Buffer.alloc(0);
+  let patches = 0;
+  const opened: number[] = [];
+  const f = await fake((req, res, body) => {
+    if (req.method === 'HEAD') return void res.writeHead(404).end();
+    if (req.method === 'POST') return void res.writeHead(202, { Location: '/up/1' }).end();
+    if (req.method === 'GET' && req.url === '/up/1')
+      return void res.writeHead(204, { Location: '/up/1', Range: `0-${stored.length - 1}` }).end();
+    if (req.method === 'PATCH') {
+      const start = Number(/^(\d+)-/.exec(req.headers['content-range'] ?? '')?.[1]);
+      if (start !== stored.length) return void res.writeHead(416).end();
+      if (++patches === 2) {
+        // the second chunk dies halfway: the session keeps what arrived
+        stored = Buffer.concat([stored, body.subarray(0, 5000)]);
+        return void req.socket.destroy();
+      }
+      stored = Buffer.concat([stored, body]);
+      return void res.writeHead(202, { Location: '/up/1', Range: `0-${stored.length - 1}` }).end();
+    }
+    if (req.method === 'PUT') {
+      assert.equal(new URL(req.url!, 'http://x').searchParams.get('digest'), bigDesc.digest);
+      return void res.writeHead(201, { 'Docker-Content-Digest': sha256Digest(stored) }).end();
+    }
+    res.writeHead(500).end();
+  });
+  const c = newClient({ monolithicMax: 1000, chunkSize: 16_384 });
+  const outcome = await c.pusher(normalizeReference(`${f.host}/a/b`)).pushBlob(bigDesc, (off) => {
+    opened.push(off);
+    return Readable.from([big.subarray(off)]);
+  });
+  assert.equal(outcome, 'pushed');
+  assert.deepEqual(opened, [0, 16_384 + 5000]);
+  assert.deepEqual(stored, big);
 });

@@ -354,6 +354,7 @@ export class RegistryClient implements Resolver {
     let authRetried = false;
     let attempts = 0;
     let redirects = 0;
+    let staleRetried = false;
     const retries = this.options.retries ?? 4;
     for (;;) {
       const h: Record<string, string | string[]> = { ...this.ua(), ...headers };
@@ -372,6 +373,18 @@ export class RegistryClient implements Resolver {
         });
       } catch (err) {
         if (err instanceof BerthError) throw err;
+        // A kept-alive connection the server closed while idle fails the next request at once;
+        // an idempotent request is sent again, once, on a new connection.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (
+          !staleRetried &&
+          (method === 'GET' || method === 'HEAD') &&
+          (code === 'ECONNRESET' || code === 'EPIPE') &&
+          !this.signal(ctx)?.aborted
+        ) {
+          staleRetried = true;
+          continue;
+        }
         throw new BerthError('unavailable', `${verb} '${ctx.object}': ${method} ${url.origin}${url.pathname}: ${networkText(err)}`, {
           object: ctx.object,
           cause: err,
