@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+
+/** `BERTH_FUZZ_RUNS=100` multiplies the property runs for a longer fuzzing session. */
+const RUNS = Number(process.env.BERTH_FUZZ_RUNS ?? 1);
+
 import { type Challenge, formatChallenge, parseWwwAuthenticate, pushScopes } from './auth.js';
 
 test('WWW-Authenticate: registry challenges, quoted commas and escapes', () => {
@@ -60,7 +64,7 @@ test('property: format then parse gives the challenges back', () => {
         chs.map((c) => ({ scheme: c.scheme, params: { ...c.params } })),
       );
     }),
-    { numRuns: 1000 },
+    { numRuns: 1000 * RUNS },
   );
 });
 
@@ -78,6 +82,6 @@ test('property: any header value parses without throwing', () => {
         for (const c of out) assert.match(c.scheme, /^[!#$%&'*+\-.^_`|~0-9a-z]+$/);
       },
     ),
-    { numRuns: 3000 },
+    { numRuns: 3000 * RUNS },
   );
 });

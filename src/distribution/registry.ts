@@ -265,12 +265,13 @@ export class RegistryClient implements Resolver {
           method: 'GET',
           url: new URL('/v2/', base),
           headers: this.ua(),
-          signal: this.signal(ctx),
+          // The ping is shared by every request to the host: one caller's abort must not fail the others.
+          signal: this.options.signal,
           insecureTls: insecure,
         });
       } catch (err) {
         last = new BerthError('unavailable', `ping '${ep.apiHost}': ${networkText(err)}`, { object: ep.apiHost, cause: err });
-        if (this.signal(ctx)?.aborted) throw last;
+        if (this.options.signal?.aborted) throw last;
         continue;
       }
       const status = res.statusCode ?? 0;
@@ -818,7 +819,8 @@ function pickChallenge(chs: Challenge[]): Challenge | undefined {
 function networkText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.name === 'AbortError') return 'aborted';
-  return e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? err);
+  const msg = String(e?.message ?? err);
+  return e?.code && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
