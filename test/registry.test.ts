@@ -185,6 +185,14 @@ for (const mode of ['anonymous', 'basic', 'token'] as const) {
       const b = ref('chunked/b:v1');
       const { outcomes } = await pushImage(c, b, img, 'v1', ['chunked/a']);
       assert.deepEqual(outcomes, ['mounted', 'mounted']);
+      if (mode === 'token') {
+        // the mount's token also asks to pull from the source repository
+        assert.ok(
+          reg.tokenRequests.some(
+            (q) => q.scopes.includes('repository:chunked/b:pull,push') && q.scopes.includes('repository:chunked/a:pull'),
+          ),
+        );
+      }
       const fetched = await readAll(await c.fetcher(b).fetch(desc(layer)));
       assert.equal(sha256Digest(fetched), layer.digest);
       assert.equal((await skopeoInspect(reg, 'chunked/b:v1')).Layers[0], layer.digest);
