@@ -315,3 +315,29 @@ test('chunked push resumes from the offset the upload session reports', async ()
   assert.deepEqual(opened, [0, 16_384 + 5000]);
   assert.deepEqual(stored, big);
 });
+
+test('push: a failing or short source fails the upload instead of hanging it', async () => {
+  const f = await fake((req, res) => {
+    if (req.method === 'HEAD') return void res.writeHead(404).end();
+    if (req.method === 'POST') return void res.writeHead(202, { Location: '/up/2' }).end();
+    res.writeHead(201, { 'Docker-Content-Digest': blobDesc.digest }).end();
+  });
+  const p = newClient().pusher(normalizeReference(`${f.host}/a/b`));
+  const failing = () =>
+    new Readable({
+      read() {
+        this.destroy(new Error('disk read error'));
+      },
+    });
+  await assert.rejects(p.pushBlob(blobDesc, failing), /disk read error/);
+  await assert.rejects(
+    p.pushBlob(blobDesc, () => Readable.from([blob.subarray(0, 5)])),
+    /the source ended after 5 of 20 bytes/,
+  );
+  await assert.rejects(
+    p.pushBlob(blobDesc, () => Readable.from([blob, blob])),
+    /the source has more than 20 bytes/,
+  );
+  // each failed upload session was cancelled
+  assert.equal(f.log.filter((l) => l.method === 'DELETE' && l.url === '/up/2').length, 3);
+});

@@ -563,7 +563,7 @@ export class RegistryClient implements Resolver {
       if (got !== desc.digest) throw new BerthError('invalid-argument', `fetch '${object}': digest mismatch: got ${got}`, { object });
       if (bytes.length !== desc.size)
         throw new BerthError('invalid-argument', `fetch '${object}': size ${bytes.length}, descriptor says ${desc.size}`, { object });
-      return Readable.from([bytes.subarray(offset)]);
+      return Readable.from([bytes.subarray(offset)], { objectMode: false });
     }
     const headers: Record<string, string> = {};
     if (offset > 0) headers.Range = `bytes=${offset}-`;
@@ -583,7 +583,7 @@ export class RegistryClient implements Resolver {
       skip = offset;
     } else if (status === 416 && offset === desc.size) {
       discard(res);
-      return Readable.from([]);
+      return Readable.from([], { objectMode: false });
     } else {
       await this.fail('fetch', c, res);
     }
@@ -662,7 +662,24 @@ export class RegistryClient implements Resolver {
       location = this.location(c, res, url);
       discard(res);
     }
-    const progress = options.onProgress;
+    try {
+      return await this.upload(c, st, location, desc, open, options.onProgress);
+    } catch (err) {
+      // Cancel the session (as dockerd does), so the registry can drop what it holds; best effort.
+      await this.request(c, st, 'DELETE', location, {}, undefined, 'cancel').then(discard, () => {});
+      throw err;
+    }
+  }
+
+  private async upload(
+    c: Ctx,
+    st: EndpointState,
+    location: URL,
+    desc: Descriptor,
+    open: (offset: number) => Readable,
+    progress?: (bytes: number) => void,
+  ): Promise<PushOutcome> {
+    const object = c.object;
     let done: IncomingMessage;
     if (desc.size <= this.monolithicMax) {
       const put = uploadUrl(location.href, location, desc.digest);
@@ -672,7 +689,13 @@ export class RegistryClient implements Resolver {
         'PUT',
         put,
         { 'Content-Type': 'application/octet-stream', 'Content-Length': String(desc.size) },
-        () => open(0).pipe(progressCounter(0, progress)),
+        () => {
+          const source = open(0);
+          const counter = uploadCounter(object, desc.size, progress);
+          // pipe() does not forward errors: a failing source must fail the upload, not stall it
+          source.on('error', (err) => counter.destroy(err));
+          return source.pipe(counter);
+        },
         'push',
       );
     } else {
@@ -881,13 +904,24 @@ function counted(res: IncomingMessage, object: string, expected: number, skip: n
   return t;
 }
 
-function progressCounter(start: number, onProgress?: (bytes: number) => void): Transform {
-  let n = start;
+/**
+ * Counts upload bytes for progress, and holds the source to the size the request announced: a
+ * short or long source fails the request instead of leaving the registry waiting for bytes.
+ */
+function uploadCounter(object: string, expected: number, onProgress?: (bytes: number) => void): Transform {
+  let n = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       n += chunk.length;
+      if (n > expected)
+        return cb(new BerthError('invalid-argument', `push '${object}': the source has more than ${expected} bytes`, { object }));
       onProgress?.(n);
       cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      if (n !== expected)
+        return cb(new BerthError('invalid-argument', `push '${object}': the source ended after ${n} of ${expected} bytes`, { object }));
+      cb();
     },
   });
 }
