@@ -140,6 +140,7 @@ for (const mode of ['anonymous', 'basic', 'token'] as const) {
       );
       assert.deepEqual(await readAll(await f.fetch(child)), amd.manifest.bytes);
       assert.deepEqual(JSON.parse(await skopeoRaw(reg, 'app/multi:v1')), JSON.parse(index.bytes.toString()));
+      assert.deepEqual((await c.tags(r)).sort(), ['amd64', 'arm64', 'v1']);
     });
 
     test('unknown tag and blob: not-found with the registry code', async () => {

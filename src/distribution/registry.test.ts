@@ -341,3 +341,25 @@ test('push: a failing or short source fails the upload instead of hanging it', a
   // each failed upload session was cancelled
   assert.equal(f.log.filter((l) => l.method === 'DELETE' && l.url === '/up/2').length, 3);
 });
+
+test('tags: Link pages followed on the registry only, a limit on the total', async () => {
+  const other = await fake((_req, res) => res.writeHead(200).end('{"tags":["stolen"]}'));
+  const f = await fake((req, res) => {
+    const last = new URL(req.url!, 'http://x').searchParams.get('last');
+    if (last === null) {
+      res.writeHead(200, { Link: '</v2/a/b/tags/list?last=t1&n=1>; rel="next"' });
+      return void res.end('{"name":"a/b","tags":["t1"]}');
+    }
+    if (last === 't1') {
+      res.writeHead(200, { Link: `<http://${other.host}/v2/a/b/tags/list?last=t2>; rel="next"` });
+      return void res.end('{"name":"a/b","tags":["t2"]}');
+    }
+    res.writeHead(500).end();
+  });
+  const c = newClient({ credentials: { get: async () => ({ registryToken: 'secret' }) } });
+  const ref = normalizeReference(`${f.host}/a/b`);
+  assert.deepEqual(await c.tags(ref, { pageSize: 1 }), ['t1', 't2']);
+  assert.equal(f.log.filter((l) => l.url.includes('/tags/list')).length, 2);
+  assert.equal(other.log.length, 0);
+  assert.deepEqual(await c.tags(ref, { limit: 1 }), ['t1']);
+});

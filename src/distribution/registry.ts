@@ -590,6 +590,37 @@ export class RegistryClient implements Resolver {
     return res.pipe(counted(res, object, desc.size - offset, skip));
   }
 
+  /**
+   * The repository's tags (`docker pull --all-tags`), following `Link: <…>; rel="next"` pages.
+   * At most `limit` tags, so a hostile registry cannot page forever; `pageSize` asks for pages (`n=`).
+   */
+  async tags(ref: Reference, options: { limit?: number; pageSize?: number } = {}): Promise<string[]> {
+    const limit = options.limit ?? 100_000;
+    const object = repositoryName(ref);
+    const ctx: Ctx = { host: ref.domain, object, scopes: [pullScope(ref.path)] };
+    return this.onEndpoints(ref, true, async (st) => {
+      const out: string[] = [];
+      let url: URL | undefined = new URL(`/v2/${ref.path}/tags/list${options.pageSize ? `?n=${options.pageSize}` : ''}`, st.base);
+      while (url && out.length < limit) {
+        const res = await this.request(ctx, st, 'GET', url, { Accept: 'application/json' }, undefined, 'list tags');
+        if (res.statusCode !== 200) await this.fail('list tags', ctx, res);
+        const body = await readBody(res, MANIFEST_LIMIT, object);
+        let page: { tags?: unknown };
+        try {
+          page = JSON.parse(body.toString('utf8'));
+        } catch (err) {
+          throw new BerthError('invalid-argument', `list tags '${object}': answer is not JSON`, { object, cause: err });
+        }
+        if (Array.isArray(page?.tags)) for (const t of page.tags) if (typeof t === 'string') out.push(t);
+        const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(header(res, 'link') ?? '');
+        const nextUrl: URL | undefined = next ? new URL(next[1]!, url) : undefined;
+        // pages stay on the registry: a Link elsewhere would carry our token away
+        url = nextUrl && nextUrl.host === st.base.host ? nextUrl : undefined;
+      }
+      return out.slice(0, limit);
+    });
+  }
+
   // ---------------------------------------------------------------- push
 
   pusher(ref: Reference): Pusher {
