@@ -419,7 +419,7 @@ export class RegistryClient implements Resolver {
         const loc = header(res, 'location');
         if (loc && ++redirects <= MAX_REDIRECTS) {
           discard(res);
-          url = new URL(loc, url);
+          url = parseUrl(loc, url, verb, ctx.object);
           continue;
         }
       }
@@ -613,7 +613,7 @@ export class RegistryClient implements Resolver {
         }
         if (Array.isArray(page?.tags)) for (const t of page.tags) if (typeof t === 'string') out.push(t);
         const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(header(res, 'link') ?? '');
-        const nextUrl: URL | undefined = next ? new URL(next[1]!, url) : undefined;
+        const nextUrl: URL | undefined = next ? parseUrl(next[1]!, url, 'list tags', object) : undefined;
         // pages stay on the registry: a Link elsewhere would carry our token away
         url = nextUrl && nextUrl.host === st.base.host ? nextUrl : undefined;
       }
@@ -865,6 +865,18 @@ export function createResolver(options: ClientOptions = {}): RegistryClient {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** A URL from a registry header (Location, Link), resolved against the request's; a BerthError when malformed. */
+function parseUrl(value: string, base: URL, verb: string, object: string): URL {
+  try {
+    return new URL(value, base);
+  } catch (err) {
+    throw new BerthError('invalid-argument', `${verb} '${object}': the registry sent a malformed URL '${value.slice(0, 200)}'`, {
+      object,
+      cause: err,
+    });
+  }
+}
 
 function pickChallenge(chs: Challenge[]): Challenge | undefined {
   return chs.find((c) => c.scheme === 'bearer') ?? chs.find((c) => c.scheme === 'basic');
