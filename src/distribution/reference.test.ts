@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+
+/** `BERTH_FUZZ_RUNS=100` multiplies the property runs for a longer fuzzing session. */
+const RUNS = Number(process.env.BERTH_FUZZ_RUNS ?? 1);
+
 import { BerthError } from '../common/errors.js';
 import { familiar, formatReference, normalizeReference, parseReference } from './reference.js';
 
@@ -113,7 +117,7 @@ test('property: parse ∘ format is the identity on valid references', () => {
       // and the familiar form parses back to the same reference
       assert.deepEqual(parseReference(familiar(ref)), ref);
     }),
-    { numRuns: 500 },
+    { numRuns: 500 * RUNS },
   );
 });
 
@@ -134,6 +138,6 @@ test('property: arbitrary strings parse or fail with a BerthError, never anythin
         }
       },
     ),
-    { numRuns: 2000 },
+    { numRuns: 2000 * RUNS },
   );
 });

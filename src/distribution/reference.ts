@@ -156,5 +156,3 @@ export function manifestReference(ref: Reference): string {
   if (r === undefined) throw bad(formatReference(ref), 'no tag or digest');
   return r;
 }
-
-export { formatReference as toString };

@@ -265,12 +265,13 @@ export class RegistryClient implements Resolver {
           method: 'GET',
           url: new URL('/v2/', base),
           headers: this.ua(),
-          signal: this.signal(ctx),
+          // The ping is shared by every request to the host: one caller's abort must not fail the others.
+          signal: this.options.signal,
           insecureTls: insecure,
         });
       } catch (err) {
         last = new BerthError('unavailable', `ping '${ep.apiHost}': ${networkText(err)}`, { object: ep.apiHost, cause: err });
-        if (this.signal(ctx)?.aborted) throw last;
+        if (this.options.signal?.aborted) throw last;
         continue;
       }
       const status = res.statusCode ?? 0;
@@ -354,6 +355,7 @@ export class RegistryClient implements Resolver {
     let authRetried = false;
     let attempts = 0;
     let redirects = 0;
+    let staleRetried = false;
     const retries = this.options.retries ?? 4;
     for (;;) {
       const h: Record<string, string | string[]> = { ...this.ua(), ...headers };
@@ -361,9 +363,29 @@ export class RegistryClient implements Resolver {
       if (authorization && url.host === st.base.host) h.Authorization = authorization;
       let res: IncomingMessage;
       try {
-        res = await this.transport.send({ method, url, headers: h, body, signal: this.signal(ctx), insecureTls: st.insecureTls });
+        res = await this.transport.send({
+          method,
+          url,
+          headers: h,
+          body,
+          signal: this.signal(ctx),
+          // a CDN the registry redirects to gets normal certificate checks
+          insecureTls: st.insecureTls && url.host === st.base.host,
+        });
       } catch (err) {
         if (err instanceof BerthError) throw err;
+        // A kept-alive connection the server closed while idle fails the next request at once;
+        // an idempotent request is sent again, once, on a new connection.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (
+          !staleRetried &&
+          (method === 'GET' || method === 'HEAD') &&
+          (code === 'ECONNRESET' || code === 'EPIPE') &&
+          !this.signal(ctx)?.aborted
+        ) {
+          staleRetried = true;
+          continue;
+        }
         throw new BerthError('unavailable', `${verb} '${ctx.object}': ${method} ${url.origin}${url.pathname}: ${networkText(err)}`, {
           object: ctx.object,
           cause: err,
@@ -397,7 +419,7 @@ export class RegistryClient implements Resolver {
         const loc = header(res, 'location');
         if (loc && ++redirects <= MAX_REDIRECTS) {
           discard(res);
-          url = new URL(loc, url);
+          url = parseUrl(loc, url, verb, ctx.object);
           continue;
         }
       }
@@ -408,6 +430,55 @@ export class RegistryClient implements Resolver {
   private async fail(verb: string, ctx: Ctx, res: IncomingMessage): Promise<never> {
     const body = await readBody(res, ERROR_BODY_LIMIT, ctx.object).catch(() => undefined);
     throw registryError(verb, ctx.object, res.statusCode ?? 0, body);
+  }
+
+  /**
+   * dockerd's `/auth` (registry `loginV2`): ping `/v2/`, get a token with the credentials (asking
+   * for a refresh token: offline_token=true&client_id=docker, no scope) or use Basic, and check
+   * that `/v2/` accepts it. A registry without auth accepts every login, as Docker's does.
+   */
+  async login(host: string, auth: AuthConfig, signal?: AbortSignal): Promise<LoginResult> {
+    const ep: Endpoint = { apiHost: host === DOCKER_HUB ? DOCKER_HUB_API : host, mirror: false };
+    const ctx: Ctx = { host, object: host, scopes: [], signal };
+    const st = await this.ping(ep, ctx);
+    const url = new URL('/v2/', st.base);
+    const ch = st.challenge;
+    if (!ch) return {};
+    let authorization: string | undefined;
+    let identityToken: string | undefined;
+    if (ch.scheme === 'basic') authorization = basicAuthorization(auth);
+    else if (ch.scheme === 'bearer' && ch.params.realm) {
+      const tok = await this.tokens.get(
+        {
+          realm: ch.params.realm,
+          service: ch.params.service,
+          scopes: [],
+          auth,
+          object: host,
+          userAgent: this.options.userAgent,
+          signal,
+          offline: true,
+        },
+        { fresh: true },
+      );
+      authorization = `Bearer ${tok.token}`;
+      identityToken = tok.refreshToken;
+    }
+    const res = await this.transport.send({
+      method: 'GET',
+      url,
+      headers: { ...this.ua(), ...(authorization ? { Authorization: authorization } : {}) },
+      signal: this.signal(ctx),
+      insecureTls: st.insecureTls,
+    });
+    discard(res);
+    if (res.statusCode !== 200) {
+      const kind = res.statusCode === 401 || res.statusCode === 403 ? 'permission-denied' : 'unavailable';
+      throw new BerthError(kind, `login attempt to ${url.href} failed with status: ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), {
+        object: host,
+      });
+    }
+    return identityToken ? { identityToken } : {};
   }
 
   // ---------------------------------------------------------------- resolve
@@ -449,9 +520,9 @@ export class RegistryClient implements Resolver {
   }
 
   /** GET a manifest: its exact bytes, its media type (Content-Type, else the body), the digest the registry reports. */
-  private async getManifest(ctx: Ctx, st: EndpointState, path: string, accept: readonly string[] = MANIFEST_ACCEPT) {
-    const res = await this.request(ctx, st, 'GET', path, { Accept: [...accept] }, undefined, 'resolve');
-    if (res.statusCode !== 200) await this.fail('resolve', ctx, res);
+  private async getManifest(ctx: Ctx, st: EndpointState, path: string, accept: readonly string[] = MANIFEST_ACCEPT, verb = 'resolve') {
+    const res = await this.request(ctx, st, 'GET', path, { Accept: [...accept] }, undefined, verb);
+    if (res.statusCode !== 200) await this.fail(verb, ctx, res);
     const bytes = await readBody(res, MANIFEST_LIMIT, ctx.object);
     let mediaType = mediaTypeOf(header(res, 'content-type'));
     if (isSchema1(mediaType)) throw schema1Refused(ctx.object, mediaType);
@@ -487,12 +558,12 @@ export class RegistryClient implements Resolver {
     if (isManifestType(desc.mediaType) || isIndexType(desc.mediaType) || isSchema1(desc.mediaType)) {
       // Manifests are small: read whole, and check the exact bytes against the digest we asked for.
       const accept = MANIFEST_ACCEPT.includes(desc.mediaType) ? MANIFEST_ACCEPT : [desc.mediaType, ...MANIFEST_ACCEPT];
-      const { bytes } = await this.getManifest(c, st, `/v2/${ref.path}/manifests/${desc.digest}`, accept);
+      const { bytes } = await this.getManifest(c, st, `/v2/${ref.path}/manifests/${desc.digest}`, accept, 'fetch');
       const got = sha256Digest(bytes);
       if (got !== desc.digest) throw new BerthError('invalid-argument', `fetch '${object}': digest mismatch: got ${got}`, { object });
       if (bytes.length !== desc.size)
         throw new BerthError('invalid-argument', `fetch '${object}': size ${bytes.length}, descriptor says ${desc.size}`, { object });
-      return Readable.from([bytes.subarray(offset)]);
+      return Readable.from([bytes.subarray(offset)], { objectMode: false });
     }
     const headers: Record<string, string> = {};
     if (offset > 0) headers.Range = `bytes=${offset}-`;
@@ -512,11 +583,42 @@ export class RegistryClient implements Resolver {
       skip = offset;
     } else if (status === 416 && offset === desc.size) {
       discard(res);
-      return Readable.from([]);
+      return Readable.from([], { objectMode: false });
     } else {
       await this.fail('fetch', c, res);
     }
     return res.pipe(counted(res, object, desc.size - offset, skip));
+  }
+
+  /**
+   * The repository's tags (`docker pull --all-tags`), following `Link: <…>; rel="next"` pages.
+   * At most `limit` tags, so a hostile registry cannot page forever; `pageSize` asks for pages (`n=`).
+   */
+  async tags(ref: Reference, options: { limit?: number; pageSize?: number } = {}): Promise<string[]> {
+    const limit = options.limit ?? 100_000;
+    const object = repositoryName(ref);
+    const ctx: Ctx = { host: ref.domain, object, scopes: [pullScope(ref.path)] };
+    return this.onEndpoints(ref, true, async (st) => {
+      const out: string[] = [];
+      let url: URL | undefined = new URL(`/v2/${ref.path}/tags/list${options.pageSize ? `?n=${options.pageSize}` : ''}`, st.base);
+      while (url && out.length < limit) {
+        const res = await this.request(ctx, st, 'GET', url, { Accept: 'application/json' }, undefined, 'list tags');
+        if (res.statusCode !== 200) await this.fail('list tags', ctx, res);
+        const body = await readBody(res, MANIFEST_LIMIT, object);
+        let page: { tags?: unknown };
+        try {
+          page = JSON.parse(body.toString('utf8'));
+        } catch (err) {
+          throw new BerthError('invalid-argument', `list tags '${object}': answer is not JSON`, { object, cause: err });
+        }
+        if (Array.isArray(page?.tags)) for (const t of page.tags) if (typeof t === 'string') out.push(t);
+        const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(header(res, 'link') ?? '');
+        const nextUrl: URL | undefined = next ? parseUrl(next[1]!, url, 'list tags', object) : undefined;
+        // pages stay on the registry: a Link elsewhere would carry our token away
+        url = nextUrl && nextUrl.host === st.base.host ? nextUrl : undefined;
+      }
+      return out.slice(0, limit);
+    });
   }
 
   // ---------------------------------------------------------------- push
@@ -591,7 +693,24 @@ export class RegistryClient implements Resolver {
       location = this.location(c, res, url);
       discard(res);
     }
-    const progress = options.onProgress;
+    try {
+      return await this.upload(c, st, location, desc, open, options.onProgress);
+    } catch (err) {
+      // Cancel the session (as dockerd does), so the registry can drop what it holds; best effort.
+      await this.request(c, st, 'DELETE', location, {}, undefined, 'cancel').then(discard, () => {});
+      throw err;
+    }
+  }
+
+  private async upload(
+    c: Ctx,
+    st: EndpointState,
+    location: URL,
+    desc: Descriptor,
+    open: (offset: number) => Readable,
+    progress?: (bytes: number) => void,
+  ): Promise<PushOutcome> {
+    const object = c.object;
     let done: IncomingMessage;
     if (desc.size <= this.monolithicMax) {
       const put = uploadUrl(location.href, location, desc.digest);
@@ -601,7 +720,13 @@ export class RegistryClient implements Resolver {
         'PUT',
         put,
         { 'Content-Type': 'application/octet-stream', 'Content-Length': String(desc.size) },
-        () => open(0).pipe(progressCounter(0, progress)),
+        () => {
+          const source = open(0);
+          const counter = uploadCounter(object, desc.size, progress);
+          // pipe() does not forward errors: a failing source must fail the upload, not stall it
+          source.on('error', (err) => counter.destroy(err));
+          return source.pipe(counter);
+        },
         'push',
       );
     } else {
@@ -730,11 +855,28 @@ export class RegistryClient implements Resolver {
   }
 }
 
+export interface LoginResult {
+  /** a refresh token to keep instead of the password (Docker's IdentityToken), when the token server gave one */
+  identityToken?: string;
+}
+
 export function createResolver(options: ClientOptions = {}): RegistryClient {
   return new RegistryClient(options);
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** A URL from a registry header (Location, Link), resolved against the request's; a BerthError when malformed. */
+function parseUrl(value: string, base: URL, verb: string, object: string): URL {
+  try {
+    return new URL(value, base);
+  } catch (err) {
+    throw new BerthError('invalid-argument', `${verb} '${object}': the registry sent a malformed URL '${value.slice(0, 200)}'`, {
+      object,
+      cause: err,
+    });
+  }
+}
 
 function pickChallenge(chs: Challenge[]): Challenge | undefined {
   return chs.find((c) => c.scheme === 'bearer') ?? chs.find((c) => c.scheme === 'basic');
@@ -743,7 +885,8 @@ function pickChallenge(chs: Challenge[]): Challenge | undefined {
 function networkText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.name === 'AbortError') return 'aborted';
-  return e?.code ? `${e.code}: ${e.message}` : String(e?.message ?? err);
+  const msg = String(e?.message ?? err);
+  return e?.code && !msg.includes(e.code) ? `${e.code}: ${msg}` : msg;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -804,13 +947,24 @@ function counted(res: IncomingMessage, object: string, expected: number, skip: n
   return t;
 }
 
-function progressCounter(start: number, onProgress?: (bytes: number) => void): Transform {
-  let n = start;
+/**
+ * Counts upload bytes for progress, and holds the source to the size the request announced: a
+ * short or long source fails the request instead of leaving the registry waiting for bytes.
+ */
+function uploadCounter(object: string, expected: number, onProgress?: (bytes: number) => void): Transform {
+  let n = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       n += chunk.length;
+      if (n > expected)
+        return cb(new BerthError('invalid-argument', `push '${object}': the source has more than ${expected} bytes`, { object }));
       onProgress?.(n);
       cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      if (n !== expected)
+        return cb(new BerthError('invalid-argument', `push '${object}': the source ended after ${n} of ${expected} bytes`, { object }));
+      cb();
     },
   });
 }

@@ -19,6 +19,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, createSign, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,8 @@ export interface RegistryStartOptions {
   users?: Record<string, string>;
   /** token mode: which actions a user (or anonymous, '') gets on a repository; default: all asked for by a known user, pull for anonymous */
   grant?: (user: string, repository: string, actions: string[]) => string[];
+  /** serve https with a self-signed certificate for 127.0.0.1 */
+  tls?: boolean;
 }
 
 export function registryMissing(): string | undefined {
@@ -232,15 +235,18 @@ async function startTokenServer(
   return { server, realm: `http://127.0.0.1:${port}/token`, issueRefreshToken };
 }
 
-async function waitReady(port: number, proc: ChildProcess, logPath: string): Promise<void> {
+async function waitReady(port: number, proc: ChildProcess, logPath: string, tls: boolean): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`docker-registry exited (${proc.exitCode}): ${readFileSync(logPath, 'utf8').slice(-2000)}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/v2/', method: 'GET', agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200 || res.statusCode === 401);
-      });
+      const req = (tls ? httpsRequest : request)(
+        { host: '127.0.0.1', port, path: '/v2/', method: 'GET', agent: false, rejectUnauthorized: false },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode === 200 || res.statusCode === 401);
+        },
+      );
       req.on('error', () => resolve(false));
       req.end();
     });
@@ -290,6 +296,29 @@ export async function startRegistry(opts: RegistryStartOptions): Promise<TestReg
       token = await startTokenServer(dir, service, issuer, users, tokenRequests, grant);
       auth = `auth:\n  token:\n    realm: ${token.realm}\n    service: ${service}\n    issuer: ${issuer}\n    rootcertbundle: ${join(dir, 'token.crt')}\n`;
     }
+    let tls = '';
+    if (opts.tls) {
+      const key = join(dir, 'tls.key');
+      const cert = join(dir, 'tls.crt');
+      await run('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ]);
+      tls = `  tls:\n    certificate: ${cert}\n    key: ${key}\n`;
+    }
     const config = `version: 0.1
 log:
   level: warn
@@ -305,14 +334,14 @@ storage:
       enabled: false
 http:
   addr: 127.0.0.1:${port}
-${auth}`;
+${tls}${auth}`;
     writeFileSync(join(dir, 'config.yml'), config);
     const logPath = join(dir, 'registry.log');
     const { openSync, closeSync } = await import('node:fs');
     const logFd = openSync(logPath, 'a');
     proc = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
-    await waitReady(port, proc, logPath);
+    await waitReady(port, proc, logPath, opts.tls === true);
     return {
       mode: opts.mode,
       host: `127.0.0.1:${port}`,
@@ -480,4 +509,21 @@ export async function skopeoInspect(reg: TestRegistry, refPath: string): Promise
     `docker://${reg.host}/${refPath}`,
   ]);
   return JSON.parse(stdout);
+}
+
+/**
+ * An OCI layout built by umoci: `rootfs` (a directory) inserted as one layer into an empty image
+ * tagged `tag`, with `cmd` as its command. Returns the manifest digest from index.json.
+ */
+export async function umociLayout(dir: string, tag: string, rootfs: string, cmd = 'sh'): Promise<string> {
+  await run('umoci', ['init', '--layout', dir]);
+  await run('umoci', ['new', '--image', `${dir}:${tag}`]);
+  await run('umoci', ['insert', '--image', `${dir}:${tag}`, rootfs, '/']);
+  await run('umoci', ['config', '--image', `${dir}:${tag}`, '--config.cmd', cmd, '--os', 'linux', '--architecture', 'amd64']);
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; annotations?: Record<string, string> }[];
+  };
+  const m = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === tag);
+  if (!m) throw new Error(`umoci layout ${dir}: no manifest tagged ${tag}`);
+  return m.digest;
 }
