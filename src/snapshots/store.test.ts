@@ -78,7 +78,9 @@ for (const kind of ['overlayfs', 'native'] as const) {
     assert.equal(u.inodes, 3, 'root, file and directory');
     assert.ok(u.size >= 10000, `size counts blocks (${u.size})`);
     await sn.commit('sha256:base', 'base');
-    assert.deepEqual(await sn.usage('sha256:base'), u, 'recorded at commit');
+    assert.deepEqual(await sn.usage('sha256:base'), u, 'counted once committed');
+    writeFileSync(path.join(dir, 'late'), Buffer.alloc(10000, 1)); // nobody may, but if…
+    assert.deepEqual(await sn.usage('sha256:base'), u, 'recorded on first use');
     assert.deepEqual((await sn.stat('sha256:base')).labels, { a: '1' }, 'labels carry over');
     await sn.prepare('child', 'sha256:base');
     const child = await sn.applyTarget('child');

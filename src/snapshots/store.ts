@@ -72,8 +72,12 @@ export abstract class DirSnapshotter implements Snapshotter {
   async usage(key: string): Promise<Usage> {
     this.open('usage');
     const row = this.rows.must('usage', checkKey('usage', key));
-    if (row.kind === 'committed' && row.size !== null && row.inodes !== null) return { size: row.size, inodes: row.inodes };
-    return diskUsage(this.fsDir(row.id));
+    if (row.kind !== 'committed') return diskUsage(this.fsDir(row.id));
+    if (row.size !== null && row.inodes !== null) return { size: row.size, inodes: row.inodes };
+    // counted on first use, not at commit: a pull commits every layer and seldom asks
+    const usage = await diskUsage(this.fsDir(row.id));
+    this.rows.setUsage(key, row.id, usage);
+    return usage;
   }
 
   async mounts(key: string): Promise<Mount[]> {
@@ -138,8 +142,7 @@ export abstract class DirSnapshotter implements Snapshotter {
     const row = this.rows.must('commit', key);
     if (row.kind !== 'active') throw precondition(`commit snapshot '${key}': snapshot is ${row.kind}, not active`, key);
     const labels = options?.labels === undefined ? undefined : checkLabels('commit', key, options.labels);
-    const usage = await diskUsage(this.fsDir(row.id));
-    this.rows.commit(name, key, labels, usage);
+    this.rows.commit(name, key, labels);
   }
 
   async remove(key: string): Promise<void> {
