@@ -7,13 +7,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isKind } from '../src/common/errors.js';
 import { type Db, openMetadata } from '../src/metadata/db.js';
+import { withMounted } from '../src/snapshots/mount.js';
 import { NativeSnapshotter } from '../src/snapshots/native.js';
 import { OverlaySnapshotter } from '../src/snapshots/overlay.js';
 import { snapshotterSuite } from '../src/snapshots/testsuite.js';
@@ -110,3 +112,53 @@ for (const kind of ['overlayfs', 'native']) {
     assert.deepEqual(readdirSync(root), [], 'removing every snapshot leaves an empty root');
   });
 }
+
+test('overlayfs refuses an overlay as its backing filesystem, naming the reason', { skip }, async (t) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'berth-snap-ovl-'));
+  const db = openMetadata(path.join(work, 'metadata.db'));
+  t.after(() => {
+    db.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+  for (const d of ['lower', 'upper', 'work']) mkdirSync(path.join(work, d));
+  const mounts = [
+    { type: 'overlay', source: 'overlay', options: [`lowerdir=${work}/lower`, `upperdir=${work}/upper`, `workdir=${work}/work`] },
+  ];
+  await withMounted(mounts, async (merged) => {
+    await assert.rejects(
+      OverlaySnapshotter.open({ root: path.join(merged, 'snapshots'), db }),
+      (e) => isKind(e, 'failed-precondition') && /itself an overlayfs.*use the native snapshotter/.test((e as Error).message),
+    );
+    // the native snapshotter works there
+    await using native = await NativeSnapshotter.open({ root: path.join(merged, 'native'), db });
+    await native.prepare('k');
+    assert.equal((await native.stat('k')).kind, 'active');
+  });
+});
+
+test('withMounted unmounts and removes its directory when the mount or the callback fails', { skip }, async (t) => {
+  const src = mkdtempSync(path.join(tmpdir(), 'berth-snap-src-'));
+  t.after(() => rmSync(src, { recursive: true, force: true }));
+  // other processes share this mount namespace: look for our own mount points only
+  const mounted = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${dir} `);
+  const missing = path.join(tmpdir(), 'berth-no-such-dir');
+  let failed = '';
+  await assert.rejects(
+    withMounted([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${missing}:${missing}2`] }], () => {}),
+    (e) => {
+      failed = /on '([^']+)'/.exec((e as Error).message)?.[1] ?? '';
+      return isKind(e, 'internal') && /^mount overlay 'overlay' on '.*berth-mount-.*': /.test((e as Error).message);
+    },
+  );
+  assert.ok(failed !== '' && !existsSync(failed) && !mounted(failed), 'the failed mount point is unmounted and gone');
+  let seen = '';
+  await assert.rejects(
+    withMounted([{ type: 'bind', source: src, options: ['rbind', 'ro'] }], (dir) => {
+      seen = dir;
+      assert.ok(mounted(dir));
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
+  assert.ok(seen !== '' && !existsSync(seen) && !mounted(seen), 'the temp mount point is unmounted and gone');
+});

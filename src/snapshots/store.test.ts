@@ -106,3 +106,32 @@ for (const kind of ['overlayfs', 'native'] as const) {
     await assert.rejects(sn.stat('child'), (e) => isKind(e, 'failed-precondition'));
   });
 }
+
+test('concurrent prepares of one key: one wins, the other is already-exists and leaves nothing', async (t) => {
+  const { sn, root } = await setup(t, 'native');
+  await sn.prepare('base');
+  writeFileSync(path.join((await sn.applyTarget('base')).dir, 'f'), 'x');
+  await sn.commit('sha256:base', 'base');
+  const results = await Promise.allSettled([0, 1, 2, 3].map(() => sn.prepare('same', 'sha256:base')));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  for (const r of results) if (r.status === 'rejected') assert.ok(isKind(r.reason, 'already-exists'), String(r.reason));
+  assert.equal(readdirSync(root).length, 2, 'the losers removed their copies');
+  const removes = await Promise.allSettled([sn.remove('same'), sn.remove('same')]);
+  assert.deepEqual(removes.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+  assert.equal(await sn.cleanup(), 0);
+});
+
+test('overlayfs refuses a root whose path overlay options cannot carry', async (t) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'berth-snap-unit-'));
+  const db = openMetadata(path.join(work, 'metadata.db'));
+  t.after(() => {
+    db.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+  await assert.rejects(
+    OverlaySnapshotter.open({ root: path.join(work, 'a,b'), db, checkMount: false }),
+    (e) =>
+      isKind(e, 'failed-precondition') && /overlayfs snapshotter '.*a,b': .*','.*use the native snapshotter/.test((e as Error).message),
+  );
+  await assert.rejects(OverlaySnapshotter.open({ root: 'relative', db }), (e) => isKind(e, 'invalid-argument'));
+});
