@@ -21,6 +21,7 @@ import { OverlaySnapshotter } from '../src/snapshots/overlay.js';
 import { snapshotterSuite } from '../src/snapshots/testsuite.js';
 import type { Info, Snapshotter } from '../src/snapshots/types.js';
 
+const KILLS = 5;
 const CHURN = path.join(import.meta.dirname, 'helpers', 'snapshot-churn.ts');
 
 const skip = process.getuid?.() !== 0 ? 'needs root: the suite mounts snapshots' : undefined;
@@ -70,7 +71,7 @@ for (const kind of ['overlayfs', 'native']) {
     const root = path.join(work, 'root');
     const dbFile = path.join(work, 'metadata.db');
     let leftovers = 0;
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < KILLS; i++) {
       await churnAndKill(kind, root, dbFile, 30 + Math.floor(Math.random() * 400));
       const db = openMetadata(dbFile);
       try {
@@ -82,7 +83,7 @@ for (const kind of ['overlayfs', 'native']) {
         db.close();
       }
     }
-    t.diagnostic(`cleanup removed ${leftovers} leftover directories over 6 kills`);
+    t.diagnostic(`cleanup removed ${leftovers} leftover directories over ${KILLS} kills`);
     // the store still works: a new layer on every committed snapshot, and everything removable
     const db = openMetadata(dbFile);
     t.after(() => db.close());

@@ -69,6 +69,10 @@ for (const kind of ['overlayfs', 'native'] as const) {
     for (const k of hostile) await sn.remove(k);
     assert.deepEqual(readdirSync(root), []);
     await assert.rejects(sn.prepare(''), (e) => isKind(e, 'invalid-argument'));
+    await assert.rejects(sn.prepare('nul\0key'), (e) => isKind(e, 'invalid-argument') && /NUL/.test((e as Error).message));
+    await sn.view('no-parent', ''); // '' is containerd's "no parent"
+    assert.equal((await sn.stat('no-parent')).parent, undefined);
+    await sn.remove('no-parent');
 
     await sn.prepare('base', undefined, { labels: { a: '1' } });
     const { dir } = await sn.applyTarget('base');

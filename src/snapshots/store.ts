@@ -102,8 +102,8 @@ export abstract class DirSnapshotter implements Snapshotter {
   ): Promise<Mount[]> {
     this.open(verb);
     checkKey(verb, key);
+    if (parent === '') parent = undefined; // containerd's "no parent"
     if (parent !== undefined) checkKey(verb, parent);
-    if (parent === '') parent = undefined;
     const labels = checkLabels(verb, key, labelsIn);
     // fail early, before the slow part (the native snapshotter copies the parent); the insert
     // checks again in its transaction
@@ -161,6 +161,11 @@ export abstract class DirSnapshotter implements Snapshotter {
     }
   }
 
+  /**
+   * Meant for start-up (and after a crash): directories being built by *this* process are
+   * spared, but another process preparing in the same root at the same moment would lose its
+   * half-built directory (its insert then fails cleanly, leaving nothing behind).
+   */
   async cleanup(): Promise<number> {
     this.open('cleanup');
     const ids = this.rows.ids();
