@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { isKind } from '../common/errors.js';
 import { snapshotFilter } from './filter.js';
 import type { Info } from './types.js';
@@ -52,11 +53,53 @@ test("containerd's Walk filter cases", () => {
 });
 
 test('bad filters are invalid-argument and name the filter', () => {
-  for (const bad of ['', 'kind==', 'labels."x', 'kind==a,', 'name~=/(/', '.x', 'kind!a', 'a b']) {
+  for (const bad of [
+    'name~=/(a+)+$/',
+    'name~=(x*)*',
+    'name~=/(a)\\1/',
+    `name~=${'a'.repeat(300)}`,
+    '',
+    'kind==',
+    'labels."x',
+    'kind==a,',
+    'name~=/(/',
+    '.x',
+    'kind!a',
+    'a b',
+  ]) {
     assert.throws(
       () => snapshotFilter(bad),
       (e) => isKind(e, 'invalid-argument') && (e as Error).message.startsWith(`parse filter '${bad}'`),
       bad,
     );
   }
+});
+
+test('any string either compiles to a predicate or is invalid-argument (fast-check)', () => {
+  const sample = info('x', 'active', 'p', { l: '1', 'a.b': 'c' });
+  const alphabet = fc.constantFrom(...'kindamelbps.=!~,"/\\ 12()[]*'.split(''));
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.string(), fc.string({ unit: alphabet })), { minLength: 1, maxLength: 3 }), (filters) => {
+      let f: ((i: Info) => boolean) | undefined;
+      try {
+        f = snapshotFilter(...filters);
+      } catch (e) {
+        assert.ok(isKind(e, 'invalid-argument'), String(e));
+        return;
+      }
+      assert.equal(typeof f!(sample), 'boolean');
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('quoted label keys round-trip any key and value', () => {
+  fc.assert(
+    fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (k, v) => {
+      const f = snapshotFilter(`labels.${JSON.stringify(k)}==${JSON.stringify(v)}`)!;
+      assert.equal(f(info('x', 'active', undefined, { [k]: v })), true);
+      assert.equal(f(info('x', 'active', undefined, { [k]: `${v}x` })), false);
+    }),
+    { numRuns: 500 },
+  );
 });

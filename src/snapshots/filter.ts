@@ -7,7 +7,8 @@
  *   fieldpath := field ('.' field)*                field: [A-Za-z0-9_]+ or a "quoted string"
  *   value     := "quoted string" | /regexp/ (after ~=) | anything up to ',' (unquoted)
  *
- * Several filters match when any one does. Fields: kind, name, parent (always present; "" for
+ * Regular expressions are JavaScript's, without quantified groups or backreferences (so a
+ * hostile filter cannot backtrack for ever). Several filters match when any one does. Fields: kind, name, parent (always present; "" for
  * none) and labels.<key> (present when the label is set). `f` alone tests presence; `f==v`
  * needs presence; `f!=v` holds for an absent field too (containerd's semantics).
  */
@@ -119,6 +120,12 @@ class Parser {
       this.i += 2;
       const value = this.value(opText);
       if (opText !== '~=') return { path, op: opText, value };
+      // containerd's regexps are RE2 (linear time); JavaScript's backtrack, and a filter can
+      // come from an API client: refuse the shapes that backtrack exponentially (a quantified
+      // group, a backreference) and long patterns
+      if (value.length > 256 || /\)\s*[*+?{]|\\[1-9]|\\k</.test(value)) {
+        return this.fail('regular expressions with quantified groups or backreferences are not supported');
+      }
       try {
         return { path, op: opText, value, re: new RegExp(value) };
       } catch (err) {

@@ -10,6 +10,7 @@ import { type TestContext, test } from 'node:test';
 import { isKind } from '../common/errors.js';
 import { openMetadata } from '../metadata/db.js';
 import { NativeSnapshotter } from './native.js';
+import { openSnapshotter } from './open.js';
 import { OverlaySnapshotter } from './overlay.js';
 import type { Snapshotter } from './types.js';
 
@@ -138,4 +139,22 @@ test('overlayfs refuses a root whose path overlay options cannot carry', async (
       isKind(e, 'failed-precondition') && /overlayfs snapshotter '.*a,b': .*','.*use the native snapshotter/.test((e as Error).message),
   );
   await assert.rejects(OverlaySnapshotter.open({ root: 'relative', db }), (e) => isKind(e, 'invalid-argument'));
+});
+
+test("openSnapshotter: <base>/<name> roots; 'auto' falls back to native with the reason", async (t) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'berth-snap-unit-'));
+  const db = openMetadata(path.join(work, 'metadata.db'));
+  t.after(() => {
+    db.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const { snapshotter: native } = await openSnapshotter('native', work, db);
+  assert.equal(native.name, 'native');
+  await native.prepare('k');
+  assert.ok((await native.applyTarget('k')).dir.startsWith(path.join(work, 'native') + path.sep));
+  const bad = path.join(work, 'a,b'); // overlay options cannot carry a ','
+  const auto = await openSnapshotter('auto', bad, db);
+  assert.equal(auto.snapshotter.name, 'native');
+  assert.match(auto.fallback ?? '', /overlayfs snapshotter '.*': the path contains ','/);
+  await assert.rejects(openSnapshotter('zfs' as never, work, db), (e) => isKind(e, 'invalid-argument'));
 });
