@@ -3,7 +3,7 @@
  * return as data, keys that are not paths, the row as commit point, usage, cleanup.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -157,4 +157,18 @@ test("openSnapshotter: <base>/<name> roots; 'auto' falls back to native with the
   assert.equal(auto.snapshotter.name, 'native');
   assert.match(auto.fallback ?? '', /overlayfs snapshotter '.*': the path contains ','/);
   await assert.rejects(openSnapshotter('zfs' as never, work, db), (e) => isKind(e, 'invalid-argument'));
+});
+
+test("overlayfs: a child's upperdir starts with its parent's root mode and owner (overlayfs shows the upper root's)", async (t) => {
+  const { sn } = await setup(t, 'overlayfs');
+  await sn.prepare('base');
+  const base = (await sn.applyTarget('base')).dir;
+  chmodSync(base, 0o710);
+  const root = process.getuid?.() === 0;
+  if (root) chownSync(base, 7, 8);
+  await sn.commit('sha256:base', 'base');
+  await sn.prepare('child', 'sha256:base');
+  const st = statSync((await sn.applyTarget('child')).dir);
+  assert.equal(st.mode & 0o7777, 0o710);
+  if (root) assert.deepEqual([st.uid, st.gid], [7, 8]);
 });
