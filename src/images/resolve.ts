@@ -1,0 +1,96 @@
+/**
+ * From an image's target (a manifest, or an index) to the platform manifest, its config and its
+ * layers, reading the raw bytes from the content store. Every blob is re-hashed on the way in:
+ * a store tampered with on disk fails here, naming the blob.
+ */
+import { isKind, notFound } from '../common/errors.js';
+import type { Provider } from '../content/types.js';
+import type { Descriptor, ImageConfig, Index, Manifest, Platform } from '../oci/image.js';
+import {
+  hostPlatform,
+  type LayerInfo,
+  layersOf,
+  manifestKind,
+  parseConfig,
+  parseIndex,
+  parseManifest,
+  platformMatches,
+  selectManifest,
+  verifyBytes,
+} from './manifest.js';
+
+export interface ResolvedImage {
+  /** the platform manifest */
+  manifestDesc: Descriptor;
+  manifest: Manifest;
+  manifestBytes: Buffer;
+  configBytes: Buffer;
+  config: ImageConfig;
+  layers: LayerInfo[];
+  /** the index, when the target is one */
+  index?: { desc: Descriptor; index: Index; bytes: Buffer };
+  /** sha256 of the config: Docker's image ID */
+  id: string;
+  /** the top layer's chain ID (undefined for an image with no layers) */
+  topChainId: string | undefined;
+}
+
+export async function readBlob(content: Provider, desc: Descriptor, what: string): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await content.readAll(desc.digest);
+  } catch (err) {
+    if (isKind(err, 'not-found')) throw notFound(`${what}: blob '${desc.digest}' is not in the content store`, desc.digest);
+    throw err;
+  }
+  verifyBytes(bytes, desc.digest, `${what}: blob '${desc.digest}'`);
+  return bytes;
+}
+
+/**
+ * Picks the platform manifest of `target`. With an index, the entries are tried best first and
+ * the first one whose manifest is stored wins (a pull fetched only one platform).
+ */
+export async function resolveImage(content: Provider, target: Descriptor, name: string, platform?: Platform): Promise<ResolvedImage> {
+  const what = `image '${name}'`;
+  const targetBytes = await readBlob(content, target, what);
+  let manifestDesc = target;
+  let manifestBytes = targetBytes;
+  let index: ResolvedImage['index'];
+  if (manifestKind(targetBytes, target.mediaType, what) === 'index') {
+    const idx = parseIndex(targetBytes, `${what}: index '${target.digest}'`);
+    index = { desc: target, index: idx, bytes: targetBytes };
+    const want = platform ?? hostPlatform();
+    const first = selectManifest(idx, want, what);
+    const ordered = [first, ...idx.manifests.filter((d) => d !== first && platformMatches(want, d.platform))];
+    let found: { d: Descriptor; b: Buffer } | undefined;
+    for (const d of ordered) {
+      try {
+        found = { d, b: await readBlob(content, d, what) };
+        break;
+      } catch (err) {
+        if (!isKind(err, 'not-found')) throw err;
+      }
+    }
+    if (!found) throw notFound(`${what}: the manifest for the platform (${first.digest}) is not in the content store`, name);
+    manifestDesc = found.d;
+    manifestBytes = found.b;
+  }
+  const mwhat = `${what}: manifest '${manifestDesc.digest}'`;
+  const manifest = parseManifest(manifestBytes, mwhat);
+  const configBytes = await readBlob(content, manifest.config, what);
+  const config = parseConfig(configBytes, `${what}: config '${manifest.config.digest}'`);
+  const layers = layersOf(manifest, config, mwhat);
+  const resolved: ResolvedImage = {
+    manifestDesc,
+    manifest,
+    manifestBytes,
+    configBytes,
+    config,
+    layers,
+    id: manifest.config.digest,
+    topChainId: layers.at(-1)?.chainId,
+  };
+  if (index) resolved.index = index;
+  return resolved;
+}
