@@ -7,8 +7,8 @@
 import { invalid } from '../common/errors.js';
 import {
   assertDigest,
-  chainIds,
   type Compression,
+  chainIds,
   type Descriptor,
   type ImageConfig,
   type Index,
@@ -16,8 +16,8 @@ import {
   isIndexType,
   isManifestType,
   layerCompression,
-  MediaType,
   type Manifest,
+  MediaType,
   type Platform,
   sha256Digest,
 } from '../oci/image.js';

@@ -30,6 +30,7 @@ import {
   configRefLabels,
   hostPlatform,
   indexRefLabels,
+  Labels,
   type LayerInfo,
   layersOf,
   MAX_JSON_BLOB,
@@ -41,11 +42,10 @@ import {
   selectManifest,
   shortId,
   sourceLabelKey,
-  Labels,
 } from './manifest.js';
 import { formatReference, parseName } from './names.js';
-import { applyLayerSnapshot, snapshotExists, wrap } from './unpack.js';
 import type { Image, ProgressEvent, ProgressSink } from './types.js';
+import { applyLayerSnapshot, snapshotExists, wrap } from './unpack.js';
 
 export interface PullOptions {
   platform?: Platform;

@@ -12,7 +12,7 @@ import type { Pusher, Resolver } from '../distribution/types.js';
 import type { Descriptor, Platform } from '../oci/image.js';
 import { addSource, parseManifest, shortId, sourceLabelKey } from './manifest.js';
 import { familiarRepository, formatReference, parseName } from './names.js';
-import { readBlob, type ResolvedImage, resolveImage } from './resolve.js';
+import { type ResolvedImage, readBlob, resolveImage } from './resolve.js';
 import type { ImageStore } from './store.js';
 import type { ProgressSink } from './types.js';
 import { wrap } from './unpack.js';
