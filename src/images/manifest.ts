@@ -70,7 +70,9 @@ export function parseManifest(bytes: Buffer, what: string): Manifest {
   if (m.schemaVersion !== 2) throw invalid(`${what}: schemaVersion ${String(m.schemaVersion)} is not 2`, what);
   const config = checkDescriptor(m.config, `${what}: config`);
   if (!Array.isArray(m.layers)) throw invalid(`${what}: layers is not an array`, what);
-  m.layers.forEach((l, i) => checkDescriptor(l, `${what}: layer ${i}`));
+  m.layers.forEach((l, i) => {
+    checkDescriptor(l, `${what}: layer ${i}`);
+  });
   return m as unknown as Manifest & { config: typeof config };
 }
 
@@ -78,7 +80,9 @@ export function parseIndex(bytes: Buffer, what: string): Index {
   const x = parseJson(bytes, what);
   if (x.schemaVersion !== 2) throw invalid(`${what}: schemaVersion ${String(x.schemaVersion)} is not 2`, what);
   if (!Array.isArray(x.manifests)) throw invalid(`${what}: manifests is not an array`, what);
-  x.manifests.forEach((d, i) => checkDescriptor(d, `${what}: manifest ${i}`));
+  x.manifests.forEach((d, i) => {
+    checkDescriptor(d, `${what}: manifest ${i}`);
+  });
   return x as unknown as Index;
 }
 
