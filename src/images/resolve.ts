@@ -94,3 +94,53 @@ export async function resolveImage(content: Provider, target: Descriptor, name: 
   if (index) resolved.index = index;
   return resolved;
 }
+
+/**
+ * The blobs of an image to copy elsewhere (push, export, save), children before parents: every
+ * platform of an index when the store holds all of them (then `top` is the index), else the
+ * one resolved platform (then `top` is its manifest).
+ */
+export async function imageBlobs(
+  content: Provider & { info(digest: string): Promise<unknown> },
+  target: Descriptor,
+  name: string,
+  platform?: Platform,
+): Promise<{ top: Descriptor; blobs: Descriptor[]; resolved: ResolvedImage; manifests: { desc: Descriptor; manifest: Manifest }[] }> {
+  const resolved = await resolveImage(content, target, name, platform);
+  const blobs: Descriptor[] = [];
+  const seen = new Set<string>();
+  const add = (d: Descriptor) => {
+    if (!seen.has(d.digest)) {
+      seen.add(d.digest);
+      blobs.push(d);
+    }
+  };
+  const manifests: { desc: Descriptor; manifest: Manifest }[] = [];
+  let all = false;
+  if (resolved.index) {
+    const present = await Promise.all(
+      resolved.index.index.manifests.map((d) =>
+        content.info(d.digest).then(
+          () => true,
+          (err) => (isKind(err, 'not-found') ? false : Promise.reject(err)),
+        ),
+      ),
+    );
+    all = present.every(Boolean);
+    if (all) {
+      for (const d of resolved.index.index.manifests) {
+        const bytes = d.digest === resolved.manifestDesc.digest ? resolved.manifestBytes : await readBlob(content, d, `image '${name}'`);
+        manifests.push({ desc: d, manifest: parseManifest(bytes, `image '${name}': manifest '${d.digest}'`) });
+      }
+    }
+  }
+  if (!all) manifests.push({ desc: resolved.manifestDesc, manifest: resolved.manifest });
+  for (const m of manifests) {
+    for (const l of m.manifest.layers) add(l);
+    add(m.manifest.config);
+    add(m.desc);
+  }
+  const top = all && resolved.index ? resolved.index.desc : resolved.manifestDesc;
+  add(top);
+  return { top, blobs, resolved, manifests };
+}
