@@ -86,7 +86,10 @@ export async function save(
     const tagged = familiarTagged(image.name);
     if (tagged && !entry.RepoTags.includes(tagged)) entry.RepoTags.push(tagged);
     const topLayer = resolved.manifest.layers.at(-1);
-    if (ref.tag && topLayer) (repositories[familiarRepository(ref)] ??= {})[ref.tag] = topLayer.digest.slice(7);
+    if (ref.tag && topLayer) {
+      const repo = familiarRepository(ref);
+      repositories[repo] = { ...repositories[repo], [ref.tag]: topLayer.digest.slice(7) };
+    }
   }
 
   const pack = tar.pack();
