@@ -185,7 +185,10 @@ export function selectManifest(index: Index, platform: Platform, what: string): 
     (d) => isManifestType(d.mediaType) && d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest',
   );
   const exact = candidates.find((d) => platformMatches(platform, d.platform) && normVariant(d.platform!) === normVariant(platform));
-  const found = exact ?? candidates.find((d) => platformMatches(platform, d.platform));
+  // among compatible ones, the newest variant (arm v7 before v6)
+  const rank = (d: Descriptor) => ['v8', 'v7', 'v6', 'v5'].indexOf(normVariant(d.platform!));
+  const compatible = candidates.filter((d) => platformMatches(platform, d.platform)).sort((a, b) => rank(a) - rank(b));
+  const found = exact ?? compatible[0];
   if (!found) throw invalid(`${what}: no matching manifest for ${formatPlatform(platform)} in the manifest list entries`, what);
   return found;
 }
