@@ -1,0 +1,154 @@
+/**
+ * Performing snapshot mounts on the host, for callers that need a snapshot's files outside a
+ * container (tests now; later the engine's cp and export). Snapshotters only return mounts as
+ * data; this is the one place that carries them out, with util-linux mount(8)/umount(8).
+ *
+ * The overlay option string is copied into one page by mount(2): with 128 layers of absolute
+ * paths it exceeds 4096 bytes. As containerd does, the lowerdirs are then made relative to
+ * their common parent directory and mount(8) runs with that directory as its working directory
+ * (the kernel resolves relative lowerdirs against the caller's cwd).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BerthError } from '../common/errors.js';
+import type { Mount } from './types.js';
+
+/** mount(2) copies at most one page of options */
+const PAGE_SIZE = 4096;
+
+export interface MountCommand {
+  args: string[];
+  cwd?: string;
+}
+
+/** The mount(8) invocation for one Mount on `target` (pure). */
+export function mountCommand(m: Mount, target: string): MountCommand {
+  let options = [...m.options];
+  let cwd: string | undefined;
+  if (m.type === 'overlay') {
+    const compact = compactLowerdir(options);
+    if (compact) ({ options, cwd } = compact);
+  }
+  const isBind = m.type === 'bind' || options.includes('bind') || options.includes('rbind');
+  const args: string[] = [];
+  if (!isBind) args.push('-t', m.type);
+  const opts = m.type === 'bind' && !options.includes('bind') && !options.includes('rbind') ? ['rbind', ...options] : options;
+  if (opts.length > 0) args.push('-o', opts.join(','));
+  // --no-canonicalize: the kernel, not mount(8), resolves paths (a relative lowerdir stays relative)
+  args.push('--no-canonicalize', '--', m.source, target);
+  return cwd === undefined ? { args } : { args, cwd };
+}
+
+/**
+ * When the options would not fit in a page, rewrites `lowerdir=` relative to the lowerdirs'
+ * common parent and returns that directory as the cwd for mount(8); undefined when not needed.
+ */
+export function compactLowerdir(options: string[]): { options: string[]; cwd: string } | undefined {
+  if (options.join(',').length < PAGE_SIZE) return undefined;
+  const i = options.findIndex((o) => o.startsWith('lowerdir='));
+  if (i < 0) return undefined;
+  const dirs = options[i]!.slice('lowerdir='.length).split(':');
+  if (dirs.length < 2 || !dirs.every((d) => path.isAbsolute(d))) return undefined;
+  // the common parent of the layer directories (<root>/<id>/fs → <root>)
+  let common = path.dirname(dirs[0]!);
+  for (const d of dirs) {
+    while (common !== '/' && !d.startsWith(`${common}/`)) common = path.dirname(common);
+  }
+  if (common === '/') return undefined;
+  const rel = dirs.map((d) => path.relative(common, d));
+  const out = [...options];
+  out[i] = `lowerdir=${rel.join(':')}`;
+  return { options: out, cwd: common };
+}
+
+function run(cmd: string, args: string[], cwd?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd, encoding: 'utf8' }, (err, _stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stderr: String(stderr).trim() }));
+      else resolve();
+    });
+  });
+}
+
+/** Mounts `mounts` on `target`, in order; on a failure, unmounts what it mounted. */
+export async function mountAll(mounts: Mount[], target: string): Promise<void> {
+  let done = 0;
+  try {
+    for (const m of mounts) {
+      const cmd = mountCommand(m, target);
+      try {
+        await run('mount', cmd.args, cmd.cwd);
+      } catch (err) {
+        const why = (err as { stderr?: string }).stderr || (err as Error).message;
+        throw new BerthError('internal', `mount ${m.type} '${m.source}' on '${target}': ${why}`, { cause: err, object: target });
+      }
+      done++;
+    }
+  } catch (err) {
+    for (; done > 0; done--) await run('umount', ['--', target]).catch(() => {});
+    throw err;
+  }
+}
+
+/** Decodes a mountinfo path field (spaces, tabs, newlines and backslashes are octal-escaped). */
+function unescapeMountinfo(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+}
+
+/** How many mounts are stacked exactly on `target`. */
+export async function mountCount(target: string): Promise<number> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const want = path.resolve(target);
+  let n = 0;
+  for (const line of info.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp !== undefined && unescapeMountinfo(mp) === want) n++;
+  }
+  return n;
+}
+
+/** Unmounts everything mounted on and below `target` (stacked mounts included). */
+export async function unmountAll(target: string): Promise<void> {
+  for (let i = 0; i < 256 && (await mountCount(target)) > 0; i++) {
+    try {
+      await run('umount', ['--recursive', '--', target]);
+    } catch (err) {
+      // busy (a process has its cwd inside): detach it, the kernel frees it when unused
+      try {
+        await run('umount', ['--recursive', '--lazy', '--', target]);
+      } catch {
+        const why = (err as { stderr?: string }).stderr || (err as Error).message;
+        throw new BerthError('internal', `unmount '${target}': ${why}`, { cause: err, object: target });
+      }
+    }
+  }
+}
+
+/**
+ * A temp directory with `mounts` on it, private to this mount namespace (a private self-bind
+ * underneath, so nothing propagates to peers), unmounted and removed on dispose.
+ */
+export async function tempMount(mounts: Mount[]): Promise<AsyncDisposable & { dir: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'berth-mount-'));
+  const dispose = async (): Promise<void> => {
+    await unmountAll(dir);
+    await rmdir(dir);
+  };
+  try {
+    await run('mount', ['--bind', '--', dir, dir]);
+    await run('mount', ['--make-private', '--', dir]);
+    await mountAll(mounts, dir);
+  } catch (err) {
+    await dispose().catch(() => {});
+    throw err;
+  }
+  return { dir, [Symbol.asyncDispose]: dispose };
+}
+
+/** Runs `fn` with `mounts` mounted on a private temp directory; always unmounts and removes it. */
+export async function withMounted<T>(mounts: Mount[], fn: (dir: string) => Promise<T> | T): Promise<T> {
+  await using m = await tempMount(mounts);
+  return await fn(m.dir);
+}

@@ -1,0 +1,106 @@
+/**
+ * The metadata side of both snapshotters, without root (nothing is mounted): the mounts they
+ * return as data, keys that are not paths, the row as commit point, usage, cleanup.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { isKind } from '../common/errors.js';
+import { openMetadata } from '../metadata/db.js';
+import { NativeSnapshotter } from './native.js';
+import { OverlaySnapshotter } from './overlay.js';
+import type { Snapshotter } from './types.js';
+
+async function setup(t: TestContext, kind: 'overlayfs' | 'native'): Promise<{ sn: Snapshotter; root: string; work: string }> {
+  const work = mkdtempSync(path.join(tmpdir(), 'berth-snap-unit-'));
+  const db = openMetadata(path.join(work, 'metadata.db'));
+  t.after(() => {
+    db.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const root = path.join(work, 'root');
+  const sn =
+    kind === 'native' ? await NativeSnapshotter.open({ root, db }) : await OverlaySnapshotter.open({ root, db, checkMount: false });
+  return { sn, root, work };
+}
+
+const layerDir = (m: { options: string[] }, opt: string) => m.options.find((o) => o.startsWith(`${opt}=`))?.slice(opt.length + 1);
+
+test('overlayfs returns containerd-shaped mounts for every kind and depth', async (t) => {
+  const { sn, root } = await setup(t, 'overlayfs');
+  const m0 = await sn.prepare('a');
+  assert.equal(m0.length, 1);
+  assert.equal(m0[0]!.type, 'bind');
+  assert.deepEqual(m0[0]!.options, ['rbind', 'rw']);
+  const aFs = m0[0]!.source;
+  assert.match(aFs, new RegExp(`^${root}/\\d+/fs$`));
+  assert.equal(statSync(aFs).mode & 0o7777, 0o755);
+  await sn.commit('sha256:a', 'a');
+  const [v1] = await sn.view('v1', 'sha256:a');
+  assert.deepEqual(v1, { type: 'bind', source: aFs, options: ['rbind', 'ro'] }, 'a view of one layer binds it read-only');
+  const [b] = await sn.prepare('b', 'sha256:a');
+  assert.equal(b!.type, 'overlay');
+  assert.equal(layerDir(b!, 'lowerdir'), aFs);
+  const target = await sn.applyTarget('b');
+  assert.equal(layerDir(b!, 'upperdir'), target.dir);
+  assert.equal(layerDir(b!, 'workdir'), path.join(path.dirname(target.dir), 'work'));
+  assert.deepEqual(target, { dir: target.dir, mode: 'overlay', parents: [aFs] });
+  await sn.commit('sha256:b', 'b');
+  const [v2] = await sn.view('v2', 'sha256:b');
+  assert.equal(v2!.type, 'overlay');
+  assert.equal(layerDir(v2!, 'lowerdir'), `${target.dir}:${aFs}`, 'nearest layer first');
+  assert.equal(layerDir(v2!, 'upperdir'), undefined, 'a view has no upperdir');
+  assert.deepEqual(await sn.mounts('v2'), [v2]);
+  const [c] = await sn.prepare('c', 'sha256:b');
+  assert.deepEqual((await sn.applyTarget('c')).parents, [target.dir, aFs]);
+  assert.equal(layerDir(c!, 'lowerdir'), `${target.dir}:${aFs}`);
+  await assert.rejects(sn.applyTarget('v2'), (e) => isKind(e, 'invalid-argument'));
+});
+
+for (const kind of ['overlayfs', 'native'] as const) {
+  test(`${kind}: keys are never paths; rows commit; remove, usage and cleanup`, async (t) => {
+    const { sn, root } = await setup(t, kind);
+    const hostile = ['../../etc', '/abs/path', 'a/b', '.', 'sha256:0123', 'ü\n\t'];
+    for (const k of hostile) await sn.prepare(k);
+    for (const name of readdirSync(root)) assert.match(name, /^\d+$/, 'only numbered directories under the root');
+    assert.equal(readdirSync(root).length, hostile.length);
+    for (const k of hostile) await sn.remove(k);
+    assert.deepEqual(readdirSync(root), []);
+    await assert.rejects(sn.prepare(''), (e) => isKind(e, 'invalid-argument'));
+
+    await sn.prepare('base', undefined, { labels: { a: '1' } });
+    const { dir } = await sn.applyTarget('base');
+    writeFileSync(path.join(dir, 'file'), Buffer.alloc(10000, 1));
+    mkdirSync(path.join(dir, 'd'));
+    const u = await sn.usage('base');
+    assert.equal(u.inodes, 3, 'root, file and directory');
+    assert.ok(u.size >= 10000, `size counts blocks (${u.size})`);
+    await sn.commit('sha256:base', 'base');
+    assert.deepEqual(await sn.usage('sha256:base'), u, 'recorded at commit');
+    assert.deepEqual((await sn.stat('sha256:base')).labels, { a: '1' }, 'labels carry over');
+    await sn.prepare('child', 'sha256:base');
+    const child = await sn.applyTarget('child');
+    if (kind === 'native') {
+      assert.equal(child.mode, 'flat');
+      assert.deepEqual(child.parents, []);
+      assert.ok(existsSync(path.join(child.dir, 'file')), 'a native child is a copy of its parent');
+    } else {
+      assert.ok(!existsSync(path.join(child.dir, 'file')), 'an overlay upperdir starts empty');
+    }
+    await assert.rejects(sn.remove('sha256:base'), (e) => isKind(e, 'failed-precondition') && /has children/.test((e as Error).message));
+
+    // leftovers of a crash: a half-built new-, a tomb, a directory with no row, a check dir
+    for (const d of ['new-12', 'tomb-5-x', '999', 'check-abc']) mkdirSync(path.join(root, d, 'fs'), { recursive: true });
+    mkdirSync(path.join(root, 'unrelated'));
+    assert.equal(await sn.cleanup(), 4);
+    assert.deepEqual(
+      readdirSync(root).sort(),
+      [path.basename(path.dirname(child.dir)), path.basename(path.dirname(dir)), 'unrelated'].sort(),
+    );
+
+    await sn[Symbol.asyncDispose]();
+    await assert.rejects(sn.stat('child'), (e) => isKind(e, 'failed-precondition'));
+  });
+}
