@@ -418,15 +418,38 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
-/* `prefix` is a symbolic link to `target`: the path that replaces `prefix/rest`, in the root. */
-static char *redirect(const char *prefix, const char *target, const char *rest)
+/* Where the directory open as `fd` is, relative to the root (the kernel's view, not a string
+ * we built: a `..` in a link target must count from where the link physically is). */
+static char *rel_path_of(int fd)
 {
-	char *dir = xstrdup(prefix);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	else
-		*dir = 0;
+	static char root_real[PATH_MAX + 1];
+	static size_t root_len;
+	char proc[64], buf[PATH_MAX + 1];
+	if (!root_len) {
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", g.root);
+		ssize_t n = readlink(proc, root_real, PATH_MAX);
+		if (n <= 0)
+			die(errno, "readlink the root: %s", strerror(errno));
+		root_real[n] = 0;
+		root_len = (size_t)n;
+	}
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, buf, PATH_MAX);
+	if (n < 0 || n >= PATH_MAX)
+		die(n < 0 ? errno : ENAMETOOLONG, "locate a parent directory: %s", strerror(n < 0 ? errno : ENAMETOOLONG));
+	buf[n] = 0;
+	if (root_len == 1)
+		return xstrdup(buf + 1);
+	if (strncmp(buf, root_real, root_len) != 0 || (buf[root_len] != '/' && buf[root_len] != 0))
+		die(EXDEV, "a parent directory is outside the root");
+	return xstrdup(buf + root_len + (buf[root_len] == '/'));
+}
+
+/* A symbolic link in the directory `dirfd` points to `target`: the path that replaces
+ * `link/rest`, in the root, clamped at it like a chroot. */
+static char *redirect(int dirfd, const char *target, const char *rest)
+{
+	char *dir = rel_path_of(dirfd);
 	char *t = target[0] == '/' ? xstrdup(target) : join(dir, target);
 	char *full = join(t, rest);
 	char *c = clean_path(full, 1);
@@ -548,7 +571,7 @@ static int open_parent(const char *parent_in, int create)
 				if (tl < 0)
 					die(ENOTDIR, "implied parent '%s' exists and is not a directory", prefix);
 				target[tl] = 0;
-				redir = redirect(prefix, target, rest);
+				redir = redirect(base, target, rest);
 			} else {
 				int lfd = lower_lookup(prefix);
 				struct stat st;
@@ -560,7 +583,7 @@ static int open_parent(const char *parent_in, int create)
 						die(errno, "read lower link '%s': %s", prefix, strerror(errno));
 					target[tl] = 0;
 					unlinkat(base, comp, AT_REMOVEDIR);
-					redir = redirect(prefix, target, rest);
+					redir = redirect(base, target, rest);
 				}
 				int nfd = openat(base, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (!redir && nfd < 0)
