@@ -27,6 +27,14 @@ export interface ApplyOptions {
   /** in a user namespace devices are skipped and opaque marks use user.overlay.opaque */
   userns?: boolean;
   signal?: AbortSignal;
+  /**
+   * gzip decompressor: 'auto' uses `igzip -dc` when installed (several times faster here),
+   * else Node's zlib; 'zlib' forces Node's. A failing subprocess decompressor fails with kind
+   * 'unavailable': the caller may empty the target and re-run from the stored blob with 'zlib'.
+   */
+  gzip?: 'auto' | 'zlib';
+  /** false skips the final syncfs (the caller syncs, or a test); default true */
+  sync?: boolean;
 }
 
 export interface ApplyResult {

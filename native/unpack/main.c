@@ -1,0 +1,1002 @@
+/*
+ * berth-unpack: applies ONE layer (an uncompressed tar on stdin) into a root directory.
+ *
+ *   berth-unpack --root DIR --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]
+ *
+ * Containment is the kernel's: every parent is opened with openat2(root, parent,
+ * RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) (chroot semantics: absolute symlinks and `..` stay in
+ * the root), and the last component is acted on with *at() calls that never follow it. No path
+ * string is trusted to stay inside. The sha256 of every byte read from stdin (the trailing bytes
+ * after the end marker included) is computed here, so that a decompressor can feed this process
+ * directly, without the bytes passing through Node.
+ *
+ * Output: on success one line on stdout,
+ *   ok entries=N bytes=B sha256=HEX skipped-xattrs=X skipped-devices=D
+ * on failure one line on stderr and exit status 1,
+ *   error ERRNAME ENTRY MESSAGE
+ * where ENTRY is the entry's name as stored, with bytes outside printable ASCII (and `\`)
+ * written as \xNN, or `-` when no entry is concerned. `warn ...` lines may precede it.
+ */
+#include "tar.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define MAX_HOPS 40 /* symbolic links followed while creating implied parents (as the kernel) */
+
+struct dirtime {
+	char *path;
+	struct timespec ts[2];
+};
+
+struct strset {
+	char **slot;
+	size_t cap, n;
+};
+
+static struct {
+	int root;
+	int overlay, userns, sync;
+	int *lowers;
+	size_t nlowers;
+	struct tar_reader r;
+	EVP_MD_CTX *md;
+	uint64_t entries, skipped_xattrs, skipped_devices;
+	struct dirtime *dirs;
+	size_t ndirs, capdirs;
+	struct strset unpacked; /* flat mode: paths unpacked by this layer (for opaque dirs) */
+	const char *entry;
+} g;
+
+/* ---- errors ---------------------------------------------------------------------------- */
+
+static void put_escaped(FILE *f, const char *s)
+{
+	if (!s) {
+		fputc('-', f);
+		return;
+	}
+	if (!*s) {
+		fputs("\\x00", f); /* an empty name, shown so that the line keeps its fields */
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f || *p == '\\')
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+static const char *errname(int e)
+{
+	const char *n = strerrorname_np(e);
+	return n ? n : "EIO";
+}
+
+__attribute__((noreturn, format(printf, 2, 3))) static void die(int errnum, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	for (char *c = msg; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	fprintf(stderr, "error %s ", errname(errnum));
+	put_escaped(stderr, g.entry);
+	fprintf(stderr, " %s\n", msg);
+	fflush(stderr);
+	_exit(1);
+}
+
+static void warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("warn ", stderr);
+	put_escaped(stderr, g.entry);
+	fputc(' ', stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		die(ENOMEM, "out of memory");
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		die(ENOMEM, "out of memory");
+	return p;
+}
+
+/* ---- a set of strings (flat mode's "unpacked by this layer") ----------------------------- */
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int set_has(struct strset *s, const char *k)
+{
+	if (!s->cap)
+		return 0;
+	for (size_t i = hash(k) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (!s->slot[i])
+			return 0;
+		if (strcmp(s->slot[i], k) == 0)
+			return 1;
+	}
+}
+
+static void set_add(struct strset *s, const char *k)
+{
+	if (set_has(s, k))
+		return;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		char **slot = calloc(cap, sizeof *slot);
+		if (!slot)
+			die(ENOMEM, "out of memory");
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->slot[i]) {
+				size_t j = hash(s->slot[i]) & (cap - 1);
+				while (slot[j])
+					j = (j + 1) & (cap - 1);
+				slot[j] = s->slot[i];
+			}
+		free(s->slot);
+		s->slot = slot;
+		s->cap = cap;
+	}
+	size_t i = hash(k) & (s->cap - 1);
+	while (s->slot[i])
+		i = (i + 1) & (s->cap - 1);
+	s->slot[i] = xstrdup(k);
+	s->n++;
+}
+
+/* ---- paths ----------------------------------------------------------------------------- */
+
+/*
+ * Lexically cleans a name: drops empty and `.` components and folds `..`. An entry name whose
+ * `..` would leave the root is refused (clamp = 0: moby's choice, a breakout is an error); a
+ * hardlink target is clamped at the root instead (clamp = 1: containerd's choice, which its
+ * HardlinkDirect* cases expect). Returns the cleaned path ("" = the root) or NULL.
+ */
+static char *clean_path(const char *in, int clamp)
+{
+	size_t n = strlen(in);
+	char *out = xmalloc(n + 1);
+	size_t o = 0;
+	const char *p = in;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *q = strchr(p, '/');
+		size_t l = q ? (size_t)(q - p) : strlen(p);
+		if (l == 1 && p[0] == '.') {
+			/* skip */
+		} else if (l == 2 && p[0] == '.' && p[1] == '.') {
+			if (o == 0) {
+				if (!clamp) {
+					free(out);
+					return NULL;
+				}
+			} else {
+				while (o > 0 && out[o - 1] != '/')
+					o--;
+				if (o > 0)
+					o--;
+			}
+		} else {
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, p, l);
+			o += l;
+		}
+		p += l;
+	}
+	out[o] = 0;
+	return out;
+}
+
+static int open_in_root(int root, const char *path, uint64_t flags)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	if (!*path)
+		path = ".";
+	for (int tries = 0;; tries++) {
+		long fd = syscall(SYS_openat2, root, path, &how, sizeof how);
+		if (fd >= 0 || errno != EAGAIN || tries > 1000)
+			return (int)fd;
+	}
+}
+
+/* ---- metadata -------------------------------------------------------------------------- */
+
+static struct timespec bound(int64_t sec, long ns)
+{
+	struct timespec t = { 0, 0 };
+	/* before 1970 or past what Go can hold (2262) becomes the epoch, as containerd's boundTime */
+	if (sec >= 0 && sec <= 9223372035LL) {
+		t.tv_sec = (time_t)sec;
+		t.tv_nsec = ns;
+	}
+	return t;
+}
+
+static void entry_times(const struct tar_entry *e, struct timespec ts[2])
+{
+	ts[1] = bound(e->mtime, e->mtime_ns);
+	ts[0] = e->atime >= 0 ? bound(e->atime, e->atime_ns) : ts[1];
+	if (ts[0].tv_sec < ts[1].tv_sec || (ts[0].tv_sec == ts[1].tv_sec && ts[0].tv_nsec < ts[1].tv_nsec))
+		ts[0] = ts[1];
+}
+
+static void do_chown(int rc, const struct tar_entry *e)
+{
+	if (rc == 0)
+		return;
+	if (errno == EINVAL && g.userns)
+		die(EINVAL, "chown to %lld:%lld: the owner is not mapped in the user namespace (raise the subuid/subgid range)",
+		    (long long)e->uid, (long long)e->gid);
+	die(errno, "chown to %lld:%lld: %s", (long long)e->uid, (long long)e->gid, strerror(errno));
+}
+
+/* chmod without following: O_PATH|O_NOFOLLOW, then /proc/self/fd/N (works on device nodes on
+ * nodev mounts and on files without read permission, where opening for real would not). */
+static void chmod_nofollow(int dirfd, const char *base, mode_t mode)
+{
+	int fd = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open for chmod: %s", strerror(errno));
+	char p[64];
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	if (chmod(p, mode) < 0)
+		die(errno, "chmod: %s", strerror(errno));
+	close(fd);
+}
+
+/* trusted.* and overlay's own xattrs from an archive would steer overlayfs (opaque, redirect,
+ * metacopy): they are skipped, with a warning, never set. */
+static int xattr_forbidden(const char *name)
+{
+	return strncmp(name, "trusted.", 8) == 0 || strncmp(name, "user.overlay.", 13) == 0;
+}
+
+static void set_xattrs(const struct tar_entry *e, int fd, const char *procpath, int regular_or_dir)
+{
+	for (size_t i = 0; i < e->nxattrs; i++) {
+		const struct tar_xattr *x = &e->xattrs[i];
+		if (xattr_forbidden(x->name)) {
+			warn("xattr %s skipped: not accepted from a layer", x->name);
+			g.skipped_xattrs++;
+			continue;
+		}
+		int rc = fd >= 0 ? fsetxattr(fd, x->name, x->value, x->len, 0) : setxattr(procpath, x->name, x->value, x->len, 0);
+		if (rc == 0)
+			continue;
+		if (errno == ENOTSUP || (errno == EPERM && !regular_or_dir && strncmp(x->name, "user.", 5) == 0)) {
+			g.skipped_xattrs++;
+			continue;
+		}
+		die(errno, "set xattr %s: %s", x->name, strerror(errno));
+	}
+}
+
+static void remember_dir(const char *path, const struct timespec ts[2])
+{
+	if (g.ndirs == g.capdirs) {
+		g.capdirs = g.capdirs ? g.capdirs * 2 : 256;
+		g.dirs = realloc(g.dirs, g.capdirs * sizeof *g.dirs);
+		if (!g.dirs)
+			die(ENOMEM, "out of memory");
+	}
+	g.dirs[g.ndirs].path = xstrdup(path);
+	g.dirs[g.ndirs].ts[0] = ts[0];
+	g.dirs[g.ndirs].ts[1] = ts[1];
+	g.ndirs++;
+}
+
+/* ---- removal (never follows a symbolic link: every level is opened O_NOFOLLOW) ---------- */
+
+static void rmtree(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return;
+	if (errno != EISDIR)
+		die(errno, "remove '%s': %s", name, strerror(errno));
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open '%s' for removal: %s", name, strerror(errno));
+	DIR *d = fdopendir(fd);
+	if (!d)
+		die(errno, "read '%s': %s", name, strerror(errno));
+	for (int pass = 0; pass < 4; pass++) {
+		struct dirent *de;
+		int removed = 0;
+		while ((errno = 0, de = readdir(d))) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			rmtree(fd, de->d_name);
+			removed++;
+		}
+		if (!removed)
+			break;
+		rewinddir(d);
+	}
+	closedir(d);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		die(errno, "remove directory '%s': %s", name, strerror(errno));
+}
+
+/* Flat mode's opaque directory: removes every child not unpacked earlier by this layer. */
+static void opaque_flat(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open for opaque: %s", strerror(errno));
+	DIR *d = fdopendir(fd);
+	if (!d)
+		die(errno, "read for opaque: %s", strerror(errno));
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = realloc(names, cap * sizeof *names);
+			if (!names)
+				die(ENOMEM, "out of memory");
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(path) + strlen(names[i]) + 2;
+		char *child = xmalloc(l);
+		snprintf(child, l, "%s%s%s", path, *path ? "/" : "", names[i]);
+		if (!set_has(&g.unpacked, child)) {
+			rmtree(fd, names[i]);
+		} else {
+			struct stat st;
+			if (fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+				int cfd = openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (cfd < 0)
+					die(errno, "open '%s': %s", child, strerror(errno));
+				opaque_flat(cfd, child);
+				close(cfd);
+			}
+		}
+		free(child);
+		free(names[i]);
+	}
+	free(names);
+	closedir(d);
+}
+
+/* ---- parents --------------------------------------------------------------------------- */
+
+static char *join(const char *a, const char *b)
+{
+	size_t l = strlen(a) + strlen(b) + 2;
+	char *s = xmalloc(l);
+	snprintf(s, l, "%s%s%s", a, (*a && *b) ? "/" : "", b);
+	return s;
+}
+
+/* Where the directory open as `fd` is, relative to the root (the kernel's view, not a string
+ * we built: a `..` in a link target must count from where the link physically is). */
+static char *rel_path_of(int fd)
+{
+	static char root_real[PATH_MAX + 1];
+	static size_t root_len;
+	char proc[64], buf[PATH_MAX + 1];
+	if (!root_len) {
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", g.root);
+		ssize_t n = readlink(proc, root_real, PATH_MAX);
+		if (n <= 0)
+			die(errno, "readlink the root: %s", strerror(errno));
+		root_real[n] = 0;
+		root_len = (size_t)n;
+	}
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, buf, PATH_MAX);
+	if (n < 0 || n >= PATH_MAX)
+		die(n < 0 ? errno : ENAMETOOLONG, "locate a parent directory: %s", strerror(n < 0 ? errno : ENAMETOOLONG));
+	buf[n] = 0;
+	if (root_len == 1)
+		return xstrdup(buf + 1);
+	if (strncmp(buf, root_real, root_len) != 0 || (buf[root_len] != '/' && buf[root_len] != 0))
+		die(EXDEV, "a parent directory is outside the root");
+	return xstrdup(buf + root_len + (buf[root_len] == '/'));
+}
+
+/* A symbolic link in the directory `dirfd` points to `target`: the path that replaces
+ * `link/rest`, in the root, clamped at it like a chroot. */
+static char *redirect(int dirfd, const char *target, const char *rest)
+{
+	char *dir = rel_path_of(dirfd);
+	char *t = target[0] == '/' ? xstrdup(target) : join(dir, target);
+	char *full = join(t, rest);
+	char *c = clean_path(full, 1);
+	free(dir);
+	free(t);
+	free(full);
+	return c;
+}
+
+/* Copies a lower layer's directory metadata onto a new implied parent (xattrs but trusted.*). */
+static void copy_lower_meta(int lfd, int fd, const char *path)
+{
+	struct stat st;
+	if (fstat(lfd, &st) < 0)
+		die(errno, "stat lower '%s': %s", path, strerror(errno));
+	if (fchown(fd, st.st_uid, st.st_gid) < 0)
+		die(errno, "chown implied parent '%s': %s", path, strerror(errno));
+	if (fchmod(fd, st.st_mode & 07777) < 0)
+		die(errno, "chmod implied parent '%s': %s", path, strerror(errno));
+	char proc[64], list[65536];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", lfd);
+	ssize_t n = listxattr(proc, list, sizeof list);
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(list + i) + 1) {
+		const char *name = list + i;
+		if (xattr_forbidden(name))
+			continue;
+		char val[65536];
+		ssize_t vl = getxattr(proc, name, val, sizeof val);
+		if (vl >= 0 && fsetxattr(fd, name, val, (size_t)vl, 0) < 0 && errno != ENOTSUP && errno != EPERM)
+			die(errno, "copy xattr %s to implied parent '%s': %s", name, path, strerror(errno));
+	}
+	struct timespec ts[2] = { st.st_atim, st.st_mtim };
+	remember_dir(path, ts);
+}
+
+/*
+ * Looks `path` up in the lower layers, top first, without following its last component. The
+ * first lower that has it decides: returns an O_PATH fd (the caller fstat's it), or -1.
+ */
+static int lower_lookup(const char *path)
+{
+	for (size_t i = 0; i < g.nlowers; i++) {
+		int fd = open_in_root(g.lowers[i], path, O_PATH | O_NOFOLLOW);
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT && errno != ENOTDIR)
+			die(errno, "look up '%s' in a lower layer: %s", path, strerror(errno));
+	}
+	return -1;
+}
+
+/*
+ * Opens the directory `parent` (a cleaned path, "" = the root) inside the root, creating the
+ * missing components when `create`. A missing component that is a symbolic link in the upper
+ * (dangling) or in a lower layer is followed the chroot way, by rewriting the path, so that
+ * an image's `lib -> usr/lib` keeps working when a later layer adds `lib/x` (and stays a link).
+ * Returns the fd, or -1 with errno ENOENT when it does not exist and !create.
+ */
+static int open_parent(const char *parent_in, int create)
+{
+	char *parent = xstrdup(parent_in);
+	for (int hops = 0;; hops++) {
+		if (hops > MAX_HOPS)
+			die(ELOOP, "too many symbolic links in the parents");
+		int fd = open_in_root(g.root, parent, O_RDONLY | O_DIRECTORY);
+		if (fd >= 0) {
+			free(parent);
+			return fd;
+		}
+		if (errno != ENOENT || !create) {
+			if (errno == ENOENT || errno == ENOTDIR) {
+				free(parent);
+				return -1;
+			}
+			die(errno, "open parent '%s': %s", parent, strerror(errno));
+		}
+		/* the longest prefix that exists, from the end (usually only the last is missing) */
+		size_t n = strlen(parent);
+		char *buf = xstrdup(parent);
+		size_t cut = n;
+		int base = -1;
+		while (cut > 0) {
+			while (cut > 0 && buf[cut - 1] != '/')
+				cut--;
+			if (cut == 0)
+				break;
+			buf[cut - 1] = 0;
+			base = open_in_root(g.root, buf, O_RDONLY | O_DIRECTORY);
+			if (base >= 0)
+				break;
+			if (errno != ENOENT)
+				die(errno, "open parent '%s': %s", buf, strerror(errno));
+			cut--;
+		}
+		if (base < 0) {
+			cut = 0;
+			base = open_in_root(g.root, "", O_RDONLY | O_DIRECTORY);
+			if (base < 0)
+				die(errno, "open the root: %s", strerror(errno));
+		}
+		/* create components from `cut` on */
+		char *redir = NULL;
+		size_t i = cut;
+		while (i < n) {
+			size_t j = i;
+			while (j < n && parent[j] != '/')
+				j++;
+			char *comp = strndup(parent + i, j - i);
+			char *prefix = strndup(parent, j);
+			const char *rest = j < n ? parent + j + 1 : "";
+			if (!comp || !prefix)
+				die(ENOMEM, "out of memory");
+			if (mkdirat(base, comp, 0700) < 0) {
+				if (errno != EEXIST)
+					die(errno, "create implied parent '%s': %s", prefix, strerror(errno));
+				/* something is there but did not resolve: a dangling symbolic link */
+				char target[PATH_MAX + 1];
+				ssize_t tl = readlinkat(base, comp, target, PATH_MAX);
+				if (tl < 0)
+					die(ENOTDIR, "implied parent '%s' exists and is not a directory", prefix);
+				target[tl] = 0;
+				redir = redirect(base, target, rest);
+			} else {
+				int lfd = lower_lookup(prefix);
+				struct stat st;
+				if (lfd >= 0 && fstat(lfd, &st) == 0 && S_ISLNK(st.st_mode)) {
+					/* a lower layer's link: undo the mkdir and follow the link instead */
+					char target[PATH_MAX + 1];
+					ssize_t tl = readlinkat(lfd, "", target, PATH_MAX);
+					if (tl < 0)
+						die(errno, "read lower link '%s': %s", prefix, strerror(errno));
+					target[tl] = 0;
+					unlinkat(base, comp, AT_REMOVEDIR);
+					redir = redirect(base, target, rest);
+				}
+				int nfd = openat(base, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (!redir && nfd < 0)
+					die(errno, "open implied parent '%s': %s", prefix, strerror(errno));
+				if (!redir) {
+					if (lfd >= 0 && S_ISDIR(st.st_mode)) {
+						copy_lower_meta(lfd, nfd, prefix);
+					} else if (fchmod(nfd, 0755) < 0) {
+						die(errno, "chmod implied parent '%s': %s", prefix, strerror(errno));
+					}
+					if (!g.overlay)
+						set_add(&g.unpacked, prefix);
+				}
+				if (lfd >= 0)
+					close(lfd);
+				if (!redir) {
+					close(base);
+					base = nfd;
+				} else if (nfd >= 0) {
+					close(nfd);
+				}
+			}
+			free(comp);
+			free(prefix);
+			if (redir)
+				break;
+			i = j + 1;
+		}
+		free(buf);
+		if (!redir) {
+			free(parent);
+			return base;
+		}
+		close(base);
+		free(parent);
+		if (!redir)
+			die(EINVAL, "internal: no redirect");
+		parent = redir;
+	}
+}
+
+/* ---- entries --------------------------------------------------------------------------- */
+
+/* Makes room for the entry: a directory over a directory merges (returns 1); anything else
+ * that is there is removed (returns 0). */
+static int make_room(int dirfd, const char *base, int want_dir)
+{
+	struct stat st;
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		die(errno, "stat: %s", strerror(errno));
+	}
+	if (want_dir && S_ISDIR(st.st_mode))
+		return 1;
+	rmtree(dirfd, base);
+	return 0;
+}
+
+static void write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			die(errno, "write: %s", strerror(errno));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void copy_data(int fd, uint64_t n)
+{
+	while (n) {
+		const unsigned char *p;
+		ssize_t k = tar_data(&g.r, &p, n > (1 << 20) ? (1 << 20) : (size_t)n);
+		if (k < 0)
+			die(g.r.errnum, "%s", g.r.err);
+		if (k == 0)
+			die(EPROTO, "unexpected end of the entry's data");
+		write_all(fd, p, (size_t)k);
+		n -= (uint64_t)k;
+	}
+}
+
+static void apply_regular(int dirfd, const char *base, const struct tar_entry *e)
+{
+	make_room(dirfd, base, 0);
+	int fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die(errno, "create: %s", strerror(errno));
+	if (e->sparse) {
+		for (size_t i = 0; i < e->nsparse; i++) {
+			if (lseek(fd, (off_t)e->sparse[i].off, SEEK_SET) < 0)
+				die(errno, "seek: %s", strerror(errno));
+			copy_data(fd, e->sparse[i].len);
+		}
+		if (ftruncate(fd, (off_t)e->realsize) < 0)
+			die(errno, "truncate to %llu: %s", (unsigned long long)e->realsize, strerror(errno));
+	} else {
+		copy_data(fd, e->size);
+	}
+	do_chown(fchown(fd, (uid_t)e->uid, (gid_t)e->gid), e);
+	if (fchmod(fd, e->mode) < 0)
+		die(errno, "chmod: %s", strerror(errno));
+	set_xattrs(e, fd, NULL, 1);
+	struct timespec ts[2];
+	entry_times(e, ts);
+	if (futimens(fd, ts) < 0)
+		die(errno, "set times: %s", strerror(errno));
+	if (close(fd) < 0)
+		die(errno, "close: %s", strerror(errno));
+}
+
+static void apply_dir(int dirfd, const char *base, const char *path, const struct tar_entry *e)
+{
+	if (!make_room(dirfd, base, 1) && mkdirat(dirfd, base, 0700) < 0)
+		die(errno, "mkdir: %s", strerror(errno));
+	int fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		die(errno, "open directory: %s", strerror(errno));
+	do_chown(fchown(fd, (uid_t)e->uid, (gid_t)e->gid), e);
+	if (fchmod(fd, e->mode) < 0)
+		die(errno, "chmod: %s", strerror(errno));
+	set_xattrs(e, fd, NULL, 1);
+	close(fd);
+	struct timespec ts[2];
+	entry_times(e, ts);
+	remember_dir(path, ts); /* set after the last entry: children bump a directory's times */
+}
+
+/* owner, mode, xattrs and times of a node that cannot be opened for real */
+static void meta_nofollow(int dirfd, const char *base, const struct tar_entry *e, int symlink)
+{
+	do_chown(fchownat(dirfd, base, (uid_t)e->uid, (gid_t)e->gid, AT_SYMLINK_NOFOLLOW), e);
+	if (!symlink) {
+		chmod_nofollow(dirfd, base, e->mode);
+		if (e->nxattrs) {
+			int fd = openat(dirfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				die(errno, "open for xattrs: %s", strerror(errno));
+			char p[64];
+			snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+			set_xattrs(e, -1, p, 0);
+			close(fd);
+		}
+	} else if (e->nxattrs) {
+		/* no lsetxattr through an fd before setxattrat(2): xattrs on links are skipped */
+		warn("xattrs on a symbolic link skipped");
+		g.skipped_xattrs += e->nxattrs;
+	}
+	struct timespec ts[2];
+	entry_times(e, ts);
+	if (utimensat(dirfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		die(errno, "set times: %s", strerror(errno));
+}
+
+static void apply_hardlink(int dirfd, const char *base, const char *path, const struct tar_entry *e)
+{
+	char *target = clean_path(e->linkname, 1);
+	if (!*target)
+		die(EPERM, "hardlink to the root directory");
+	if (strcmp(target, path) == 0) {
+		free(target);
+		return; /* a link to itself: already there */
+	}
+	char *slash = strrchr(target, '/');
+	const char *tbase = slash ? slash + 1 : target;
+	if (slash)
+		*slash = 0;
+	int tfd = open_parent(slash ? target : "", 0);
+	if (tfd < 0)
+		die(ENOENT, "hardlink target '%s': not found in this layer", e->linkname);
+	struct stat st;
+	if (fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		die(errno, "hardlink target '%s': %s", e->linkname, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		die(EPERM, "hardlink target '%s' is a directory", e->linkname);
+	make_room(dirfd, base, 0);
+	/* flags 0: a link to a symbolic link links the link itself */
+	if (linkat(tfd, tbase, dirfd, base, 0) < 0)
+		die(errno, "hardlink to '%s': %s", e->linkname, strerror(errno));
+	close(tfd);
+	free(target);
+}
+
+static void apply_special(int dirfd, const char *base, const struct tar_entry *e)
+{
+	mode_t type = e->type == '3' ? S_IFCHR : e->type == '4' ? S_IFBLK : S_IFIFO;
+	dev_t dev = 0;
+	if (type != S_IFIFO) {
+		if (g.userns) {
+			g.skipped_devices++;
+			return;
+		}
+		/* mknod(2) takes a 32-bit dev: 12 bits of major, 20 of minor */
+		if (e->devmajor > 0xfff || e->devminor > 0xfffff)
+			die(ERANGE, "device number %lld:%lld does not fit", (long long)e->devmajor, (long long)e->devminor);
+		dev = makedev((unsigned)e->devmajor, (unsigned)e->devminor);
+	}
+	make_room(dirfd, base, 0);
+	if (mknodat(dirfd, base, type | 0600, dev) < 0) {
+		if (g.userns && errno == EPERM) {
+			g.skipped_devices++;
+			return;
+		}
+		die(errno, "mknod: %s", strerror(errno));
+	}
+	meta_nofollow(dirfd, base, e, 0);
+}
+
+static void apply_whiteout(int dirfd, const char *parent, const char *base, const struct tar_entry *e)
+{
+	if (strcmp(base, ".wh..wh..opq") == 0) {
+		if (g.overlay) {
+			const char *name = g.userns ? "user.overlay.opaque" : "trusted.overlay.opaque";
+			if (fsetxattr(dirfd, name, "y", 1, 0) < 0)
+				die(errno, "set %s: %s", name, strerror(errno));
+		} else {
+			opaque_flat(dirfd, parent);
+		}
+		return;
+	}
+	if (strncmp(base, ".wh..wh.", 8) == 0)
+		return; /* other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): nothing to apply */
+	const char *x = base + 4;
+	if (!*x || strcmp(x, ".") == 0 || strcmp(x, "..") == 0)
+		die(EINVAL, "invalid whiteout entry");
+	if (g.overlay) {
+		make_room(dirfd, x, 0);
+		if (mknodat(dirfd, x, S_IFCHR, makedev(0, 0)) < 0)
+			die(errno, "mknod whiteout '%s': %s", x, strerror(errno));
+		do_chown(fchownat(dirfd, x, (uid_t)e->uid, (gid_t)e->gid, AT_SYMLINK_NOFOLLOW), e);
+	} else {
+		rmtree(dirfd, x);
+	}
+}
+
+static void apply_entry(struct tar_entry *e)
+{
+	char *path = clean_path(e->name, 0);
+	if (!path)
+		die(EPERM, "path escapes the root");
+	if (!*path) {
+		free(path);
+		return; /* the root itself: its metadata belongs to the snapshot, not the layer */
+	}
+	char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	char *parent = slash ? strndup(path, (size_t)(slash - path)) : xstrdup("");
+	if (!parent)
+		die(ENOMEM, "out of memory");
+	int whiteout = strncmp(base, ".wh.", 4) == 0;
+	/* flat whiteouts of something whose parent is absent have nothing to remove */
+	int dirfd = open_parent(parent, !(whiteout && !g.overlay));
+	if (dirfd < 0) {
+		if (whiteout && !g.overlay) {
+			free(parent);
+			free(path);
+			return;
+		}
+		die(ENOTDIR, "parent '%s' is not a directory", parent);
+	}
+	if (whiteout) {
+		apply_whiteout(dirfd, parent, base, e);
+	} else {
+		switch (e->type) {
+		case '0':
+			apply_regular(dirfd, base, e);
+			break;
+		case '5':
+			apply_dir(dirfd, base, path, e);
+			break;
+		case '1':
+			apply_hardlink(dirfd, base, path, e);
+			break;
+		case '2':
+			make_room(dirfd, base, 0);
+			if (symlinkat(e->linkname, dirfd, base) < 0)
+				die(errno, "symlink: %s", strerror(errno));
+			meta_nofollow(dirfd, base, e, 1);
+			break;
+		case '3': case '4': case '6':
+			apply_special(dirfd, base, e);
+			break;
+		default:
+			die(EPROTO, "unsupported entry type");
+		}
+		if (!g.overlay)
+			set_add(&g.unpacked, path);
+	}
+	close(dirfd);
+	free(parent);
+	free(path);
+}
+
+static void apply_dir_times(void)
+{
+	g.entry = NULL;
+	for (size_t i = 0; i < g.ndirs; i++) {
+		char *path = g.dirs[i].path;
+		char *slash = strrchr(path, '/');
+		const char *base = slash ? slash + 1 : path;
+		if (slash)
+			*slash = 0;
+		int dirfd = open_parent(slash ? path : "", 0);
+		struct stat st;
+		if (dirfd >= 0 && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+		    utimensat(dirfd, base, g.dirs[i].ts, AT_SYMLINK_NOFOLLOW) < 0)
+			die(errno, "set times of directory '%s/%s': %s", path, base, strerror(errno));
+		if (dirfd >= 0)
+			close(dirfd);
+		free(path);
+	}
+}
+
+/* ---- input ----------------------------------------------------------------------------- */
+
+static ssize_t read_stdin(void *ctx, void *buf, size_t n)
+{
+	(void)ctx;
+	for (;;) {
+		ssize_t k = read(0, buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k > 0 && EVP_DigestUpdate(g.md, buf, (size_t)k) != 1)
+			die(EIO, "sha256 failed");
+		return k;
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: berth-unpack --root DIR --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *root = NULL, *mode = NULL;
+	const char **lowers = calloc((size_t)argc, sizeof *lowers);
+	g.sync = 1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
+			root = argv[++i];
+		else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc)
+			mode = argv[++i];
+		else if (strcmp(argv[i], "--parent") == 0 && i + 1 < argc)
+			lowers[g.nlowers++] = argv[++i];
+		else if (strcmp(argv[i], "--userns") == 0)
+			g.userns = 1;
+		else if (strcmp(argv[i], "--no-sync") == 0)
+			g.sync = 0;
+		else
+			usage();
+	}
+	if (!root || !mode || (strcmp(mode, "overlay") && strcmp(mode, "flat")))
+		usage();
+	g.overlay = strcmp(mode, "overlay") == 0;
+	/* removal and deep trees hold one fd per level */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	umask(0);
+	/* the root itself must not be a symbolic link (CVE-2018-15664's lesson) */
+	g.root = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (g.root < 0)
+		die(errno, "open root '%s': %s", root, strerror(errno));
+	g.lowers = xmalloc(g.nlowers * sizeof *g.lowers);
+	for (size_t i = 0; i < g.nlowers; i++) {
+		g.lowers[i] = open(lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (g.lowers[i] < 0)
+			die(errno, "open parent layer '%s': %s", lowers[i], strerror(errno));
+	}
+	g.md = EVP_MD_CTX_new();
+	if (!g.md || EVP_DigestInit_ex(g.md, EVP_sha256(), NULL) != 1)
+		die(EIO, "sha256 init failed");
+
+	struct tar_src src = { .read = read_stdin, .cap = 1 << 20 };
+	src.buf = xmalloc(src.cap);
+	tar_init(&g.r, &src);
+	uint64_t bytes = 0;
+	for (;;) {
+		g.entry = NULL;
+		int rc = tar_next(&g.r);
+		if (rc < 0) {
+			g.entry = g.r.e.name;
+			die(g.r.errnum ? g.r.errnum : EPROTO, "%s (header %llu)", g.r.err, (unsigned long long)g.r.headers);
+		}
+		if (rc == 0)
+			break;
+		g.entry = g.r.e.name;
+		g.entries++;
+		bytes += g.r.e.realsize;
+		apply_entry(&g.r.e);
+	}
+	apply_dir_times();
+	if (tar_drain(&g.r) < 0)
+		die(g.r.errnum, "%s", g.r.err);
+	if (g.sync && syncfs(g.root) < 0)
+		die(errno, "syncfs: %s", strerror(errno));
+	unsigned char md[32];
+	unsigned mdlen = 0;
+	if (EVP_DigestFinal_ex(g.md, md, &mdlen) != 1 || mdlen != 32)
+		die(EIO, "sha256 failed");
+	printf("ok entries=%llu bytes=%llu sha256=", (unsigned long long)g.entries, (unsigned long long)src.total);
+	for (int i = 0; i < 32; i++)
+		printf("%02x", md[i]);
+	printf(" skipped-xattrs=%llu skipped-devices=%llu files-bytes=%llu\n", (unsigned long long)g.skipped_xattrs,
+	       (unsigned long long)g.skipped_devices, (unsigned long long)bytes);
+	return fflush(stdout) == 0 ? 0 : 1;
+}

@@ -1,0 +1,277 @@
+/**
+ * ApplyLayer: decompresses one layer and feeds it to berth-unpack (native/unpack), which
+ * applies it inside the target directory and hashes the uncompressed stream. This file only
+ * wires processes and streams; the containment is the helper's (openat2 RESOLVE_IN_ROOT).
+ *
+ * Data path: with `igzip -dc` or `zstd -dc` the decompressor's stdout is the helper's stdin, so
+ * the uncompressed bytes never pass through Node; with Node's zlib (gzip fallback) or an
+ * uncompressed layer, Node pumps them. The sha256 is computed in C either way (libcrypto with
+ * SHA-NI measured 1150 MB/s here vs 960 MB/s for Node's createHash, and it runs in another
+ * process, in parallel with the decompressor).
+ *
+ * Every path, success, failure or abort, ends with every child reaped and every pipe closed.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { accessSync, constants, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createGunzip } from 'node:zlib';
+import { BerthError, type ErrorKind } from '../common/errors.js';
+import type { Compression } from '../oci/image.js';
+import type { ApplyLayer, ApplyOptions, ApplyResult } from './types.js';
+
+/** Finds the helper next to the bundle (dist/ → native/build/) or in the source tree. */
+export function unpackPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [path.join(here, '../native/build/berth-unpack'), path.join(here, '../../native/build/berth-unpack')]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new BerthError('not-found', `find 'berth-unpack': not built (run 'npm run build')`, { object: 'berth-unpack' });
+}
+
+let igzipCache: string | null | undefined;
+/** The igzip executable on PATH, or null. Probed once. */
+export function findIgzip(): string | null {
+  if (igzipCache !== undefined) return igzipCache;
+  igzipCache = null;
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const f = path.join(dir || '.', 'igzip');
+    try {
+      accessSync(f, constants.X_OK);
+      igzipCache = f;
+      break;
+    } catch {}
+  }
+  return igzipCache;
+}
+
+/** What the first bytes say the stream is. */
+export function sniff(head: Buffer): Compression | 'short' {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4) {
+    const m = head.readUInt32LE(0);
+    // a zstd frame, or a skippable frame (0x184D2A50..5F)
+    if (m === 0xfd2fb528 || (m & 0xfffffff0) === 0x184d2a50) return 'zstd';
+    return 'none';
+  }
+  return 'short';
+}
+
+const HELPER_ERRNO_KINDS: Record<string, ErrorKind> = {
+  ENOSPC: 'unavailable',
+  EDQUOT: 'unavailable',
+  EIO: 'unavailable',
+  EROFS: 'unavailable',
+  ENOMEM: 'unavailable',
+  EMFILE: 'unavailable',
+  ENOENT: 'not-found',
+  EACCES: 'permission-denied',
+};
+
+export interface HelperError {
+  errno: string;
+  /** the entry's name as the helper printed it (non-printable bytes as \xNN), or undefined */
+  entry: string | undefined;
+  message: string;
+}
+
+/** Parses berth-unpack's `error ERRNAME ENTRY MESSAGE` line (the last one on stderr). */
+export function parseHelperError(stderr: string): HelperError | undefined {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('error '));
+  const m = /^error (\S+) (\S+) (.*)$/.exec(lines.at(-1) ?? '');
+  if (!m) return undefined;
+  return { errno: m[1] as string, entry: m[2] === '-' ? undefined : m[2], message: m[3] as string };
+}
+
+/** Parses the `ok entries=N bytes=B sha256=HEX ...` summary. */
+export function parseSummary(stdout: string): { entries: number; size: number; sha256: string } | undefined {
+  const m = /^ok entries=(\d+) bytes=(\d+) sha256=([0-9a-f]{64})/m.exec(stdout);
+  if (!m) return undefined;
+  return { entries: Number(m[1]), size: Number(m[2]), sha256: m[3] as string };
+}
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr: string;
+}
+
+function watch(name: string, proc: ChildProcess): Child {
+  const child: Child = {
+    name,
+    proc,
+    stderr: '',
+    exited: new Promise((resolve) => {
+      proc.once('close', (code, signal) => resolve({ code, signal }));
+      proc.once('error', () => resolve({ code: null, signal: null }));
+    }),
+  };
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (d: string) => {
+    if (child.stderr.length < 1 << 16) child.stderr += d;
+  });
+  // a write to a child that died is reported by its exit status, not by an EPIPE
+  proc.stdin?.on('error', () => {});
+  return child;
+}
+
+/** Writes `input` into `dest`, with backpressure, checking the first bytes against `expected`. */
+async function pump(input: Readable, dest: Writable, check: (head: Buffer) => void): Promise<void> {
+  let head: Buffer | null = Buffer.alloc(0);
+  for await (const chunk of input) {
+    let data = chunk as Buffer;
+    if (head) {
+      head = Buffer.concat([head, data]);
+      if (head.length < 4) continue;
+      check(head);
+      data = head;
+      head = null;
+    }
+    if (dest.destroyed || dest.writableEnded) return;
+    if (!dest.write(data)) {
+      await Promise.race([once(dest, 'drain'), once(dest, 'close')]);
+      if (dest.destroyed) return;
+    }
+  }
+  if (head) check(head);
+  if (!dest.destroyed) dest.end();
+}
+
+export const applyLayer: ApplyLayer = async (input: Readable, options: ApplyOptions): Promise<ApplyResult> => {
+  const { layer, compression, target } = options;
+  const fail = (kind: ErrorKind, message: string, cause?: unknown) =>
+    new BerthError(kind, `apply layer '${layer}': ${message}`, { object: layer, cause });
+  options.signal?.throwIfAborted();
+
+  const args = ['--root', target.dir, '--mode', target.mode];
+  for (const p of target.parents) args.push('--parent', p);
+  if (options.userns) args.push('--userns');
+  if (options.sync === false) args.push('--no-sync');
+
+  const children: Child[] = [];
+  let decompressor: Child | undefined;
+  let sink: Writable;
+  let helper: Child;
+  const tool = compression === 'zstd' ? 'zstd' : compression === 'gzip' && options.gzip !== 'zlib' ? findIgzip() : null;
+  const helperFile = unpackPath();
+  if (tool) {
+    decompressor = watch(path.basename(tool), spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    children.push(decompressor);
+    const out = decompressor.proc.stdout as Readable;
+    helper = watch('berth-unpack', spawn(helperFile, args, { stdio: [out, 'pipe', 'pipe'] }));
+    // our copy of the read end must go, or the decompressor would block (not fail) when the helper dies
+    out.destroy();
+    sink = decompressor.proc.stdin as Writable;
+  } else {
+    helper = watch('berth-unpack', spawn(helperFile, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    sink = helper.proc.stdin as Writable;
+  }
+  children.push(helper);
+  let stdout = '';
+  helper.proc.stdout?.setEncoding('utf8');
+  helper.proc.stdout?.on('data', (d: string) => {
+    stdout += d;
+  });
+
+  let gunzip: ReturnType<typeof createGunzip> | undefined;
+  let gunzipError: Error | undefined;
+  if (compression === 'gzip' && !tool) {
+    gunzip = createGunzip();
+    const helperIn = sink;
+    gunzip.on('error', (err) => {
+      gunzipError = err;
+      helperIn.destroy();
+    });
+    gunzip.pipe(helperIn);
+    sink = gunzip;
+  }
+
+  let mismatch: BerthError | undefined;
+  const check = (head: Buffer) => {
+    const seen = sniff(head);
+    const ok = compression === 'none' ? seen === 'none' || seen === 'short' : seen === compression;
+    if (!ok) {
+      const what = seen === 'short' ? `only ${head.length} bytes` : seen === 'none' ? 'not compressed' : seen;
+      mismatch = fail(
+        'invalid-argument',
+        `the media type says ${compression === 'none' ? 'uncompressed' : compression} but the data is ${what}`,
+      );
+      throw mismatch;
+    }
+  };
+
+  const killAll = () => {
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  };
+  let aborted = false;
+  const onAbort = () => {
+    aborted = true;
+    killAll();
+    input.destroy();
+    sink.destroy();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  let inputError: unknown;
+  let pumped = false;
+  // a helper that stops early (a refused entry) stops the feeding too: nothing else would
+  void helper.exited.then(() => {
+    if (!pumped) {
+      input.destroy();
+      sink.destroy();
+    }
+  });
+  try {
+    try {
+      await pump(input, sink, check);
+      pumped = true;
+    } catch (err) {
+      inputError = err;
+      // the helper must not apply a truncated layer as if it were whole
+      killAll();
+      sink.destroy();
+      gunzip?.destroy();
+    }
+    const [helperExit, decompExit] = await Promise.all([helper.exited, decompressor?.exited]);
+    if (aborted || options.signal?.aborted) throw fail('unavailable', 'aborted', options.signal?.reason);
+    if (mismatch) throw mismatch;
+    const helperError = helperExit.code !== 0 ? parseHelperError(helper.stderr) : undefined;
+    // a decompressor that fails truncates the stream: blame it, not the helper's "unexpected end";
+    // one that fails because the helper stopped reading (EPIPE) is not the cause
+    const truncated = !helperError || /unexpected end/.test(helperError.message);
+    if (decompressor && decompExit && decompExit.code !== 0 && truncated) {
+      const why = decompressor.stderr.trim().split('\n').at(-1) || `exit ${decompExit.code ?? decompExit.signal}`;
+      throw fail('unavailable', `${decompressor.name} -dc failed: ${why}`);
+    }
+    if (gunzipError && truncated) throw fail('invalid-argument', `gunzip: ${gunzipError.message}`, gunzipError);
+    if (helperError) {
+      const where = helperError.entry === undefined ? '' : `entry '${helperError.entry}': `;
+      throw fail(HELPER_ERRNO_KINDS[helperError.errno] ?? 'invalid-argument', `${where}${helperError.message} (${helperError.errno})`);
+    }
+    if (inputError) throw fail('unavailable', `read: ${(inputError as Error).message ?? inputError}`, inputError);
+    if (helperExit.code !== 0) {
+      const why = helperExit.signal ? `killed by ${helperExit.signal}` : `exit ${helperExit.code}`;
+      throw fail('internal', `berth-unpack ${why}: ${helper.stderr.trim().slice(-500)}`);
+    }
+    const summary = parseSummary(stdout);
+    if (!summary) throw fail('internal', `berth-unpack printed no summary: ${stdout.slice(0, 200)}`);
+    const diffId = `sha256:${summary.sha256}`;
+    if (options.expectedDiffId !== undefined && options.expectedDiffId !== diffId) {
+      throw fail('invalid-argument', `wrong diff id: the uncompressed layer is ${diffId}, the config says ${options.expectedDiffId}`);
+    }
+    return { diffId, size: summary.size, entries: summary.entries };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    killAll();
+    await Promise.all(children.map((c) => c.exited));
+    for (const c of children) {
+      c.proc.stdin?.destroy();
+      c.proc.stdout?.destroy();
+      c.proc.stderr?.destroy();
+    }
+    gunzip?.destroy();
+  }
+};
