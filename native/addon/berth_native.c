@@ -1,0 +1,328 @@
+/*
+ * berth_native: the few host system calls the TypeScript side needs in-process and Node lacks
+ * (xattrs, mknod, mount, openat2). Every call is synchronous and thin: it converts its
+ * arguments, makes one system call, and on failure throws an Error whose `code` is the errno
+ * name ("ENOENT"), `errno` its number and `syscall` the call, with a message in Node's own form
+ * ("ENOENT: no such file or directory, lgetxattr '/x'") so that src/common/errors.ts reads it
+ * like any fs error. Policy (what to call, on what) stays in TypeScript (src/native/addon.ts).
+ *
+ * Paths and xattr values may be Buffers (a file name need not be UTF-8) or strings.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* Largest xattr value the kernel allows (XATTR_SIZE_MAX) and largest name list (XATTR_LIST_MAX). */
+#define VALUE_MAX 65536
+#define LIST_MAX 65536
+
+/* Throws from a failed call: returns NULL so callers can `return throw_errno(...)`. */
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  const char *name = strerrorname_np(err);
+  char code[32];
+  if (name == NULL) {
+    snprintf(code, sizeof code, "E%d", err);
+    name = code;
+  }
+  /* Node's (libuv's) texts are lower case: "no such file or directory". */
+  char text[128];
+  snprintf(text, sizeof text, "%s", strerror(err));
+  text[0] = (char)tolower((unsigned char)text[0]);
+  char msg[4200];
+  if (path != NULL)
+    snprintf(msg, sizeof msg, "%s: %s, %s '%s'", name, text, syscall, path);
+  else
+    snprintf(msg, sizeof msg, "%s: %s, %s", name, text, syscall);
+  napi_value ncode, nmsg, error, v;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &ncode);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &nmsg);
+  napi_create_error(env, ncode, nmsg, &error);
+  napi_create_int32(env, -err, &v);
+  napi_set_named_property(env, error, "errno", v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, error, "syscall", v);
+  if (path != NULL) {
+    napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, error, "path", v);
+  }
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+/*
+ * A string or Buffer argument as a NUL-terminated C string (malloc'd; NULL with an exception
+ * pending on failure). Embedded NULs are refused: the kernel would silently cut the path.
+ */
+static char *arg_cstr(napi_env env, napi_value v, const char *what) {
+  napi_valuetype t;
+  bool is_buffer = false;
+  napi_typeof(env, v, &t);
+  if (t != napi_string) napi_is_buffer(env, v, &is_buffer);
+  size_t len = 0;
+  char *s;
+  if (t == napi_string) {
+    napi_get_value_string_utf8(env, v, NULL, 0, &len);
+    s = malloc(len + 1);
+    if (s == NULL) goto nomem;
+    napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  } else if (is_buffer) {
+    void *data;
+    napi_get_buffer_info(env, v, &data, &len);
+    s = malloc(len + 1);
+    if (s == NULL) goto nomem;
+    memcpy(s, data, len);
+    s[len] = '\0';
+  } else {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a string or a Buffer", what);
+    throw_type(env, msg);
+    return NULL;
+  }
+  if (strlen(s) != len) {
+    free(s);
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must not contain NUL bytes", what);
+    throw_type(env, msg);
+    return NULL;
+  }
+  return s;
+nomem:
+  throw_errno(env, ENOMEM, "malloc", NULL);
+  return NULL;
+}
+
+static bool arg_int64(napi_env env, napi_value v, const char *what, int64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_number) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a number", what);
+    throw_type(env, msg);
+    return false;
+  }
+  napi_get_value_int64(env, v, out);
+  return true;
+}
+
+/* Up to 6 arguments; missing ones are `undefined`. */
+#define ARGS(n)                                          \
+  size_t argc = (n);                                     \
+  napi_value argv[(n) > 0 ? (n) : 1];                    \
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);  \
+  if (argc < (n)) return throw_type(env, "missing arguments")
+
+/* lgetxattr(path, name): Buffer, or null when the file has no such attribute (ENODATA). */
+static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  napi_value result = NULL;
+  char *path = arg_cstr(env, argv[0], "path");
+  char *name = path ? arg_cstr(env, argv[1], "name") : NULL;
+  if (name == NULL) goto out;
+  char buf[VALUE_MAX];
+  ssize_t n = lgetxattr(path, name, buf, sizeof buf);
+  if (n < 0) {
+    if (errno == ENODATA)
+      napi_get_null(env, &result);
+    else
+      throw_errno(env, errno, "lgetxattr", path);
+    goto out;
+  }
+  void *copy;
+  napi_create_buffer_copy(env, (size_t)n, buf, &copy, &result);
+out:
+  free(path);
+  free(name);
+  return result;
+}
+
+/* llistxattr(path): the attribute names, as strings (xattr names are text). */
+static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  napi_value result = NULL;
+  char *path = arg_cstr(env, argv[0], "path");
+  if (path == NULL) return NULL;
+  char *buf = malloc(LIST_MAX);
+  if (buf == NULL) {
+    throw_errno(env, ENOMEM, "malloc", NULL);
+    goto out;
+  }
+  ssize_t n = llistxattr(path, buf, LIST_MAX);
+  if (n < 0) {
+    throw_errno(env, errno, "llistxattr", path);
+    goto out;
+  }
+  napi_create_array(env, &result);
+  uint32_t i = 0;
+  for (ssize_t off = 0; off < n;) {
+    size_t len = strnlen(buf + off, (size_t)(n - off));
+    napi_value s;
+    napi_create_string_utf8(env, buf + off, len, &s);
+    napi_set_element(env, result, i++, s);
+    off += (ssize_t)len + 1;
+  }
+out:
+  free(buf);
+  free(path);
+  return result;
+}
+
+/* lsetxattr(path, name, value: Buffer|string, flags) */
+static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  char *path = NULL, *name = NULL;
+  int64_t flags;
+  void *value;
+  size_t len;
+  bool is_buffer = false;
+  napi_valuetype t;
+  napi_typeof(env, argv[2], &t);
+  char *svalue = NULL;
+  if (t == napi_string) {
+    svalue = arg_cstr(env, argv[2], "value");
+    if (svalue == NULL) return NULL;
+    value = svalue;
+    len = strlen(svalue);
+  } else {
+    napi_is_buffer(env, argv[2], &is_buffer);
+    if (!is_buffer) return throw_type(env, "value must be a string or a Buffer");
+    napi_get_buffer_info(env, argv[2], &value, &len);
+  }
+  if (!arg_int64(env, argv[3], "flags", &flags)) goto out;
+  path = arg_cstr(env, argv[0], "path");
+  name = path ? arg_cstr(env, argv[1], "name") : NULL;
+  if (name == NULL) goto out;
+  if (lsetxattr(path, name, value, len, (int)flags) < 0) throw_errno(env, errno, "lsetxattr", path);
+out:
+  free(svalue);
+  free(path);
+  free(name);
+  return NULL;
+}
+
+/* lremovexattr(path, name) */
+static napi_value js_lremovexattr(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  char *path = arg_cstr(env, argv[0], "path");
+  char *name = path ? arg_cstr(env, argv[1], "name") : NULL;
+  if (name != NULL && lremovexattr(path, name) < 0) throw_errno(env, errno, "lremovexattr", path);
+  free(path);
+  free(name);
+  return NULL;
+}
+
+/* mknodat(dirfd, path, mode, major, minor): dirfd may be AT_FDCWD (-100). */
+static napi_value js_mknodat(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  int64_t dirfd, mode, major, minor;
+  if (!arg_int64(env, argv[0], "dirfd", &dirfd) || !arg_int64(env, argv[2], "mode", &mode) ||
+      !arg_int64(env, argv[3], "major", &major) || !arg_int64(env, argv[4], "minor", &minor))
+    return NULL;
+  if (major < 0 || major > 0xfff || minor < 0 || minor > 0xfffff) return throw_errno(env, EINVAL, "mknodat", NULL);
+  char *path = arg_cstr(env, argv[1], "path");
+  if (path == NULL) return NULL;
+  if (mknodat((int)dirfd, path, (mode_t)mode, makedev((unsigned)major, (unsigned)minor)) < 0)
+    throw_errno(env, errno, "mknodat", path);
+  free(path);
+  return NULL;
+}
+
+/* mount(source, target, fstype, flags, data): source, fstype and data may be null. */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  char *source = NULL, *target = NULL, *fstype = NULL, *data = NULL;
+  int64_t flags;
+  napi_valuetype t;
+  if (!arg_int64(env, argv[3], "flags", &flags)) return NULL;
+  target = arg_cstr(env, argv[1], "target");
+  if (target == NULL) return NULL;
+  napi_typeof(env, argv[0], &t);
+  if (t != napi_null && t != napi_undefined && (source = arg_cstr(env, argv[0], "source")) == NULL) goto out;
+  napi_typeof(env, argv[2], &t);
+  if (t != napi_null && t != napi_undefined && (fstype = arg_cstr(env, argv[2], "fstype")) == NULL) goto out;
+  napi_typeof(env, argv[4], &t);
+  if (t != napi_null && t != napi_undefined && (data = arg_cstr(env, argv[4], "data")) == NULL) goto out;
+  if (mount(source, target, fstype, (unsigned long)flags, data) < 0) throw_errno(env, errno, "mount", target);
+out:
+  free(source);
+  free(target);
+  free(fstype);
+  free(data);
+  return NULL;
+}
+
+/* umount2(target, flags) */
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int64_t flags;
+  if (!arg_int64(env, argv[1], "flags", &flags)) return NULL;
+  char *target = arg_cstr(env, argv[0], "target");
+  if (target == NULL) return NULL;
+  if (umount2(target, (int)flags) < 0) throw_errno(env, errno, "umount2", target);
+  free(target);
+  return NULL;
+}
+
+/*
+ * openat2(dirfd, path, flags, resolve): a file descriptor Node's fs can read through. With
+ * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS the kernel keeps the lookup under dirfd, so a tree that
+ * changes while it is read (a symlink swapped in for a directory) cannot redirect the read.
+ * O_CLOEXEC is always added. EAGAIN (a concurrent rename raced the lookup) is retried.
+ */
+static napi_value js_openat2(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  int64_t dirfd, flags, resolve;
+  if (!arg_int64(env, argv[0], "dirfd", &dirfd) || !arg_int64(env, argv[2], "flags", &flags) ||
+      !arg_int64(env, argv[3], "resolve", &resolve))
+    return NULL;
+  char *path = arg_cstr(env, argv[1], "path");
+  if (path == NULL) return NULL;
+  struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC, .mode = 0, .resolve = (uint64_t)resolve};
+  long fd;
+  int tries = 0;
+  do fd = syscall(SYS_openat2, (int)dirfd, path, &how, sizeof how);
+  while (fd < 0 && errno == EAGAIN && ++tries < 64);
+  napi_value result = NULL;
+  if (fd < 0)
+    throw_errno(env, errno, "openat2", path);
+  else
+    napi_create_int32(env, (int32_t)fd, &result);
+  free(path);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {
+      {"lgetxattr", js_lgetxattr}, {"llistxattr", js_llistxattr}, {"lsetxattr", js_lsetxattr},
+      {"lremovexattr", js_lremovexattr}, {"mknodat", js_mknodat}, {"mount", js_mount},
+      {"umount2", js_umount2}, {"openat2", js_openat2},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

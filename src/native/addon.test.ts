@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { closeSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fromErrno } from '../common/errors.js';
+import { AT_FDCWD, lgetxattr, llistxattr, lremovexattr, lsetxattr, mknod, mount, openat2, Resolve, umount2, XattrFlags } from './addon.js';
+
+function tmp(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-addon-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('xattrs: set, get, list, remove, with errno-carrying errors', (t) => {
+  const dir = tmp(t);
+  const file = path.join(dir, 'f');
+  writeFileSync(file, 'x');
+  assert.equal(lgetxattr(file, 'user.berth'), undefined);
+  lsetxattr(file, 'user.berth', Buffer.from([0, 1, 2, 255]));
+  assert.deepEqual(lgetxattr(file, 'user.berth'), Buffer.from([0, 1, 2, 255]));
+  lsetxattr(file, 'user.other', 'text');
+  assert.deepEqual(
+    llistxattr(file)
+      .filter((n) => n.startsWith('user.'))
+      .sort(),
+    ['user.berth', 'user.other'],
+  );
+  assert.throws(
+    () => lsetxattr(file, 'user.berth', 'again', XattrFlags.CREATE),
+    (e: NodeJS.ErrnoException) => e.code === 'EEXIST' && e.syscall === 'lsetxattr' && e.path === file,
+  );
+  lremovexattr(file, 'user.berth');
+  assert.equal(lgetxattr(file, 'user.berth'), undefined);
+  assert.throws(() => lremovexattr(file, 'user.berth'), { code: 'ENODATA' });
+
+  // fromErrno reads the addon's errors as it reads Node's.
+  const missing = path.join(dir, 'missing');
+  try {
+    lgetxattr(missing, 'user.x');
+    assert.fail('lgetxattr of a missing file succeeded');
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOENT');
+    const e = fromErrno('read xattrs', missing, err);
+    assert.equal(e.kind, 'not-found');
+    assert.equal(e.message, `read xattrs '${missing}': no such file or directory`);
+  }
+});
+
+test('xattrs are read from a symlink itself, not its target; Buffer paths pass raw bytes', (t) => {
+  const dir = tmp(t);
+  const target = path.join(dir, 'target');
+  writeFileSync(target, '');
+  lsetxattr(target, 'user.t', 'on-target');
+  symlinkSync('target', path.join(dir, 'link'));
+  assert.equal(lgetxattr(path.join(dir, 'link'), 'user.t'), undefined);
+  // a name that is not UTF-8
+  const raw = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0xff, 0xfe])]);
+  writeFileSync(raw, '');
+  lsetxattr(raw, 'user.raw', 'y');
+  assert.equal(lgetxattr(raw, 'user.raw')?.toString(), 'y');
+  assert.throws(() => lgetxattr(`${dir}/a\0b`, 'user.x'), /must not contain NUL/);
+  assert.throws(() => lgetxattr(42 as unknown as string, 'user.x'), /must be a string or a Buffer/);
+});
+
+test('openat2 with RESOLVE_BENEATH refuses a symlink and an escape, and opens what is beneath', (t) => {
+  const dir = tmp(t);
+  mkdirSync(path.join(dir, 'sub'));
+  writeFileSync(path.join(dir, 'sub', 'f'), 'inside');
+  symlinkSync('/etc', path.join(dir, 'etc'));
+  const root = openat2(AT_FDCWD, dir, constants.O_RDONLY | constants.O_DIRECTORY, 0);
+  t.after(() => closeSync(root));
+  const beneath = Resolve.BENEATH | Resolve.NO_SYMLINKS;
+  const fd = openat2(root, 'sub/f', constants.O_RDONLY, beneath);
+  assert.equal(readFileSync(fd, 'utf8'), 'inside');
+  closeSync(fd);
+  assert.throws(() => openat2(root, 'etc/passwd', constants.O_RDONLY, beneath), { code: 'ELOOP' });
+  assert.throws(() => openat2(root, '../x', constants.O_RDONLY, beneath), { code: 'EXDEV' });
+});
+
+test('mknod makes a fifo (any user) and a char device (root)', (t) => {
+  const dir = tmp(t);
+  mknod(path.join(dir, 'fifo'), constants.S_IFIFO | 0o600);
+  assert.ok(statSync(path.join(dir, 'fifo')).isFIFO());
+  assert.throws(() => mknod(path.join(dir, 'fifo'), constants.S_IFIFO | 0o600), { code: 'EEXIST' });
+  assert.throws(() => mknod(path.join(dir, 'big'), constants.S_IFCHR, 1 << 12, 0), { code: 'EINVAL' });
+  if (process.getuid?.() !== 0) return t.skip('needs root for a device node');
+  mknod(path.join(dir, 'null'), constants.S_IFCHR | 0o666, 1, 3);
+  const st = statSync(path.join(dir, 'null'));
+  assert.ok(st.isCharacterDevice());
+  assert.equal(st.rdev, (1 << 8) | 3);
+});
+
+test('mount and umount2 a tmpfs', (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to mount');
+  const dir = tmp(t);
+  const before = statSync(dir).dev;
+  mount('tmpfs', dir, 'tmpfs', 0, 'size=1m,mode=0700');
+  let mounted = true;
+  t.after(() => {
+    if (mounted) umount2(dir, 2 /* MNT_DETACH */);
+  });
+  assert.notEqual(statSync(dir).dev, before);
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  assert.match(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(` ${dir} .* - tmpfs `));
+  umount2(dir);
+  mounted = false;
+  assert.equal(statSync(dir).dev, before);
+  assert.throws(() => umount2(dir), { code: 'EINVAL' });
+  assert.throws(() => mount('none', path.join(dir, 'missing'), 'tmpfs'), { code: 'ENOENT' });
+});
