@@ -1,0 +1,253 @@
+/**
+ * Credentials from Docker's `config.json`, as the Docker CLI finds them (images.md §7,
+ * engine-api.md §D): `credHelpers[host]`, else `credsStore`, else the plaintext `auths` entry.
+ * Helpers are `docker-credential-<name>` programs speaking JSON on stdin/stdout.
+ *
+ * The caller passes the directory ($DOCKER_CONFIG or ~/.docker) and the environment the helpers
+ * run in (its PATH is searched): library code reads no process-global state.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { BerthError, errnoCode, fromErrno } from '../common/errors.js';
+import { DOCKER_HUB } from './reference.js';
+import type { AuthConfig, CredentialSource } from './types.js';
+
+/** Docker Hub's key in config.json and the server URL its helpers are asked about. */
+export const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+/** Every name Docker Hub credentials may be stored under (tools on docker/cli's config package map them all). */
+const HUB_ALIASES = [
+  DOCKER_HUB_KEY,
+  DOCKER_HUB,
+  'index.docker.io',
+  'registry-1.docker.io',
+  'https://index.docker.io/v1',
+  'https://registry-1.docker.io',
+];
+
+/** The helper's answer when it has nothing for the server: no credentials, not an error. */
+export const NOT_FOUND_TEXT = 'credentials not found in native keychain';
+
+export interface AuthEntry {
+  auth?: string;
+  username?: string;
+  password?: string;
+  identitytoken?: string;
+  registrytoken?: string;
+}
+
+export interface DockerConfigFile {
+  auths?: Record<string, AuthEntry>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** `$DOCKER_CONFIG`, else `<home>/.docker` (the caller reads its own environment). */
+export function dockerConfigDir(env: Env, home: string): string {
+  return env.DOCKER_CONFIG || join(home, '.docker');
+}
+
+/** Parses config.json text; only the credential keys are looked at, the rest is kept by whoever writes it. */
+export function parseDockerConfig(text: string, object = 'config.json'): DockerConfigFile {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (err) {
+    throw new BerthError('invalid-argument', `read '${object}': not valid JSON: ${(err as Error).message}`, { object, cause: err });
+  }
+  if (j === null || typeof j !== 'object' || Array.isArray(j))
+    throw new BerthError('invalid-argument', `read '${object}': not a JSON object`, { object });
+  const o = j as Record<string, unknown>;
+  const out: DockerConfigFile = {};
+  if (o.auths && typeof o.auths === 'object') {
+    out.auths = {};
+    for (const [k, v] of Object.entries(o.auths as Record<string, unknown>)) {
+      if (v && typeof v === 'object') Object.defineProperty(out.auths, k, { value: v as AuthEntry, enumerable: true });
+    }
+  }
+  if (typeof o.credsStore === 'string' && o.credsStore) out.credsStore = o.credsStore;
+  if (o.credHelpers && typeof o.credHelpers === 'object') {
+    out.credHelpers = {};
+    for (const [k, v] of Object.entries(o.credHelpers as Record<string, unknown>)) {
+      if (typeof v === 'string' && v) Object.defineProperty(out.credHelpers, k, { value: v, enumerable: true });
+    }
+  }
+  return out;
+}
+
+/** An `auths` entry as credentials: `auth` is standard base64 of `user:password`. */
+export function authFromEntry(entry: AuthEntry, object = 'auths'): AuthConfig | undefined {
+  const out: AuthConfig = {};
+  if (typeof entry.auth === 'string' && entry.auth) {
+    const text = Buffer.from(entry.auth, 'base64').toString('utf8');
+    const colon = text.indexOf(':');
+    if (colon < 0)
+      throw new BerthError('invalid-argument', `read credentials for '${object}': 'auth' is not base64 of user:password`, { object });
+    out.username = text.slice(0, colon);
+    out.password = text.slice(colon + 1);
+  } else {
+    if (typeof entry.username === 'string' && entry.username) out.username = entry.username;
+    if (typeof entry.password === 'string' && entry.password) out.password = entry.password;
+  }
+  if (typeof entry.identitytoken === 'string' && entry.identitytoken) {
+    out.identityToken = entry.identitytoken;
+    // the CLI clears the password once it holds an identity token
+    delete out.password;
+  }
+  if (typeof entry.registrytoken === 'string' && entry.registrytoken) out.registryToken = entry.registrytoken;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** docker/cli's ConvertToHostname: `https://index.docker.io/v1/` → `index.docker.io`. */
+export function keyHostname(key: string): string {
+  return key.replace(/^https?:\/\//, '').split('/')[0]!;
+}
+
+/** The keys a registry host may be stored under, best first. */
+export function keysFor(host: string): string[] {
+  if (host === DOCKER_HUB || HUB_ALIASES.includes(host)) return HUB_ALIASES;
+  return [host, `https://${host}`, `http://${host}`];
+}
+
+/** The server URL a helper is asked about: Hub's legacy URL, else the host. */
+export function serverUrlFor(host: string): string {
+  return keysFor(host)[0] === DOCKER_HUB_KEY ? DOCKER_HUB_KEY : host;
+}
+
+/** Which helper serves `host`, if any (credHelpers, then credsStore). */
+export function helperFor(config: DockerConfigFile, host: string): string | undefined {
+  for (const k of keysFor(host)) {
+    const h = config.credHelpers && Object.hasOwn(config.credHelpers, k) ? config.credHelpers[k] : undefined;
+    if (h) return h;
+  }
+  return config.credsStore;
+}
+
+/** The plaintext `auths` entry for `host`: an exact key first, then any key naming the same host. */
+export function entryFor(config: DockerConfigFile, host: string): AuthEntry | undefined {
+  const auths = config.auths ?? {};
+  const keys = keysFor(host);
+  for (const k of keys) if (Object.hasOwn(auths, k)) return auths[k];
+  const names = new Set(keys.map(keyHostname));
+  for (const [k, v] of Object.entries(auths)) if (names.has(keyHostname(k))) return v;
+  return undefined;
+}
+
+function onPath(name: string, env: Env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs `docker-credential-<helper> <action>` with `input` on stdin: its stdout, or undefined for
+ * "credentials not found in native keychain". Errors follow the CLI's text.
+ */
+export function runCredentialHelper(
+  helper: string,
+  action: 'get' | 'list' | 'store' | 'erase',
+  input: string,
+  env: Env,
+): Promise<string | undefined> {
+  const program = `docker-credential-${helper}`;
+  if (!/^[A-Za-z0-9._-]+$/.test(helper)) {
+    return Promise.reject(new BerthError('invalid-argument', `credential helper '${helper}': not a valid helper name`, { object: helper }));
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, [action], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdin.on('error', () => {
+      /* a helper that exits without reading: its exit status tells */
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      if (errnoCode(e) === 'ENOENT') {
+        reject(
+          new BerthError('failed-precondition', `exec: "${program}": executable file not found in $PATH`, { object: program, cause: e }),
+        );
+      } else reject(fromErrno('exec', program, e));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const text = Buffer.concat(out).toString('utf8').trim();
+      if (code === 0) return resolve(text);
+      if (text === NOT_FOUND_TEXT) return resolve(undefined);
+      const status = signal ? `signal: ${signal}` : `exit status ${code}`;
+      const shown = text || Buffer.concat(err).toString('utf8').trim();
+      reject(new BerthError('unavailable', `error getting credentials - err: ${status}, out: \`${shown}\``, { object: program }));
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** A helper's `get` answer as credentials; Username `<token>` marks an identity token. */
+export function authFromHelper(text: string, program: string): AuthConfig | undefined {
+  let j: { Username?: unknown; Secret?: unknown };
+  try {
+    j = JSON.parse(text);
+  } catch (err) {
+    throw new BerthError('invalid-argument', `credential helper '${program}': answer is not JSON`, { object: program, cause: err });
+  }
+  const user = typeof j?.Username === 'string' ? j.Username : '';
+  const secret = typeof j?.Secret === 'string' ? j.Secret : '';
+  if (!secret && !user) return undefined;
+  if (user === '<token>') return { identityToken: secret };
+  return { username: user, password: secret };
+}
+
+export interface DockerConfigOptions {
+  /** the directory holding config.json: `$DOCKER_CONFIG`, else `~/.docker` (see dockerConfigDir) */
+  configDir: string;
+  /** the environment helpers run in; its PATH is where they are found */
+  env: Env;
+}
+
+/**
+ * The Docker CLI's credential lookup, read afresh on every call (a `docker login` in between is
+ * seen). A missing config.json means no credentials.
+ */
+export function dockerConfigCredentials(opts: DockerConfigOptions): CredentialSource {
+  const path = join(opts.configDir, 'config.json');
+  return {
+    async get(host: string): Promise<AuthConfig | undefined> {
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return undefined;
+        throw fromErrno('read', path, err);
+      }
+      const config = parseDockerConfig(text, path);
+      let helper = helperFor(config, host);
+      // The CLI's default store, only for a config that names no store and holds no auths.
+      if (!helper && !config.credHelpers && !config.auths) {
+        if (onPath('pass', opts.env) && onPath('docker-credential-pass', opts.env)) helper = 'pass';
+        else if (onPath('docker-credential-secretservice', opts.env)) helper = 'secretservice';
+      }
+      if (helper) {
+        const answer = await runCredentialHelper(helper, 'get', serverUrlFor(host), opts.env);
+        return answer === undefined ? undefined : authFromHelper(answer, `docker-credential-${helper}`);
+      }
+      const entry = entryFor(config, host);
+      return entry ? authFromEntry(entry, host) : undefined;
+    },
+  };
+}
+
+/** Fixed credentials (the engine's X-Registry-Auth for one request), for every host or one. */
+export function staticCredentials(auth: AuthConfig | undefined, onlyHost?: string): CredentialSource {
+  return { get: async (host) => (onlyHost === undefined || onlyHost === host ? auth : undefined) };
+}
