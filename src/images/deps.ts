@@ -4,22 +4,14 @@
  */
 import type { ApplyLayer } from '../archive/types.js';
 import type { ContentStore } from '../content/types.js';
+import type { Leases as LeaseManager, LeaseResource } from '../metadata/leases.js';
 import type { Snapshotter } from '../snapshots/types.js';
 import type { ImageStore } from './store.js';
 
-/** A resource a lease keeps alive: 'content' (digest), 'ingest' (ref), 'snapshot/<snapshotter>' (key). */
-export interface LeaseResource {
-  type: string;
-  resource: string;
-}
+export type { LeaseResource };
 
-/** The part of the lease manager the image operations use. */
-export interface Leases {
-  create(options?: { id?: string; expiresAt?: Date; labels?: Record<string, string> }): Promise<{ id: string }> | { id: string };
-  addResource(leaseId: string, resource: LeaseResource): Promise<void> | void;
-  delete(leaseId: string): Promise<void> | void;
-  list?(): Promise<{ id: string; labels: Record<string, string> }[]> | { id: string; labels: Record<string, string> }[];
-}
+/** The part of the lease manager (src/metadata/leases.ts) the image operations use. */
+export type Leases = Pick<LeaseManager, 'create' | 'addResource' | 'delete' | 'list'>;
 
 export interface ImageDeps {
   content: ContentStore;
@@ -31,7 +23,7 @@ export interface ImageDeps {
 
 export const snapshotResource = (snapshotter: Snapshotter, key: string): LeaseResource => ({
   type: `snapshot/${snapshotter.name}`,
-  resource: key,
+  id: key,
 });
-export const contentResource = (digest: string): LeaseResource => ({ type: 'content', resource: digest });
-export const ingestResource = (ref: string): LeaseResource => ({ type: 'ingest', resource: ref });
+export const contentResource = (digest: string): LeaseResource => ({ type: 'content', id: digest });
+export const ingestResource = (ref: string): LeaseResource => ({ type: 'ingest', id: ref });

@@ -8,7 +8,6 @@ import {
   parseConfig,
   parseIndex,
   parseManifest,
-  platformMatches,
   selectManifest,
   sniffCompression,
 } from './manifest.js';
@@ -97,15 +96,11 @@ test('platform selection: exact variant first, compatible ones next, attestation
   ) as Index;
   assert.equal(selectManifest(index, { os: 'linux', architecture: 'amd64' }, 'i').digest, d('amd64'));
   assert.equal(selectManifest(index, { os: 'linux', architecture: 'arm', variant: 'v7' }, 'i').digest, d('armv7'));
-  assert.equal(selectManifest(index, { os: 'linux', architecture: 'arm', variant: 'v8' }, 'i').digest, d('armv7'));
+  assert.equal(selectManifest(index, { os: 'linux', architecture: 'arm', variant: 'v6' }, 'i').digest, d('armv6'));
   assert.equal(selectManifest(index, { os: 'linux', architecture: 'arm64', variant: 'v8' }, 'i').digest, d('arm64'));
   assert.throws(
     () => selectManifest(index, { os: 'linux', architecture: 's390x' }, 'i'),
-    /no matching manifest for linux\/s390x in the manifest list entries/,
-  );
-  assert.equal(
-    platformMatches({ os: 'linux', architecture: 'arm', variant: 'v6' }, { os: 'linux', architecture: 'arm', variant: 'v7' }),
-    false,
+    /i: no matching manifest for linux\/s390x in the manifest list entries/,
   );
 });
 

@@ -4,7 +4,8 @@
  * refers to (containerd's `containerd.io/gc.ref.*`). Pure: bytes in, data out. The bytes stay
  * the caller's; nothing here is ever re-serialized into a blob.
  */
-import { invalid } from '../common/errors.js';
+import { BerthError, invalid } from '../common/errors.js';
+import { hostPlatform as hostPlatformOf, selectManifest as selectPlatform } from '../distribution/platform.js';
 import {
   assertDigest,
   type Compression,
@@ -134,63 +135,20 @@ export function layersOf(manifest: Manifest, config: ImageConfig, what: string):
   });
 }
 
-// ---- platforms ----
-
-const ARCHES: Record<string, { architecture: string; variant?: string }> = {
-  x64: { architecture: 'amd64' },
-  arm64: { architecture: 'arm64', variant: 'v8' },
-  arm: { architecture: 'arm', variant: 'v7' },
-  ia32: { architecture: '386' },
-  ppc64: { architecture: 'ppc64le' },
-  s390x: { architecture: 's390x' },
-  riscv64: { architecture: 'riscv64' },
-};
+// ---- platforms (the registry client's rules: src/distribution/platform.ts) ----
 
 export function hostPlatform(): Platform {
-  const a = ARCHES[process.arch] ?? { architecture: process.arch };
-  return { os: 'linux', ...a };
+  return hostPlatformOf(process.arch);
 }
 
-/** `linux/arm64/v8` → Platform; lower case, as Docker's `platform=` query. */
-export function parsePlatform(text: string): Platform {
-  const [os, architecture, variant, ...extra] = text.toLowerCase().split('/');
-  if (!os || !architecture || extra.length) throw invalid(`platform '${text}': expected os/arch[/variant]`, text);
-  const p: Platform = { os, architecture };
-  if (variant) p.variant = variant;
-  return p;
-}
-
-export function formatPlatform(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-
-const normVariant = (p: Platform) => (p.architecture === 'arm64' && !p.variant ? 'v8' : (p.variant ?? ''));
-
-/** Does `candidate` run on `want`? arm variants: v7 runs v6 and v5, arm64's empty variant is v8. */
-export function platformMatches(want: Platform, candidate: Platform | undefined): boolean {
-  if (!candidate || candidate.os !== want.os || candidate.architecture !== want.architecture) return false;
-  const w = normVariant(want);
-  const c = normVariant(candidate);
-  if (w === c || c === '') return true;
-  if (want.architecture === 'arm') {
-    const order = ['v8', 'v7', 'v6', 'v5'];
-    return order.indexOf(c) >= order.indexOf(w);
-  }
-  return false;
-}
-
-/** The index entry for `platform`: exact variant first, then compatible ones; attestations skipped. */
+/** The index entry for `platform` (attestations skipped), failing with Docker's text after `what`. */
 export function selectManifest(index: Index, platform: Platform, what: string): Descriptor {
-  const candidates = index.manifests.filter(
-    (d) => isManifestType(d.mediaType) && d.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest',
-  );
-  const exact = candidates.find((d) => platformMatches(platform, d.platform) && normVariant(d.platform!) === normVariant(platform));
-  // among compatible ones, the newest variant (arm v7 before v6)
-  const rank = (d: Descriptor) => ['v8', 'v7', 'v6', 'v5'].indexOf(normVariant(d.platform!));
-  const compatible = candidates.filter((d) => platformMatches(platform, d.platform)).sort((a, b) => rank(a) - rank(b));
-  const found = exact ?? compatible[0];
-  if (!found) throw invalid(`${what}: no matching manifest for ${formatPlatform(platform)} in the manifest list entries`, what);
-  return found;
+  try {
+    return selectPlatform(index, platform);
+  } catch (err) {
+    if (err instanceof BerthError) throw new BerthError(err.kind, `${what}: ${err.message}`, { cause: err, object: err.object });
+    throw err;
+  }
 }
 
 // ---- GC labels (containerd's names, so the collector walks blobs like containerd's does) ----

@@ -16,8 +16,8 @@ test('names normalize as Docker does', () => {
 
 test('bad names are refused, naming the reference', () => {
   assert.throws(() => normalizeName('Busybox'), /reference 'Busybox': repository name must be lowercase/);
-  assert.throws(() => normalizeName('a@sha256:xyz'), /reference 'a@sha256:xyz': invalid digest/);
-  assert.throws(() => normalizeName(''), /invalid reference format/);
+  assert.throws(() => normalizeName('a@sha256:xyz'), /reference 'a@sha256:xyz': invalid reference format/);
+  assert.throws(() => normalizeName(''), /repository name must have at least one component/);
   assert.throws(() => normalizeName('a:b:c'), /invalid/);
   assert.throws(() => normalizeName('a/../b'), /invalid reference format/);
 });

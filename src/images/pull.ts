@@ -23,7 +23,7 @@ import type { ContentStore, Writer } from '../content/types.js';
 import type { Reference, Resolver } from '../distribution/types.js';
 import { type Descriptor, type Platform, sha256Digest } from '../oci/image.js';
 import type { Snapshotter } from '../snapshots/types.js';
-import { contentResource, type ImageDeps, ingestResource } from './deps.js';
+import { contentResource, type ImageDeps, ingestResource, snapshotResource } from './deps.js';
 import { type ActiveLease, withLease } from './lease.js';
 import {
   addSource,
@@ -283,7 +283,7 @@ export class Puller {
       const parent = i === 0 ? Promise.resolve() : committed[i - 1]!;
       const job = (async () => {
         await lease.add(contentResource(layer.desc.digest));
-        await lease.add({ type: `snapshot/${this.#deps.snapshotter.name}`, resource: layer.chainId });
+        await lease.add(snapshotResource(this.#deps.snapshotter, layer.chainId));
         const outcome = await this.#share(`layer:${layer.chainId}:${layer.desc.digest}:${unpack}`, progress, (emit) =>
           this.#layer(
             layer,

@@ -4,7 +4,7 @@
  * a store tampered with on disk fails here, naming the blob.
  */
 import { isKind, notFound } from '../common/errors.js';
-import type { Provider } from '../content/types.js';
+import type { Manager, Provider } from '../content/types.js';
 import type { Descriptor, ImageConfig, Index, Manifest, Platform } from '../oci/image.js';
 import {
   hostPlatform,
@@ -14,7 +14,6 @@ import {
   parseConfig,
   parseIndex,
   parseManifest,
-  platformMatches,
   selectManifest,
   verifyBytes,
 } from './manifest.js';
@@ -51,7 +50,22 @@ export async function readBlob(content: Provider, desc: Descriptor, what: string
  * Picks the platform manifest of `target`. With an index, the entries are tried best first and
  * the first one whose manifest is stored wins (a pull fetched only one platform).
  */
-export async function resolveImage(content: Provider, target: Descriptor, name: string, platform?: Platform): Promise<ResolvedImage> {
+export async function has(content: Pick<Manager, 'info'>, digest: string): Promise<boolean> {
+  try {
+    await content.info(digest);
+    return true;
+  } catch (err) {
+    if (isKind(err, 'not-found')) return false;
+    throw err;
+  }
+}
+
+export async function resolveImage(
+  content: Provider & Pick<Manager, 'info'>,
+  target: Descriptor,
+  name: string,
+  platform?: Platform,
+): Promise<ResolvedImage> {
   const what = `image '${name}'`;
   const targetBytes = await readBlob(content, target, what);
   let manifestDesc = target;
@@ -60,21 +74,11 @@ export async function resolveImage(content: Provider, target: Descriptor, name: 
   if (manifestKind(targetBytes, target.mediaType, what) === 'index') {
     const idx = parseIndex(targetBytes, `${what}: index '${target.digest}'`);
     index = { desc: target, index: idx, bytes: targetBytes };
-    const want = platform ?? hostPlatform();
-    const first = selectManifest(idx, want, what);
-    const ordered = [first, ...idx.manifests.filter((d) => d !== first && platformMatches(want, d.platform))];
-    let found: { d: Descriptor; b: Buffer } | undefined;
-    for (const d of ordered) {
-      try {
-        found = { d, b: await readBlob(content, d, what) };
-        break;
-      } catch (err) {
-        if (!isKind(err, 'not-found')) throw err;
-      }
-    }
-    if (!found) throw notFound(`${what}: the manifest for the platform (${first.digest}) is not in the content store`, name);
-    manifestDesc = found.d;
-    manifestBytes = found.b;
+    // a pull fetched one platform: choose among the manifests we hold
+    const held: Descriptor[] = [];
+    for (const d of idx.manifests) if (await has(content, d.digest)) held.push(d);
+    manifestDesc = selectManifest({ ...idx, manifests: held }, platform ?? hostPlatform(), what);
+    manifestBytes = await readBlob(content, manifestDesc, what);
   }
   const mwhat = `${what}: manifest '${manifestDesc.digest}'`;
   const manifest = parseManifest(manifestBytes, mwhat);
@@ -101,7 +105,7 @@ export async function resolveImage(content: Provider, target: Descriptor, name: 
  * one resolved platform (then `top` is its manifest).
  */
 export async function imageBlobs(
-  content: Provider & { info(digest: string): Promise<unknown> },
+  content: Provider & Pick<Manager, 'info'>,
   target: Descriptor,
   name: string,
   platform?: Platform,
@@ -118,14 +122,7 @@ export async function imageBlobs(
   const manifests: { desc: Descriptor; manifest: Manifest }[] = [];
   let all = false;
   if (resolved.index) {
-    const present = await Promise.all(
-      resolved.index.index.manifests.map((d) =>
-        content.info(d.digest).then(
-          () => true,
-          (err) => (isKind(err, 'not-found') ? false : Promise.reject(err)),
-        ),
-      ),
-    );
+    const present = await Promise.all(resolved.index.index.manifests.map((d) => has(content, d.digest)));
     all = present.every(Boolean);
     if (all) {
       for (const d of resolved.index.index.manifests) {

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { ApplyLayer, ApplyResult } from '../archive/types.js';
 import { BerthError, isKind } from '../common/errors.js';
 import { uniqueName } from '../common/fs.js';
-import type { Provider } from '../content/types.js';
+import type { ContentStore, Provider } from '../content/types.js';
 import type { Mount, Snapshotter } from '../snapshots/types.js';
 import { snapshotResource } from './deps.js';
 import type { ActiveLease } from './lease.js';
@@ -128,7 +128,7 @@ export async function unpackResolved(
 
 /** Unpacks the image named `name` (from the image store). */
 export async function unpack(
-  deps: { content: Provider; images: ImageStore; snapshotter: Snapshotter; apply: ApplyLayer },
+  deps: { content: ContentStore; images: ImageStore; snapshotter: Snapshotter; apply: ApplyLayer },
   name: string,
   options: UnpackOptions & { platform?: import('../oci/image.js').Platform } = {},
 ): Promise<string | undefined> {
@@ -142,7 +142,7 @@ export async function unpack(
  * when a layer is missing), returned as mounts (data: the caller mounts them where it wants).
  */
 export async function prepareRootfs(
-  deps: { content: Provider; images: ImageStore; snapshotter: Snapshotter; apply: ApplyLayer },
+  deps: { content: ContentStore; images: ImageStore; snapshotter: Snapshotter; apply: ApplyLayer },
   name: string,
   key: string,
   options: { readonly?: boolean; labels?: Record<string, string> } = {},
