@@ -44,6 +44,8 @@ export interface ImageServiceOptions {
   resolver?: Resolver;
   /** the layer applier (default: berth-unpack) */
   apply?: ApplyLayer;
+  /** mount a test overlay at open (default: as root); a process that opened this root before may skip it */
+  checkOverlay?: boolean;
 }
 
 export class ImageService implements AsyncDisposable {
@@ -71,7 +73,13 @@ export class ImageService implements AsyncDisposable {
       const kind = options.snapshotter ?? 'overlayfs';
       const snapRoot = path.join(root, 'snapshots', kind);
       const snapshotter: Snapshotter =
-        kind === 'native' ? await NativeSnapshotter.open({ root: snapRoot, db }) : await OverlaySnapshotter.open({ root: snapRoot, db });
+        kind === 'native'
+          ? await NativeSnapshotter.open({ root: snapRoot, db })
+          : await OverlaySnapshotter.open({
+              root: snapRoot,
+              db,
+              ...(options.checkOverlay === undefined ? {} : { checkMount: options.checkOverlay }),
+            });
       const deps = { content, images: new ImageStore(db), snapshotter, apply: options.apply ?? applyLayer, leases: new Leases(db) };
       return new ImageService(root, db, deps, options.resolver ?? createResolver(options.registry ?? {}));
     } catch (err) {
