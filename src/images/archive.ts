@@ -19,7 +19,7 @@ import tar from 'tar-stream';
 import { BerthError, invalid } from '../common/errors.js';
 import { uniqueName } from '../common/fs.js';
 import type { ContentStore } from '../content/types.js';
-import { type Descriptor, type Index, type Manifest, MediaType, type Platform } from '../oci/image.js';
+import { type Descriptor, type Index, isIndexType, isManifestType, type Manifest, MediaType, type Platform } from '../oci/image.js';
 import { blobPath, storeStream, verified } from './copy.js';
 import { contentResource, type ImageDeps, ingestResource } from './deps.js';
 import { type ActiveLease, withLease } from './lease.js';
@@ -406,7 +406,7 @@ async function checkOciTree(content: ContentStore, ix: ArchiveIndex, d: Descript
     throw invalid(`invalid archive: blob '${blobPath(d.digest)}' has content digest ${stored.digest}`, d.digest);
   }
   if (stored.size !== d.size) throw invalid(`invalid archive: blob '${d.digest}' is ${stored.size} bytes, not ${d.size}`, d.digest);
-  if (d.mediaType === MediaType.ociIndex || d.mediaType === MediaType.dockerManifestList || d.mediaType.endsWith('json')) {
+  if (isIndexType(d.mediaType) || isManifestType(d.mediaType)) {
     const bytes = await readBlob(content, d, 'archive');
     if (manifestKind(bytes, d.mediaType, `blob '${d.digest}'`) === 'index') {
       const idx = parseIndex(bytes, `index '${d.digest}'`);
@@ -417,7 +417,7 @@ async function checkOciTree(content: ContentStore, ix: ArchiveIndex, d: Descript
         held.push(c);
       }
       await label(content, d.digest, indexRefLabels(held));
-    } else if (d.mediaType !== MediaType.ociConfig && d.mediaType !== MediaType.dockerConfig) {
+    } else {
       const m = parseManifest(bytes, `manifest '${d.digest}'`);
       await checkOciTree(content, ix, m.config);
       for (const l of m.layers) await checkOciTree(content, ix, l);
