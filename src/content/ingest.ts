@@ -8,10 +8,15 @@ import { BerthError, invalid, isKind, precondition } from '../common/errors.js';
 import { assertDigest } from '../oci/image.js';
 import type { ContentStore, Writer } from './types.js';
 
-/** A source that can start at an offset (an HTTP Range request, a file position). */
+/**
+ * A source that can start at an offset (an HTTP Range request, a file position). When it cannot
+ * start where asked (a registry that answers a Range request with the whole blob), it says
+ * where its stream does start, and the bytes before the offset are skipped.
+ */
 export interface OffsetSource {
-  open(offset: number): Readable | Promise<Readable>;
+  open(offset: number): OpenedSource | Promise<OpenedSource>;
 }
+export type OpenedSource = Readable | { stream: Readable; start: number };
 
 export interface IngestOptions {
   labels?: Record<string, string>;
@@ -33,6 +38,10 @@ export interface IngestResult {
   existed: boolean;
   /** bytes of an earlier partial ingest that were kept */
   resumedFrom: number;
+}
+
+function isReadable(s: unknown): s is Readable {
+  return typeof (s as Readable).pipe === 'function';
 }
 
 function isOffsetSource(s: Readable | OffsetSource): s is OffsetSource {
@@ -71,8 +80,15 @@ export async function ingest(
     let restarted = false;
     for (;;) {
       options.signal?.throwIfAborted();
-      if (isOffsetSource(source)) await copy(writer, await source.open(offset), 0, size, digest, options);
-      else await copy(writer, source, offset, size, digest, options);
+      if (isOffsetSource(source)) {
+        const opened = await source.open(offset);
+        const { stream, start } = isReadable(opened) ? { stream: opened, start: offset } : opened;
+        if (!Number.isSafeInteger(start) || start < 0 || start > offset) {
+          stream.destroy();
+          throw invalid(`ingest '${digest}': the source starts at ${start}, after the offset ${offset} asked for`, digest);
+        }
+        await copy(writer, stream, offset - start, size, digest, options);
+      } else await copy(writer, source, offset, size, digest, options);
       if (writer.status().offset < size) {
         throw new BerthError('unavailable', `ingest '${digest}': the source ended after ${writer.status().offset} of ${size} bytes`, {
           object: digest,
@@ -122,7 +138,33 @@ async function openWriter(
   }
 }
 
+/** Chunks are gathered up to this before a write: one write per network chunk costs more than the copy. */
+const BATCH = 1 << 20;
+
 async function copy(writer: Writer, stream: Readable, skip: number, size: number, digest: string, options: IngestOptions): Promise<void> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  // One write in flight while the next batch is read and hashed: the writer hashes on the call
+  // and the kernel copies on a pool thread, so the two overlap.
+  let inflight: Promise<void> | undefined;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    const offset = writer.status().offset + data.length;
+    const p = writer.write(data).then(() => options.progress?.(offset, size));
+    p.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    const before = inflight;
+    inflight = p;
+    await before;
+  };
+  const drain = async () => {
+    await flush();
+    await inflight;
+  };
+  const abort = () => stream.destroy(options.signal?.reason);
+  options.signal?.addEventListener('abort', abort, { once: true });
   try {
     for await (const c of stream) {
       let chunk: Buffer = typeof c === 'string' ? Buffer.from(c) : Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
@@ -132,17 +174,26 @@ async function copy(writer: Writer, stream: Readable, skip: number, size: number
         chunk = chunk.subarray(n);
         if (chunk.length === 0) continue;
       }
-      const offset = writer.status().offset;
-      if (offset + chunk.length > size) {
+      if (writer.status().offset + pendingBytes + chunk.length > size) {
         // more than the descriptor says: a hostile or confused source; keep nothing of it
+        pending = [];
+        pendingBytes = 0;
         await writer.truncate(0);
         throw precondition(`ingest '${digest}': the source gives more than the descriptor's ${size} bytes`, digest);
       }
-      await writer.write(chunk);
-      options.progress?.(offset + chunk.length, size);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= BATCH) await flush();
       options.signal?.throwIfAborted();
     }
+    await drain();
+  } catch (err) {
+    // what was read is good as far as it goes: keep it for a resume (unless refused above)
+    if (!isKind(err, 'failed-precondition')) await drain().catch(() => {});
+    else await inflight?.catch(() => {});
+    throw err;
   } finally {
+    options.signal?.removeEventListener('abort', abort);
     stream.destroy();
   }
 }

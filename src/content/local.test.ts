@@ -6,7 +6,18 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -270,6 +281,11 @@ test('SmallBlob: a blob smaller than the read buffer reads whole, then ends', as
   assert.equal(Buffer.concat(tail).toString(), 'bar');
   for await (const c of store.reader(d, { offset: 6 })) assert.fail(`no bytes past the end, got ${c}`);
   assert.throws(() => store.reader(d, { offset: 7 }), /offset 7 is outside its 6 bytes/);
+  // the empty blob (some images' empty layer) is a blob too
+  const empty = sha(Buffer.alloc(0));
+  assert.equal((await ingest(store, 'empty', { digest: empty, size: 0 }, Readable.from([]))).existed, false);
+  assert.equal((await store.readAll(empty)).length, 0);
+  for await (const c of store.reader(empty)) assert.fail(`no bytes, got ${c}`);
 });
 
 test('Labels: set at commit, replaced whole, updated by field path, deleted', async (t) => {
@@ -330,6 +346,27 @@ test('CommitErrorState: wrong digest or size is failed-precondition; the writer 
   await w3.write(b.subarray(0, 16));
   await rejectsKind(w3.commit(0, ''), 'failed-precondition');
   await w3.close();
+});
+
+test('writes issued without waiting land in call order; nothing is accepted after commit is called', async (t) => {
+  const { store } = fixture(t);
+  const [b, d] = content(20 << 20); // past the background flush point
+  const w = await store.writer({ ref: 'pipelined', total: b.length });
+  const writes: Promise<void>[] = [];
+  for (let i = 0; i < b.length; i += 1 << 20) writes.push(w.write(b.subarray(i, i + (1 << 20))));
+  assert.equal(w.status().offset, b.length, 'the offset counts what was handed over');
+  assert.equal(w.digest(), d);
+  const committing = w.commit(b.length, d);
+  await rejectsKind(w.write(Buffer.from('late')), 'failed-precondition', /being committed/);
+  await Promise.all(writes);
+  await committing;
+  assert.deepEqual(await store.readAll(d), b);
+  // truncate between writes, all in flight at once
+  const w2 = await store.writer({ ref: 'again' });
+  const ops = [w2.write(Buffer.from('garbage')), w2.truncate(0), w2.write(Buffer.from('good'))];
+  await Promise.all(ops);
+  await w2.commit(4, sha(Buffer.from('good')));
+  assert.equal((await store.readAll(sha(Buffer.from('good')))).toString(), 'good');
 });
 
 test('one writer per ref in a process; walk, delete, abort, statuses', async (t) => {
@@ -465,6 +502,66 @@ test('ingest: hostile and short sources, a wrong resumed prefix, two ingests of 
   assert.deepEqual(protectedBy, [`content ${cd}`, 'ingest same']);
 });
 
+test('the states a killed commit can leave are recovered by the next writer', async (t) => {
+  const { store } = fixture(t);
+  // killed between the rename and the row: a blob file without a row, an ingest without data
+  const [b, d] = content(5000);
+  const w = await store.writer({ ref: 'layer', expected: d, total: b.length });
+  await w.write(b);
+  await w.close();
+  const dir = store.ingestPath('layer');
+  chmodSync(path.join(dir, 'data'), 0o444);
+  renameSync(path.join(dir, 'data'), store.blobPath(d));
+  assert.throws(
+    () => store.path(d),
+    (e: Error) => isKind(e, 'not-found'),
+    'no row: not in the store',
+  );
+  const r = await ingest(store, 'layer', { digest: d, size: b.length }, { open: (o) => Readable.from([b.subarray(o)]) });
+  assert.deepEqual(r, { digest: d, size: b.length, existed: false, resumedFrom: 0 });
+  assert.deepEqual(await store.readAll(d), b);
+  // killed between the row and the ingest's removal: the blob is there, the ingest is stale
+  const [c, cd] = content(100);
+  const w2 = await store.writer({ ref: 'cfg', expected: cd });
+  await w2.write(c);
+  const left = path.join(store.ingestDir, 'left-over');
+  cpSync(store.ingestPath('cfg'), left, { recursive: true });
+  await w2.commit(c.length, cd);
+  renameSync(left, store.ingestPath('cfg'));
+  await rejectsKind(store.writer({ ref: 'cfg', expected: cd }), 'already-exists');
+  const again = await store.writer({ ref: 'cfg' });
+  assert.equal(again.status().offset, 100, 'a writer without a digest resumes the stale data');
+  await again.write(Buffer.from('x'));
+  await again.close();
+  assert.equal((await store.status('cfg')).offset, 101);
+});
+
+test('ingest: a source that cannot start at the offset says so; an abort ends a stalled source', async (t) => {
+  const { store } = fixture(t);
+  const [b, d] = content(30000);
+  const w = await store.writer({ ref: 'norange', expected: d, total: b.length });
+  await w.write(b.subarray(0, 12345));
+  await w.close();
+  // a registry that answers a Range request with 200 and the whole blob
+  const r = await ingest(store, 'norange', { digest: d, size: b.length }, { open: () => ({ stream: Readable.from([b]), start: 0 }) });
+  assert.equal(r.resumedFrom, 12345);
+  assert.deepEqual(await store.readAll(d), b);
+  const [c, cd] = content(1000);
+  await rejectsKind(
+    ingest(store, 'ahead', { digest: cd, size: c.length }, { open: () => ({ stream: Readable.from([c]), start: 10 }) }),
+    'invalid-argument',
+    /starts at 10, after the offset 0/,
+  );
+  const stalled = new Readable({ read() {} });
+  stalled.push(c.subarray(0, 100));
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('pull cancelled')), 50);
+  await assert.rejects(ingest(store, 'stalled', { digest: cd, size: c.length }, stalled, { signal: ac.signal }), /pull cancelled/);
+  assert.equal((await store.status('stalled')).offset, 100, 'what arrived is kept for a resume');
+  const again = await store.writer({ ref: 'stalled' });
+  await again.close(); // the ref was released
+});
+
 test('a reader never sees a partial blob', async (t) => {
   const { store } = fixture(t);
   const [b, d] = content(4 << 20);
@@ -570,4 +667,51 @@ test('SIGKILL in the middle of a write, then resume: the right digest', async (t
   assert.deepEqual(await store.readAll(d), b);
   assert.deepEqual(readdirSync(store.ingestDir), [], 'the ingest is gone');
   assert.equal(readFileSync(store.path(d)).length, size);
+});
+
+test('SIGKILL at random points of a stream of commits: every row names a whole blob', async (t) => {
+  const { root, db, store } = fixture(t);
+  for (let round = 0; round < 2; round++) {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { LocalContentStore } = await import(${JSON.stringify(path.join(here, 'local.ts'))});
+         const { ingest } = await import(${JSON.stringify(path.join(here, 'ingest.ts'))});
+         const { openMetadata } = await import(${JSON.stringify(path.join(here, '../metadata/db.ts'))});
+         const { createHash, randomBytes } = await import('node:crypto');
+         const { Readable } = await import('node:stream');
+         const [root, round] = process.argv.slice(1);
+         const store = new LocalContentStore(root + '/content', openMetadata(root + '/metadata.db'));
+         process.stdout.write('ready\\n');
+         for (let i = 0; ; i++) {
+           const b = randomBytes(1000 + (i % 7) * 100000);
+           const digest = 'sha256:' + createHash('sha256').update(b).digest('hex');
+           await ingest(store, 'blob-' + round + '-' + i, { digest, size: b.length }, Readable.from([b]));
+         }`,
+        root,
+        String(round),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => child.kill('SIGKILL'));
+    await waitFor(child, 'ready');
+    await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const rows = db.prepare('SELECT digest, size FROM content').all() as { digest: string; size: number }[];
+    assert.ok(rows.length > 0, 'the child committed something');
+    for (const r of rows) {
+      const data = readFileSync(store.blobPath(r.digest));
+      assert.equal(sha(data), r.digest, 'a committed blob re-hashes to its name');
+      assert.equal(data.length, r.size);
+    }
+    const withRow = new Set(rows.map((r) => r.digest));
+    const orphans = readdirSync(store.blobsDir).filter((n) => !withRow.has(`sha256:${n}`));
+    assert.ok(orphans.length <= 1, `at most the blob being committed has no row: ${orphans}`);
+    for (const st of await store.listStatuses()) assert.ok(st.offset <= st.total, 'an ingest never holds more than its total');
+  }
 });

@@ -23,13 +23,15 @@ import { type FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } f
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, errnoCode, exists, fromErrno, invalid, notFound, precondition } from '../common/errors.js';
-import { uniqueName } from '../common/fs.js';
+import { uniqueName, writeFileAtomic } from '../common/fs.js';
 import { lockNamed, type NamedLock } from '../common/lock.js';
 import { type Db, parseLabels } from '../metadata/db.js';
 import { assertDigest, digestHex } from '../oci/image.js';
 import type { ContentStore, Info, Status, Writer, WriterOptions } from './types.js';
 
 const LOCKS = 'berth-content-lock';
+/** A writer starts the kernel's writeback after this many bytes (see write()). */
+const FLUSH_EVERY = 16 << 20;
 /** containerd's limit on one label (key and value together). */
 const MAX_LABEL = 4096;
 
@@ -104,6 +106,8 @@ export interface IngestEntry {
   name: string;
   /** undefined when the directory is broken (a crash while it was being made) */
   ref?: string;
+  /** the sha256 of the ref its name carries (a ref's directory, or one being made for it) */
+  key?: string;
   /** ms: the latest of the updatedat file, data's mtime and the directory's mtime */
   updatedAt: number;
   /** bytes of data */
@@ -326,7 +330,15 @@ export class LocalContentStore implements ContentStore {
   }
 
   private lockRef(ref: string): Promise<NamedLock | undefined> {
-    return lockNamed(this.root, `ingest ${ref}`, { namespace: LOCKS, wait: false });
+    return this.lockIngest(sha256Hex(ref));
+  }
+
+  /**
+   * The lock of the ingest whose directory is named `key` (sha256 of the ref): by the key, so
+   * that GC can take it for a directory it finds, temporary ones (`.tmp-<key>-…`) included.
+   */
+  private lockIngest(key: string): Promise<NamedLock | undefined> {
+    return lockNamed(this.root, `ingest ${key}`, { namespace: LOCKS, wait: false });
   }
 
   // ---- ingester ----
@@ -405,47 +417,52 @@ export class LocalContentStore implements ContentStore {
 
   /** Every directory under ingest/ (temporary ones included), for GC. */
   ingests(): IngestEntry[] {
-    const out: IngestEntry[] = [];
-    for (const name of readdirSync(this.ingestDir)) {
-      const dir = path.join(this.ingestDir, name);
-      let updatedAt = 0;
-      let size = 0;
-      let ref: string | undefined;
-      try {
-        updatedAt = statSync(dir).mtimeMs;
-        const d = statSync(path.join(dir, 'data'), { throwIfNoEntry: false });
-        if (d) {
-          size = d.size;
-          updatedAt = Math.max(updatedAt, d.mtimeMs);
-        }
-        const u = readMs(readFileSync(path.join(dir, 'updatedat'), { encoding: 'utf8', flag: 'r' }));
-        if (u !== undefined) updatedAt = Math.max(updatedAt, u);
-      } catch (err) {
-        if (errnoCode(err) !== 'ENOENT') throw fromErrno('stat ingest', dir, err);
+    return readdirSync(this.ingestDir).map((name) => this.ingestEntry(name));
+  }
+
+  private ingestEntry(name: string): IngestEntry {
+    const dir = path.join(this.ingestDir, name);
+    let updatedAt = 0;
+    let size = 0;
+    let ref: string | undefined;
+    const tolerated = (err: unknown) => errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR';
+    try {
+      updatedAt = statSync(dir).mtimeMs;
+      const d = statSync(path.join(dir, 'data'), { throwIfNoEntry: false });
+      if (d) {
+        size = d.size;
+        updatedAt = Math.max(updatedAt, d.mtimeMs);
       }
-      try {
-        const r = readFileSync(path.join(dir, 'ref'), 'utf8');
-        // the name must be the ref's hash: anything else is not an ingest we made
-        if (!name.startsWith('.') && sha256Hex(r) === name) ref = r;
-      } catch (err) {
-        if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw fromErrno('read', path.join(dir, 'ref'), err);
-      }
-      out.push({ name, ref, updatedAt: Math.floor(updatedAt), size });
+      const u = readMs(readFileSync(path.join(dir, 'updatedat'), 'utf8'));
+      if (u !== undefined) updatedAt = Math.max(updatedAt, u);
+    } catch (err) {
+      if (!tolerated(err)) throw fromErrno('stat ingest', dir, err);
     }
-    return out;
+    try {
+      const r = readFileSync(path.join(dir, 'ref'), 'utf8');
+      // the name must be the ref's hash: anything else is not an ingest we made
+      if (!name.startsWith('.') && sha256Hex(r) === name) ref = r;
+    } catch (err) {
+      if (!tolerated(err)) throw fromErrno('read', path.join(dir, 'ref'), err);
+    }
+    const key = /^(?:\.tmp-)?([a-f0-9]{64})(?:-|$)/.exec(name)?.[1];
+    return { name, ref, ...(key ? { key } : {}), updatedAt: Math.floor(updatedAt), size };
   }
 
   /**
-   * Removes an ingest directory if no writer holds its ref and `keep()` (run under the ref's
-   * lock) does not object. Returns the bytes freed, or undefined when kept.
+   * Removes an ingest directory unless a writer holds its ref or `keep` objects. `keep` is given
+   * the entry as read again under the ref's lock (a writer may have used it since the listing).
+   * Returns the bytes freed, or undefined when kept.
    */
-  async removeIngest(entry: IngestEntry, keep: () => boolean): Promise<number | undefined> {
-    const dir = path.join(this.ingestDir, path.basename(entry.name));
-    await using lock = entry.ref === undefined ? undefined : await this.lockRef(entry.ref);
-    if (entry.ref !== undefined && !lock) return undefined;
-    if (keep()) return undefined;
-    await rm(dir, { recursive: true, force: true });
-    return entry.size;
+  async removeIngest(entry: IngestEntry, keep: (now: IngestEntry) => boolean): Promise<number | undefined> {
+    const name = path.basename(entry.name);
+    // a writer holds the key's lock while it makes, fills and commits the directory
+    await using lock = entry.key === undefined ? undefined : await this.lockIngest(entry.key);
+    if (entry.key !== undefined && !lock) return undefined;
+    const now = this.ingestEntry(name);
+    if (keep(now)) return undefined;
+    await rm(path.join(this.ingestDir, name), { recursive: true, force: true });
+    return now.size;
   }
 
   // ---- for the writer ----
@@ -546,8 +563,9 @@ class LocalWriter implements Writer {
           hash = createHash('sha256');
           offset = 0;
         }
-        if (keepTotal !== storedTotal) await writeFile(path.join(dir, 'total'), String(keepTotal));
-        if (keepExpected !== storedExpected && keepExpected) await writeFile(path.join(dir, 'expected'), keepExpected);
+        // rewritten whole or not at all: a torn `total` would throw good data away next time
+        if (keepTotal !== storedTotal) writeFileAtomic(path.join(dir, 'total'), String(keepTotal), { durable: false });
+        if (keepExpected !== storedExpected && keepExpected) writeFileAtomic(path.join(dir, 'expected'), keepExpected, { durable: false });
         return new LocalWriter(store, ref, dir, fh, hash, offset, keepTotal, keepExpected, startedAt, reset ? Date.now() : updatedAt, lock);
       } catch (err) {
         await fh.close();
@@ -557,7 +575,7 @@ class LocalWriter implements Writer {
     // New (or broken: a crash while it was being made; or not ours): make it whole under a
     // temporary name, then rename it into place, so a directory named after a ref is complete.
     await rm(dir, { recursive: true, force: true });
-    const tmp = path.join(store.ingestDir, `.tmp-${uniqueName()}`);
+    const tmp = path.join(store.ingestDir, `.tmp-${path.basename(dir)}-${uniqueName()}`);
     const now = Date.now();
     try {
       await mkdir(tmp, { mode: 0o700 });
@@ -597,70 +615,115 @@ class LocalWriter implements Writer {
     return run;
   }
 
-  private assertOpen(verb: string): void {
+  /** Calls are accepted only while open and before commit or close is called. */
+  private check(verb: string): void {
     if (this.state !== 'open') throw precondition(`${verb} ingest '${this.ref}': the writer is ${this.state}`, this.ref);
+    if (this.ending) throw precondition(`${verb} ingest '${this.ref}': the writer is being ${this.ending}`, this.ref);
   }
 
+  /** The first I/O failure: every queued operation after it fails too (offsets would be wrong). */
+  private failure: BerthError | undefined;
+  private ending: 'committed' | 'closed' | undefined;
+  /** bytes written since the last background flush */
+  private unflushed = 0;
+  private flushing: Promise<void> = Promise.resolve();
+
+  private async fail(verb: string, err: unknown): Promise<never> {
+    this.failure ??= fromErrno(`${verb} ingest`, this.ref, err);
+    if (this.state === 'open') {
+      // what reached the file is unknown: the next writer re-hashes it
+      this.state = 'closed';
+      await this.release();
+    }
+    throw this.failure;
+  }
+
+  /**
+   * The hash and the offset move when write is called, in call order; the bytes reach the file
+   * in the same order through the queue. So a caller may issue the next write before the last
+   * has landed (hashing one chunk while the kernel takes the other): keep `chunk` unchanged
+   * until the promise settles.
+   */
   write(chunk: Uint8Array): Promise<void> {
+    try {
+      this.check('write');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const pos = this.offset;
+    this.hash.update(chunk);
+    this.offset += chunk.length;
+    this.updatedAt = Date.now();
+    this.unflushed += chunk.length;
+    // Start writeback early, in the background, so the fsync of commit finds little left to do.
+    const flush = this.unflushed >= FLUSH_EVERY;
+    if (flush) this.unflushed = 0;
     return this.serial(async () => {
-      this.assertOpen('write');
+      if (this.failure) throw this.failure;
       let done = 0;
       try {
         while (done < chunk.length) {
-          const { bytesWritten } = await this.fh.write(chunk, done, chunk.length - done, this.offset + done);
+          const { bytesWritten } = await this.fh.write(chunk, done, chunk.length - done, pos + done);
           done += bytesWritten;
         }
       } catch (err) {
-        // what reached the file is unknown: the next open re-hashes it
-        this.state = 'closed';
-        await this.release();
-        throw fromErrno('write ingest', this.ref, err);
+        return this.fail('write', err);
       }
-      this.hash.update(chunk);
-      this.offset += chunk.length;
-      this.updatedAt = Date.now();
+      if (flush) this.flushing = this.fh.datasync().catch(() => {});
     });
   }
 
   truncate(size: 0): Promise<void> {
-    return this.serial(async () => {
-      this.assertOpen('truncate');
+    try {
+      this.check('truncate');
       if (size !== 0) throw invalid(`truncate ingest '${this.ref}': only to 0`, this.ref);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.hash = createHash('sha256');
+    this.offset = 0;
+    this.unflushed = 0;
+    this.updatedAt = Date.now();
+    return this.serial(async () => {
+      if (this.failure) throw this.failure;
       try {
         await this.fh.truncate(0);
       } catch (err) {
-        throw fromErrno('truncate ingest', this.ref, err);
+        return this.fail('truncate', err);
       }
-      this.hash = createHash('sha256');
-      this.offset = 0;
-      this.updatedAt = Date.now();
     });
   }
 
   commit(size: number, expected: string, options: { labels?: Record<string, string> } = {}): Promise<void> {
-    return this.serial(async () => {
-      this.assertOpen('commit');
-      const labels = validateLabels(options.labels ?? {}, this.ref);
+    let labels: Record<string, string>;
+    const length = this.offset;
+    const digest = this.digest();
+    try {
+      this.check('commit');
+      labels = validateLabels(options.labels ?? {}, this.ref);
       if (expected) assertDigest(expected, 'expected digest');
-      try {
-        await this.fh.sync();
-      } catch (err) {
-        throw fromErrno('commit ingest', this.ref, err);
-      }
-      const onDisk = (await this.fh.stat()).size;
-      if (onDisk !== this.offset) {
-        throw new BerthError('internal', `commit ingest '${this.ref}': data holds ${onDisk} bytes, ${this.offset} were written`, {
-          object: this.ref,
-        });
-      }
+      // verified on what was written up to this call; a failure leaves the writer usable
       const wantSize = size > 0 ? size : this.total > 0 ? this.total : undefined;
-      if (wantSize !== undefined && wantSize !== this.offset) {
-        throw precondition(`commit ingest '${this.ref}': ${this.offset} bytes written, ${wantSize} expected`, this.ref);
+      if (wantSize !== undefined && wantSize !== length) {
+        throw precondition(`commit ingest '${this.ref}': ${length} bytes written, ${wantSize} expected`, this.ref);
       }
-      const digest = this.digest();
       const want = expected || this.expected;
       if (want && want !== digest) {
         throw precondition(`commit ingest '${this.ref}': content hashes to ${digest}, ${want} expected`, this.ref);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.ending = 'committed';
+    return this.serial(async () => {
+      if (this.failure) throw this.failure;
+      try {
+        await this.flushing;
+        await this.fh.sync();
+        const onDisk = (await this.fh.stat()).size;
+        if (onDisk !== length) throw new Error(`data holds ${onDisk} bytes, ${length} were written`);
+      } catch (err) {
+        return this.fail('commit', err);
       }
       await using _ = await this.store.blobLock(digest);
       if (this.store.hasRow(digest)) {
@@ -676,19 +739,16 @@ class LocalWriter implements Writer {
         await this.fh.utimes(now, now);
         await this.fh.close();
       } catch (err) {
-        this.state = 'closed';
-        await this.release();
-        throw fromErrno('commit ingest', this.ref, err);
+        return this.fail('commit', err);
       }
       try {
         await rename(path.join(this.dir, 'data'), target);
         await fsyncDir(this.store.blobsDir);
-        this.store.insertRow(digest, this.offset, labels);
+        this.store.insertRow(digest, length, labels);
       } catch (err) {
-        // the ingest has lost its data (or not): a later writer starts from what is there
-        this.state = 'closed';
-        await this.release();
-        throw fromErrno('commit blob', digest, err);
+        // the ingest may have lost its data to blobs/: a later writer starts from what is left,
+        // and GC removes a blob file without a row
+        return this.fail('commit', err);
       }
       await this.finish();
     });
@@ -697,6 +757,7 @@ class LocalWriter implements Writer {
   /** Removes the ingest (its data is committed or not needed) and releases the ref. */
   private async finish(): Promise<void> {
     this.state = 'committed';
+    await this.flushing;
     try {
       await this.fh.close();
     } catch {
@@ -707,6 +768,7 @@ class LocalWriter implements Writer {
   }
 
   private async release(): Promise<void> {
+    await this.flushing;
     try {
       await this.fh.close();
     } catch {
@@ -716,11 +778,12 @@ class LocalWriter implements Writer {
   }
 
   close(): Promise<void> {
+    if (this.state === 'open') this.ending ??= 'closed';
     return this.serial(async () => {
       if (this.state !== 'open') return;
       this.state = 'closed';
       try {
-        await writeFile(path.join(this.dir, 'updatedat'), String(this.updatedAt));
+        writeFileAtomic(path.join(this.dir, 'updatedat'), String(this.updatedAt), { durable: false });
       } finally {
         await this.release();
       }

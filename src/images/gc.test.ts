@@ -133,6 +133,31 @@ test('gc: live leases protect content, ingests and snapshots; expired ones are d
   assert.deepEqual(checkConsistent(w, true), []);
 });
 
+test('gc: a lease or an image recorded while GC marks keeps what it names (the re-check at deletion)', async (t) => {
+  const w = world(t);
+  const leases = new Leases(w.db);
+  const lease = leases.create({ id: 'late-pull', ttl: 60_000 });
+  const found = await put(w, 'found present by a pull while gc runs');
+  const target = await put(w, 'recorded as an image target while gc runs');
+  const loose = await put(w, 'nobody');
+  const r = await gc(w, {
+    // runs after GC has read leases and images: what happens here is only seen by the re-check
+    roots: () => {
+      leases.protector(lease.id)('content', found.digest);
+      w.db
+        .prepare(
+          'INSERT INTO images (name, target_media_type, target_digest, target_size, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0)',
+        )
+        .run('late:1', 'application/vnd.example+json', target.digest, target.size);
+      return {};
+    },
+  });
+  assert.ok(has(w, found.digest));
+  assert.ok(has(w, target.digest));
+  assert.ok(!has(w, loose.digest));
+  assert.equal(r.content, 1);
+});
+
 test('gc: orphan files, strays and stale ingests go; fresh and held ingests stay', async (t) => {
   const w = world(t);
   const keep = await put(w, 'kept', { [GC_ROOT_LABEL]: 'x' });
@@ -155,12 +180,16 @@ test('gc: orphan files, strays and stale ingests go; fresh and held ingests stay
   const broken = path.join(w.store.ingestDir, '.tmp-crashed');
   mkdirSync(broken);
   utimesSync(broken, old, old);
+  const junk = path.join(w.store.ingestDir, 'junk');
+  writeFileSync(junk, 'not a directory');
+  utimesSync(junk, old, old);
   const held = await w.store.writer({ ref: 'held' });
   await held.write(randomBytes(10));
 
   const r = await collectGarbage({ db: w.db, content: w.store, snapshotters: [w.sn] }); // default grace: 1 h
   assert.equal(r.orphanFiles, 2);
-  assert.equal(r.ingests, 2, 'the stale one and the broken one');
+  assert.equal(r.ingests, 3, 'the stale one, the broken one, the junk file');
+  assert.ok(!existsSync(junk));
   assert.ok(has(w, keep.digest));
   assert.ok(!existsSync(w.store.blobPath(orphan)));
   assert.deepEqual(
@@ -226,7 +255,7 @@ test('gc killed (SIGKILL) at random points, then run again: the store stays cons
     const killAt = 1 + Math.floor(Math.random() * 25);
     points.push(killAt);
     const out = await new Promise<{ code: number | null; signal: string | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'gc.test-child.ts'), w.root, String(killAt)], {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'gc.test-child.ts'), 'gc', w.root, String(killAt)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let stdout = '';
@@ -245,4 +274,68 @@ test('gc killed (SIGKILL) at random points, then run again: the store stays cons
   for (const d of garbage) assert.ok(!has(w, d), `removed ${d}`);
   assert.deepEqual(await snaps(w), [...kept.snapshots].sort());
   assert.deepEqual(readdirSync(w.store.ingestDir), []);
+});
+
+test('gc running while another process ingests under a lease removes nothing it committed', async (t) => {
+  const w = world(t);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'gc.test-child.ts'), 'ingest', w.root], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  const committed: string[] = [];
+  let buffered = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buffered += d;
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const l of lines) {
+        if (l === 'ready') resolve();
+        else committed.push(l);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`ingesting child exited with ${code}`)));
+  });
+  let runs = 0;
+  const until = Date.now() + 1500;
+  while (Date.now() < until) {
+    const r = await gc(w);
+    assert.equal(r.content, 0, 'every blob is leased before it is relied on');
+    runs++;
+  }
+  assert.equal(child.exitCode, null, 'the child never failed');
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.ok(committed.length > 10 && runs > 2, `${committed.length} blobs committed during ${runs} runs`);
+  for (const d of committed) assert.ok(has(w, d), `kept ${d}`);
+  assert.deepEqual(checkConsistent(w, false), []);
+  new Leases(w.db).delete('child');
+  await gc(w);
+  assert.deepEqual(checkConsistent(w, true), []);
+  assert.equal(w.db.prepare('SELECT count(*) FROM content').pluck().get(), 0);
+});
+
+test('gc removing blobs while another process commits the same ones: rows and files stay in step', async (t) => {
+  const w = world(t);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'gc.test-child.ts'), 'churn', w.root], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => d.includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`churning child exited with ${code}`)));
+  });
+  let removed = 0;
+  const until = Date.now() + 1500;
+  while (Date.now() < until) {
+    removed += (await gc(w)).content;
+    assert.deepEqual(checkConsistent(w, false), []);
+  }
+  assert.equal(child.exitCode, null, 'the child never failed');
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  assert.ok(removed > 0, 'GC removed blobs the child kept committing');
+  assert.deepEqual(checkConsistent(w, false), []);
+  await gc(w);
+  assert.deepEqual(checkConsistent(w, true), []);
 });

@@ -22,7 +22,7 @@ import { isKind } from '../common/errors.js';
 import { lockNamed } from '../common/lock.js';
 import type { LocalContentStore } from '../content/local.js';
 import { type Db, parseLabels } from '../metadata/db.js';
-import { type LeaseResource, Leases } from '../metadata/leases.js';
+import { Leases } from '../metadata/leases.js';
 import { isDigest } from '../oci/image.js';
 import type { Info as SnapshotInfo, Snapshotter } from '../snapshots/types.js';
 import { type BlobRef, blobChildren, hasChildren, SNIFF_LIMIT } from './children.js';
@@ -125,14 +125,20 @@ export async function collectGarbage(options: GcOptions): Promise<GcResult> {
     }
   };
 
-  const images = db.prepare('SELECT name, target_digest, target_media_type FROM images').all() as {
-    name: string;
-    target_digest: string;
-    target_media_type: string;
-  }[];
+  // Leases and images in one read transaction (one snapshot of the database), leases first
+  // anyway: a pull records its image before it deletes its lease, so whatever the lease held is
+  // reached through one or the other.
+  const { live, images } = db.transaction(() => ({
+    live: leases.liveResources(now()),
+    images: db.prepare('SELECT name, target_digest, target_media_type FROM images').all() as {
+      name: string;
+      target_digest: string;
+      target_media_type: string;
+    }[],
+  }))();
+  // typed roots first: a blob marked without a type is sniffed, one with a type is not
   for (const i of images) addBlob({ digest: i.target_digest, mediaType: i.target_media_type });
-  for (const r of leases.liveResources(now())) leaseRoot(r);
-  function leaseRoot(r: LeaseResource) {
+  for (const r of live) {
     if (r.type === 'content') addBlob({ digest: r.id });
     else if (r.type.startsWith('snapshot/')) addSnap(r.type.slice('snapshot/'.length), r.id);
   }
@@ -205,8 +211,11 @@ export async function collectGarbage(options: GcOptions): Promise<GcResult> {
     if (leases.isLeased(`snapshot/${sn.name}`, info.name, now())) continue;
     trace('remove snapshot', `${sn.name}/${info.name}`);
     try {
+      // a committed snapshot's usage was recorded at commit; an active one's would mean a walk
+      const size = info.kind === 'committed' ? await usageOf(sn, info.name) : 0;
       await sn.remove(info.name);
       result.snapshots++;
+      result.bytesFreed += size;
     } catch (err) {
       if (!isKind(err, 'not-found')) result.warnings.push(`remove snapshot '${sn.name}/${info.name}': ${(err as Error).message}`);
     }
@@ -247,7 +256,10 @@ export async function collectGarbage(options: GcOptions): Promise<GcResult> {
     if (entry.updatedAt > cutoff) continue;
     if (entry.ref !== undefined && leases.isLeased('ingest', entry.ref, now())) continue;
     trace('remove ingest', entry.ref ?? entry.name);
-    const freed = await content.removeIngest(entry, () => entry.ref !== undefined && leases.isLeased('ingest', entry.ref, now()));
+    const freed = await content.removeIngest(
+      entry,
+      (e) => e.updatedAt > cutoff || (e.ref !== undefined && leases.isLeased('ingest', e.ref, now())),
+    );
     if (freed !== undefined) {
       result.ingests++;
       result.bytesFreed += freed;
@@ -263,6 +275,14 @@ export async function collectGarbage(options: GcOptions): Promise<GcResult> {
     }
   }
   return result;
+}
+
+async function usageOf(sn: Snapshotter, key: string): Promise<number> {
+  try {
+    return (await sn.usage(key)).size;
+  } catch {
+    return 0; // only a statistic
+  }
 }
 
 export interface GcSchedulerOptions {

@@ -46,6 +46,9 @@ test('leases: create, resources, expiry, delete', (t) => {
     { type: 'snapshot/overlayfs', id: 'extract-1' },
   ]);
   assert.equal(leases.isLeased('content', D1), true);
+  leases.protector('pull-1')('ingest', 'layer-9');
+  assert.equal(leases.isLeased('ingest', 'layer-9'), true, 'protector adds to the lease');
+  leases.removeResource('pull-1', { type: 'ingest', id: 'layer-9' });
   assert.equal(leases.isLeased('ingest', 'layer-2'), false);
   leases.removeResource('pull-1', { type: 'ingest', id: 'layer-1' });
   assert.equal(leases.isLeased('ingest', 'layer-1'), false);

@@ -146,6 +146,11 @@ export class Leases {
       .immediate();
   }
 
+  /** The `protect` callback of content/ingest.ts's ingest(), adding to lease `id`. */
+  protector(id: string): (type: 'content' | 'ingest', resourceId: string) => void {
+    return (type, resourceId) => this.addResource(id, { type, id: resourceId });
+  }
+
   removeResource(id: string, resource: LeaseResource): void {
     this.get(id);
     this.db.prepare('DELETE FROM lease_resources WHERE lease_id = ? AND type = ? AND resource = ?').run(id, resource.type, resource.id);
