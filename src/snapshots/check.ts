@@ -4,7 +4,7 @@
  * recognised and deleted files reappear), and cannot use another overlay as its upperdir.
  * When we may mount (root), a real overlay mount in the root settles the rest.
  */
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import path from 'node:path';
@@ -44,13 +44,39 @@ export function overlayUnsupported(root: string): string | undefined {
   return undefined;
 }
 
-/** The options every overlay mount of this host gets (containerd's defaults). */
-export function overlayBaseOptions(): string[] {
+/** What the overlay options depend on: module parameters (undefined when absent), the user namespace, the kernel. */
+export interface OverlayHost {
+  param(name: string): string | undefined;
+  inUserNamespace: boolean;
+  kernel: string;
+}
+
+/** The options every overlay mount gets on `host` (pure; containerd's defaults, plus explicit offs). */
+export function baseOptionsFor(host: OverlayHost): string[] {
   const out: string[] = [];
   // index=on would tie the upperdir to its lowers' file handles; we move and re-stack layers
-  if (existsSync('/sys/module/overlay/parameters/index')) out.push('index=off');
-  if (inUserNamespace() && kernelAtLeast(5, 11)) out.push('userxattr');
+  if (host.param('index') !== undefined) out.push('index=off');
+  // layer diff reads the upperdir: a redirected directory or a metacopy-only file there would
+  // be mis-read, so these stay off even where the module enables them by default
+  if (host.param('redirect_dir') === 'Y') out.push('redirect_dir=off');
+  if (host.param('metacopy') === 'Y') out.push('metacopy=off');
+  if (host.inUserNamespace && kernelAtLeast(host.kernel, 5, 11)) out.push('userxattr');
   return out;
+}
+
+/** The options for this host. */
+export function overlayBaseOptions(): string[] {
+  return baseOptionsFor({
+    param: (name) => {
+      try {
+        return readFileSync(`/sys/module/overlay/parameters/${name}`, 'utf8').trim();
+      } catch {
+        return undefined;
+      }
+    },
+    inUserNamespace: inUserNamespace(),
+    kernel: release(),
+  });
 }
 
 export function inUserNamespace(): boolean {
@@ -62,8 +88,8 @@ export function inUserNamespace(): boolean {
   }
 }
 
-function kernelAtLeast(major: number, minor: number): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release());
+function kernelAtLeast(kernel: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(kernel);
   if (!m) return false;
   const [a, b] = [Number(m[1]), Number(m[2])];
   return a > major || (a === major && b >= minor);

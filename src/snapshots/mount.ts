@@ -25,6 +25,8 @@ export interface MountCommand {
 
 /** The mount(8) invocation for one Mount on `target` (pure). */
 export function mountCommand(m: Mount, target: string): MountCommand {
+  // absolute: mount(8) may run in another directory (below)
+  target = path.resolve(target);
   let options = [...m.options];
   let cwd: string | undefined;
   if (m.type === 'overlay') {
@@ -109,6 +111,16 @@ export async function mountCount(target: string): Promise<number> {
   return n;
 }
 
+/** Unmounts the topmost mount on `target` (what one mountAll of a single mount put there). */
+export async function unmount(target: string): Promise<void> {
+  try {
+    await run('umount', ['--', target]);
+  } catch (err) {
+    const why = (err as { stderr?: string }).stderr || (err as Error).message;
+    throw new BerthError('internal', `unmount '${target}': ${why}`, { cause: err, object: target });
+  }
+}
+
 /** Unmounts everything mounted on and below `target` (stacked mounts included). */
 export async function unmountAll(target: string): Promise<void> {
   for (let i = 0; i < 256 && (await mountCount(target)) > 0; i++) {
@@ -137,8 +149,8 @@ export async function tempMount(mounts: Mount[]): Promise<AsyncDisposable & { di
     await rmdir(dir);
   };
   try {
-    await run('mount', ['--bind', '--', dir, dir]);
-    await run('mount', ['--make-private', '--', dir]);
+    // one mount(8): libmount binds, then changes the propagation of the new mount
+    await run('mount', ['--bind', '--make-private', '--', dir, dir]);
     await mountAll(mounts, dir);
   } catch (err) {
     await dispose().catch(() => {});

@@ -113,7 +113,7 @@ export class Rows {
   }
 
   /** Active `key` becomes committed `name`: a new snapshot, so created = updated = now (as containerd). */
-  commit(name: string, key: string, labels: Record<string, string> | undefined, usage: { size: number; inodes: number }): Row {
+  commit(name: string, key: string, labels: Record<string, string> | undefined): Row {
     return this.db
       .transaction(() => {
         const row = this.must('commit', key);
@@ -122,12 +122,19 @@ export class Rows {
         const now = Date.now();
         this.db
           .prepare(
-            `UPDATE snapshots SET key = ?, kind = 'committed', created_at = ?, updated_at = ?, labels = ?, size = ?, inodes = ? WHERE snapshotter = ? AND key = ?`,
+            `UPDATE snapshots SET key = ?, kind = 'committed', created_at = ?, updated_at = ?, labels = ? WHERE snapshotter = ? AND key = ?`,
           )
-          .run(name, now, now, labels ? JSON.stringify(labels) : row.labels, usage.size, usage.inodes, this.snapshotter, key);
+          .run(name, now, now, labels ? JSON.stringify(labels) : row.labels, this.snapshotter, key);
         return this.get(name)!;
       })
       .immediate();
+  }
+
+  /** Records the usage of a committed snapshot (which never changes again), if it is still the same one. */
+  setUsage(key: string, id: number, usage: { size: number; inodes: number }): void {
+    this.db
+      .prepare(`UPDATE snapshots SET size = ?, inodes = ? WHERE snapshotter = ? AND key = ? AND id = ? AND kind = 'committed'`)
+      .run(usage.size, usage.inodes, this.snapshotter, key, id);
   }
 
   /** Deletes the row; failed-precondition when another snapshot names it as parent. */

@@ -3,13 +3,14 @@
  * return as data, keys that are not paths, the row as commit point, usage, cleanup.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { isKind } from '../common/errors.js';
 import { openMetadata } from '../metadata/db.js';
 import { NativeSnapshotter } from './native.js';
+import { openSnapshotter } from './open.js';
 import { OverlaySnapshotter } from './overlay.js';
 import type { Snapshotter } from './types.js';
 
@@ -69,6 +70,10 @@ for (const kind of ['overlayfs', 'native'] as const) {
     for (const k of hostile) await sn.remove(k);
     assert.deepEqual(readdirSync(root), []);
     await assert.rejects(sn.prepare(''), (e) => isKind(e, 'invalid-argument'));
+    await assert.rejects(sn.prepare('nul\0key'), (e) => isKind(e, 'invalid-argument') && /NUL/.test((e as Error).message));
+    await sn.view('no-parent', ''); // '' is containerd's "no parent"
+    assert.equal((await sn.stat('no-parent')).parent, undefined);
+    await sn.remove('no-parent');
 
     await sn.prepare('base', undefined, { labels: { a: '1' } });
     const { dir } = await sn.applyTarget('base');
@@ -78,7 +83,9 @@ for (const kind of ['overlayfs', 'native'] as const) {
     assert.equal(u.inodes, 3, 'root, file and directory');
     assert.ok(u.size >= 10000, `size counts blocks (${u.size})`);
     await sn.commit('sha256:base', 'base');
-    assert.deepEqual(await sn.usage('sha256:base'), u, 'recorded at commit');
+    assert.deepEqual(await sn.usage('sha256:base'), u, 'counted once committed');
+    writeFileSync(path.join(dir, 'late'), Buffer.alloc(10000, 1)); // nobody may, but if…
+    assert.deepEqual(await sn.usage('sha256:base'), u, 'recorded on first use');
     assert.deepEqual((await sn.stat('sha256:base')).labels, { a: '1' }, 'labels carry over');
     await sn.prepare('child', 'sha256:base');
     const child = await sn.applyTarget('child');
@@ -104,3 +111,64 @@ for (const kind of ['overlayfs', 'native'] as const) {
     await assert.rejects(sn.stat('child'), (e) => isKind(e, 'failed-precondition'));
   });
 }
+
+test('concurrent prepares of one key: one wins, the other is already-exists and leaves nothing', async (t) => {
+  const { sn, root } = await setup(t, 'native');
+  await sn.prepare('base');
+  writeFileSync(path.join((await sn.applyTarget('base')).dir, 'f'), 'x');
+  await sn.commit('sha256:base', 'base');
+  const results = await Promise.allSettled([0, 1, 2, 3].map(() => sn.prepare('same', 'sha256:base')));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  for (const r of results) if (r.status === 'rejected') assert.ok(isKind(r.reason, 'already-exists'), String(r.reason));
+  assert.equal(readdirSync(root).length, 2, 'the losers removed their copies');
+  const removes = await Promise.allSettled([sn.remove('same'), sn.remove('same')]);
+  assert.deepEqual(removes.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+  assert.equal(await sn.cleanup(), 0);
+});
+
+test('overlayfs refuses a root whose path overlay options cannot carry', async (t) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'berth-snap-unit-'));
+  const db = openMetadata(path.join(work, 'metadata.db'));
+  t.after(() => {
+    db.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+  await assert.rejects(
+    OverlaySnapshotter.open({ root: path.join(work, 'a,b'), db, checkMount: false }),
+    (e) =>
+      isKind(e, 'failed-precondition') && /overlayfs snapshotter '.*a,b': .*','.*use the native snapshotter/.test((e as Error).message),
+  );
+  await assert.rejects(OverlaySnapshotter.open({ root: 'relative', db }), (e) => isKind(e, 'invalid-argument'));
+});
+
+test("openSnapshotter: <base>/<name> roots; 'auto' falls back to native with the reason", async (t) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'berth-snap-unit-'));
+  const db = openMetadata(path.join(work, 'metadata.db'));
+  t.after(() => {
+    db.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const { snapshotter: native } = await openSnapshotter('native', work, db);
+  assert.equal(native.name, 'native');
+  await native.prepare('k');
+  assert.ok((await native.applyTarget('k')).dir.startsWith(path.join(work, 'native') + path.sep));
+  const bad = path.join(work, 'a,b'); // overlay options cannot carry a ','
+  const auto = await openSnapshotter('auto', bad, db);
+  assert.equal(auto.snapshotter.name, 'native');
+  assert.match(auto.fallback ?? '', /overlayfs snapshotter '.*': the path contains ','/);
+  await assert.rejects(openSnapshotter('zfs' as never, work, db), (e) => isKind(e, 'invalid-argument'));
+});
+
+test("overlayfs: a child's upperdir starts with its parent's root mode and owner (overlayfs shows the upper root's)", async (t) => {
+  const { sn } = await setup(t, 'overlayfs');
+  await sn.prepare('base');
+  const base = (await sn.applyTarget('base')).dir;
+  chmodSync(base, 0o710);
+  const root = process.getuid?.() === 0;
+  if (root) chownSync(base, 7, 8);
+  await sn.commit('sha256:base', 'base');
+  await sn.prepare('child', 'sha256:base');
+  const st = statSync((await sn.applyTarget('child')).dir);
+  assert.equal(st.mode & 0o7777, 0o710);
+  if (root) assert.deepEqual([st.uid, st.gid], [7, 8]);
+});

@@ -72,8 +72,12 @@ export abstract class DirSnapshotter implements Snapshotter {
   async usage(key: string): Promise<Usage> {
     this.open('usage');
     const row = this.rows.must('usage', checkKey('usage', key));
-    if (row.kind === 'committed' && row.size !== null && row.inodes !== null) return { size: row.size, inodes: row.inodes };
-    return diskUsage(this.fsDir(row.id));
+    if (row.kind !== 'committed') return diskUsage(this.fsDir(row.id));
+    if (row.size !== null && row.inodes !== null) return { size: row.size, inodes: row.inodes };
+    // counted on first use, not at commit: a pull commits every layer and seldom asks
+    const usage = await diskUsage(this.fsDir(row.id));
+    this.rows.setUsage(key, row.id, usage);
+    return usage;
   }
 
   async mounts(key: string): Promise<Mount[]> {
@@ -98,8 +102,8 @@ export abstract class DirSnapshotter implements Snapshotter {
   ): Promise<Mount[]> {
     this.open(verb);
     checkKey(verb, key);
+    if (parent === '') parent = undefined; // containerd's "no parent"
     if (parent !== undefined) checkKey(verb, parent);
-    if (parent === '') parent = undefined;
     const labels = checkLabels(verb, key, labelsIn);
     // fail early, before the slow part (the native snapshotter copies the parent); the insert
     // checks again in its transaction
@@ -138,8 +142,7 @@ export abstract class DirSnapshotter implements Snapshotter {
     const row = this.rows.must('commit', key);
     if (row.kind !== 'active') throw precondition(`commit snapshot '${key}': snapshot is ${row.kind}, not active`, key);
     const labels = options?.labels === undefined ? undefined : checkLabels('commit', key, options.labels);
-    const usage = await diskUsage(this.fsDir(row.id));
-    this.rows.commit(name, key, labels, usage);
+    this.rows.commit(name, key, labels);
   }
 
   async remove(key: string): Promise<void> {
@@ -158,6 +161,11 @@ export abstract class DirSnapshotter implements Snapshotter {
     }
   }
 
+  /**
+   * Meant for start-up (and after a crash): directories being built by *this* process are
+   * spared, but another process preparing in the same root at the same moment would lose its
+   * half-built directory (its insert then fails cleanly, leaving nothing behind).
+   */
   async cleanup(): Promise<number> {
     this.open('cleanup');
     const ids = this.rows.ids();

@@ -2,45 +2,31 @@
  * Disk usage of one snapshot's own directory, as `du -x` counts it: allocated blocks (not
  * apparent sizes, so sparse files count what they occupy), one inode per file, a hardlinked
  * file once, and nothing below a mount point on another device.
+ *
+ * Two du(1) processes rather than a walk in Node: on a 70k-file tree du takes 0.5 s where an
+ * async lstat walk took 13 s and a synchronous one 2.5 s (blocking the event loop meanwhile).
  */
-import { lstat, opendir } from 'node:fs/promises';
-import path from 'node:path';
-import { fromErrno } from '../common/errors.js';
+import { execFile } from 'node:child_process';
+import { BerthError } from '../common/errors.js';
 import type { Usage } from './types.js';
 
-export async function diskUsage(dir: string): Promise<Usage> {
-  const top = await lstat(dir, { bigint: true }).catch((err) => {
-    throw fromErrno('usage', dir, err);
+function du(dir: string, unit: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile('du', ['-x', '-s', ...unit, '--', dir], { encoding: 'utf8' }, (err, stdout, stderr) => {
+      const n = Number(/^(\d+)\t/.exec(stdout)?.[1]);
+      if (err || !Number.isSafeInteger(n)) {
+        reject(
+          new BerthError('internal', `usage '${dir}': ${String(stderr).trim() || err?.message || 'du printed no total'}`, {
+            cause: err,
+            object: dir,
+          }),
+        );
+      } else resolve(n);
+    });
   });
-  const seen = new Set<bigint>();
-  let size = 0n;
-  let inodes = 0;
-  const count = (st: { nlink: bigint; ino: bigint; blocks: bigint }): void => {
-    if (st.nlink > 1n) {
-      if (seen.has(st.ino)) return;
-      seen.add(st.ino);
-    }
-    size += st.blocks * 512n;
-    inodes++;
-  };
-  count(top);
-  // iterative, so a 2000-deep tree cannot overflow the stack
-  const stack = [dir];
-  while (stack.length > 0) {
-    const d = stack.pop()!;
-    let handle: Awaited<ReturnType<typeof opendir>>;
-    try {
-      handle = await opendir(d);
-    } catch (err) {
-      throw fromErrno('usage', d, err);
-    }
-    for await (const ent of handle) {
-      const p = path.join(d, ent.name);
-      const st = await lstat(p, { bigint: true });
-      if (st.dev !== top.dev) continue;
-      count(st);
-      if (st.isDirectory()) stack.push(p);
-    }
-  }
-  return { size: Number(size), inodes };
+}
+
+export async function diskUsage(dir: string): Promise<Usage> {
+  const [size, inodes] = await Promise.all([du(dir, ['--block-size=1']), du(dir, ['--inodes'])]);
+  return { size, inodes };
 }
