@@ -81,7 +81,12 @@ static void put_escaped(FILE *f, const char *s)
 		fputs("\\x00", f); /* an empty name, shown so that the line keeps its fields */
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	size_t shown = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++, shown++) {
+		if (shown == 512) { /* a 4000-byte name says enough in its first 512 */
+			fputs("...", f);
+			break;
+		}
 		if (*p <= 0x20 || *p >= 0x7f || *p == '\\')
 			fprintf(f, "\\x%02x", *p);
 		else
