@@ -60,6 +60,13 @@ static struct {
 	size_t ndirs, capdirs;
 	struct strset unpacked; /* flat mode: paths unpacked by this layer (for opaque dirs) */
 	const char *entry;
+	/* bumped by every removal: a cached parent fd is only reused while nothing was removed */
+	uint64_t generation;
+	struct {
+		char *path;
+		int fd;
+		uint64_t generation;
+	} cache;
 } g;
 
 /* ---- errors ---------------------------------------------------------------------------- */
@@ -74,7 +81,12 @@ static void put_escaped(FILE *f, const char *s)
 		fputs("\\x00", f); /* an empty name, shown so that the line keeps its fields */
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	size_t shown = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++, shown++) {
+		if (shown == 512) { /* a 4000-byte name says enough in its first 512 */
+			fputs("...", f);
+			break;
+		}
 		if (*p <= 0x20 || *p >= 0x7f || *p == '\\')
 			fprintf(f, "\\x%02x", *p);
 		else
@@ -334,8 +346,13 @@ static void remember_dir(const char *path, const struct timespec ts[2])
 
 static void rmtree(int dirfd, const char *name)
 {
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+	if (unlinkat(dirfd, name, 0) == 0) {
+		g.generation++;
 		return;
+	}
+	if (errno == ENOENT)
+		return;
+	g.generation++;
 	if (errno != EISDIR)
 		die(errno, "remove '%s': %s", name, strerror(errno));
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -583,6 +600,7 @@ static int open_parent(const char *parent_in, int create)
 						die(errno, "read lower link '%s': %s", prefix, strerror(errno));
 					target[tl] = 0;
 					unlinkat(base, comp, AT_REMOVEDIR);
+					g.generation++;
 					redir = redirect(base, target, rest);
 				}
 				int nfd = openat(base, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -623,6 +641,30 @@ static int open_parent(const char *parent_in, int create)
 			die(EINVAL, "internal: no redirect");
 		parent = redir;
 	}
+}
+
+/*
+ * open_parent for consecutive entries of one directory (the usual tar order): the fd of the
+ * last parent is reused while no removal happened since, since only a removal (a directory
+ * replaced by a link, a whiteout, an opaque dir) can change where a path resolves. The fd
+ * stays owned by the cache.
+ */
+static int open_parent_cached(const char *parent, int create)
+{
+	if (g.cache.path && g.cache.generation == g.generation && strcmp(g.cache.path, parent) == 0)
+		return g.cache.fd;
+	if (g.cache.path) {
+		close(g.cache.fd);
+		free(g.cache.path);
+		g.cache.path = NULL;
+	}
+	int fd = open_parent(parent, create);
+	if (fd < 0)
+		return fd;
+	g.cache.path = xstrdup(parent);
+	g.cache.fd = fd;
+	g.cache.generation = g.generation;
+	return fd;
 }
 
 /* ---- entries --------------------------------------------------------------------------- */
@@ -673,8 +715,12 @@ static void copy_data(int fd, uint64_t n)
 
 static void apply_regular(int dirfd, const char *base, const struct tar_entry *e)
 {
-	make_room(dirfd, base, 0);
+	/* create first: making room (a stat, maybe a removal) only when something is there */
 	int fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		make_room(dirfd, base, 0);
+		fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		die(errno, "create: %s", strerror(errno));
 	if (e->sparse) {
@@ -702,8 +748,12 @@ static void apply_regular(int dirfd, const char *base, const struct tar_entry *e
 
 static void apply_dir(int dirfd, const char *base, const char *path, const struct tar_entry *e)
 {
-	if (!make_room(dirfd, base, 1) && mkdirat(dirfd, base, 0700) < 0)
-		die(errno, "mkdir: %s", strerror(errno));
+	if (mkdirat(dirfd, base, 0700) < 0) {
+		if (errno != EEXIST)
+			die(errno, "mkdir: %s", strerror(errno));
+		if (!make_room(dirfd, base, 1) && mkdirat(dirfd, base, 0700) < 0)
+			die(errno, "mkdir: %s", strerror(errno));
+	}
 	int fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		die(errno, "open directory: %s", strerror(errno));
@@ -840,7 +890,7 @@ static void apply_entry(struct tar_entry *e)
 		die(ENOMEM, "out of memory");
 	int whiteout = strncmp(base, ".wh.", 4) == 0;
 	/* flat whiteouts of something whose parent is absent have nothing to remove */
-	int dirfd = open_parent(parent, !(whiteout && !g.overlay));
+	int dirfd = open_parent_cached(parent, !(whiteout && !g.overlay));
 	if (dirfd < 0) {
 		if (whiteout && !g.overlay) {
 			free(parent);
@@ -877,7 +927,6 @@ static void apply_entry(struct tar_entry *e)
 		if (!g.overlay)
 			set_add(&g.unpacked, path);
 	}
-	close(dirfd);
 	free(parent);
 	free(path);
 }
@@ -952,6 +1001,8 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	umask(0);
+	/* a bigger stdin pipe means fewer wake-ups of the decompressor and of us (pipes only) */
+	fcntl(0, F_SETPIPE_SZ, 1 << 20);
 	/* the root itself must not be a symbolic link (CVE-2018-15664's lesson) */
 	g.root = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (g.root < 0)
