@@ -6,7 +6,7 @@ import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { isKind } from '../common/errors.js';
-import { type CompressOptions, compressLayer, findTool } from './compress.js';
+import { type CompressOptions, compressLayer, findTool, layerMediaType } from './compress.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -98,4 +98,10 @@ test('an abort fails the blob and the result', async () => {
   setTimeout(() => ac.abort(), 30);
   await assert.rejects(buffer(stream), /aborted/);
   await assert.rejects(result, /aborted/);
+});
+
+test('media types follow the compression', () => {
+  assert.equal(layerMediaType('gzip'), 'application/vnd.oci.image.layer.v1.tar+gzip');
+  assert.equal(layerMediaType('zstd'), 'application/vnd.oci.image.layer.v1.tar+zstd');
+  assert.equal(layerMediaType('none'), 'application/vnd.oci.image.layer.v1.tar');
 });

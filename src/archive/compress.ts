@@ -25,7 +25,7 @@ import { PassThrough, type Readable, Transform, type TransformCallback, type Wri
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { BerthError } from '../common/errors.js';
-import type { Compression } from '../oci/image.js';
+import { type Compression, MediaType } from '../oci/image.js';
 
 export interface CompressOptions {
   compression: Compression;
@@ -53,6 +53,11 @@ export interface CompressedLayer {
   stream: Readable;
   /** settles when the stream has ended (or failed) */
   result: Promise<CompressResult>;
+}
+
+/** The OCI media type of a layer blob compressed so. */
+export function layerMediaType(compression: Compression): string {
+  return compression === 'gzip' ? MediaType.ociLayerGzip : compression === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayer;
 }
 
 /** Hashes and counts what passes, unchanged; `beforeEnd` may fail the stream at its end. */
@@ -119,7 +124,8 @@ function tool(file: string, args: string[], layer: string): { stdin: Writable; c
 
 /**
  * Compresses `input` (an uncompressed layer tar). Read `stream` to the end; `result` then holds
- * both digests. Aborting (options.signal) or a failing compressor fails both.
+ * both digests. Aborting (options.signal) or a failing compressor fails both. Throws at once
+ * (not-found) when the compressor asked for is not installed.
  */
 export function compressLayer(input: Readable, options: CompressOptions): CompressedLayer {
   const layer = options.layer ?? 'layer';

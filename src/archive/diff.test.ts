@@ -215,7 +215,7 @@ test('flat diff: one tree gives one byte stream, whatever its inode numbers and 
 
 test('a file that shrinks while the layer is written fails the diff, naming the entry', async (t) => {
   const { upper, lower } = flat(t, { a: 'a' });
-  writeFileSync(path.join(upper, 'a-first'), 'x');
+  writeFileSync(path.join(upper, 'a-first'), 'x'.repeat(100_000)); // big: its chunk comes alone
   writeFileSync(path.join(upper, 'b-later'), 'y'.repeat(4096));
   const stream = diffLayer(upper, { lowers: [lower], mode: 'flat' });
   // the walk is over once the first bytes come; then the file changes under the writer
@@ -230,22 +230,40 @@ test('a file that shrinks while the layer is written fails the diff, naming the 
   );
 });
 
-test('a file replaced by a symlink after the walk is not followed out of the tree', async (t) => {
+test('a file or a parent dir replaced by a symlink after the walk is not followed out of the tree', async (t) => {
   const { upper, lower, dir } = flat(t, { a: 'a' });
-  writeFileSync(path.join(upper, 'a-first'), 'x');
+  writeFileSync(path.join(upper, 'a-first'), 'x'.repeat(100_000)); // big: its chunk comes alone
   writeFileSync(path.join(upper, 'secret-path'), 'y');
-  writeFileSync(path.join(dir, 'secret'), 'do not read');
-  const it = diffLayer(upper, { lowers: [lower], mode: 'flat' })[Symbol.asyncIterator]();
-  await it.next();
-  rmSync(path.join(upper, 'secret-path'));
-  symlinkSync(path.join(dir, 'secret'), path.join(upper, 'secret-path'));
-  await assert.rejects(async () => {
-    for (let r = await it.next(); !r.done; r = await it.next()) assert.ok(!Buffer.from(r.value).includes('do not read'));
-  }, /entry 'secret-path'/);
+  mkdirSync(path.join(upper, 'sub'));
+  writeFileSync(path.join(upper, 'sub/secret'), 'z');
+  mkdirSync(path.join(dir, 'outside'));
+  writeFileSync(path.join(dir, 'outside/secret'), 'do not read');
+  for (const [victim, target] of [
+    ['secret-path', path.join(dir, 'outside/secret')],
+    ['sub', path.join(dir, 'outside')],
+  ] as const) {
+    const it = diffLayer(upper, { lowers: [lower], mode: 'flat' })[Symbol.asyncIterator]();
+    await it.next();
+    const saved = path.join(dir, 'saved');
+    execFileSync('mv', [path.join(upper, victim), saved]);
+    symlinkSync(target, path.join(upper, victim));
+    await assert.rejects(
+      async () => {
+        for (let r = await it.next(); !r.done; r = await it.next()) assert.ok(!Buffer.from(r.value).includes('do not read'));
+      },
+      new RegExp(`read entry '${victim}.*': too many levels of symbolic links`),
+    );
+    rmSync(path.join(upper, victim));
+    execFileSync('mv', [saved, path.join(upper, victim)]);
+  }
 });
 
-test('a missing upper fails with a message naming it', async (t) => {
+test('a missing upper or lower fails with a message naming it', async (t) => {
   const dir = tmp(t);
+  await assert.rejects(
+    readAll(diffLayer(dir, { lowers: [path.join(dir, 'nolower')], mode: 'flat' })),
+    (err: Error) => err.message === `diff layer '${dir}': lower '${dir}/nolower': no such file or directory` && isKind(err, 'not-found'),
+  );
   await assert.rejects(readAll(diffLayer(path.join(dir, 'nope'), { lowers: [], mode: 'flat' })), (err: Error) => {
     assert.equal(err.message, `diff layer '${dir}/nope': list entry '.': no such file or directory`);
     return isKind(err, 'not-found');
@@ -314,5 +332,30 @@ test('tar headers: PAX only where ustar cannot carry a value, and GNU tar reads 
     () =>
       encodeHeader({ name: Buffer.from('dev'), type: 'char', mode: 0, uid: 0, gid: 0, size: 0, mtime: 0, devmajor: 1 << 22, devminor: 0 }),
     /does not fit/,
+  );
+});
+
+test('flat diff: a dir replaced by a file and a file by a dir', async (t) => {
+  const { upper, lower } = flat(t, { 'was-dir/f': 'f', 'was-file': 'x' });
+  rmSync(path.join(upper, 'was-dir'), { recursive: true });
+  writeFileSync(path.join(upper, 'was-dir'), 'now a file');
+  rmSync(path.join(upper, 'was-file'));
+  mkdirSync(path.join(upper, 'was-file'));
+  writeFileSync(path.join(upper, 'was-file/child'), 'c');
+  // the applier replaces what is there by type: no whiteouts are needed
+  assert.deepEqual(summary(await listTar(await diff(upper, lower))), [
+    `was-dir file 0644 ${uid}:${gid}`,
+    `was-file/ directory 0755 ${uid}:${gid}`,
+    `was-file/child file 0644 ${uid}:${gid}`,
+  ]);
+});
+
+test('a file named .wh.* cannot be carried: it would delete its namesake below', async (t) => {
+  const { upper, lower } = flat(t, { etc: null });
+  writeFileSync(path.join(upper, 'etc/.wh.passwd'), 'x');
+  await assert.rejects(
+    readAll(diffLayer(upper, { lowers: [lower], mode: 'flat' })),
+    (err: Error) =>
+      isKind(err, 'invalid-argument') && /entry 'etc\/.wh.passwd': a name starting with '.wh.' would read as a whiteout/.test(err.message),
   );
 });
