@@ -3,7 +3,7 @@
  * htpasswd basic auth, and behind a token server run here; skopeo checks what we push.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,8 +28,10 @@ import {
   startRegistry,
   type TestImage,
   type TestRegistry,
+  umociLayout,
   writeOciLayout,
 } from './helpers/registry.js';
+import { findBinary } from './helpers/runtime.js';
 
 const missing = registryMissing();
 const USERS = { alice: 'alice-pw', bob: 'bob-pw' };
@@ -140,6 +142,7 @@ for (const mode of ['anonymous', 'basic', 'token'] as const) {
       );
       assert.deepEqual(await readAll(await f.fetch(child)), amd.manifest.bytes);
       assert.deepEqual(JSON.parse(await skopeoRaw(reg, 'app/multi:v1')), JSON.parse(index.bytes.toString()));
+      assert.deepEqual((await c.tags(r)).sort(), ['amd64', 'arm64', 'v1']);
     });
 
     test('unknown tag and blob: not-found with the registry code', async () => {
@@ -185,6 +188,14 @@ for (const mode of ['anonymous', 'basic', 'token'] as const) {
       const b = ref('chunked/b:v1');
       const { outcomes } = await pushImage(c, b, img, 'v1', ['chunked/a']);
       assert.deepEqual(outcomes, ['mounted', 'mounted']);
+      if (mode === 'token') {
+        // the mount's token also asks to pull from the source repository
+        assert.ok(
+          reg.tokenRequests.some(
+            (q) => q.scopes.includes('repository:chunked/b:pull,push') && q.scopes.includes('repository:chunked/a:pull'),
+          ),
+        );
+      }
       const fetched = await readAll(await c.fetcher(b).fetch(desc(layer)));
       assert.equal(sha256Digest(fetched), layer.digest);
       assert.equal((await skopeoInspect(reg, 'chunked/b:v1')).Layers[0], layer.digest);
@@ -261,6 +272,31 @@ for (const mode of ['anonymous', 'basic', 'token'] as const) {
       const m = JSON.parse((await readAll(await c.fetcher(r).fetch(d))).toString());
       for (const [i, l] of (m.layers as { digest: string }[]).entries()) assert.equal(l.digest, img.layers[i]!.digest);
     });
+
+    // once is enough: in the anonymous mode only
+    if (mode === 'anonymous') {
+      test('an image built by umoci from busybox and pushed by skopeo: every blob fetched and verified', async (t) => {
+        if (!findBinary('umoci') || !findBinary('skopeo')) return t.skip('needs umoci and skopeo');
+        const dir = mkdtempSync(join(tmpdir(), 'berth-umoci-'));
+        t.after(() => rmSync(dir, { recursive: true, force: true }));
+        mkdirSync(join(dir, 'rootfs/bin'), { recursive: true });
+        copyFileSync('/bin/busybox', join(dir, 'rootfs/bin/busybox'));
+        symlinkSync('busybox', join(dir, 'rootfs/bin/sh'));
+        const digest = await umociLayout(join(dir, 'layout'), 'v1', join(dir, 'rootfs'));
+        await skopeoCopyIn(reg, join(dir, 'layout'), 'v1', 'umoci/busybox');
+        const c = client(reg, good);
+        const r = ref('umoci/busybox:v1');
+        const d = await c.resolve(r);
+        assert.equal(d.digest, digest);
+        const f = c.fetcher(r);
+        const m = JSON.parse((await readAll(await f.fetch(d))).toString()) as { config: Blob; layers: Blob[] };
+        for (const b of [m.config, ...m.layers]) {
+          const bytes = await readAll((await f.fetch(b)).pipe(verifying(b)));
+          assert.equal(bytes.length, b.size);
+        }
+        assert.ok(m.layers[0]!.size > 500_000, 'the busybox layer');
+      });
+    }
 
     if (mode !== 'anonymous') {
       test('wrong or missing credentials: a clear unauthorized error', async () => {

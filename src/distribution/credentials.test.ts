@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { BerthError } from '../common/errors.js';
 import {
   authFromEntry,
+  authFromRegistryAuthHeader,
   DOCKER_HUB_KEY,
   dockerConfigCredentials,
   dockerConfigDir,
@@ -86,4 +87,23 @@ test('credential helpers: the protocol, "not found" meaning none, failures in th
   assert.deepEqual(await creds.get('reg:5000'), { username: 'ss', password: 'pw' });
   cfg({ auths: {} });
   assert.equal(await creds.get('reg:5000'), undefined, 'an auths key turns the default store off');
+});
+
+test('X-Registry-Auth: base64url JSON from the CLI', () => {
+  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  assert.deepEqual(authFromRegistryAuthHeader(enc({ username: 'alice', password: 'pw?>>', serveraddress: 'localhost:5001' })), {
+    auth: { username: 'alice', password: 'pw?>>' },
+    serverAddress: 'localhost:5001',
+  });
+  assert.deepEqual(authFromRegistryAuthHeader(enc({ identitytoken: 'r', serveraddress: 'https://index.docker.io/v1/' })), {
+    auth: { identityToken: 'r' },
+    serverAddress: 'https://index.docker.io/v1/',
+  });
+  assert.deepEqual(authFromRegistryAuthHeader(enc({})), {});
+  assert.deepEqual(authFromRegistryAuthHeader(''), {});
+  assert.deepEqual(authFromRegistryAuthHeader(Buffer.from('{"username":"u","password":"p"}').toString('base64')), {
+    auth: { username: 'u', password: 'p' },
+  });
+  assert.throws(() => authFromRegistryAuthHeader('!!!'), /decode X-Registry-Auth/);
+  assert.throws(() => authFromRegistryAuthHeader(enc([1])), /not a JSON object/);
 });

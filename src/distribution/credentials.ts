@@ -251,3 +251,36 @@ export function dockerConfigCredentials(opts: DockerConfigOptions): CredentialSo
 export function staticCredentials(auth: AuthConfig | undefined, onlyHost?: string): CredentialSource {
   return { get: async (host) => (onlyHost === undefined || onlyHost === host ? auth : undefined) };
 }
+
+/**
+ * Docker's `X-Registry-Auth` header (base64url JSON: username, password, serveraddress,
+ * identitytoken, registrytoken; the CLI may send standard base64 too) as credentials for the
+ * one server it names. An empty or `{}` header means anonymous.
+ */
+export function authFromRegistryAuthHeader(value: string | undefined): { auth?: AuthConfig; serverAddress?: string } {
+  if (!value || !value.trim()) return {};
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(Buffer.from(value.trim().replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+  } catch (err) {
+    throw new BerthError('invalid-argument', 'decode X-Registry-Auth: not base64 of a JSON object', { cause: err });
+  }
+  if (j === null || typeof j !== 'object' || Array.isArray(j))
+    throw new BerthError('invalid-argument', 'decode X-Registry-Auth: not a JSON object');
+  const str = (k: string) => (typeof j[k] === 'string' && j[k] ? (j[k] as string) : undefined);
+  const auth: AuthConfig = {};
+  const username = str('username');
+  const password = str('password');
+  if (username) auth.username = username;
+  if (password) auth.password = password;
+  if (!username && str('auth')) Object.assign(auth, authFromEntry({ auth: str('auth') }, 'X-Registry-Auth'));
+  const identityToken = str('identitytoken');
+  if (identityToken) auth.identityToken = identityToken;
+  const registryToken = str('registrytoken');
+  if (registryToken) auth.registryToken = registryToken;
+  const serverAddress = str('serveraddress');
+  const out: { auth?: AuthConfig; serverAddress?: string } = {};
+  if (Object.keys(auth).length) out.auth = auth;
+  if (serverAddress) out.serverAddress = serverAddress;
+  return out;
+}

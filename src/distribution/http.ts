@@ -63,13 +63,20 @@ export class NodeTransport implements Transport {
 export async function readBody(res: IncomingMessage | Readable, limit: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of res) {
-    n += (c as Buffer).length;
-    if (n > limit) {
-      res.destroy();
-      throw new BerthError('invalid-argument', `read '${what}': response larger than ${limit} bytes`, { object: what });
+  try {
+    for await (const c of res) {
+      n += (c as Buffer).length;
+      if (n > limit) {
+        res.destroy();
+        throw new BerthError('invalid-argument', `read '${what}': response larger than ${limit} bytes`, { object: what });
+      }
+      chunks.push(c as Buffer);
     }
-    chunks.push(c as Buffer);
+  } catch (err) {
+    if (err instanceof BerthError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const text = e?.code && !String(e.message).includes(e.code) ? `${e.code}: ${e.message}` : String(e?.message ?? err);
+    throw new BerthError('unavailable', `read '${what}': connection lost after ${n} bytes: ${text}`, { object: what, cause: err });
   }
   return Buffer.concat(chunks);
 }

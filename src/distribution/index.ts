@@ -5,6 +5,7 @@
 export { type Challenge, formatChallenge, parseWwwAuthenticate, pullScope, pushScope, pushScopes, TokenCache } from './auth.js';
 export {
   authFromEntry,
+  authFromRegistryAuthHeader,
   DOCKER_HUB_KEY,
   type DockerConfigOptions,
   dockerConfigCredentials,

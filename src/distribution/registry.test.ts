@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { networkInterfaces } from 'node:os';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
-import { isKind } from '../common/errors.js';
+import fc from 'fast-check';
+import { BerthError, isKind } from '../common/errors.js';
 import { MediaType, sha256Digest } from '../oci/image.js';
 import { registryErrorInfo } from './errors.js';
 import { normalizeReference } from './reference.js';
@@ -314,4 +315,144 @@ test('chunked push resumes from the offset the upload session reports', async ()
   assert.equal(outcome, 'pushed');
   assert.deepEqual(opened, [0, 16_384 + 5000]);
   assert.deepEqual(stored, big);
+});
+
+test('push: a failing or short source fails the upload instead of hanging it', async () => {
+  const f = await fake((req, res) => {
+    if (req.method === 'HEAD') return void res.writeHead(404).end();
+    if (req.method === 'POST') return void res.writeHead(202, { Location: '/up/2' }).end();
+    res.writeHead(201, { 'Docker-Content-Digest': blobDesc.digest }).end();
+  });
+  const p = newClient().pusher(normalizeReference(`${f.host}/a/b`));
+  const failing = () =>
+    new Readable({
+      read() {
+        this.destroy(new Error('disk read error'));
+      },
+    });
+  await assert.rejects(p.pushBlob(blobDesc, failing), /disk read error/);
+  await assert.rejects(
+    p.pushBlob(blobDesc, () => Readable.from([blob.subarray(0, 5)])),
+    /the source ended after 5 of 20 bytes/,
+  );
+  await assert.rejects(
+    p.pushBlob(blobDesc, () => Readable.from([blob, blob])),
+    /the source has more than 20 bytes/,
+  );
+  // each failed upload session was cancelled
+  assert.equal(f.log.filter((l) => l.method === 'DELETE' && l.url === '/up/2').length, 3);
+});
+
+test('tags: Link pages followed on the registry only, a limit on the total', async () => {
+  const other = await fake((_req, res) => res.writeHead(200).end('{"tags":["stolen"]}'));
+  const f = await fake((req, res) => {
+    const last = new URL(req.url!, 'http://x').searchParams.get('last');
+    if (last === null) {
+      res.writeHead(200, { Link: '</v2/a/b/tags/list?last=t1&n=1>; rel="next"' });
+      return void res.end('{"name":"a/b","tags":["t1"]}');
+    }
+    if (last === 't1') {
+      res.writeHead(200, { Link: `<http://${other.host}/v2/a/b/tags/list?last=t2>; rel="next"` });
+      return void res.end('{"name":"a/b","tags":["t2"]}');
+    }
+    res.writeHead(500).end();
+  });
+  const c = newClient({ credentials: { get: async () => ({ registryToken: 'secret' }) } });
+  const ref = normalizeReference(`${f.host}/a/b`);
+  assert.deepEqual(await c.tags(ref, { pageSize: 1 }), ['t1', 't2']);
+  assert.equal(f.log.filter((l) => l.url.includes('/tags/list')).length, 2);
+  assert.equal(other.log.length, 0);
+  assert.deepEqual(await c.tags(ref, { limit: 1 }), ['t1']);
+});
+
+const FUZZ_RUNS = Number(process.env.BERTH_FUZZ_RUNS ?? 1);
+
+// A hang fails the test through its timeout.
+test('property: a hostile registry gets answers or BerthErrors, never a crash or a hang', { timeout: 60_000 * FUZZ_RUNS }, async () => {
+  const RUNS = FUZZ_RUNS;
+  const printable = fc.string({ maxLength: 40 }).map((s) => s.replace(/[^\x20-\x7e]/g, 'x'));
+  const digest = fc.constantFrom(blobDesc.digest, sha256Digest('other'), 'sha256:zz', '');
+  const answer = fc.record({
+    status: fc.constantFrom(200, 201, 202, 204, 206, 301, 307, 400, 401, 404, 416, 429, 500),
+    contentType: fc.constantFrom(
+      MediaType.ociManifest,
+      MediaType.ociIndex,
+      MediaType.dockerSchema1Signed,
+      'application/json',
+      'text/html',
+      '',
+    ),
+    digest,
+    location: fc.oneof(printable, fc.constant('/v2/a/b/blobs/uploads/x?s=1'), fc.constant('http://[::1')),
+    range: fc.oneof(printable, fc.constant('0-5'), fc.constant('bytes 5-19/20')),
+    challenge: fc.oneof(printable, fc.constant('Bearer realm="/token",service="s"'), fc.constant('Basic realm="x"')),
+    body: fc.oneof(
+      fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+      fc.json().map((j) => Buffer.from(j)),
+      fc.constant(blob),
+      fc.constant(Buffer.from('{"errors":[{"code":"DENIED","message":"no"}]}')),
+      fc.constant(Buffer.from('{"token":"t","expires_in":-5}')),
+    ),
+    lie: fc.boolean(),
+  });
+  type Answer = {
+    status: number;
+    contentType: string;
+    digest: string;
+    location: string;
+    range: string;
+    challenge: string;
+    body: Buffer;
+    lie: boolean;
+  };
+  let current = {} as Answer;
+  const f = await fake((req, res) => {
+    const a = current;
+    const headers: Record<string, string | number> = { 'Retry-After': '0' };
+    if (a.contentType) headers['Content-Type'] = a.contentType;
+    if (a.digest) headers['Docker-Content-Digest'] = a.digest;
+    if (a.location) headers.Location = a.location;
+    headers.Range = a.range;
+    headers['Content-Range'] = a.range;
+    headers['WWW-Authenticate'] = a.challenge;
+    if (a.lie) headers['Content-Length'] = a.body.length + 3;
+    try {
+      res.writeHead(a.status, headers);
+    } catch {
+      res.writeHead(500);
+    }
+    if (req.method === 'HEAD' || a.status === 204) return void res.end();
+    const socket = req.socket;
+    res.end(a.body);
+    // a lying Content-Length leaves the client waiting: hang up like a broken server would
+    if (a.lie) setTimeout(() => socket.destroy(), 5);
+  });
+  const ref = normalizeReference(`${f.host}/a/b:v1`);
+  const ops: ((c: RegistryClient) => Promise<unknown>)[] = [
+    (c) => c.resolve(ref),
+    (c) => c.fetcher(ref).fetch(blobDesc).then(readAll),
+    (c) =>
+      c
+        .fetcher(ref)
+        .fetch({ ...blobDesc, mediaType: MediaType.ociManifest })
+        .then(readAll),
+    (c) => c.fetcher(ref).fetch(blobDesc, { offset: 5 }).then(readAll),
+    (c) => c.tags(ref),
+    (c) => c.pusher(ref).pushBlob(blobDesc, () => Readable.from([blob])),
+    (c) => c.pusher(ref).pushManifest({ ...blobDesc, mediaType: MediaType.ociManifest }, blob, 'v1'),
+  ];
+  await fc.assert(
+    fc.asyncProperty(answer, fc.integer({ min: 0, max: ops.length - 1 }), async (a, op) => {
+      current = a;
+      const c = newClient({ retries: 2, maxRetryWait: 10 });
+      try {
+        await ops[op]!(c);
+      } catch (err) {
+        assert.ok(err instanceof BerthError, `${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
+      } finally {
+        c.close();
+      }
+    }),
+    { numRuns: 150 * RUNS },
+  );
 });

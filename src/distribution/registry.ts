@@ -419,7 +419,7 @@ export class RegistryClient implements Resolver {
         const loc = header(res, 'location');
         if (loc && ++redirects <= MAX_REDIRECTS) {
           discard(res);
-          url = new URL(loc, url);
+          url = parseUrl(loc, url, verb, ctx.object);
           continue;
         }
       }
@@ -563,7 +563,7 @@ export class RegistryClient implements Resolver {
       if (got !== desc.digest) throw new BerthError('invalid-argument', `fetch '${object}': digest mismatch: got ${got}`, { object });
       if (bytes.length !== desc.size)
         throw new BerthError('invalid-argument', `fetch '${object}': size ${bytes.length}, descriptor says ${desc.size}`, { object });
-      return Readable.from([bytes.subarray(offset)]);
+      return Readable.from([bytes.subarray(offset)], { objectMode: false });
     }
     const headers: Record<string, string> = {};
     if (offset > 0) headers.Range = `bytes=${offset}-`;
@@ -583,11 +583,42 @@ export class RegistryClient implements Resolver {
       skip = offset;
     } else if (status === 416 && offset === desc.size) {
       discard(res);
-      return Readable.from([]);
+      return Readable.from([], { objectMode: false });
     } else {
       await this.fail('fetch', c, res);
     }
     return res.pipe(counted(res, object, desc.size - offset, skip));
+  }
+
+  /**
+   * The repository's tags (`docker pull --all-tags`), following `Link: <…>; rel="next"` pages.
+   * At most `limit` tags, so a hostile registry cannot page forever; `pageSize` asks for pages (`n=`).
+   */
+  async tags(ref: Reference, options: { limit?: number; pageSize?: number } = {}): Promise<string[]> {
+    const limit = options.limit ?? 100_000;
+    const object = repositoryName(ref);
+    const ctx: Ctx = { host: ref.domain, object, scopes: [pullScope(ref.path)] };
+    return this.onEndpoints(ref, true, async (st) => {
+      const out: string[] = [];
+      let url: URL | undefined = new URL(`/v2/${ref.path}/tags/list${options.pageSize ? `?n=${options.pageSize}` : ''}`, st.base);
+      while (url && out.length < limit) {
+        const res = await this.request(ctx, st, 'GET', url, { Accept: 'application/json' }, undefined, 'list tags');
+        if (res.statusCode !== 200) await this.fail('list tags', ctx, res);
+        const body = await readBody(res, MANIFEST_LIMIT, object);
+        let page: { tags?: unknown };
+        try {
+          page = JSON.parse(body.toString('utf8'));
+        } catch (err) {
+          throw new BerthError('invalid-argument', `list tags '${object}': answer is not JSON`, { object, cause: err });
+        }
+        if (Array.isArray(page?.tags)) for (const t of page.tags) if (typeof t === 'string') out.push(t);
+        const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(header(res, 'link') ?? '');
+        const nextUrl: URL | undefined = next ? parseUrl(next[1]!, url, 'list tags', object) : undefined;
+        // pages stay on the registry: a Link elsewhere would carry our token away
+        url = nextUrl && nextUrl.host === st.base.host ? nextUrl : undefined;
+      }
+      return out.slice(0, limit);
+    });
   }
 
   // ---------------------------------------------------------------- push
@@ -662,7 +693,24 @@ export class RegistryClient implements Resolver {
       location = this.location(c, res, url);
       discard(res);
     }
-    const progress = options.onProgress;
+    try {
+      return await this.upload(c, st, location, desc, open, options.onProgress);
+    } catch (err) {
+      // Cancel the session (as dockerd does), so the registry can drop what it holds; best effort.
+      await this.request(c, st, 'DELETE', location, {}, undefined, 'cancel').then(discard, () => {});
+      throw err;
+    }
+  }
+
+  private async upload(
+    c: Ctx,
+    st: EndpointState,
+    location: URL,
+    desc: Descriptor,
+    open: (offset: number) => Readable,
+    progress?: (bytes: number) => void,
+  ): Promise<PushOutcome> {
+    const object = c.object;
     let done: IncomingMessage;
     if (desc.size <= this.monolithicMax) {
       const put = uploadUrl(location.href, location, desc.digest);
@@ -672,7 +720,13 @@ export class RegistryClient implements Resolver {
         'PUT',
         put,
         { 'Content-Type': 'application/octet-stream', 'Content-Length': String(desc.size) },
-        () => open(0).pipe(progressCounter(0, progress)),
+        () => {
+          const source = open(0);
+          const counter = uploadCounter(object, desc.size, progress);
+          // pipe() does not forward errors: a failing source must fail the upload, not stall it
+          source.on('error', (err) => counter.destroy(err));
+          return source.pipe(counter);
+        },
         'push',
       );
     } else {
@@ -812,6 +866,18 @@ export function createResolver(options: ClientOptions = {}): RegistryClient {
 
 // ---------------------------------------------------------------- helpers
 
+/** A URL from a registry header (Location, Link), resolved against the request's; a BerthError when malformed. */
+function parseUrl(value: string, base: URL, verb: string, object: string): URL {
+  try {
+    return new URL(value, base);
+  } catch (err) {
+    throw new BerthError('invalid-argument', `${verb} '${object}': the registry sent a malformed URL '${value.slice(0, 200)}'`, {
+      object,
+      cause: err,
+    });
+  }
+}
+
 function pickChallenge(chs: Challenge[]): Challenge | undefined {
   return chs.find((c) => c.scheme === 'bearer') ?? chs.find((c) => c.scheme === 'basic');
 }
@@ -881,13 +947,24 @@ function counted(res: IncomingMessage, object: string, expected: number, skip: n
   return t;
 }
 
-function progressCounter(start: number, onProgress?: (bytes: number) => void): Transform {
-  let n = start;
+/**
+ * Counts upload bytes for progress, and holds the source to the size the request announced: a
+ * short or long source fails the request instead of leaving the registry waiting for bytes.
+ */
+function uploadCounter(object: string, expected: number, onProgress?: (bytes: number) => void): Transform {
+  let n = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       n += chunk.length;
+      if (n > expected)
+        return cb(new BerthError('invalid-argument', `push '${object}': the source has more than ${expected} bytes`, { object }));
       onProgress?.(n);
       cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      if (n !== expected)
+        return cb(new BerthError('invalid-argument', `push '${object}': the source ended after ${n} of ${expected} bytes`, { object }));
+      cb();
     },
   });
 }

@@ -510,3 +510,20 @@ export async function skopeoInspect(reg: TestRegistry, refPath: string): Promise
   ]);
   return JSON.parse(stdout);
 }
+
+/**
+ * An OCI layout built by umoci: `rootfs` (a directory) inserted as one layer into an empty image
+ * tagged `tag`, with `cmd` as its command. Returns the manifest digest from index.json.
+ */
+export async function umociLayout(dir: string, tag: string, rootfs: string, cmd = 'sh'): Promise<string> {
+  await run('umoci', ['init', '--layout', dir]);
+  await run('umoci', ['new', '--image', `${dir}:${tag}`]);
+  await run('umoci', ['insert', '--image', `${dir}:${tag}`, rootfs, '/']);
+  await run('umoci', ['config', '--image', `${dir}:${tag}`, '--config.cmd', cmd, '--os', 'linux', '--architecture', 'amd64']);
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; annotations?: Record<string, string> }[];
+  };
+  const m = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === tag);
+  if (!m) throw new Error(`umoci layout ${dir}: no manifest tagged ${tag}`);
+  return m.digest;
+}
