@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,15 +32,7 @@ test('a pull SIGKILLed at 50 points, then completed: a consistent store, nothing
     rmSync(work, { recursive: true, force: true });
   });
   // small but not instant: 3 layers of incompressible data and one of many small files
-  const noise = (seed: number, n: number) => {
-    const b = Buffer.alloc(n);
-    let x = seed;
-    for (let i = 0; i < n; i++) {
-      x = (x * 1103515245 + 12345) & 0x7fffffff;
-      b[i] = x >> 16;
-    }
-    return b;
-  };
+  const noise = (_seed: number, n: number) => randomBytes(n);
   const layers = [
     await packTar([{ name: 'big0', data: noise(1, 600_000) }]),
     await packTar(Array.from({ length: 300 }, (_, i) => ({ name: `d${i % 10}/f${i}`, data: `${i}\n` }))),

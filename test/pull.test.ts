@@ -6,7 +6,9 @@
  * entry, leaving nothing GC does not collect.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -178,6 +180,65 @@ describe('pull', { skip }, () => {
       assert.equal(fetches.get(img2.layers[0]!.digest), 1);
       const f = await fsck(svc);
       assert.equal(f.snapshots.length, 3);
+    });
+  });
+
+  test('a connection cut mid-layer: the retry resumes with Range from the ingest offset, apply never notices', async (t) => {
+    await withRegistry('anonymous', async (reg) => {
+      const noise = randomBytes(400_000);
+      const img = imageOf([await packTar([{ name: 'noise', data: noise }])]);
+      await putImage(reg, 'pull/cut', 'v1', [img]);
+      // a proxy that kills the first connection after 150 kB went to the client
+      let cut = false;
+      const proxy = net.createServer((client) => {
+        const upstream = net.connect(reg.port, '127.0.0.1');
+        let down = 0;
+        client.pipe(upstream);
+        upstream.on('data', (d: Buffer) => {
+          down += d.length;
+          if (!cut && down > 150_000) {
+            cut = true;
+            client.destroy();
+            upstream.destroy();
+            return;
+          }
+          client.write(d);
+        });
+        upstream.on('end', () => client.end());
+        const drop = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', drop);
+        upstream.on('error', drop);
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      t.after(() => new Promise<void>((r) => proxy.close(() => r())));
+      const host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      const offsets: number[] = [];
+      const inner = createResolver({});
+      const resolver: Resolver = {
+        resolve: (ref) => inner.resolve(ref),
+        pusher: (ref) => inner.pusher(ref),
+        fetcher: (ref) => ({
+          fetch: (desc, opts) => {
+            if (desc.digest === img.layers[0]!.digest) offsets.push(opts?.offset ?? 0);
+            return inner.fetcher(ref).fetch(desc, opts);
+          },
+        }),
+      };
+      const svc = await testService(t, { resolver });
+      const events: ProgressEvent[] = [];
+      const r = await svc.pull(`${host}/pull/cut:v1`, { retryDelayMs: 10, onProgress: (e) => events.push(e) });
+      assert.equal(r.id, img.config.digest);
+      assert.ok(cut, 'the proxy cut a connection');
+      assert.equal(offsets[0], 0);
+      assert.ok(offsets.length >= 2 && offsets.at(-1)! > 0, `fetch offsets ${offsets.join(', ')}`);
+      assert.ok(events.some((e) => /^Retrying in/.test(e.status)));
+      const mounts = await svc.rootfs(`${host}/pull/cut:v1`, 'view-cut', { readonly: true });
+      await withMounted(mounts, (dir) => {
+        assert.ok(readFileSync(join(dir, 'noise')).equals(noise));
+      }).finally(() => svc.snapshotter.remove('view-cut'));
     });
   });
 
