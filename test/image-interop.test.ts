@@ -6,7 +6,7 @@
  * legacy archive shape loads (a shared layer as a symlink), and a rootfs tarball imports.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -196,6 +196,57 @@ describe('image interop', { skip }, () => {
     const li = await resolveImage(svc3.content, svc3.images.get('berth-test/busybox').target, 'x');
     assert.equal(li.id, legacy.configDigest);
     assert.equal(li.layers[0]!.diffId, legacy.diffId);
+  });
+
+  test("an archive written by Debian's dockerd (docker save) loads with its image ID", async (t) => {
+    const why = firstReason(needsBinary('dockerd'), needsBinary('docker'));
+    if (why) return t.skip(why);
+    const dk = mkdtempSync(join(tmpdir(), 'berth-dockerd-'));
+    const sock = join(dk, 'docker.sock');
+    const dockerd = spawn(
+      'dockerd',
+      [
+        `--data-root=${dk}/root`,
+        `--exec-root=${dk}/exec`,
+        `--pidfile=${dk}/pid`,
+        `--host=unix://${sock}`,
+        '--iptables=false',
+        '--ip6tables=false',
+        '--bridge=none',
+        '--storage-driver=vfs',
+      ],
+      { stdio: 'ignore' },
+    );
+    t.after(async () => {
+      if (dockerd.exitCode === null && dockerd.signalCode === null) {
+        const exited = new Promise((r) => dockerd.once('exit', r));
+        process.kill(dockerd.pid!, 'SIGTERM');
+        await exited;
+      }
+      await run('sh', ['-c', `grep -o ' ${dk}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]).catch(() => {});
+      rmSync(dk, { recursive: true, force: true });
+    });
+    const docker = (...args: string[]) => run('docker', ['-H', `unix://${sock}`, ...args]);
+    for (let i = 0; ; i++) {
+      try {
+        await docker('version');
+        break;
+      } catch (err) {
+        if (i > 100) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const tarFile = join(dk, 'rootfs.tar');
+    writeFileSync(tarFile, busyboxTar(dk));
+    const id = (await docker('import', '-c', 'CMD ["/bin/sh"]', '-m', 'from dockerd', tarFile, 'dockerd/bb:1')).stdout.trim();
+    await docker('save', '-o', join(dk, 'saved.tar'), 'dockerd/bb:1');
+    const svc = await testService(t);
+    const r = await svc.load(createReadStream(join(dk, 'saved.tar')));
+    assert.deepEqual(r.messages, ['Loaded image: dockerd/bb:1']);
+    const img = await resolveImage(svc.content, svc.images.get('dockerd/bb:1').target, 'x');
+    assert.equal(img.id, id);
+    assert.equal((parseConfig(img.configBytes, 'c') as { comment?: string }).comment, 'from dockerd');
+    assert.equal((await fsck(svc)).snapshots.length, 1);
   });
 
   test('load follows symlinks inside the archive only, and checks diff_ids with Docker texts', async (t) => {
