@@ -247,6 +247,13 @@ describe('image interop', { skip }, () => {
     assert.equal(img.id, id);
     assert.equal((parseConfig(img.configBytes, 'c') as { comment?: string }).comment, 'from dockerd');
     assert.equal((await fsck(svc)).snapshots.length, 1);
+
+    // and the other way: what Berth saves, dockerd loads, with the same image ID
+    svc.images.put({ name: 'berth/saved:2', target: svc.images.get('dockerd/bb:1').target });
+    await svc.save(['berth/saved:2'], createWriteStream(join(dk, 'berth.tar')));
+    const loaded = (await docker('load', '-i', join(dk, 'berth.tar'))).stdout;
+    assert.match(loaded, /Loaded image: berth\/saved:2/);
+    assert.equal((await docker('image', 'inspect', '-f', '{{.Id}}', 'berth/saved:2')).stdout.trim(), id);
   });
 
   test('load follows symlinks inside the archive only, and checks diff_ids with Docker texts', async (t) => {
@@ -315,5 +322,23 @@ describe('image interop', { skip }, () => {
     const plain = await svc.importRootfs(Readable.from([tar]), { source: 'http://example.com/r.tar' });
     const pc = parseConfig((await resolveImage(svc.content, plain.image.target, 'x')).configBytes, 'c') as { comment?: string };
     assert.equal(pc.comment, 'Imported from http://example.com/r.tar');
+    // xz and bzip2 bodies are decompressed by the system tools and stored uncompressed
+    for (const [tool, flag] of [
+      ['xz', '-c'],
+      ['bzip2', '-c'],
+    ] as const) {
+      const packed = (await new Promise<Buffer>((resolve, reject) => {
+        const p = spawn(tool, [flag], { stdio: ['pipe', 'pipe', 'ignore'] });
+        const chunks: Buffer[] = [];
+        p.stdout.on('data', (c: Buffer) => chunks.push(c));
+        p.on('error', reject);
+        p.on('close', () => resolve(Buffer.concat(chunks)));
+        p.stdin.end(tar);
+      })) as Buffer;
+      const x = await svc.importRootfs(Readable.from([packed]), { reference: `imported/${tool}:1` });
+      const xi = await resolveImage(svc.content, x.image.target, 'x');
+      assert.equal(xi.layers[0]!.compression, 'none', tool);
+      assert.equal(xi.layers[0]!.diffId, config.rootfs.diff_ids[0], tool);
+    }
   });
 });

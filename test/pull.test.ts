@@ -95,7 +95,7 @@ describe('pull', { skip }, () => {
     });
   }
 
-  test('whiteouts and opaque directories, seen through the real overlay mount', async (t) => {
+  test('whiteouts and opaque directories (plain and zstd layers), seen through the real overlay mount', async (t) => {
     await withRegistry('anonymous', async (reg) => {
       const l0 = await packTar([
         { name: 'a/', type: 'directory' },
@@ -111,7 +111,7 @@ describe('pull', { skip }, () => {
         { name: 'b/new', data: 'n' },
         { name: '.wh.gone', data: '' },
       ]);
-      const img = imageOf([l0, l1], { compression: 'none' });
+      const img = imageOf([l0, l1], { compression: ['none', 'zstd'] });
       await putImage(reg, 'pull/wh', 'v1', [img]);
       const svc = await testService(t);
       await svc.pull(`${reg.host}/pull/wh:v1`);

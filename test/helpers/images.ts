@@ -8,6 +8,7 @@
  *   await putImage(reg, 'app', 'v1', img);
  *   await svc.pull(`${reg.host}/app:v1`);
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,14 +46,37 @@ export function registryOptions(reg: TestRegistry) {
 
 const desc = (b: Blob) => ({ mediaType: b.mediaType, digest: b.digest, size: b.size });
 
-/** An OCI image of the given layer tars (gzip-compressed unless told), with a config the test may extend. */
+type LayerCompression = 'gzip' | 'zstd' | 'none';
+
+function compress(tar: Buffer, c: LayerCompression): Buffer {
+  if (c === 'gzip') return gzipSync(tar);
+  if (c === 'none') return tar;
+  const r = spawnSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`zstd: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** An OCI image of the given layer tars (gzip-compressed unless told; one compression, or one per layer), with a config the test may extend. */
 export function imageOf(
   tars: Buffer[],
-  opts: { compression?: 'gzip' | 'none'; config?: Record<string, unknown>; architecture?: string; docker?: boolean } = {},
+  opts: {
+    compression?: LayerCompression | LayerCompression[];
+    config?: Record<string, unknown>;
+    architecture?: string;
+    docker?: boolean;
+  } = {},
 ): TestImage {
-  const gz = (opts.compression ?? 'gzip') === 'gzip';
-  const layerType = opts.docker ? MediaType.dockerLayerGzip : gz ? MediaType.ociLayerGzip : MediaType.ociLayer;
-  const layers = tars.map((t) => blobOf(layerType, gz ? gzipSync(t) : t));
+  const comp = (i: number): LayerCompression =>
+    Array.isArray(opts.compression) ? (opts.compression[i] ?? 'gzip') : (opts.compression ?? 'gzip');
+  const layerType = (c: LayerCompression) =>
+    opts.docker
+      ? MediaType.dockerLayerGzip
+      : c === 'gzip'
+        ? MediaType.ociLayerGzip
+        : c === 'zstd'
+          ? MediaType.ociLayerZstd
+          : MediaType.ociLayer;
+  const layers = tars.map((t, i) => blobOf(layerType(comp(i)), compress(t, comp(i))));
   const diffIds = tars.map((t) => `sha256:${createHash('sha256').update(t).digest('hex')}`);
   const config = blobOf(
     opts.docker ? MediaType.dockerConfig : MediaType.ociConfig,
