@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
+import { BerthError } from '../common/errors.js';
 import { chainIds, type Index, MediaType, sha256Digest } from '../oci/image.js';
 import {
   layersOf,
@@ -109,4 +111,41 @@ test('compression is sniffed from the first bytes', () => {
   assert.equal(sniffCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), 'zstd');
   assert.equal(sniffCompression(Buffer.from('etc/')), 'none');
   assert.equal(sniffCompression(Buffer.alloc(0)), 'none');
+});
+
+test('fuzz: any bytes give a manifest, an index, a config or an invalid-argument error naming the blob', () => {
+  const json = fc.oneof(
+    fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))),
+    fc
+      .record({
+        schemaVersion: fc.constantFrom(1, 2, '2'),
+        mediaType: fc.constantFrom(MediaType.ociManifest, MediaType.ociIndex, 'x', undefined),
+        config: fc.anything(),
+        layers: fc.oneof(fc.array(fc.record({ mediaType: fc.string(), digest: fc.string(), size: fc.integer() })), fc.anything()),
+        manifests: fc.anything(),
+        rootfs: fc.oneof(fc.record({ type: fc.constant('layers'), diff_ids: fc.array(fc.string()) }), fc.anything()),
+        os: fc.anything(),
+        architecture: fc.anything(),
+      })
+      .map((v) => Buffer.from(JSON.stringify(v))),
+    fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+  );
+  fc.assert(
+    fc.property(json, (bytes) => {
+      for (const parse of [
+        () => manifestKind(bytes, undefined, "blob 'b'"),
+        () => parseManifest(bytes, "blob 'b'"),
+        () => parseIndex(bytes, "blob 'b'"),
+        () => parseConfig(bytes, "blob 'b'"),
+      ]) {
+        try {
+          parse();
+        } catch (err) {
+          assert.ok(err instanceof BerthError && err.kind === 'invalid-argument', String(err));
+          assert.match(err.message, /blob 'b'/);
+        }
+      }
+    }),
+    { numRuns: Number(process.env.BERTH_FUZZ_RUNS ?? 300) },
+  );
 });

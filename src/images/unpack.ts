@@ -8,13 +8,13 @@ import type { Readable } from 'node:stream';
 import type { ApplyLayer, ApplyResult } from '../archive/types.js';
 import { BerthError, isKind } from '../common/errors.js';
 import { uniqueName } from '../common/fs.js';
-import type { ContentStore, Provider } from '../content/types.js';
+import type { Provider } from '../content/types.js';
+import type { Platform } from '../oci/image.js';
 import type { Mount, Snapshotter } from '../snapshots/types.js';
-import { snapshotResource } from './deps.js';
-import type { ActiveLease } from './lease.js';
+import { type ImageDeps, snapshotResource } from './deps.js';
+import { type ActiveLease, withLease } from './lease.js';
 import type { LayerInfo } from './manifest.js';
 import { type ResolvedImage, resolveImage } from './resolve.js';
-import type { ImageStore } from './store.js';
 import type { ProgressSink } from './types.js';
 
 export async function snapshotExists(snapshotter: Snapshotter, key: string): Promise<boolean> {
@@ -126,15 +126,16 @@ export async function unpackResolved(
   return img.topChainId;
 }
 
-/** Unpacks the image named `name` (from the image store). */
+/** Unpacks the image named `name` (from the image store), under a lease of its own. */
 export async function unpack(
-  deps: { content: ContentStore; images: ImageStore; snapshotter: Snapshotter; apply: ApplyLayer },
+  deps: ImageDeps,
   name: string,
-  options: UnpackOptions & { platform?: import('../oci/image.js').Platform } = {},
+  options: UnpackOptions & { platform?: Platform } = {},
 ): Promise<string | undefined> {
   const image = deps.images.get(name);
   const img = await resolveImage(deps.content, image.target, image.name, options.platform);
-  return unpackResolved(deps, img, image.name, options);
+  if (options.lease) return unpackResolved(deps, img, image.name, options);
+  return withLease(deps.leases, `unpack ${image.name}`, (lease) => unpackResolved(deps, img, image.name, { ...options, lease }));
 }
 
 /**
@@ -142,7 +143,7 @@ export async function unpack(
  * when a layer is missing), returned as mounts (data: the caller mounts them where it wants).
  */
 export async function prepareRootfs(
-  deps: { content: ContentStore; images: ImageStore; snapshotter: Snapshotter; apply: ApplyLayer },
+  deps: ImageDeps,
   name: string,
   key: string,
   options: { readonly?: boolean; labels?: Record<string, string> } = {},
@@ -150,7 +151,7 @@ export async function prepareRootfs(
   const image = deps.images.get(name);
   const img = await resolveImage(deps.content, image.target, image.name);
   if (img.topChainId !== undefined && !(await snapshotExists(deps.snapshotter, img.topChainId))) {
-    await unpackResolved(deps, img, image.name);
+    await withLease(deps.leases, `unpack ${image.name}`, (lease) => unpackResolved(deps, img, image.name, { lease }));
   }
   const opts = options.labels ? { labels: options.labels } : undefined;
   return options.readonly ? deps.snapshotter.view(key, img.topChainId, opts) : deps.snapshotter.prepare(key, img.topChainId, opts);
