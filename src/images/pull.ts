@@ -439,8 +439,9 @@ export class Puller {
                 stream.destroy();
                 throw new BerthError('invalid-argument', `blob '${desc.digest}': more than the ${desc.size} bytes its descriptor declares`);
               }
-              await w.write(chunk);
-              if (teed) await feed(tee, chunk);
+              // the disk write and apply's read run side by side: neither waits for the other's chunk
+              if (teed) await Promise.all([w.write(chunk), feed(tee, chunk)]);
+              else await w.write(chunk);
               offset += chunk.length;
               const now = Date.now();
               if (now - lastEmit > 100 || offset === desc.size) {
