@@ -183,6 +183,20 @@ describe('pull', { skip }, () => {
     });
   });
 
+  test('the same layer twice in one image: fetched once, two chain-ID snapshots', async (t) => {
+    await withRegistry('anonymous', async (reg) => {
+      const same = await files(3, 'twice');
+      const img = imageOf([same, same]);
+      await putImage(reg, 'pull/twice', 'v1', [img]);
+      const { resolver, fetches } = counting(createResolver({}));
+      const svc = await testService(t, { resolver });
+      const r = await svc.pull(`${reg.host}/pull/twice:v1`);
+      assert.equal(r.id, img.config.digest);
+      assert.equal(fetches.get(img.layers[0]!.digest), 1);
+      assert.equal((await fsck(svc)).snapshots.length, 2);
+    });
+  });
+
   test('a connection cut mid-layer: the retry resumes with Range from the ingest offset, apply never notices', async (t) => {
     await withRegistry('anonymous', async (reg) => {
       const noise = randomBytes(400_000);

@@ -98,6 +98,8 @@ async function feed(sink: PassThrough, chunk: Buffer): Promise<void> {
 export class Puller {
   readonly #deps: PullDeps;
   readonly #flights = new Map<string, Flight<unknown>>();
+  /** blob downloads in progress in this process, by digest (settled either way: waiters then look at the store) */
+  readonly #downloads = new Map<string, Promise<void>>();
 
   constructor(deps: PullDeps) {
     this.#deps = deps;
@@ -339,7 +341,21 @@ export class Puller {
     const applyArgs = { snapshotter, apply: this.#deps.apply, lease, layer, signal: options.signal };
     let applied = haveSnapshot;
     let outcome: 'downloaded' | 'applied' = 'applied';
-    if (!haveBlob) {
+    let stored = haveBlob;
+    const inflight = this.#downloads.get(layer.desc.digest);
+    if (!stored && inflight) {
+      // the same blob twice in one image (or in two images pulled at once): one download
+      emit({ id, status: 'Waiting' });
+      await inflight;
+      stored = (await this.#storedInfo(layer.desc.digest, source)) !== undefined;
+      if (stored) outcome = 'downloaded';
+    }
+    if (!stored) {
+      let done!: () => void;
+      const downloaded = new Promise<void>((r) => {
+        done = r;
+      });
+      this.#downloads.set(layer.desc.digest, downloaded);
       emit({ id, status: 'Waiting' });
       await acquire();
       try {
@@ -369,6 +385,8 @@ export class Puller {
         }
       } finally {
         release();
+        this.#downloads.delete(layer.desc.digest);
+        done();
       }
       outcome = 'downloaded';
     }
