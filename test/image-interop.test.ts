@@ -154,6 +154,12 @@ describe('image interop', { skip }, () => {
     const resolved = await resolveImage(svc2.content, imported!.target, imported!.name);
     assert.equal(resolved.id, img.config.digest);
     assert.equal((await fsck(svc2)).snapshots.length, 1, 'unpacked');
+    // an OCI-only archive (no manifest.json): the layout as a tar, loaded; untagged, so known by its ID
+    await run('tar', ['-C', theirs, '-cf', join(work, 'oci-only.tar'), '.']);
+    const svc4 = await testService(t);
+    const l = await svc4.load(createReadStream(join(work, 'oci-only.tar')));
+    assert.deepEqual(l.messages, [`Loaded image ID: ${img.config.digest}`]);
+    assert.equal(l.images[0]!.target.digest, img.manifest.digest);
     // a tampered blob is refused by name
     const bad = join(work, 'bad-layout');
     await run('cp', ['-a', theirs, bad]);

@@ -197,6 +197,31 @@ describe('pull', { skip }, () => {
     });
   });
 
+  test('push to a token registry: blobs mounted from the repository they came from, then the exact manifest', async (t) => {
+    await withRegistry('token', async (reg) => {
+      const img = imageOf([await files(2, 'push')]);
+      await putImage(reg, 'team/base', 'v1', [img]);
+      const svc = await testService(t, { registry: registryOptions(reg) });
+      await svc.pull(`${reg.host}/team/base:v1`);
+      svc.images.put({ name: `${reg.host}/team/app:v1`, target: svc.images.get(`${reg.host}/team/base:v1`).target });
+      const events: ProgressEvent[] = [];
+      const r = await svc.push(`${reg.host}/team/app:v1`, { onProgress: (e) => events.push(e) });
+      assert.equal(r.digest, img.manifest.digest);
+      assert.ok(
+        events.some((e) => e.status === 'Mounted from team/base'),
+        JSON.stringify(events),
+      );
+      assert.ok(
+        reg.tokenRequests.some(
+          (q) => q.scopes.includes('repository:team/base:pull') && q.scopes.some((x) => x.startsWith('repository:team/app:')),
+        ),
+        'the token asked for covers the mount source',
+      );
+      const back = await testService(t, { registry: registryOptions(reg) });
+      assert.equal((await back.pull(`${reg.host}/team/app:v1`)).id, img.config.digest);
+    });
+  });
+
   test('a connection cut mid-layer: the retry resumes with Range from the ingest offset, apply never notices', async (t) => {
     await withRegistry('anonymous', async (reg) => {
       const noise = randomBytes(400_000);
