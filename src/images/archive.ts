@@ -209,9 +209,7 @@ async function readArchive(content: ContentStore, lease: ActiveLease, input: Rea
     if ((h.type === 'file' || h.type === 'contiguous-file') && name !== '') {
       const ref = `load-${uniqueName()}-${n++}`;
       await lease.add(ingestResource(ref));
-      const stored = await storeStream(content, entry, { ref });
-      // a window remains between the commit and this row; GC runs in this process, after the lease
-      await lease.add(contentResource(stored.digest));
+      const stored = await storeStream(content, entry, { ref, protect: (d) => lease.add(contentResource(d)) });
       ix.files.set(name, stored);
       ix.links.delete(name);
       ix.hardlinks.delete(name);
@@ -277,7 +275,7 @@ async function loadWithLease(deps: ImageDeps, input: Readable, lease: ActiveLeas
     }
   } else if (legacy) {
     for (const [i, l] of legacy.entries()) {
-      const target = await legacyManifest(content, l, i, file);
+      const target = await legacyManifest(content, lease, l, i, file);
       found.push({ names: l.RepoTags.map((t) => normalizeTag(t)), target });
     }
   } else {
@@ -356,6 +354,7 @@ async function readLegacyManifest(bytes: Buffer): Promise<LegacyEntry[]> {
 /** The OCI manifest (raw bytes of our own making) for a legacy manifest.json entry; config bytes unchanged, so the image ID is kept. */
 async function legacyManifest(
   content: ContentStore,
+  lease: ActiveLease,
   l: LegacyEntry,
   i: number,
   file: (p: string) => { digest: string; size: number } | undefined,
@@ -385,7 +384,11 @@ async function legacyManifest(
     layers,
   };
   const bytes = Buffer.from(JSON.stringify(manifest));
-  const { digest } = await storeStream(content, [bytes], { ref: `load-manifest-${uniqueName()}`, labels: manifestRefLabels(manifest) });
+  const { digest } = await storeStream(content, [bytes], {
+    ref: `load-manifest-${uniqueName()}`,
+    labels: manifestRefLabels(manifest),
+    protect: (d) => lease.add(contentResource(d)),
+  });
   return { mediaType: MediaType.ociManifest, digest, size: bytes.length };
 }
 

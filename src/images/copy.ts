@@ -21,7 +21,14 @@ import type { Descriptor } from '../oci/image.js';
 export async function storeStream(
   content: ContentStore,
   input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  options: { ref: string; expected?: string; size?: number; labels?: Record<string, string> },
+  options: {
+    ref: string;
+    expected?: string;
+    size?: number;
+    labels?: Record<string, string>;
+    /** called with the digest before the blob is committed: the caller's lease takes it here, so GC never sees it unprotected */
+    protect?: (digest: string) => Promise<void>;
+  },
 ): Promise<{ digest: string; size: number }> {
   const writerOpts: Parameters<ContentStore['writer']>[0] = { ref: options.ref };
   if (options.expected) writerOpts.expected = options.expected;
@@ -66,6 +73,7 @@ export async function storeStream(
         object: digest,
       });
     }
+    await options.protect?.(digest);
     try {
       await w.commit(size, digest, options.labels ? { labels: options.labels } : undefined);
     } catch (err) {

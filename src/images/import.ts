@@ -126,8 +126,8 @@ export async function importRootfs(deps: ImageDeps, input: Readable, options: Im
       const compression = codec ? 'none' : sniffCompression(head);
       const ref = `import-${uniqueName()}`;
       await lease.add(ingestResource(ref));
-      const layer = await storeStream(deps.content, body, { ref });
-      await lease.add(contentResource(layer.digest));
+      const protect = (d: string) => lease.add(contentResource(d));
+      const layer = await storeStream(deps.content, body, { ref, protect });
       const diffId = compression === 'none' ? layer.digest : await sha256Of(decompressed(deps.content, layer.digest, compression));
       await deps.content.update({ digest: layer.digest, labels: { [Labels.uncompressed]: diffId } }, [`labels.${Labels.uncompressed}`]);
 
@@ -145,8 +145,7 @@ export async function importRootfs(deps: ImageDeps, input: Readable, options: Im
         rootfs: { type: 'layers', diff_ids: [diffId] },
       });
       const configBytes = Buffer.from(JSON.stringify(config));
-      const cfg = await storeStream(deps.content, [configBytes], { ref: `import-config-${uniqueName()}` });
-      await lease.add(contentResource(cfg.digest));
+      const cfg = await storeStream(deps.content, [configBytes], { ref: `import-config-${uniqueName()}`, protect });
       const layerType =
         compression === 'gzip' ? MediaType.ociLayerGzip : compression === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayer;
       const manifest: Manifest = {
@@ -159,8 +158,8 @@ export async function importRootfs(deps: ImageDeps, input: Readable, options: Im
       const m = await storeStream(deps.content, [manifestBytes], {
         ref: `import-manifest-${uniqueName()}`,
         labels: manifestRefLabels(manifest),
+        protect,
       });
-      await lease.add(contentResource(m.digest));
       const target = { mediaType: MediaType.ociManifest, digest: m.digest, size: m.size };
       const img = await resolveImage(deps.content, target, name ?? cfg.digest, platform);
       if (options.unpack ?? true) await unpackResolved(deps, img, name ?? cfg.digest, { lease });
