@@ -95,12 +95,16 @@ function kernelAtLeast(kernel: string, major: number, minor: number): boolean {
   return a > major || (a === major && b >= minor);
 }
 
+/** Roots whose test mount succeeded in this process: the filesystem under them does not change. */
+const mountChecked = new Set<string>();
+
 /**
  * Throws a failed-precondition naming the reason when `root` cannot hold overlay snapshots.
  * With `mount`, also mounts a two-layer overlay in `root` (under a `check-` name that
  * cleanup() removes after a crash) and checks that the lower file shows through.
  */
 export async function checkOverlay(root: string, options: { mount: boolean }): Promise<void> {
+  if (options.mount && mountChecked.has(root)) return;
   const fail = (why: string, cause?: unknown) =>
     new BerthError('failed-precondition', `overlayfs snapshotter '${root}': ${why}; use the native snapshotter`, { object: root, cause });
   const why = overlayUnsupported(root);
@@ -126,6 +130,7 @@ export async function checkOverlay(root: string, options: { mount: boolean }): P
       async (m) => (await readFile(path.join(m, 'probe'), 'utf8')) === 'ok',
     );
     if (!ok) throw fail('a test overlay mount does not show its lower layer');
+    mountChecked.add(root);
   } catch (err) {
     if (err instanceof BerthError && err.kind === 'failed-precondition') throw err;
     throw fail(`a test overlay mount failed: ${(err as Error).message}`, err);

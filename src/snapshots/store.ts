@@ -120,7 +120,7 @@ export abstract class DirSnapshotter implements Snapshotter {
         syncDir(this.root);
       } catch (err) {
         await rm(tmp, { recursive: true, force: true }).catch(() => {});
-        throw fromErrno(`${verb} snapshot '${key}'`, tmp, err);
+        throw fromErrno(`${verb} snapshot`, key, err);
       }
       let row: Row;
       try {
