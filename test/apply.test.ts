@@ -213,6 +213,20 @@ describe('applyLayer', { skip }, () => {
     });
   }
 
+  test('an already aborted signal fails before anything starts', async (t) => {
+    await clean(() =>
+      assert.rejects(
+        applyLayer(Readable.from([Buffer.alloc(1024)]), {
+          compression: 'none',
+          layer: 'l',
+          target: target(t),
+          signal: AbortSignal.abort(),
+        }),
+        /^BerthError: apply layer 'l': aborted$/,
+      ),
+    );
+  });
+
   test('an input stream that errors fails the apply as a read error', async (t) => {
     const input = new PassThrough();
     input.write((await packTar([{ name: 'big', data: Buffer.alloc(1 << 20) }])).subarray(0, 4096));

@@ -156,7 +156,7 @@ export const applyLayer: ApplyLayer = async (input: Readable, options: ApplyOpti
   const { layer, compression, target } = options;
   const fail = (kind: ErrorKind, message: string, cause?: unknown) =>
     new BerthError(kind, `apply layer '${layer}': ${message}`, { object: layer, cause });
-  options.signal?.throwIfAborted();
+  if (options.signal?.aborted) throw fail('unavailable', 'aborted', options.signal.reason);
 
   const args = ['--root', target.dir, '--mode', target.mode];
   for (const p of target.parents) args.push('--parent', p);
