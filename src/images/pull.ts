@@ -29,7 +29,6 @@ import {
   addSource,
   configRefLabels,
   hostPlatform,
-  indexRefLabels,
   Labels,
   type LayerInfo,
   layersOf,
@@ -176,11 +175,11 @@ export class Puller {
 
     let manifestDesc = target;
     let targetBytes = await fetchJson(target, {});
-    let indexInfo: { desc: Descriptor; bytes: Buffer } | undefined;
+    let indexInfo: { desc: Descriptor; bytes: Buffer; at: number } | undefined;
     if (manifestKind(targetBytes, target.mediaType, `manifest '${target.digest}'`) === 'index') {
       const index = parseIndex(targetBytes, `index '${target.digest}'`);
       manifestDesc = selectManifest(index, options.platform ?? hostPlatform(), `index '${target.digest}'`);
-      indexInfo = { desc: target, bytes: targetBytes };
+      indexInfo = { desc: target, bytes: targetBytes, at: index.manifests.indexOf(manifestDesc) };
       targetBytes = await fetchJson(manifestDesc, {});
     }
     const mwhat = `manifest '${manifestDesc.digest}'`;
@@ -193,7 +192,8 @@ export class Puller {
     // GC references, set before the layers exist: the lease covers the gap
     await this.#label(manifestDesc.digest, manifestRefLabels(manifest));
     await this.#label(manifest.config.digest, configRefLabels(this.#deps.snapshotter.name, top));
-    if (indexInfo) await this.#label(indexInfo.desc.digest, indexRefLabels([manifestDesc]));
+    // the entry's own position, so that pulling another platform later adds a label rather than replacing this one
+    if (indexInfo) await this.#label(indexInfo.desc.digest, { [`${Labels.gcContent}.m.${indexInfo.at}`]: manifestDesc.digest });
 
     for (const l of layers) progress({ id: shortId(l.desc.digest), status: 'Pulling fs layer' });
     const unpack = options.unpack ?? true;
@@ -239,13 +239,8 @@ export class Puller {
 
   async #storeBytes(desc: Descriptor, bytes: Buffer, labels: Record<string, string>): Promise<void> {
     const ref = `manifest-${desc.digest}`;
-    let w: Writer;
-    try {
-      w = await this.#deps.content.writer({ ref, expected: desc.digest, total: desc.size });
-    } catch (err) {
-      if (isKind(err, 'already-exists')) return;
-      throw err;
-    }
+    const w = await this.#openWriter(ref, desc);
+    if (!w) return;
     try {
       if (w.status().offset > 0) await w.truncate(0);
       await w.write(bytes);
@@ -526,5 +521,3 @@ export function toJsonMessage(e: ProgressEvent): Record<string, unknown> {
   }
   return m;
 }
-
-export { Labels };
