@@ -22,7 +22,7 @@ import { packTar } from './helpers/tar.js';
 
 const KILLS = Number(process.env.BERTH_CRASH_KILLS ?? 50);
 
-test('a pull SIGKILLed at 50 points, then completed: a consistent store, nothing orphaned after GC', {
+test('a pull SIGKILLed at 50 points, then two at once, then completed: a consistent store, nothing orphaned after GC', {
   skip: firstReason(needsRoot(), registryMissing()),
 }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'berth-pull-crash-'));
@@ -106,6 +106,11 @@ test('a pull SIGKILLed at 50 points, then completed: a consistent store, nothing
     }
   }
   assert.ok(killed >= KILLS / 2, `only ${killed} of ${KILLS} runs were killed`);
+
+  // two processes pulling into one root at once: both succeed (ref and blob locks, chain-ID commits)
+  await reset();
+  const both = await Promise.all([runChild(-1), runChild(-1)]);
+  for (const b of both) assert.equal(b.code, 0, b.err);
 
   await using svc = await openImageService({ root });
   const r = await svc.pull(ref);
