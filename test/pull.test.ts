@@ -180,6 +180,17 @@ describe('pull', { skip }, () => {
       assert.equal(fetches.get(img2.layers[0]!.digest), 1);
       const f = await fsck(svc);
       assert.equal(f.snapshots.length, 3);
+      // deleting an image collects what only it used, soon after, by itself; the shared base stays
+      svc.remove([`${reg.host}/pull/shared:v1`]);
+      const rows = () => svc.db.prepare('SELECT count(*) FROM content').pluck().get() as number;
+      const before = rows();
+      for (let i = 0; i < 100 && rows() === before; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(rows() < before, 'GC ran by itself after the deletion');
+      await svc.collector.run(); // waits for that run to end, then runs once more: nothing left to take
+      const g = await fsck(svc);
+      assert.equal(g.snapshots.length, 2);
+      assert.equal(g.blobs, 2 + 2, 'v2: manifest, config, two layers');
+      await assert.rejects(svc.content.info(img.layers[1]!.digest), /not found|no such/i);
     });
   });
 

@@ -24,7 +24,7 @@ import { OverlaySnapshotter } from '../snapshots/overlay.js';
 import type { Snapshotter } from '../snapshots/types.js';
 import { type LoadOptions, type LoadResult, load, type SaveOptions, save } from './archive.js';
 import type { ImageDeps } from './deps.js';
-import { collectGarbage, type GcResult, type GcRoots } from './gc.js';
+import { collectGarbage, type GcResult, type GcRoots, GcScheduler } from './gc.js';
 import { type ImportResult, importRootfs, type ImportOptions as RootfsImportOptions } from './import.js';
 import { reapStaleLeases } from './lease.js';
 import { type ExportOptions, exportOciLayout, type ImportOptions, importOciLayout } from './oci-layout.js';
@@ -50,6 +50,10 @@ export interface ImageServiceOptions {
 
 export class ImageService implements AsyncDisposable {
   readonly puller: Puller;
+  /** GC after deletions (debounced) and on demand, one run at a time */
+  readonly collector: GcScheduler;
+  /** extra GC roots (the engine's containers' images and snapshots) */
+  roots: (() => GcRoots | Promise<GcRoots>) | undefined;
 
   private constructor(
     readonly root: string,
@@ -58,9 +62,14 @@ export class ImageService implements AsyncDisposable {
     readonly resolver: Resolver,
   ) {
     this.puller = new Puller({ ...deps, resolver });
+    this.collector = new GcScheduler(() => this.gc());
   }
 
-  static async open(options: ImageServiceOptions): Promise<ImageService> {
+  /**
+   * Opens the root. With `startup`, also what an engine does at start: drop the leases of
+   * operations whose process died, then collect what nothing reaches any more.
+   */
+  static async open(options: ImageServiceOptions & { startup?: boolean }): Promise<ImageService> {
     const root = path.resolve(options.root);
     try {
       mkdirSync(root, { recursive: true, mode: 0o711 });
@@ -81,7 +90,12 @@ export class ImageService implements AsyncDisposable {
               ...(options.checkOverlay === undefined ? {} : { checkMount: options.checkOverlay }),
             });
       const deps = { content, images: new ImageStore(db), snapshotter, apply: options.apply ?? applyLayer, leases: new Leases(db) };
-      return new ImageService(root, db, deps, options.resolver ?? createResolver(options.registry ?? {}));
+      const svc = new ImageService(root, db, deps, options.resolver ?? createResolver(options.registry ?? {}));
+      if (options.startup) {
+        await svc.reapLeases();
+        await svc.collector.run();
+      }
+      return svc;
     } catch (err) {
       db.close();
       throw err;
@@ -126,18 +140,31 @@ export class ImageService implements AsyncDisposable {
   importLayout(dir: string, options?: ImportOptions): Promise<Image[]> {
     return importOciLayout(this.deps, dir, options);
   }
+  /** Deletes image names; GC follows shortly (debounced), as Docker users would want and Docker does not do. */
+  remove(names: string[]): void {
+    for (const n of names) this.deps.images.delete(n);
+    this.collector.notify();
+  }
   /** Drops the leases of operations whose process died (run at start-up, before gc). */
   reapLeases(): Promise<string[]> {
     return reapStaleLeases(this.deps.leases);
   }
   gc(options: { roots?: () => GcRoots | Promise<GcRoots>; ingestGrace?: number } = {}): Promise<GcResult> {
-    return collectGarbage({ db: this.db, content: this.deps.content, snapshotters: [this.deps.snapshotter], ...options });
+    const roots = options.roots ?? this.roots;
+    return collectGarbage({
+      db: this.db,
+      content: this.deps.content,
+      snapshotters: [this.deps.snapshotter],
+      ...options,
+      ...(roots ? { roots } : {}),
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    await this.collector[Symbol.asyncDispose]();
     await this.deps.snapshotter[Symbol.asyncDispose]();
     this.db.close();
   }
 }
 
-export const openImageService = (options: ImageServiceOptions) => ImageService.open(options);
+export const openImageService = (options: ImageServiceOptions & { startup?: boolean }) => ImageService.open(options);
