@@ -233,6 +233,19 @@ describe('pull', { skip }, () => {
     });
   });
 
+  test('a missing tag is not-found, named; nothing is left behind', async (t) => {
+    await withRegistry('anonymous', async (reg) => {
+      const svc = await testService(t);
+      await assert.rejects(svc.pull(`${reg.host}/pull/none:nope`), (err: Error & { kind?: string }) => {
+        assert.equal(err.kind, 'not-found');
+        assert.match(err.message, /^pull '127\.0\.0\.1:\d+\/pull\/none:nope': .*manifest unknown/);
+        return true;
+      });
+      const f = await fsck(svc);
+      assert.deepEqual([f.blobs, f.leases, f.snapshots], [0, 0, []]);
+    });
+  });
+
   test('a connection cut mid-layer: the retry resumes with Range from the ingest offset, apply never notices', async (t) => {
     await withRegistry('anonymous', async (reg) => {
       const noise = randomBytes(400_000);
