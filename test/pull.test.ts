@@ -95,7 +95,7 @@ describe('pull', { skip }, () => {
     });
   }
 
-  test('whiteouts and opaque directories (plain and zstd layers), seen through the real overlay mount', async (t) => {
+  test('whiteouts and opaque directories (plain and zstd layers), through the overlay mount and the native copy', async (t) => {
     await withRegistry('anonymous', async (reg) => {
       const l0 = await packTar([
         { name: 'a/', type: 'directory' },
@@ -113,17 +113,19 @@ describe('pull', { skip }, () => {
       ]);
       const img = imageOf([l0, l1], { compression: ['none', 'zstd'] });
       await putImage(reg, 'pull/wh', 'v1', [img]);
-      const svc = await testService(t);
-      await svc.pull(`${reg.host}/pull/wh:v1`);
-      const mounts = await svc.rootfs(`${reg.host}/pull/wh:v1`, 'view-wh', { readonly: true });
-      await withMounted(mounts, (dir) => {
-        assert.equal(existsSync(join(dir, 'a/x')), false);
-        assert.equal(readFileSync(join(dir, 'a/y'), 'utf8'), 'y');
-        assert.equal(existsSync(join(dir, 'b/z')), false, 'the opaque dir hides the lower b/z');
-        assert.equal(readFileSync(join(dir, 'b/new'), 'utf8'), 'n');
-        assert.equal(existsSync(join(dir, 'gone')), false);
-        assert.equal(existsSync(join(dir, 'a/.wh.x')), false, 'whiteout markers are never materialized');
-      }).finally(() => svc.snapshotter.remove('view-wh'));
+      for (const snapshotter of ['overlayfs', 'native'] as const) {
+        const svc = await testService(t, { snapshotter });
+        await svc.pull(`${reg.host}/pull/wh:v1`);
+        const mounts = await svc.rootfs(`${reg.host}/pull/wh:v1`, 'view-wh', { readonly: true });
+        await withMounted(mounts, (dir) => {
+          assert.equal(existsSync(join(dir, 'a/x')), false);
+          assert.equal(readFileSync(join(dir, 'a/y'), 'utf8'), 'y');
+          assert.equal(existsSync(join(dir, 'b/z')), false, 'the opaque dir hides the lower b/z');
+          assert.equal(readFileSync(join(dir, 'b/new'), 'utf8'), 'n');
+          assert.equal(existsSync(join(dir, 'gone')), false);
+          assert.equal(existsSync(join(dir, 'a/.wh.x')), false, 'whiteout markers are never materialized');
+        }).finally(() => svc.snapshotter.remove('view-wh'));
+      }
     });
   });
 
