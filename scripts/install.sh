@@ -29,7 +29,8 @@ cd "$(dirname "$0")/.."
 #   openssl              keys and certificates for the registry's token-auth tests
 #   zstd pigz isal       zstd layers (zstd -dc), and the peers' decompressors; igzip (isal) is used
 #                        for gzip layers when present, as containerd does
-PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal)
+#   libssl-dev           libcrypto for berth-unpack's sha256 of the uncompressed layer (SHA-NI)
+PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal libssl-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

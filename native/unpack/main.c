@@ -58,8 +58,16 @@ static struct {
 	uint64_t entries, skipped_xattrs, skipped_devices;
 	struct dirtime *dirs;
 	size_t ndirs, capdirs;
-	struct strset unpacked; /* flat mode: paths unpacked by this layer (for opaque dirs) */
+	struct strset unpacked; /* paths unpacked by this layer (for opaque dirs) */
 	const char *entry;
+	/* bumped by every removal: a cached parent fd is only reused while nothing was removed */
+	uint64_t generation;
+	struct {
+		char *path;
+		char *phys; /* where the fd is, relative to the root (lazily) */
+		int fd;
+		uint64_t generation;
+	} cache;
 } g;
 
 /* ---- errors ---------------------------------------------------------------------------- */
@@ -74,7 +82,12 @@ static void put_escaped(FILE *f, const char *s)
 		fputs("\\x00", f); /* an empty name, shown so that the line keeps its fields */
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	size_t shown = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++, shown++) {
+		if (shown == 512) { /* a 4000-byte name says enough in its first 512 */
+			fputs("...", f);
+			break;
+		}
 		if (*p <= 0x20 || *p >= 0x7f || *p == '\\')
 			fprintf(f, "\\x%02x", *p);
 		else
@@ -334,8 +347,13 @@ static void remember_dir(const char *path, const struct timespec ts[2])
 
 static void rmtree(int dirfd, const char *name)
 {
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+	if (unlinkat(dirfd, name, 0) == 0) {
+		g.generation++;
 		return;
+	}
+	if (errno == ENOENT)
+		return;
+	g.generation++;
 	if (errno != EISDIR)
 		die(errno, "remove '%s': %s", name, strerror(errno));
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -408,6 +426,34 @@ static void opaque_flat(int dirfd, const char *path)
 	closedir(d);
 }
 
+static const char *opaque_xattr(void)
+{
+	return g.userns ? "user.overlay.opaque" : "trusted.overlay.opaque";
+}
+
+static int is_opaque(int dirfd)
+{
+	char v[2];
+	return fgetxattr(dirfd, opaque_xattr(), v, sizeof v) == 1 && v[0] == 'y';
+}
+
+/*
+ * Overlay mode: marks a directory of this layer opaque, and removes from it what this layer did
+ * not unpack, as a flat apply would: whiteouts (an opaque directory has nothing below to hide,
+ * and overlayfs lists, but cannot look up, whiteouts in a directory it does not merge) and
+ * directories created only to hold them.
+ */
+static char *rel_path_of(int fd);
+
+static void make_opaque(int dirfd)
+{
+	if (fsetxattr(dirfd, opaque_xattr(), "y", 1, 0) < 0)
+		die(errno, "set %s: %s", opaque_xattr(), strerror(errno));
+	char *phys = rel_path_of(dirfd);
+	opaque_flat(dirfd, phys);
+	free(phys);
+}
+
 /* ---- parents --------------------------------------------------------------------------- */
 
 static char *join(const char *a, const char *b)
@@ -418,15 +464,38 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
-/* `prefix` is a symbolic link to `target`: the path that replaces `prefix/rest`, in the root. */
-static char *redirect(const char *prefix, const char *target, const char *rest)
+/* Where the directory open as `fd` is, relative to the root (the kernel's view, not a string
+ * we built: a `..` in a link target must count from where the link physically is). */
+static char *rel_path_of(int fd)
 {
-	char *dir = xstrdup(prefix);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	else
-		*dir = 0;
+	static char root_real[PATH_MAX + 1];
+	static size_t root_len;
+	char proc[64], buf[PATH_MAX + 1];
+	if (!root_len) {
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", g.root);
+		ssize_t n = readlink(proc, root_real, PATH_MAX);
+		if (n <= 0)
+			die(errno, "readlink the root: %s", strerror(errno));
+		root_real[n] = 0;
+		root_len = (size_t)n;
+	}
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, buf, PATH_MAX);
+	if (n < 0 || n >= PATH_MAX)
+		die(n < 0 ? errno : ENAMETOOLONG, "locate a parent directory: %s", strerror(n < 0 ? errno : ENAMETOOLONG));
+	buf[n] = 0;
+	if (root_len == 1)
+		return xstrdup(buf + 1);
+	if (strncmp(buf, root_real, root_len) != 0 || (buf[root_len] != '/' && buf[root_len] != 0))
+		die(EXDEV, "a parent directory is outside the root");
+	return xstrdup(buf + root_len + (buf[root_len] == '/'));
+}
+
+/* A symbolic link in the directory `dirfd` points to `target`: the path that replaces
+ * `link/rest`, in the root, clamped at it like a chroot. */
+static char *redirect(int dirfd, const char *target, const char *rest)
+{
+	char *dir = rel_path_of(dirfd);
 	char *t = target[0] == '/' ? xstrdup(target) : join(dir, target);
 	char *full = join(t, rest);
 	char *c = clean_path(full, 1);
@@ -466,16 +535,117 @@ static void copy_lower_meta(int lfd, int fd, const char *path)
  * Looks `path` up in the lower layers, top first, without following its last component. The
  * first lower that has it decides: returns an O_PATH fd (the caller fstat's it), or -1.
  */
+/* Does a directory on the way to `path` in this layer (`lower` = a lower's root, or ours) hide
+ * the layers below it: a whiteout, or an opaque directory? */
+static int lower_hides(int lower, const char *path, int strict)
+{
+	size_t n = strlen(path);
+	for (size_t j = 0; j < n; j++) {
+		while (j < n && path[j] != '/')
+			j++;
+		if (strict && j == n)
+			return 0; /* the directories above `path`, not `path` itself */
+		char *prefix = strndup(path, j);
+		if (!prefix)
+			die(ENOMEM, "out of memory");
+		int fd = open_in_root(lower, prefix, O_PATH | O_NOFOLLOW);
+		free(prefix);
+		if (fd < 0)
+			return 0;
+		struct stat st;
+		int hides = 0, stop = 1;
+		if (fstat(fd, &st) == 0) {
+			if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+				hides = 1;
+			} else if (S_ISDIR(st.st_mode)) {
+				char proc[64], v[2];
+				snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+				hides = getxattr(proc, opaque_xattr(), v, sizeof v) == 1 && v[0] == 'y';
+				stop = 0;
+			}
+		}
+		close(fd);
+		if (hides || stop)
+			return hides;
+	}
+	return 0;
+}
+
 static int lower_lookup(const char *path)
 {
+	/* an opaque directory or a whiteout of this layer on the way hides the lower layers */
+	if (g.overlay && g.nlowers && lower_hides(g.root, path, 1))
+		return -1;
 	for (size_t i = 0; i < g.nlowers; i++) {
 		int fd = open_in_root(g.lowers[i], path, O_PATH | O_NOFOLLOW);
 		if (fd >= 0)
 			return fd;
 		if (errno != ENOENT && errno != ENOTDIR)
-			die(errno, "look up '%s' in a lower layer: %s", path, strerror(errno));
+			return -1; /* a link loop or an over-long path below: nothing to copy or follow */
+		if (g.overlay && lower_hides(g.lowers[i], path, 0))
+			return -1; /* the layers below are not seen there */
 	}
 	return -1;
+}
+
+/* Does `path` lead to a directory in the merged view (this layer's directory over the lower
+ * layers), following symbolic links the chroot way? Where an overlay whiteout's parent is. */
+static int merged_dir_exists(const char *path_in)
+{
+	char *path = xstrdup(path_in);
+	for (int hops = 0; hops <= MAX_HOPS; hops++) {
+		size_t n = strlen(path), j = 0;
+		char *next = NULL;
+		int good = 1;
+		while (j < n) {
+			while (j < n && path[j] != '/')
+				j++;
+			char *prefix = strndup(path, j);
+			if (!prefix)
+				die(ENOMEM, "out of memory");
+			int lfd = open_in_root(g.root, prefix, O_PATH | O_NOFOLLOW);
+			if (lfd < 0)
+				lfd = lower_lookup(prefix);
+			struct stat st;
+			int ok = lfd >= 0 && fstat(lfd, &st) == 0;
+			if (ok && S_ISLNK(st.st_mode)) {
+				char target[PATH_MAX + 1];
+				ssize_t tl = readlinkat(lfd, "", target, PATH_MAX);
+				if (tl >= 0) {
+					target[tl] = 0;
+					char *slash = strrchr(prefix, '/');
+					if (slash)
+						*slash = 0;
+					else
+						*prefix = 0;
+					char *t = target[0] == '/' ? xstrdup(target) : join(prefix, target);
+					char *full = join(t, j < n ? path + j + 1 : "");
+					next = clean_path(full, 1);
+					free(t);
+					free(full);
+				}
+			}
+			if (lfd >= 0)
+				close(lfd);
+			free(prefix);
+			if (next)
+				break;
+			if (!ok || !S_ISDIR(st.st_mode)) {
+				good = 0;
+				break;
+			}
+			j++;
+		}
+		if (!next) {
+			int found = good;
+			free(path);
+			return found;
+		}
+		free(path);
+		path = next;
+	}
+	free(path);
+	return 0;
 }
 
 /*
@@ -496,9 +666,12 @@ static int open_parent(const char *parent_in, int create)
 			free(parent);
 			return fd;
 		}
-		if (errno != ENOENT || !create) {
-			if (errno == ENOENT || errno == ENOTDIR) {
+		/* overlay: a whiteout of this layer in the way is replaced below (ENOTDIR) */
+		if ((errno != ENOENT && !(errno == ENOTDIR && g.overlay)) || !create) {
+			if (errno == ENOENT || errno == ENOTDIR || (errno == ELOOP && !create)) {
+				int saved = errno;
 				free(parent);
+				errno = saved;
 				return -1;
 			}
 			die(errno, "open parent '%s': %s", parent, strerror(errno));
@@ -517,7 +690,7 @@ static int open_parent(const char *parent_in, int create)
 			base = open_in_root(g.root, buf, O_RDONLY | O_DIRECTORY);
 			if (base >= 0)
 				break;
-			if (errno != ENOENT)
+			if (errno != ENOENT && !(errno == ENOTDIR && g.overlay))
 				die(errno, "open parent '%s': %s", buf, strerror(errno));
 			cut--;
 		}
@@ -527,6 +700,8 @@ static int open_parent(const char *parent_in, int create)
 			if (base < 0)
 				die(errno, "open the root: %s", strerror(errno));
 		}
+		/* below an opaque directory of this layer the lower layers are hidden */
+		int hidden = g.overlay && is_opaque(base);
 		/* create components from `cut` on */
 		char *redir = NULL;
 		size_t i = cut;
@@ -542,17 +717,40 @@ static int open_parent(const char *parent_in, int create)
 			if (mkdirat(base, comp, 0700) < 0) {
 				if (errno != EEXIST)
 					die(errno, "create implied parent '%s': %s", prefix, strerror(errno));
-				/* something is there but did not resolve: a dangling symbolic link */
+				/* something is there but did not resolve: a dangling symbolic link, or (overlay)
+				 * a whiteout of this layer, which becomes an opaque directory */
+				struct stat wst;
+				if (g.overlay && fstatat(base, comp, &wst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(wst.st_mode) &&
+				    wst.st_rdev == makedev(0, 0)) {
+					if (unlinkat(base, comp, 0) < 0 || mkdirat(base, comp, 0755) < 0)
+						die(errno, "replace whiteout '%s': %s", prefix, strerror(errno));
+					g.generation++;
+					int nfd = openat(base, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+					if (nfd < 0)
+						die(errno, "open implied parent '%s': %s", prefix, strerror(errno));
+					if (fchmod(nfd, 0755) < 0)
+						die(errno, "chmod implied parent '%s': %s", prefix, strerror(errno));
+					make_opaque(nfd);
+					hidden = 1;
+					close(base);
+					base = nfd;
+					free(comp);
+					free(prefix);
+					i = j + 1;
+					continue;
+				}
 				char target[PATH_MAX + 1];
 				ssize_t tl = readlinkat(base, comp, target, PATH_MAX);
 				if (tl < 0)
 					die(ENOTDIR, "implied parent '%s' exists and is not a directory", prefix);
 				target[tl] = 0;
-				redir = redirect(prefix, target, rest);
+				redir = redirect(base, target, rest);
 			} else {
-				int lfd = lower_lookup(prefix);
+				int lfd = hidden ? -1 : lower_lookup(prefix);
 				struct stat st;
-				if (lfd >= 0 && fstat(lfd, &st) == 0 && S_ISLNK(st.st_mode)) {
+				if (lfd >= 0 && fstat(lfd, &st) < 0)
+					die(errno, "stat lower '%s': %s", prefix, strerror(errno));
+				if (lfd >= 0 && S_ISLNK(st.st_mode)) {
 					/* a lower layer's link: undo the mkdir and follow the link instead */
 					char target[PATH_MAX + 1];
 					ssize_t tl = readlinkat(lfd, "", target, PATH_MAX);
@@ -560,8 +758,13 @@ static int open_parent(const char *parent_in, int create)
 						die(errno, "read lower link '%s': %s", prefix, strerror(errno));
 					target[tl] = 0;
 					unlinkat(base, comp, AT_REMOVEDIR);
-					redir = redirect(prefix, target, rest);
+					g.generation++;
+					redir = redirect(base, target, rest);
 				}
+				if (!redir && lfd >= 0 && !S_ISDIR(st.st_mode) &&
+				    !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)))
+					/* as a flat apply would: a parent that is a file below is not a directory */
+					die(ENOTDIR, "parent '%s' is not a directory in a lower layer", prefix);
 				int nfd = openat(base, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (!redir && nfd < 0)
 					die(errno, "open implied parent '%s': %s", prefix, strerror(errno));
@@ -571,8 +774,6 @@ static int open_parent(const char *parent_in, int create)
 					} else if (fchmod(nfd, 0755) < 0) {
 						die(errno, "chmod implied parent '%s': %s", prefix, strerror(errno));
 					}
-					if (!g.overlay)
-						set_add(&g.unpacked, prefix);
 				}
 				if (lfd >= 0)
 					close(lfd);
@@ -602,6 +803,40 @@ static int open_parent(const char *parent_in, int create)
 	}
 }
 
+/*
+ * open_parent for consecutive entries of one directory (the usual tar order): the fd of the
+ * last parent is reused while no removal happened since, since only a removal (a directory
+ * replaced by a link, a whiteout, an opaque dir) can change where a path resolves. The fd
+ * stays owned by the cache.
+ */
+static int open_parent_cached(const char *parent, int create)
+{
+	if (g.cache.path && g.cache.generation == g.generation && strcmp(g.cache.path, parent) == 0)
+		return g.cache.fd;
+	if (g.cache.path) {
+		close(g.cache.fd);
+		free(g.cache.path);
+		free(g.cache.phys);
+		g.cache.path = g.cache.phys = NULL;
+	}
+	int fd = open_parent(parent, create);
+	if (fd < 0)
+		return fd;
+	g.cache.path = xstrdup(parent);
+	g.cache.fd = fd;
+	g.cache.generation = g.generation;
+	return fd;
+}
+
+/* The path of `base` in the cached parent, as the kernel resolved it (opaque
+ * directories compare these, so that a link in an entry's name cannot hide what it unpacked). */
+static char *phys_path(const char *base)
+{
+	if (!g.cache.phys)
+		g.cache.phys = rel_path_of(g.cache.fd);
+	return join(g.cache.phys, base);
+}
+
 /* ---- entries --------------------------------------------------------------------------- */
 
 /* Makes room for the entry: a directory over a directory merges (returns 1); anything else
@@ -617,8 +852,9 @@ static int make_room(int dirfd, const char *base, int want_dir)
 	if (want_dir && S_ISDIR(st.st_mode))
 		return 1;
 	rmtree(dirfd, base);
-	return 0;
+	return 2;
 }
+
 
 static void write_all(int fd, const unsigned char *p, size_t n)
 {
@@ -650,8 +886,12 @@ static void copy_data(int fd, uint64_t n)
 
 static void apply_regular(int dirfd, const char *base, const struct tar_entry *e)
 {
-	make_room(dirfd, base, 0);
+	/* create first: making room (a stat, maybe a removal) only when something is there */
 	int fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		make_room(dirfd, base, 0);
+		fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		die(errno, "create: %s", strerror(errno));
 	if (e->sparse) {
@@ -679,11 +919,22 @@ static void apply_regular(int dirfd, const char *base, const struct tar_entry *e
 
 static void apply_dir(int dirfd, const char *base, const char *path, const struct tar_entry *e)
 {
-	if (!make_room(dirfd, base, 1) && mkdirat(dirfd, base, 0700) < 0)
-		die(errno, "mkdir: %s", strerror(errno));
+	int replaced = 0;
+	if (mkdirat(dirfd, base, 0700) < 0) {
+		if (errno != EEXIST)
+			die(errno, "mkdir: %s", strerror(errno));
+		int room = make_room(dirfd, base, 1);
+		if (room != 1 && mkdirat(dirfd, base, 0700) < 0)
+			die(errno, "mkdir: %s", strerror(errno));
+		replaced = room == 2;
+	}
 	int fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		die(errno, "open directory: %s", strerror(errno));
+	/* overlay: a directory that replaces a whiteout or a file of this layer must not let the
+	 * lower directory show through (the kernel does the same on mkdir over a whiteout) */
+	if (g.overlay && replaced)
+		make_opaque(fd);
 	do_chown(fchown(fd, (uid_t)e->uid, (gid_t)e->gid), e);
 	if (fchmod(fd, e->mode) < 0)
 		die(errno, "chmod: %s", strerror(errno));
@@ -778,11 +1029,11 @@ static void apply_whiteout(int dirfd, const char *parent, const char *base, cons
 {
 	if (strcmp(base, ".wh..wh..opq") == 0) {
 		if (g.overlay) {
-			const char *name = g.userns ? "user.overlay.opaque" : "trusted.overlay.opaque";
-			if (fsetxattr(dirfd, name, "y", 1, 0) < 0)
-				die(errno, "set %s: %s", name, strerror(errno));
+			make_opaque(dirfd);
 		} else {
-			opaque_flat(dirfd, parent);
+			char *phys = rel_path_of(dirfd);
+			opaque_flat(dirfd, phys);
+			free(phys);
 		}
 		return;
 	}
@@ -791,7 +1042,22 @@ static void apply_whiteout(int dirfd, const char *parent, const char *base, cons
 	const char *x = base + 4;
 	if (!*x || strcmp(x, ".") == 0 || strcmp(x, "..") == 0)
 		die(EINVAL, "invalid whiteout entry");
-	if (g.overlay) {
+	int below = 0;
+	if (g.overlay && !is_opaque(dirfd)) {
+		/* a whiteout only where a lower layer has something to hide: overlayfs lists (but cannot
+		 * look up) whiteouts in a directory it does not merge, and an opaque one hides all */
+		char *xp = join(parent, x);
+		int lfd = lower_lookup(xp);
+		struct stat st;
+		if (lfd >= 0 && fstat(lfd, &st) == 0)
+			below = !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0));
+		if (lfd >= 0)
+			close(lfd);
+		free(xp);
+	}
+	if (g.overlay && !below) {
+		rmtree(dirfd, x);
+	} else if (g.overlay) {
 		make_room(dirfd, x, 0);
 		if (mknodat(dirfd, x, S_IFCHR, makedev(0, 0)) < 0)
 			die(errno, "mknod whiteout '%s': %s", x, strerror(errno));
@@ -816,10 +1082,31 @@ static void apply_entry(struct tar_entry *e)
 	if (!parent)
 		die(ENOMEM, "out of memory");
 	int whiteout = strncmp(base, ".wh.", 4) == 0;
-	/* flat whiteouts of something whose parent is absent have nothing to remove */
-	int dirfd = open_parent(parent, !(whiteout && !g.overlay));
+	/* a whiteout (or opaque mark) in a directory that exists nowhere has nothing to hide: it
+	 * creates no parents (in overlay mode they would show up as empty directories) */
+	if (whiteout && strncmp(base, ".wh..wh.", 8) != 0 &&
+	    (!base[4] || strcmp(base + 4, ".") == 0 || strcmp(base + 4, "..") == 0))
+		die(EINVAL, "invalid whiteout entry");
+	int create = !whiteout;
+	int dirfd = -1;
+	if (whiteout && g.overlay) {
+		dirfd = open_parent_cached(parent, 0);
+		/* a non-directory (or a link loop) of the upper in the way already hides all below it */
+		if (dirfd < 0 && errno != ENOENT) {
+			free(parent);
+			free(path);
+			return;
+		}
+	}
+	if (whiteout && g.overlay && dirfd < 0) {
+		/* the parent is missing here: create it only if it is a directory below (and no link of
+		 * this layer leads elsewhere), else the whiteout has nothing to hide */
+		create = !*parent || merged_dir_exists(parent);
+	}
+	if (dirfd < 0)
+		dirfd = open_parent_cached(parent, create);
 	if (dirfd < 0) {
-		if (whiteout && !g.overlay) {
+		if (whiteout && !create) {
 			free(parent);
 			free(path);
 			return;
@@ -851,10 +1138,16 @@ static void apply_entry(struct tar_entry *e)
 		default:
 			die(EPROTO, "unsupported entry type");
 		}
-		if (!g.overlay)
-			set_add(&g.unpacked, path);
+		/* the entry and its directories count as unpacked by this layer: an opaque mark on an
+		 * ancestor must not remove what this layer put below it */
+		char *phys = phys_path(base);
+		for (char *sl = strrchr(phys, '/'); sl; sl = strrchr(phys, '/')) {
+			set_add(&g.unpacked, phys);
+			*sl = 0;
+		}
+		set_add(&g.unpacked, phys);
+		free(phys);
 	}
-	close(dirfd);
 	free(parent);
 	free(path);
 }
@@ -929,6 +1222,8 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	umask(0);
+	/* a bigger stdin pipe means fewer wake-ups of the decompressor and of us (pipes only) */
+	fcntl(0, F_SETPIPE_SZ, 1 << 20);
 	/* the root itself must not be a symbolic link (CVE-2018-15664's lesson) */
 	g.root = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (g.root < 0)

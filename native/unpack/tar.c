@@ -681,22 +681,6 @@ int tar_next(struct tar_reader *r)
 				goto out;
 			continue;
 		}
-		/* a real entry */
-		switch (type) {
-		case '0': case '\0': case '7': case 'S':
-			e->type = '0';
-			break;
-		case 'D':
-			e->type = '5';
-			break;
-		case '1': case '2': case '3': case '4': case '5': case '6':
-			e->type = type;
-			break;
-		default:
-			fail(r, EPROTO, "unsupported entry type '%c' (0x%02x)", type >= 0x20 && type < 0x7f ? type : '?',
-			     (unsigned char)type);
-			goto out;
-		}
 		const char *nm = p.sparse_name ? p.sparse_name : p.path ? p.path : p.longname;
 		if (nm) {
 			e->name = strdup(nm);
@@ -725,6 +709,21 @@ int tar_next(struct tar_reader *r)
 		}
 		if (!e->name || !e->linkname) {
 			fail(r, ENOMEM, "out of memory");
+			goto out;
+		}
+		switch (type) {
+		case '0': case '\0': case '7': case 'S':
+			e->type = '0';
+			break;
+		case 'D':
+			e->type = '5';
+			break;
+		case '1': case '2': case '3': case '4': case '5': case '6':
+			e->type = type;
+			break;
+		default:
+			fail(r, EPROTO, "unsupported entry type '%c' (0x%02x)", type >= 0x20 && type < 0x7f ? type : '?',
+			     (unsigned char)type);
 			goto out;
 		}
 		if (type == '\0' && !ustar && !gnu) {
@@ -783,7 +782,9 @@ int tar_next(struct tar_reader *r)
 		e->nxattrs = p.nxattrs;
 		p.xattrs = NULL;
 		p.nxattrs = 0;
+		int is_sparse = 0;
 		if (type == 'S') {
+			is_sparse = 1;
 			if (gnu_sparse(r, blk, e) < 0)
 				goto out;
 		} else if (e->type == '0' && p.sparse_major == 1 && p.sparse_minor == 0) {
@@ -793,6 +794,11 @@ int tar_next(struct tar_reader *r)
 			}
 			e->realsize = p.realsize;
 			e->padding = 0;
+			is_sparse = 1;
+			if (e->realsize > TAR_MAX_SIZE) {
+				fail(r, EFBIG, "sparse file of %llu bytes is too large", (unsigned long long)e->realsize);
+				goto out;
+			}
 			if (map_10(r, e) < 0)
 				goto out;
 		} else if (e->type == '0' && (p.nsparse || p.sparse_map)) {
@@ -801,6 +807,7 @@ int tar_next(struct tar_reader *r)
 				goto out;
 			}
 			e->realsize = p.realsize;
+			is_sparse = 1;
 			if (p.sparse_map) {
 				if (map_01(r, p.sparse_map, e) < 0)
 					goto out;
@@ -813,7 +820,7 @@ int tar_next(struct tar_reader *r)
 		} else {
 			e->realsize = e->size;
 		}
-		if (e->sparse || type == 'S') {
+		if (is_sparse) {
 			if (check_sparse(r, e) < 0)
 				goto out;
 			if (!e->sparse) /* a sparse entry without regions is all hole */

@@ -12,7 +12,6 @@
  * Every path, success, failure or abort, ends with every child reaped and every pipe closed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -118,6 +117,19 @@ function watch(name: string, proc: ChildProcess): Child {
   return child;
 }
 
+/** Waits for 'drain' or 'close', whichever comes first, leaving no listener behind. */
+function drainOrClose(dest: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      dest.off('drain', done);
+      dest.off('close', done);
+      resolve();
+    };
+    dest.on('drain', done);
+    dest.on('close', done);
+  });
+}
+
 /** Writes `input` into `dest`, with backpressure, checking the first bytes against `expected`. */
 async function pump(input: Readable, dest: Writable, check: (head: Buffer) => void): Promise<void> {
   let head: Buffer | null = Buffer.alloc(0);
@@ -132,7 +144,7 @@ async function pump(input: Readable, dest: Writable, check: (head: Buffer) => vo
     }
     if (dest.destroyed || dest.writableEnded) return;
     if (!dest.write(data)) {
-      await Promise.race([once(dest, 'drain'), once(dest, 'close')]);
+      await drainOrClose(dest);
       if (dest.destroyed) return;
     }
   }
@@ -144,7 +156,7 @@ export const applyLayer: ApplyLayer = async (input: Readable, options: ApplyOpti
   const { layer, compression, target } = options;
   const fail = (kind: ErrorKind, message: string, cause?: unknown) =>
     new BerthError(kind, `apply layer '${layer}': ${message}`, { object: layer, cause });
-  options.signal?.throwIfAborted();
+  if (options.signal?.aborted) throw fail('unavailable', 'aborted', options.signal.reason);
 
   const args = ['--root', target.dir, '--mode', target.mode];
   for (const p of target.parents) args.push('--parent', p);

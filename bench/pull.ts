@@ -1,0 +1,154 @@
+/**
+ * Pull benchmark driver (bench/pull.sh runs it): a one-layer image (one random file of SIZE_MB)
+ * and a 5-layer image (four random files and one layer of small files) in a local
+ * docker-registry, pulled by
+ *   berth   ImageService.pull in this process: download + verify + unpack into overlay snapshots
+ *   skopeo  skopeo copy docker://… oci:…          download + verify only
+ *   dockerd docker pull against Debian's dockerd (its own data-root, exec-root and socket)
+ * plus the machine's limits on the one-layer image's layer: sha256sum, gzip -d, tar -x.
+ * Every cell is the median of RUNS fresh pulls (an empty store each time). Prints a table and
+ * the ratios; asserts nothing.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { openImageService } from '../src/images/service.js';
+import { imageOf, putImage } from '../test/helpers/images.js';
+import { startRegistry } from '../test/helpers/registry.js';
+
+const run = promisify(execFile);
+const RUNS = Number(process.env.RUNS ?? 3);
+const SIZE_MB = Number(process.env.SIZE_MB ?? 200);
+const which = (cmd: string) => ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/bin', '/sbin'].map((d) => join(d, cmd)).find(existsSync);
+
+function tarOfFile(name: string, data: Buffer): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
+const endTar = (parts: Buffer[]) => Buffer.concat([...parts, Buffer.alloc(1024)]);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const secs = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(2));
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-pull-'));
+const reg = await startRegistry({ mode: 'anonymous' });
+let dockerd: ChildProcess | undefined;
+const dk = join(work, 'dockerd');
+try {
+  console.error(`building images (${SIZE_MB} MiB)…`);
+  const big = endTar([tarOfFile('random.bin', randomBytes(SIZE_MB << 20))]);
+  const one = imageOf([big]);
+  const part = Math.max(1, Math.floor(SIZE_MB / 5)) << 20;
+  const small = endTar(Array.from({ length: 5000 }, (_, i) => tarOfFile(`d${i % 50}/f${i}`, randomBytes(1024))));
+  const five = imageOf([...[1, 2, 3, 4].map((i) => endTar([tarOfFile(`layer${i}.bin`, randomBytes(part))])), small]);
+  await putImage(reg, 'bench/one', 'v1', [one]);
+  await putImage(reg, 'bench/five', 'v1', [five]);
+  const images = { 'one layer': `${reg.host}/bench/one:v1`, '5 layers': `${reg.host}/bench/five:v1` };
+  const sizes = { 'one layer': one.layers[0]!.size, '5 layers': five.layers.reduce((a, l) => a + l.size, 0) };
+
+  // dockerd, on its own everything; stopped by PID below
+  if (which('dockerd') && which('docker')) {
+    mkdirSync(dk, { recursive: true });
+    dockerd = spawn(
+      which('dockerd')!,
+      [
+        `--data-root=${dk}/root`,
+        `--exec-root=${dk}/exec`,
+        `--pidfile=${dk}/dockerd.pid`,
+        `--host=unix://${dk}/docker.sock`,
+        '--iptables=false',
+        '--ip6tables=false',
+        '--bridge=none',
+        `--insecure-registry=${reg.host}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore'] },
+    );
+    for (let i = 0; i < 150 && !existsSync(join(dk, 'docker.sock')); i++) await new Promise((r) => setTimeout(r, 100));
+    await run('docker', ['-H', `unix://${dk}/docker.sock`, 'version']).catch(() => new Promise((r) => setTimeout(r, 1000)));
+  }
+  const docker = (...args: string[]) => run('docker', ['-H', `unix://${dk}/docker.sock`, ...args], { maxBuffer: 64 << 20 });
+
+  const rows: Record<string, Record<string, number | undefined>> = {};
+  for (const [label, ref] of Object.entries(images)) {
+    const cell: Record<string, number[]> = { berth: [], skopeo: [], dockerd: [] };
+    for (let i = 0; i < RUNS; i++) {
+      const root = join(work, `berth-${i}`);
+      const svc = await openImageService({ root });
+      cell.berth!.push(await time(() => svc.pull(ref)));
+      await svc[Symbol.asyncDispose]();
+      rmSync(root, { recursive: true, force: true });
+      if (which('skopeo')) {
+        const out = join(work, `skopeo-${i}`);
+        cell.skopeo!.push(
+          await time(() =>
+            run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${out}:x`]),
+          ),
+        );
+        rmSync(out, { recursive: true, force: true });
+      }
+      if (dockerd) {
+        cell.dockerd!.push(await time(() => docker('pull', '-q', ref)));
+        await docker('rmi', '-f', ref);
+      }
+    }
+    rows[label] = Object.fromEntries(Object.entries(cell).map(([k, v]) => [k, v.length ? median(v) : undefined]));
+  }
+
+  // the machine's limits on the one-layer image's layer
+  const layerFile = join(work, 'layer.tar.gz');
+  writeFileSync(layerFile, one.layers[0]!.bytes);
+  writeFileSync(join(work, 'layer.tar'), big);
+  const limits: Record<string, number[]> = { sha256sum: [], 'gzip -d': [], 'tar -x': [] };
+  for (let i = 0; i < RUNS; i++) {
+    limits.sha256sum!.push(await time(() => run('sha256sum', [layerFile])));
+    limits['gzip -d']!.push(await time(() => run('sh', ['-c', `gzip -dc < ${layerFile} > /dev/null`])));
+    const x = join(work, `x${i}`);
+    mkdirSync(x);
+    limits['tar -x']!.push(await time(() => run('tar', ['-xf', join(work, 'layer.tar'), '-C', x])));
+    rmSync(x, { recursive: true, force: true });
+  }
+
+  console.log(`\npull benchmark: median of ${RUNS} run(s), seconds (one layer: ${SIZE_MB} MiB random file)\n`);
+  console.log('image       compressed MB   berth  skopeo  dockerd   berth/dockerd  berth/skopeo');
+  for (const [label, r] of Object.entries(rows)) {
+    const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? (a / b).toFixed(2) : '-');
+    console.log(
+      `${label.padEnd(12)}${(sizes[label as keyof typeof sizes] / 1e6).toFixed(1).padStart(13)}  ${secs(r.berth).padStart(6)}  ${secs(r.skopeo).padStart(6)}  ${secs(r.dockerd).padStart(7)}   ${ratio(r.berth, r.dockerd).padStart(13)}  ${ratio(r.berth, r.skopeo).padStart(12)}`,
+    );
+  }
+  console.log("\nlimits on the one-layer image's layer (same data):");
+  for (const [k, v] of Object.entries(limits)) console.log(`  ${k.padEnd(10)} ${secs(median(v))} s`);
+  console.log('\ngoals (issue 7): berth <= 0.6x dockerd, and not slower than skopeo (download + verify only)');
+} finally {
+  if (dockerd?.pid !== undefined && dockerd.exitCode === null) {
+    const exited = new Promise((r) => dockerd!.once('exit', r));
+    process.kill(dockerd.pid, 'SIGTERM');
+    const timer = setTimeout(() => dockerd?.pid !== undefined && dockerd.exitCode === null && process.kill(dockerd.pid, 'SIGKILL'), 15000);
+    await exited;
+    clearTimeout(timer);
+    await run('sh', ['-c', `grep -o ' ${dk}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]).catch(() => {});
+  }
+  await reg.stop();
+  rmSync(work, { recursive: true, force: true });
+}

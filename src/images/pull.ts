@@ -1,0 +1,523 @@
+/**
+ * Pull: resolve the tag, fetch the manifest (and index) by digest, pick the platform, then the
+ * config and the layers in parallel (3 at a time). Each layer's bytes go, as they arrive, both
+ * into the content store's ingest (which verifies the compressed digest and size at commit) and
+ * into apply (decompress, untar into an active snapshot on the parent chain, check the diff_id),
+ * with no temporary copy read back. Layer i is committed (as its chain ID) only after layer i−1.
+ *
+ * When a layer's parent is not committed yet as its download starts (an earlier layer is still
+ * downloading), the layer goes into the content store only and is applied from there once the
+ * parent commits: tee-ing it would stall its download behind the parent's.
+ *
+ * Crash safety: everything is added to a lease before it is written; the image row is the one
+ * commit point; the lease goes after it. A killed pull leaves a lease that `reapStaleLeases`
+ * drops, an ingest that the next pull resumes with Range, and snapshots GC removes.
+ *
+ * Concurrent pulls in one process share work: a layer (by chain ID) and a manifest (by digest)
+ * are fetched once, and every waiting pull sees the progress.
+ */
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import { BerthError, isKind } from '../common/errors.js';
+import type { ContentStore, Writer } from '../content/types.js';
+import type { Reference, Resolver } from '../distribution/types.js';
+import { type Descriptor, type Platform, sha256Digest } from '../oci/image.js';
+import type { Snapshotter } from '../snapshots/types.js';
+import { contentResource, type ImageDeps, ingestResource, snapshotResource } from './deps.js';
+import { type ActiveLease, withLease } from './lease.js';
+import {
+  addSource,
+  configRefLabels,
+  hostPlatform,
+  Labels,
+  type LayerInfo,
+  layersOf,
+  MAX_JSON_BLOB,
+  manifestKind,
+  manifestRefLabels,
+  parseConfig,
+  parseIndex,
+  parseManifest,
+  selectManifest,
+  shortId,
+  sourceLabelKey,
+} from './manifest.js';
+import { formatReference, parseName } from './names.js';
+import type { Image, ProgressEvent, ProgressSink } from './types.js';
+import { applyLayerSnapshot, snapshotExists, wrap } from './unpack.js';
+
+export interface PullOptions {
+  platform?: Platform;
+  /** layers downloaded at once (Docker's and containerd's default: 3) */
+  concurrency?: number;
+  /** attempts per blob (Docker: 5) */
+  attempts?: number;
+  /** first retry delay, doubled each time (Docker waits 5 s, 10 s, …) */
+  retryDelayMs?: number;
+  /** false: fetch into the content store only */
+  unpack?: boolean;
+  onProgress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+export interface PullDeps extends ImageDeps {
+  resolver: Resolver;
+}
+
+export interface PullResult {
+  image: Image;
+  /** Docker's image ID: the config digest */
+  id: string;
+  /** the digest the name resolved to (Docker's RepoDigests entry) */
+  digest: string;
+  /** true when nothing had to be downloaded */
+  upToDate: boolean;
+}
+
+/** One shared piece of work and the progress sinks of every pull waiting on it. */
+interface Flight<T> {
+  promise: Promise<T>;
+  sinks: Set<ProgressSink>;
+}
+
+const RETRYABLE_KINDS = new Set(['unavailable', 'internal']);
+
+function retryable(err: unknown): boolean {
+  if (err instanceof BerthError) return RETRYABLE_KINDS.has(err.kind) && !isKind(err, 'invalid-argument');
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code !== 'ABORT_ERR';
+}
+
+/** Writes to a stream with backpressure, failing when the consumer failed. */
+async function feed(sink: PassThrough, chunk: Buffer): Promise<void> {
+  if (sink.destroyed) throw sink.errored ?? new Error('apply stopped reading');
+  if (!sink.write(chunk)) await once(sink, 'drain');
+}
+
+export class Puller {
+  readonly #deps: PullDeps;
+  readonly #flights = new Map<string, Flight<unknown>>();
+  /** blob downloads in progress in this process, by digest (settled either way: waiters then look at the store) */
+  readonly #downloads = new Map<string, Promise<void>>();
+
+  constructor(deps: PullDeps) {
+    this.#deps = deps;
+  }
+
+  /** Runs `work` once per key among concurrent callers; each caller's sink gets the events. */
+  #share<T>(key: string, sink: ProgressSink, work: (emit: ProgressSink) => Promise<T>): Promise<T> {
+    let flight = this.#flights.get(key) as Flight<T> | undefined;
+    if (!flight) {
+      const sinks = new Set<ProgressSink>();
+      const emit: ProgressSink = (e) => {
+        for (const s of sinks) s(e);
+      };
+      const f: Flight<T> = { promise: Promise.resolve().then(() => work(emit)), sinks };
+      f.promise.then(
+        () => this.#flights.delete(key),
+        () => this.#flights.delete(key),
+      );
+      this.#flights.set(key, f as Flight<unknown>);
+      flight = f;
+    }
+    flight.sinks.add(sink);
+    return flight.promise.finally(() => flight.sinks.delete(sink));
+  }
+
+  async pull(text: string, options: PullOptions = {}): Promise<PullResult> {
+    const ref = parseName(text);
+    const name = formatReference(ref);
+    const progress: ProgressSink = options.onProgress ?? (() => {});
+    try {
+      return await withLease(this.#deps.leases, `pull ${name}`, (lease) => this.#pull(ref, name, lease, options, progress));
+    } catch (err) {
+      throw wrap(`pull '${name}'`, err);
+    }
+  }
+
+  async #pull(ref: Reference, name: string, lease: ActiveLease, options: PullOptions, progress: ProgressSink): Promise<PullResult> {
+    const { resolver, content, images } = this.#deps;
+    progress({ id: ref.tag ?? ref.digest ?? 'latest', status: `Pulling from ${ref.path}` });
+    const target = await resolver.resolve(ref);
+    if (ref.digest !== undefined && target.digest !== ref.digest) {
+      throw new BerthError('invalid-argument', `resolved digest ${target.digest} is not the requested ${ref.digest}`, { object: name });
+    }
+    const fetcher = resolver.fetcher(ref);
+    const source = { key: sourceLabelKey(ref.domain), repo: ref.path };
+    let downloaded = false;
+
+    // the manifest (or index), fetched by digest and verified on the exact bytes
+    const fetchJson = async (desc: Descriptor, labels: Record<string, string>): Promise<Buffer> => {
+      await lease.add(contentResource(desc.digest));
+      return this.#share(`json:${desc.digest}`, progress, async () => {
+        const stored = await this.#storedBlob(desc, source, labels);
+        if (stored) return stored;
+        if (desc.size > MAX_JSON_BLOB) throw new BerthError('invalid-argument', `manifest '${desc.digest}' is ${desc.size} bytes, too big`);
+        const stream = await fetcher.fetch(desc, options.signal ? { signal: options.signal } : undefined);
+        const chunks: Buffer[] = [];
+        let n = 0;
+        for await (const c of stream as AsyncIterable<Buffer>) {
+          n += c.length;
+          if (n > desc.size) {
+            stream.destroy();
+            throw new BerthError('invalid-argument', `blob '${desc.digest}': more than the ${desc.size} bytes its descriptor declares`);
+          }
+          chunks.push(c);
+        }
+        const bytes = Buffer.concat(chunks);
+        const got = sha256Digest(bytes);
+        if (got !== desc.digest) throw new BerthError('invalid-argument', `blob '${desc.digest}': content digest ${got} does not match`);
+        await this.#storeBytes(desc, bytes, { ...labels, [source.key]: source.repo });
+        downloaded = true;
+        return bytes;
+      });
+    };
+
+    let manifestDesc = target;
+    let targetBytes = await fetchJson(target, {});
+    let indexInfo: { desc: Descriptor; bytes: Buffer; at: number } | undefined;
+    if (manifestKind(targetBytes, target.mediaType, `manifest '${target.digest}'`) === 'index') {
+      const index = parseIndex(targetBytes, `index '${target.digest}'`);
+      manifestDesc = selectManifest(index, options.platform ?? hostPlatform(), `index '${target.digest}'`);
+      indexInfo = { desc: target, bytes: targetBytes, at: index.manifests.indexOf(manifestDesc) };
+      targetBytes = await fetchJson(manifestDesc, {});
+    }
+    const mwhat = `manifest '${manifestDesc.digest}'`;
+    const manifest = parseManifest(targetBytes, mwhat);
+    const configBytes = await fetchJson(manifest.config, configRefLabels(this.#deps.snapshotter.name, undefined));
+    const config = parseConfig(configBytes, `config '${manifest.config.digest}'`);
+    const layers = layersOf(manifest, config, mwhat);
+    const top = layers.at(-1)?.chainId;
+
+    // GC references, set before the layers exist: the lease covers the gap
+    await this.#label(manifestDesc.digest, manifestRefLabels(manifest));
+    await this.#label(manifest.config.digest, configRefLabels(this.#deps.snapshotter.name, top));
+    // the entry's own position, so that pulling another platform later adds a label rather than replacing this one
+    if (indexInfo) await this.#label(indexInfo.desc.digest, { [`${Labels.gcContent}.m.${indexInfo.at}`]: manifestDesc.digest });
+
+    for (const l of layers) progress({ id: shortId(l.desc.digest), status: 'Pulling fs layer' });
+    const unpack = options.unpack ?? true;
+    const results = await this.#layers(layers, fetcher, lease, source, unpack, options, progress);
+    if (results.some((r) => r === 'downloaded')) downloaded = true;
+
+    // the commit point
+    const existing = images.find(name);
+    const upToDate = !downloaded && existing?.target.digest === target.digest;
+    const labels = existing?.labels ?? {};
+    const image = images.put({ name, target, labels });
+    progress({ status: `Digest: ${target.digest}` });
+    progress({ status: upToDate ? `Status: Image is up to date for ${name}` : `Status: Downloaded newer image for ${name}` });
+    return { image, id: manifest.config.digest, digest: target.digest, upToDate };
+  }
+
+  async #label(digest: string, labels: Record<string, string>): Promise<void> {
+    const keys = Object.keys(labels);
+    if (keys.length === 0) return;
+    await this.#deps.content.update(
+      { digest, labels },
+      keys.map((k) => `labels.${k}`),
+    );
+  }
+
+  /** The blob's bytes when already stored (recording the source repository), else undefined. */
+  async #storedBlob(desc: Descriptor, source: { key: string; repo: string }, labels: Record<string, string>): Promise<Buffer | undefined> {
+    const { content } = this.#deps;
+    let info: Awaited<ReturnType<ContentStore['info']>>;
+    try {
+      info = await content.info(desc.digest);
+    } catch (err) {
+      if (isKind(err, 'not-found')) return undefined;
+      throw err;
+    }
+    const bytes = await content.readAll(desc.digest);
+    if (sha256Digest(bytes) !== desc.digest) {
+      throw new BerthError('internal', `blob '${desc.digest}': the stored copy does not hash to its name`, { object: desc.digest });
+    }
+    await this.#label(desc.digest, { ...labels, [source.key]: addSource(info.labels[source.key], source.repo) });
+    return bytes;
+  }
+
+  async #storeBytes(desc: Descriptor, bytes: Buffer, labels: Record<string, string>): Promise<void> {
+    const ref = `manifest-${desc.digest}`;
+    const w = await this.#openWriter(ref, desc);
+    if (!w) return;
+    try {
+      if (w.status().offset > 0) await w.truncate(0);
+      await w.write(bytes);
+      await w.commit(desc.size, desc.digest, { labels });
+    } catch (err) {
+      if (!isKind(err, 'already-exists')) throw err;
+    } finally {
+      await w.close().catch(() => {});
+    }
+  }
+
+  /** Downloads (3 at a time) and applies (in order) every layer; returns what each needed. */
+  async #layers(
+    layers: LayerInfo[],
+    fetcher: ReturnType<Resolver['fetcher']>,
+    lease: ActiveLease,
+    source: { key: string; repo: string },
+    unpack: boolean,
+    options: PullOptions,
+    progress: ProgressSink,
+  ): Promise<('exists' | 'downloaded' | 'applied')[]> {
+    const limit = Math.max(1, options.concurrency ?? 3);
+    let running = 0;
+    const queue: (() => void)[] = [];
+    const acquire = async () => {
+      if (running >= limit) await new Promise<void>((r) => queue.push(r));
+      running++;
+    };
+    const release = () => {
+      running--;
+      queue.shift()?.();
+    };
+    // committed[i] settles when layer i's chain ID is committed; `ready[i]` says so synchronously
+    const ready: boolean[] = layers.map(() => false);
+    const committed: Promise<void>[] = [];
+    const jobs = layers.map((layer, i) => {
+      const parent = i === 0 ? Promise.resolve() : committed[i - 1]!;
+      const job = (async () => {
+        await lease.add(contentResource(layer.desc.digest));
+        await lease.add(snapshotResource(this.#deps.snapshotter, layer.chainId));
+        const outcome = await this.#share(`layer:${layer.chainId}:${layer.desc.digest}:${unpack}`, progress, (emit) =>
+          this.#layer(
+            layer,
+            fetcher,
+            lease,
+            source,
+            unpack,
+            options,
+            emit,
+            parent,
+            () => i === 0 || ready[i - 1] === true,
+            acquire,
+            release,
+          ),
+        );
+        ready[i] = true;
+        return outcome;
+      })();
+      const done = job.then(() => undefined);
+      done.catch(() => {}); // awaited by the next layer, if any; the failure itself is reported below
+      committed.push(done);
+      return job;
+    });
+    // every job settles before we return (no apply may still be writing when the lease goes)
+    const settled = await Promise.allSettled(jobs);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<'exists' | 'downloaded' | 'applied'>).value);
+  }
+
+  async #layer(
+    layer: LayerInfo,
+    fetcher: ReturnType<Resolver['fetcher']>,
+    lease: ActiveLease,
+    source: { key: string; repo: string },
+    unpack: boolean,
+    options: PullOptions,
+    emit: ProgressSink,
+    parentCommitted: Promise<void>,
+    parentReady: () => boolean,
+    acquire: () => Promise<void>,
+    release: () => void,
+  ): Promise<'exists' | 'downloaded' | 'applied'> {
+    const { snapshotter, content } = this.#deps;
+    const id = shortId(layer.desc.digest);
+    const layerName = `layer '${layer.desc.digest}'`;
+    const haveSnapshot = unpack ? await snapshotExists(snapshotter, layer.chainId) : true;
+    const haveBlob = (await this.#storedInfo(layer.desc.digest, source)) !== undefined;
+    if (haveSnapshot && haveBlob) {
+      emit({ id, status: 'Already exists' });
+      return 'exists';
+    }
+    const applyArgs = { snapshotter, apply: this.#deps.apply, lease, layer, signal: options.signal };
+    let applied = haveSnapshot;
+    let outcome: 'downloaded' | 'applied' = 'applied';
+    let stored = haveBlob;
+    const inflight = this.#downloads.get(layer.desc.digest);
+    if (!stored && inflight) {
+      // the same blob twice in one image (or in two images pulled at once): one download
+      emit({ id, status: 'Waiting' });
+      await inflight;
+      stored = (await this.#storedInfo(layer.desc.digest, source)) !== undefined;
+      if (stored) outcome = 'downloaded';
+    }
+    if (!stored) {
+      let done!: () => void;
+      const downloaded = new Promise<void>((r) => {
+        done = r;
+      });
+      this.#downloads.set(layer.desc.digest, downloaded);
+      emit({ id, status: 'Waiting' });
+      await acquire();
+      try {
+        // tee into apply only when the parent is already there: see the file comment
+        const tee = !applied && parentReady() ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
+        const applying = tee ? applyLayerSnapshot(applyArgs, tee) : undefined;
+        // a failed download must not leave apply waiting, nor an unhandled rejection behind
+        applying?.catch(() => {});
+        try {
+          const teed = await this.#download(layer.desc, fetcher, lease, source, options, emit, tee);
+          if (tee) {
+            if (teed) {
+              tee.end();
+              emit({ id, status: 'Extracting', current: layer.desc.size, total: layer.desc.size });
+              await applying;
+              applied = true;
+            } else {
+              // the ingest resumed from an earlier process: apply reads the whole blob below
+              tee.destroy(new Error('resumed download: applying from the content store'));
+              await applying!.catch(() => {});
+            }
+          }
+        } catch (err) {
+          tee?.destroy(err as Error);
+          await applying?.catch(() => {});
+          throw wrap(layerName, err);
+        }
+      } finally {
+        release();
+        this.#downloads.delete(layer.desc.digest);
+        done();
+      }
+      outcome = 'downloaded';
+    }
+    if (!applied) {
+      await parentCommitted;
+      emit({ id, status: 'Extracting', current: 0, total: layer.desc.size });
+      await applyLayerSnapshot(applyArgs, content.reader(layer.desc.digest));
+    }
+    emit({ id, status: 'Pull complete' });
+    return outcome;
+  }
+
+  async #storedInfo(digest: string, source: { key: string; repo: string }) {
+    try {
+      const info = await this.#deps.content.info(digest);
+      const v = addSource(info.labels[source.key], source.repo);
+      if (v !== info.labels[source.key]) await this.#label(digest, { [source.key]: v });
+      return info;
+    } catch (err) {
+      if (isKind(err, 'not-found')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Fetches `desc` into the content store, resuming a partial ingest with Range and retrying
+   * (with Range from the ingest's offset) on transient failures. Every byte also goes to `tee`
+   * when given; returns false when it could not (the ingest already held a prefix from an
+   * earlier process, which `tee` never saw).
+   */
+  async #download(
+    desc: Descriptor,
+    fetcher: ReturnType<Resolver['fetcher']>,
+    lease: ActiveLease,
+    source: { key: string; repo: string },
+    options: PullOptions,
+    emit: ProgressSink,
+    tee: PassThrough | undefined,
+  ): Promise<boolean> {
+    const { content } = this.#deps;
+    const id = shortId(desc.digest);
+    const ref = `layer-${desc.digest}`;
+    await lease.add(ingestResource(ref));
+    const w = await this.#openWriter(ref, desc);
+    if (w === undefined) {
+      // committed meanwhile by another process: feed the tee from the stored blob
+      if (tee) await pipeInto(content.reader(desc.digest), tee);
+      return true;
+    }
+    try {
+      let offset = w.status().offset;
+      if (offset > desc.size) {
+        await w.truncate(0);
+        offset = 0;
+      }
+      const teed = tee !== undefined && offset === 0;
+      const attempts = Math.max(1, options.attempts ?? 5);
+      let delay = options.retryDelayMs ?? 1000;
+      let lastEmit = 0;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (offset < desc.size) {
+            const fetchOpts: { offset?: number; signal?: AbortSignal } = { offset };
+            if (options.signal) fetchOpts.signal = options.signal;
+            const stream = await fetcher.fetch(desc, fetchOpts);
+            for await (const chunk of stream as AsyncIterable<Buffer>) {
+              if (offset + chunk.length > desc.size) {
+                stream.destroy();
+                throw new BerthError('invalid-argument', `blob '${desc.digest}': more than the ${desc.size} bytes its descriptor declares`);
+              }
+              // the disk write and apply's read run side by side: neither waits for the other's chunk
+              if (teed) await Promise.all([w.write(chunk), feed(tee, chunk)]);
+              else await w.write(chunk);
+              offset += chunk.length;
+              const now = Date.now();
+              if (now - lastEmit > 100 || offset === desc.size) {
+                lastEmit = now;
+                emit({ id, status: 'Downloading', current: offset, total: desc.size });
+              }
+            }
+          }
+          if (offset !== desc.size) {
+            throw new BerthError('unavailable', `blob '${desc.digest}': short read: ${offset} of ${desc.size} bytes`);
+          }
+          break;
+        } catch (err) {
+          // once apply has stopped, the bytes it saw cannot be replayed into it
+          if (attempt >= attempts || !retryable(err) || options.signal?.aborted || (teed && tee.destroyed)) throw err;
+          emit({ id, status: `Retrying in ${Math.round(delay / 1000)} second${delay === 1000 ? '' : 's'}` });
+          await new Promise((r) => setTimeout(r, delay));
+          delay *= 2;
+          offset = w.status().offset;
+        }
+      }
+      emit({ id, status: 'Verifying Checksum' });
+      try {
+        await w.commit(desc.size, desc.digest, { labels: { [source.key]: source.repo } });
+      } catch (err) {
+        if (!isKind(err, 'already-exists')) {
+          // a corrupt download is not resumable: start over next time
+          await w.truncate(0).catch(() => {});
+          throw err;
+        }
+      }
+      emit({ id, status: 'Download complete' });
+      return teed || tee === undefined;
+    } finally {
+      await w.close().catch(() => {});
+    }
+  }
+
+  /** The ingest writer for `ref`; undefined when the blob got committed; waits while another process holds the ref. */
+  async #openWriter(ref: string, desc: Descriptor): Promise<Writer | undefined> {
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+      try {
+        return await this.#deps.content.writer({ ref, expected: desc.digest, total: desc.size });
+      } catch (err) {
+        if (isKind(err, 'already-exists')) return undefined;
+        if (!isKind(err, 'unavailable')) throw err;
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/** Copies a stream into a PassThrough with backpressure (without ending it). */
+async function pipeInto(from: Readable, to: PassThrough): Promise<void> {
+  for await (const chunk of from as AsyncIterable<Buffer>) await feed(to, chunk);
+}
+
+/** The events a Docker client expects, as JSON-stream objects (for the engine's /images/create). */
+export function toJsonMessage(e: ProgressEvent): Record<string, unknown> {
+  const m: Record<string, unknown> = { status: e.status };
+  if (e.id !== undefined) {
+    m.id = e.id;
+    m.progressDetail = e.current !== undefined ? { current: e.current, total: e.total } : {};
+  }
+  return m;
+}

@@ -1,0 +1,158 @@
+/**
+ * Unpacking: layers into snapshots keyed by chain ID, each applied into an active snapshot
+ * prepared on its parent and committed under its chain ID only after the diff_id checked out.
+ * Used by pull (fed from the network) and by load/import/unpack (fed from the content store).
+ * Also the way to a container's rootfs: an active snapshot on the image's top chain ID.
+ */
+import type { Readable } from 'node:stream';
+import type { ApplyLayer, ApplyResult } from '../archive/types.js';
+import { BerthError, isKind } from '../common/errors.js';
+import { uniqueName } from '../common/fs.js';
+import type { Provider } from '../content/types.js';
+import type { Platform } from '../oci/image.js';
+import type { Mount, Snapshotter } from '../snapshots/types.js';
+import { type ImageDeps, snapshotResource } from './deps.js';
+import { type ActiveLease, withLease } from './lease.js';
+import type { LayerInfo } from './manifest.js';
+import { type ResolvedImage, resolveImage } from './resolve.js';
+import type { ProgressSink } from './types.js';
+
+export async function snapshotExists(snapshotter: Snapshotter, key: string): Promise<boolean> {
+  try {
+    const info = await snapshotter.stat(key);
+    return info.kind === 'committed';
+  } catch (err) {
+    if (isKind(err, 'not-found')) return false;
+    throw err;
+  }
+}
+
+/** Prefixed with error context, keeping the kind and the cause (the entry named by apply survives). */
+export function wrap(prefix: string, err: unknown): BerthError {
+  if (err instanceof BerthError) return new BerthError(err.kind, `${prefix}: ${err.message}`, { cause: err, object: err.object });
+  const e = err as Error;
+  return new BerthError('internal', `${prefix}: ${e?.message ?? String(err)}`, { cause: err });
+}
+
+export interface LayerApply {
+  snapshotter: Snapshotter;
+  apply: ApplyLayer;
+  lease?: ActiveLease | undefined;
+  layer: LayerInfo;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Applies one layer: prepare an active snapshot on the parent chain, apply `input` into it
+ * (decompression, containment and the diff_id check are apply's), commit it as the chain ID.
+ * On any failure the active snapshot is removed; a concurrent commit of the same chain ID
+ * (another process unpacking the same layer) counts as success.
+ */
+export async function applyLayerSnapshot(a: LayerApply, input: Readable): Promise<ApplyResult | undefined> {
+  const { snapshotter, layer } = a;
+  const key = `extract-${uniqueName()}-${layer.chainId}`;
+  await a.lease?.add(snapshotResource(snapshotter, key));
+  await a.lease?.add(snapshotResource(snapshotter, layer.chainId));
+  try {
+    await snapshotter.prepare(key, layer.parent, { labels: { 'containerd.io/snapshot.ref': layer.chainId } });
+  } catch (err) {
+    input.destroy();
+    throw err;
+  }
+  let result: ApplyResult;
+  try {
+    const target = await snapshotter.applyTarget(key);
+    const options: Parameters<ApplyLayer>[1] = {
+      compression: layer.compression,
+      target,
+      layer: layer.desc.digest,
+      expectedDiffId: layer.diffId,
+    };
+    if (a.signal) options.signal = a.signal;
+    result = await a.apply(input, options);
+    if (result.diffId !== layer.diffId) {
+      // apply checks it when told; checked again here because it is the one thing a pull must not get wrong
+      throw new BerthError(
+        'invalid-argument',
+        `apply layer '${layer.desc.digest}': wrong diff id ${result.diffId}, expected ${layer.diffId}`,
+        {
+          object: layer.desc.digest,
+        },
+      );
+    }
+  } catch (err) {
+    input.destroy();
+    await snapshotter.remove(key).catch(() => {});
+    throw err;
+  }
+  try {
+    await snapshotter.commit(layer.chainId, key, { labels: { 'containerd.io/uncompressed': layer.diffId } });
+  } catch (err) {
+    await snapshotter.remove(key).catch(() => {});
+    if (isKind(err, 'already-exists')) return undefined;
+    throw err;
+  }
+  return result;
+}
+
+export interface UnpackOptions {
+  onProgress?: ProgressSink;
+  lease?: ActiveLease;
+  signal?: AbortSignal;
+}
+
+/** Unpacks every layer of an already-stored image whose chain-ID snapshot is missing; returns the top chain ID. */
+export async function unpackResolved(
+  deps: { content: Provider; snapshotter: Snapshotter; apply: ApplyLayer },
+  img: ResolvedImage,
+  name: string,
+  options: UnpackOptions = {},
+): Promise<string | undefined> {
+  const progress = options.onProgress ?? (() => {});
+  for (const layer of img.layers) {
+    const id = layer.desc.digest.slice(7, 19);
+    if (await snapshotExists(deps.snapshotter, layer.chainId)) continue;
+    progress({ id, status: 'Extracting', current: 0, total: layer.desc.size });
+    try {
+      await applyLayerSnapshot(
+        { snapshotter: deps.snapshotter, apply: deps.apply, lease: options.lease, layer, signal: options.signal },
+        deps.content.reader(layer.desc.digest),
+      );
+    } catch (err) {
+      throw wrap(`unpack '${name}'`, err);
+    }
+    progress({ id, status: 'Pull complete' });
+  }
+  return img.topChainId;
+}
+
+/** Unpacks the image named `name` (from the image store), under a lease of its own. */
+export async function unpack(
+  deps: ImageDeps,
+  name: string,
+  options: UnpackOptions & { platform?: Platform } = {},
+): Promise<string | undefined> {
+  const image = deps.images.get(name);
+  const img = await resolveImage(deps.content, image.target, image.name, options.platform);
+  if (options.lease) return unpackResolved(deps, img, image.name, options);
+  return withLease(deps.leases, `unpack ${image.name}`, (lease) => unpackResolved(deps, img, image.name, { ...options, lease }));
+}
+
+/**
+ * A container's rootfs: an active snapshot `key` on the image's top chain ID (unpacking first
+ * when a layer is missing), returned as mounts (data: the caller mounts them where it wants).
+ */
+export async function prepareRootfs(
+  deps: ImageDeps,
+  name: string,
+  key: string,
+  options: { readonly?: boolean; labels?: Record<string, string> } = {},
+): Promise<Mount[]> {
+  const image = deps.images.get(name);
+  const img = await resolveImage(deps.content, image.target, image.name);
+  if (img.topChainId !== undefined && !(await snapshotExists(deps.snapshotter, img.topChainId))) {
+    await withLease(deps.leases, `unpack ${image.name}`, (lease) => unpackResolved(deps, img, image.name, { lease }));
+  }
+  const opts = options.labels ? { labels: options.labels } : undefined;
+  return options.readonly ? deps.snapshotter.view(key, img.topChainId, opts) : deps.snapshotter.prepare(key, img.topChainId, opts);
+}

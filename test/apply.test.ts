@@ -1,0 +1,247 @@
+/**
+ * applyLayer's own duties, with the real decompressors (igzip, zstd, Node's zlib) and the real
+ * helper: the digest covers every uncompressed byte, the media type must match the bytes, a
+ * wrong diff id fails, a failing decompressor is reported as such, and on every path (success,
+ * refusal, input error, abort) no child process and no file descriptor is left behind.
+ * Needs root (the layers carry uid 0 entries).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { applyLayer, findIgzip } from '../src/archive/apply.js';
+import type { ApplyOptions } from '../src/archive/types.js';
+import { BerthError, isKind } from '../src/common/errors.js';
+import { packTar } from './helpers/tar.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+function setup(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  const r = spawnSync('make', ['-s', '-C', `${ROOT}native`, 'build/berth-unpack'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`make berth-unpack failed:\n${r.stderr}`);
+  return undefined;
+}
+const skip = setup();
+const haveZstd = spawnSync('zstd', ['--version']).status === 0;
+
+/** Children of this process, from /proc (any left after applyLayer settles is a leak). */
+function children(): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid) out.push(Number(pid));
+    } catch {}
+  }
+  return out;
+}
+const fds = () => readdirSync('/proc/self/fd').length;
+
+function target(t: { after: (fn: () => void) => void }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-apply-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, mode: 'flat' as const, parents: [] };
+}
+
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** the layer: a few files, then the end marker, then trailing bytes the digest must cover */
+async function layer(): Promise<Buffer> {
+  const tar = await packTar([
+    { name: 'etc/', type: 'directory' },
+    { name: 'etc/hostname', data: 'berth\n' },
+    { name: 'bin/big', data: Buffer.alloc(3 << 20, 7) },
+  ]);
+  return Buffer.concat([tar, Buffer.alloc(4096), Buffer.from('trailing')]);
+}
+
+/** runs an apply and checks the leak invariants around it */
+async function clean<T>(fn: () => Promise<T>): Promise<T> {
+  const before = fds();
+  // tsx may keep a helper process of its own (esbuild): only new children count
+  const kids = new Set(children());
+  try {
+    return await fn();
+  } finally {
+    // 'close' of every child has been awaited: nothing may remain
+    assert.deepEqual(
+      children().filter((p) => !kids.has(p)),
+      [],
+      'no child process left',
+    );
+    assert.equal(fds(), before, 'no file descriptor left');
+  }
+}
+
+describe('applyLayer', { skip }, () => {
+  for (const [compression, gzip, encode] of [
+    ['none', 'auto', (b: Buffer) => b],
+    ['gzip', 'auto', (b: Buffer) => gzipSync(b)],
+    ['gzip', 'zlib', (b: Buffer) => gzipSync(b)],
+    ['zstd', 'auto', (b: Buffer) => execFileSync('zstd', ['-q', '-c'], { input: b, maxBuffer: 1 << 26 })],
+  ] as const) {
+    const name = `${compression}${compression === 'gzip' ? ` (${gzip === 'zlib' ? 'zlib' : findIgzip() ? 'igzip' : 'zlib, igzip missing'})` : ''}`;
+    test(`${name}: applies, and the diff id covers every uncompressed byte`, {
+      skip: compression === 'zstd' && !haveZstd && 'zstd missing',
+    }, async (t) => {
+      const tar = await layer();
+      const tgt = target(t);
+      const r = await clean(() =>
+        applyLayer(Readable.from([encode(tar)]), { compression, gzip, layer: 'l', target: tgt, expectedDiffId: sha(tar), sync: false }),
+      );
+      assert.deepEqual(r, { diffId: sha(tar), size: tar.length, entries: 3 });
+      assert.equal(readFileSync(path.join(tgt.dir, 'etc/hostname'), 'utf8'), 'berth\n');
+    });
+  }
+
+  test('a media type that does not match the bytes is refused, naming both', async (t) => {
+    const tar = await layer();
+    for (const [compression, data, what] of [
+      ['gzip', tar, 'not compressed'],
+      ['zstd', gzipSync(tar), 'gzip'],
+      ['none', gzipSync(tar), 'gzip'],
+    ] as const) {
+      await clean(() =>
+        assert.rejects(
+          applyLayer(Readable.from([data]), { compression, layer: 'sha256:ab', target: target(t), sync: false }),
+          (err: Error) => {
+            assert.ok(isKind(err, 'invalid-argument'));
+            assert.match(err.message, new RegExp(`^apply layer 'sha256:ab': the media type says \\S+ but the data is ${what}$`));
+            return true;
+          },
+        ),
+      );
+    }
+  });
+
+  test('a wrong diff id fails naming the layer and both digests', async (t) => {
+    const tar = await layer();
+    await clean(() =>
+      assert.rejects(
+        applyLayer(Readable.from([tar]), {
+          compression: 'none',
+          layer: 'sha256:cd',
+          target: target(t),
+          expectedDiffId: `sha256:${'0'.repeat(64)}`,
+          sync: false,
+        }),
+        /^BerthError: apply layer 'sha256:cd': wrong diff id: the uncompressed layer is sha256:[0-9a-f]{64}, the config says sha256:0{64}$/,
+      ),
+    );
+  });
+
+  test('a corrupt gzip stream: igzip fails as unavailable (retry with zlib), zlib as invalid', async (t) => {
+    const gz = gzipSync(await layer());
+    gz.fill(0x55, 1000, 2000);
+    if (findIgzip()) {
+      await clean(() =>
+        assert.rejects(
+          applyLayer(Readable.from([gz]), { compression: 'gzip', layer: 'l', target: target(t), sync: false }),
+          (err: Error) => {
+            assert.ok(isKind(err, 'unavailable'), err.message);
+            assert.match(err.message, /^apply layer 'l': igzip -dc failed: /);
+            return true;
+          },
+        ),
+      );
+    }
+    await clean(() =>
+      assert.rejects(
+        applyLayer(Readable.from([gz]), { compression: 'gzip', gzip: 'zlib', layer: 'l', target: target(t), sync: false }),
+        (err: Error) => {
+          assert.ok(isKind(err, 'invalid-argument'), err.message);
+          assert.match(err.message, /^apply layer 'l': gunzip: /);
+          return true;
+        },
+      ),
+    );
+  });
+
+  for (const compression of ['none', 'gzip', 'zstd'] as const) {
+    const encode = (b: Buffer) =>
+      compression === 'gzip' ? gzipSync(b) : compression === 'zstd' ? execFileSync('zstd', ['-q', '-c'], { input: b }) : b;
+    test(`${compression}: a refused first entry stops a stream that would go on for ever`, {
+      skip: compression === 'zstd' && !haveZstd && 'zstd missing',
+    }, async (t) => {
+      const head = encode(
+        await packTar([
+          { name: '../escape', data: 'x' },
+          { name: 'big', data: Buffer.alloc(1 << 20) },
+        ]),
+      ).subarray(0, 600);
+      const input = new PassThrough();
+      input.write(head);
+      const timer = setInterval(() => input.write(Buffer.alloc(65536)), 5); // never ends
+      t.after(() => clearInterval(timer));
+      await clean(() =>
+        assert.rejects(applyLayer(input, { compression, layer: 'l', target: target(t), sync: false }), (err: Error) => {
+          assert.match(
+            err.message,
+            compression === 'none' ? /entry '\.\.\/escape': path escapes the root/ : /entry '\.\.\/escape'|failed|gunzip/,
+          );
+          return true;
+        }),
+      );
+    });
+
+    test(`${compression}: abort kills the helper and the decompressor`, {
+      skip: compression === 'zstd' && !haveZstd && 'zstd missing',
+    }, async (t) => {
+      const tar = await packTar([
+        { name: 'a', data: 'a' },
+        { name: 'big', data: Buffer.alloc(1 << 20) },
+      ]);
+      const input = new PassThrough();
+      input.write(encode(tar).subarray(0, 700)); // then stalls
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new Error('user cancelled')), 200);
+      await clean(() =>
+        assert.rejects(applyLayer(input, { compression, layer: 'l', target: target(t), signal: ac.signal, sync: false }), (err: Error) => {
+          assert.ok(err instanceof BerthError);
+          assert.equal(err.message, "apply layer 'l': aborted");
+          return true;
+        }),
+      );
+    });
+  }
+
+  test('an already aborted signal fails before anything starts', async (t) => {
+    await clean(() =>
+      assert.rejects(
+        applyLayer(Readable.from([Buffer.alloc(1024)]), {
+          compression: 'none',
+          layer: 'l',
+          target: target(t),
+          signal: AbortSignal.abort(),
+        }),
+        /^BerthError: apply layer 'l': aborted$/,
+      ),
+    );
+  });
+
+  test('an input stream that errors fails the apply as a read error', async (t) => {
+    const input = new PassThrough();
+    input.write((await packTar([{ name: 'big', data: Buffer.alloc(1 << 20) }])).subarray(0, 4096));
+    setTimeout(() => input.destroy(new Error('connection reset')), 100);
+    await clean(() =>
+      assert.rejects(
+        applyLayer(input, { compression: 'none', layer: 'l', target: target(t), sync: false } as ApplyOptions),
+        /^BerthError: apply layer 'l': read: connection reset$/,
+      ),
+    );
+  });
+
+  test('syncfs runs by default and the apply still succeeds', async (t) => {
+    const tar = await layer();
+    const r = await clean(() => applyLayer(Readable.from([tar]), { compression: 'none', layer: 'l', target: target(t) }));
+    assert.equal(r.diffId, sha(tar));
+  });
+});
