@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { applyLayer } from '../src/archive/apply.js';
 import { type Entry, packTar } from './helpers/tar.js';
+import { fuzzRuns } from '../src/common/fuzz-runs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 function setup(): string | undefined {
@@ -161,7 +162,7 @@ describe('overlay apply = flat apply', { skip }, () => {
       fc.asyncProperty(fc.array(fc.array(entry, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 3 }), (layers) =>
         agree(layers),
       ),
-      { numRuns: Number(process.env.BERTH_PROPERTY_RUNS ?? 25) },
+      { numRuns: fuzzRuns(25) },
     );
   });
 });

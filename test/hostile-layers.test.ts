@@ -37,6 +37,7 @@ import { applyLayer } from '../src/archive/apply.js';
 import type { ApplyResult } from '../src/archive/types.js';
 import { BerthError } from '../src/common/errors.js';
 import { base256, type Entry, packTar, padded, paxHeader, rawEntry, rawHeader, rawTar } from './helpers/tar.js';
+import { fuzzRuns } from '../src/common/fuzz-runs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 type Mode = 'overlay' | 'flat';
@@ -1049,7 +1050,7 @@ async function applyContained(bytes: Buffer, mode: Mode, userns = false): Promis
   }
 }
 
-const RUNS = Number(process.env.BERTH_PROPERTY_RUNS ?? 25);
+const RUNS = fuzzRuns(25);
 const component = fc.constantFrom('a', 'b', '..', '.', 'victim', 'hello', '.wh.a', '.wh.b', '.wh..wh..opq', '.wh..', '', 'etc');
 const entryName = fc
   .tuple(fc.boolean(), fc.array(component, { minLength: 1, maxLength: 5 }))

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { listTar } from '../../test/helpers/tar.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarEntry } from './tar-header.js';
+import { fuzzRuns } from '../common/fuzz-runs.js';
 
 const component = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 90 }).filter((s) => !s.includes('/') && !s.includes('\0'));
 const name = fc.array(component, { minLength: 1, maxLength: 4 }).map((c) => c.join('/'));
@@ -52,6 +53,6 @@ test('every entry the writer makes reads back with the same fields (PAX where us
       // deterministic
       assert.deepEqual(encodeHeader(e), header);
     }),
-    { numRuns: 300 },
+    { numRuns: fuzzRuns(300) },
   );
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { cleanArchivePath, resolveArchivePath } from './archive.js';
+import { fuzzRuns } from '../common/fuzz-runs.js';
 
 test('archive paths are cleaned inside the archive', () => {
   assert.equal(cleanArchivePath('./a/b/'), 'a/b');
@@ -43,6 +44,6 @@ test('fuzz: resolved archive paths never leave the archive', () => {
         assert.match((err as Error).message, /too many levels of symbolic links/);
       }
     }),
-    { numRuns: Number(process.env.BERTH_FUZZ_RUNS ?? 500) },
+    { numRuns: fuzzRuns(500) },
   );
 });

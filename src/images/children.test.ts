@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { BerthError } from '../common/errors.js';
 import { chainIds, MediaType } from '../oci/image.js';
 import { blobChildren, sniffMediaType } from './children.js';
+import { fuzzRuns } from '../common/fuzz-runs.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
@@ -62,11 +63,11 @@ test('children: hostile bytes give references or an invalid-argument error, noth
   };
   fc.assert(
     fc.property(fc.constantFrom(...types), fc.uint8Array({ maxLength: 200 }), (type, data) => check(type, data)),
-    { numRuns: 300 },
+    { numRuns: fuzzRuns(300) },
   );
   fc.assert(
     fc.property(fc.constantFrom(...types), fc.jsonValue(), (type, v) => check(type, Buffer.from(JSON.stringify(v) ?? 'null'))),
-    { numRuns: 300 },
+    { numRuns: fuzzRuns(300) },
   );
   const descriptor = fc.record(
     { digest: fc.oneof(fc.string(), fc.constant(d('a'))), mediaType: fc.oneof(fc.string(), fc.integer()) },
@@ -85,6 +86,6 @@ test('children: hostile bytes give references or an invalid-argument error, noth
       ),
       (type, v) => check(type, json(v)),
     ),
-    { numRuns: 300 },
+    { numRuns: fuzzRuns(300) },
   );
 });

@@ -13,6 +13,7 @@ import {
   selectManifest,
   sniffCompression,
 } from './manifest.js';
+import { fuzzRuns } from '../common/fuzz-runs.js';
 
 const d = (s: string) => sha256Digest(s);
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
@@ -146,6 +147,6 @@ test('fuzz: any bytes give a manifest, an index, a config or an invalid-argument
         }
       }
     }),
-    { numRuns: Number(process.env.BERTH_FUZZ_RUNS ?? 300) },
+    { numRuns: fuzzRuns(300) },
   );
 });

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { isKind } from '../common/errors.js';
 import { snapshotFilter } from './filter.js';
 import type { Info } from './types.js';
+import { fuzzRuns } from '../common/fuzz-runs.js';
 
 const info = (name: string, kind: Info['kind'], parent?: string, labels: Record<string, string> = {}): Info => ({
   name,
@@ -89,7 +90,7 @@ test('any string either compiles to a predicate or is invalid-argument (fast-che
       }
       assert.equal(typeof f!(sample), 'boolean');
     }),
-    { numRuns: 2000 },
+    { numRuns: fuzzRuns(2000) },
   );
 });
 
@@ -100,6 +101,6 @@ test('quoted label keys round-trip any key and value', () => {
       assert.equal(f(info('x', 'active', undefined, { [k]: v })), true);
       assert.equal(f(info('x', 'active', undefined, { [k]: `${v}x` })), false);
     }),
-    { numRuns: 500 },
+    { numRuns: fuzzRuns(500) },
   );
 });
