@@ -15,8 +15,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { applyLayer } from '../src/archive/apply.js';
-import { type Entry, packTar } from './helpers/tar.js';
 import { fuzzRuns } from '../src/common/fuzz-runs.js';
+import { type Entry, packTar } from './helpers/tar.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 function setup(): string | undefined {

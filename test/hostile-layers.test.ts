@@ -36,8 +36,8 @@ import fc from 'fast-check';
 import { applyLayer } from '../src/archive/apply.js';
 import type { ApplyResult } from '../src/archive/types.js';
 import { BerthError } from '../src/common/errors.js';
-import { base256, type Entry, packTar, padded, paxHeader, rawEntry, rawHeader, rawTar } from './helpers/tar.js';
 import { fuzzRuns } from '../src/common/fuzz-runs.js';
+import { base256, type Entry, packTar, padded, paxHeader, rawEntry, rawHeader, rawTar } from './helpers/tar.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 type Mode = 'overlay' | 'flat';

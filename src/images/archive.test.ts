@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { cleanArchivePath, resolveArchivePath } from './archive.js';
 import { fuzzRuns } from '../common/fuzz-runs.js';
+import { cleanArchivePath, resolveArchivePath } from './archive.js';
 
 test('archive paths are cleaned inside the archive', () => {
   assert.equal(cleanArchivePath('./a/b/'), 'a/b');

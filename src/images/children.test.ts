@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { BerthError } from '../common/errors.js';
+import { fuzzRuns } from '../common/fuzz-runs.js';
 import { chainIds, MediaType } from '../oci/image.js';
 import { blobChildren, sniffMediaType } from './children.js';
-import { fuzzRuns } from '../common/fuzz-runs.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { BerthError } from '../common/errors.js';
+import { fuzzRuns } from '../common/fuzz-runs.js';
 import { chainIds, type Index, MediaType, sha256Digest } from '../oci/image.js';
 import {
   layersOf,
@@ -13,7 +14,6 @@ import {
   selectManifest,
   sniffCompression,
 } from './manifest.js';
-import { fuzzRuns } from '../common/fuzz-runs.js';
 
 const d = (s: string) => sha256Digest(s);
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { isKind } from '../common/errors.js';
+import { fuzzRuns } from '../common/fuzz-runs.js';
 import { snapshotFilter } from './filter.js';
 import type { Info } from './types.js';
-import { fuzzRuns } from '../common/fuzz-runs.js';
 
 const info = (name: string, kind: Info['kind'], parent?: string, labels: Record<string, string> = {}): Info => ({
   name,
