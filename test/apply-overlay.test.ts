@@ -15,7 +15,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { applyLayer } from '../src/archive/apply.js';
-import { fuzzRuns } from '../src/common/fuzz-runs.js';
+import { fuzzRuns } from './helpers/fuzz-runs.js';
 import { type Entry, packTar } from './helpers/tar.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -36,7 +36,7 @@ import fc from 'fast-check';
 import { applyLayer } from '../src/archive/apply.js';
 import type { ApplyResult } from '../src/archive/types.js';
 import { BerthError } from '../src/common/errors.js';
-import { fuzzRuns } from '../src/common/fuzz-runs.js';
+import { fuzzRuns } from './helpers/fuzz-runs.js';
 import { base256, type Entry, packTar, padded, paxHeader, rawEntry, rawHeader, rawTar } from './helpers/tar.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { fuzzRuns } from '../../test/helpers/fuzz-runs.js';
 import { listTar } from '../../test/helpers/tar.js';
-import { fuzzRuns } from '../common/fuzz-runs.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarEntry } from './tar-header.js';
 
 const component = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 90 }).filter((s) => !s.includes('/') && !s.includes('\0'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { fuzzRuns } from '../common/fuzz-runs.js';
+import { fuzzRuns } from '../../test/helpers/fuzz-runs.js';
 import { cleanArchivePath, resolveArchivePath } from './archive.js';
 
 test('archive paths are cleaned inside the archive', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { fuzzRuns } from '../../test/helpers/fuzz-runs.js';
 import { isKind } from '../common/errors.js';
-import { fuzzRuns } from '../common/fuzz-runs.js';
 import { snapshotFilter } from './filter.js';
 import type { Info } from './types.js';
 
