@@ -346,6 +346,8 @@ for (const rt of runtimes) {
       await mustRun(rt, ['start', id]);
       const pid = c.pid();
       await waitForFile(join(shared, 'by-root'));
+      // the probe writes the two files one after the other: under load the second may lag
+      await waitForFile(b.inRootfs('created-in-rootfs'));
       assert.deepEqual(mapLines(readFileSync(`/proc/${pid}/uid_map`, 'utf8')), [[0, 100000, SUB_COUNT]], `/proc/${pid}/uid_map`);
       assert.deepEqual(mapLines(readFileSync(`/proc/${pid}/gid_map`, 'utf8')), [[0, 100000, SUB_COUNT]], `/proc/${pid}/gid_map`);
       assert.equal(readFileSync(`/proc/${pid}/setgroups`, 'utf8').trim(), 'allow', 'a runtime run as root leaves setgroups allowed');
