@@ -29,7 +29,9 @@ cd "$(dirname "$0")/.."
 #   openssl              keys and certificates for the registry's token-auth tests
 #   zstd pigz isal       zstd layers (zstd -dc), and the peers' decompressors; igzip (isal) is used
 #                        for gzip layers when present, as containerd does
-PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal)
+#   musl-tools           musl-gcc: berth-shim is linked statically against musl (one shim per
+#                        container: ~200 kB RSS against ~770 kB static glibc, 1.6 MB dynamic)
+PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal musl-tools)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
