@@ -5,7 +5,7 @@
  * (docs/plan-format.md) over the shim's socket (docs/shim-protocol.md, `launch` and `send`).
  */
 import { BerthError, invalid } from '../../common/errors.js';
-import type { LaunchMessage, Launcher, LaunchOptions, LaunchSession } from '../../runtime/launcher/launcher.js';
+import type { Launcher, LaunchMessage, LaunchOptions, LaunchSession } from '../../runtime/launcher/launcher.js';
 import { nsinitError, nsinitPath, parseErrorLine } from '../../runtime/launcher/nsinit.js';
 import { encodePlan } from '../../runtime/plan/encode.js';
 import type { LaunchPlan } from '../../runtime/plan/plan.js';
