@@ -1,0 +1,405 @@
+/**
+ * berth-shim with real containers (the busybox rootfs of test/helpers): the runtime library's
+ * prepare + launch through the shim's Launcher, the json-file log byte for byte, rotation,
+ * attach with stdin, a terminal with resize, signals, orphans, the caller and the shim killed
+ * with SIGKILL, the fds a container holds, and the shim's memory (a hard budget: 1 MiB RSS).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { processStartTime, readShimInfo, ShimClient, shimAlive, waitExit } from '../src/engine/shim/client.js';
+import { type ShimLaunchOptions, type ShimSession, shimLauncher } from '../src/engine/shim/launcher.js';
+import type { ExitRecord } from '../src/engine/shim/protocol.js';
+import { deleteContainer, launchPrepared, prepare } from '../src/runtime/index.js';
+import { Bundle, uniqueId } from './helpers/bundle.js';
+import { rootfsUnavailable } from './helpers/rootfs.js';
+import type { Spec } from './helpers/spec.js';
+
+const SHIM = join(import.meta.dirname, '..', 'native', 'build', 'berth-shim');
+const skip =
+  process.getuid?.() !== 0 ? 'needs root' : (rootfsUnavailable() ?? (existsSync(SHIM) ? undefined : `${SHIM} not built (make -C native)`));
+
+const RFC3339NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$/;
+
+interface Launched {
+  id: string;
+  root: string;
+  stateDir: string;
+  logPath: string;
+  cgroup: string | undefined;
+  session: ShimSession;
+  socket: string;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+/** Ends a shim we started: `shutdown`, or SIGKILL by its pid if it does not answer. */
+async function stopShim(stateDir: string): Promise<void> {
+  const info = readShimInfo(stateDir);
+  if (!info || !shimAlive(info)) return;
+  try {
+    await using c = await ShimClient.connect(info.socket);
+    await c.request('shutdown', { force: true });
+  } catch {
+    // gone meanwhile
+  }
+  for (let i = 0; i < 100 && shimAlive(info); i++) await sleep(20);
+  if (shimAlive(info)) process.kill(info.pid, 'SIGKILL');
+}
+
+/** Creates the container of `args` through a shim (run-detached: the caller sends `start`). */
+async function launch(
+  args: string[],
+  o: {
+    tty?: boolean;
+    stdin?: boolean;
+    log?: { maxSize?: number; maxFile?: number };
+    edit?: (s: Spec) => void;
+    shim?: Partial<ShimLaunchOptions>;
+  } = {},
+): Promise<Launched> {
+  const b = await Bundle.create();
+  await b.editConfig((s) => {
+    s.process!.args = args;
+    s.process!.terminal = o.tty ?? false;
+    o.edit?.(s);
+  });
+  const root = mkdtempSync(join(tmpdir(), 'berth-shim-root-'));
+  const stateDir = mkdtempSync(join(tmpdir(), 'berth-shim-state-'));
+  const id = uniqueId('shim');
+  cleanups.push(async () => {
+    await deleteContainer(root, id, true).catch(() => {});
+    await stopShim(stateDir);
+    await b[Symbol.asyncDispose]();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+  const opts = { root, id, bundle: b.dir, consoleSocket: o.tty ? join(stateDir, 'console.sock') : undefined };
+  const p = await prepare(opts, 'run-detached');
+  const cg = p.record.cgroups.find((c) => c.hierarchy.version === 2) ?? p.record.cgroups[0];
+  const logPath = join(stateDir, 'json.log');
+  const launcher = shimLauncher({
+    stateDir,
+    log: { path: logPath, ...o.log },
+    stdin: o.stdin,
+    cgroup: cg?.dir,
+    size: o.tty ? { rows: 24, cols: 80 } : undefined,
+    ...o.shim,
+  });
+  const { session } = await launchPrepared(p, { ...opts, launcher });
+  const s = session as ShimSession;
+  const { shim } = await s.ready;
+  return { id, root, stateDir, logPath, cgroup: cg?.dir, session: s, socket: shim.socket };
+}
+
+/** Sends `start` on nsinit's sync channel and waits until the process exec'd. */
+async function startIt(l: Launched): Promise<void> {
+  l.session.send('start');
+  const m = await l.session.next();
+  assert.equal(m.type, 'eof', `started: ${JSON.stringify(m)}`);
+  assert.equal(await l.session.exited, 0, 'berth-nsinit exits 0 once created');
+}
+
+interface Entry {
+  log: string;
+  stream: string;
+  time: string;
+}
+
+function logEntries(file: string): { raw: string[]; entries: Entry[] } {
+  const raw = readFileSync(file, 'utf8').split('\n');
+  assert.equal(raw.pop(), '', 'the log ends with a newline');
+  return { raw, entries: raw.map((l) => JSON.parse(l) as Entry) };
+}
+
+function children(pid: number): { pid: number; state: string }[] {
+  const out: { pid: number; state: string }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === pid) out.push({ pid: Number(d), state: f[0] as string });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function procsOf(cgroup: string | undefined): string {
+  return cgroup && existsSync(join(cgroup, 'cgroup.procs')) ? readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').trim() : '';
+}
+
+describe('berth-shim', { skip, concurrency: false }, () => {
+  test('exit code and the json-file log exactly as Docker writes it (partial lines, a 40 KiB line, escapes)', async () => {
+    // 40000 bytes without a newline, then one: pieces of 16384, 16384 and 7232 + '\n', one timestamp.
+    const script = [
+      'echo hello',
+      'echo oops >&2',
+      'printf \'tab\\there <b>&amp; "q" back\\\\slash cr\\r\\n\'',
+      "printf '\\342\\200\\250 sep, bad \\377\\376 byte, é ok, del \\177\\n'",
+      "head -c 40000 /dev/zero | tr '\\0' a; echo",
+      "printf 'no newline at the end'",
+      'exit 3',
+    ].join('; ');
+    const l = await launch(['/bin/sh', '-c', script]);
+    await startIt(l);
+    const rec = await waitExit(l.stateDir);
+    assert.equal(rec.exit_code, 3);
+    assert.equal(rec.reason, 'exited');
+    assert.equal(rec.signal, null);
+    assert.match(rec.started_at ?? '', RFC3339NANO);
+    assert.deepEqual(JSON.parse(readFileSync(join(l.stateDir, 'exit.json'), 'utf8')), rec, 'exit.json is what wait answered');
+
+    const { raw, entries } = logEntries(l.logPath);
+    for (const [i, e] of entries.entries()) {
+      assert.deepEqual(Object.keys(e), ['log', 'stream', 'time'], `keys in Docker's order: ${raw[i]}`);
+      assert.match(e.time, RFC3339NANO, `time is RFC3339Nano: ${e.time}`);
+    }
+    const out = entries.filter((e) => e.stream === 'stdout');
+    assert.deepEqual(
+      entries.filter((e) => e.stream === 'stderr').map((e) => e.log),
+      ['oops\n'],
+    );
+    assert.equal(out[0]?.log, 'hello\n');
+    // the bytes on disk, escaped as moby's jsonlog does (\u00XX lower case, <>& too, U+2028, U+FFFD)
+    const tabLine = raw.find((r) => r.includes('tab'));
+    assert.ok(
+      tabLine?.startsWith('{"log":"tab\\u0009here \\u003cb\\u003e\\u0026amp; \\"q\\" back\\\\slash cr\\r\\n","stream":"stdout","time":"'),
+      tabLine,
+    );
+    const sepLine = raw.find((r) => r.includes('sep'));
+    assert.ok(sepLine?.startsWith('{"log":"\\u2028 sep, bad \\ufffd\\ufffd byte, é ok, del \x7f\\n","stream":"stdout"'), sepLine);
+    const long = out.filter((e) => e.log.startsWith('aaaa'));
+    assert.deepEqual(
+      long.map((e) => e.log.length),
+      [16384, 16384, 7233],
+      'a 40000-byte line: two 16 KiB partial entries (no newline) and the rest with its newline',
+    );
+    assert.ok(
+      long.every((e) => e.time === long[0]?.time),
+      'every piece of a line carries the first piece’s time',
+    );
+    assert.deepEqual(out.at(-1), { ...out.at(-1), log: 'no newline at the end' }, 'the unterminated last line is a partial entry');
+  });
+
+  test('rotation: max-size and max-file bound the files; every line decodes; order kept', async () => {
+    const l = await launch(['/bin/sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done'], {
+      log: { maxSize: 2000, maxFile: 3 },
+    });
+    await startIt(l);
+    assert.equal((await waitExit(l.stateDir)).exit_code, 0);
+    const files = readdirSync(l.stateDir)
+      .filter((f) => f.startsWith('json.log'))
+      .sort();
+    assert.deepEqual(files, ['json.log', 'json.log.1', 'json.log.2'], 'max-file 3 counts the current file');
+    const lines: string[] = [];
+    for (const f of ['json.log.2', 'json.log.1', 'json.log']) {
+      const size = readFileSync(join(l.stateDir, f)).length;
+      assert.ok(size < 2000 + 200, `${f}: ${size} bytes, at most max-size plus one entry`);
+      lines.push(...logEntries(join(l.stateDir, f)).entries.map((e) => e.log));
+    }
+    const nums = lines.map((s) => Number(/^line-(\d+)\n$/.exec(s)?.[1]));
+    assert.equal(nums.at(-1), 399, 'the last line is in the current file');
+    assert.ok(
+      nums.every((n, i) => i === 0 || n === (nums[i - 1] as number) + 1),
+      'the kept lines are consecutive',
+    );
+    assert.ok(nums.length < 400, 'older files were deleted');
+    await using c = await ShimClient.connect(l.socket);
+    assert.ok((await c.state()).log_rotations > 2, 'state counts rotations');
+  });
+
+  test('attach before start, with stdin, to cat; close_stdin ends it; fds of the container are only pipes', async () => {
+    const l = await launch(['/bin/cat'], { stdin: true });
+    await using c = await ShimClient.connect(l.socket);
+    await c.attach({ stdin: true, stdout: true, stderr: true });
+    let out = '';
+    const ended = new Promise<void>((resolve) => c.on('end', (s) => s === 'stdout' && resolve()));
+    c.on('stdout', (d) => {
+      out += d.toString();
+    });
+    await startIt(l);
+    const st = await c.state();
+    assert.equal(st.status, 'running');
+    // every fd of the container's processes: the shim's pipes and nothing of the host
+    const fds = readdirSync(`/proc/${st.pid}/fd`).map((fd) => `${fd} ${readlinkSync(`/proc/${st.pid}/fd/${fd}`)}`);
+    assert.deepEqual(
+      fds.map((f) => f.replace(/\[\d+\]/, '[n]')),
+      ['0 pipe:[n]', '1 pipe:[n]', '2 pipe:[n]'],
+      `the container holds only its stdio pipes: ${fds.join(', ')}`,
+    );
+    c.writeStdin('hello through the shim\n');
+    c.writeStdin(Buffer.alloc(100_000, 'x'));
+    await c.closeStdin();
+    const rec = await c.wait();
+    await ended;
+    assert.equal(rec.exit_code, 0);
+    assert.equal(out, `hello through the shim\n${'x'.repeat(100_000)}`, 'cat echoed stdin, 100 kB included');
+  });
+
+  test('terminal: resize before start shows in stty size; the log has \\r\\n on stdout only', async () => {
+    const l = await launch(['/bin/sh', '-c', 'stty size; echo tty-ok; exit 0'], { tty: true });
+    await using c = await ShimClient.connect(l.socket);
+    await c.resize(41, 123);
+    await startIt(l);
+    assert.equal((await c.wait()).exit_code, 0);
+    const { entries } = logEntries(l.logPath);
+    assert.deepEqual(
+      entries.map((e) => [e.stream, e.log]),
+      [
+        ['stdout', '41 123\r\n'],
+        ['stdout', 'tty-ok\r\n'],
+      ],
+    );
+    await assert.rejects(c.resize(0, 10), /rows and cols/, 'a bad size is refused; the connection stays');
+    assert.equal((await c.state()).status, 'stopped');
+  });
+
+  test('signals: SIGTERM through the shim to a trapping init; SIGKILL gives 137', async () => {
+    const l = await launch(['/bin/sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.05; done']);
+    await using c = await ShimClient.connect(l.socket);
+    await c.attach({ stdout: true });
+    const ready = new Promise<void>((resolve) => c.on('stdout', (d) => d.toString().includes('ready') && resolve()));
+    await startIt(l);
+    await ready;
+    await c.kill(15);
+    const rec = await c.wait();
+    assert.equal(rec.exit_code, 7);
+    assert.ok(readFileSync(l.logPath, 'utf8').includes('got-term'));
+
+    const k = await launch(['/bin/sleep', '1000']);
+    await startIt(k);
+    await using c2 = await ShimClient.connect(k.socket);
+    await c2.kill(9);
+    const r2 = await c2.wait();
+    assert.deepEqual([r2.exit_code, r2.signal, r2.reason], [137, 9, 'exited']);
+  });
+
+  test('orphans: without a pid namespace, double-forked processes are reaped by the shim and killed with the init', async () => {
+    const l = await launch(['/bin/sh', '-c', 'sh -c "sleep 0.1 &"; sh -c "sleep 1000 &"; echo started; sleep 1000'], {
+      edit: (s) => {
+        s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid');
+      },
+    });
+    await using c = await ShimClient.connect(l.socket);
+    await c.attach({ stdout: true });
+    const started = new Promise<void>((resolve) => c.on('stdout', (d) => d.toString().includes('started') && resolve()));
+    await startIt(l);
+    await started;
+    const shimPid = c.shimPid;
+    // The orphans are the shim's (subreaper); the short one exits and must not stay a zombie.
+    let kids = children(shimPid);
+    for (let i = 0; i < 100 && kids.some((k) => k.state === 'Z' || kids.length !== 2); i++) {
+      await sleep(20);
+      kids = children(shimPid);
+    }
+    assert.ok(!kids.some((k) => k.state === 'Z'), `no zombie under the shim: ${JSON.stringify(kids)}`);
+    assert.equal(kids.length, 2, `the init and the orphaned sleep 1000 are the shim's children: ${JSON.stringify(kids)}`);
+    const st = await c.state();
+    process.kill(st.pid, 'SIGKILL');
+    const rec = await c.wait();
+    assert.equal(rec.exit_code, 137);
+    assert.deepEqual(children(shimPid), [], 'the orphan was killed with the init and reaped');
+    assert.equal(procsOf(l.cgroup), '', 'the cgroup is empty');
+  });
+
+  test('the caller SIGKILLed: the container runs on, a new client gets the state and later the exit; the log has no gap', async () => {
+    const b = await Bundle.create();
+    await b.editConfig((s) => {
+      s.process!.args = ['/bin/sh', '-c', 'echo before; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; exit 5'];
+    });
+    const root = mkdtempSync(join(tmpdir(), 'berth-shim-root-'));
+    const stateDir = mkdtempSync(join(tmpdir(), 'berth-shim-state-'));
+    const id = uniqueId('shim');
+    cleanups.push(async () => {
+      await deleteContainer(root, id, true).catch(() => {});
+      await stopShim(stateDir);
+      await b[Symbol.asyncDispose]();
+      rmSync(root, { recursive: true, force: true });
+      rmSync(stateDir, { recursive: true, force: true });
+    });
+    const caller = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'helpers', 'shim-caller.ts'), b.dir, stateDir, root, id],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    caller.stdout.on('data', (d) => {
+      out += d;
+    });
+    caller.stderr.on('data', (d) => {
+      err += d;
+    });
+    const exited = new Promise((resolve) => caller.once('exit', resolve));
+    for (let i = 0; i < 600 && !out.includes('ready') && caller.exitCode === null; i++) await sleep(50);
+    assert.ok(out.includes('ready'), `the caller launched the container: ${err}`);
+    caller.kill('SIGKILL');
+    await exited;
+
+    await using c = await ShimClient.connect(readShimInfo(stateDir)!.socket);
+    const st = await c.state();
+    assert.equal(st.status, 'running', 'the container outlived its caller');
+    assert.ok(processStartTime(st.pid), 'its init is alive');
+    await b.editConfig(() => {});
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(b.rootfs, 'tmp', 'go'), '');
+    const rec = await c.wait();
+    assert.equal(rec.exit_code, 5);
+    assert.deepEqual(
+      logEntries(join(stateDir, 'json.log')).entries.map((e) => e.log),
+      ['before\n', 'after\n'],
+    );
+  });
+
+  test('the shim SIGKILLed: the exit is lost (255, shim_lost), the container is killed, nothing is left', async () => {
+    const l = await launch(['/bin/sleep', '1000']);
+    await startIt(l);
+    const info = readShimInfo(l.stateDir)!;
+    const c = await ShimClient.connect(l.socket);
+    const st = await c.state();
+    const waiting = waitExit(l.stateDir, { cgroup: l.cgroup, client: c });
+    process.kill(info.pid, 'SIGKILL');
+    const rec: ExitRecord = await waiting;
+    assert.deepEqual([rec.exit_code, rec.reason], [255, 'shim_lost']);
+    assert.equal(processStartTime(st.pid), undefined, 'the orphaned container process is gone');
+    assert.equal(procsOf(l.cgroup), '', 'its cgroup is empty');
+    assert.deepEqual(JSON.parse(readFileSync(join(l.stateDir, 'exit.json'), 'utf8')), rec, 'the lost exit is recorded');
+    await deleteContainer(l.root, l.id, true);
+    assert.ok(!l.cgroup || !existsSync(l.cgroup), 'delete removed the cgroup');
+  });
+
+  test('memory: the shim of a running container stays within 1 MiB of RSS', async () => {
+    // output through the log first, so that the buffers the shim touches are resident
+    const l = await launch(['/bin/sh', '-c', "head -c 40000 /dev/zero | tr '\\0' '<'; echo; echo up; sleep 1000"]);
+    await using c = await ShimClient.connect(l.socket);
+    await c.attach({ stdout: true });
+    const up = new Promise<void>((resolve) => c.on('stdout', (d) => d.toString().includes('up') && resolve()));
+    await startIt(l);
+    await up;
+    const pid = c.shimPid;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
+    const pss = Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1]);
+    const anon = Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1]);
+    console.log(`berth-shim memory: VmRSS ${rss} kB, RssAnon ${anon} kB, Pss ${pss} kB`);
+    assert.ok(rss > 0 && rss <= 1024, `berth-shim VmRSS is ${rss} kB: the budget is 1024 kB per container (issue 8)`);
+    // fds of the shim itself: nothing but its own (no fd of the caller crossed)
+    const links = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    assert.ok(
+      links.every((k) => /^(pipe|socket|anon_inode):|^\/dev\/null$/.test(k) || k.startsWith(l.stateDir)),
+      `the shim holds only its own fds: ${links.join(', ')}`,
+    );
+  });
+});
