@@ -5,18 +5,21 @@
  * with SIGKILL, the fds a container holds, and the shim's memory (a hard budget: 1 MiB RSS).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processStartTime, readShimInfo, ShimClient, shimAlive, waitExit } from '../src/engine/shim/client.js';
 import { type ShimLaunchOptions, type ShimSession, shimLauncher } from '../src/engine/shim/launcher.js';
-import type { ExitRecord } from '../src/engine/shim/protocol.js';
+import { type ExitRecord, encodeFrame, Kind } from '../src/engine/shim/protocol.js';
+import { startShim } from '../src/engine/shim/spawn.js';
 import { deleteContainer, launchPrepared, prepare } from '../src/runtime/index.js';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
+import { findBinary } from './helpers/runtime.js';
 import type { Spec } from './helpers/spec.js';
 
 const SHIM = join(import.meta.dirname, '..', 'native', 'build', 'berth-shim');
@@ -247,16 +250,21 @@ describe('berth-shim', { skip, concurrency: false }, () => {
   });
 
   test('terminal: resize before start shows in stty size; the log has \\r\\n on stdout only', async () => {
-    const l = await launch(['/bin/sh', '-c', 'stty size; echo tty-ok; exit 0'], { tty: true });
+    const l = await launch(['/bin/sh', '-c', 'stty size; read x; echo tty-$x; exit 0'], { tty: true });
     await using c = await ShimClient.connect(l.socket);
+    await c.attach({ stdin: true, stdout: true });
     await c.resize(41, 123);
+    const sized = new Promise<void>((resolve) => c.on('stdout', (d) => d.toString().includes('123') && resolve()));
     await startIt(l);
+    await sized;
+    c.writeStdin('ok\n');
     assert.equal((await c.wait()).exit_code, 0);
     const { entries } = logEntries(l.logPath);
     assert.deepEqual(
       entries.map((e) => [e.stream, e.log]),
       [
         ['stdout', '41 123\r\n'],
+        ['stdout', 'ok\r\n'], // the terminal's echo of what came in on stdin
         ['stdout', 'tty-ok\r\n'],
       ],
     );
@@ -353,7 +361,6 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.equal(st.status, 'running', 'the container outlived its caller');
     assert.ok(processStartTime(st.pid), 'its init is alive');
     await b.editConfig(() => {});
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(join(b.rootfs, 'tmp', 'go'), '');
     const rec = await c.wait();
     assert.equal(rec.exit_code, 5);
@@ -378,6 +385,85 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.deepEqual(JSON.parse(readFileSync(join(l.stateDir, 'exit.json'), 'utf8')), rec, 'the lost exit is recorded');
     await deleteContainer(l.root, l.id, true);
     assert.ok(!l.cgroup || !existsSync(l.cgroup), 'delete removed the cgroup');
+  });
+
+  test('an OCI runtime binary (runc create/start) under the shim: exit code and log', {
+    skip: findBinary('runc') ? undefined : 'runc not installed',
+  }, async () => {
+    const b = await Bundle.create();
+    await b.editConfig((s) => {
+      s.process!.args = ['/bin/sh', '-c', 'echo via runc; exit 4'];
+    });
+    const runcRoot = mkdtempSync(join(tmpdir(), 'berth-shim-runc-'));
+    const stateDir = mkdtempSync(join(tmpdir(), 'berth-shim-state-'));
+    const id = uniqueId('shim-runc');
+    const runc = findBinary('runc') as string;
+    cleanups.push(async () => {
+      spawnSync(runc, ['--root', runcRoot, 'delete', '--force', id]);
+      await stopShim(stateDir);
+      await b[Symbol.asyncDispose]();
+      rmSync(runcRoot, { recursive: true, force: true });
+      rmSync(stateDir, { recursive: true, force: true });
+    });
+    const shim = await startShim({
+      v: 1,
+      id,
+      state_dir: stateDir,
+      runtime: runc,
+      runtime_args: ['--root', runcRoot],
+      bundle: b.dir,
+      log_path: join(stateDir, 'json.log'),
+    });
+    await using c = await ShimClient.connect(shim.socket);
+    const helper = new Promise<number>((resolve) => c.on('event', (e) => e.event === 'helper_exited' && resolve(Number(e.status))));
+    await c.request('launch');
+    assert.equal(await helper, 0, 'runc create succeeded');
+    assert.equal((await c.state()).status, 'created');
+    await c.start();
+    const rec = await c.wait();
+    assert.equal(rec.exit_code, 4);
+    assert.deepEqual(
+      logEntries(join(stateDir, 'json.log')).entries.map((e) => e.log),
+      ['via runc\n'],
+    );
+  });
+
+  test('hostile clients: bad frames, unknown ops, another protocol version, a 17th connection; the shim lives on', async () => {
+    const l = await launch(['/bin/sleep', '1000']);
+    await startIt(l);
+    const raw = (bytes: Buffer) =>
+      new Promise<void>((resolve) => {
+        const s = net.connect(l.socket, () => s.end(bytes));
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+        s.resume();
+      });
+    await raw(Buffer.from([0xff, 0xff, 0xff, 0xff, 0])); // 4 GiB frame
+    await raw(Buffer.from([0, 0, 0, 2, 9, 0])); // unknown kind
+    await raw(encodeFrame(Kind.json, '{"op":"state","id":1}')); // no hello first
+    await raw(encodeFrame(Kind.json, '{"op":"hello","v":1,"client":"x"}{')); // trailing garbage
+    await raw(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    await assert.rejects(
+      ShimClient.connect(l.socket, 'x').then(async (c) => {
+        c.close();
+        // a v2 hello is refused and the connection closed
+        const s = net.connect(l.socket);
+        await new Promise((r) => s.once('connect', r));
+        s.write(encodeFrame(Kind.json, '{"op":"hello","v":2,"id":1}'));
+        const answer = await new Promise<string>((r) => s.once('data', (d: Buffer) => r(d.subarray(5).toString())));
+        s.destroy();
+        throw new Error(answer);
+      }),
+      /EPROTONOSUPPORT/,
+    );
+    await using c = await ShimClient.connect(l.socket);
+    await assert.rejects(c.request('frobnicate'), /unknown op/);
+    await assert.rejects(c.kill(99), /bad signal/);
+    const many = await Promise.allSettled(Array.from({ length: 20 }, () => ShimClient.connect(l.socket)));
+    const ok = many.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    assert.ok(ok.length <= 15, `at most 16 connections (this one included): ${ok.length + 1}`);
+    for (const x of ok) x.close();
+    assert.equal((await c.state()).status, 'running', 'the shim still serves');
   });
 
   test('memory: the shim of a running container stays within 1 MiB of RSS', async () => {
