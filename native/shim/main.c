@@ -7,6 +7,11 @@
  * setsid()s and forks again (stage 3 is no session leader: no tty becomes its controlling
  * terminal) and exits; stage 3 becomes the container's subreaper, reports ready through a pipe
  * and runs the event loop: one thread, one epoll, signals from a signalfd, no work in handlers.
+ *
+ * It monitors processes: proc 0 is the container's init (logged, exit.json), the others are
+ * execs (a second berth-nsinit with a join plan and `wait 1`: the parent stage stays, since an
+ * exec'd process orphaned in a pid namespace goes to the container's init, never to us, and
+ * its exit status is the exec's).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,25 +40,59 @@
 #endif
 
 #define MAX_CLIENTS 16
+#define MAX_PROCS 17                 /* the init and 16 execs */
 #define CLIENT_OUT_MAX (1024 * 1024) /* an attach client further behind is disconnected */
 #define STDIN_MAX (64 * 1024)
-#define DRAIN_MS 2000   /* output after the init's exit is read for at most this long */
-#define IDLE_MS 30000   /* after the exit record, with no client and no release */
+#define DRAIN_MS 2000 /* output after a process's exit is read for at most this long */
+#define IDLE_MS 30000 /* after the exit record, with no client and no release */
 
-enum tag { T_SIG = 1, T_LISTEN, T_CONLISTEN, T_CONCONN, T_SYNC, T_OUT, T_ERR, T_IN, T_PTY, T_CLIENT = 100 };
+/* epoll tags: per process (index + 1) << 8 | what; clients from T_CLIENT on */
+enum { T_SYNC = 1, T_OUT, T_ERR, T_IN, T_PTY, T_CONLISTEN, T_CONCONN };
+#define T_SIG 1u
+#define T_LISTEN 2u
+#define T_CLIENT 0x100000u
+#define PTAG(pi, what) ((uint64_t)((pi) + 1) << 8 | (uint64_t)(what))
 
 enum status { S_NEW, S_CREATING, S_CREATED, S_RUNNING, S_STOPPED };
 static const char *status_names[] = {"new", "creating", "created", "running", "stopped"};
 
+struct proc {
+  bool used;
+  char *exec_id; /* NULL for the init */
+  enum status st;
+  pid_t helper_pid, pid, start_cmd_pid;
+  bool done, final; /* the process exited; its record is complete (output drained) */
+  int code, sig;    /* exit code (128+sig for a signal), signal or 0 */
+  bool core;
+  int sync_fd, out_r, err_r, in_w, pty, con_listen, con_conn;
+  char *console_path;
+  char *syncbuf;
+  size_t synclen;
+  bool tty, want_stdin, stdin_close_pending, pty_parked;
+  unsigned short rows, cols;
+  char *stdin_q;
+  size_t stdin_qlen;
+  int relay, start_client;
+  long long start_req;
+  long long created_sec, created_nsec, started_sec, started_nsec, finished_sec, finished_nsec;
+  char *fail_message;
+  const char *reason;
+  long long drain_deadline;
+  bool waited; /* an exec's exit was delivered: its slot may be reused */
+};
+
 struct client {
   int fd;
   unsigned char *in;
-  size_t in_len;
+  size_t in_len, in_cap;
   char *out;
   size_t out_len, out_cap;
-  bool hello, relay, subscribed, a_out, a_err, a_in, paused, epollout, closing;
+  bool hello, subscribed, a_out, a_err, a_in, paused, closing, waiting;
+  int proc; /* attached to, or -1 */
+  int wait_proc;
   long long wait_id;
-  bool waiting;
+  char *plan; /* a plan frame for the next `exec` */
+  size_t plan_len;
 };
 
 /* ---- configuration (from the request) ---- */
@@ -67,30 +106,21 @@ static char *plan;
 static size_t plan_len;
 
 /* ---- state ---- */
-static int epfd, sigfd, listen_fd = -1, con_listen = -1, con_conn = -1, sync_fd = -1;
-static int out_r = -1, err_r = -1, in_w = -1, pty = -1;
+static int epfd, sigfd, listen_fd = -1;
 static struct client clients[MAX_CLIENTS];
+static struct proc procs[MAX_PROCS];
 static struct logfile lg;
 static struct linebuf lb_out, lb_err;
-static enum status st = S_NEW;
-static pid_t helper_pid, init_pid, start_cmd_pid;
-static int start_client = -1;
-static long long start_req;
-static bool helper_done, init_done, released, stdin_close_pending, exit_written, sync_relay_eof;
-static int init_status;
-static long long started_sec, started_nsec, finished_sec, finished_nsec, created_sec, created_nsec;
-static char *fail_message;
-static const char *exit_reason = "exited";
-static long long drain_deadline, idle_since;
+static bool released, exit_written;
+static long long idle_since;
 static unsigned long long seq;
-static char stdin_q[STDIN_MAX];
-static size_t stdin_qlen;
-static char syncbuf[8192];
-static size_t synclen;
 static long long oom_base = -1;
-static bool pending_resize, pty_parked;
-static struct { pid_t pid; int status; } early[16]; /* exits of pids not yet known */
+static struct {
+  pid_t pid;
+  int status;
+} early[16]; /* exits of pids not yet known */
 static int nearly;
+static char rdbuf[8192]; /* exec output: passed on, not logged */
 
 static long long mono_ms(void) {
   struct timespec ts;
@@ -107,7 +137,7 @@ void diag(const char *fmt, ...) {
   if (n < 0) return;
   if ((size_t)n > sizeof buf - 2) n = sizeof buf - 2;
   buf[n++] = '\n';
-  /* fd 2 is the size-capped shim.log in stage 3 (opened O_APPEND; see open_diag) */
+  /* fd 2 is shim.log in stage 3 */
   if (write(2, buf, (size_t)n) < 0) {
   }
 }
@@ -115,6 +145,12 @@ void diag(const char *fmt, ...) {
 static char *xstrdup(const char *s) {
   char *p = s ? strdup(s) : NULL;
   if (s && !p) abort();
+  return p;
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) abort();
   return p;
 }
 
@@ -150,6 +186,39 @@ static void ep_mod(int fd, uint32_t ev, uint64_t tag) {
   epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &e);
 }
 static void ep_del(int fd) { epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+static void close_fd(int *fd) {
+  if (*fd < 0) return;
+  ep_del(*fd);
+  close(*fd);
+  *fd = -1;
+}
+
+static int proc_index(const struct proc *p) { return (int)(p - procs); }
+
+static void proc_init(struct proc *p) {
+  memset(p, 0, sizeof *p);
+  p->used = true;
+  p->sync_fd = p->out_r = p->err_r = p->in_w = p->pty = p->con_listen = p->con_conn = -1;
+  p->relay = p->start_client = -1;
+  p->reason = "exited";
+}
+
+static void proc_free(struct proc *p) {
+  close_fd(&p->sync_fd);
+  close_fd(&p->out_r);
+  close_fd(&p->err_r);
+  close_fd(&p->in_w);
+  close_fd(&p->pty);
+  close_fd(&p->con_listen);
+  close_fd(&p->con_conn);
+  if (p->console_path) unlink(p->console_path);
+  free(p->console_path);
+  free(p->exec_id);
+  free(p->syncbuf);
+  free(p->stdin_q);
+  free(p->fail_message);
+  memset(p, 0, sizeof *p);
+}
 
 /* ---------------------------------------------------------------- clients */
 
@@ -160,9 +229,13 @@ static void client_close(int i) {
   close(c->fd);
   free(c->in);
   free(c->out);
+  free(c->plan);
   memset(c, 0, sizeof *c);
   c->fd = -1;
-  if (start_client == i) start_client = -1;
+  for (int k = 0; k < MAX_PROCS; k++) {
+    if (procs[k].start_client == i) procs[k].start_client = -1;
+    if (procs[k].relay == i) procs[k].relay = -1;
+  }
   bool any = false;
   for (int k = 0; k < MAX_CLIENTS; k++) any |= clients[k].fd >= 0;
   if (!any) idle_since = mono_ms();
@@ -238,21 +311,27 @@ static void answer_ok(int i, long long id, const char *extra) {
   sb_free(&b);
 }
 
-static void event(const char *name, const char *extra, bool relay_only) {
+/* An event to subscribers, or (relay) to the connection that launched the process. */
+static void event(const char *name, struct proc *p, const char *extra, bool relay) {
   struct sbuf b = {0};
-  sb_fmt(&b, "{\"event\":\"%s\",\"seq\":%llu%s}", name, ++seq, extra ? extra : "");
+  sb_fmt(&b, "{\"event\":\"%s\",\"seq\":%llu", name, ++seq);
+  if (p && p->exec_id) {
+    sb_raw(&b, ",\"exec\":", 8);
+    sb_str(&b, p->exec_id);
+  }
+  sb_fmt(&b, "%s}", extra ? extra : "");
   for (int i = 0; i < MAX_CLIENTS; i++)
-    if (clients[i].fd >= 0 && (relay_only ? clients[i].relay : clients[i].subscribed)) client_json(i, &b);
+    if (clients[i].fd >= 0 && (relay ? p && p->relay == i : clients[i].subscribed)) client_json(i, &b);
   sb_free(&b);
 }
 
 void on_log_event(const char *what) {
   char extra[96];
   snprintf(extra, sizeof extra, ",\"rotations\":%llu,\"dropped_bytes\":%llu", lg.rotations, lg.dropped);
-  event(what, extra, false);
+  event(what, NULL, extra, false);
 }
 
-/* ---------------------------------------------------------------- the exit record */
+/* ---------------------------------------------------------------- exit records */
 
 static void fmt_ts(char *out, size_t n, long long sec, long long nsec) {
   if (sec == 0) snprintf(out, n, "null");
@@ -263,175 +342,177 @@ static void fmt_ts(char *out, size_t n, long long sec, long long nsec) {
   }
 }
 
-static int exit_code(void) {
-  if (!strcmp(exit_reason, "start_failed") && !init_pid) return 255;
-  if (WIFEXITED(init_status)) return WEXITSTATUS(init_status);
-  if (WIFSIGNALED(init_status)) return 128 + WTERMSIG(init_status);
-  return 255;
+static bool oom_killed(void) {
+  if (!cgroup_dir || oom_base < 0) return false;
+  char path[4096], buf[512];
+  snprintf(path, sizeof path, "%s/memory.events", cgroup_dir);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  char *k = strstr(buf, "oom_kill ");
+  return k && atoll(k + 9) > oom_base;
 }
 
-/* The body of exit.json and of the answers to `wait` (fields after the opening brace). */
-static void exit_fields(struct sbuf *b) {
+/* The fields of an exit record (exit.json, `wait`, `state`), after the opening brace. */
+static void exit_fields(struct sbuf *b, struct proc *p) {
   char s[80], f[80];
-  fmt_ts(s, sizeof s, started_sec, started_nsec);
-  fmt_ts(f, sizeof f, finished_sec, finished_nsec);
-  bool sig = init_pid && WIFSIGNALED(init_status);
-  bool oom = false;
-  if (cgroup_dir && oom_base >= 0) {
-    char path[4096], buf[512];
-    snprintf(path, sizeof path, "%s/memory.events", cgroup_dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ssize_t n = read(fd, buf, sizeof buf - 1);
-      close(fd);
-      if (n > 0) {
-        buf[n] = 0;
-        char *p = strstr(buf, "oom_kill ");
-        if (p && atoll(p + 9) > oom_base) oom = true;
-      }
-    }
-  }
-  sb_fmt(b, "\"v\":1,\"pid\":%d,\"exit_code\":%d,", (int)init_pid, exit_code());
-  if (sig) sb_fmt(b, "\"signal\":%d,", WTERMSIG(init_status));
+  fmt_ts(s, sizeof s, p->started_sec, p->started_nsec);
+  fmt_ts(f, sizeof f, p->finished_sec, p->finished_nsec);
+  sb_fmt(b, "\"v\":1,\"pid\":%d,\"exit_code\":%d,", (int)p->pid, p->code);
+  if (p->sig) sb_fmt(b, "\"signal\":%d,", p->sig);
   else sb_raw(b, "\"signal\":null,", 14);
   sb_fmt(b, "\"core_dumped\":%s,\"oom_killed\":%s,\"started_at\":%s,\"finished_at\":%s,\"reason\":\"%s\"",
-         sig && WCOREDUMP(init_status) ? "true" : "false", oom ? "true" : "false", s, f, exit_reason);
-  if (fail_message) {
+         p->core ? "true" : "false", !p->exec_id && oom_killed() ? "true" : "false", s, f, p->reason);
+  if (p->fail_message) {
     sb_raw(b, ",\"message\":", 11);
-    sb_str(b, fail_message);
+    sb_str(b, p->fail_message);
   }
 }
 
-static void finish(void) {
-  if (exit_written) return;
-  /* The rest of every line, then the log on disk, then the record: whoever reads exit.json
-   * finds the whole output before it (conmon's sync_logs). */
-  if (out_r >= 0 || pty >= 0) log_feed(&lg, &lb_out, "stdout", true);
-  if (err_r >= 0) log_feed(&lg, &lb_err, "stderr", true);
-  if (lg.fd >= 0) fsync(lg.fd);
-  now_ts(&finished_sec, &finished_nsec);
+/* The process's output is drained: the record is complete. */
+static void finish(struct proc *p) {
+  if (p->final) return;
+  bool init = !p->exec_id;
+  if (init) {
+    /* the rest of every line, then the log on disk, then the record: whoever reads exit.json
+     * finds the whole output before it (conmon's sync_logs) */
+    log_feed(&lg, &lb_out, "stdout", true);
+    log_feed(&lg, &lb_err, "stderr", true);
+    if (lg.fd >= 0) fsync(lg.fd);
+  }
+  now_ts(&p->finished_sec, &p->finished_nsec);
+  p->final = true;
+  p->st = S_STOPPED;
   struct sbuf b = {0};
-  sb_raw(&b, "{", 1);
-  exit_fields(&b);
-  sb_raw(&b, "}\n", 2);
-  if (write_file_atomic(state_dir, "exit.json", b.p, b.len) < 0) diag("write exit.json: %s", strerror(errno));
-  exit_written = true;
-  st = S_STOPPED;
-  idle_since = mono_ms();
-  /* exit event, wait answers, end of the attached streams */
+  if (init) {
+    sb_raw(&b, "{", 1);
+    exit_fields(&b, p);
+    sb_raw(&b, "}\n", 2);
+    if (write_file_atomic(state_dir, "exit.json", b.p, b.len) < 0) diag("write exit.json: %s", strerror(errno));
+    exit_written = true;
+    idle_since = mono_ms();
+  }
   struct sbuf e = {0};
   sb_raw(&e, ",", 1);
-  exit_fields(&e);
-  event("exited", e.p, false);
+  exit_fields(&e, p);
+  event("exited", p, e.p, false);
+  int pi = proc_index(p);
   for (int i = 0; i < MAX_CLIENTS; i++) {
     struct client *c = &clients[i];
-    if (c->fd < 0) continue;
-    if (c->waiting) {
+    if (c->fd >= 0 && c->waiting && c->wait_proc == pi) {
       c->waiting = false;
+      p->waited = true;
       answer_ok(i, c->wait_id, e.p);
     }
-    unsigned char s1 = K_STDOUT, s2 = K_STDERR;
-    if (c->a_out) client_send(i, K_EOF, &s1, 1);
-    if (c->fd >= 0 && c->a_err) client_send(i, K_EOF, &s2, 1);
+    if (c->fd >= 0 && c->proc == pi) {
+      unsigned char s1 = K_STDOUT, s2 = K_STDERR;
+      if (c->a_out) client_send(i, K_EOF, &s1, 1);
+      if (clients[i].fd >= 0 && c->a_err) client_send(i, K_EOF, &s2, 1);
+    }
   }
   sb_free(&e);
   sb_free(&b);
-  if (out_r >= 0) ep_del(out_r), close(out_r), out_r = -1;
-  if (err_r >= 0) ep_del(err_r), close(err_r), err_r = -1;
-  if (pty >= 0) ep_del(pty), close(pty), pty = -1;
-  if (in_w >= 0) ep_del(in_w), close(in_w), in_w = -1;
+  close_fd(&p->out_r);
+  close_fd(&p->err_r);
+  close_fd(&p->pty);
+  close_fd(&p->in_w);
 }
 
 /* ---------------------------------------------------------------- stdio */
 
-static void fanout(int kind, const char *data, size_t n) {
+static void fanout(struct proc *p, int kind, const char *data, size_t n) {
+  int pi = proc_index(p);
   for (int i = 0; i < MAX_CLIENTS; i++) {
     struct client *c = &clients[i];
-    if (c->fd < 0 || !(kind == K_STDOUT ? c->a_out : c->a_err)) continue;
+    if (c->fd < 0 || c->proc != pi || !(kind == K_STDOUT ? c->a_out : c->a_err)) continue;
     client_send(i, kind, data, n);
   }
 }
 
-/* Reads one chunk (at most 2 KiB, as moby's copier); returns false at EOF. */
-static bool read_stream(int *fd, struct linebuf *lb, const char *stream, int kind) {
-  size_t room = log_room(lb);
-  ssize_t n = read(*fd, lb->buf + lb->n, room);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+/* Reads one chunk (the init's: at most 2 KiB, as moby's copier, into the log's line buffer). */
+static void read_stream(struct proc *p, int *fd, int kind) {
+  bool init = !p->exec_id;
+  struct linebuf *lb = kind == K_STDERR ? &lb_err : &lb_out;
+  const char *stream = kind == K_STDERR ? "stderr" : "stdout";
+  char *dst = init ? lb->buf + lb->n : rdbuf;
+  size_t room = init ? log_room(lb) : sizeof rdbuf;
+  ssize_t n = read(*fd, dst, room);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
     /* EOF, or EIO from a pty master once no slave is open (conmon PR #441) */
-    log_feed(&lg, lb, stream, true);
-    ep_del(*fd);
-    close(*fd);
-    *fd = -1;
-    return false;
-  }
-  fanout(kind, lb->buf + lb->n, (size_t)n);
-  lb->n += (size_t)n;
-  log_feed(&lg, lb, stream, false);
-  return true;
-}
-
-static void stdin_flush(void) {
-  int fd = cfg_tty ? pty : in_w;
-  if (fd < 0) {
-    if (!cfg_tty) stdin_qlen = 0;
+    if (init) log_feed(&lg, lb, stream, true);
+    close_fd(fd);
     return;
   }
-  while (stdin_qlen) {
-    ssize_t w = write(fd, stdin_q, stdin_qlen);
+  fanout(p, kind, dst, (size_t)n);
+  if (init) {
+    lb->n += (size_t)n;
+    log_feed(&lg, lb, stream, false);
+  }
+}
+
+static void pty_events(struct proc *p) {
+  if (p->pty >= 0 && !p->pty_parked)
+    ep_mod(p->pty, EPOLLIN | (p->stdin_qlen ? EPOLLOUT : 0), PTAG(proc_index(p), T_PTY));
+}
+
+static void stdin_flush(struct proc *p) {
+  int fd = p->tty ? p->pty : p->in_w;
+  if (fd < 0) {
+    if (!p->tty || p->done) p->stdin_qlen = 0;
+  }
+  while (fd >= 0 && p->stdin_qlen) {
+    ssize_t w = write(fd, p->stdin_q, p->stdin_qlen);
     if (w < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
-      stdin_qlen = 0; /* the reader is gone: drop */
+      p->stdin_qlen = 0; /* the reader is gone: drop */
       break;
     }
-    memmove(stdin_q, stdin_q + w, stdin_qlen - (size_t)w);
-    stdin_qlen -= (size_t)w;
+    memmove(p->stdin_q, p->stdin_q + w, p->stdin_qlen - (size_t)w);
+    p->stdin_qlen -= (size_t)w;
   }
-  if (!cfg_tty) {
-    if (stdin_qlen) ep_mod(in_w, EPOLLOUT, T_IN);
-    else if (stdin_close_pending) {
-      ep_del(in_w);
-      close(in_w);
-      in_w = -1;
-    } else
-      ep_mod(in_w, 0, T_IN);
-  } else if (pty >= 0)
-    ep_mod(pty, EPOLLIN | (stdin_qlen ? EPOLLOUT : 0), T_PTY);
+  if (!p->tty && p->in_w >= 0) {
+    if (p->stdin_qlen) ep_mod(p->in_w, EPOLLOUT, PTAG(proc_index(p), T_IN));
+    else if (p->stdin_close_pending) close_fd(&p->in_w);
+    else ep_mod(p->in_w, 0, PTAG(proc_index(p), T_IN));
+  } else if (p->tty)
+    pty_events(p);
   /* a client paused on a full queue may go on */
+  int pi = proc_index(p);
   for (int i = 0; i < MAX_CLIENTS; i++)
-    if (clients[i].fd >= 0 && clients[i].paused && stdin_qlen < STDIN_MAX / 2) {
+    if (clients[i].fd >= 0 && clients[i].paused && clients[i].proc == pi && p->stdin_qlen < STDIN_MAX / 2) {
       clients[i].paused = false;
       client_update_events(i);
     }
 }
 
-static void apply_size(void) {
-  if (pty < 0 || !init_rows || !init_cols) return;
-  struct winsize ws = {.ws_row = init_rows, .ws_col = init_cols};
-  if (ioctl(pty, TIOCSWINSZ, &ws) < 0) diag("resize: %s", strerror(errno));
-  pending_resize = false;
+static void apply_size(struct proc *p) {
+  if (p->pty < 0 || !p->rows || !p->cols) return;
+  struct winsize ws = {.ws_row = p->rows, .ws_col = p->cols};
+  if (ioctl(p->pty, TIOCSWINSZ, &ws) < 0) diag("resize: %s", strerror(errno));
 }
 
 /* The init stage sends the pty master on the console socket (runc's format, SCM_RIGHTS). */
-static void console_recv(void) {
+static void console_recv(struct proc *p) {
   char data[64];
   char ctl[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {data, sizeof data};
   struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
-  ssize_t n = recvmsg(con_conn, &m, MSG_CMSG_CLOEXEC);
+  ssize_t n = recvmsg(p->con_conn, &m, MSG_CMSG_CLOEXEC);
   if (n < 0 && errno == EAGAIN) return;
   struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL;
-  if (cm && cm->cmsg_type == SCM_RIGHTS && pty < 0) {
-    memcpy(&pty, CMSG_DATA(cm), sizeof(int));
-    fcntl(pty, F_SETFL, fcntl(pty, F_GETFL) | O_NONBLOCK);
-    ep_add(pty, EPOLLIN | (stdin_qlen ? EPOLLOUT : 0), T_PTY);
-    apply_size();
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && p->pty < 0) {
+    memcpy(&p->pty, CMSG_DATA(cm), sizeof(int));
+    fcntl(p->pty, F_SETFL, fcntl(p->pty, F_GETFL) | O_NONBLOCK);
+    ep_add(p->pty, EPOLLIN | (p->stdin_qlen ? EPOLLOUT : 0), PTAG(proc_index(p), T_PTY));
+    apply_size(p);
   }
-  ep_del(con_conn);
-  close(con_conn);
-  con_conn = -1;
-  if (con_listen >= 0) ep_del(con_listen), close(con_listen), con_listen = -1;
-  if (console_path) unlink(console_path);
+  close_fd(&p->con_conn);
+  close_fd(&p->con_listen);
+  if (p->console_path) unlink(p->console_path);
 }
 
 /* ---------------------------------------------------------------- children */
@@ -460,35 +541,32 @@ static void reset_child(int in, int out, int err) {
   }
 }
 
-static void mkpipe(int p[2]) {
-  if (pipe2(p, O_CLOEXEC) < 0) {
-    diag("pipe: %s", strerror(errno));
-    _exit(1);
-  }
-}
+static int mkpipe(int p[2]) { return pipe2(p, O_CLOEXEC); }
 
-/* Sets up the stdio pipes; returns the container's ends through in/out/err. */
-static void make_stdio(int *in, int *out, int *err) {
-  int p[2];
+/* Sets up the stdio pipes; returns the process's ends through in/out/err. */
+static int make_stdio(struct proc *p, int *in, int *out, int *err) {
+  int fds[2];
+  int pi = proc_index(p);
   *in = *out = *err = -1;
-  if (cfg_stdin && !cfg_tty) {
-    mkpipe(p);
-    *in = p[0];
-    in_w = p[1];
-    fcntl(in_w, F_SETFL, O_NONBLOCK);
-    ep_add(in_w, 0, T_IN);
+  if (p->want_stdin && !p->tty) {
+    if (mkpipe(fds) < 0) return -1;
+    *in = fds[0];
+    p->in_w = fds[1];
+    fcntl(p->in_w, F_SETFL, O_NONBLOCK);
+    ep_add(p->in_w, 0, PTAG(pi, T_IN));
   }
-  /* stdout and stderr pipes always: even a tty container's runtime errors land in stderr */
-  mkpipe(p);
-  *out = p[1];
-  out_r = p[0];
-  fcntl(out_r, F_SETFL, O_NONBLOCK);
-  ep_add(out_r, EPOLLIN, T_OUT);
-  mkpipe(p);
-  *err = p[1];
-  err_r = p[0];
-  fcntl(err_r, F_SETFL, O_NONBLOCK);
-  ep_add(err_r, EPOLLIN, T_ERR);
+  /* stdout and stderr pipes always: even a tty process's runtime errors land in stderr */
+  if (mkpipe(fds) < 0) return -1;
+  *out = fds[1];
+  p->out_r = fds[0];
+  fcntl(p->out_r, F_SETFL, O_NONBLOCK);
+  ep_add(p->out_r, EPOLLIN, PTAG(pi, T_OUT));
+  if (mkpipe(fds) < 0) return -1;
+  *err = fds[1];
+  p->err_r = fds[0];
+  fcntl(p->err_r, F_SETFL, O_NONBLOCK);
+  ep_add(p->err_r, EPOLLIN, PTAG(pi, T_ERR));
+  return 0;
 }
 
 static int bind_unix(const char *path, int backlog) {
@@ -537,173 +615,178 @@ static const char **runtime_argv(const char **argv, const char *verb) {
   return argv + k;
 }
 
-static int do_launch(char *err, size_t errn) {
-  int in, out, errfd;
-  if (console_path) {
-    con_listen = bind_unix(console_path, 1);
-    if (con_listen < 0) return snprintf(err, errn, "bind console socket '%s': %s", console_path, strerror(errno)), -1;
-    ep_add(con_listen, EPOLLIN, T_CONLISTEN);
+/* Starts berth-nsinit with the plan (or the runtime's `create`) for process p. */
+static int do_launch(struct proc *p, const char *planbuf, size_t planlen, char *err, size_t errn) {
+  int in, out, errfd, pi = proc_index(p);
+  if (p->console_path) {
+    p->con_listen = bind_unix(p->console_path, 1);
+    if (p->con_listen < 0) return snprintf(err, errn, "bind console socket '%s': %s", p->console_path, strerror(errno)), -1;
+    ep_add(p->con_listen, EPOLLIN, PTAG(pi, T_CONLISTEN));
   }
-  make_stdio(&in, &out, &errfd);
-  if (runtime_path) {
-    /* An OCI runtime binary, as containerd's runc shim drives it. */
+  if (make_stdio(p, &in, &out, &errfd) < 0) return snprintf(err, errn, "pipe: %s", strerror(errno)), -1;
+  if (runtime_path && !p->exec_id) {
+    /* an OCI runtime binary, as containerd's runc shim drives it */
     const char *argv[JMAX_ARRAY + 16];
-    const char **p = runtime_argv(argv, "create");
+    const char **a = runtime_argv(argv, "create");
     char pidfile[4096];
     snprintf(pidfile, sizeof pidfile, "%s/init.pid", state_dir);
     unlink(pidfile);
-    *p++ = "--bundle";
-    *p++ = bundle;
-    *p++ = "--pid-file";
-    *p++ = pidfile;
-    if (console_path) *p++ = "--console-socket", *p++ = console_path;
-    *p++ = cfg_id;
-    *p = NULL;
-    helper_pid = spawn((char *const *)argv, in, out, errfd, -1);
+    *a++ = "--bundle";
+    *a++ = bundle;
+    *a++ = "--pid-file";
+    *a++ = pidfile;
+    if (p->console_path) *a++ = "--console-socket", *a++ = p->console_path;
+    *a++ = cfg_id;
+    *a = NULL;
+    p->helper_pid = spawn((char *const *)argv, in, out, errfd, -1);
   } else {
     int sp[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-      return snprintf(err, errn, "socketpair: %s", strerror(errno)), -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return snprintf(err, errn, "socketpair: %s", strerror(errno)), -1;
     char *argv[] = {nsinit_path, "3", NULL};
-    helper_pid = spawn(argv, in, out, errfd, sp[1]);
+    p->helper_pid = spawn(argv, in, out, errfd, sp[1]);
     close(sp[1]);
-    sync_fd = sp[0];
+    p->sync_fd = sp[0];
     /* berth-nsinit reads the whole plan before it says anything: a blocking write is safe, and
      * if it dies, EPIPE (SIGPIPE is blocked) */
     size_t off = 0;
-    while (off < plan_len) {
-      ssize_t w = send(sync_fd, plan + off, plan_len - off, MSG_NOSIGNAL);
+    while (off < planlen) {
+      ssize_t w = send(p->sync_fd, planbuf + off, planlen - off, MSG_NOSIGNAL);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) break;
       off += (size_t)w;
     }
-    free(plan);
-    plan = NULL;
-    fcntl(sync_fd, F_SETFL, O_NONBLOCK);
-    ep_add(sync_fd, EPOLLIN, T_SYNC);
+    fcntl(p->sync_fd, F_SETFL, O_NONBLOCK);
+    p->syncbuf = xmalloc(4096);
+    ep_add(p->sync_fd, EPOLLIN, PTAG(pi, T_SYNC));
   }
-  /* the container's ends belong to the container now */
+  /* the process's ends belong to the process now */
   if (in >= 0) close(in);
   close(out);
   close(errfd);
-  if (helper_pid < 0) return snprintf(err, errn, "fork: %s", strerror(errno)), -1;
-  st = S_CREATING;
+  if (p->helper_pid < 0) return snprintf(err, errn, "fork: %s", strerror(errno)), -1;
+  p->st = S_CREATING;
   return 0;
 }
 
-static void set_running(void) {
-  if (st != S_CREATED) return;
-  st = S_RUNNING;
-  now_ts(&started_sec, &started_nsec);
+static void set_running(struct proc *p) {
+  if (p->st != S_CREATED) return;
+  p->st = S_RUNNING;
+  now_ts(&p->started_sec, &p->started_nsec);
   char extra[64];
-  snprintf(extra, sizeof extra, ",\"pid\":%d", (int)init_pid);
-  event("started", extra, false);
-  char s[80];
-  fmt_ts(s, sizeof s, started_sec, started_nsec);
-  char buf[256];
-  int n = snprintf(buf, sizeof buf, "{\"v\":1,\"pid\":%d,\"started_at\":%s}\n", (int)init_pid, s);
-  write_file_atomic(state_dir, "state.json", buf, (size_t)n);
-  if (start_client >= 0) {
-    answer_ok(start_client, start_req, NULL);
-    start_client = -1;
+  snprintf(extra, sizeof extra, ",\"pid\":%d", (int)p->pid);
+  event("started", p, extra, false);
+  if (!p->exec_id) {
+    char s[80], buf[256];
+    fmt_ts(s, sizeof s, p->started_sec, p->started_nsec);
+    int n = snprintf(buf, sizeof buf, "{\"v\":1,\"pid\":%d,\"started_at\":%s}\n", (int)p->pid, s);
+    write_file_atomic(state_dir, "state.json", buf, (size_t)n);
+  }
+  if (p->start_client >= 0) {
+    answer_ok(p->start_client, p->start_req, NULL);
+    p->start_client = -1;
   }
 }
 
-static void start_failed(const char *msg) {
-  free(fail_message);
-  fail_message = xstrdup(msg);
-  exit_reason = "start_failed";
-  if (start_client >= 0) {
-    answer_error(start_client, start_req, "EFAILED", msg);
-    start_client = -1;
+static void start_failed(struct proc *p, const char *msg) {
+  if (!p->fail_message) p->fail_message = xstrdup(msg);
+  p->reason = "start_failed";
+  if (p->start_client >= 0) {
+    answer_error(p->start_client, p->start_req, "EFAILED", msg);
+    p->start_client = -1;
   }
 }
 
-static void init_exited(int status) {
-  if (init_done) return;
-  init_done = true;
-  init_status = status;
-  if (st == S_CREATED && !fail_message && !strcmp(exit_reason, "exited")) {
-    /* died between created and exec: a failed start */
+static void kill_cgroup(void) {
+  if (!cgroup_dir) return;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/cgroup.kill", cgroup_dir);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (write(fd, "1", 1) < 0) diag("cgroup.kill: %s", strerror(errno));
+    close(fd);
   }
-  if (st != S_RUNNING && !fail_message) {
+}
+
+/* code: the exit code (128+sig for a signal); sig: the signal or 0 */
+static void proc_exited(struct proc *p, int code, int sig, bool core) {
+  if (p->done) return;
+  p->done = true;
+  p->code = code;
+  p->sig = sig;
+  p->core = core;
+  if (p->st != S_RUNNING && !p->fail_message) {
     char m[128];
-    snprintf(m, sizeof m, "the container process exited with status %d before it started", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-    start_failed(m);
+    snprintf(m, sizeof m, "the process exited with status %d before it started", code);
+    start_failed(p, m);
   }
-  /* Processes that outlive the init (host pid namespace) go with it, as the runc shim does. */
-  if (cgroup_dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/cgroup.kill", cgroup_dir);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      if (write(fd, "1", 1) < 0) diag("cgroup.kill: %s", strerror(errno));
-      close(fd);
-    }
-  }
-  drain_deadline = mono_ms() + DRAIN_MS;
+  /* processes that outlive the init (host pid namespace) go with it, as with the runc shim */
+  if (!p->exec_id) kill_cgroup();
+  p->drain_deadline = mono_ms() + DRAIN_MS;
 }
 
-static void set_init_pid(pid_t pid) {
-  init_pid = pid;
+static void proc_exited_status(struct proc *p, int status) {
+  if (WIFSIGNALED(status)) proc_exited(p, 128 + WTERMSIG(status), WTERMSIG(status), WCOREDUMP(status));
+  else proc_exited(p, WIFEXITED(status) ? WEXITSTATUS(status) : 255, 0, false);
+}
+
+static void set_pid(struct proc *p, pid_t pid) {
+  p->pid = pid;
+  if (p->exec_id) return; /* an exec's exit comes from its helper (wait 1) */
   for (int k = 0; k < nearly; k++)
-    if (early[k].pid == pid) init_exited(early[k].status);
+    if (early[k].pid == pid) proc_exited_status(p, early[k].status);
 }
 
-static void on_sync_line(char *line) {
-  if (!strncmp(line, "pid ", 4)) set_init_pid((pid_t)atoi(line + 4));
+static void on_sync_line(struct proc *p, char *line) {
+  if (!strncmp(line, "pid ", 4)) set_pid(p, (pid_t)atoi(line + 4));
   else if (!strcmp(line, "created")) {
-    st = S_CREATED;
-    now_ts(&created_sec, &created_nsec);
+    p->st = S_CREATED;
+    now_ts(&p->created_sec, &p->created_nsec);
   } else if (!strncmp(line, "error ", 6)) {
     /* `error <errno> <message>`, percent-encoded: keep nsinit's words verbatim */
     char *msg = strchr(line + 6, ' ');
     char dec[4096];
     size_t k = 0;
-    for (char *p = msg ? msg + 1 : line; *p && k < sizeof dec - 1; p++) {
-      if (*p == '%' && p[1] && p[2]) {
-        char h[3] = {p[1], p[2], 0};
+    for (char *q = msg ? msg + 1 : line; *q && k < sizeof dec - 1; q++) {
+      if (*q == '%' && q[1] && q[2]) {
+        char h[3] = {q[1], q[2], 0};
         dec[k++] = (char)strtol(h, NULL, 16);
-        p += 2;
+        q += 2;
       } else
-        dec[k++] = *p;
+        dec[k++] = *q;
     }
     dec[k] = 0;
-    start_failed(dec);
+    start_failed(p, dec);
   }
   struct sbuf b = {0};
   sb_raw(&b, ",\"line\":", 8);
   sb_str(&b, line);
-  event("sync", b.p, true);
+  event("sync", p, b.p, true);
   sb_free(&b);
 }
 
-static void read_sync(void) {
-  ssize_t n = recv(sync_fd, syncbuf + synclen, sizeof syncbuf - 1 - synclen, 0);
+static void read_sync(struct proc *p) {
+  ssize_t n = recv(p->sync_fd, p->syncbuf + p->synclen, 4095 - p->synclen, 0);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
-    ep_del(sync_fd);
-    close(sync_fd);
-    sync_fd = -1;
-    /* The init stage's copy is close-on-exec: EOF after `created` is the exec. */
-    if (st == S_CREATED && !fail_message) set_running();
-    sync_relay_eof = true;
-    event("sync_eof", NULL, true);
+    close_fd(&p->sync_fd);
+    /* the init stage's copy is close-on-exec: EOF after `created` is the exec */
+    if (p->st == S_CREATED && !p->fail_message) set_running(p);
+    event("sync_eof", p, NULL, true);
     return;
   }
-  synclen += (size_t)n;
-  char *p = syncbuf, *nl;
-  while ((nl = memchr(p, '\n', synclen - (size_t)(p - syncbuf)))) {
+  p->synclen += (size_t)n;
+  char *s = p->syncbuf, *nl;
+  while ((nl = memchr(s, '\n', p->synclen - (size_t)(s - p->syncbuf)))) {
     *nl = 0;
-    on_sync_line(p);
-    p = nl + 1;
+    on_sync_line(p, s);
+    s = nl + 1;
   }
-  synclen -= (size_t)(p - syncbuf);
-  memmove(syncbuf, p, synclen);
-  if (synclen == sizeof syncbuf - 1) synclen = 0; /* an overlong line: dropped */
+  p->synclen -= (size_t)(s - p->syncbuf);
+  memmove(p->syncbuf, s, p->synclen);
+  if (p->synclen == 4095) p->synclen = 0; /* an overlong line: dropped */
 }
 
-static void read_pidfile(void) {
+static void read_pidfile(struct proc *p) {
   char path[4096], buf[32];
   snprintf(path, sizeof path, "%s/init.pid", state_dir);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -712,73 +795,105 @@ static void read_pidfile(void) {
   close(fd);
   if (n > 0) {
     buf[n] = 0;
-    set_init_pid((pid_t)atoi(buf));
+    set_pid(p, (pid_t)atoi(buf));
   }
 }
 
+static int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+static void helper_exited(struct proc *p, int status) {
+  p->helper_pid = 0;
+  char extra[160];
+  snprintf(extra, sizeof extra, ",\"status\":%d", status_code(status));
+  event("helper_exited", p, extra, true);
+  if (p->exec_id) {
+    /* `wait 1`: berth-nsinit's status is the exec's (exit code, or 128+signal) */
+    int code = status_code(status);
+    if (!p->fail_message && p->st < S_CREATED) start_failed(p, "berth-nsinit exited before the process was created");
+    proc_exited(p, code, 0, false);
+    return;
+  }
+  if (runtime_path) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      read_pidfile(p);
+      if (p->pid && !p->done) p->st = S_CREATED, now_ts(&p->created_sec, &p->created_nsec);
+    }
+    if (!p->pid) {
+      snprintf(extra, sizeof extra, "runtime create exited with status %d", status_code(status));
+      start_failed(p, extra);
+      proc_exited(p, 255, 0, false);
+    }
+    return;
+  }
+  if (!p->pid) {
+    if (!p->fail_message) start_failed(p, "berth-nsinit exited before the container was created");
+    proc_exited(p, 255, 0, false);
+    return;
+  }
+  if (p->st < S_CREATED && !p->fail_message) start_failed(p, "berth-nsinit exited before the container was created");
+  /* the parent stage may have reaped an init that died early: its status is lost to us */
+  if (!p->done && kill(p->pid, 0) < 0 && errno == ESRCH) proc_exited(p, status_code(status), 0, false);
+}
+
 static void on_child(pid_t pid, int status) {
-  if (pid == helper_pid) {
-    helper_pid = 0;
-    helper_done = true;
-    char extra[48];
-    snprintf(extra, sizeof extra, ",\"status\":%d", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-    event("helper_exited", extra, true);
-    if (runtime_path) {
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        read_pidfile();
-        if (init_pid) st = S_CREATED, now_ts(&created_sec, &created_nsec);
+  for (int k = 0; k < MAX_PROCS; k++) {
+    struct proc *p = &procs[k];
+    if (!p->used) continue;
+    if (p->helper_pid == pid) return helper_exited(p, status);
+    if (p->start_cmd_pid == pid) {
+      p->start_cmd_pid = 0;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) set_running(p);
+      else if (p->start_client >= 0) {
+        answer_error(p->start_client, p->start_req, "EFAILED", "runtime start failed (see the container's log)");
+        p->start_client = -1;
       }
-      if (!init_pid) {
-        snprintf(extra, sizeof extra, "%s create exited with status %d", "runtime", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-        start_failed(extra);
-        init_status = status;
-        init_done = true;
-        drain_deadline = mono_ms() + DRAIN_MS;
-      }
-    } else if (!init_pid || (st < S_CREATED && !fail_message)) {
-      if (!fail_message) start_failed("berth-nsinit exited before the container was created");
-      if (!init_pid) {
-        init_done = true;
-        init_status = status;
-        drain_deadline = mono_ms() + DRAIN_MS;
-      }
+      return;
     }
-    /* The parent stage may have reaped an init that died early: its status is then lost to us. */
-    if (init_pid && !init_done && kill(init_pid, 0) < 0 && errno == ESRCH) init_exited(status);
-    return;
+    if (!p->exec_id && p->pid == pid) return proc_exited_status(p, status);
   }
-  if (pid == start_cmd_pid) {
-    start_cmd_pid = 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) set_running();
-    else if (start_client >= 0) {
-      answer_error(start_client, start_req, "EFAILED", "runtime start failed (see the container's log)");
-      start_client = -1;
-    }
-    return;
+  if (!procs[0].pid && nearly < (int)(sizeof early / sizeof early[0])) {
+    early[nearly].pid = pid;
+    early[nearly++].status = status;
   }
-  if (init_pid && pid == init_pid) {
-    init_exited(status);
-    return;
-  }
-  if (!init_pid && nearly < (int)(sizeof early / sizeof early[0])) early[nearly].pid = pid, early[nearly++].status = status;
 }
 
 /* ---------------------------------------------------------------- requests */
 
 static struct jobj req;
 
-static void op_state(int i, long long id) {
+/* The process a request names: `exec` (an exec id) or the init. */
+static struct proc *target(int i, long long id) {
+  const char *x = json_str(&req, "exec");
+  if (!x) return &procs[0];
+  for (int k = 1; k < MAX_PROCS; k++)
+    if (procs[k].used && !strcmp(procs[k].exec_id, x)) return &procs[k];
+  answer_error(i, id, "ENOENT", "no such exec");
+  return NULL;
+}
+
+static void op_state(int i, long long id, struct proc *p) {
   struct sbuf b = {0};
   char c[80], s[80];
-  fmt_ts(c, sizeof c, created_sec, created_nsec);
-  fmt_ts(s, sizeof s, started_sec, started_nsec);
-  sb_fmt(&b, ",\"status\":\"%s\",\"pid\":%d,\"shim_pid\":%d,\"created_at\":%s,\"started_at\":%s", status_names[st],
-         (int)init_pid, (int)getpid(), c, s);
-  sb_fmt(&b, ",\"tty\":%s,\"log_rotations\":%llu,\"log_dropped_bytes\":%llu,\"seq\":%llu", cfg_tty ? "true" : "false",
+  fmt_ts(c, sizeof c, p->created_sec, p->created_nsec);
+  fmt_ts(s, sizeof s, p->started_sec, p->started_nsec);
+  sb_fmt(&b, ",\"status\":\"%s\",\"pid\":%d,\"shim_pid\":%d,\"created_at\":%s,\"started_at\":%s", status_names[p->st],
+         (int)p->pid, (int)getpid(), c, s);
+  sb_fmt(&b, ",\"tty\":%s,\"log_rotations\":%llu,\"log_dropped_bytes\":%llu,\"seq\":%llu", p->tty ? "true" : "false",
          lg.rotations, lg.dropped, seq);
-  if (exit_written) {
+  if (!p->exec_id) {
+    sb_raw(&b, ",\"execs\":[", 10);
+    bool first = true;
+    for (int k = 1; k < MAX_PROCS; k++)
+      if (procs[k].used) {
+        if (!first) sb_raw(&b, ",", 1);
+        sb_str(&b, procs[k].exec_id);
+        first = false;
+      }
+    sb_raw(&b, "]", 1);
+  }
+  if (p->final) {
     sb_raw(&b, ",\"exit\":{", 9);
-    exit_fields(&b);
+    exit_fields(&b, p);
     sb_raw(&b, "}", 1);
   }
   answer_ok(i, id, b.p);
@@ -805,12 +920,57 @@ static int signal_all(int sig) {
   close(fd);
   if (n < 0) return -1;
   buf[n] = 0;
-  for (char *p = buf; *p;) {
-    pid_t pid = (pid_t)strtol(p, &p, 10);
+  for (char *q = buf; *q;) {
+    pid_t pid = (pid_t)strtol(q, &q, 10);
     if (pid > 0) kill(pid, sig);
-    while (*p == '\n') p++;
+    while (*q == '\n') q++;
   }
   return 0;
+}
+
+static void size_from(struct proc *p) {
+  long long x;
+  p->rows = json_int(&req, "rows", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
+  p->cols = json_int(&req, "cols", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
+}
+
+static void op_exec(int i, long long id) {
+  struct client *c = &clients[i];
+  const char *x = json_str(&req, "exec");
+  if (!x || !*x || strlen(x) > 128) return answer_error(i, id, "EINVAL", "'exec' must be an id of 1..128 bytes");
+  if (!c->plan) return answer_error(i, id, "EINVAL", "send the exec's plan frame first");
+  if (procs[0].st != S_RUNNING) return answer_error(i, id, "ESTATE", "the container is not running");
+  struct proc *p = NULL;
+  for (int k = 1; k < MAX_PROCS; k++) {
+    if (procs[k].used && !strcmp(procs[k].exec_id, x)) return answer_error(i, id, "EALREADY", "an exec of that id exists");
+  }
+  for (int k = 1; k < MAX_PROCS && !p; k++)
+    if (!procs[k].used) p = &procs[k];
+  for (int k = 1; k < MAX_PROCS && !p; k++) /* reuse the slot of an exec whose exit was delivered */
+    if (procs[k].final && procs[k].waited) proc_free(&procs[k]), p = &procs[k];
+  if (!p) return answer_error(i, id, "EBUSY", "too many execs");
+  proc_init(p);
+  p->exec_id = xstrdup(x);
+  p->tty = json_bool(&req, "tty", false);
+  p->want_stdin = json_bool(&req, "stdin", false);
+  p->console_path = xstrdup(json_str(&req, "console_socket"));
+  size_from(p);
+  if (p->tty && !p->console_path) {
+    proc_free(p);
+    return answer_error(i, id, "EINVAL", "'tty' needs 'console_socket'");
+  }
+  p->relay = i;
+  char m[512];
+  int r = do_launch(p, c->plan, c->plan_len, m, sizeof m);
+  free(c->plan);
+  c->plan = NULL;
+  if (r < 0) {
+    proc_free(p);
+    return answer_error(i, id, "EFAILED", m);
+  }
+  char extra[48];
+  snprintf(extra, sizeof extra, ",\"helper_pid\":%d", (int)p->helper_pid);
+  answer_ok(i, id, extra);
 }
 
 static void handle_json(int i, const unsigned char *data, size_t n) {
@@ -836,106 +996,13 @@ static void handle_json(int i, const unsigned char *data, size_t n) {
       return;
     }
     c->hello = true;
-    char extra[160];
+    char extra[200];
     snprintf(extra, sizeof extra,
-             ",\"v\":%d,\"shim\":\"%s\",\"pid\":%d,\"features\":[\"attach\",\"resize\",\"wait\",\"subscribe\",\"runtime\"]",
+             ",\"v\":%d,\"shim\":\"%s\",\"pid\":%d,\"features\":[\"attach\",\"resize\",\"wait\",\"subscribe\",\"runtime\",\"exec\"]",
              PROTO_VERSION, SHIM_VERSION, (int)getpid());
     return answer_ok(i, id, extra);
   }
-  if (!strcmp(op, "state")) return op_state(i, id);
-  if (!strcmp(op, "launch")) {
-    if (st != S_NEW) return answer_error(i, id, "EALREADY", "the container was launched already");
-    if (!runtime_path && !plan) return answer_error(i, id, "EINVAL", "no plan was given");
-    char m[512];
-    c->relay = true;
-    if (do_launch(m, sizeof m) < 0) {
-      start_failed(m);
-      init_done = true;
-      drain_deadline = mono_ms();
-      return answer_error(i, id, "EFAILED", m);
-    }
-    char extra[48];
-    snprintf(extra, sizeof extra, ",\"helper_pid\":%d", (int)helper_pid);
-    return answer_ok(i, id, extra);
-  }
-  if (!strcmp(op, "send")) {
-    const char *line = json_str(&req, "line");
-    if (!line || strchr(line, '\n')) return answer_error(i, id, "EINVAL", "'line' must be a string without a newline");
-    if (sync_fd < 0) return answer_error(i, id, "EPIPE", "the sync channel is closed");
-    char buf[1024];
-    int k = snprintf(buf, sizeof buf, "%s\n", line);
-    if (k < 0 || (size_t)k >= sizeof buf || send(sync_fd, buf, (size_t)k, MSG_NOSIGNAL) != k)
-      return answer_error(i, id, "EPIPE", "write to berth-nsinit failed");
-    return answer_ok(i, id, NULL);
-  }
-  if (!strcmp(op, "start")) {
-    if (st == S_RUNNING) return answer_ok(i, id, NULL);
-    if (st != S_CREATED) return answer_error(i, id, "ESTATE", "the container is not created");
-    if (start_client >= 0) return answer_error(i, id, "EBUSY", "a start is in progress");
-    start_client = i;
-    start_req = id;
-    if (runtime_path) {
-      const char *argv[JMAX_ARRAY + 8];
-      const char **p = runtime_argv(argv, "start");
-      *p++ = cfg_id;
-      *p = NULL;
-      start_cmd_pid = spawn((char *const *)argv, -1, -1, -1, -1);
-    } else if (sync_fd < 0 || send(sync_fd, "start\n", 6, MSG_NOSIGNAL) != 6) {
-      start_client = -1;
-      return answer_error(i, id, "EPIPE", "the sync channel is closed (started through the start socket?)");
-    }
-    return;
-  }
-  if (!strcmp(op, "kill")) {
-    long long sig = SIGTERM;
-    json_int(&req, "signal", &sig);
-    if (sig < 1 || sig >= NSIG) return answer_error(i, id, "EINVAL", "bad signal");
-    if (json_bool(&req, "all", false)) {
-      if (signal_all((int)sig) < 0) return answer_error(i, id, "ENOENT", "no cgroup to signal");
-      return answer_ok(i, id, NULL);
-    }
-    if (!init_pid || init_done) return answer_error(i, id, "ESRCH", "the container is not running");
-    if (kill(init_pid, (int)sig) < 0) return answer_error(i, id, "ESRCH", strerror(errno));
-    return answer_ok(i, id, NULL);
-  }
-  if (!strcmp(op, "resize")) {
-    long long r = 0, cc = 0;
-    if (!json_int(&req, "rows", &r) || !json_int(&req, "cols", &cc) || r < 1 || cc < 1 || r > 65535 || cc > 65535)
-      return answer_error(i, id, "EINVAL", "rows and cols must be integers in 1..65535");
-    if (!cfg_tty) return answer_error(i, id, "ENOTTY", "the container has no terminal");
-    init_rows = (unsigned short)r, init_cols = (unsigned short)cc;
-    pending_resize = true;
-    apply_size(); /* before the master arrives: stored, applied on arrival */
-    return answer_ok(i, id, NULL);
-  }
-  if (!strcmp(op, "attach")) {
-    c->a_in = json_bool(&req, "stdin", false);
-    c->a_out = json_bool(&req, "stdout", true);
-    c->a_err = json_bool(&req, "stderr", true) && !cfg_tty;
-    answer_ok(i, id, NULL);
-    if (exit_written) {
-      unsigned char s1 = K_STDOUT, s2 = K_STDERR;
-      if (c->a_out) client_send(i, K_EOF, &s1, 1);
-      if (clients[i].fd >= 0 && c->a_err) client_send(i, K_EOF, &s2, 1);
-    }
-    return;
-  }
-  if (!strcmp(op, "close_stdin")) {
-    stdin_close_pending = true;
-    if (!cfg_tty) stdin_flush();
-    return answer_ok(i, id, NULL);
-  }
-  if (!strcmp(op, "wait")) {
-    if (exit_written) {
-      struct sbuf b = {0};
-      sb_raw(&b, ",", 1);
-      exit_fields(&b);
-      answer_ok(i, id, b.p);
-      sb_free(&b);
-    } else
-      c->waiting = true, c->wait_id = id;
-    return;
-  }
+  if (!strcmp(op, "exec")) return op_exec(i, id);
   if (!strcmp(op, "subscribe")) {
     c->subscribed = true;
     char extra[48];
@@ -944,7 +1011,7 @@ static void handle_json(int i, const unsigned char *data, size_t n) {
   }
   if (!strcmp(op, "reopen_log")) {
     if (lg.fd >= 0) close(lg.fd);
-    if (log_open(&lg) < 0) return answer_error(i, id, "EIO", strerror(errno));
+    if (!lg.path || log_open(&lg) < 0) return answer_error(i, id, "EIO", lg.path ? strerror(errno) : "no log");
     return answer_ok(i, id, NULL);
   }
   if (!strcmp(op, "release")) {
@@ -952,13 +1019,116 @@ static void handle_json(int i, const unsigned char *data, size_t n) {
     return answer_ok(i, id, NULL);
   }
   if (!strcmp(op, "shutdown")) {
-    if (!exit_written && !json_bool(&req, "force", false))
+    if (!procs[0].final && procs[0].st != S_NEW && !json_bool(&req, "force", false))
       return answer_error(i, id, "EBUSY", "the container is still running (use force)");
-    if (helper_pid) kill(helper_pid, SIGKILL);
-    if (init_pid && !init_done) kill(init_pid, SIGKILL);
+    for (int k = 0; k < MAX_PROCS; k++) {
+      if (procs[k].helper_pid) kill(procs[k].helper_pid, SIGKILL);
+      if (!procs[k].exec_id && procs[k].pid && !procs[k].done) kill(procs[k].pid, SIGKILL);
+    }
     signal_all(SIGKILL);
     released = true;
+    if (procs[0].st == S_NEW) procs[0].final = exit_written = true; /* nothing to wait for */
     return answer_ok(i, id, NULL);
+  }
+  struct proc *p = target(i, id);
+  if (!p) return;
+  if (!strcmp(op, "state")) return op_state(i, id, p);
+  if (!strcmp(op, "launch")) {
+    if (p->exec_id) return answer_error(i, id, "EINVAL", "an exec is launched with 'exec'");
+    if (p->st != S_NEW) return answer_error(i, id, "EALREADY", "the container was launched already");
+    if (!runtime_path && !plan) return answer_error(i, id, "EINVAL", "no plan was given");
+    char m[512];
+    p->relay = i;
+    int r = do_launch(p, plan, plan_len, m, sizeof m);
+    free(plan);
+    plan = NULL;
+    if (r < 0) {
+      start_failed(p, m);
+      proc_exited(p, 255, 0, false);
+      return answer_error(i, id, "EFAILED", m);
+    }
+    char extra[48];
+    snprintf(extra, sizeof extra, ",\"helper_pid\":%d", (int)p->helper_pid);
+    return answer_ok(i, id, extra);
+  }
+  if (!strcmp(op, "send")) {
+    const char *line = json_str(&req, "line");
+    if (!line || strchr(line, '\n')) return answer_error(i, id, "EINVAL", "'line' must be a string without a newline");
+    if (p->sync_fd < 0) return answer_error(i, id, "EPIPE", "the sync channel is closed");
+    char buf[1024];
+    int k = snprintf(buf, sizeof buf, "%s\n", line);
+    if (k < 0 || (size_t)k >= sizeof buf || send(p->sync_fd, buf, (size_t)k, MSG_NOSIGNAL) != k)
+      return answer_error(i, id, "EPIPE", "write to berth-nsinit failed");
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "start")) {
+    if (p->st == S_RUNNING) return answer_ok(i, id, NULL);
+    if (p->st != S_CREATED) return answer_error(i, id, "ESTATE", "the process is not created");
+    if (p->start_client >= 0) return answer_error(i, id, "EBUSY", "a start is in progress");
+    p->start_client = i;
+    p->start_req = id;
+    if (runtime_path && !p->exec_id) {
+      const char *argv[JMAX_ARRAY + 8];
+      const char **a = runtime_argv(argv, "start");
+      *a++ = cfg_id;
+      *a = NULL;
+      p->start_cmd_pid = spawn((char *const *)argv, -1, -1, -1, -1);
+    } else if (p->sync_fd < 0 || send(p->sync_fd, "start\n", 6, MSG_NOSIGNAL) != 6) {
+      p->start_client = -1;
+      return answer_error(i, id, "EPIPE", "the sync channel is closed (started through the start socket?)");
+    }
+    return;
+  }
+  if (!strcmp(op, "kill")) {
+    long long sig = SIGTERM;
+    json_int(&req, "signal", &sig);
+    if (sig < 1 || sig >= NSIG) return answer_error(i, id, "EINVAL", "bad signal");
+    if (json_bool(&req, "all", false) && !p->exec_id) {
+      if (signal_all((int)sig) < 0) return answer_error(i, id, "ENOENT", "no cgroup to signal");
+      return answer_ok(i, id, NULL);
+    }
+    if (!p->pid || p->done) return answer_error(i, id, "ESRCH", "the process is not running");
+    if (kill(p->pid, (int)sig) < 0) return answer_error(i, id, "ESRCH", strerror(errno));
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "resize")) {
+    long long r = 0, cc = 0;
+    if (!json_int(&req, "rows", &r) || !json_int(&req, "cols", &cc) || r < 1 || cc < 1 || r > 65535 || cc > 65535)
+      return answer_error(i, id, "EINVAL", "rows and cols must be integers in 1..65535");
+    if (!p->tty) return answer_error(i, id, "ENOTTY", "the process has no terminal");
+    p->rows = (unsigned short)r, p->cols = (unsigned short)cc;
+    apply_size(p); /* before the master arrives: stored, applied on arrival */
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "attach")) {
+    c->proc = proc_index(p);
+    c->a_in = json_bool(&req, "stdin", false);
+    c->a_out = json_bool(&req, "stdout", true);
+    c->a_err = json_bool(&req, "stderr", true) && !p->tty;
+    answer_ok(i, id, NULL);
+    if (p->final) {
+      unsigned char s1 = K_STDOUT, s2 = K_STDERR;
+      if (c->a_out) client_send(i, K_EOF, &s1, 1);
+      if (clients[i].fd >= 0 && c->a_err) client_send(i, K_EOF, &s2, 1);
+    }
+    return;
+  }
+  if (!strcmp(op, "close_stdin")) {
+    p->stdin_close_pending = true;
+    if (!p->tty) stdin_flush(p);
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "wait")) {
+    if (p->final) {
+      struct sbuf b = {0};
+      sb_raw(&b, ",", 1);
+      exit_fields(&b, p);
+      p->waited = true;
+      answer_ok(i, id, b.p);
+      sb_free(&b);
+    } else
+      c->waiting = true, c->wait_id = id, c->wait_proc = proc_index(p);
+    return;
   }
   answer_error(i, id, "ENOSYS", "unknown op");
 }
@@ -966,15 +1136,24 @@ static void handle_json(int i, const unsigned char *data, size_t n) {
 static void handle_frame(int i, int kind, const unsigned char *data, size_t n) {
   struct client *c = &clients[i];
   if (kind == K_JSON) return handle_json(i, data, n);
-  if (kind == K_STDIN && c->hello && c->a_in) {
-    memcpy(stdin_q + stdin_qlen, data, n);
-    stdin_qlen += n;
-    stdin_flush();
+  struct proc *p = c->proc >= 0 ? &procs[c->proc] : NULL;
+  if (kind == K_STDIN && c->hello && c->a_in && p) {
+    if (!p->stdin_q) p->stdin_q = xmalloc(STDIN_MAX);
+    memcpy(p->stdin_q + p->stdin_qlen, data, n);
+    p->stdin_qlen += n;
+    stdin_flush(p);
     return;
   }
-  if (kind == K_EOF && c->a_in && n == 1 && data[0] == K_STDIN) {
-    stdin_close_pending = true;
-    if (!cfg_tty) stdin_flush();
+  if (kind == K_EOF && c->a_in && p && n == 1 && data[0] == K_STDIN) {
+    p->stdin_close_pending = true;
+    if (!p->tty) stdin_flush(p);
+    return;
+  }
+  if (kind == K_PLAN && c->hello) {
+    free(c->plan);
+    c->plan = xmalloc(n);
+    memcpy(c->plan, data, n);
+    c->plan_len = n;
     return;
   }
   /* anything else is a protocol error: this connection goes, never the shim */
@@ -986,19 +1165,20 @@ static void client_read(int i) {
   struct client *c = &clients[i];
   for (;;) {
     if (c->fd < 0 || c->closing) return;
-    /* a complete frame waiting? */
+    size_t need = 5;
     if (c->in_len >= 5) {
       uint32_t len = (uint32_t)c->in[0] << 24 | (uint32_t)c->in[1] << 16 | (uint32_t)c->in[2] << 8 | c->in[3];
       int kind = c->in[4];
-      size_t max = kind == K_JSON ? MAX_JSON_FRAME : MAX_DATA_FRAME;
-      if (len < 1 || len - 1 > max || kind > K_EOF) {
+      size_t max = kind == K_JSON ? MAX_JSON_FRAME : kind == K_PLAN ? MAX_PLAN_FRAME : MAX_DATA_FRAME;
+      if (len < 1 || len - 1 > max || kind > K_PLAN) {
         diag("client %d: bad frame (length %u, kind %d): disconnected", i, len, kind);
         client_close(i);
         return;
       }
-      size_t need = 4 + (size_t)len;
+      need = 4 + (size_t)len;
       if (c->in_len >= need) {
-        if (kind == K_STDIN && stdin_qlen + (len - 1) > STDIN_MAX) {
+        struct proc *p = c->proc >= 0 ? &procs[c->proc] : NULL;
+        if (kind == K_STDIN && p && p->stdin_qlen + (len - 1) > STDIN_MAX) {
           /* stdin backpressure: stop reading this client until the queue drains */
           c->paused = true;
           client_update_events(i);
@@ -1012,17 +1192,26 @@ static void client_read(int i) {
       }
     }
     if (c->paused) return;
-    if (!c->in) {
-      c->in = malloc(MAX_JSON_FRAME + 5);
-      if (!c->in) abort();
+    /* the buffer grows to the frame being read (a plan frame up to 1 MiB), from 64 KiB */
+    size_t want = need > MAX_JSON_FRAME + 5 ? need : MAX_JSON_FRAME + 5;
+    if (c->in_cap < want) {
+      unsigned char *b = realloc(c->in, want);
+      if (!b) abort();
+      c->in = b;
+      c->in_cap = want;
     }
-    ssize_t n = recv(c->fd, c->in + c->in_len, MAX_JSON_FRAME + 5 - c->in_len, MSG_DONTWAIT);
+    ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) {
       client_close(i); /* a dropped connection is a detach: the container does not notice */
       return;
     }
     c->in_len += (size_t)n;
+    if (c->in_cap > MAX_JSON_FRAME + 5 && c->in_len == 0) {
+      free(c->in);
+      c->in = NULL;
+      c->in_cap = 0;
+    }
   }
 }
 
@@ -1039,6 +1228,7 @@ static void accept_client(void) {
     if (clients[i].fd < 0) {
       memset(&clients[i], 0, sizeof clients[i]);
       clients[i].fd = fd;
+      clients[i].proc = -1;
       ep_add(fd, EPOLLIN, T_CLIENT + (uint64_t)i);
       return;
     }
@@ -1056,13 +1246,71 @@ static void reap(void) {
   }
 }
 
+static void proc_event(struct proc *p, int what, uint32_t e) {
+  int pi = proc_index(p);
+  switch (what) {
+  case T_SYNC:
+    if (p->sync_fd >= 0) read_sync(p);
+    break;
+  case T_OUT:
+    if (p->out_r >= 0) read_stream(p, &p->out_r, K_STDOUT);
+    break;
+  case T_ERR:
+    if (p->err_r >= 0) read_stream(p, &p->err_r, K_STDERR);
+    break;
+  case T_IN:
+    stdin_flush(p);
+    break;
+  case T_CONLISTEN: {
+    int fd = accept4(p->con_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0 && p->con_conn < 0) {
+      p->con_conn = fd;
+      ep_add(fd, EPOLLIN, PTAG(pi, T_CONCONN));
+    } else if (fd >= 0)
+      close(fd);
+    break;
+  }
+  case T_CONCONN:
+    if (p->con_conn >= 0) console_recv(p);
+    break;
+  case T_PTY:
+    if (p->pty < 0) break;
+    if (e & EPOLLOUT) stdin_flush(p);
+    if (p->pty >= 0 && (e & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+      if (!(e & EPOLLIN) && !p->done) {
+        /* HUP with no data: no slave is open right now; poll again in 100 ms, as conmon does
+         * (the slave may be reopened); after the exit, EIO is the end */
+        ep_mod(p->pty, 0, PTAG(pi, T_PTY));
+        p->pty_parked = true;
+      } else
+        read_stream(p, &p->pty, K_STDOUT);
+    }
+    break;
+  }
+}
+
 static void loop(void) {
   struct epoll_event evs[16];
   for (;;) {
     long long now = mono_ms();
-    if (init_done && !exit_written) {
-      bool open_out = out_r >= 0 || err_r >= 0 || pty >= 0;
-      if (!open_out || now >= drain_deadline) finish();
+    int timeout = -1;
+    bool parked = false;
+    for (int k = 0; k < MAX_PROCS; k++) {
+      struct proc *p = &procs[k];
+      if (!p->used || !p->done || p->final) continue;
+      bool open_out = p->out_r >= 0 || p->err_r >= 0 || p->pty >= 0;
+      if (!open_out || now >= p->drain_deadline) finish(p);
+      else {
+        int t = (int)(p->drain_deadline - now);
+        if (timeout < 0 || t < timeout) timeout = t;
+      }
+    }
+    for (int k = 0; k < MAX_PROCS; k++) {
+      if (procs[k].pty_parked && procs[k].done) {
+        procs[k].pty_parked = false;
+        pty_events(&procs[k]);
+      }
+      parked |= procs[k].pty_parked;
     }
     bool any = false;
     for (int k = 0; k < MAX_CLIENTS; k++) any |= clients[k].fd >= 0;
@@ -1071,11 +1319,11 @@ static void loop(void) {
       for (int k = 0; k < MAX_CLIENTS; k++) pending |= clients[k].fd >= 0 && clients[k].out_len > 0;
       if (!pending) return;
     }
-    int timeout = -1;
-    if (init_done && !exit_written) timeout = (int)(drain_deadline > now ? drain_deadline - now : 0);
-    else if (exit_written) timeout = released ? 50 : (any ? 1000 : (int)(IDLE_MS - (now - idle_since) + 1));
-    if (timeout > 1000 && exit_written) timeout = 1000;
-    if (pty_parked && (timeout < 0 || timeout > 100)) timeout = 100;
+    if (exit_written) {
+      int t = released ? 50 : (any ? 1000 : (int)(IDLE_MS - (now - idle_since) + 1));
+      if (timeout < 0 || t < timeout) timeout = t;
+    }
+    if (parked && (timeout < 0 || timeout > 100)) timeout = 100;
     int n = epoll_wait(epfd, evs, 16, timeout);
     for (int k = 0; k < n; k++) {
       uint64_t tag = evs[k].data.u64;
@@ -1084,50 +1332,27 @@ static void loop(void) {
         struct signalfd_siginfo si;
         while (read(sigfd, &si, sizeof si) == sizeof si) {
           if (si.ssi_signo == SIGCHLD) reap();
-          else if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && init_pid && !init_done)
-            kill(init_pid, (int)si.ssi_signo);
+          else if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && procs[0].pid && !procs[0].done)
+            kill(procs[0].pid, (int)si.ssi_signo);
         }
       } else if (tag == T_LISTEN)
         accept_client();
-      else if (tag == T_CONLISTEN) {
-        int fd = accept4(con_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd >= 0 && con_conn < 0) {
-          con_conn = fd;
-          ep_add(fd, EPOLLIN, T_CONCONN);
-        } else if (fd >= 0)
-          close(fd);
-      } else if (tag == T_CONCONN)
-        console_recv();
-      else if (tag == T_SYNC)
-        read_sync();
-      else if (tag == T_OUT && out_r >= 0)
-        read_stream(&out_r, &lb_out, "stdout", K_STDOUT);
-      else if (tag == T_ERR && err_r >= 0)
-        read_stream(&err_r, &lb_err, "stderr", K_STDERR);
-      else if (tag == T_IN)
-        stdin_flush();
-      else if (tag == T_PTY && pty >= 0) {
-        if (e & EPOLLOUT) stdin_flush();
-        if (pty >= 0 && (e & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-          /* HUP with no data: the slave is closed for now; after the init's exit, EOF */
-          if (!(e & EPOLLIN) && !init_done) {
-            /* poll again in 100 ms, as conmon does: the slave may be reopened */
-            ep_mod(pty, stdin_qlen ? EPOLLOUT : 0, T_PTY);
-            pty_parked = true;
-          } else
-            read_stream(&pty, &lb_out, "stdout", K_STDOUT);
-        }
-      } else if (tag >= T_CLIENT && tag < T_CLIENT + MAX_CLIENTS) {
+      else if (tag >= T_CLIENT && tag < T_CLIENT + MAX_CLIENTS) {
         int i = (int)(tag - T_CLIENT);
         if (e & EPOLLOUT) client_flush(i);
         if (clients[i].fd >= 0 && (e & (EPOLLIN | EPOLLHUP | EPOLLERR))) client_read(i);
+      } else if (tag >= 0x100 && tag < T_CLIENT) {
+        int pi = (int)(tag >> 8) - 1;
+        if (pi >= 0 && pi < MAX_PROCS && procs[pi].used) proc_event(&procs[pi], (int)(tag & 0xff), e);
       }
     }
-    /* a pty parked on HUP is polled again after the init exits or 100 ms later */
-    if (pty >= 0 && pty_parked && (init_done || n == 0)) {
-      pty_parked = false;
-      ep_mod(pty, EPOLLIN | (stdin_qlen ? EPOLLOUT : 0), T_PTY);
-    }
+    /* a pty parked on HUP is polled again 100 ms later */
+    if (n == 0)
+      for (int k = 0; k < MAX_PROCS; k++)
+        if (procs[k].pty_parked) {
+          procs[k].pty_parked = false;
+          pty_events(&procs[k]);
+        }
   }
 }
 
@@ -1358,6 +1583,12 @@ int main(int argc, char **argv) {
   epfd = epoll_create1(EPOLL_CLOEXEC);
   if (sigfd < 0 || epfd < 0) fail(hs[1], "signalfd/epoll: %s", strerror(errno));
   for (int i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
+  proc_init(&procs[0]);
+  procs[0].tty = cfg_tty;
+  procs[0].want_stdin = cfg_stdin;
+  procs[0].rows = init_rows;
+  procs[0].cols = init_cols;
+  procs[0].console_path = xstrdup(console_path);
   ep_add(sigfd, EPOLLIN, T_SIG);
   ep_add(listen_fd, EPOLLIN, T_LISTEN);
   if (cgroup_dir) {
