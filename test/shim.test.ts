@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processStartTime, readShimInfo, ShimClient, shimAlive, waitExit } from '../src/engine/shim/client.js';
-import { type ShimLaunchOptions, type ShimSession, shimLauncher } from '../src/engine/shim/launcher.js';
+import { type ShimLaunchOptions, type ShimSession, shimExecLauncher, shimLauncher } from '../src/engine/shim/launcher.js';
 import { type ExitRecord, encodeFrame, Kind } from '../src/engine/shim/protocol.js';
 import { startShim } from '../src/engine/shim/spawn.js';
-import { deleteContainer, launchPrepared, prepare } from '../src/runtime/index.js';
+import { Container, deleteContainer, exec, launchPrepared, prepare } from '../src/runtime/index.js';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { findBinary } from './helpers/runtime.js';
@@ -142,7 +142,9 @@ function procsOf(cgroup: string | undefined): string {
 }
 
 describe('berth-shim', { skip, concurrency: false }, () => {
-  test('exit code and the json-file log exactly as Docker writes it (partial lines, a 40 KiB line, escapes)', async () => {
+  test('exit code and the json-file log exactly as Docker writes it (partial lines, a 40 KiB line, escapes)', {
+    timeout: 30_000,
+  }, async () => {
     // 40000 bytes without a newline, then one: pieces of 16384, 16384 and 7232 + '\n', one timestamp.
     const script = [
       'echo hello',
@@ -194,7 +196,7 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.deepEqual(out.at(-1), { ...out.at(-1), log: 'no newline at the end' }, 'the unterminated last line is a partial entry');
   });
 
-  test('rotation: max-size and max-file bound the files; every line decodes; order kept', async () => {
+  test('rotation: max-size and max-file bound the files; every line decodes; order kept', { timeout: 30_000 }, async () => {
     const l = await launch(['/bin/sh', '-c', 'i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done'], {
       log: { maxSize: 2000, maxFile: 3 },
     });
@@ -221,7 +223,9 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.ok((await c.state()).log_rotations > 2, 'state counts rotations');
   });
 
-  test('attach before start, with stdin, to cat; close_stdin ends it; fds of the container are only pipes', async () => {
+  test('attach before start, with stdin, to cat; close_stdin ends it; fds of the container are only pipes', {
+    timeout: 30_000,
+  }, async () => {
     const l = await launch(['/bin/cat'], { stdin: true });
     await using c = await ShimClient.connect(l.socket);
     await c.attach({ stdin: true, stdout: true, stderr: true });
@@ -249,7 +253,7 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.equal(out, `hello through the shim\n${'x'.repeat(100_000)}`, 'cat echoed stdin, 100 kB included');
   });
 
-  test('terminal: resize before start shows in stty size; the log has \\r\\n on stdout only', async () => {
+  test('terminal: resize before start shows in stty size; the log has \\r\\n on stdout only', { timeout: 30_000 }, async () => {
     const l = await launch(['/bin/sh', '-c', 'stty size; read x; echo tty-$x; exit 0'], { tty: true });
     await using c = await ShimClient.connect(l.socket);
     await c.attach({ stdin: true, stdout: true });
@@ -272,7 +276,7 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.equal((await c.state()).status, 'stopped');
   });
 
-  test('signals: SIGTERM through the shim to a trapping init; SIGKILL gives 137', async () => {
+  test('signals: SIGTERM through the shim to a trapping init; SIGKILL gives 137', { timeout: 30_000 }, async () => {
     const l = await launch(['/bin/sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.05; done']);
     await using c = await ShimClient.connect(l.socket);
     await c.attach({ stdout: true });
@@ -292,7 +296,9 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.deepEqual([r2.exit_code, r2.signal, r2.reason], [137, 9, 'exited']);
   });
 
-  test('orphans: without a pid namespace, double-forked processes are reaped by the shim and killed with the init', async () => {
+  test('orphans: without a pid namespace, double-forked processes are reaped by the shim and killed with the init', {
+    timeout: 30_000,
+  }, async () => {
     const l = await launch(['/bin/sh', '-c', 'sh -c "sleep 0.1 &"; sh -c "sleep 1000 &"; echo started; sleep 1000'], {
       edit: (s) => {
         s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid');
@@ -320,7 +326,9 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.equal(procsOf(l.cgroup), '', 'the cgroup is empty');
   });
 
-  test('the caller SIGKILLed: the container runs on, a new client gets the state and later the exit; the log has no gap', async () => {
+  test('the caller SIGKILLed: the container runs on, a new client gets the state and later the exit; the log has no gap', {
+    timeout: 30_000,
+  }, async () => {
     const b = await Bundle.create();
     await b.editConfig((s) => {
       s.process!.args = ['/bin/sh', '-c', 'echo before; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; exit 5'];
@@ -370,7 +378,7 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     );
   });
 
-  test('the shim SIGKILLed: the exit is lost (255, shim_lost), the container is killed, nothing is left', async () => {
+  test('the shim SIGKILLed: the exit is lost (255, shim_lost), the container is killed, nothing is left', { timeout: 30_000 }, async () => {
     const l = await launch(['/bin/sleep', '1000']);
     await startIt(l);
     const info = readShimInfo(l.stateDir)!;
@@ -385,6 +393,46 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.deepEqual(JSON.parse(readFileSync(join(l.stateDir, 'exit.json'), 'utf8')), rec, 'the lost exit is recorded');
     await deleteContainer(l.root, l.id, true);
     assert.ok(!l.cgroup || !existsSync(l.cgroup), 'delete removed the cgroup');
+  });
+
+  test("exec hosted by the shim: the runtime library's exec through the shim, with stdin; its exit reaches the shim", {
+    timeout: 30_000,
+  }, async () => {
+    const l = await launch(['/bin/sleep', '1000']);
+    await startIt(l);
+    const c0 = await Container.load(l.root, l.id);
+    const running = exec({
+      root: l.root,
+      id: l.id,
+      process: { ...c0.record.config.process!, args: ['/bin/sh', '-c', 'echo to-stderr >&2; read x; echo got-$x; exit 6'] },
+      detach: false,
+      launcher: shimExecLauncher({ socket: l.socket, execId: 'e1', stdin: true }),
+    });
+    await using c = await ShimClient.connect(l.socket);
+    for (let i = 0; i < 200; i++) {
+      const ok = await c.request('state', { exec: 'e1' }).then(
+        () => true,
+        () => false,
+      );
+      if (ok) break;
+      await sleep(10);
+    }
+    await c.request('attach', { exec: 'e1', stdin: true, stdout: true, stderr: true });
+    let out = '';
+    c.on('stdout', (d) => {
+      out += d.toString();
+    });
+    c.writeStdin('hi\n');
+    const r = await running;
+    assert.equal(r.exitCode, 6, 'the exec exit code, through the shim');
+    const st = (await c.request('state', { exec: 'e1' })) as unknown as { status: string; exit: ExitRecord };
+    assert.equal(st.status, 'stopped');
+    assert.equal(st.exit.exit_code, 6);
+    for (let i = 0; i < 100 && !out.includes('got-hi'); i++) await sleep(10);
+    assert.equal(out, 'got-hi\n');
+    assert.ok(!readFileSync(l.logPath, 'utf8').includes('got-hi'), 'exec output is not in the container log');
+    assert.equal((await c.state()).status, 'running', 'the container runs on');
+    await assert.rejects(c.request('state', { exec: 'nope' }), /no such exec/);
   });
 
   test('an OCI runtime binary (runc create/start) under the shim: exit code and log', {
@@ -428,7 +476,9 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     );
   });
 
-  test('hostile clients: bad frames, unknown ops, another protocol version, a 17th connection; the shim lives on', async () => {
+  test('hostile clients: bad frames, unknown ops, another protocol version, a 17th connection; the shim lives on', {
+    timeout: 30_000,
+  }, async () => {
     const l = await launch(['/bin/sleep', '1000']);
     await startIt(l);
     const raw = (bytes: Buffer) =>
@@ -466,7 +516,7 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.equal((await c.state()).status, 'running', 'the shim still serves');
   });
 
-  test('memory: the shim of a running container stays within 1 MiB of RSS', async () => {
+  test('memory: the shim of a running container stays within 1 MiB of RSS', { timeout: 30_000 }, async () => {
     // output through the log first, so that the buffers the shim touches are resident
     const l = await launch(['/bin/sh', '-c', "head -c 40000 /dev/zero | tr '\\0' '<'; echo; echo up; sleep 1000"]);
     await using c = await ShimClient.connect(l.socket);

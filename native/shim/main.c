@@ -707,9 +707,17 @@ static void kill_cgroup(void) {
   }
 }
 
+static bool read_sync(struct proc *p);
+
 /* code: the exit code (128+sig for a signal); sig: the signal or 0 */
 static void proc_exited(struct proc *p, int code, int sig, bool core) {
   if (p->done) return;
+  /* The exit may be seen before the sync channel's last words (SIGCHLD first in a batch): read
+   * them now, the EOF after `created` included, which says the process did start. A runtime's
+   * `start` still running means the same. */
+  while (p->sync_fd >= 0 && read_sync(p)) {
+  }
+  if (p->start_cmd_pid && p->st == S_CREATED) set_running(p);
   p->done = true;
   p->code = code;
   p->sig = sig;
@@ -764,15 +772,16 @@ static void on_sync_line(struct proc *p, char *line) {
   sb_free(&b);
 }
 
-static void read_sync(struct proc *p) {
+/* Returns false when nothing more is to be read now. */
+static bool read_sync(struct proc *p) {
   ssize_t n = recv(p->sync_fd, p->syncbuf + p->synclen, 4095 - p->synclen, 0);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
   if (n <= 0) {
     close_fd(&p->sync_fd);
     /* the init stage's copy is close-on-exec: EOF after `created` is the exec */
     if (p->st == S_CREATED && !p->fail_message) set_running(p);
     event("sync_eof", p, NULL, true);
-    return;
+    return false;
   }
   p->synclen += (size_t)n;
   char *s = p->syncbuf, *nl;
@@ -784,6 +793,7 @@ static void read_sync(struct proc *p) {
   p->synclen -= (size_t)(s - p->syncbuf);
   memmove(p->syncbuf, s, p->synclen);
   if (p->synclen == 4095) p->synclen = 0; /* an overlong line: dropped */
+  return true;
 }
 
 static void read_pidfile(struct proc *p) {

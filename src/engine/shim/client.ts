@@ -176,6 +176,12 @@ export class ShimClient extends EventEmitter<ShimClientEvents> implements AsyncD
     await this.request('attach', { stdin: streams.stdin ?? false, stdout: streams.stdout ?? true, stderr: streams.stderr ?? true });
   }
 
+  /** The plan of the next `exec` on this connection (a plan frame, at most 1 MiB). */
+  sendPlan(plan: string): void {
+    if (this.closedErr) throw this.closedErr;
+    this.sock.write(encodeFrame(Kind.plan, plan));
+  }
+
   writeStdin(data: Buffer | string): void {
     if (this.closedErr) throw this.closedErr;
     for (const f of encodeData(Kind.stdin, typeof data === 'string' ? Buffer.from(data) : data)) this.sock.write(f);

@@ -31,14 +31,35 @@ export interface ShimLaunchOptions {
 
 /** A launcher for ONE container: its shim's options are the container's. */
 export function shimLauncher(opts: ShimLaunchOptions): Launcher {
-  return { launch: (plan, lo) => new ShimSession(plan, lo, opts) };
+  return { launch: (plan, lo) => new ShimSession(plan, lo, { kind: 'container', opts }) };
 }
+
+export interface ShimExecOptions {
+  /** The control socket of the container's shim. */
+  socket: string;
+  /** The exec's id (unique among the shim's execs). */
+  execId: string;
+  stdin?: boolean;
+  size?: { rows: number; cols: number };
+}
+
+/**
+ * A launcher for one exec process hosted by the container's shim: berth-nsinit with the join
+ * plan runs as the shim's child, with `wait 1` (the runtime's `exec` with `detach: false`): its
+ * parent stage stays, since an exec'd process orphaned in the container's pid namespace goes to
+ * the container's init, never to the shim, and its status is the exec's exit status.
+ */
+export function shimExecLauncher(opts: ShimExecOptions): Launcher {
+  return { launch: (plan, lo) => new ShimSession(plan, lo, { kind: 'exec', opts }) };
+}
+
+type Target = { kind: 'container'; opts: ShimLaunchOptions } | { kind: 'exec'; opts: ShimExecOptions };
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
 export class ShimSession implements LaunchSession {
   readonly exited: Promise<number>;
-  /** The shim, once it runs; rejects if it could not be started. */
+  /** The shim's connection once the helper runs; rejects if the shim could not be started or refused. */
   readonly ready: Promise<{ shim: StartedShim; client: ShimClient }>;
   private resolveExit!: (n: number) => void;
   private readonly queue: LaunchMessage[] = [];
@@ -47,16 +68,34 @@ export class ShimSession implements LaunchSession {
   private helperExited = false;
   private startError: BerthError | undefined;
   private client: ShimClient | undefined;
+  private readonly execId: string | undefined;
 
-  constructor(plan: LaunchPlan, lo: LaunchOptions, opts: ShimLaunchOptions) {
+  constructor(plan: LaunchPlan, lo: LaunchOptions, target: Target) {
     const io = lo.stdio;
     if ((io.preserveFds?.length ?? 0) > 0 || [io.stdin, io.stdout, io.stderr].some((s) => s !== undefined && s !== 'ignore'))
-      throw invalid("launch through a shim: the shim holds the container's stdio; the caller's fds cannot cross it", 'stdio');
-    if (plan.wait) throw invalid('launch through a shim: a foreground run waits on the shim, not on berth-nsinit (plan wait 1)', 'wait');
-    if (plan.terminal && !plan.consoleSocket) throw invalid('launch through a shim: a terminal needs a console socket', 'console-socket');
+      throw invalid("launch through a shim: the shim holds the process's stdio; the caller's fds cannot cross it", 'stdio');
+    if (target.kind === 'container' && plan.wait)
+      throw invalid('launch through a shim: a foreground run waits on the shim, not on berth-nsinit (plan wait 1)', 'wait');
+    if (target.kind === 'exec' && !plan.wait)
+      throw invalid(
+        'exec through a shim: the exec must be launched with detach false (plan wait 1), so that its status reaches the shim',
+        'wait',
+      );
+    if (plan.terminal && !plan.consoleSocket && target.kind === 'container')
+      throw invalid('launch through a shim: a terminal needs a console socket', 'console-socket');
     this.exited = new Promise((r) => {
       this.resolveExit = r;
     });
+    this.execId = target.kind === 'exec' ? target.opts.execId : undefined;
+    this.ready = target.kind === 'container' ? this.bootContainer(plan, target.opts) : this.bootExec(plan, target.opts);
+    this.ready.catch((err: BerthError) => {
+      this.startError = err;
+      this.push({ type: 'eof' });
+      this.resolveExit(127);
+    });
+  }
+
+  private async bootContainer(plan: LaunchPlan, opts: ShimLaunchOptions) {
     const req: ShimRequest = {
       v: 1,
       id: plan.id ?? 'container',
@@ -74,28 +113,39 @@ export class ShimSession implements LaunchSession {
       cgroup: opts.cgroup,
       oom_score_adj: opts.oomScoreAdj,
     };
-    this.ready = this.boot(req, encodePlan(plan), opts.shim ?? shimPath());
-    this.ready.catch((err: BerthError) => {
-      this.startError = err;
-      this.push({ type: 'eof' });
-      this.resolveExit(127);
-    });
+    const shim = await startShim(req, encodePlan(plan), opts.shim ?? shimPath());
+    const client = await this.connect(shim.socket);
+    await client.request('launch');
+    return { shim, client };
   }
 
-  private async boot(req: ShimRequest, plan: string, binary: string) {
-    const shim = await startShim(req, plan, binary);
-    const client = await ShimClient.connect(shim.socket);
+  private async bootExec(plan: LaunchPlan, opts: ShimExecOptions) {
+    const client = await this.connect(opts.socket);
+    client.sendPlan(encodePlan(plan));
+    await client.request('exec', {
+      exec: opts.execId,
+      stdin: opts.stdin ?? false,
+      tty: plan.terminal,
+      console_socket: plan.consoleSocket,
+      rows: opts.size?.rows,
+      cols: opts.size?.cols,
+    });
+    return { shim: { pid: client.shimPid, start_time: '', socket: opts.socket }, client };
+  }
+
+  private async connect(socket: string): Promise<ShimClient> {
+    const client = await ShimClient.connect(socket);
     this.client = client;
-    client.on('event', (e) => this.onEvent(e));
+    client.on('event', (e) => {
+      if (e.exec === this.execId) this.onEvent(e);
+    });
     client.on('close', () => {
       this.push({ type: 'eof' });
       // The shim went away before nsinit's exit reached us: it was killed, or shut down.
       if (!this.helperExited) this.resolveExit(137);
     });
-    await client.request('launch');
-    return { shim, client };
+    return client;
   }
-
   private onEvent(e: ShimEvent): void {
     if (e.event === 'sync') {
       const line = String(e.line);
@@ -144,18 +194,21 @@ export class ShimSession implements LaunchSession {
   }
 
   send(line: string): void {
-    this.client?.request('send', { line }).catch(() => {});
+    this.client?.request('send', { line, exec: this.execId }).catch(() => {});
   }
 
   signal(sig: NodeJS.Signals): void {
-    this.client?.kill(SIGNALS[sig] ?? 15).catch(() => {});
+    this.client?.request('kill', { signal: SIGNALS[sig] ?? 15, exec: this.execId }).catch(() => {});
   }
 
   detach(): void {
     this.client?.close();
   }
 
-  /** Before the container exists (nsinit still running), the shim and all it made go; after, only the connection. */
+  /**
+   * Before the container exists (nsinit still running), the shim and all it made go; after, only
+   * the connection. An exec's connection just closes: the exec runs on under the shim.
+   */
   [Symbol.dispose](): void {
     const c = this.client;
     if (c && !this.helperExited)
@@ -167,7 +220,7 @@ export class ShimSession implements LaunchSession {
 
   async [Symbol.asyncDispose](): Promise<void> {
     const c = this.client ?? (await this.ready.then((r) => r.client).catch(() => undefined));
-    if (c && !this.helperExited) await c.request('shutdown', { force: true }).catch(() => {});
+    if (c && !this.helperExited && !this.execId) await c.request('shutdown', { force: true }).catch(() => {});
     c?.close();
     await this.exited;
   }
