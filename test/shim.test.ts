@@ -476,6 +476,59 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     );
   });
 
+  test("a start failure: nsinit's error reaches the caller and the exit record (start_failed)", { timeout: 30_000 }, async () => {
+    const before = new Set(readdirSync(tmpdir()));
+    await assert.rejects(launch(['/no/such/binary']), /exec '\/no\/such\/binary': no such file or directory/);
+    const dirs = readdirSync(tmpdir()).filter((d) => d.startsWith('berth-shim-state-') && !before.has(d));
+    assert.equal(dirs.length, 1, 'one new shim state dir');
+    const stateDir = join(tmpdir(), dirs[0] as string);
+    // hang guard: the shim writes the record once the failed helper is reaped
+    for (let i = 0; i < 250 && !existsSync(join(stateDir, 'exit.json')); i++) await sleep(20);
+    assert.ok(stateDir, 'the shim wrote an exit record');
+    const rec = JSON.parse(readFileSync(join(stateDir, 'exit.json'), 'utf8')) as ExitRecord;
+    assert.equal(rec.reason, 'start_failed');
+    assert.equal(rec.message, "exec '/no/such/binary': no such file or directory");
+  });
+
+  test('a client that never reads does not stall the container: it is cut off past 1 MiB', { timeout: 30_000 }, async () => {
+    const l = await launch(['/bin/sh', '-c', 'head -c 4000000 /dev/zero; echo done']);
+    const slow = net.connect(l.socket);
+    await new Promise((r) => slow.once('connect', r));
+    slow.write(encodeFrame(Kind.json, '{"op":"hello","v":1,"id":1}'));
+    slow.write(encodeFrame(Kind.json, '{"op":"attach","stdout":true,"id":2}'));
+    slow.pause(); // never reads: the kernel buffers fill, then the shim's queue
+    const closed = new Promise((r) => slow.once('close', r));
+    slow.on('error', () => {});
+    await sleep(100);
+    await startIt(l);
+    const rec = await waitExit(l.stateDir);
+    assert.equal(rec.exit_code, 0, 'the container ran to its end');
+    slow.resume();
+    await closed;
+    assert.ok(slow.bytesRead < 4_000_000, `the slow client was cut off (${slow.bytesRead} bytes read)`);
+    assert.ok(readFileSync(l.logPath, 'utf8').includes('done\\n","stream":"stdout"'), 'the log has everything');
+  });
+
+  test('disk full: entries are dropped and counted, no torn line is left, the exit is recorded', { timeout: 30_000 }, async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'berth-shim-logfs-'));
+    assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', logDir]).status, 0, 'mount a 64 KiB tmpfs');
+    cleanups.push(async () => {
+      spawnSync('umount', [logDir]);
+      rmSync(logDir, { recursive: true, force: true });
+    });
+    const l = await launch(['/bin/sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done; echo last'], {
+      log: { maxSize: 0 },
+      shim: { log: { path: join(logDir, 'json.log'), maxSize: 0 } },
+    });
+    await startIt(l);
+    const rec = await waitExit(l.stateDir);
+    assert.equal(rec.exit_code, 0);
+    const { entries } = logEntries(join(logDir, 'json.log'));
+    assert.ok(entries.length > 100 && entries.length < 3001, `some entries fit, not all: ${entries.length}`);
+    await using c = await ShimClient.connect(l.socket);
+    assert.ok((await c.state()).log_dropped_bytes > 0, 'dropped bytes are counted');
+  });
+
   test('hostile clients: bad frames, unknown ops, another protocol version, a 17th connection; the shim lives on', {
     timeout: 30_000,
   }, async () => {
