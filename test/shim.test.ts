@@ -546,6 +546,25 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     await raw(encodeFrame(Kind.json, '{"op":"state","id":1}')); // no hello first
     await raw(encodeFrame(Kind.json, '{"op":"hello","v":1,"client":"x"}{')); // trailing garbage
     await raw(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    // random bytes, and random frames after a valid hello (a seeded generator: reproducible)
+    let seed = 42;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const hello = encodeFrame(Kind.json, '{"op":"hello","v":1,"id":1}');
+    const junk = [
+      '{"op":"kill","signal":"9"}',
+      '{"op":"resize","rows":1e9}',
+      '{"op":"attach","exec":"\\ud800"}',
+      '{"op":',
+      '[]',
+      '{"op":"exec","exec":""}',
+    ];
+    for (let i = 0; i < 60; i++) {
+      const bytes = Buffer.from(Array.from({ length: 1 + rnd(64) }, () => rnd(256)));
+      await raw(i % 2 ? bytes : Buffer.concat([hello, i % 4 === 0 ? encodeFrame(Kind.json, junk[rnd(junk.length)] as string) : bytes]));
+    }
     await assert.rejects(
       ShimClient.connect(l.socket, 'x').then(async (c) => {
         c.close();

@@ -1615,7 +1615,7 @@ int main(int argc, char **argv) {
       }
     }
   }
-  char stt[32], info[4096];
+  char stt[32];
   start_time(stt, sizeof stt);
   struct sbuf b = {0};
   sb_fmt(&b, "{\"v\":1,\"shim\":\"%s\",\"pid\":%d,\"start_time\":\"%s\",\"socket\":", SHIM_VERSION, (int)getpid(), stt);
@@ -1623,10 +1623,13 @@ int main(int argc, char **argv) {
   sb_raw(&b, "}\n", 2);
   if (write_file_atomic(state_dir, "shim.json", b.p, b.len) < 0) fail(hs[1], "write shim.json: %s", strerror(errno));
   sb_free(&b);
-  int n = snprintf(info, sizeof info, "{\"ok\":true,\"v\":%d,\"pid\":%d,\"start_time\":\"%s\",\"socket\":\"%s\"}\n", PROTO_VERSION,
-                   (int)getpid(), stt, sock_path);
-  if (write(hs[1], info, (size_t)n) < 0) {
+  struct sbuf hi = {0};
+  sb_fmt(&hi, "{\"ok\":true,\"v\":%d,\"pid\":%d,\"start_time\":\"%s\",\"socket\":", PROTO_VERSION, (int)getpid(), stt);
+  sb_str(&hi, sock_path);
+  sb_raw(&hi, "}\n", 2);
+  if (write(hs[1], hi.p, hi.len) < 0) {
   }
+  sb_free(&hi);
   close(hs[1]);
   idle_since = mono_ms();
   loop();
