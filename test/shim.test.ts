@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -221,6 +221,13 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.ok(nums.length < 400, 'older files were deleted');
     await using c = await ShimClient.connect(l.socket);
     assert.ok((await c.state()).log_rotations > 2, 'state counts rotations');
+    // release: the record is on disk, the shim may go
+    const info = readShimInfo(l.stateDir)!;
+    await c.release();
+    for (let i = 0; i < 100 && shimAlive(info); i++) await sleep(20);
+    assert.ok(!shimAlive(info), 'the shim exits after release');
+    assert.ok(!existsSync(info.socket), 'and removes its socket');
+    assert.equal((await waitExit(l.stateDir)).exit_code, 0, 'the exit record outlives the shim');
   });
 
   test('attach before start, with stdin, to cat; close_stdin ends it; fds of the container are only pipes', {
@@ -560,6 +567,37 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.ok(entries.length > 100 && entries.length < 3001, `some entries fit, not all: ${entries.length}`);
     await using c = await ShimClient.connect(l.socket);
     assert.ok((await c.state()).log_dropped_bytes > 0, 'dropped bytes are counted');
+  });
+
+  test('no fd of the caller lives on in the shim (an inherited fd 3 is closed)', { timeout: 30_000 }, async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'berth-shim-state-'));
+    cleanups.push(async () => {
+      await stopShim(stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
+    });
+    const secret = join(stateDir, 'caller-secret');
+    writeFileSync(secret, 'x');
+    const fd = openSync(secret, 'r');
+    const child = spawn(SHIM, [], { stdio: ['pipe', 'pipe', 'ignore', fd] });
+    closeSync(fd);
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    child.stdin?.end(
+      Buffer.concat([
+        encodeFrame(Kind.json, JSON.stringify({ v: 1, id: 'fdtest', state_dir: stateDir, nsinit: '/bin/true' })),
+        encodeFrame(Kind.plan, 'x'),
+      ]),
+    );
+    await new Promise((r) => child.once('close', r));
+    const { pid } = JSON.parse(out) as { pid: number };
+    const links = readdirSync(`/proc/${pid}/fd`).map((n) => readlinkSync(`/proc/${pid}/fd/${n}`));
+    assert.ok(!links.includes(secret), `the caller's fd 3 is not held by the shim: ${links.join(', ')}`);
+    assert.ok(
+      links.some((k) => k.startsWith('socket:')),
+      'the shim holds its control socket',
+    );
   });
 
   test('hostile clients: bad frames, unknown ops, another protocol version, a 17th connection; the shim lives on', {

@@ -1570,7 +1570,26 @@ int main(int argc, char **argv) {
   dup2(dl >= 0 ? dl : nul, 2);
   if (dl > 2) close(dl);
   if (nul > 2) close(nul);
-  /* anything inherited from the caller closes on exec: only what we hand over reaches a child */
+  /* Anything inherited from the caller is closed: the monitor may live for months, and an fd of
+   * berthd's (a listening socket, a database) must not live on in it, let alone reach a child.
+   * What we keep: the control socket, the log, the handshake pipe. Every fd we open later is
+   * O_CLOEXEC, so only what we hand over reaches a child. */
+  int keep[3] = {listen_fd, lg.fd, hs[1]};
+  for (int a = 0; a < 3; a++)
+    for (int b = a + 1; b < 3; b++)
+      if (keep[b] < keep[a]) {
+        int t = keep[a];
+        keep[a] = keep[b];
+        keep[b] = t;
+      }
+  unsigned lo = 3;
+  for (int k = 0; k <= 3; k++) {
+    unsigned hi = k < 3 ? (unsigned)keep[k] : ~0U;
+    if (k < 3 && (keep[k] < 3)) continue;
+    if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0)
+      for (unsigned fd = lo; fd < hi && fd < 4096; fd++) close((int)fd);
+    if (k < 3) lo = hi + 1;
+  }
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
     for (int fd = 3; fd < 1024; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
