@@ -442,6 +442,37 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     await assert.rejects(c.request('state', { exec: 'nope' }), /no such exec/);
   });
 
+  test('exec with a terminal hosted by the shim: the pty master reaches the shim, the size applies', { timeout: 30_000 }, async () => {
+    const l = await launch(['/bin/sleep', '1000']);
+    await startIt(l);
+    const c0 = await Container.load(l.root, l.id);
+    const running = exec({
+      root: l.root,
+      id: l.id,
+      process: { ...c0.record.config.process!, terminal: true, args: ['/bin/sh', '-c', 'read x; stty size; echo got-$x; exit 2'] },
+      detach: false,
+      consoleSocket: join(l.stateDir, 't1.sock'),
+      launcher: shimExecLauncher({ socket: l.socket, execId: 't1', stdin: true, size: { rows: 33, cols: 99 } }),
+    });
+    await using c = await ShimClient.connect(l.socket);
+    for (let i = 0; i < 200; i++) {
+      const st = await c.request('state', { exec: 't1' }).catch(() => undefined);
+      if (st && st.status === 'running') break;
+      await sleep(10);
+    }
+    await c.request('attach', { exec: 't1', stdin: true, stdout: true });
+    let out = '';
+    c.on('stdout', (d) => {
+      out += d.toString();
+    });
+    c.writeStdin('yes\n');
+    const r = await running;
+    assert.equal(r.exitCode, 2);
+    for (let i = 0; i < 100 && !out.includes('got-yes'); i++) await sleep(10);
+    assert.match(out, /33 99\r\n/, `stty size in the exec's terminal: ${JSON.stringify(out)}`);
+    assert.match(out, /got-yes\r\n/);
+  });
+
   test("create, then start through the start socket (the runtime library's create and start): the shim sees the start", {
     timeout: 30_000,
   }, async () => {
