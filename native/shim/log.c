@@ -135,6 +135,7 @@ static void rotate(struct logfile *l) {
 
 static void write_entry(struct logfile *l, const char *stream, const char *text, size_t n, bool newline, long long sec,
                         long long nsec) {
+  if (!l->path) return; /* no log: output goes to attached clients only */
   if (l->max_size > 0 && l->size >= l->max_size) rotate(l);
   char *o = entry;
   memcpy(o, "{\"log\":\"", 8);

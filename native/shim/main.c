@@ -383,7 +383,6 @@ static void finish(struct proc *p) {
     log_feed(&lg, &lb_err, "stderr", true);
     if (lg.fd >= 0) fsync(lg.fd);
   }
-  now_ts(&p->finished_sec, &p->finished_nsec);
   p->final = true;
   p->st = S_STOPPED;
   struct sbuf b = {0};
@@ -719,6 +718,7 @@ static void proc_exited(struct proc *p, int code, int sig, bool core) {
   }
   if (p->start_cmd_pid && p->st == S_CREATED) set_running(p);
   p->done = true;
+  now_ts(&p->finished_sec, &p->finished_nsec); /* when it exited, not when its output ended */
   p->code = code;
   p->sig = sig;
   p->core = core;
