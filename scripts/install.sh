@@ -30,7 +30,9 @@ cd "$(dirname "$0")/.."
 #   zstd pigz isal       zstd layers (zstd -dc), and the peers' decompressors; igzip (isal) is used
 #                        for gzip layers when present, as containerd does
 #   libssl-dev           libcrypto for berth-unpack's sha256 of the uncompressed layer (SHA-NI)
-PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal libssl-dev)
+#   musl-tools           musl-gcc: berth-shim is linked statically against musl (one shim per
+#                        container: ~200 kB RSS against ~770 kB static glibc, 1.6 MB dynamic)
+PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal libssl-dev musl-tools)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,1657 @@
+/*
+ * berth-shim: one per container, the only process Berth adds per container.
+ *
+ *   berth-shim            request frames on stdin (docs/shim-protocol.md), one JSON line on stdout
+ *
+ * Stage 1 reads the request, creates the state dir and binds the control socket, forks; stage 2
+ * setsid()s and forks again (stage 3 is no session leader: no tty becomes its controlling
+ * terminal) and exits; stage 3 becomes the container's subreaper, reports ready through a pipe
+ * and runs the event loop: one thread, one epoll, signals from a signalfd, no work in handlers.
+ *
+ * It monitors processes: proc 0 is the container's init (logged, exit.json), the others are
+ * execs (a second berth-nsinit with a join plan and `wait 1`: the parent stage stays, since an
+ * exec'd process orphaned in a pid namespace goes to the container's init, never to us, and
+ * its exit status is the exec's).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+#define MAX_CLIENTS 16
+#define MAX_PROCS 17                 /* the init and 16 execs */
+#define CLIENT_OUT_MAX (1024 * 1024) /* an attach client further behind is disconnected */
+#define STDIN_MAX (64 * 1024)
+#define DRAIN_MS 2000 /* output after a process's exit is read for at most this long */
+#define IDLE_MS 30000 /* after the exit record, with no client and no release */
+
+/* epoll tags: per process (index + 1) << 8 | what; clients from T_CLIENT on */
+enum { T_SYNC = 1, T_OUT, T_ERR, T_IN, T_PTY, T_CONLISTEN, T_CONCONN };
+#define T_SIG 1u
+#define T_LISTEN 2u
+#define T_CLIENT 0x100000u
+#define PTAG(pi, what) ((uint64_t)((pi) + 1) << 8 | (uint64_t)(what))
+
+enum status { S_NEW, S_CREATING, S_CREATED, S_RUNNING, S_STOPPED };
+static const char *status_names[] = {"new", "creating", "created", "running", "stopped"};
+
+struct proc {
+  bool used;
+  char *exec_id; /* NULL for the init */
+  enum status st;
+  pid_t helper_pid, pid, start_cmd_pid;
+  bool done, final; /* the process exited; its record is complete (output drained) */
+  int code, sig;    /* exit code (128+sig for a signal), signal or 0 */
+  bool core;
+  int sync_fd, out_r, err_r, in_w, pty, con_listen, con_conn;
+  char *console_path;
+  char *syncbuf;
+  size_t synclen;
+  bool tty, want_stdin, stdin_close_pending, pty_parked;
+  unsigned short rows, cols;
+  char *stdin_q;
+  size_t stdin_qlen;
+  int relay, start_client;
+  long long start_req;
+  long long created_sec, created_nsec, started_sec, started_nsec, finished_sec, finished_nsec;
+  char *fail_message;
+  const char *reason;
+  long long drain_deadline;
+  bool waited; /* an exec's exit was delivered: its slot may be reused */
+};
+
+struct client {
+  int fd;
+  unsigned char *in;
+  size_t in_len, in_cap;
+  char *out;
+  size_t out_len, out_cap;
+  bool hello, subscribed, a_out, a_err, a_in, paused, closing, waiting;
+  int proc; /* attached to, or -1 */
+  int wait_proc;
+  long long wait_id;
+  char *plan; /* a plan frame for the next `exec` */
+  size_t plan_len;
+};
+
+/* ---- configuration (from the request) ---- */
+static char *cfg_id, *state_dir, *sock_path, *nsinit_path, *console_path, *runtime_path, *bundle, *cgroup_dir;
+static const char *runtime_args[JMAX_ARRAY];
+static int runtime_nargs;
+static bool cfg_tty, cfg_stdin;
+static unsigned short init_rows, init_cols;
+static int child_oom_adj;
+static char *plan;
+static size_t plan_len;
+
+/* ---- state ---- */
+static int epfd, sigfd, listen_fd = -1;
+static struct client clients[MAX_CLIENTS];
+static struct proc procs[MAX_PROCS];
+static struct logfile lg;
+static struct linebuf lb_out, lb_err;
+static bool released, exit_written;
+static long long idle_since;
+static unsigned long long seq;
+static long long oom_base = -1;
+static struct {
+  pid_t pid;
+  int status;
+} early[16]; /* exits of pids not yet known */
+static int nearly;
+static char rdbuf[8192]; /* exec output: passed on, not logged */
+
+static long long mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void diag(const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n > sizeof buf - 2) n = sizeof buf - 2;
+  buf[n++] = '\n';
+  /* fd 2 is shim.log in stage 3 */
+  if (write(2, buf, (size_t)n) < 0) {
+  }
+}
+
+static char *xstrdup(const char *s) {
+  char *p = s ? strdup(s) : NULL;
+  if (s && !p) abort();
+  return p;
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) abort();
+  return p;
+}
+
+/* tmp -> fsync -> rename -> fsync(dir): a reader sees the old file or the new one, whole. */
+int write_file_atomic(const char *dir, const char *name, const char *data, size_t len) {
+  char tmp[4096], dst[4096];
+  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+  snprintf(dst, sizeof dst, "%s/%s", dir, name);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  ssize_t w = write(fd, data, len);
+  if (w != (ssize_t)len || fsync(fd) < 0) {
+    close(fd);
+    unlink(tmp);
+    return -1;
+  }
+  close(fd);
+  if (rename(tmp, dst) < 0) return -1;
+  int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d >= 0) {
+    fsync(d);
+    close(d);
+  }
+  return 0;
+}
+
+static void ep_add(int fd, uint32_t ev, uint64_t tag) {
+  struct epoll_event e = {.events = ev, .data.u64 = tag};
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) < 0) diag("epoll add %d: %s", fd, strerror(errno));
+}
+static void ep_mod(int fd, uint32_t ev, uint64_t tag) {
+  struct epoll_event e = {.events = ev, .data.u64 = tag};
+  epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &e);
+}
+static void ep_del(int fd) { epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+static void close_fd(int *fd) {
+  if (*fd < 0) return;
+  ep_del(*fd);
+  close(*fd);
+  *fd = -1;
+}
+
+static int proc_index(const struct proc *p) { return (int)(p - procs); }
+
+static void proc_init(struct proc *p) {
+  memset(p, 0, sizeof *p);
+  p->used = true;
+  p->sync_fd = p->out_r = p->err_r = p->in_w = p->pty = p->con_listen = p->con_conn = -1;
+  p->relay = p->start_client = -1;
+  p->reason = "exited";
+}
+
+static void proc_free(struct proc *p) {
+  close_fd(&p->sync_fd);
+  close_fd(&p->out_r);
+  close_fd(&p->err_r);
+  close_fd(&p->in_w);
+  close_fd(&p->pty);
+  close_fd(&p->con_listen);
+  close_fd(&p->con_conn);
+  if (p->console_path) unlink(p->console_path);
+  free(p->console_path);
+  free(p->exec_id);
+  free(p->syncbuf);
+  free(p->stdin_q);
+  free(p->fail_message);
+  memset(p, 0, sizeof *p);
+}
+
+/* ---------------------------------------------------------------- clients */
+
+static void client_close(int i) {
+  struct client *c = &clients[i];
+  if (c->fd < 0) return;
+  ep_del(c->fd);
+  close(c->fd);
+  free(c->in);
+  free(c->out);
+  free(c->plan);
+  memset(c, 0, sizeof *c);
+  c->fd = -1;
+  for (int k = 0; k < MAX_PROCS; k++) {
+    if (procs[k].start_client == i) procs[k].start_client = -1;
+    if (procs[k].relay == i) procs[k].relay = -1;
+  }
+  bool any = false;
+  for (int k = 0; k < MAX_CLIENTS; k++) any |= clients[k].fd >= 0;
+  if (!any) idle_since = mono_ms();
+}
+
+static void client_update_events(int i) {
+  struct client *c = &clients[i];
+  uint32_t ev = (c->paused ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0);
+  ep_mod(c->fd, ev, T_CLIENT + (uint64_t)i);
+}
+
+static void client_flush(int i) {
+  struct client *c = &clients[i];
+  while (c->out_len) {
+    ssize_t w = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      client_close(i);
+      return;
+    }
+    memmove(c->out, c->out + w, c->out_len - (size_t)w);
+    c->out_len -= (size_t)w;
+  }
+  if (c->closing && !c->out_len) {
+    client_close(i);
+    return;
+  }
+  client_update_events(i);
+}
+
+/* Queues one frame; a client more than CLIENT_OUT_MAX behind is cut off (it never blocks us). */
+static void client_send(int i, int kind, const void *data, size_t n) {
+  struct client *c = &clients[i];
+  if (c->fd < 0) return;
+  if (c->out_len + n + 5 > CLIENT_OUT_MAX) {
+    diag("client %d: more than %d bytes behind: disconnected", i, CLIENT_OUT_MAX);
+    client_close(i);
+    return;
+  }
+  if (c->out_len + n + 5 > c->out_cap) {
+    size_t cap = c->out_cap ? c->out_cap : 4096;
+    while (cap < c->out_len + n + 5) cap *= 2;
+    char *p = realloc(c->out, cap);
+    if (!p) abort();
+    c->out = p;
+    c->out_cap = cap;
+  }
+  unsigned char h[5] = {(unsigned char)((n + 1) >> 24), (unsigned char)((n + 1) >> 16), (unsigned char)((n + 1) >> 8),
+                        (unsigned char)(n + 1), (unsigned char)kind};
+  memcpy(c->out + c->out_len, h, 5);
+  memcpy(c->out + c->out_len + 5, data, n);
+  c->out_len += n + 5;
+  client_flush(i);
+}
+
+static void client_json(int i, struct sbuf *b) { client_send(i, K_JSON, b->p, b->len); }
+
+static void answer_error(int i, long long id, const char *code, const char *msg) {
+  struct sbuf b = {0};
+  sb_fmt(&b, "{\"id\":%lld,\"ok\":false,\"error\":", id);
+  sb_str(&b, code);
+  sb_raw(&b, ",\"message\":", 11);
+  sb_str(&b, msg);
+  sb_raw(&b, "}", 1);
+  client_json(i, &b);
+  sb_free(&b);
+}
+
+static void answer_ok(int i, long long id, const char *extra) {
+  struct sbuf b = {0};
+  sb_fmt(&b, "{\"id\":%lld,\"ok\":true%s}", id, extra ? extra : "");
+  client_json(i, &b);
+  sb_free(&b);
+}
+
+/* An event to subscribers, or (relay) to the connection that launched the process. */
+static void event(const char *name, struct proc *p, const char *extra, bool relay) {
+  struct sbuf b = {0};
+  sb_fmt(&b, "{\"event\":\"%s\",\"seq\":%llu", name, ++seq);
+  if (p && p->exec_id) {
+    sb_raw(&b, ",\"exec\":", 8);
+    sb_str(&b, p->exec_id);
+  }
+  sb_fmt(&b, "%s}", extra ? extra : "");
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (clients[i].fd >= 0 && (relay ? p && p->relay == i : clients[i].subscribed)) client_json(i, &b);
+  sb_free(&b);
+}
+
+void on_log_event(const char *what) {
+  char extra[96];
+  snprintf(extra, sizeof extra, ",\"rotations\":%llu,\"dropped_bytes\":%llu", lg.rotations, lg.dropped);
+  event(what, NULL, extra, false);
+}
+
+/* ---------------------------------------------------------------- exit records */
+
+static void fmt_ts(char *out, size_t n, long long sec, long long nsec) {
+  if (sec == 0) snprintf(out, n, "null");
+  else {
+    out[0] = '"';
+    format_time(out + 1, n - 2, sec, nsec);
+    strcat(out, "\"");
+  }
+}
+
+static bool oom_killed(void) {
+  if (!cgroup_dir || oom_base < 0) return false;
+  char path[4096], buf[512];
+  snprintf(path, sizeof path, "%s/memory.events", cgroup_dir);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  char *k = strstr(buf, "oom_kill ");
+  return k && atoll(k + 9) > oom_base;
+}
+
+/* The fields of an exit record (exit.json, `wait`, `state`), after the opening brace. */
+static void exit_fields(struct sbuf *b, struct proc *p) {
+  char s[80], f[80];
+  fmt_ts(s, sizeof s, p->started_sec, p->started_nsec);
+  fmt_ts(f, sizeof f, p->finished_sec, p->finished_nsec);
+  sb_fmt(b, "\"v\":1,\"pid\":%d,\"exit_code\":%d,", (int)p->pid, p->code);
+  if (p->sig) sb_fmt(b, "\"signal\":%d,", p->sig);
+  else sb_raw(b, "\"signal\":null,", 14);
+  sb_fmt(b, "\"core_dumped\":%s,\"oom_killed\":%s,\"started_at\":%s,\"finished_at\":%s,\"reason\":\"%s\"",
+         p->core ? "true" : "false", !p->exec_id && oom_killed() ? "true" : "false", s, f, p->reason);
+  if (p->fail_message) {
+    sb_raw(b, ",\"message\":", 11);
+    sb_str(b, p->fail_message);
+  }
+}
+
+/* The process's output is drained: the record is complete. */
+static void finish(struct proc *p) {
+  if (p->final) return;
+  bool init = !p->exec_id;
+  if (init) {
+    /* the rest of every line, then the log on disk, then the record: whoever reads exit.json
+     * finds the whole output before it (conmon's sync_logs) */
+    log_feed(&lg, &lb_out, "stdout", true);
+    log_feed(&lg, &lb_err, "stderr", true);
+    if (lg.fd >= 0) fsync(lg.fd);
+  }
+  p->final = true;
+  p->st = S_STOPPED;
+  struct sbuf b = {0};
+  if (init) {
+    sb_raw(&b, "{", 1);
+    exit_fields(&b, p);
+    sb_raw(&b, "}\n", 2);
+    if (write_file_atomic(state_dir, "exit.json", b.p, b.len) < 0) diag("write exit.json: %s", strerror(errno));
+    exit_written = true;
+    idle_since = mono_ms();
+  }
+  struct sbuf e = {0};
+  sb_raw(&e, ",", 1);
+  exit_fields(&e, p);
+  event("exited", p, e.p, false);
+  int pi = proc_index(p);
+  for (int i = 0; i < MAX_CLIENTS; i++) {
+    struct client *c = &clients[i];
+    if (c->fd >= 0 && c->waiting && c->wait_proc == pi) {
+      c->waiting = false;
+      p->waited = true;
+      answer_ok(i, c->wait_id, e.p);
+    }
+    if (c->fd >= 0 && c->proc == pi) {
+      unsigned char s1 = K_STDOUT, s2 = K_STDERR;
+      if (c->a_out) client_send(i, K_EOF, &s1, 1);
+      if (clients[i].fd >= 0 && c->a_err) client_send(i, K_EOF, &s2, 1);
+    }
+  }
+  sb_free(&e);
+  sb_free(&b);
+  close_fd(&p->out_r);
+  close_fd(&p->err_r);
+  close_fd(&p->pty);
+  close_fd(&p->in_w);
+}
+
+/* ---------------------------------------------------------------- stdio */
+
+static void fanout(struct proc *p, int kind, const char *data, size_t n) {
+  int pi = proc_index(p);
+  for (int i = 0; i < MAX_CLIENTS; i++) {
+    struct client *c = &clients[i];
+    if (c->fd < 0 || c->proc != pi || !(kind == K_STDOUT ? c->a_out : c->a_err)) continue;
+    client_send(i, kind, data, n);
+  }
+}
+
+/* Reads one chunk (the init's: at most 2 KiB, as moby's copier, into the log's line buffer). */
+static void read_stream(struct proc *p, int *fd, int kind) {
+  bool init = !p->exec_id;
+  struct linebuf *lb = kind == K_STDERR ? &lb_err : &lb_out;
+  const char *stream = kind == K_STDERR ? "stderr" : "stdout";
+  char *dst = init ? lb->buf + lb->n : rdbuf;
+  size_t room = init ? log_room(lb) : sizeof rdbuf;
+  ssize_t n = read(*fd, dst, room);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    /* EOF, or EIO from a pty master once no slave is open (conmon PR #441) */
+    if (init) log_feed(&lg, lb, stream, true);
+    close_fd(fd);
+    return;
+  }
+  fanout(p, kind, dst, (size_t)n);
+  if (init) {
+    lb->n += (size_t)n;
+    log_feed(&lg, lb, stream, false);
+  }
+}
+
+static void pty_events(struct proc *p) {
+  if (p->pty >= 0 && !p->pty_parked)
+    ep_mod(p->pty, EPOLLIN | (p->stdin_qlen ? EPOLLOUT : 0), PTAG(proc_index(p), T_PTY));
+}
+
+static void stdin_flush(struct proc *p) {
+  int fd = p->tty ? p->pty : p->in_w;
+  if (fd < 0) {
+    if (!p->tty || p->done) p->stdin_qlen = 0;
+  }
+  while (fd >= 0 && p->stdin_qlen) {
+    ssize_t w = write(fd, p->stdin_q, p->stdin_qlen);
+    if (w < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      p->stdin_qlen = 0; /* the reader is gone: drop */
+      break;
+    }
+    memmove(p->stdin_q, p->stdin_q + w, p->stdin_qlen - (size_t)w);
+    p->stdin_qlen -= (size_t)w;
+  }
+  if (!p->tty && p->in_w >= 0) {
+    if (p->stdin_qlen) ep_mod(p->in_w, EPOLLOUT, PTAG(proc_index(p), T_IN));
+    else if (p->stdin_close_pending) close_fd(&p->in_w);
+    else ep_mod(p->in_w, 0, PTAG(proc_index(p), T_IN));
+  } else if (p->tty)
+    pty_events(p);
+  /* a client paused on a full queue may go on */
+  int pi = proc_index(p);
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (clients[i].fd >= 0 && clients[i].paused && clients[i].proc == pi && p->stdin_qlen < STDIN_MAX / 2) {
+      clients[i].paused = false;
+      client_update_events(i);
+    }
+}
+
+static void apply_size(struct proc *p) {
+  if (p->pty < 0 || !p->rows || !p->cols) return;
+  struct winsize ws = {.ws_row = p->rows, .ws_col = p->cols};
+  if (ioctl(p->pty, TIOCSWINSZ, &ws) < 0) diag("resize: %s", strerror(errno));
+}
+
+/* The init stage sends the pty master on the console socket (runc's format, SCM_RIGHTS). */
+static void console_recv(struct proc *p) {
+  char data[64];
+  char ctl[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {data, sizeof data};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+  ssize_t n = recvmsg(p->con_conn, &m, MSG_CMSG_CLOEXEC);
+  if (n < 0 && errno == EAGAIN) return;
+  struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL;
+  if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && p->pty < 0) {
+    memcpy(&p->pty, CMSG_DATA(cm), sizeof(int));
+    fcntl(p->pty, F_SETFL, fcntl(p->pty, F_GETFL) | O_NONBLOCK);
+    ep_add(p->pty, EPOLLIN | (p->stdin_qlen ? EPOLLOUT : 0), PTAG(proc_index(p), T_PTY));
+    apply_size(p);
+  }
+  close_fd(&p->con_conn);
+  close_fd(&p->con_listen);
+  if (p->console_path) unlink(p->console_path);
+}
+
+/* ---------------------------------------------------------------- children */
+
+static void reset_child(int in, int out, int err) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* An ignored SIGPIPE survives execve and would change `yes | head` inside the container. */
+  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  char adj[16];
+  int n = snprintf(adj, sizeof adj, "%d", child_oom_adj);
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (write(fd, adj, (size_t)n) < 0) {
+    }
+    close(fd);
+  }
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int src[3] = {in >= 0 ? in : nul, out >= 0 ? out : nul, err >= 0 ? err : nul};
+  /* dup2 clears O_CLOEXEC on the copy; the originals (all O_CLOEXEC) close on exec */
+  for (int k = 0; k < 3; k++) {
+    if (src[k] == k) fcntl(k, F_SETFD, 0);
+    else dup2(src[k], k);
+  }
+}
+
+static int mkpipe(int p[2]) { return pipe2(p, O_CLOEXEC); }
+
+/* Sets up the stdio pipes; returns the process's ends through in/out/err. */
+static int make_stdio(struct proc *p, int *in, int *out, int *err) {
+  int fds[2];
+  int pi = proc_index(p);
+  *in = *out = *err = -1;
+  if (p->want_stdin && !p->tty) {
+    if (mkpipe(fds) < 0) return -1;
+    *in = fds[0];
+    p->in_w = fds[1];
+    fcntl(p->in_w, F_SETFL, O_NONBLOCK);
+    ep_add(p->in_w, 0, PTAG(pi, T_IN));
+  }
+  /* stdout and stderr pipes always: even a tty process's runtime errors land in stderr */
+  if (mkpipe(fds) < 0) return -1;
+  *out = fds[1];
+  p->out_r = fds[0];
+  fcntl(p->out_r, F_SETFL, O_NONBLOCK);
+  ep_add(p->out_r, EPOLLIN, PTAG(pi, T_OUT));
+  if (mkpipe(fds) < 0) return -1;
+  *err = fds[1];
+  p->err_r = fds[0];
+  fcntl(p->err_r, F_SETFL, O_NONBLOCK);
+  ep_add(p->err_r, EPOLLIN, PTAG(pi, T_ERR));
+  return 0;
+}
+
+static int bind_unix(const char *path, int backlog) {
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof a.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  strcpy(a.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  unlink(path);
+  mode_t old = umask(0177);
+  int r = bind(fd, (struct sockaddr *)&a, sizeof a);
+  umask(old);
+  if (r < 0 || listen(fd, backlog) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+static pid_t spawn(char *const argv[], int in, int out, int err, int fd3) {
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    reset_child(in, out, err);
+    if (fd3 >= 0) {
+      if (fd3 == 3) fcntl(3, F_SETFD, 0);
+      else dup2(fd3, 3);
+    }
+    execv(argv[0], argv);
+    dprintf(2, "berth-shim: exec '%s': %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  return pid;
+}
+
+static const char **runtime_argv(const char **argv, const char *verb) {
+  int k = 0;
+  argv[k++] = runtime_path;
+  for (int i = 0; i < runtime_nargs; i++) argv[k++] = runtime_args[i];
+  argv[k++] = verb;
+  return argv + k;
+}
+
+/* Starts berth-nsinit with the plan (or the runtime's `create`) for process p. */
+static int do_launch(struct proc *p, const char *planbuf, size_t planlen, char *err, size_t errn) {
+  int in, out, errfd, pi = proc_index(p);
+  if (p->console_path) {
+    p->con_listen = bind_unix(p->console_path, 1);
+    if (p->con_listen < 0) return snprintf(err, errn, "bind console socket '%s': %s", p->console_path, strerror(errno)), -1;
+    ep_add(p->con_listen, EPOLLIN, PTAG(pi, T_CONLISTEN));
+  }
+  if (make_stdio(p, &in, &out, &errfd) < 0) return snprintf(err, errn, "pipe: %s", strerror(errno)), -1;
+  if (runtime_path && !p->exec_id) {
+    /* an OCI runtime binary, as containerd's runc shim drives it */
+    const char *argv[JMAX_ARRAY + 16];
+    const char **a = runtime_argv(argv, "create");
+    char pidfile[4096];
+    snprintf(pidfile, sizeof pidfile, "%s/init.pid", state_dir);
+    unlink(pidfile);
+    *a++ = "--bundle";
+    *a++ = bundle;
+    *a++ = "--pid-file";
+    *a++ = pidfile;
+    if (p->console_path) *a++ = "--console-socket", *a++ = p->console_path;
+    *a++ = cfg_id;
+    *a = NULL;
+    p->helper_pid = spawn((char *const *)argv, in, out, errfd, -1);
+  } else {
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) return snprintf(err, errn, "socketpair: %s", strerror(errno)), -1;
+    char *argv[] = {nsinit_path, "3", NULL};
+    p->helper_pid = spawn(argv, in, out, errfd, sp[1]);
+    close(sp[1]);
+    p->sync_fd = sp[0];
+    /* berth-nsinit reads the whole plan before it says anything: a blocking write is safe, and
+     * if it dies, EPIPE (SIGPIPE is blocked) */
+    size_t off = 0;
+    while (off < planlen) {
+      ssize_t w = send(p->sync_fd, planbuf + off, planlen - off, MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) break;
+      off += (size_t)w;
+    }
+    fcntl(p->sync_fd, F_SETFL, O_NONBLOCK);
+    p->syncbuf = xmalloc(4096);
+    ep_add(p->sync_fd, EPOLLIN, PTAG(pi, T_SYNC));
+  }
+  /* the process's ends belong to the process now */
+  if (in >= 0) close(in);
+  close(out);
+  close(errfd);
+  if (p->helper_pid < 0) return snprintf(err, errn, "fork: %s", strerror(errno)), -1;
+  p->st = S_CREATING;
+  return 0;
+}
+
+static void set_running(struct proc *p) {
+  if (p->st != S_CREATED) return;
+  p->st = S_RUNNING;
+  now_ts(&p->started_sec, &p->started_nsec);
+  char extra[64];
+  snprintf(extra, sizeof extra, ",\"pid\":%d", (int)p->pid);
+  event("started", p, extra, false);
+  if (!p->exec_id) {
+    char s[80], buf[256];
+    fmt_ts(s, sizeof s, p->started_sec, p->started_nsec);
+    int n = snprintf(buf, sizeof buf, "{\"v\":1,\"pid\":%d,\"started_at\":%s}\n", (int)p->pid, s);
+    write_file_atomic(state_dir, "state.json", buf, (size_t)n);
+  }
+  if (p->start_client >= 0) {
+    answer_ok(p->start_client, p->start_req, NULL);
+    p->start_client = -1;
+  }
+}
+
+static void start_failed(struct proc *p, const char *msg) {
+  if (!p->fail_message) p->fail_message = xstrdup(msg);
+  p->reason = "start_failed";
+  if (p->start_client >= 0) {
+    answer_error(p->start_client, p->start_req, "EFAILED", msg);
+    p->start_client = -1;
+  }
+}
+
+static void kill_cgroup(void) {
+  if (!cgroup_dir) return;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/cgroup.kill", cgroup_dir);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (write(fd, "1", 1) < 0) diag("cgroup.kill: %s", strerror(errno));
+    close(fd);
+  }
+}
+
+static bool read_sync(struct proc *p);
+
+/* code: the exit code (128+sig for a signal); sig: the signal or 0 */
+static void proc_exited(struct proc *p, int code, int sig, bool core) {
+  if (p->done) return;
+  /* The exit may be seen before the sync channel's last words (SIGCHLD first in a batch): read
+   * them now, the EOF after `created` included, which says the process did start. A runtime's
+   * `start` still running means the same. */
+  while (p->sync_fd >= 0 && read_sync(p)) {
+  }
+  if (p->start_cmd_pid && p->st == S_CREATED) set_running(p);
+  p->done = true;
+  now_ts(&p->finished_sec, &p->finished_nsec); /* when it exited, not when its output ended */
+  p->code = code;
+  p->sig = sig;
+  p->core = core;
+  if (p->st != S_RUNNING && !p->fail_message) {
+    char m[128];
+    snprintf(m, sizeof m, "the process exited with status %d before it started", code);
+    start_failed(p, m);
+  }
+  /* processes that outlive the init (host pid namespace) go with it, as with the runc shim */
+  if (!p->exec_id) kill_cgroup();
+  p->drain_deadline = mono_ms() + DRAIN_MS;
+}
+
+static void proc_exited_status(struct proc *p, int status) {
+  if (WIFSIGNALED(status)) proc_exited(p, 128 + WTERMSIG(status), WTERMSIG(status), WCOREDUMP(status));
+  else proc_exited(p, WIFEXITED(status) ? WEXITSTATUS(status) : 255, 0, false);
+}
+
+static void set_pid(struct proc *p, pid_t pid) {
+  p->pid = pid;
+  if (p->exec_id) return; /* an exec's exit comes from its helper (wait 1) */
+  for (int k = 0; k < nearly; k++)
+    if (early[k].pid == pid) proc_exited_status(p, early[k].status);
+}
+
+static void on_sync_line(struct proc *p, char *line) {
+  if (!strncmp(line, "pid ", 4)) set_pid(p, (pid_t)atoi(line + 4));
+  else if (!strcmp(line, "created")) {
+    p->st = S_CREATED;
+    now_ts(&p->created_sec, &p->created_nsec);
+  } else if (!strncmp(line, "error ", 6)) {
+    /* `error <errno> <message>`, percent-encoded: keep nsinit's words verbatim */
+    char *msg = strchr(line + 6, ' ');
+    char dec[4096];
+    size_t k = 0;
+    for (char *q = msg ? msg + 1 : line; *q && k < sizeof dec - 1; q++) {
+      if (*q == '%' && q[1] && q[2]) {
+        char h[3] = {q[1], q[2], 0};
+        dec[k++] = (char)strtol(h, NULL, 16);
+        q += 2;
+      } else
+        dec[k++] = *q;
+    }
+    dec[k] = 0;
+    start_failed(p, dec);
+  }
+  struct sbuf b = {0};
+  sb_raw(&b, ",\"line\":", 8);
+  sb_str(&b, line);
+  event("sync", p, b.p, true);
+  sb_free(&b);
+}
+
+/* Returns false when nothing more is to be read now. */
+static bool read_sync(struct proc *p) {
+  ssize_t n = recv(p->sync_fd, p->syncbuf + p->synclen, 4095 - p->synclen, 0);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
+  if (n <= 0) {
+    close_fd(&p->sync_fd);
+    /* the init stage's copy is close-on-exec: EOF after `created` is the exec */
+    if (p->st == S_CREATED && !p->fail_message) set_running(p);
+    event("sync_eof", p, NULL, true);
+    return false;
+  }
+  p->synclen += (size_t)n;
+  char *s = p->syncbuf, *nl;
+  while ((nl = memchr(s, '\n', p->synclen - (size_t)(s - p->syncbuf)))) {
+    *nl = 0;
+    on_sync_line(p, s);
+    s = nl + 1;
+  }
+  p->synclen -= (size_t)(s - p->syncbuf);
+  memmove(p->syncbuf, s, p->synclen);
+  if (p->synclen == 4095) p->synclen = 0; /* an overlong line: dropped */
+  return true;
+}
+
+static void read_pidfile(struct proc *p) {
+  char path[4096], buf[32];
+  snprintf(path, sizeof path, "%s/init.pid", state_dir);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n > 0) {
+    buf[n] = 0;
+    set_pid(p, (pid_t)atoi(buf));
+  }
+}
+
+static int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+static void helper_exited(struct proc *p, int status) {
+  p->helper_pid = 0;
+  char extra[160];
+  snprintf(extra, sizeof extra, ",\"status\":%d", status_code(status));
+  event("helper_exited", p, extra, true);
+  if (p->exec_id) {
+    /* `wait 1`: berth-nsinit's status is the exec's (exit code, or 128+signal) */
+    int code = status_code(status);
+    if (!p->fail_message && p->st < S_CREATED) start_failed(p, "berth-nsinit exited before the process was created");
+    proc_exited(p, code, 0, false);
+    return;
+  }
+  if (runtime_path) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      read_pidfile(p);
+      if (p->pid && !p->done) p->st = S_CREATED, now_ts(&p->created_sec, &p->created_nsec);
+    }
+    if (!p->pid) {
+      snprintf(extra, sizeof extra, "runtime create exited with status %d", status_code(status));
+      start_failed(p, extra);
+      proc_exited(p, 255, 0, false);
+    }
+    return;
+  }
+  if (!p->pid) {
+    if (!p->fail_message) start_failed(p, "berth-nsinit exited before the container was created");
+    proc_exited(p, 255, 0, false);
+    return;
+  }
+  if (p->st < S_CREATED && !p->fail_message) start_failed(p, "berth-nsinit exited before the container was created");
+  /* the parent stage may have reaped an init that died early: its status is lost to us */
+  if (!p->done && kill(p->pid, 0) < 0 && errno == ESRCH) proc_exited(p, status_code(status), 0, false);
+}
+
+static void on_child(pid_t pid, int status) {
+  for (int k = 0; k < MAX_PROCS; k++) {
+    struct proc *p = &procs[k];
+    if (!p->used) continue;
+    if (p->helper_pid == pid) return helper_exited(p, status);
+    if (p->start_cmd_pid == pid) {
+      p->start_cmd_pid = 0;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) set_running(p);
+      else if (p->start_client >= 0) {
+        answer_error(p->start_client, p->start_req, "EFAILED", "runtime start failed (see the container's log)");
+        p->start_client = -1;
+      }
+      return;
+    }
+    if (!p->exec_id && p->pid == pid) return proc_exited_status(p, status);
+  }
+  if (!procs[0].pid && nearly < (int)(sizeof early / sizeof early[0])) {
+    early[nearly].pid = pid;
+    early[nearly++].status = status;
+  }
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static struct jobj req;
+
+/* The process a request names: `exec` (an exec id) or the init. */
+static struct proc *target(int i, long long id) {
+  const char *x = json_str(&req, "exec");
+  if (!x) return &procs[0];
+  for (int k = 1; k < MAX_PROCS; k++)
+    if (procs[k].used && !strcmp(procs[k].exec_id, x)) return &procs[k];
+  answer_error(i, id, "ENOENT", "no such exec");
+  return NULL;
+}
+
+static void op_state(int i, long long id, struct proc *p) {
+  struct sbuf b = {0};
+  char c[80], s[80];
+  fmt_ts(c, sizeof c, p->created_sec, p->created_nsec);
+  fmt_ts(s, sizeof s, p->started_sec, p->started_nsec);
+  sb_fmt(&b, ",\"status\":\"%s\",\"pid\":%d,\"shim_pid\":%d,\"created_at\":%s,\"started_at\":%s", status_names[p->st],
+         (int)p->pid, (int)getpid(), c, s);
+  sb_fmt(&b, ",\"tty\":%s,\"log_rotations\":%llu,\"log_dropped_bytes\":%llu,\"seq\":%llu", p->tty ? "true" : "false",
+         lg.rotations, lg.dropped, seq);
+  if (!p->exec_id) {
+    sb_raw(&b, ",\"execs\":[", 10);
+    bool first = true;
+    for (int k = 1; k < MAX_PROCS; k++)
+      if (procs[k].used) {
+        if (!first) sb_raw(&b, ",", 1);
+        sb_str(&b, procs[k].exec_id);
+        first = false;
+      }
+    sb_raw(&b, "]", 1);
+  }
+  if (p->final) {
+    sb_raw(&b, ",\"exit\":{", 9);
+    exit_fields(&b, p);
+    sb_raw(&b, "}", 1);
+  }
+  answer_ok(i, id, b.p);
+  sb_free(&b);
+}
+
+static int signal_all(int sig) {
+  if (!cgroup_dir) return -1;
+  char path[4096];
+  if (sig == SIGKILL) {
+    snprintf(path, sizeof path, "%s/cgroup.kill", cgroup_dir);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t w = write(fd, "1", 1);
+      close(fd);
+      if (w == 1) return 0;
+    }
+  }
+  snprintf(path, sizeof path, "%s/cgroup.procs", cgroup_dir);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[8192];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = 0;
+  for (char *q = buf; *q;) {
+    pid_t pid = (pid_t)strtol(q, &q, 10);
+    if (pid > 0) kill(pid, sig);
+    while (*q == '\n') q++;
+  }
+  return 0;
+}
+
+static void size_from(struct proc *p) {
+  long long x;
+  p->rows = json_int(&req, "rows", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
+  p->cols = json_int(&req, "cols", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
+}
+
+static void op_exec(int i, long long id) {
+  struct client *c = &clients[i];
+  const char *x = json_str(&req, "exec");
+  if (!x || !*x || strlen(x) > 128) return answer_error(i, id, "EINVAL", "'exec' must be an id of 1..128 bytes");
+  if (!c->plan) return answer_error(i, id, "EINVAL", "send the exec's plan frame first");
+  if (procs[0].st != S_RUNNING) return answer_error(i, id, "ESTATE", "the container is not running");
+  struct proc *p = NULL;
+  for (int k = 1; k < MAX_PROCS; k++) {
+    if (procs[k].used && !strcmp(procs[k].exec_id, x)) return answer_error(i, id, "EALREADY", "an exec of that id exists");
+  }
+  for (int k = 1; k < MAX_PROCS && !p; k++)
+    if (!procs[k].used) p = &procs[k];
+  for (int k = 1; k < MAX_PROCS && !p; k++) /* reuse the slot of an exec whose exit was delivered */
+    if (procs[k].final && procs[k].waited) proc_free(&procs[k]), p = &procs[k];
+  if (!p) return answer_error(i, id, "EBUSY", "too many execs");
+  proc_init(p);
+  p->exec_id = xstrdup(x);
+  p->tty = json_bool(&req, "tty", false);
+  p->want_stdin = json_bool(&req, "stdin", false);
+  p->console_path = xstrdup(json_str(&req, "console_socket"));
+  size_from(p);
+  if (p->tty && !p->console_path) {
+    proc_free(p);
+    return answer_error(i, id, "EINVAL", "'tty' needs 'console_socket'");
+  }
+  p->relay = i;
+  char m[512];
+  int r = do_launch(p, c->plan, c->plan_len, m, sizeof m);
+  free(c->plan);
+  c->plan = NULL;
+  if (r < 0) {
+    proc_free(p);
+    return answer_error(i, id, "EFAILED", m);
+  }
+  char extra[48];
+  snprintf(extra, sizeof extra, ",\"helper_pid\":%d", (int)p->helper_pid);
+  answer_ok(i, id, extra);
+}
+
+static void handle_json(int i, const unsigned char *data, size_t n) {
+  struct client *c = &clients[i];
+  const char *err;
+  if (json_parse(&req, (const char *)data, n, &err) < 0) {
+    answer_error(i, 0, "EINVAL", err);
+    return;
+  }
+  long long id = 0;
+  json_int(&req, "id", &id);
+  const char *op = json_str(&req, "op");
+  if (!op) return answer_error(i, id, "EINVAL", "no 'op'");
+  if (!c->hello && strcmp(op, "hello")) return answer_error(i, id, "EPROTO", "the first request must be 'hello'");
+  if (!strcmp(op, "hello")) {
+    long long v = 0;
+    if (!json_int(&req, "v", &v) || v != PROTO_VERSION) {
+      char m[96];
+      snprintf(m, sizeof m, "protocol version %lld is not supported (this shim speaks %d)", v, PROTO_VERSION);
+      answer_error(i, id, "EPROTONOSUPPORT", m);
+      c->closing = true;
+      client_flush(i);
+      return;
+    }
+    c->hello = true;
+    char extra[200];
+    snprintf(extra, sizeof extra,
+             ",\"v\":%d,\"shim\":\"%s\",\"pid\":%d,\"features\":[\"attach\",\"resize\",\"wait\",\"subscribe\",\"runtime\",\"exec\"]",
+             PROTO_VERSION, SHIM_VERSION, (int)getpid());
+    return answer_ok(i, id, extra);
+  }
+  if (!strcmp(op, "exec")) return op_exec(i, id);
+  if (!strcmp(op, "subscribe")) {
+    c->subscribed = true;
+    char extra[48];
+    snprintf(extra, sizeof extra, ",\"seq\":%llu", seq);
+    return answer_ok(i, id, extra);
+  }
+  if (!strcmp(op, "reopen_log")) {
+    if (lg.fd >= 0) close(lg.fd);
+    if (!lg.path || log_open(&lg) < 0) return answer_error(i, id, "EIO", lg.path ? strerror(errno) : "no log");
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "release")) {
+    released = true;
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "shutdown")) {
+    if (!procs[0].final && procs[0].st != S_NEW && !json_bool(&req, "force", false))
+      return answer_error(i, id, "EBUSY", "the container is still running (use force)");
+    for (int k = 0; k < MAX_PROCS; k++) {
+      if (procs[k].helper_pid) kill(procs[k].helper_pid, SIGKILL);
+      if (!procs[k].exec_id && procs[k].pid && !procs[k].done) kill(procs[k].pid, SIGKILL);
+    }
+    signal_all(SIGKILL);
+    released = true;
+    if (procs[0].st == S_NEW) procs[0].final = exit_written = true; /* nothing to wait for */
+    return answer_ok(i, id, NULL);
+  }
+  struct proc *p = target(i, id);
+  if (!p) return;
+  if (!strcmp(op, "state")) return op_state(i, id, p);
+  if (!strcmp(op, "launch")) {
+    if (p->exec_id) return answer_error(i, id, "EINVAL", "an exec is launched with 'exec'");
+    if (p->st != S_NEW) return answer_error(i, id, "EALREADY", "the container was launched already");
+    if (!runtime_path && !plan) return answer_error(i, id, "EINVAL", "no plan was given");
+    char m[512];
+    p->relay = i;
+    int r = do_launch(p, plan, plan_len, m, sizeof m);
+    free(plan);
+    plan = NULL;
+    if (r < 0) {
+      start_failed(p, m);
+      proc_exited(p, 255, 0, false);
+      return answer_error(i, id, "EFAILED", m);
+    }
+    char extra[48];
+    snprintf(extra, sizeof extra, ",\"helper_pid\":%d", (int)p->helper_pid);
+    return answer_ok(i, id, extra);
+  }
+  if (!strcmp(op, "send")) {
+    const char *line = json_str(&req, "line");
+    if (!line || strchr(line, '\n')) return answer_error(i, id, "EINVAL", "'line' must be a string without a newline");
+    if (p->sync_fd < 0) return answer_error(i, id, "EPIPE", "the sync channel is closed");
+    char buf[1024];
+    int k = snprintf(buf, sizeof buf, "%s\n", line);
+    if (k < 0 || (size_t)k >= sizeof buf || send(p->sync_fd, buf, (size_t)k, MSG_NOSIGNAL) != k)
+      return answer_error(i, id, "EPIPE", "write to berth-nsinit failed");
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "start")) {
+    if (p->st == S_RUNNING) return answer_ok(i, id, NULL);
+    if (p->st != S_CREATED) return answer_error(i, id, "ESTATE", "the process is not created");
+    if (p->start_client >= 0) return answer_error(i, id, "EBUSY", "a start is in progress");
+    p->start_client = i;
+    p->start_req = id;
+    if (runtime_path && !p->exec_id) {
+      const char *argv[JMAX_ARRAY + 8];
+      const char **a = runtime_argv(argv, "start");
+      *a++ = cfg_id;
+      *a = NULL;
+      p->start_cmd_pid = spawn((char *const *)argv, -1, -1, -1, -1);
+    } else if (p->sync_fd < 0 || send(p->sync_fd, "start\n", 6, MSG_NOSIGNAL) != 6) {
+      p->start_client = -1;
+      return answer_error(i, id, "EPIPE", "the sync channel is closed (started through the start socket?)");
+    }
+    return;
+  }
+  if (!strcmp(op, "kill")) {
+    long long sig = SIGTERM;
+    json_int(&req, "signal", &sig);
+    if (sig < 1 || sig >= NSIG) return answer_error(i, id, "EINVAL", "bad signal");
+    if (json_bool(&req, "all", false) && !p->exec_id) {
+      if (signal_all((int)sig) < 0) return answer_error(i, id, "ENOENT", "no cgroup to signal");
+      return answer_ok(i, id, NULL);
+    }
+    if (!p->pid || p->done) return answer_error(i, id, "ESRCH", "the process is not running");
+    if (kill(p->pid, (int)sig) < 0) return answer_error(i, id, "ESRCH", strerror(errno));
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "resize")) {
+    long long r = 0, cc = 0;
+    if (!json_int(&req, "rows", &r) || !json_int(&req, "cols", &cc) || r < 1 || cc < 1 || r > 65535 || cc > 65535)
+      return answer_error(i, id, "EINVAL", "rows and cols must be integers in 1..65535");
+    if (!p->tty) return answer_error(i, id, "ENOTTY", "the process has no terminal");
+    p->rows = (unsigned short)r, p->cols = (unsigned short)cc;
+    apply_size(p); /* before the master arrives: stored, applied on arrival */
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "attach")) {
+    c->proc = proc_index(p);
+    c->a_in = json_bool(&req, "stdin", false);
+    c->a_out = json_bool(&req, "stdout", true);
+    c->a_err = json_bool(&req, "stderr", true) && !p->tty;
+    answer_ok(i, id, NULL);
+    if (p->final) {
+      unsigned char s1 = K_STDOUT, s2 = K_STDERR;
+      if (c->a_out) client_send(i, K_EOF, &s1, 1);
+      if (clients[i].fd >= 0 && c->a_err) client_send(i, K_EOF, &s2, 1);
+    }
+    return;
+  }
+  if (!strcmp(op, "close_stdin")) {
+    p->stdin_close_pending = true;
+    if (!p->tty) stdin_flush(p);
+    return answer_ok(i, id, NULL);
+  }
+  if (!strcmp(op, "wait")) {
+    if (p->final) {
+      struct sbuf b = {0};
+      sb_raw(&b, ",", 1);
+      exit_fields(&b, p);
+      p->waited = true;
+      answer_ok(i, id, b.p);
+      sb_free(&b);
+    } else
+      c->waiting = true, c->wait_id = id, c->wait_proc = proc_index(p);
+    return;
+  }
+  answer_error(i, id, "ENOSYS", "unknown op");
+}
+
+static void handle_frame(int i, int kind, const unsigned char *data, size_t n) {
+  struct client *c = &clients[i];
+  if (kind == K_JSON) return handle_json(i, data, n);
+  struct proc *p = c->proc >= 0 ? &procs[c->proc] : NULL;
+  if (kind == K_STDIN && c->hello && c->a_in && p) {
+    if (!p->stdin_q) p->stdin_q = xmalloc(STDIN_MAX);
+    memcpy(p->stdin_q + p->stdin_qlen, data, n);
+    p->stdin_qlen += n;
+    stdin_flush(p);
+    return;
+  }
+  if (kind == K_EOF && c->a_in && p && n == 1 && data[0] == K_STDIN) {
+    p->stdin_close_pending = true;
+    if (!p->tty) stdin_flush(p);
+    return;
+  }
+  if (kind == K_PLAN && c->hello) {
+    free(c->plan);
+    c->plan = xmalloc(n);
+    memcpy(c->plan, data, n);
+    c->plan_len = n;
+    return;
+  }
+  /* anything else is a protocol error: this connection goes, never the shim */
+  c->closing = true;
+  client_flush(i);
+}
+
+static void client_read(int i) {
+  struct client *c = &clients[i];
+  for (;;) {
+    if (c->fd < 0 || c->closing) return;
+    size_t need = 5;
+    if (c->in_len >= 5) {
+      uint32_t len = (uint32_t)c->in[0] << 24 | (uint32_t)c->in[1] << 16 | (uint32_t)c->in[2] << 8 | c->in[3];
+      int kind = c->in[4];
+      size_t max = kind == K_JSON ? MAX_JSON_FRAME : kind == K_PLAN ? MAX_PLAN_FRAME : MAX_DATA_FRAME;
+      if (len < 1 || len - 1 > max || kind > K_PLAN) {
+        diag("client %d: bad frame (length %u, kind %d): disconnected", i, len, kind);
+        client_close(i);
+        return;
+      }
+      need = 4 + (size_t)len;
+      if (c->in_len >= need) {
+        struct proc *p = c->proc >= 0 ? &procs[c->proc] : NULL;
+        if (kind == K_STDIN && p && p->stdin_qlen + (len - 1) > STDIN_MAX) {
+          /* stdin backpressure: stop reading this client until the queue drains */
+          c->paused = true;
+          client_update_events(i);
+          return;
+        }
+        handle_frame(i, kind, c->in + 5, len - 1);
+        if (c->fd < 0) return;
+        memmove(c->in, c->in + need, c->in_len - need);
+        c->in_len -= need;
+        continue;
+      }
+    }
+    if (c->paused) return;
+    /* the buffer grows to the frame being read (a plan frame up to 1 MiB), from 64 KiB */
+    size_t want = need > MAX_JSON_FRAME + 5 ? need : MAX_JSON_FRAME + 5;
+    if (c->in_cap < want) {
+      unsigned char *b = realloc(c->in, want);
+      if (!b) abort();
+      c->in = b;
+      c->in_cap = want;
+    }
+    ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+      client_close(i); /* a dropped connection is a detach: the container does not notice */
+      return;
+    }
+    c->in_len += (size_t)n;
+    if (c->in_cap > MAX_JSON_FRAME + 5 && c->in_len == 0) {
+      free(c->in);
+      c->in = NULL;
+      c->in_cap = 0;
+    }
+  }
+}
+
+static void accept_client(void) {
+  int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0) return;
+  struct ucred cr;
+  socklen_t cl = sizeof cr;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cr.uid != geteuid()) {
+    close(fd);
+    return;
+  }
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (clients[i].fd < 0) {
+      memset(&clients[i], 0, sizeof clients[i]);
+      clients[i].fd = fd;
+      clients[i].proc = -1;
+      ep_add(fd, EPOLLIN, T_CLIENT + (uint64_t)i);
+      return;
+    }
+  close(fd); /* at most MAX_CLIENTS */
+}
+
+/* ---------------------------------------------------------------- main loop */
+
+static void reap(void) {
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    on_child(pid, status);
+  }
+}
+
+static void proc_event(struct proc *p, int what, uint32_t e) {
+  int pi = proc_index(p);
+  switch (what) {
+  case T_SYNC:
+    if (p->sync_fd >= 0) read_sync(p);
+    break;
+  case T_OUT:
+    if (p->out_r >= 0) read_stream(p, &p->out_r, K_STDOUT);
+    break;
+  case T_ERR:
+    if (p->err_r >= 0) read_stream(p, &p->err_r, K_STDERR);
+    break;
+  case T_IN:
+    stdin_flush(p);
+    break;
+  case T_CONLISTEN: {
+    int fd = accept4(p->con_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0 && p->con_conn < 0) {
+      p->con_conn = fd;
+      ep_add(fd, EPOLLIN, PTAG(pi, T_CONCONN));
+    } else if (fd >= 0)
+      close(fd);
+    break;
+  }
+  case T_CONCONN:
+    if (p->con_conn >= 0) console_recv(p);
+    break;
+  case T_PTY:
+    if (p->pty < 0) break;
+    if (e & EPOLLOUT) stdin_flush(p);
+    if (p->pty >= 0 && (e & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+      if (!(e & EPOLLIN) && !p->done) {
+        /* HUP with no data: no slave is open right now; poll again in 100 ms, as conmon does
+         * (the slave may be reopened); after the exit, EIO is the end */
+        ep_mod(p->pty, 0, PTAG(pi, T_PTY));
+        p->pty_parked = true;
+      } else
+        read_stream(p, &p->pty, K_STDOUT);
+    }
+    break;
+  }
+}
+
+static void loop(void) {
+  struct epoll_event evs[16];
+  for (;;) {
+    long long now = mono_ms();
+    int timeout = -1;
+    bool parked = false;
+    for (int k = 0; k < MAX_PROCS; k++) {
+      struct proc *p = &procs[k];
+      if (!p->used || !p->done || p->final) continue;
+      bool open_out = p->out_r >= 0 || p->err_r >= 0 || p->pty >= 0;
+      if (!open_out || now >= p->drain_deadline) finish(p);
+      else {
+        int t = (int)(p->drain_deadline - now);
+        if (timeout < 0 || t < timeout) timeout = t;
+      }
+    }
+    for (int k = 0; k < MAX_PROCS; k++) {
+      if (procs[k].pty_parked && procs[k].done) {
+        procs[k].pty_parked = false;
+        pty_events(&procs[k]);
+      }
+      parked |= procs[k].pty_parked;
+    }
+    bool any = false;
+    for (int k = 0; k < MAX_CLIENTS; k++) any |= clients[k].fd >= 0;
+    if (exit_written && (released || (!any && now - idle_since >= IDLE_MS))) {
+      bool pending = false;
+      for (int k = 0; k < MAX_CLIENTS; k++) pending |= clients[k].fd >= 0 && clients[k].out_len > 0;
+      if (!pending) return;
+    }
+    if (exit_written) {
+      int t = released ? 50 : (any ? 1000 : (int)(IDLE_MS - (now - idle_since) + 1));
+      if (timeout < 0 || t < timeout) timeout = t;
+    }
+    if (parked && (timeout < 0 || timeout > 100)) timeout = 100;
+    int n = epoll_wait(epfd, evs, 16, timeout);
+    for (int k = 0; k < n; k++) {
+      uint64_t tag = evs[k].data.u64;
+      uint32_t e = evs[k].events;
+      if (tag == T_SIG) {
+        struct signalfd_siginfo si;
+        while (read(sigfd, &si, sizeof si) == sizeof si) {
+          if (si.ssi_signo == SIGCHLD) reap();
+          else if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && procs[0].pid && !procs[0].done)
+            kill(procs[0].pid, (int)si.ssi_signo);
+        }
+      } else if (tag == T_LISTEN)
+        accept_client();
+      else if (tag >= T_CLIENT && tag < T_CLIENT + MAX_CLIENTS) {
+        int i = (int)(tag - T_CLIENT);
+        if (e & EPOLLOUT) client_flush(i);
+        if (clients[i].fd >= 0 && (e & (EPOLLIN | EPOLLHUP | EPOLLERR))) client_read(i);
+      } else if (tag >= 0x100 && tag < T_CLIENT) {
+        int pi = (int)(tag >> 8) - 1;
+        if (pi >= 0 && pi < MAX_PROCS && procs[pi].used) proc_event(&procs[pi], (int)(tag & 0xff), e);
+      }
+    }
+    /* a pty parked on HUP is polled again 100 ms later */
+    if (n == 0)
+      for (int k = 0; k < MAX_PROCS; k++)
+        if (procs[k].pty_parked) {
+          procs[k].pty_parked = false;
+          pty_events(&procs[k]);
+        }
+  }
+}
+
+/* ---------------------------------------------------------------- startup */
+
+static char *reqbuf;
+static size_t reqlen;
+
+static void fail(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void fail(int fd, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
+  if (write(fd, buf, (size_t)n) < 0) {
+  }
+  _exit(1);
+}
+
+static void read_request(void) {
+  size_t cap = 0;
+  for (;;) {
+    if (reqlen + 65536 > cap) {
+      cap = cap ? cap * 2 : 131072;
+      if (cap > MAX_PLAN_FRAME + MAX_JSON_FRAME + 64) fail(2, "berth-shim: request too large\n");
+      reqbuf = realloc(reqbuf, cap);
+      if (!reqbuf) fail(2, "berth-shim: out of memory\n");
+    }
+    ssize_t n = read(0, reqbuf + reqlen, cap - reqlen);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(2, "berth-shim: read request: %s\n", strerror(errno));
+    if (n == 0) break;
+    reqlen += (size_t)n;
+  }
+}
+
+static const char *cfg_str(const char *key, bool required) {
+  const char *v = json_str(&req, key);
+  if (required && (!v || !*v)) fail(2, "berth-shim: request: '%s' is required\n", key);
+  return v && *v ? v : NULL;
+}
+
+static void parse_request(void) {
+  size_t off = 0;
+  const unsigned char *b = (const unsigned char *)reqbuf;
+  bool have_json = false;
+  while (off + 5 <= reqlen) {
+    uint32_t len = (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 | (uint32_t)b[off + 2] << 8 | b[off + 3];
+    int kind = b[off + 4];
+    if (len < 1 || off + 4 + len > reqlen) fail(2, "berth-shim: request: truncated frame\n");
+    const char *data = reqbuf + off + 5;
+    size_t n = len - 1;
+    if (kind == K_JSON && !have_json) {
+      const char *err;
+      if (n > MAX_JSON_FRAME || json_parse(&req, data, n, &err) < 0)
+        fail(2, "berth-shim: request: %s\n", n > MAX_JSON_FRAME ? "too large" : err);
+      have_json = true;
+    } else if (kind == K_PLAN && !plan) {
+      plan = malloc(n ? n : 1);
+      if (!plan) fail(2, "berth-shim: out of memory\n");
+      memcpy(plan, data, n);
+      plan_len = n;
+    } else
+      fail(2, "berth-shim: request: unexpected frame of kind %d\n", kind);
+    off += 4 + len;
+  }
+  if (off != reqlen) fail(2, "berth-shim: request: truncated frame\n");
+  if (!have_json) fail(2, "berth-shim: request: no JSON frame\n");
+  long long v = 0;
+  if (!json_int(&req, "v", &v) || v != PROTO_VERSION) fail(2, "berth-shim: request: 'v' must be %d\n", PROTO_VERSION);
+  cfg_id = xstrdup(cfg_str("id", true));
+  state_dir = xstrdup(cfg_str("state_dir", true));
+  sock_path = xstrdup(cfg_str("socket", false));
+  nsinit_path = xstrdup(cfg_str("nsinit", false));
+  runtime_path = xstrdup(cfg_str("runtime", false));
+  bundle = xstrdup(cfg_str("bundle", false));
+  console_path = xstrdup(cfg_str("console_socket", false));
+  cgroup_dir = xstrdup(cfg_str("cgroup", false));
+  const char *logp = cfg_str("log_path", false);
+  lg.path = logp ? xstrdup(logp) : NULL;
+  lg.fd = -1;
+  long long x;
+  lg.max_size = json_int(&req, "log_max_size", &x) ? x : 20 * 1000 * 1000; /* docker's `local` driver */
+  lg.max_file = json_int(&req, "log_max_file", &x) ? (int)x : 5;
+  if (lg.max_file < 1 || lg.max_file > 100) fail(2, "berth-shim: request: log_max_file must be 1..100\n");
+  cfg_tty = json_bool(&req, "tty", false);
+  cfg_stdin = json_bool(&req, "stdin", false);
+  init_rows = json_int(&req, "rows", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
+  init_cols = json_int(&req, "cols", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
+  child_oom_adj = json_int(&req, "oom_score_adj", &x) && x >= -1000 && x <= 1000 ? (int)x : 0;
+  const struct jfield *ra = json_field(&req, "runtime_args");
+  if (ra && ra->type == J_ARR)
+    for (int k = 0; k < ra->n && k < JMAX_ARRAY - 8; k++) runtime_args[runtime_nargs++] = xstrdup(ra->arr[k]);
+  if (!nsinit_path == !runtime_path) fail(2, "berth-shim: request: exactly one of 'nsinit' and 'runtime' is required\n");
+  if (runtime_path && !bundle) fail(2, "berth-shim: request: 'runtime' needs 'bundle'\n");
+  if (nsinit_path && !plan) fail(2, "berth-shim: request: 'nsinit' needs a plan frame\n");
+  if (cfg_tty && !console_path) fail(2, "berth-shim: request: 'tty' needs 'console_socket'\n");
+  free(reqbuf);
+  reqbuf = NULL;
+}
+
+static void start_time(char *out, size_t n) {
+  char buf[1024];
+  out[0] = 0;
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t r = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (r <= 0) return;
+  buf[r] = 0;
+  char *p = strrchr(buf, ')');
+  for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
+  if (p) {
+    size_t k = 0;
+    p++;
+    while (*p && *p != ' ' && k < n - 1) out[k++] = *p++;
+    out[k] = 0;
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v"))) {
+    printf("berth-shim %s (protocol %d)\n", SHIM_VERSION, PROTO_VERSION);
+    return 0;
+  }
+  if (argc > 1) {
+    fprintf(stderr, "usage: berth-shim < request (see docs/shim-protocol.md)\n");
+    return 2;
+  }
+  /* ---- stage 1: validate, create, bind ---- */
+  read_request();
+  parse_request();
+  if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) fail(2, "berth-shim: mkdir '%s': %s\n", state_dir, strerror(errno));
+  char path[4096];
+  if (!sock_path) {
+    snprintf(path, sizeof path, "%s/shim.sock", state_dir);
+    sock_path = xstrdup(path);
+  }
+  /* a stale socket of a dead shim is replaced; a live one is refused */
+  {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(sock_path) >= sizeof a.sun_path) fail(2, "berth-shim: socket path '%s' is longer than %zu bytes\n", sock_path, sizeof a.sun_path - 1);
+    strcpy(a.sun_path, sock_path);
+    int t = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (t >= 0 && connect(t, (struct sockaddr *)&a, sizeof a) == 0) fail(2, "berth-shim: a shim already serves '%s'\n", sock_path);
+    if (t >= 0) close(t);
+  }
+  listen_fd = bind_unix(sock_path, 16);
+  if (listen_fd < 0) fail(2, "berth-shim: bind '%s': %s\n", sock_path, strerror(errno));
+  snprintf(path, sizeof path, "%s/exit.json", state_dir);
+  unlink(path); /* never read an earlier run's record as this one's (podman #23107) */
+  snprintf(path, sizeof path, "%s/state.json", state_dir);
+  unlink(path);
+  if (lg.path && log_open(&lg) < 0) fail(2, "berth-shim: open log '%s': %s\n", lg.path, strerror(errno));
+
+  int hs[2];
+  if (pipe2(hs, O_CLOEXEC) < 0) fail(2, "berth-shim: pipe: %s\n", strerror(errno));
+  pid_t p2 = fork();
+  if (p2 < 0) fail(2, "berth-shim: fork: %s\n", strerror(errno));
+  if (p2 > 0) {
+    close(hs[1]);
+    int status;
+    waitpid(p2, &status, 0);
+    char buf[1024];
+    size_t n = 0;
+    for (;;) {
+      ssize_t r = read(hs[0], buf + n, sizeof buf - 1 - n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      n += (size_t)r;
+    }
+    buf[n] = 0;
+    if (n == 0) {
+      fprintf(stderr, "berth-shim: the monitor died while starting\n");
+      return 1;
+    }
+    if (buf[0] != '{') {
+      fprintf(stderr, "berth-shim: %s\n", buf);
+      return 1;
+    }
+    fputs(buf, stdout);
+    return 0;
+  }
+  /* ---- stage 2 ---- */
+  close(hs[0]);
+  if (setsid() < 0) fail(hs[1], "setsid: %s", strerror(errno));
+  pid_t p3 = fork();
+  if (p3 < 0) fail(hs[1], "fork: %s", strerror(errno));
+  if (p3 > 0) _exit(0);
+  /* ---- stage 3: the monitor ---- */
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) fail(hs[1], "set subreaper: %s", strerror(errno));
+  if (chdir("/") < 0) fail(hs[1], "chdir /: %s", strerror(errno));
+  umask(022);
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  snprintf(path, sizeof path, "%s/shim.log", state_dir);
+  int dl = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+  struct stat dst;
+  if (dl >= 0 && fstat(dl, &dst) == 0 && dst.st_size > 1024 * 1024 && ftruncate(dl, 0) < 0) {
+  } /* capped */
+  dup2(nul, 0);
+  dup2(nul, 1);
+  dup2(dl >= 0 ? dl : nul, 2);
+  if (dl > 2) close(dl);
+  if (nul > 2) close(nul);
+  /* Anything inherited from the caller is closed: the monitor may live for months, and an fd of
+   * berthd's (a listening socket, a database) must not live on in it, let alone reach a child.
+   * What we keep: the control socket, the log, the handshake pipe. Every fd we open later is
+   * O_CLOEXEC, so only what we hand over reaches a child. */
+  int keep[3] = {listen_fd, lg.fd, hs[1]};
+  for (int a = 0; a < 3; a++)
+    for (int b = a + 1; b < 3; b++)
+      if (keep[b] < keep[a]) {
+        int t = keep[a];
+        keep[a] = keep[b];
+        keep[b] = t;
+      }
+  unsigned lo = 3;
+  for (int k = 0; k <= 3; k++) {
+    unsigned hi = k < 3 ? (unsigned)keep[k] : ~0U;
+    if (k < 3 && (keep[k] < 3)) continue;
+    if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0)
+      for (unsigned fd = lo; fd < hi && fd < 4096; fd++) close((int)fd);
+    if (k < 3) lo = hi + 1;
+  }
+  if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    for (int fd = 3; fd < 1024; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  /* the shim must outlive an OOM in its container: -999; children get the container's value */
+  int of = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (of >= 0) {
+    if (write(of, "-999", 4) < 0) {
+    }
+    close(of);
+  }
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (sigfd < 0 || epfd < 0) fail(hs[1], "signalfd/epoll: %s", strerror(errno));
+  for (int i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
+  proc_init(&procs[0]);
+  procs[0].tty = cfg_tty;
+  procs[0].want_stdin = cfg_stdin;
+  procs[0].rows = init_rows;
+  procs[0].cols = init_cols;
+  procs[0].console_path = xstrdup(console_path);
+  ep_add(sigfd, EPOLLIN, T_SIG);
+  ep_add(listen_fd, EPOLLIN, T_LISTEN);
+  if (cgroup_dir) {
+    char ev[4096], buf[512];
+    snprintf(ev, sizeof ev, "%s/memory.events", cgroup_dir);
+    int fd = open(ev, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t n = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      if (n > 0) {
+        buf[n] = 0;
+        char *p = strstr(buf, "oom_kill ");
+        oom_base = p ? atoll(p + 9) : 0;
+      }
+    }
+  }
+  char stt[32];
+  start_time(stt, sizeof stt);
+  struct sbuf b = {0};
+  sb_fmt(&b, "{\"v\":1,\"shim\":\"%s\",\"pid\":%d,\"start_time\":\"%s\",\"socket\":", SHIM_VERSION, (int)getpid(), stt);
+  sb_str(&b, sock_path);
+  sb_raw(&b, "}\n", 2);
+  if (write_file_atomic(state_dir, "shim.json", b.p, b.len) < 0) fail(hs[1], "write shim.json: %s", strerror(errno));
+  sb_free(&b);
+  struct sbuf hi = {0};
+  sb_fmt(&hi, "{\"ok\":true,\"v\":%d,\"pid\":%d,\"start_time\":\"%s\",\"socket\":", PROTO_VERSION, (int)getpid(), stt);
+  sb_str(&hi, sock_path);
+  sb_raw(&hi, "}\n", 2);
+  if (write(hs[1], hi.p, hi.len) < 0) {
+  }
+  sb_free(&hi);
+  close(hs[1]);
+  idle_since = mono_ms();
+  loop();
+  unlink(sock_path);
+  return 0;
+}
