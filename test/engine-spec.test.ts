@@ -307,6 +307,23 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
       name: 'device',
       flags: ['--device', '/dev/null:/dev/mynull:rw', '--device-cgroup-rule', 'c 42:* rmw', '--device-cgroup-rule', 'b 8:1 r'],
     },
+    { name: 'host-namespaces', flags: ['--pid', 'host', '--ipc', 'host', '--uts', 'host'] },
+    { name: 'ipc-none', flags: ['--ipc', 'none'] },
+    {
+      name: 'systempaths',
+      flags: ['--security-opt', 'systempaths=unconfined', '--oom-kill-disable', '--memory', '32m', '--memory-swappiness', '10'],
+    },
+    {
+      name: 'labels-ports-volumes',
+      flags: ['-l', 'b=3', '-l', 'c=4', '--expose', '81', '-v', '/anon', '--stop-signal', 'SIGUSR1'],
+      image: 'fancy',
+      cmd: [],
+    },
+    {
+      name: 'privileged-device',
+      flags: ['--privileged', '--device', '/dev/null:/dev/mynull:r', '--cap-drop', 'ALL', '-u', 'app'],
+      mayNotStart: true,
+    },
     { name: 'seccomp-unconfined', flags: ['--security-opt', 'seccomp=unconfined'] },
     { name: 'seccomp-ours', flags: ['--security-opt', 'seccomp=PROFILE'], exactSeccomp: true },
     {
@@ -408,17 +425,19 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
           // dockerd 20.10's capability table ends at CAP_AUDIT_READ (37); ours knows up to 40
           lastCap: 37,
           // the host's /dev walk is the engine's effect; taken from dockerd's enumeration
-          devices: (theirs.linux?.devices ?? []).map((d) => ({
-            path: d.path,
-            device: {
-              type: d.type as 'c',
-              major: d.major ?? 0,
-              minor: d.minor ?? 0,
-              fileMode: d.fileMode ?? 0,
-              uid: d.uid ?? 0,
-              gid: d.gid ?? 0,
-            },
-          })),
+          devices: (theirs.linux?.devices ?? [])
+            .filter((d) => !(req.hostConfig.Devices ?? []).some((m) => m.PathInContainer === d.path && m.PathOnHost !== d.path))
+            .map((d) => ({
+              path: d.path,
+              device: {
+                type: d.type as 'c',
+                major: d.major ?? 0,
+                minor: d.minor ?? 0,
+                fileMode: d.fileMode ?? 0,
+                uid: d.uid ?? 0,
+                gid: d.gid ?? 0,
+              },
+            })),
           deviceInfo,
           cgroupParent,
         },
@@ -471,6 +490,12 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
       { name: 'workdir-relative', flags: ['-w', 'rel'] },
       { name: 'no-command', flags: ['--entrypoint', ''], cmd: [] },
       { name: 'cap-unknown', flags: ['--cap-add', 'NOT_A_CAP'] },
+      { name: 'cap-drop-unknown', flags: ['--cap-drop', 'cap_nope'] },
+      { name: 'cpu-period', flags: ['--cpu-period', '999'] },
+      { name: 'cpu-quota', flags: ['--cpu-quota', '999'] },
+      { name: 'cpus-and-period', flags: ['--cpus', '1', '--cpu-period', '100000'] },
+      { name: 'security-opt', flags: ['--security-opt', 'foo=bar'] },
+      { name: 'security-opt-nnp', flags: ['--security-opt', 'no-new-privileges=maybe'] },
     ];
     const mismatches: string[] = [];
     for (const r of refused) {

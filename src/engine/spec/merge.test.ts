@@ -66,6 +66,13 @@ describe('merge with the image (moby daemon/commit.go merge)', () => {
     const c = merge({ Healthcheck: { Interval: 1e9 } });
     assert.deepEqual(c.Healthcheck, { Interval: 1e9, Test: ['CMD', 'true'], Timeout: undefined, StartPeriod: undefined, Retries: 3 });
   });
+  test('hostile label and port names stay data', () => {
+    const req = JSON.parse('{"Labels":{"__proto__":"x"},"ExposedPorts":{"__proto__":{}}}');
+    const c = merge(req, { Cmd: ['x'], Labels: { constructor: 'y' }, ExposedPorts: { '80/tcp': {} } });
+    assert.deepEqual(Object.keys(c.Labels ?? {}), ['__proto__', 'constructor']);
+    assert.equal(Object.getPrototypeOf(c.Labels), Object.prototype);
+    assert.deepEqual(Object.keys(c.ExposedPorts ?? {}), ['80/tcp', '__proto__']);
+  });
   test('the request object is not modified', () => {
     const req = { Env: ['A=1'], Labels: { x: 'y' } };
     merge(req);

@@ -40,6 +40,11 @@ function mergeHealthcheck(user: HealthConfig | undefined, image: ContainerConfig
   };
 }
 
+function sortedKeys<T>(m: Record<string, T> | null | undefined): Record<string, T> | undefined {
+  if (!m) return undefined;
+  return Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 export interface MergeInput {
   /** The image's `config` (absent for an image without one). */
   image: ContainerConfig | undefined;
@@ -64,8 +69,7 @@ export function mergeConfig({ image, request, id, hostHostname }: MergeInput): C
   if (!c.ExposedPorts || Object.keys(c.ExposedPorts).length === 0) {
     if (img.ExposedPorts) c.ExposedPorts = { ...img.ExposedPorts };
   } else {
-    c.ExposedPorts = { ...c.ExposedPorts };
-    for (const p of Object.keys(img.ExposedPorts ?? {})) c.ExposedPorts[p] ??= {};
+    c.ExposedPorts = Object.fromEntries([...Object.keys(img.ExposedPorts ?? {}), ...Object.keys(c.ExposedPorts)].map((p) => [p, {}]));
   }
 
   if (!c.Env?.length) c.Env = img.Env ? [...img.Env] : c.Env;
@@ -74,9 +78,9 @@ export function mergeConfig({ image, request, id, hostHostname }: MergeInput): C
     c.Env = [...c.Env, ...(img.Env ?? []).filter((e) => !keys.has(envKey(e)))];
   }
 
-  const labels: Record<string, string> = { ...(c.Labels ?? {}) };
-  for (const [k, v] of Object.entries(img.Labels ?? {})) if (!Object.hasOwn(labels, k)) labels[k] = v;
-  c.Labels = labels;
+  // Object.fromEntries defines keys as data: a label named __proto__ stays a label.
+  const own = c.Labels ?? {};
+  c.Labels = Object.fromEntries([...Object.entries(img.Labels ?? {}).filter(([k]) => !Object.hasOwn(own, k)), ...Object.entries(own)]);
 
   // A request entrypoint of any length (even [""]) replaces the image's and drops its Cmd.
   if (!c.Entrypoint?.length) {
@@ -96,11 +100,15 @@ export function mergeConfig({ image, request, id, hostHostname }: MergeInput): C
 
   if (!c.Volumes || Object.keys(c.Volumes).length === 0) {
     if (img.Volumes) c.Volumes = { ...img.Volumes };
-  } else c.Volumes = { ...c.Volumes, ...(img.Volumes ?? {}) };
+  } else c.Volumes = Object.fromEntries([...Object.keys(c.Volumes), ...Object.keys(img.Volumes ?? {})].map((p) => [p, {}]));
   if (!c.StopSignal && img.StopSignal) c.StopSignal = img.StopSignal;
   if (!c.Hostname) c.Hostname = hostHostname ?? id.slice(0, 12);
   c.Domainname ??= '';
   if (c.Image === undefined) c.Image = '';
+  // Go's encoding/json writes map keys sorted: so do we, for inspect to read the same.
+  c.Labels = sortedKeys(c.Labels) ?? {};
+  if (c.ExposedPorts) c.ExposedPorts = sortedKeys(c.ExposedPorts);
+  if (c.Volumes) c.Volumes = sortedKeys(c.Volumes);
   return c;
 }
 

@@ -343,12 +343,6 @@ export function buildSpec(input: SpecInput): Spec {
       source: 'shm',
       options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`],
     });
-  } else if (ipc.kind === 'host') {
-    mounts.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
-  } else if (ipc.kind === 'shareable' || ipc.kind === 'container') {
-    if (!input.shmPath) throw bad('IpcMode', `no shared /dev/shm for IpcMode ${h.IpcMode}`);
-    const source = input.shmPath(ipc.kind === 'container' ? ipc.ref : undefined);
-    mounts.push({ destination: '/dev/shm', type: 'bind', source, options: ['rbind', 'rprivate'] });
   }
   // The container's files are writable unless the rootfs is read-only (moby NetworkMounts).
   const fileOpts = h.ReadonlyRootfs ? ['rbind', 'ro', 'rprivate'] : ['rbind', 'rprivate'];
@@ -358,6 +352,14 @@ export function buildSpec(input: SpecInput): Spec {
     { destination: '/etc/hostname', type: 'bind', source: input.hostnamePath, options: [...fileOpts] },
     { destination: '/etc/hosts', type: 'bind', source: input.hostsPath, options: [...fileOpts] },
   ];
+  // A shared /dev/shm is one of the container's mounts (moby IpcMounts), after its files.
+  if (ipc.kind === 'host') {
+    containerMounts.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate'] });
+  } else if (ipc.kind === 'shareable' || ipc.kind === 'container') {
+    if (!input.shmPath) throw bad('IpcMode', `no shared /dev/shm for IpcMode ${h.IpcMode}`);
+    const source = input.shmPath(ipc.kind === 'container' ? ipc.ref : undefined);
+    containerMounts.push({ destination: '/dev/shm', type: 'bind', source, options: ['rbind', 'rprivate'] });
+  }
   // moby sorts the container's mounts by depth (path components), so a parent is mounted before
   // what is mounted inside it; Array.prototype.sort is stable, as Go's sort is for so few.
   const depth = (m: Mount) => m.destination.split('/').filter(Boolean).length;
