@@ -115,6 +115,8 @@ interface Case {
   mayNotStart?: boolean;
   /** Compare seccomp exactly (dockerd converted our profile itself). */
   exactSeccomp?: boolean;
+  /** --network (default: none). */
+  network?: string;
 }
 
 describe('engine spec: ours against dockerd 20.10, field by field', { skip, timeout: 120_000 }, () => {
@@ -309,6 +311,8 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
     },
     { name: 'host-namespaces', flags: ['--pid', 'host', '--ipc', 'host', '--uts', 'host'] },
     { name: 'ipc-none', flags: ['--ipc', 'none'] },
+    { name: 'network-host', flags: [], network: 'host' },
+    { name: 'cgroup-parent', flags: ['--cgroup-parent', `${cgroupParent}/sub`, '--blkio-weight', '300'], mayNotStart: true },
     {
       name: 'systempaths',
       flags: ['--security-opt', 'systempaths=unconfined', '--oom-kill-disable', '--memory', '32m', '--memory-swappiness', '10'],
@@ -377,8 +381,13 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
       const body = createBodies.get(name);
       assert.ok(body, `${k.name}: the proxy saw the create body`);
       const req = decodeCreateBody(body);
-      validateCreate(req, { ncpu: 2 });
-      const merged = mergeConfig({ image: images[image], request: req.config, id });
+      const blkioWeight = existsSync('/sys/fs/cgroup/blkio/blkio.weight') || existsSync('/sys/fs/cgroup/io.weight');
+      validateCreate(req, { ncpu: 2, blkioWeight });
+      const merged = mergeConfig({
+        image: images[image],
+        request: req.config,
+        id,
+      });
       for (const f of [
         'Hostname',
         'Domainname',
@@ -440,6 +449,7 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
             })),
           deviceInfo,
           cgroupParent,
+          blkioWeight,
         },
       });
 

@@ -94,6 +94,9 @@ describe("create validation (dockerd's checks and texts)", () => {
   test('accepts a plain body and warns as dockerd does', () => {
     assert.deepEqual(v({ Cmd: ['x'] }), []);
     assert.deepEqual(v({ HostConfig: { KernelMemory: 1 << 30 } }), ['Kernel memory limit is deprecated and ignored']);
+    assert.deepEqual(validateCreate(decodeCreateBody({ HostConfig: { BlkioWeight: 300 } }), { ncpu: 1, blkioWeight: false }), [
+      'Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.',
+    ]);
   });
   test('memory', () => {
     refuses(() => v({ HostConfig: { Memory: 4 << 20 } }), 'Minimum memory limit allowed is 6MB', 'Memory');

@@ -394,6 +394,8 @@ export function decodeCreateBody(body: unknown): CreateRequest {
 export interface HostFacts {
   /** Online CPUs, for the --cpus range check. */
   ncpu: number;
+  /** The host can weigh block I/O (blkio.weight or io.weight); dockerd discards the weight otherwise. */
+  blkioWeight?: boolean;
 }
 
 /** Docker's minimum memory limit (daemon/daemon_unix.go linuxMinMemory). */
@@ -475,6 +477,8 @@ export function validateCreate(req: CreateRequest, host: HostFacts): string[] {
   if ((h.BlkioWeight ?? 0) > 0 && ((h.BlkioWeight ?? 0) < 10 || (h.BlkioWeight ?? 0) > 1000))
     throw bad('BlkioWeight', 'Range of blkio weight is from 10 to 1000');
 
+  if ((h.BlkioWeight ?? 0) > 0 && host.blkioWeight === false)
+    warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
   for (const u of h.Ulimits ?? []) validateUlimit(u);
   for (const d of h.Devices ?? []) {
     if (!d.PathOnHost) throw bad('Devices', 'invalid device mapping: PathOnHost is empty');

@@ -60,7 +60,6 @@ describe('merge with the image (moby daemon/commit.go merge)', () => {
     const c = merge({ User: '0', WorkingDir: '/a/../b/./c/', Hostname: 'h1', Domainname: 'example.org' });
     assert.deepEqual([c.User, c.WorkingDir, c.Hostname, c.Domainname], ['0', '/b/c', 'h1', 'example.org']);
     assert.equal(processOf(merge({}, { Cmd: ['x'] })).cwd, '/', 'the default cwd');
-    assert.equal(mergeConfig({ image, request: {}, id: ID, hostHostname: 'host1' }).Hostname, 'host1');
   });
   test('Healthcheck: the request fields win, the image fills the zero ones', () => {
     const c = merge({ Healthcheck: { Interval: 1e9 } });

@@ -52,8 +52,6 @@ export interface MergeInput {
   request: CreateConfig;
   /** The new container's id (64 hex). */
   id: string;
-  /** The host's hostname, used instead of the short id with --network host (and --uts host). */
-  hostHostname?: string;
 }
 
 /**
@@ -61,7 +59,7 @@ export interface MergeInput {
  * ([""]) clears the image's entrypoint and its Cmd, the working directory is cleaned, the
  * hostname defaults to the short id. Throws "No command specified" as dockerd does.
  */
-export function mergeConfig({ image, request, id, hostHostname }: MergeInput): CreateConfig {
+export function mergeConfig({ image, request, id }: MergeInput): CreateConfig {
   const img = image ?? {};
   const c: CreateConfig = { ...request };
   if (!c.User) c.User = img.User ?? '';
@@ -102,7 +100,8 @@ export function mergeConfig({ image, request, id, hostHostname }: MergeInput): C
     if (img.Volumes) c.Volumes = { ...img.Volumes };
   } else c.Volumes = Object.fromEntries([...Object.keys(c.Volumes), ...Object.keys(img.Volumes ?? {})].map((p) => [p, {}]));
   if (!c.StopSignal && img.StopSignal) c.StopSignal = img.StopSignal;
-  if (!c.Hostname) c.Hostname = hostHostname ?? id.slice(0, 12);
+  // Even with --network host or --uts host (dockerd 20.10 does the same).
+  if (!c.Hostname) c.Hostname = id.slice(0, 12);
   c.Domainname ??= '';
   if (c.Image === undefined) c.Image = '';
   // Go's encoding/json writes map keys sorted: so do we, for inspect to read the same.

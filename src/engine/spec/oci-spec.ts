@@ -120,6 +120,8 @@ export interface SpecInput {
     defaultUlimits?: Record<string, { soft: number; hard: number }>;
     /** The daemon's --seccomp-profile, replacing Docker's default. */
     seccompProfile?: DockerSeccompProfile;
+    /** false: the host cannot weigh block I/O and the weight is discarded, as dockerd does. */
+    blkioWeight?: boolean;
     /** AppArmor enabled on the host: the default profile's name (dockerd: "docker-default"). */
     apparmorProfile?: string;
   };
@@ -410,7 +412,7 @@ export function buildSpec(input: SpecInput): Spec {
     devices: rules,
     memory: memoryResources(h),
     cpu: cpuResources(h),
-    blockIO: { weight: h.BlkioWeight ?? 0 },
+    blockIO: { weight: host.blkioWeight === false ? 0 : (h.BlkioWeight ?? 0) },
   };
   // 0 and negative mean unlimited, and dockerd then writes no pids limit at all.
   if (h.PidsLimit !== undefined && h.PidsLimit !== null && h.PidsLimit > 0) resources.pids = { limit: h.PidsLimit };
