@@ -311,6 +311,7 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
     },
     { name: 'host-namespaces', flags: ['--pid', 'host', '--ipc', 'host', '--uts', 'host'] },
     { name: 'ipc-none', flags: ['--ipc', 'none'] },
+    { name: 'tmpfs', flags: ['--tmpfs', '/run:size=1m,exec,mode=1770', '--tmpfs', '/a/b', '--read-only'] },
     { name: 'network-host', flags: [], network: 'host' },
     { name: 'cgroup-parent', flags: ['--cgroup-parent', `${cgroupParent}/sub`, '--blkio-weight', '300'], mayNotStart: true },
     {

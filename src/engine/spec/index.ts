@@ -23,9 +23,11 @@ export {
   defaultDeviceRules,
   defaultMounts,
   type HostDevice,
+  mergeTmpfsOptions,
   parseDeviceCgroupRule,
   parseSecurityOpt,
   type SpecInput,
+  tmpfsMounts,
 } from './oci-spec.js';
 export { DOCKER_SECCOMP_PROFILE_VERSION, dockerDefaultSeccompProfile } from './seccomp-default.js';
 export { parseGroup, parsePasswd, type ResolvedUser, resolveUser } from './user.js';

@@ -9,6 +9,7 @@ import { mergeConfig } from './merge.js';
 import {
   buildSpec,
   DEFAULT_MASKED_PATHS,
+  mergeTmpfsOptions,
   DEFAULT_READONLY_PATHS,
   parseDeviceCgroupRule,
   parseSecurityOpt,
@@ -265,6 +266,30 @@ describe('the OCI spec dockerd produces', () => {
       s.mounts?.slice(7).map((m) => m.destination),
       ['/data', '/etc/resolv.conf', '/etc/hostname', '/etc/hosts', '/a/b/c'],
     );
+  });
+
+  test('--tmpfs: moby defaults merged with the options, the last of a kind winning', () => {
+    const s = spec({}, { Tmpfs: { '/run': 'size=1m,exec', '/a/b/c': '' } });
+    assert.deepEqual(mount(s.mounts, '/run'), {
+      destination: '/run',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'nodev', 'rprivate', 'size=1m', 'exec'],
+    });
+    assert.deepEqual(mount(s.mounts, '/a/b/c')?.options, ['noexec', 'nosuid', 'nodev', 'rprivate']);
+    assert.deepEqual(
+      s.mounts?.slice(7).map((m) => m.destination),
+      ['/run', '/etc/resolv.conf', '/etc/hostname', '/etc/hosts', '/a/b/c'],
+    );
+    assert.deepEqual(mergeTmpfsOptions(['defaults', 'size=1', 'mode=1777', 'size=2', 'shared', 'rprivate', 'ro']), [
+      'mode=1777',
+      'size=2',
+      'rprivate',
+      'ro',
+    ]);
+    refuses(() => spec({}, { Tmpfs: { '/x': 'bogus' } }), 'Invalid tmpfs option ["bogus"]');
+    refuses(() => spec({}, { Tmpfs: { '/x': 'foo=1' } }), 'Invalid tmpfs option ["foo" "1"]');
+    refuses(() => spec({}, { Tmpfs: { rel: '' } }), /mount path must be absolute/);
   });
 
   test('--security-opt parsing and systempaths=unconfined (empty MaskedPaths/ReadonlyPaths)', () => {

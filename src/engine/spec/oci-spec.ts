@@ -241,6 +241,79 @@ export function parseDeviceCgroupRule(rule: string): DeviceCgroup {
   return { allow: true, type: m[1]!, major: num(m[2]!), minor: num(m[3]!), access: m[4]! };
 }
 
+/** Mount flags by name, and the bit that makes two of them collide (moby's mount flags table). */
+const FLAG_KEYS: Record<string, string> = {
+  ro: 'rdonly',
+  rw: 'rdonly',
+  suid: 'nosuid',
+  nosuid: 'nosuid',
+  dev: 'nodev',
+  nodev: 'nodev',
+  exec: 'noexec',
+  noexec: 'noexec',
+  sync: 'sync',
+  async: 'sync',
+  dirsync: 'dirsync',
+  remount: 'remount',
+  mand: 'mand',
+  nomand: 'mand',
+  atime: 'noatime',
+  noatime: 'noatime',
+  diratime: 'nodiratime',
+  nodiratime: 'nodiratime',
+  bind: 'bind',
+  rbind: 'rbind',
+  relatime: 'relatime',
+  norelatime: 'relatime',
+  strictatime: 'strictatime',
+  nostrictatime: 'strictatime',
+  // one propagation mode only
+  private: 'propagation',
+  rprivate: 'propagation',
+  shared: 'propagation',
+  rshared: 'propagation',
+  slave: 'propagation',
+  rslave: 'propagation',
+  unbindable: 'propagation',
+  runbindable: 'propagation',
+};
+const TMPFS_DATA = new Set(['size', 'mode', 'uid', 'gid', 'nr_inodes', 'nr_blocks', 'mpol']);
+
+/**
+ * moby's MergeTmpfsOptions: read from the end, the last of colliding flags or data keys wins and
+ * keeps its place; "defaults" is dropped; anything else is refused.
+ */
+export function mergeTmpfsOptions(options: readonly string[]): string[] {
+  const seenFlags = new Set<string>();
+  const seenData = new Set<string>();
+  const out: string[] = [];
+  for (let i = options.length - 1; i >= 0; i--) {
+    const o = options[i]!;
+    if (o === 'defaults') continue;
+    const key = Object.hasOwn(FLAG_KEYS, o) ? FLAG_KEYS[o] : undefined;
+    if (key !== undefined) {
+      if (!seenFlags.has(key)) out.unshift(o);
+      seenFlags.add(key);
+      continue;
+    }
+    const eq = o.indexOf('=');
+    const name = eq < 0 ? o : o.slice(0, eq);
+    if (eq < 0 || !TMPFS_DATA.has(name)) throw bad('Tmpfs', `Invalid tmpfs option ["${eq < 0 ? o : `${name}" "${o.slice(eq + 1)}`}"]`);
+    if (!seenData.has(name)) out.unshift(o);
+    seenData.add(name);
+  }
+  return out;
+}
+
+/** --tmpfs DEST[:OPTIONS] (HostConfig.Tmpfs): noexec, nosuid, nodev, rprivate, then the user's. */
+export function tmpfsMounts(tmpfs: Record<string, string>): Mount[] {
+  return Object.entries(tmpfs).map(([destination, data]) => {
+    if (!destination.startsWith('/')) throw bad('Tmpfs', `invalid mount path: '${destination}' mount path must be absolute`);
+    const options = ['noexec', 'nosuid', 'nodev', 'rprivate', ...(data ? data.split(',') : [])];
+    return { destination, type: 'tmpfs', source: 'tmpfs', options: mergeTmpfsOptions(options) };
+  });
+}
+
 function ociDevice(path: string, d: HostDevice): Device {
   return { path, type: d.type, major: d.major, minor: d.minor, fileMode: d.fileMode, uid: d.uid, gid: d.gid };
 }
@@ -362,6 +435,7 @@ export function buildSpec(input: SpecInput): Spec {
     const source = input.shmPath(ipc.kind === 'container' ? ipc.ref : undefined);
     containerMounts.push({ destination: '/dev/shm', type: 'bind', source, options: ['rbind', 'rprivate'] });
   }
+  containerMounts.push(...tmpfsMounts(h.Tmpfs ?? {}));
   // moby sorts the container's mounts by depth (path components), so a parent is mounted before
   // what is mounted inside it; Array.prototype.sort is stable, as Go's sort is for so few.
   const depth = (m: Mount) => m.destination.split('/').filter(Boolean).length;
