@@ -9,8 +9,8 @@ import { mergeConfig } from './merge.js';
 import {
   buildSpec,
   DEFAULT_MASKED_PATHS,
-  mergeTmpfsOptions,
   DEFAULT_READONLY_PATHS,
+  mergeTmpfsOptions,
   parseDeviceCgroupRule,
   parseSecurityOpt,
   type SpecInput,
