@@ -506,6 +506,11 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
       { name: 'cpu-quota', flags: ['--cpu-quota', '999'] },
       { name: 'cpus-and-period', flags: ['--cpus', '1', '--cpu-period', '100000'] },
       { name: 'security-opt', flags: ['--security-opt', 'foo=bar'] },
+      { name: 'restart-unknown', flags: ['--restart', 'sometimes'] },
+      { name: 'restart-count', flags: ['--restart', 'always:3'] },
+      { name: 'health-interval', flags: ['--health-cmd', 'true', '--health-interval', '1us'] },
+      { name: 'cpuset-bad', flags: ['--cpuset-cpus', 'abc'] },
+      { name: 'cpuset-unavailable', flags: ['--cpuset-cpus', '0-63'] },
       { name: 'security-opt-nnp', flags: ['--security-opt', 'no-new-privileges=maybe'] },
     ];
     const mismatches: string[] = [];
@@ -517,7 +522,7 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
       let ours: string | undefined;
       try {
         const req = decodeCreateBody(body);
-        validateCreate(req, { ncpu: availableParallelism() });
+        validateCreate(req, { ncpu: availableParallelism(), cpus: readFileSync('/sys/devices/system/cpu/online', 'utf8').trim() });
         const merged = mergeConfig({ image: undefined, request: req.config, id: 'x'.repeat(64) });
         buildSpec({
           id: 'x'.repeat(64),
@@ -533,6 +538,7 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
         ours = (e as Error).message;
       }
       if (res.code === 0) mismatches.push(`${r.name}: dockerd accepted it`);
+      else if (body === undefined) mismatches.push(`${r.name}: the CLI refused it itself: ${res.stderr.trim()}`);
       if (theirs !== ours) mismatches.push(`${r.name}: dockerd "${theirs}", ours "${ours}"`);
     }
     assert.deepEqual(mismatches, []);

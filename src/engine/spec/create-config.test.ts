@@ -132,8 +132,18 @@ describe("create validation (dockerd's checks and texts)", () => {
     );
     refuses(() => v({ HostConfig: { CpuPeriod: 999 } }), /CPU cfs period can not be less than 1ms/);
     refuses(() => v({ HostConfig: { CpuQuota: 999 } }), 'CPU cfs quota can not be less than 1ms (i.e. 1000)');
-    refuses(() => v({ HostConfig: { CpusetCpus: '0-' } }), 'Invalid value 0- for cpuset cpus');
-    assert.deepEqual(v({ HostConfig: { CpusetCpus: '0-1,3' } }), []);
+    refuses(() => v({ HostConfig: { CpusetCpus: '0-' } }), 'Invalid value 0- for cpuset cpus: invalid format: 0-');
+    assert.deepEqual(v({ HostConfig: { CpusetCpus: '0-1,3', CpuShares: -1 } }), [], 'shares are checked when the spec is built');
+    const h = { ncpu: 2, cpus: '0-1', mems: '0' };
+    refuses(
+      () => validateCreate(decodeCreateBody({ HostConfig: { CpusetCpus: '1-2' } }), h),
+      'Requested CPUs are not available - requested 1-2, available: 0-1',
+    );
+    refuses(
+      () => validateCreate(decodeCreateBody({ HostConfig: { CpusetMems: '1' } }), h),
+      'Requested memory nodes are not available - requested 1, available: 0',
+    );
+    assert.deepEqual(validateCreate(decodeCreateBody({ HostConfig: { CpusetCpus: '0,1', CpusetMems: '0' } }), h), []);
   });
   test('the rest', () => {
     refuses(() => v({ WorkingDir: 'rel' }), "the working directory 'rel' is invalid, it needs to be an absolute path", 'WorkingDir');

@@ -394,6 +394,9 @@ export function decodeCreateBody(body: unknown): CreateRequest {
 export interface HostFacts {
   /** Online CPUs, for the --cpus range check. */
   ncpu: number;
+  /** The host's online CPUs and memory nodes ("0-1"), for --cpuset-cpus/--cpuset-mems. */
+  cpus?: string;
+  mems?: string;
   /** The host can weigh block I/O (blkio.weight or io.weight); dockerd discards the weight otherwise. */
   blkioWeight?: boolean;
 }
@@ -469,11 +472,9 @@ export function validateCreate(req: CreateRequest, host: HostFacts): string[] {
   if (period !== 0 && (period < 1000 || period > 1_000_000))
     throw bad('CpuPeriod', 'CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
   if ((h.CpuQuota ?? 0) > 0 && (h.CpuQuota ?? 0) < 1000) throw bad('CpuQuota', 'CPU cfs quota can not be less than 1ms (i.e. 1000)');
-  if ((h.CpuShares ?? 0) < 0) throw bad('CpuShares', `invalid CPU shares: ${h.CpuShares}`);
-  if (h.CpusetCpus !== undefined && h.CpusetCpus !== '' && !validCpuset(h.CpusetCpus))
-    throw bad('CpusetCpus', `Invalid value ${h.CpusetCpus} for cpuset cpus`);
-  if (h.CpusetMems !== undefined && h.CpusetMems !== '' && !validCpuset(h.CpusetMems))
-    throw bad('CpusetMems', `Invalid value ${h.CpusetMems} for cpuset mems`);
+  // Negative CpuShares pass here as in dockerd, and buildSpec refuses them ("shares: invalid argument").
+  checkCpuset(h.CpusetCpus, host.cpus, 'CpusetCpus', 'cpus', 'CPUs');
+  checkCpuset(h.CpusetMems, host.mems, 'CpusetMems', 'mems', 'memory nodes');
   if ((h.BlkioWeight ?? 0) > 0 && ((h.BlkioWeight ?? 0) < 10 || (h.BlkioWeight ?? 0) > 1000))
     throw bad('BlkioWeight', 'Range of blkio weight is from 10 to 1000');
 
@@ -489,12 +490,29 @@ export function validateCreate(req: CreateRequest, host: HostFacts): string[] {
   return warnings;
 }
 
-/** moby's parsers.ParseUintList: "0-3,5". */
-function validCpuset(s: string): boolean {
-  return s.split(',').every((part) => {
+/** moby's parsers.ParseUintList: "0-3,5" → the set; undefined when malformed. */
+function parseUintList(s: string): Set<number> | undefined {
+  const out = new Set<number>();
+  for (const part of s.split(',')) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    return m !== null && (m[2] === undefined || Number(m[2]) >= Number(m[1]));
-  });
+    if (!m) return undefined;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo || hi - lo > 1 << 16) return undefined;
+    for (let i = lo; i <= hi; i++) out.add(i);
+  }
+  return out;
+}
+
+/** dockerd's sysinfo.IsCpusetCpusAvailable / IsCpusetMemsAvailable, with its texts. */
+function checkCpuset(value: string | undefined, available: string | undefined, field: string, what: string, plural: string): void {
+  if (value === undefined || value === '') return;
+  const want = parseUintList(value);
+  if (!want) throw bad(field, `Invalid value ${value} for cpuset ${what}: invalid format: ${value}`);
+  if (available === undefined) return;
+  const have = parseUintList(available) ?? new Set<number>();
+  if ([...want].some((n) => !have.has(n)))
+    throw bad(field, `Requested ${plural} are not available - requested ${value}, available: ${available}`);
 }
 
 /** The names go-units knows (`--ulimit nofile=…`), each an RLIMIT_<NAME>. */
