@@ -41,7 +41,7 @@ import { dockerDefaultSeccompProfile } from '../src/engine/spec/seccomp-default.
 import type { Spec } from '../src/oci/spec.js';
 import { nativeSeccompArch } from '../src/runtime/seccomp/arch.js';
 import { unmountUnder } from './helpers/bundle.js';
-import { Daemon, HostTraces, needsBinaries, removeCgroupTree } from './helpers/daemon.js';
+import { CONTAINERD_FIXED_PATHS, Daemon, HostTraces, killShims, needsBinaries, removeCgroupTree, shimSocket } from './helpers/daemon.js';
 import { needsRoot } from './helpers/requires.js';
 import { describeResult, type RunResult, runCommand } from './helpers/runtime.js';
 
@@ -129,6 +129,7 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
   let proxy: http.Server | undefined;
   let traces: HostTraces | undefined;
   const createBodies = new Map<string, unknown>();
+  const created: string[] = [];
   let env: NodeJS.ProcessEnv;
 
   const docker = (args: readonly string[], sock = proxySock): Promise<RunResult> =>
@@ -141,7 +142,7 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'berth-engine-spec-'));
-    traces = new HostTraces(['/run/docker', '/run/docker/plugins', '/etc/docker', '/etc/docker/key.json']);
+    traces = new HostTraces([...CONTAINERD_FIXED_PATHS, '/run/docker', '/run/docker/plugins', '/etc/docker', '/etc/docker/key.json']);
     dockerSock = join(dir, 'docker.sock');
     proxySock = join(dir, 'proxy.sock');
     mkdirSync(join(dir, 'docker-config'));
@@ -251,6 +252,11 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
     }
     await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
     await dockerd?.stop();
+    // dockerd ran its own containerd (under the exec root); its shims should be gone with the containers
+    const address = join(dir, 'exec', 'containerd', 'containerd.sock');
+    const shims = await killShims(address, 10_000);
+    if (shims.length > 0) problems.push(`shims left running (killed): ${shims.join(' ')}`);
+    for (const id of created) rmSync(shimSocket(address, 'moby', id), { force: true });
     unmountUnder(dir);
     const cg = await removeCgroupTree(cgroupParent);
     if (cg.length > 0) problems.push(`cgroups not removed: ${cg.join(' ')}`);
@@ -364,6 +370,7 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
         ...(k.cmd ?? SLEEP),
       ]);
       const id = cr.stdout.trim();
+      created.push(id);
       const started = await docker(['start', name]);
       if (started.code !== 0 && !k.mayNotStart) failures.push(`${k.name}: dockerd could not start it: ${started.stderr.trim()}`);
       const capturedPath = join(dir, 'captured', `${id}.json`);
