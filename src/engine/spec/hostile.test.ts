@@ -6,13 +6,34 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { BerthError } from '../../common/errors.js';
+import type { Spec } from '../../oci/spec.js';
+import { buildPlan } from '../../runtime/plan/build.js';
 import { decodeCreateBody, validateCreate } from './create-config.js';
 import { mergeConfig } from './merge.js';
 import { buildSpec } from './oci-spec.js';
 
 const ID = 'ef'.repeat(32);
 
-function createSpec(body: unknown): unknown {
+/** And through Berth's planner, the step after (its refusals are BerthErrors too). */
+function plan(spec: Spec): void {
+  buildPlan({
+    id: ID,
+    bundle: '/b',
+    spec,
+    wait: false,
+    startSocket: '/run/b/exec.sock',
+    noPivot: false,
+    preserveFds: 0,
+    cgroupProcs: [],
+    cgroupMode: 'v2',
+    cgroupMounts: [{ name: '', hostDir: '/sys/fs/cgroup/b', version: 2, aliases: [] }],
+    grantableCaps: ~0n,
+    hostHasKcore: true,
+    hookState: '{}',
+  });
+}
+
+function createSpec(body: unknown): Spec {
   const req = decodeCreateBody(body);
   validateCreate(req, { ncpu: 2 });
   const config = mergeConfig({ image: { Cmd: ['/bin/sh'], Env: ['A=1'], Labels: { l: 'v' } }, request: req.config, id: ID });
@@ -38,7 +59,7 @@ function createSpec(body: unknown): unknown {
 
 const ok = (body: unknown) => {
   try {
-    createSpec(body);
+    plan(createSpec(body));
   } catch (e) {
     if (!(e instanceof BerthError) || e.kind !== 'invalid-argument') throw e;
   }
@@ -142,7 +163,7 @@ test('bodies with the real field names and hostile values: an answer or a 400', 
     fc.property(body, ({ config, host }) => {
       const b = host === undefined ? { ...config } : { ...config, HostConfig: host };
       try {
-        createSpec(b);
+        plan(createSpec(b));
         answered++;
       } catch (e) {
         if (!(e instanceof BerthError) || e.kind !== 'invalid-argument') throw e;

@@ -143,6 +143,20 @@ describe('the OCI spec dockerd produces', () => {
     ]);
     assert.equal(s.process?.noNewPrivileges, true);
     assert.equal(s.process?.oomScoreAdj, 100);
+    const twice = spec(
+      {},
+      {
+        Ulimits: [
+          { Name: 'nofile', Soft: 1, Hard: 2 },
+          { Name: 'core', Soft: 0, Hard: 0 },
+          { Name: 'nofile', Soft: 3, Hard: 4 },
+        ],
+      },
+    );
+    assert.deepEqual(twice.process?.rlimits, [
+      { type: 'RLIMIT_NOFILE', hard: 4, soft: 3 },
+      { type: 'RLIMIT_CORE', hard: 0, soft: 0 },
+    ]);
   });
 
   test('resources from --memory, --memory-swap, --memory-reservation, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit', () => {

@@ -394,10 +394,13 @@ export function buildSpec(input: SpecInput): Spec {
   for (const [name, l] of Object.entries(host.defaultUlimits ?? {}))
     if (!ulimits.some((u) => u.Name === name)) ulimits.push({ Name: name, Soft: l.soft, Hard: l.hard });
   if (ulimits.length > 0) {
-    proc.rlimits = ulimits.map((u) => {
+    // The API may repeat a name (the CLI cannot): the last wins, as when runc applies them in turn.
+    const byName = new Map<string, { type: string; hard: number; soft: number }>();
+    for (const u of ulimits) {
       if (!(ULIMIT_NAMES as readonly string[]).includes(u.Name)) throw bad('Ulimits', `invalid ulimit type: ${u.Name}`);
-      return { type: `RLIMIT_${u.Name.toUpperCase()}`, hard: u.Hard, soft: u.Soft };
-    });
+      byName.set(u.Name, { type: `RLIMIT_${u.Name.toUpperCase()}`, hard: u.Hard, soft: u.Soft });
+    }
+    proc.rlimits = [...byName.values()];
   }
   if (sec.noNewPrivileges) proc.noNewPrivileges = true;
   if (host.apparmorProfile !== undefined) proc.apparmorProfile = sec.apparmor ?? (privileged ? 'unconfined' : host.apparmorProfile);
