@@ -34,6 +34,7 @@ import http from 'node:http';
 import { availableParallelism, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { mountPoints, specMounts } from '../src/engine/spec/binds.js';
 import { decodeCreateBody, validateCreate } from '../src/engine/spec/create-config.js';
 import { mergeConfig } from '../src/engine/spec/merge.js';
 import { buildSpec, type HostDevice } from '../src/engine/spec/oci-spec.js';
@@ -147,6 +148,8 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
     proxySock = join(dir, 'proxy.sock');
     mkdirSync(join(dir, 'docker-config'));
     mkdirSync(join(dir, 'captured'));
+    mkdirSync(join(dir, 'bindsrc'));
+    mkdirSync(join(dir, 'bindsrc2'));
     env = {
       DOCKER_CONFIG: join(dir, 'docker-config'),
       DOCKER_CONTEXT: undefined,
@@ -318,6 +321,14 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
     { name: 'host-namespaces', flags: ['--pid', 'host', '--ipc', 'host', '--uts', 'host'] },
     { name: 'ipc-none', flags: ['--ipc', 'none'] },
     { name: 'tmpfs', flags: ['--tmpfs', '/run:size=1m,exec,mode=1770', '--tmpfs', '/a/b', '--read-only'] },
+    {
+      name: 'binds-and-mounts',
+      flags: [
+        ...['-v', 'DIR/bindsrc:/mnt/x:ro', '-v', 'DIR/bindsrc/../bindsrc2/:/y', '-v', 'namedvol:/v/o/l/u/named:nocopy'],
+        ...['--mount', 'type=bind,source=DIR/bindsrc,target=/a/b/z,readonly,bind-nonrecursive'],
+        ...['--mount', 'type=tmpfs,target=/q/r/s/t,tmpfs-size=1048576,tmpfs-mode=1770'],
+      ],
+    },
     { name: 'network-host', flags: [], network: 'host' },
     { name: 'cgroup-parent', flags: ['--cgroup-parent', `${cgroupParent}/sub`, '--blkio-weight', '300'], mayNotStart: true },
     {
@@ -356,7 +367,7 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
     for (const k of cases) {
       const name = `spec-${k.name}-${run}`;
       const image = k.image ?? 'base';
-      const flags = k.flags.map((f) => (f === 'seccomp=PROFILE' ? `seccomp=${profileFile}` : f));
+      const flags = k.flags.map((f) => (f === 'seccomp=PROFILE' ? `seccomp=${profileFile}` : f.replaceAll('DIR', dir)));
       const cr = await mustDocker([
         'create',
         '--name',
@@ -425,8 +436,11 @@ describe('engine spec: ours against dockerd 20.10, field by field', { skip, time
       // Volumes are the engine's storage layer: their host directories come from dockerd's spec.
       const volumeMounts = (theirs.mounts ?? []).filter((m) => Object.hasOwn(merged.Volumes ?? {}, m.destination));
       assert.equal(volumeMounts.length, Object.keys(merged.Volumes ?? {}).length, `${k.name}: dockerd mounted every volume`);
+      // -v and --mount: parsed by ours; a named volume's directory is the volume layer's (dockerd's here).
+      const points = mountPoints(req.hostConfig.Binds ?? [], req.hostConfig.Mounts ?? [], existsSync);
+      const bindsAndMounts = specMounts(points, (mp) => theirs.mounts?.find((m) => m.destination === mp.destination)?.source ?? '');
       const ours = buildSpec({
-        extraMounts: volumeMounts,
+        extraMounts: [...volumeMounts, ...bindsAndMounts],
         id,
         config: merged,
         hostConfig: req.hostConfig,

@@ -2,8 +2,9 @@
  * Container creation, the pure part: the create body (create-config.ts), the merge with the
  * image's config (merge.ts), the user (user.ts), capabilities (caps.ts), Docker's default
  * seccomp profile (seccomp-default.ts) and the OCI spec dockerd would hand its runtime
- * (oci-spec.ts). The engine performs the effects around it (ids, files, rootfs, devices).
+ * (oci-spec.ts), -v/--mount/--tmpfs mount points (binds.ts). The engine performs the effects around it (ids, files, rootfs, devices).
  */
+export { bindMount, type MountPoint, mountPoints, parseBind, parseMount, specMounts } from './binds.js';
 export { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, knownCapabilities, normalizeCapability, tweakCapabilities } from './caps.js';
 export {
   type CreateConfig,
