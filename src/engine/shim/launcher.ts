@@ -6,6 +6,7 @@
  */
 import { BerthError, invalid } from '../../common/errors.js';
 import type { Launcher, LaunchMessage, LaunchOptions, LaunchSession } from '../../runtime/launcher/launcher.js';
+import { MessageQueue } from '../../runtime/launcher/messages.js';
 import { nsinitError, nsinitPath, parseErrorLine } from '../../runtime/launcher/nsinit.js';
 import { encodePlan } from '../../runtime/plan/encode.js';
 import type { LaunchPlan } from '../../runtime/plan/plan.js';
@@ -62,9 +63,11 @@ export class ShimSession implements LaunchSession {
   /** The shim's connection once the helper runs; rejects if the shim could not be started or refused. */
   readonly ready: Promise<{ shim: StartedShim; client: ShimClient }>;
   private resolveExit!: (n: number) => void;
-  private readonly queue: LaunchMessage[] = [];
-  private waiter: ((m: LaunchMessage) => void) | undefined;
-  private closed = false;
+  private readonly messages = new MessageQueue(async (type) => {
+    const code = await this.exited;
+    if (this.startError) throw this.startError;
+    throw new BerthError('internal', `container init exited with status ${code} before '${type}'`);
+  });
   private helperExited = false;
   private startError: BerthError | undefined;
   private client: ShimClient | undefined;
@@ -163,34 +166,15 @@ export class ShimSession implements LaunchSession {
   }
 
   private push(m: LaunchMessage): void {
-    if (this.closed) return;
-    if (m.type === 'eof') this.closed = true;
-    const w = this.waiter;
-    if (w) {
-      this.waiter = undefined;
-      w(m);
-    } else this.queue.push(m);
+    this.messages.push(m);
   }
 
   next(): Promise<LaunchMessage> {
-    const m = this.queue.shift();
-    if (m) return Promise.resolve(m);
-    if (this.closed) return Promise.resolve({ type: 'eof' });
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
+    return this.messages.next();
   }
 
-  async expect<T extends LaunchMessage['type']>(type: T): Promise<Extract<LaunchMessage, { type: T }>> {
-    const m = await this.next();
-    if (m.type === type) return m as Extract<LaunchMessage, { type: T }>;
-    if (m.type === 'error') throw nsinitError(m);
-    if (m.type === 'eof') {
-      const code = await this.exited;
-      if (this.startError) throw this.startError;
-      throw new BerthError('internal', `container init exited with status ${code} before '${type}'`);
-    }
-    throw new BerthError('internal', `nsinit: expected '${type}', got '${m.type}'`);
+  expect<T extends LaunchMessage['type']>(type: T): Promise<Extract<LaunchMessage, { type: T }>> {
+    return this.messages.expect(type);
   }
 
   send(line: string): void {

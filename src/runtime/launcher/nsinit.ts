@@ -12,6 +12,9 @@ import { BerthError, type ErrorKind } from '../../common/errors.js';
 import { decodeField, encodePlan } from '../plan/encode.js';
 import type { LaunchPlan } from '../plan/plan.js';
 import type { Launcher, LaunchMessage, LaunchOptions, LaunchSession } from './launcher.js';
+import { ERRNO_KINDS, MessageQueue, parseErrorLine } from './messages.js';
+
+export { nsinitError, parseErrorLine } from './messages.js';
 
 export type NsinitMessage = LaunchMessage;
 
@@ -24,34 +27,6 @@ export function nsinitPath(): string {
   throw new BerthError('not-found', `find 'berth-nsinit': not built (run 'npm run build')`, { object: 'berth-nsinit' });
 }
 
-const ERRNO_KINDS: Record<number, ErrorKind> = {
-  [constants.errno.ENOENT]: 'not-found',
-  [constants.errno.EPERM]: 'permission-denied',
-  [constants.errno.EACCES]: 'permission-denied',
-  [constants.errno.EEXIST]: 'already-exists',
-  [constants.errno.EINVAL]: 'invalid-argument',
-  [constants.errno.EBUSY]: 'unavailable',
-};
-
-/** `error <errno> <message>` (fields percent-encoded) → its parts. */
-export function parseErrorLine(line: string): { errno: number; message: string } {
-  const [, code = '', message = ''] = line.split(' ');
-  const errno = Number(decodeField(code));
-  if (!Number.isInteger(errno) || errno < 0) return { errno: 0, message: `nsinit: malformed error line '${line}'` };
-  return { errno, message: decodeField(message) };
-}
-
-/**
- * A failure reported by berth-nsinit as a BerthError whose kind follows the errno: ENOENT is
- * not-found, EPERM and EACCES permission-denied, EEXIST already-exists, EINVAL invalid-argument,
- * EBUSY unavailable; a plan the helper refused is our own bug (internal); anything else is
- * failed-precondition. The message is nsinit's own ("mount 'proc' on '/proc': operation not permitted").
- */
-export function nsinitError(e: { errno: number; message: string }, object?: string): BerthError {
-  const kind: ErrorKind = ERRNO_KINDS[e.errno] ?? (e.message.startsWith('plan:') ? 'internal' : 'failed-precondition');
-  return new BerthError(kind, e.message, { object });
-}
-
 /** The launcher that runs berth-nsinit (at `helper`, default: found by nsinitPath()) as our child. */
 export function nsinitLauncher(helper?: string): Launcher {
   return { launch: (plan, opts) => NsinitSession.start(plan, opts, helper) };
@@ -61,9 +36,12 @@ export class NsinitSession implements LaunchSession {
   private readonly child: ChildProcess;
   private readonly sync: Duplex;
   private buffered = '';
-  private readonly queue: NsinitMessage[] = [];
-  private waiter: ((m: NsinitMessage) => void) | undefined;
-  private closed = false;
+  private readonly messages = new MessageQueue(async (type) => {
+    // The helper may have written its error just before dying; give the exit a chance to land.
+    const code = await this.exited;
+    if (this.spawnError) throw this.spawnError;
+    throw new BerthError('internal', `container init exited with status ${code} before '${type}'`);
+  });
   /** Exit status of the parent stage: its exit code, or 128+signal. */
   readonly exited: Promise<number>;
   /** Why berth-nsinit could not be run at all (spawn 'error'), once known. */
@@ -124,40 +102,20 @@ export class NsinitSession implements LaunchSession {
   }
 
   private push(m: NsinitMessage): void {
-    if (this.closed) return;
-    if (m.type === 'eof') this.closed = true;
-    const w = this.waiter;
-    if (w) {
-      this.waiter = undefined;
-      w(m);
-    } else this.queue.push(m);
+    this.messages.push(m);
   }
 
   /** The next message; after EOF, EOF forever. */
   next(): Promise<NsinitMessage> {
-    const m = this.queue.shift();
-    if (m) return Promise.resolve(m);
-    if (this.closed) return Promise.resolve({ type: 'eof' });
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
+    return this.messages.next();
   }
 
   /**
    * Waits for a message of the given type. An `error` message, or EOF, becomes a BerthError that
    * carries nsinit's own words ("mount 'proc' on '/proc': operation not permitted").
    */
-  async expect<T extends NsinitMessage['type']>(type: T): Promise<Extract<NsinitMessage, { type: T }>> {
-    const m = await this.next();
-    if (m.type === type) return m as Extract<NsinitMessage, { type: T }>;
-    if (m.type === 'error') throw nsinitError(m);
-    if (m.type === 'eof') {
-      // The helper may have written its error just before dying; give the exit a chance to land.
-      const code = await this.exited;
-      if (this.spawnError) throw this.spawnError;
-      throw new BerthError('internal', `container init exited with status ${code} before '${type}'`);
-    }
-    throw new BerthError('internal', `nsinit: expected '${type}', got '${m.type}'`);
+  expect<T extends NsinitMessage['type']>(type: T): Promise<Extract<NsinitMessage, { type: T }>> {
+    return this.messages.expect(type);
   }
 
   send(line: string): void {
