@@ -11,6 +11,25 @@ import { join } from 'node:path';
 import { sharedRootfs } from './rootfs.js';
 import { hostSync } from './runtime.js';
 
+/** GNU tar arguments that archive `dir` into `out` byte-for-byte reproducibly (owners 0, mtimes 0, sorted, PAX). */
+export function reproducibleTarArgs(dir: string, out: string): string[] {
+  return [
+    '--create',
+    '--file',
+    out,
+    '--directory',
+    dir,
+    '--numeric-owner',
+    '--owner=0',
+    '--group=0',
+    '--sort=name',
+    '--mtime=@0',
+    '--format=posix',
+    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
+    '.',
+  ];
+}
+
 export interface ImageOptions {
   /** The repo:tag recorded in the archive (e.g. `berth-test/busybox:latest`). */
   tag: string;
@@ -43,21 +62,7 @@ export function buildImageArchive(dir: string, opts: ImageOptions): ImageArchive
   const work = join(dir, 'image');
   mkdirSync(work, { recursive: true });
   const layerTar = join(work, 'layer.tar');
-  tar([
-    '--create',
-    '--file',
-    layerTar,
-    '--directory',
-    rootfs,
-    '--numeric-owner',
-    '--owner=0',
-    '--group=0',
-    '--sort=name',
-    '--mtime=@0',
-    '--format=posix',
-    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
-    '.',
-  ]);
+  tar(reproducibleTarArgs(rootfs, layerTar));
   const diffHex = sha256(readFileSync(layerTar));
   const config = {
     architecture: process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : process.arch,

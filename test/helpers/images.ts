@@ -21,6 +21,7 @@ import { createResolver } from '../../src/distribution/registry.js';
 import { type ImageService, type ImageServiceOptions, openImageService } from '../../src/images/service.js';
 import { MediaType } from '../../src/oci/image.js';
 import { withMounted } from '../../src/snapshots/mount.js';
+import { reproducibleTarArgs } from './image.js';
 import { type Blob, blobOf, type TestImage, type TestRegistry } from './registry.js';
 import { sharedRootfs } from './rootfs.js';
 import { hostSync } from './runtime.js';
@@ -124,22 +125,7 @@ export async function putImage(reg: TestRegistry, repo: string, tag: string, ima
 export function busyboxTar(dir: string): Buffer {
   const { dir: rootfs } = sharedRootfs();
   const out = join(dir, 'rootfs.tar');
-  const r = hostSync([
-    'tar',
-    '--create',
-    '--file',
-    out,
-    '--directory',
-    rootfs,
-    '--numeric-owner',
-    '--owner=0',
-    '--group=0',
-    '--sort=name',
-    '--mtime=@0',
-    '--format=posix',
-    '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
-    '.',
-  ]);
+  const r = hostSync(['tar', ...reproducibleTarArgs(rootfs, out)]);
   if (r.code !== 0) throw new Error(`tar: ${r.stderr}`);
   const bytes = readFileSync(out);
   rmSync(out);
