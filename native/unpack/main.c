@@ -870,8 +870,17 @@ static void write_all(int fd, const unsigned char *p, size_t n)
 	}
 }
 
+/*
+ * Writeback is started every WRITEBACK_EVERY bytes of a file (sync_file_range WRITE: queue the
+ * dirty pages, do not wait), so that the syncfs at the end finds little left to write: a 200 MiB
+ * file otherwise costs ~0.45 s of syncfs after the last byte, on the pull's critical path.
+ * Durability is unchanged: the syncfs still waits for everything.
+ */
+#define WRITEBACK_EVERY (8u << 20)
+
 static void copy_data(int fd, uint64_t n)
 {
+	uint64_t unflushed = 0;
 	while (n) {
 		const unsigned char *p;
 		ssize_t k = tar_data(&g.r, &p, n > (1 << 20) ? (1 << 20) : (size_t)n);
@@ -881,6 +890,12 @@ static void copy_data(int fd, uint64_t n)
 			die(EPROTO, "unexpected end of the entry's data");
 		write_all(fd, p, (size_t)k);
 		n -= (uint64_t)k;
+		unflushed += (uint64_t)k;
+		if (g.sync && unflushed >= WRITEBACK_EVERY) {
+			unflushed = 0;
+			/* a hint: failure only loses the head start (the syncfs reports real errors) */
+			(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		}
 	}
 }
 
