@@ -4,7 +4,8 @@
  *   SIZE_MB=200 IMAGE=one|five node --import tsx bench/pull-profile.ts
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openImageService } from '../src/images/service.js';
@@ -45,6 +46,11 @@ try {
         ]);
   await putImage(reg, 'bench/x', 'v1', [img]);
   const svc = await openImageService({ root: join(work, 'root') });
+  // PROF=file: a CPU profile of the pull alone (open it in Chrome's DevTools)
+  const session = process.env.PROF ? new Session() : undefined;
+  session?.connect();
+  await session?.post('Profiler.enable');
+  await session?.post('Profiler.start');
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const last = new Map<string, string>();
@@ -57,6 +63,10 @@ try {
     },
   });
   const wall = performance.now() - t0;
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(process.env.PROF as string, JSON.stringify(profile));
+  }
   const c = process.cpuUsage(c0);
   console.log(`wall ${(wall / 1000).toFixed(2)} s; node cpu user ${(c.user / 1e6).toFixed(2)} sys ${(c.system / 1e6).toFixed(2)}`);
   await svc[Symbol.asyncDispose]();
