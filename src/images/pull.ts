@@ -44,7 +44,7 @@ import {
 } from './manifest.js';
 import { formatReference, parseName } from './names.js';
 import type { Image, ProgressEvent, ProgressSink } from './types.js';
-import { applyLayerSnapshot, snapshotExists, wrap } from './unpack.js';
+import { applyLayerSnapshot, snapshotExists, storedLayer, wrap } from './unpack.js';
 
 export interface PullOptions {
   platform?: Platform;
@@ -391,7 +391,7 @@ export class Puller {
     if (!applied) {
       await parentCommitted;
       emit({ id, status: 'Extracting', current: 0, total: layer.desc.size });
-      await applyLayerSnapshot(applyArgs, content.reader(layer.desc.digest));
+      await applyLayerSnapshot(applyArgs, storedLayer(content, layer.desc.digest));
     }
     emit({ id, status: 'Pull complete' });
     return outcome;
