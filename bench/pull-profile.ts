@@ -3,6 +3,7 @@
  * process CPU (user+sys), for finding the critical path. Not a benchmark: prints, asserts nothing.
  *   SIZE_MB=200 IMAGE=one|five node --import tsx bench/pull-profile.ts
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -45,6 +46,17 @@ try {
           endTar(Array.from({ length: 5000 }, (_, i) => tarOfFile(`d${i % 50}/f${i}`, randomBytes(1024)))),
         ]);
   await putImage(reg, 'bench/x', 'v1', [img]);
+  // DIRTY=1: skopeo copies the image first, as in bench/pull.ts, leaving its writes to the kernel's writeback
+  if (process.env.DIRTY) {
+    execFileSync('skopeo', [
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      `docker://${reg.host}/bench/x:v1`,
+      `oci:${work}/sk:x`,
+    ]);
+  }
   const svc = await openImageService({ root: join(work, 'root') });
   // PROF=file: a CPU profile of the pull alone (open it in Chrome's DevTools)
   const session = process.env.PROF ? new Session() : undefined;
