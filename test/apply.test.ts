@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -101,6 +101,54 @@ describe('applyLayer', { skip }, () => {
       assert.equal(readFileSync(path.join(tgt.dir, 'etc/hostname'), 'utf8'), 'berth\n');
     });
   }
+
+  for (const [compression, gzip, encode] of [
+    ['none', 'auto', (b: Buffer) => b],
+    ['gzip', 'auto', (b: Buffer) => gzipSync(b)],
+    ['gzip', 'zlib', (b: Buffer) => gzipSync(b)],
+    ['zstd', 'auto', (b: Buffer) => execFileSync('zstd', ['-q', '-c'], { input: b, maxBuffer: 1 << 26 })],
+  ] as const) {
+    test(`${compression}${gzip === 'zlib' ? ' (zlib)' : ''} from a file: the same result, the file read by the child itself`, {
+      skip: compression === 'zstd' && !haveZstd && 'zstd missing',
+    }, async (t) => {
+      const tar = await layer();
+      const tgt = target(t);
+      const file = path.join(target(t).dir, 'blob');
+      writeFileSync(file, encode(tar));
+      const r = await clean(() =>
+        applyLayer({ file }, { compression, gzip, layer: 'l', target: tgt, expectedDiffId: sha(tar), sync: false }),
+      );
+      assert.deepEqual(r, { diffId: sha(tar), size: tar.length, entries: 3 });
+      assert.equal(readFileSync(path.join(tgt.dir, 'etc/hostname'), 'utf8'), 'berth\n');
+    });
+  }
+
+  test('from a file: a wrong media type, a wrong diff id and a missing file are refused', async (t) => {
+    const tar = await layer();
+    const file = path.join(target(t).dir, 'blob');
+    writeFileSync(file, tar);
+    await clean(() =>
+      assert.rejects(
+        applyLayer({ file }, { compression: 'gzip', layer: 'sha256:ab', target: target(t), sync: false }),
+        /^BerthError: apply layer 'sha256:ab': the media type says gzip but the data is not compressed$/,
+      ),
+    );
+    await clean(() =>
+      assert.rejects(
+        applyLayer(
+          { file },
+          { compression: 'none', layer: 'sha256:cd', target: target(t), expectedDiffId: `sha256:${'0'.repeat(64)}`, sync: false },
+        ),
+        /^BerthError: apply layer 'sha256:cd': wrong diff id: /,
+      ),
+    );
+    await clean(() =>
+      assert.rejects(
+        applyLayer({ file: `${file}.missing` }, { compression: 'none', layer: 'sha256:ef', target: target(t), sync: false }),
+        (err: Error) => isKind(err, 'not-found') && /^apply layer 'sha256:ef': open '/.test(err.message),
+      ),
+    );
+  });
 
   test('a media type that does not match the bytes is refused, naming both', async (t) => {
     const tar = await layer();

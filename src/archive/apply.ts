@@ -12,14 +12,15 @@
  * Every path, success, failure or abort, ends with every child reaped and every pipe closed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, createReadStream, existsSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { BerthError, type ErrorKind } from '../common/errors.js';
 import type { Compression } from '../oci/image.js';
-import type { ApplyLayer, ApplyOptions, ApplyResult } from './types.js';
+import type { ApplyInput, ApplyLayer, ApplyOptions, ApplyResult } from './types.js';
 
 /** Finds the helper next to the bundle (dist/ → native/build/) or in the source tree. */
 export function unpackPath(): string {
@@ -152,11 +153,61 @@ async function pump(input: Readable, dest: Writable, check: (head: Buffer) => vo
   if (!dest.destroyed) dest.end();
 }
 
-export const applyLayer: ApplyLayer = async (input: Readable, options: ApplyOptions): Promise<ApplyResult> => {
+export const applyLayer: ApplyLayer = async (source: ApplyInput, options: ApplyOptions): Promise<ApplyResult> => {
   const { layer, compression, target } = options;
   const fail = (kind: ErrorKind, message: string, cause?: unknown) =>
     new BerthError(kind, `apply layer '${layer}': ${message}`, { object: layer, cause });
-  if (options.signal?.aborted) throw fail('unavailable', 'aborted', options.signal.reason);
+  if (options.signal?.aborted) {
+    if (source instanceof Readable) source.destroy();
+    throw fail('unavailable', 'aborted', options.signal.reason);
+  }
+  const tool = compression === 'zstd' ? 'zstd' : compression === 'gzip' && options.gzip !== 'zlib' ? findIgzip() : null;
+  if (source instanceof Readable) return applyStream(source, undefined, tool, options, fail);
+  // A file: the first child reads it through its own descriptor (no copy through Node). Its
+  // first bytes are checked against the media type here, with a pread that leaves the offset at 0.
+  let fh: FileHandle;
+  try {
+    fh = await open(source.file, 'r');
+  } catch (err) {
+    throw fail('not-found', `open '${source.file}': ${(err as Error).message}`, err);
+  }
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    checkHead(head.subarray(0, bytesRead), compression, fail);
+    if (compression === 'gzip' && !tool)
+      return await applyStream(
+        createReadStream('', { fd: fh.fd, autoClose: false, highWaterMark: 1 << 20 }),
+        undefined,
+        tool,
+        options,
+        fail,
+      );
+    return await applyStream(undefined, fh.fd, tool, options, fail);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+};
+
+/** Throws when the first bytes do not match the media type's compression. */
+function checkHead(head: Buffer, compression: Compression, fail: (kind: ErrorKind, message: string) => BerthError): void {
+  const seen = sniff(head);
+  const ok = compression === 'none' ? seen === 'none' || seen === 'short' : seen === compression;
+  if (!ok) {
+    const what = seen === 'short' ? `only ${head.length} bytes` : seen === 'none' ? 'not compressed' : seen;
+    throw fail('invalid-argument', `the media type says ${compression === 'none' ? 'uncompressed' : compression} but the data is ${what}`);
+  }
+}
+
+/** Runs the children on `input` (pumped by Node) or on `fd` (the first child's stdin). */
+async function applyStream(
+  input: Readable | undefined,
+  fd: number | undefined,
+  tool: string | null,
+  options: ApplyOptions,
+  fail: (kind: ErrorKind, message: string, cause?: unknown) => BerthError,
+): Promise<ApplyResult> {
+  const { compression, target } = options;
 
   const args = ['--root', target.dir, '--mode', target.mode];
   for (const p of target.parents) args.push('--parent', p);
@@ -165,21 +216,22 @@ export const applyLayer: ApplyLayer = async (input: Readable, options: ApplyOpti
 
   const children: Child[] = [];
   let decompressor: Child | undefined;
-  let sink: Writable;
+  // null when the first child reads a file descriptor
+  let sink: Writable | null;
   let helper: Child;
-  const tool = compression === 'zstd' ? 'zstd' : compression === 'gzip' && options.gzip !== 'zlib' ? findIgzip() : null;
   const helperFile = unpackPath();
+  const stdin = fd ?? 'pipe';
   if (tool) {
-    decompressor = watch(path.basename(tool), spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    decompressor = watch(path.basename(tool), spawn(tool, ['-dc'], { stdio: [stdin, 'pipe', 'pipe'] }));
     children.push(decompressor);
     const out = decompressor.proc.stdout as Readable;
     helper = watch('berth-unpack', spawn(helperFile, args, { stdio: [out, 'pipe', 'pipe'] }));
     // our copy of the read end must go, or the decompressor would block (not fail) when the helper dies
     out.destroy();
-    sink = decompressor.proc.stdin as Writable;
+    sink = decompressor.proc.stdin;
   } else {
-    helper = watch('berth-unpack', spawn(helperFile, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
-    sink = helper.proc.stdin as Writable;
+    helper = watch('berth-unpack', spawn(helperFile, args, { stdio: [stdin, 'pipe', 'pipe'] }));
+    sink = helper.proc.stdin;
   }
   children.push(helper);
   let stdout = '';
@@ -192,7 +244,7 @@ export const applyLayer: ApplyLayer = async (input: Readable, options: ApplyOpti
   let gunzipError: Error | undefined;
   if (compression === 'gzip' && !tool) {
     gunzip = createGunzip();
-    const helperIn = sink;
+    const helperIn = sink as Writable; // a pipe: the zlib path always has a stream input
     gunzip.on('error', (err) => {
       gunzipError = err;
       helperIn.destroy();
@@ -222,8 +274,8 @@ export const applyLayer: ApplyLayer = async (input: Readable, options: ApplyOpti
   const onAbort = () => {
     aborted = true;
     killAll();
-    input.destroy();
-    sink.destroy();
+    input?.destroy();
+    sink?.destroy();
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -232,19 +284,19 @@ export const applyLayer: ApplyLayer = async (input: Readable, options: ApplyOpti
   // a helper that stops early (a refused entry) stops the feeding too: nothing else would
   void helper.exited.then(() => {
     if (!pumped) {
-      input.destroy();
-      sink.destroy();
+      input?.destroy();
+      sink?.destroy();
     }
   });
   try {
     try {
-      await pump(input, sink, check);
+      if (input && sink) await pump(input, sink, check);
       pumped = true;
     } catch (err) {
       inputError = err;
       // the helper must not apply a truncated layer as if it were whole
       killAll();
-      sink.destroy();
+      sink?.destroy();
       gunzip?.destroy();
     }
     const [helperExit, decompExit] = await Promise.all([helper.exited, decompressor?.exited]);
@@ -286,4 +338,4 @@ export const applyLayer: ApplyLayer = async (input: Readable, options: ApplyOpti
     }
     gunzip?.destroy();
   }
-};
+}

@@ -45,7 +45,13 @@ export interface ApplyResult {
   entries: number;
 }
 
-export type ApplyLayer = (input: Readable, options: ApplyOptions) => Promise<ApplyResult>;
+/**
+ * The layer's bytes: a stream, or a file (a committed blob) that the decompressor or the helper
+ * then reads itself, without the bytes passing through Node.
+ */
+export type ApplyInput = Readable | { file: string };
+
+export type ApplyLayer = (input: ApplyInput, options: ApplyOptions) => Promise<ApplyResult>;
 
 export interface DiffOptions {
   /** the lower layers' directories (top first), needed to tell adds from modifies and to skip whiteouts of absent paths */

@@ -44,7 +44,7 @@ import {
 } from './manifest.js';
 import { formatReference, parseName } from './names.js';
 import type { Image, ProgressEvent, ProgressSink } from './types.js';
-import { applyLayerSnapshot, snapshotExists, wrap } from './unpack.js';
+import { applyLayerSnapshot, snapshotExists, storedLayer, wrap } from './unpack.js';
 
 export interface PullOptions {
   platform?: Platform;
@@ -79,6 +79,9 @@ interface Flight<T> {
   promise: Promise<T>;
   sinks: Set<ProgressSink>;
 }
+
+/** bytes per ingest write and apply feed (see #download) */
+const BATCH = 1 << 20;
 
 const RETRYABLE_KINDS = new Set(['unavailable', 'internal']);
 
@@ -388,7 +391,7 @@ export class Puller {
     if (!applied) {
       await parentCommitted;
       emit({ id, status: 'Extracting', current: 0, total: layer.desc.size });
-      await applyLayerSnapshot(applyArgs, content.reader(layer.desc.digest));
+      await applyLayerSnapshot(applyArgs, storedLayer(content, layer.desc.digest));
     }
     emit({ id, status: 'Pull complete' });
     return outcome;
@@ -447,20 +450,42 @@ export class Puller {
             const fetchOpts: { offset?: number; signal?: AbortSignal } = { offset };
             if (options.signal) fetchOpts.signal = options.signal;
             const stream = await fetcher.fetch(desc, fetchOpts);
-            for await (const chunk of stream as AsyncIterable<Buffer>) {
-              if (offset + chunk.length > desc.size) {
-                stream.destroy();
-                throw new BerthError('invalid-argument', `blob '${desc.digest}': more than the ${desc.size} bytes its descriptor declares`);
-              }
-              // the disk write and apply's read run side by side: neither waits for the other's chunk
-              if (teed) await Promise.all([w.write(chunk), feed(tee, chunk)]);
-              else await w.write(chunk);
-              offset += chunk.length;
+            // The socket hands over 64 KiB at a time; the ingest write (a thread-pool round trip)
+            // and apply's pipe take them in batches of BATCH bytes: fewer calls, same bytes.
+            let pending: Buffer[] = [];
+            let pendingBytes = 0;
+            const flush = async () => {
+              const batch = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+              pending = [];
+              pendingBytes = 0;
+              // the disk write and apply's read run side by side: neither waits for the other's batch
+              if (teed) await Promise.all([w.write(batch), feed(tee, batch)]);
+              else await w.write(batch);
+              offset += batch.length;
               const now = Date.now();
               if (now - lastEmit > 100 || offset === desc.size) {
                 lastEmit = now;
                 emit({ id, status: 'Downloading', current: offset, total: desc.size });
               }
+            };
+            try {
+              for await (const chunk of stream as AsyncIterable<Buffer>) {
+                if (offset + pendingBytes + chunk.length > desc.size) {
+                  stream.destroy();
+                  pending = [];
+                  pendingBytes = 0;
+                  throw new BerthError(
+                    'invalid-argument',
+                    `blob '${desc.digest}': more than the ${desc.size} bytes its descriptor declares`,
+                  );
+                }
+                pending.push(chunk);
+                pendingBytes += chunk.length;
+                if (pendingBytes >= BATCH) await flush();
+              }
+            } finally {
+              // bytes received before a cut connection are a good prefix: keep them, so the retry's Range starts after them
+              if (pendingBytes > 0) await flush();
             }
           }
           if (offset !== desc.size) {

@@ -4,8 +4,8 @@
  * Used by pull (fed from the network) and by load/import/unpack (fed from the content store).
  * Also the way to a container's rootfs: an active snapshot on the image's top chain ID.
  */
-import type { Readable } from 'node:stream';
-import type { ApplyLayer, ApplyResult } from '../archive/types.js';
+import { Readable } from 'node:stream';
+import type { ApplyInput, ApplyLayer, ApplyResult } from '../archive/types.js';
 import { BerthError, isKind } from '../common/errors.js';
 import { uniqueName } from '../common/fs.js';
 import type { Provider } from '../content/types.js';
@@ -48,7 +48,7 @@ export interface LayerApply {
  * On any failure the active snapshot is removed; a concurrent commit of the same chain ID
  * (another process unpacking the same layer) counts as success.
  */
-export async function applyLayerSnapshot(a: LayerApply, input: Readable): Promise<ApplyResult | undefined> {
+export async function applyLayerSnapshot(a: LayerApply, input: ApplyInput): Promise<ApplyResult | undefined> {
   const { snapshotter, layer } = a;
   const key = `extract-${uniqueName()}-${layer.chainId}`;
   await a.lease?.add(snapshotResource(snapshotter, key));
@@ -56,7 +56,7 @@ export async function applyLayerSnapshot(a: LayerApply, input: Readable): Promis
   try {
     await snapshotter.prepare(key, layer.parent, { labels: { 'containerd.io/snapshot.ref': layer.chainId } });
   } catch (err) {
-    input.destroy();
+    if (input instanceof Readable) input.destroy();
     throw err;
   }
   let result: ApplyResult;
@@ -81,7 +81,7 @@ export async function applyLayerSnapshot(a: LayerApply, input: Readable): Promis
       );
     }
   } catch (err) {
-    input.destroy();
+    if (input instanceof Readable) input.destroy();
     await snapshotter.remove(key).catch(() => {});
     throw err;
   }
@@ -93,6 +93,17 @@ export async function applyLayerSnapshot(a: LayerApply, input: Readable): Promis
     throw err;
   }
   return result;
+}
+
+/**
+ * A committed layer blob as apply's input: the file itself, read by the decompressor (or the
+ * helper) without a copy through Node and without hashing the compressed bytes again. That is
+ * safe because what gets applied is checked anyway: apply hashes every uncompressed byte and
+ * the result must equal the diff_id of the (digest-verified) config, so a blob that changed on
+ * disk since its verified commit fails the apply instead of going in.
+ */
+export function storedLayer(content: Provider, digest: string): ApplyInput {
+  return { file: content.path(digest) };
 }
 
 export interface UnpackOptions {
@@ -116,7 +127,7 @@ export async function unpackResolved(
     try {
       await applyLayerSnapshot(
         { snapshotter: deps.snapshotter, apply: deps.apply, lease: options.lease, layer, signal: options.signal },
-        deps.content.reader(layer.desc.digest),
+        storedLayer(deps.content, layer.desc.digest),
       );
     } catch (err) {
       throw wrap(`unpack '${name}'`, err);

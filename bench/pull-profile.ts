@@ -1,0 +1,88 @@
+/**
+ * One pull, instrumented: per-layer progress timestamps (ms from the start), apply start/end,
+ * process CPU (user+sys), for finding the critical path. Not a benchmark: prints, asserts nothing.
+ *   SIZE_MB=200 IMAGE=one|five node --import tsx bench/pull-profile.ts
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openImageService } from '../src/images/service.js';
+import { imageOf, putImage } from '../test/helpers/images.js';
+import { startRegistry } from '../test/helpers/registry.js';
+
+function tarOfFile(name: string, data: Buffer): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
+const endTar = (parts: Buffer[]) => Buffer.concat([...parts, Buffer.alloc(1024)]);
+
+const SIZE_MB = Number(process.env.SIZE_MB ?? 200);
+const IMAGE = process.env.IMAGE ?? 'one';
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-prof-'));
+const reg = await startRegistry({ mode: 'anonymous' });
+try {
+  const part = Math.max(1, Math.floor(SIZE_MB / 5)) << 20;
+  const img =
+    IMAGE === 'one'
+      ? imageOf([endTar([tarOfFile('random.bin', randomBytes(SIZE_MB << 20))])])
+      : imageOf([
+          ...[1, 2, 3, 4].map((i) => endTar([tarOfFile(`layer${i}.bin`, randomBytes(part))])),
+          endTar(Array.from({ length: 5000 }, (_, i) => tarOfFile(`d${i % 50}/f${i}`, randomBytes(1024)))),
+        ]);
+  await putImage(reg, 'bench/x', 'v1', [img]);
+  // DIRTY=1: skopeo copies the image first, as in bench/pull.ts, leaving its writes to the kernel's writeback
+  if (process.env.DIRTY) {
+    execFileSync('skopeo', [
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      `docker://${reg.host}/bench/x:v1`,
+      `oci:${work}/sk:x`,
+    ]);
+  }
+  const svc = await openImageService({ root: join(work, 'root') });
+  // PROF=file: a CPU profile of the pull alone (open it in Chrome's DevTools)
+  const session = process.env.PROF ? new Session() : undefined;
+  session?.connect();
+  await session?.post('Profiler.enable');
+  await session?.post('Profiler.start');
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const last = new Map<string, string>();
+  await svc.pull(`${reg.host}/bench/x:v1`, {
+    onProgress: (e) => {
+      const key = `${e.id ?? '-'} ${e.status}`;
+      if (last.get(e.id ?? '-') === e.status) return;
+      last.set(e.id ?? '-', e.status);
+      console.log(`${(performance.now() - t0).toFixed(0).padStart(6)} ms  ${key}`);
+    },
+  });
+  const wall = performance.now() - t0;
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(process.env.PROF as string, JSON.stringify(profile));
+  }
+  const c = process.cpuUsage(c0);
+  console.log(`wall ${(wall / 1000).toFixed(2)} s; node cpu user ${(c.user / 1e6).toFixed(2)} sys ${(c.system / 1e6).toFixed(2)}`);
+  await svc[Symbol.asyncDispose]();
+} finally {
+  await reg.stop();
+  rmSync(work, { recursive: true, force: true });
+}
