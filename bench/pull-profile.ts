@@ -11,26 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openImageService } from '../src/images/service.js';
 import { imageOf, putImage } from '../test/helpers/images.js';
-import { startRegistry } from '../test/helpers/registry.js';
-
-function tarOfFile(name: string, data: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-}
-const endTar = (parts: Buffer[]) => Buffer.concat([...parts, Buffer.alloc(1024)]);
+import { startRegistry, tarOf } from '../test/helpers/registry.js';
 
 const SIZE_MB = Number(process.env.SIZE_MB ?? 200);
 const IMAGE = process.env.IMAGE ?? 'one';
@@ -40,10 +21,10 @@ try {
   const part = Math.max(1, Math.floor(SIZE_MB / 5)) << 20;
   const img =
     IMAGE === 'one'
-      ? imageOf([endTar([tarOfFile('random.bin', randomBytes(SIZE_MB << 20))])])
+      ? imageOf([tarOf({ 'random.bin': randomBytes(SIZE_MB << 20) })])
       : imageOf([
-          ...[1, 2, 3, 4].map((i) => endTar([tarOfFile(`layer${i}.bin`, randomBytes(part))])),
-          endTar(Array.from({ length: 5000 }, (_, i) => tarOfFile(`d${i % 50}/f${i}`, randomBytes(1024)))),
+          ...[1, 2, 3, 4].map((i) => tarOf({ [`layer${i}.bin`]: randomBytes(part) })),
+          tarOf(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`d${i % 50}/f${i}`, randomBytes(1024)]))),
         ]);
   await putImage(reg, 'bench/x', 'v1', [img]);
   // DIRTY=1: skopeo copies the image first, as in bench/pull.ts, leaving its writes to the kernel's writeback

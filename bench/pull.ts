@@ -17,31 +17,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openImageService } from '../src/images/service.js';
 import { imageOf, putImage } from '../test/helpers/images.js';
-import { startRegistry } from '../test/helpers/registry.js';
+import { startRegistry, tarOf } from '../test/helpers/registry.js';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.RUNS ?? 3);
 const SIZE_MB = Number(process.env.SIZE_MB ?? 200);
 const which = (cmd: string) => ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/bin', '/sbin'].map((d) => join(d, cmd)).find(existsSync);
 
-function tarOfFile(name: string, data: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-}
-const endTar = (parts: Buffer[]) => Buffer.concat([...parts, Buffer.alloc(1024)]);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const secs = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(2));
 
@@ -57,11 +39,11 @@ let dockerd: ChildProcess | undefined;
 const dk = join(work, 'dockerd');
 try {
   console.error(`building images (${SIZE_MB} MiB)…`);
-  const big = endTar([tarOfFile('random.bin', randomBytes(SIZE_MB << 20))]);
+  const big = tarOf({ 'random.bin': randomBytes(SIZE_MB << 20) });
   const one = imageOf([big]);
   const part = Math.max(1, Math.floor(SIZE_MB / 5)) << 20;
-  const small = endTar(Array.from({ length: 5000 }, (_, i) => tarOfFile(`d${i % 50}/f${i}`, randomBytes(1024))));
-  const five = imageOf([...[1, 2, 3, 4].map((i) => endTar([tarOfFile(`layer${i}.bin`, randomBytes(part))])), small]);
+  const small = tarOf(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`d${i % 50}/f${i}`, randomBytes(1024)])));
+  const five = imageOf([...[1, 2, 3, 4].map((i) => tarOf({ [`layer${i}.bin`]: randomBytes(part) })), small]);
   await putImage(reg, 'bench/one', 'v1', [one]);
   await putImage(reg, 'bench/five', 'v1', [five]);
   const images = { 'one layer': `${reg.host}/bench/one:v1`, '5 layers': `${reg.host}/bench/five:v1` };
