@@ -71,17 +71,23 @@ try {
   }
   const docker = (...args: string[]) => run('docker', ['-H', `unix://${dk}/docker.sock`, ...args], { maxBuffer: 64 << 20 });
 
+  // Each cell starts with no dirty pages of the previous one: berth-unpack ends a layer with
+  // syncfs(), which would otherwise also write back what skopeo or dockerd left in the page cache.
+  const settle = () => run('sync', []);
+
   const rows: Record<string, Record<string, number | undefined>> = {};
   for (const [label, ref] of Object.entries(images)) {
     const cell: Record<string, number[]> = { berth: [], skopeo: [], dockerd: [] };
     for (let i = 0; i < RUNS; i++) {
       const root = join(work, `berth-${i}`);
       const svc = await openImageService({ root });
+      await settle();
       cell.berth!.push(await time(() => svc.pull(ref)));
       await svc[Symbol.asyncDispose]();
       rmSync(root, { recursive: true, force: true });
       if (which('skopeo')) {
         const out = join(work, `skopeo-${i}`);
+        await settle();
         cell.skopeo!.push(
           await time(() =>
             run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${out}:x`]),
@@ -90,6 +96,7 @@ try {
         rmSync(out, { recursive: true, force: true });
       }
       if (dockerd) {
+        await settle();
         cell.dockerd!.push(await time(() => docker('pull', '-q', ref)));
         await docker('rmi', '-f', ref);
       }
