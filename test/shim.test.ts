@@ -6,7 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -440,6 +451,60 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.ok(!readFileSync(l.logPath, 'utf8').includes('got-hi'), 'exec output is not in the container log');
     assert.equal((await c.state()).status, 'running', 'the container runs on');
     await assert.rejects(c.request('state', { exec: 'nope' }), /no such exec/);
+  });
+
+  test('what a container sees of berth through the shim: at created, running and during an exec, only pipes, sockets and its own cwd', {
+    timeout: 30_000,
+  }, async () => {
+    const l = await launch(['/bin/sleep', '1000'], { stdin: true });
+    const c0 = await Container.load(l.root, l.id);
+    const init = c0.record.pid!;
+    const pidns = readlinkSync(`/proc/${init}/ns/pid`);
+    /** Every process in the container's pid namespace: its fds and whether its cwd is its root (never the host's). */
+    const scan = (stage: string): number => {
+      const hostRoot = statSync('/');
+      let seen = 0;
+      for (const d of readdirSync('/proc')) {
+        if (!/^\d+$/.test(d)) continue;
+        let links: string[];
+        try {
+          if (readlinkSync(`/proc/${d}/ns/pid`) !== pidns) continue;
+        } catch {
+          continue; // gone meanwhile, or not ours to inspect (the sandbox's pid 1 refuses even root)
+        }
+        try {
+          links = readdirSync(`/proc/${d}/fd`).map((fd) => readlinkSync(`/proc/${d}/fd/${fd}`));
+          const cwd = statSync(`/proc/${d}/cwd`);
+          const root = statSync(`/proc/${d}/root`);
+          assert.ok(!(root.dev === hostRoot.dev && root.ino === hostRoot.ino), `${stage}: pid ${d} has the host's root`);
+          assert.ok(cwd.dev === root.dev && cwd.ino === root.ino, `${stage}: the cwd of pid ${d} is its root (/)`);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') continue; // gone meanwhile
+          throw err;
+        }
+        const bad = links.filter((k) => !/^(pipe|socket|anon_inode):/.test(k) && k !== '/dev/null' && !/^\/dev\/pts\/\d+$/.test(k));
+        assert.deepEqual(bad, [], `${stage}: pid ${d} holds only pipes, sockets and /dev/null: ${links.join(', ')}`);
+        seen++;
+      }
+      return seen;
+    };
+    assert.ok(scan('created') >= 1, 'the created init is seen');
+    await startIt(l);
+    assert.ok(scan('running') >= 1, 'the running init is seen');
+    const running = exec({
+      root: l.root,
+      id: l.id,
+      process: { ...c0.record.config.process!, args: ['/bin/sleep', '2'] },
+      detach: false,
+      launcher: shimExecLauncher({ socket: l.socket, execId: 'scan' }),
+    });
+    let during = 0;
+    for (let i = 0; i < 150 && during < 2; i++) {
+      during = scan('during exec');
+      await sleep(10);
+    }
+    assert.ok(during >= 2, `the exec's process is seen beside the init (${during})`);
+    assert.equal((await running).exitCode, 0);
   });
 
   test('exec with a terminal hosted by the shim: the pty master reaches the shim, the size applies', { timeout: 30_000 }, async () => {
