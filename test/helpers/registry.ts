@@ -121,16 +121,8 @@ interface TokenServer {
   issueRefreshToken(user: string): string;
 }
 
-async function startTokenServer(
-  dir: string,
-  service: string,
-  issuer: string,
-  users: Record<string, string>,
-  requests: TokenRequest[],
-  grant: (user: string, repository: string, actions: string[]) => string[],
-): Promise<TokenServer> {
-  const keyPath = join(dir, 'token.key');
-  const certPath = join(dir, 'token.crt');
+/** An RSA key and a self-signed certificate valid for two days (the token signer's, or a TLS registry's). */
+async function selfSignedCert(keyPath: string, certPath: string, subject: string, extra: string[] = []): Promise<void> {
   await run('openssl', [
     'req',
     '-x509',
@@ -144,8 +136,22 @@ async function startTokenServer(
     '-days',
     '2',
     '-subj',
-    '/CN=berth-test-token',
+    subject,
+    ...extra,
   ]);
+}
+
+async function startTokenServer(
+  dir: string,
+  service: string,
+  issuer: string,
+  users: Record<string, string>,
+  requests: TokenRequest[],
+  grant: (user: string, repository: string, actions: string[]) => string[],
+): Promise<TokenServer> {
+  const keyPath = join(dir, 'token.key');
+  const certPath = join(dir, 'token.crt');
+  await selfSignedCert(keyPath, certPath, '/CN=berth-test-token');
   const keyPem = readFileSync(keyPath, 'utf8');
   const certPem = readFileSync(certPath, 'utf8');
   const certDer = certPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
@@ -300,23 +306,7 @@ export async function startRegistry(opts: RegistryStartOptions): Promise<TestReg
     if (opts.tls) {
       const key = join(dir, 'tls.key');
       const cert = join(dir, 'tls.crt');
-      await run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ]);
+      await selfSignedCert(key, cert, '/CN=127.0.0.1', ['-addext', 'subjectAltName=IP:127.0.0.1']);
       tls = `  tls:\n    certificate: ${cert}\n    key: ${key}\n`;
     }
     const config = `version: 0.1
