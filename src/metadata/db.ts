@@ -71,6 +71,19 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX lease_resources_resource ON lease_resources (type, resource);
   `,
+  // 1 → 2: the engine's containers (src/engine/containers/store.ts). The record is JSON (the
+  // shape of docker inspect's parts, src/engine/containers/record.ts); name and image are
+  // columns for uniqueness and for "is this image in use".
+  `
+  CREATE TABLE containers (
+    id         TEXT PRIMARY KEY,            -- 64 hex
+    name       TEXT NOT NULL UNIQUE,        -- without the leading '/'
+    image_id   TEXT NOT NULL,               -- sha256:<config digest>
+    created_at INTEGER NOT NULL,            -- ms since the epoch
+    record     TEXT NOT NULL                -- JSON
+  ) STRICT;
+  CREATE INDEX containers_image ON containers (image_id);
+  `,
 ];
 
 export interface OpenOptions {

@@ -1,0 +1,162 @@
+/**
+ * `POST /containers/create`: decode and check the body (dockerd's texts), merge it with the
+ * image's config, take a rootfs snapshot on the image's layers, write the container's files,
+ * then insert the record — the commit point. A failure before the insert removes what was made;
+ * a crash before it leaves a snapshot and a directory no record names, which the start-up sweep
+ * (restore.ts) removes.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { BerthError, fromErrno } from '../../common/errors.js';
+import { secureRandomHex, writeFileAtomic } from '../../common/fs.js';
+import type { Engine } from '../engine.js';
+import { lookupImage } from '../image-lookup.js';
+import { type CreateRequest, decodeCreateBody, mergeConfig, mountPoints, processOf, validateCreate } from '../spec/index.js';
+import { hostnameFile, hostsFile, resolvConf } from './files.js';
+import { generateName, validateName } from './names.js';
+import { type ContainerRecord, type MountInfo, rfc3339Nano, ZERO_TIME } from './record.js';
+
+export interface CreateResult {
+  Id: string;
+  Warnings: string[];
+}
+
+export const SNAPSHOT_PREFIX = 'container-';
+
+export async function createContainer(engine: Engine, body: unknown, name?: string): Promise<CreateResult> {
+  const req = decodeCreateBody(body);
+  const finalName = name ? validateName(name) : generateName((n) => engine.containers.nameOwner(n) !== undefined);
+  const owner = engine.containers.nameOwner(finalName);
+  if (owner)
+    throw new BerthError(
+      'already-exists',
+      `Conflict. The container name "/${finalName}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+      { object: finalName },
+    );
+  const imageRef = req.config.Image ?? '';
+  if (!imageRef) throw new BerthError('invalid-argument', 'Config cannot be empty in order to create a container', { object: 'Image' });
+  const warnings = validateCreate(req, engine.host.facts);
+  checkEngineSupport(engine, req);
+  const { image, resolved } = await lookupImage(engine.images, imageRef);
+
+  const id = secureRandomHex(32);
+  const config = mergeConfig({ image: resolved.config.config, request: req.config, id });
+  config.Image = imageRef;
+  const { path: procPath, args } = processOf(config);
+
+  const dir = engine.containerDir(id);
+  const key = `${SNAPSHOT_PREFIX}${id}`;
+  let snapshotMade = false;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o710 });
+    mkdirSync(`${dir}/rootfs`, { mode: 0o755 });
+    await engine.images.rootfs(image.name, key, { labels: { 'berth.container': id } });
+    snapshotMade = true;
+    writeContainerFiles(engine, dir, config.Hostname ?? id.slice(0, 12), req);
+    const rec: ContainerRecord = {
+      Id: id,
+      Name: finalName,
+      Created: rfc3339Nano(),
+      Path: procPath,
+      Args: args,
+      Image: resolved.id,
+      ImageRef: imageRef,
+      Config: config,
+      HostConfig: normalizeHostConfig(engine, req),
+      State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME },
+      RestartCount: 0,
+      ManualStop: false,
+      Mounts: mountInfo(req),
+      Runtime: req.hostConfig.Runtime || engine.options.defaultRuntime,
+      SnapshotKey: key,
+      Generation: 0,
+    };
+    if (req.networkingConfig !== undefined) rec.NetworkingConfig = req.networkingConfig;
+    if (config.Healthcheck?.Test?.length && config.Healthcheck.Test[0] !== 'NONE')
+      rec.State.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
+    engine.containers.insert(rec);
+    engine.publish(rec, 'create');
+    return { Id: id, Warnings: warnings };
+  } catch (err) {
+    if (snapshotMade) await engine.images.snapshotter.remove(key).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** What the engine cannot do yet, refused before anything is made (networking is another issue's). */
+function checkEngineSupport(engine: Engine, req: CreateRequest): void {
+  const h = req.hostConfig;
+  const ports = Object.keys(h.PortBindings ?? {}).length > 0 || h.PublishAllPorts;
+  if (ports)
+    throw new BerthError(
+      'invalid-argument',
+      'publishing ports (-p, -P) needs container networking, which this Berth does not have yet: use --network host, or none',
+      { object: 'PortBindings' },
+    );
+  const mode = h.NetworkMode ?? '';
+  if (mode !== '' && mode !== 'default' && mode !== 'none' && mode !== 'host' && mode !== 'bridge' && !mode.startsWith('container:'))
+    throw new BerthError('not-found', `network ${mode} not found`, { object: mode });
+  const runtime = h.Runtime || engine.options.defaultRuntime;
+  if (runtime !== 'berth' && !engine.options.runtimes[runtime])
+    throw new BerthError('invalid-argument', `Unknown runtime specified ${runtime}`, { object: 'Runtime' });
+  const driver = h.LogConfig?.Type ?? '';
+  if (driver !== '' && driver !== 'json-file' && driver !== 'none')
+    throw new BerthError('invalid-argument', `logger: no log driver named '${driver}' is registered`, { object: 'LogConfig' });
+}
+
+/** What inspect shows for HostConfig: the request's, with dockerd's defaults filled in. */
+function normalizeHostConfig(engine: Engine, req: CreateRequest) {
+  const h = { ...req.hostConfig };
+  h.NetworkMode ||= 'default';
+  h.Runtime ||= engine.options.defaultRuntime;
+  h.LogConfig = {
+    Type: h.LogConfig?.Type || engine.options.log.driver,
+    Config: h.LogConfig?.Config ?? {},
+  };
+  h.RestartPolicy = { Name: h.RestartPolicy?.Name ?? '', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 };
+  h.ShmSize ||= 64 * 1024 * 1024;
+  return h;
+}
+
+/** -v and --mount as moby parses them; inspect's Mounts from them. Named volumes come with the volume layer. */
+function mountInfo(req: CreateRequest): MountInfo[] {
+  const points = mountPoints(req.hostConfig.Binds ?? [], req.hostConfig.Mounts ?? [], (p) => existsSync(p));
+  return points.map((mp) => {
+    if (mp.type === 'volume')
+      throw new BerthError('not-implemented', `volume '${mp.source || '(anonymous)'}' at ${mp.destination}: named volumes are not available yet`, {
+        object: mp.destination,
+      });
+    return {
+      Type: mp.type,
+      Source: mp.source,
+      Destination: mp.destination,
+      Mode: mp.mode,
+      RW: !mp.readOnly,
+      Propagation: mp.type === 'bind' ? mp.propagation || 'rprivate' : '',
+    };
+  });
+}
+
+function writeContainerFiles(engine: Engine, dir: string, hostname: string, req: CreateRequest): void {
+  const h = req.hostConfig;
+  const hostNetwork = h.NetworkMode === 'host';
+  const readHost = (f: string) => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  try {
+    writeFileAtomic(`${dir}/hostname`, hostnameFile(hostNetwork ? readHost('/etc/hostname').trim() || hostname : hostname), { durable: false });
+    writeFileAtomic(`${dir}/hosts`, hostsFile({ extraHosts: h.ExtraHosts ?? [], hostNetwork, hostHosts: readHost('/etc/hosts') }), { durable: false });
+    writeFileAtomic(
+      `${dir}/resolv.conf`,
+      resolvConf(readHost('/etc/resolv.conf'), { dns: h.Dns ?? [], search: h.DnsSearch ?? [], options: h.DnsOptions ?? [], hostNetwork }),
+      { durable: false },
+    );
+  } catch (err) {
+    throw fromErrno('write container files', dir, err);
+  }
+  void engine;
+}

@@ -1,0 +1,137 @@
+/**
+ * Following a running container to its exit, through its shim: `wait` on a connection of our
+ * own; if the shim dies, its exit.json or a `shim_lost` record (exit code 255). The exit is then
+ * recorded (the row is the truth), the runtime's cgroups and state removed, the shim released,
+ * waiters woken, and the restart policy or `--rm` applied. The same path serves containers found
+ * running when berthd starts again (restore.ts): a monitor is state-less, it only needs the id.
+ */
+import path from 'node:path';
+import { Container, deleteContainer } from '../../runtime/index.js';
+import { ShimClient, waitExit } from '../shim/client.js';
+import type { ExitRecord } from '../shim/protocol.js';
+import type { Engine } from '../engine.js';
+import { isActive, rfc3339Nano } from './record.js';
+import { unmountRootfs } from './start.js';
+
+/** Follows generation `gen` of container `id` until its exit is recorded. Never throws. */
+export function follow(engine: Engine, id: string, gen: number): void {
+  void (async () => {
+    let cgroup: string | undefined;
+    try {
+      const c = await Container.load(engine.runtimeRoot, id);
+      cgroup = (c.record.cgroups.find((g) => g.hierarchy.version === 2) ?? c.record.cgroups[0])?.dir;
+    } catch {
+      // no runtime state: the shim's record (or its absence) decides
+    }
+    let exit: ExitRecord;
+    try {
+      exit = await waitExit(engine.stateDir(id), cgroup ? { cgroup } : {});
+    } catch (err) {
+      exit = lost(String((err as Error).message));
+    }
+    await recordExit(engine, id, gen, exit).catch((err) => engine.log?.(`record exit of ${id}: ${(err as Error).message}`));
+  })();
+}
+
+function lost(message: string): ExitRecord {
+  return {
+    v: 1,
+    pid: 0,
+    exit_code: 255,
+    signal: null,
+    core_dumped: false,
+    oom_killed: false,
+    started_at: null,
+    finished_at: new Date().toISOString(),
+    reason: 'shim_lost',
+    message,
+  };
+}
+
+/** Records the exit of generation `gen`, cleans its run up, then restarts or removes as asked. */
+export async function recordExit(engine: Engine, id: string, gen: number, exit: ExitRecord): Promise<void> {
+  let next: 'restart' | 'remove' | undefined;
+  let delay = 0;
+  await engine.withLock(id, async () => {
+    const rec = engine.containers.find(id);
+    if (!rec || rec.Generation !== gen || !isActive(rec.State.Status)) return;
+    await cleanupRun(engine, id);
+    const ranMs = Date.parse(exit.finished_at ?? '') - Date.parse(rec.State.StartedAt);
+    rec.State = {
+      ...rec.State,
+      Status: 'exited',
+      Pid: 0,
+      ExitCode: exit.exit_code,
+      OOMKilled: exit.oom_killed,
+      Error: exit.reason === 'exited' ? '' : (exit.message ?? exit.reason),
+      FinishedAt: exit.finished_at ? toNano(exit.finished_at) : rfc3339Nano(),
+    };
+    if (rec.State.Health) rec.State.Health = { ...rec.State.Health, Status: rec.State.Health.Status === 'starting' ? 'unhealthy' : rec.State.Health.Status };
+    const policy = restartDecision(rec.HostConfig.RestartPolicy, rec.ManualStop, exit.exit_code, rec.RestartCount);
+    if (policy && engine.accepting) {
+      next = 'restart';
+      delay = engine.backoff.next(id, Number.isFinite(ranMs) ? ranMs : 0);
+      rec.State.Status = 'restarting';
+      rec.RestartCount++;
+    } else if (rec.HostConfig.AutoRemove) next = 'remove';
+    engine.containers.save(rec);
+    if (exit.oom_killed) engine.publish(rec, 'oom');
+    engine.publish(rec, 'die', { exitCode: String(exit.exit_code) });
+    engine.signals.emit(`exit:${id}`, { exitCode: exit.exit_code });
+  });
+  if (next === 'remove') await engine.remove(id, { force: true, volumes: true }).catch(() => {});
+  if (next === 'restart') engine.scheduleRestart(id, delay);
+}
+
+/** After an exit: the runtime's record and cgroups, the rootfs mount, the shim (released). */
+export async function cleanupRun(engine: Engine, id: string): Promise<void> {
+  await deleteContainer(engine.runtimeRoot, id, true).catch(() => {});
+  await unmountRootfs(path.join(engine.containerDir(id), 'rootfs')).catch(() => {});
+  try {
+    await using c = await ShimClient.connect(engine.shimSocket(id));
+    await c.release();
+  } catch {
+    // already gone
+  }
+}
+
+/** moby restartmanager.ShouldRestart (the back-off is the caller's). */
+export function restartDecision(
+  policy: { Name?: string; MaximumRetryCount?: number } | null | undefined,
+  manualStop: boolean,
+  exitCode: number,
+  restartCount: number,
+): boolean {
+  if (manualStop) return false;
+  switch (policy?.Name ?? '') {
+    case 'always':
+    case 'unless-stopped':
+      return true;
+    case 'on-failure':
+      return exitCode !== 0 && (!policy?.MaximumRetryCount || restartCount < policy.MaximumRetryCount);
+    default:
+      return false;
+  }
+}
+
+/** RFC3339 from the shim (already nanoseconds) or Date's ISO: Go's RFC3339Nano either way. */
+function toNano(t: string): string {
+  return t.endsWith('Z') && /\.\d{4,}Z$/.test(t) ? t : rfc3339Nano(new Date(t));
+}
+
+/**
+ * Docker's restart back-off: 100 ms, doubling per restart up to a minute; reset once a run lasted
+ * at least 10 s.
+ */
+export class Backoff {
+  private readonly delays = new Map<string, number>();
+  next(id: string, ranMs: number): number {
+    const prev = ranMs >= 10_000 ? 0 : (this.delays.get(id) ?? 0);
+    const d = prev === 0 ? 100 : Math.min(prev * 2, 60_000);
+    this.delays.set(id, d);
+    return d;
+  }
+  forget(id: string): void {
+    this.delays.delete(id);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `DELETE /containers/{id}`: 409 while running unless `force` (then SIGKILL and wait), then the
+ * record is marked `removing` (so a crash half-way is finished at the next start), the run's
+ * leftovers, the rootfs snapshot, the container's directory and state dir go, and the row last.
+ */
+import { rmSync } from 'node:fs';
+import { BerthError } from '../../common/errors.js';
+import type { Engine } from '../engine.js';
+import { cleanupRun } from './monitor.js';
+import { isActive } from './record.js';
+import { resumeIfPaused } from './pause.js';
+import { nextExit, signalContainer } from './signal.js';
+
+export interface RemoveOptions {
+  force?: boolean;
+  /** Anonymous volumes too (`-v`). */
+  volumes?: boolean;
+}
+
+export async function removeContainer(engine: Engine, ref: string, opts: RemoveOptions = {}): Promise<void> {
+  const rec0 = engine.containers.get(ref);
+  const id = rec0.Id;
+  engine.cancelRestart(id);
+  if (isActive(rec0.State.Status)) {
+    if (!opts.force) {
+      const what = rec0.State.Status === 'paused' ? 'paused' : 'running';
+      throw new BerthError(
+        'failed-precondition',
+        `You cannot remove a ${what} container ${id}. Stop the container before attempting removal or force remove`,
+        { object: id },
+      );
+    }
+    if (rec0.State.Status === 'restarting') {
+      await engine.withLock(id, async () => {
+        const r = engine.containers.get(id);
+        r.State.Status = 'exited';
+        engine.containers.save(r);
+      });
+    } else {
+      rec0.ManualStop = true;
+      engine.containers.save(rec0);
+      const exited = nextExit(engine, id, 30_000);
+      await resumeIfPaused(engine, id);
+      await signalContainer(engine, id, 9, true).catch(() => {});
+      await exited;
+    }
+  }
+  await engine.withLock(id, async () => {
+    const rec = engine.containers.find(id);
+    if (!rec) return;
+    if (rec.State.Status === 'removing') return;
+    if (isActive(rec.State.Status))
+      throw new BerthError('failed-precondition', `cannot remove container ${id}: it is running again`, { object: id });
+    rec.State.Status = 'removing';
+    engine.containers.save(rec);
+    await finishRemoval(engine, id);
+    engine.publish(rec, 'destroy');
+  });
+  engine.signals.emit(`removed:${id}`);
+  engine.backoff.forget(id);
+}
+
+/** The part of a removal that a restart finishes for a record left `removing`. */
+export async function finishRemoval(engine: Engine, id: string): Promise<void> {
+  await cleanupRun(engine, id);
+  const rec = engine.containers.find(id);
+  if (rec) await engine.images.snapshotter.remove(rec.SnapshotKey).catch(() => {});
+  rmSync(engine.containerDir(id), { recursive: true, force: true });
+  rmSync(engine.stateDir(id), { recursive: true, force: true });
+  engine.containers.delete(id);
+  engine.images.collector.notify();
+}

@@ -1,0 +1,212 @@
+/**
+ * `POST /containers/{id}/start`: the OCI spec from the record (src/engine/spec/), the bundle's
+ * config.json, the runtime library's prepare + launch through berth-shim (no Node process and
+ * no runtime CLI per container), attaches that were waiting, then the shim's `start`. From here
+ * the container belongs to its shim; monitor.ts follows its exit.
+ *
+ * A start that fails leaves nothing running: no shim, no cgroup, no runtime state, no mount;
+ * the record keeps `created` with dockerd's exit code (127 not found, 126 not executable, 128)
+ * and the error, as `docker ps -a` and inspect show it.
+ */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { BerthError, errnoCode } from '../../common/errors.js';
+import { writeFileAtomic } from '../../common/fs.js';
+import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
+import { ShimClient } from '../shim/client.js';
+import { type ShimSession, shimLauncher } from '../shim/launcher.js';
+import type { Engine } from '../engine.js';
+import { deviceInfo, hostDevices } from '../host.js';
+import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
+import { follow } from './monitor.js';
+import { type ContainerRecord, rfc3339Nano } from './record.js';
+import { readRootfsFile } from './rootfs.js';
+
+/** Starts a created or exited container; 304 semantics are the caller's (`alreadyRunning`). */
+export async function startContainer(engine: Engine, ref: string): Promise<'started' | 'already-running'> {
+  const rec0 = engine.containers.get(ref);
+  return engine.withLock(rec0.Id, async () => {
+    const rec = engine.containers.get(rec0.Id);
+    const s = rec.State.Status;
+    if (s === 'running') return 'already-running';
+    if (s === 'paused') throw new BerthError('failed-precondition', 'cannot start a paused container, try unpause instead', { object: rec.Id });
+    if (s === 'removing' || s === 'dead')
+      throw new BerthError('failed-precondition', `container is marked for removal and cannot be started`, { object: rec.Id });
+    await launchContainer(engine, rec);
+    return 'started';
+  });
+}
+
+/** The launch itself, under the container's lock (also used by restarts). */
+export async function launchContainer(engine: Engine, rec: ContainerRecord): Promise<void> {
+  const id = rec.Id;
+  const dir = engine.containerDir(id);
+  const stateDir = engine.stateDir(id);
+  const runtimeRoot = engine.runtimeRoot;
+  // What an earlier run of this container may have left (a crash between two lines of ours).
+  await deleteContainer(runtimeRoot, id, true).catch(() => {});
+  rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(path.dirname(engine.shimSocket(id)), { recursive: true, mode: 0o700 });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+
+  let session: ShimSession | undefined;
+  try {
+    const mounts = await engine.images.snapshotter.mounts(rec.SnapshotKey);
+    const h = rec.HostConfig;
+    const points = mountPoints(h.Binds ?? [], h.Mounts ?? [], (p) => existsSync(p));
+    const spec = buildSpec({
+      id,
+      config: rec.Config,
+      hostConfig: h.NetworkMode === 'default' ? { ...h, NetworkMode: '' } : h,
+      rootfs: path.join(dir, 'rootfs'),
+      hostsPath: path.join(dir, 'hosts'),
+      hostnamePath: path.join(dir, 'hostname'),
+      resolvConfPath: path.join(dir, 'resolv.conf'),
+      passwd: readRootfsFile(mounts, '/etc/passwd'),
+      group: readRootfsFile(mounts, '/etc/group'),
+      host: {
+        arch: engine.host.arch,
+        kernel: engine.host.kernel,
+        ...(engine.host.lastCap === undefined ? {} : { lastCap: engine.host.lastCap }),
+        ...(h.Privileged ? { devices: hostDevices() } : {}),
+        deviceInfo: deviceInfo((h.Devices ?? []).map((d) => d.PathOnHost)),
+        ...(engine.options.defaultUlimits ? { defaultUlimits: engine.options.defaultUlimits } : {}),
+      },
+      namespacePath: (other, type) => {
+        const o = engine.containers.get(other);
+        if (o.State.Status !== 'running' || !o.State.Pid)
+          throw new BerthError('failed-precondition', `cannot join the ${type} namespace of a non running container: ${o.Id}`, { object: o.Id });
+        return `/proc/${o.State.Pid}/ns/${type === 'network' ? 'net' : type}`;
+      },
+      extraMounts: specMounts(
+        points.filter((p) => p.type !== 'volume'),
+        (mp) => mp.source,
+      ),
+    });
+    writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(spec), { durable: false });
+
+    const tty = rec.Config.Tty === true;
+    const consoleSocket = tty ? shortPath(engine, stateDir, id, 'console.sock', 'c') : undefined;
+    const opts = { root: runtimeRoot, id, bundle: dir, ...(consoleSocket ? { consoleSocket } : {}) };
+    const prepared = await prepare(opts, 'run-detached');
+    const cgroups = prepared.record.cgroups;
+    const cgroup = (cgroups.find((c) => c.hierarchy.version === 2) ?? cgroups[0])?.dir;
+    const size = h.ConsoleSize && h.ConsoleSize[0] && h.ConsoleSize[1] ? { rows: h.ConsoleSize[0], cols: h.ConsoleSize[1] } : undefined;
+    const log = logOptions(engine, rec);
+    await mountRootfs(mounts, path.join(dir, 'rootfs'));
+    const launcher = shimLauncher({
+      stateDir,
+      socket: engine.shimSocket(id),
+      ...(log ? { log } : {}),
+      stdin: rec.Config.OpenStdin === true,
+      ...(cgroup ? { cgroup } : {}),
+      ...(size ? { size } : {}),
+      ...(h.OomScoreAdj ? { oomScoreAdj: h.OomScoreAdj } : {}),
+      ...(engine.options.shim ? { shim: engine.options.shim } : {}),
+      ...(engine.options.nsinit ? { nsinit: engine.options.nsinit } : {}),
+    });
+    const launched = await launchPrepared(prepared, { ...opts, launcher });
+    session = launched.session as ShimSession;
+    const { client, shim } = await session.ready;
+    // Attaches that arrived before start (`docker run`: attach, wait, then start) are connected
+    // now, between created and start, so they miss no output.
+    await engine.connectPendingAttaches(id, shim.socket);
+    await client.start();
+    const state = await client.state();
+    rec.State = {
+      ...rec.State,
+      Status: 'running',
+      Pid: state.pid,
+      ExitCode: 0,
+      Error: '',
+      OOMKilled: false,
+      StartedAt: state.started_at ?? rfc3339Nano(),
+    };
+    if (rec.State.Health) rec.State.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
+    rec.Generation++;
+    rec.ManualStop = false;
+    engine.containers.save(rec);
+    engine.publish(rec, 'start');
+    session.detach();
+    follow(engine, rec.Id, rec.Generation);
+  } catch (err) {
+    await session?.[Symbol.asyncDispose]().catch(() => {});
+    await stopLeftovers(engine, rec);
+    const message = startMessage(err);
+    rec.State.ExitCode = startExitCode(message);
+    rec.State.Error = message;
+    engine.containers.save(rec);
+    engine.signals.emit(`exit:${id}`, { exitCode: rec.State.ExitCode, error: message });
+    // `docker run --rm` waits for `removed` even when the start failed (dockerd removes it too).
+    if (rec.HostConfig.AutoRemove) setImmediate(() => void engine.remove(id, { force: true }).catch(() => {}));
+    throw new BerthError('invalid-argument', message, { object: id, cause: err });
+  }
+}
+
+/** After a failed start: the shim, the runtime's state and cgroups, the rootfs mount. */
+async function stopLeftovers(engine: Engine, rec: ContainerRecord): Promise<void> {
+  const socket = engine.shimSocket(rec.Id);
+  try {
+    await using c = await ShimClient.connect(socket);
+    await c.request('shutdown', { force: true });
+  } catch {
+    // no shim: nothing to stop
+  }
+  await deleteContainer(engine.runtimeRoot, rec.Id, true).catch(() => {});
+  await unmountRootfs(path.join(engine.containerDir(rec.Id), 'rootfs'));
+}
+
+function shortPath(engine: Engine, dir: string, id: string, name: string, suffix: string): string {
+  const p = path.join(dir, name);
+  return Buffer.byteLength(p) <= 107 ? p : path.join(engine.options.execRoot, 's', `${id.slice(0, 24)}.${suffix}`);
+}
+
+/** The json-file options: the container's --log-opt over the daemon's. */
+function logOptions(engine: Engine, rec: ContainerRecord): { path: string; maxSize: number; maxFile: number } | undefined {
+  const lc = rec.HostConfig.LogConfig;
+  if ((lc?.Type || engine.options.log.driver) === 'none') return undefined;
+  const cfg = lc?.Config ?? {};
+  return {
+    path: engine.logPath(rec.Id),
+    maxSize: cfg['max-size'] ? parseSize(cfg['max-size']) : engine.options.log.maxSize,
+    maxFile: cfg['max-file'] ? Number(cfg['max-file']) : engine.options.log.maxFile,
+  };
+}
+
+/** go-units RAMInBytes as the json-file driver reads max-size: 10k, 10m, 1g (binary units). */
+export function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i.exec(v.trim());
+  if (!m) throw new BerthError('invalid-argument', `invalid size: '${v}'`, { object: 'max-size' });
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[m[2]!.toLowerCase() as ''];
+  return Math.floor(Number(m[1]) * mult);
+}
+
+function startMessage(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.replace(/^shim start: /, '');
+}
+
+/** moby daemon/start.go: 127 when the command is not found, 126 when it cannot be run, else 128. */
+export function startExitCode(message: string): number {
+  if (/executable file not found|no such file or directory|not found/.test(message)) return 127;
+  if (/permission denied|is a directory|exec format error/.test(message)) return 126;
+  return 128;
+}
+
+// ---- the rootfs mount (on the host until berth-nsinit mounts it in the container's namespace) ----
+
+import { mountAll, unmountAll } from '../../snapshots/mount.js';
+import type { Mount } from '../../snapshots/types.js';
+
+async function mountRootfs(mounts: Mount[], target: string): Promise<void> {
+  await unmountRootfs(target);
+  await mountAll(mounts, target);
+}
+
+export async function unmountRootfs(target: string): Promise<void> {
+  try {
+    await unmountAll(target);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}

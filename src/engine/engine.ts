@@ -1,0 +1,176 @@
+/**
+ * The engine: the parts berthd's verbs share — the container records, the image service, the
+ * event bus, the host facts, the paths of a container's pieces, a lock per container (verbs on
+ * one container run one at a time; verbs on different containers never wait for each other),
+ * and the waiters of `wait`. The verbs themselves are one file each in src/engine/containers/.
+ *
+ * On disk, per container:
+ *   <data-root>/containers/<id>/   hostname, hosts, resolv.conf, config.json (the OCI bundle),
+ *                                  rootfs/ (the mount point), <id>-json.log (+ .1 … rotated)
+ *   <exec-root>/containers/<id>/   the shim's state dir (shim.json, exit.json, its socket)
+ *   <exec-root>/runtime/<id>/      the runtime library's state record (cgroups, pid)
+ */
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import type { ImageService } from '../images/service.js';
+import { Backoff } from './containers/monitor.js';
+import type { ContainerRecord } from './containers/record.js';
+import { type RemoveOptions, removeContainer } from './containers/remove.js';
+import { launchContainer } from './containers/start.js';
+import type { ContainerStore } from './containers/store.js';
+import type { EventBus } from './events.js';
+import type { HostInfo } from './host.js';
+
+export interface RuntimeEntry {
+  path: string;
+  args?: string[];
+}
+
+export interface EngineOptions {
+  dataRoot: string;
+  execRoot: string;
+  /** Registered OCI runtimes besides 'berth' (runc, crun when installed; --add-runtime). */
+  runtimes: Record<string, RuntimeEntry>;
+  defaultRuntime: string;
+  log: { driver: 'json-file' | 'none'; maxSize: number; maxFile: number };
+  /** Containers keep running when berthd stops (always true on SIGKILL, by nature). */
+  liveRestore: boolean;
+  /** Daemon-wide ulimits (--default-ulimit), by name. */
+  defaultUlimits?: Record<string, { soft: number; hard: number }>;
+  /** For tests: the shim and nsinit binaries. */
+  shim?: string;
+  nsinit?: string;
+}
+
+export interface ExitInfo {
+  exitCode: number;
+  error?: string;
+}
+
+export type PendingAttach = (shimSocket: string) => Promise<void>;
+
+export class Engine {
+  /** 'exit:<id>' (ExitInfo), 'removed:<id>'. */
+  readonly signals = new EventEmitter();
+  private readonly locks = new Map<string, Promise<void>>();
+  /** Attaches to a container that is not started yet: connected by start, before the process runs. */
+  private readonly pendingAttaches = new Map<string, Set<PendingAttach>>();
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  readonly backoff = new Backoff();
+  /** False while berthd shuts down: no restarts are scheduled. */
+  accepting = true;
+  log: ((line: string) => void) | undefined;
+
+  constructor(
+    readonly options: EngineOptions,
+    readonly containers: ContainerStore,
+    readonly images: ImageService,
+    readonly events: EventBus,
+    readonly host: HostInfo,
+  ) {
+    this.signals.setMaxListeners(0);
+  }
+
+  containerDir(id: string): string {
+    return path.join(this.options.dataRoot, 'containers', id);
+  }
+  stateDir(id: string): string {
+    return path.join(this.options.execRoot, 'containers', id);
+  }
+  get runtimeRoot(): string {
+    return path.join(this.options.execRoot, 'runtime');
+  }
+  logPath(id: string): string {
+    return path.join(this.containerDir(id), `${id}-json.log`);
+  }
+  /** The shim's socket: in its state dir when the path fits sun_path (107 bytes), else a short one. */
+  shimSocket(id: string): string {
+    const p = path.join(this.stateDir(id), 'shim.sock');
+    return Buffer.byteLength(p) <= 107 ? p : path.join(this.options.execRoot, 's', `${id.slice(0, 24)}.sock`);
+  }
+
+  /** Runs `fn` when no other verb holds this container's lock. */
+  async withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const chained = prev.then(() => mine);
+    this.locks.set(id, chained);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(id) === chained) this.locks.delete(id);
+    }
+  }
+
+  /** Registers an attach for the next start; the returned function unregisters it. */
+  addPendingAttach(id: string, fn: PendingAttach): () => void {
+    let set = this.pendingAttaches.get(id);
+    if (!set) this.pendingAttaches.set(id, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.pendingAttaches.get(id) === set) this.pendingAttaches.delete(id);
+    };
+  }
+
+  async connectPendingAttaches(id: string, shimSocket: string): Promise<void> {
+    const set = this.pendingAttaches.get(id);
+    if (!set) return;
+    this.pendingAttaches.delete(id);
+    await Promise.all([...set].map((fn) => fn(shimSocket).catch(() => {})));
+  }
+
+  remove(ref: string, opts: RemoveOptions): Promise<void> {
+    return removeContainer(this, ref, opts);
+  }
+
+  /** A restart after the policy's back-off; a stop or rm meanwhile cancels it. */
+  scheduleRestart(id: string, delayMs: number): void {
+    this.cancelRestart(id);
+    const t = setTimeout(() => {
+      this.restartTimers.delete(id);
+      void this.withLock(id, async () => {
+        const rec = this.containers.find(id);
+        if (!rec || rec.State.Status !== 'restarting' || !this.accepting) return;
+        try {
+          await launchContainer(this, rec);
+          this.publish(rec, 'restart');
+        } catch (err) {
+          this.log?.(`restart ${id}: ${(err as Error).message}`);
+          const r = this.containers.find(id);
+          if (r && r.State.Status === 'restarting') {
+            r.State.Status = 'exited';
+            this.containers.save(r);
+          }
+        }
+      });
+    }, delayMs);
+    t.unref();
+    this.restartTimers.set(id, t);
+  }
+
+  cancelRestart(id: string): boolean {
+    const t = this.restartTimers.get(id);
+    if (t) clearTimeout(t);
+    return this.restartTimers.delete(id);
+  }
+
+  cancelAllRestarts(): void {
+    for (const id of [...this.restartTimers.keys()]) this.cancelRestart(id);
+  }
+
+  /** Container events carry the image and name (and labels), as dockerd's do. */
+  publish(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.events.publish('container', action, rec.Id, {
+      ...(rec.Config.Labels ?? {}),
+      image: rec.ImageRef,
+      name: rec.Name,
+      ...extra,
+    });
+  }
+}
