@@ -136,7 +136,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     rec.State.ExitCode = startExitCode(message);
     rec.State.Error = message;
     engine.containers.save(rec);
-    engine.signals.emit(`exit:${id}`, { exitCode: rec.State.ExitCode, error: message });
+    engine.signals.emit(`exit:${id}`, { exitCode: rec.State.ExitCode });
     // `docker run --rm` waits for `removed` even when the start failed (dockerd removes it too).
     if (rec.HostConfig.AutoRemove) setImmediate(() => void engine.remove(id, { force: true }).catch(() => {}));
     throw new BerthError('invalid-argument', message, { object: id, cause: err });

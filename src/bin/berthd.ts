@@ -1,0 +1,4 @@
+import { main } from '../engine/main.js';
+
+// No top-level await: this file is bundled as CommonJS.
+void main(process.argv.slice(2));

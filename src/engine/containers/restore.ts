@@ -1,0 +1,133 @@
+/**
+ * What berthd does at start, before it serves anything: finish what a crash interrupted, then ask
+ * every running container's shim for its state rather than trusting what the records say.
+ *
+ * - a directory or rootfs snapshot no record names: a create that died before its commit point;
+ * - a record left `removing`: the removal is finished;
+ * - running / paused / restarting: a live shim is followed again (an exit it recorded meanwhile
+ *   is taken); a dead shim's exit.json, or exit 255 (`shim_lost`) after its cgroup is killed;
+ * - created / exited with a live shim: a start that died half-way — the shim is shut down;
+ * - then the restart policies: `always`, and `unless-stopped` unless stopped by hand, start again.
+ */
+import { readdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { Container } from '../../runtime/index.js';
+import { readExitRecord, readShimInfo, reconcileLostShim, ShimClient, shimAlive } from '../shim/client.js';
+import type { Engine } from '../engine.js';
+import { SNAPSHOT_PREFIX } from './create.js';
+import { cleanupRun, follow, recordExit } from './monitor.js';
+import { isActive } from './record.js';
+import { finishRemoval } from './remove.js';
+import { launchContainer } from './start.js';
+
+export async function restoreContainers(engine: Engine): Promise<{ followed: number; lost: number; swept: number }> {
+  let swept = 0;
+  const known = new Set(engine.containers.all().map((r) => r.Id));
+  const cdir = path.join(engine.options.dataRoot, 'containers');
+  for (const d of safeList(cdir)) {
+    if (known.has(d)) continue;
+    await cleanupRun(engine, d).catch(() => {});
+    rmSync(path.join(cdir, d), { recursive: true, force: true });
+    swept++;
+  }
+  for (const d of safeList(path.join(engine.options.execRoot, 'containers'))) {
+    if (!known.has(d)) rmSync(path.join(engine.options.execRoot, 'containers', d), { recursive: true, force: true });
+  }
+  const orphans: string[] = [];
+  await engine.images.snapshotter.walk(
+    (info) => {
+      if (info.name.startsWith(SNAPSHOT_PREFIX) && !known.has(info.name.slice(SNAPSHOT_PREFIX.length))) orphans.push(info.name);
+    },
+    (info) => info.kind === 'active',
+  );
+  for (const k of orphans) {
+    await engine.images.snapshotter.remove(k).catch(() => {});
+    swept++;
+  }
+
+  let followed = 0;
+  let lost = 0;
+  for (const rec of engine.containers.all()) {
+    const id = rec.Id;
+    if (rec.State.Status === 'removing' || rec.State.Status === 'dead') {
+      await finishRemoval(engine, id).catch((err) => engine.log?.(`finish removal of ${id}: ${(err as Error).message}`));
+      continue;
+    }
+    const stateDir = engine.stateDir(id);
+    const info = readShimInfo(stateDir);
+    const alive = info !== undefined && shimAlive(info);
+    if (!isActive(rec.State.Status)) {
+      if (alive) await shutdownShim(info.socket);
+      await cleanupRun(engine, id).catch(() => {});
+      continue;
+    }
+    if (alive) {
+      try {
+        await using c = await ShimClient.connect(info.socket);
+        const st = await c.state();
+        if (st.status === 'stopped' && st.exit) await recordExit(engine, id, rec.Generation, st.exit);
+        else {
+          if (rec.State.Status === 'restarting') {
+            rec.State.Status = 'running';
+            engine.containers.save(rec);
+          }
+          follow(engine, id, rec.Generation);
+          followed++;
+        }
+        continue;
+      } catch {
+        // it died just now: handled below as a dead shim
+      }
+    }
+    let exit = readExitRecord(stateDir);
+    if (!exit) {
+      let cgroup: string | undefined;
+      try {
+        const c = await Container.load(engine.runtimeRoot, id);
+        cgroup = (c.record.cgroups.find((g) => g.hierarchy.version === 2) ?? c.record.cgroups[0])?.dir;
+      } catch {}
+      try {
+        exit = await reconcileLostShim(stateDir, cgroup);
+      } catch {
+        exit = undefined;
+      }
+      lost++;
+    }
+    if (exit) await recordExit(engine, id, rec.Generation, exit);
+    else {
+      rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: 255, Error: 'the shim died without an exit record' };
+      engine.containers.save(rec);
+      await cleanupRun(engine, id).catch(() => {});
+    }
+  }
+
+  // Restart policies at daemon start (dockerd restores `always` and non-stopped `unless-stopped`).
+  for (const rec of engine.containers.all()) {
+    const p = rec.HostConfig.RestartPolicy?.Name ?? '';
+    if (rec.State.Status !== 'exited') continue;
+    if (!(p === 'always' || (p === 'unless-stopped' && !rec.ManualStop))) continue;
+    if (rec.ManualStop) continue;
+    await engine
+      .withLock(rec.Id, () => launchContainer(engine, rec))
+      .catch((err) => engine.log?.(`restart ${rec.Id} at start-up: ${(err as Error).message}`));
+  }
+  return { followed, lost, swept };
+}
+
+async function shutdownShim(socket: string): Promise<void> {
+  try {
+    await using c = await ShimClient.connect(socket);
+    await c.request('shutdown', { force: true });
+  } catch {
+    // gone
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((d) => /^[0-9a-f]{64}$/.test(d));
+  } catch {
+    return [];
+  }
+}
