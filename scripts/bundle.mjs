@@ -69,6 +69,15 @@ const binaries = {
     globalsWithValue: ['--root', '--log', '--log-format', '--cgroup-driver', '--criu', '--rootless'],
     warmup: [['--version'], ['--help']],
   },
+  // The daemon: one long-lived process, so start-up matters less; better-sqlite3 stays a real
+  // module (its native binding is found relative to its own package).
+  berthd: {
+    entry: 'src/bin/berthd.ts',
+    commands: [],
+    globalsWithValue: [],
+    warmup: [['--version']],
+    external: ['better-sqlite3'],
+  },
 };
 
 // The loader (the package's bin). It compiles the bundle with a V8 code cache of the functions
@@ -150,6 +159,7 @@ script.runInThisContext().call(mod.exports, mod.exports, require, mod, file, __d
 
 for (const [name, spec] of Object.entries(binaries)) {
   const { entry, warmup } = spec;
+
   await build({
     entryPoints: [entry],
     outfile: `dist/${name}.main.cjs`,
@@ -176,6 +186,7 @@ const __berth_meta = { get url() { return require('node:url').pathToFileURL(__fi
     charset: 'ascii',
     logLevel: 'warning',
     plugins: [lazyBuiltins],
+    external: spec.external ?? [],
   });
   const bin = `dist/${name}.cjs`;
   const buildId = createHash('sha256')

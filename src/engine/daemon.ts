@@ -14,13 +14,13 @@ import { type ApiServer, createApiServer, type Logger } from '../api/server.js';
 import type { Route } from '../api/types.js';
 import { fromErrno } from '../common/errors.js';
 import { openImageService } from '../images/service.js';
-import type { DaemonConfig } from './config/types.js';
 import { writePidfile } from './config/pidfile.js';
+import type { DaemonConfig } from './config/types.js';
 import { ExecStore } from './containers/exec.js';
+import { isActive } from './containers/record.js';
 import { restoreContainers } from './containers/restore.js';
 import { stopContainer } from './containers/stop.js';
 import { ContainerStore } from './containers/store.js';
-import { isActive } from './containers/record.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { EventBus } from './events.js';
 import { hostInfo } from './host.js';
@@ -101,7 +101,10 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
               DockerRootDir: cfg.dataRoot,
               LoggingDriver: cfg.logDriver,
               DefaultRuntime: cfg.defaultRuntime,
-              Runtimes: Object.fromEntries([['berth', { path: 'berth-nsinit' }], ...Object.entries(cfg.runtimes).map(([k, v]) => [k, { path: v.path }])]),
+              Runtimes: Object.fromEntries([
+                ['berth', { path: 'berth-nsinit' }],
+                ...Object.entries(cfg.runtimes).map(([k, v]) => [k, { path: v.path }]),
+              ]),
               LiveRestoreEnabled: cfg.liveRestore,
               Debug: cfg.debug,
             };

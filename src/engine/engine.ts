@@ -110,7 +110,10 @@ export class Engine {
   /** Registers an attach for the next start; the returned function unregisters it. */
   addPendingAttach(id: string, fn: PendingAttach): () => void {
     let set = this.pendingAttaches.get(id);
-    if (!set) this.pendingAttaches.set(id, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.pendingAttaches.set(id, set);
+    }
     set.add(fn);
     return () => {
       set.delete(fn);

@@ -5,9 +5,9 @@
  */
 import { BerthError, notFound } from '../common/errors.js';
 import { familiar, formatReference, normalizeReference } from '../distribution/reference.js';
+import { type ResolvedImage, resolveImage } from '../images/resolve.js';
 import type { ImageService } from '../images/service.js';
 import type { Image } from '../images/types.js';
-import { type ResolvedImage, resolveImage } from '../images/resolve.js';
 
 export interface LocalImage {
   image: Image;
@@ -35,7 +35,8 @@ export async function lookupImage(svc: ImageService, ref: string): Promise<Local
         continue;
       }
       if (!resolved.id.slice(7).startsWith(hex)) continue;
-      if (found && found.resolved.id !== resolved.id) throw new BerthError('invalid-argument', `multiple IDs found with provided prefix: ${ref}`, { object: ref });
+      if (found && found.resolved.id !== resolved.id)
+        throw new BerthError('invalid-argument', `multiple IDs found with provided prefix: ${ref}`, { object: ref });
       found ??= { image, resolved };
     }
     if (found) return found;

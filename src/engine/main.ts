@@ -37,7 +37,6 @@ export async function main(argv: string[]): Promise<void> {
   for (const w of cfg.warnings) log.warn(w);
   try {
     const d = await startDaemon(cfg, { logger: log, routes: imageRouteFactory() });
-    log.info(`API listen on ${d.addresses.join(', ')}`);
     let once = false;
     const onSignal = (sig: string) => {
       if (once) return;

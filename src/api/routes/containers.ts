@@ -7,18 +7,18 @@
 import { BerthError } from '../../common/errors.js';
 import { attachContainer } from '../../engine/containers/attach.js';
 import { createContainer } from '../../engine/containers/create.js';
-import { type ExecConfig, type ExecStore, createExec, startExec } from '../../engine/containers/exec.js';
+import { createExec, type ExecConfig, type ExecStore, startExec } from '../../engine/containers/exec.js';
 import { inspectContainer, listItem } from '../../engine/containers/inspect.js';
 import { killContainer } from '../../engine/containers/kill.js';
 import { listContainers } from '../../engine/containers/list.js';
 import { pauseContainer, unpauseContainer } from '../../engine/containers/pause.js';
 import { renameContainer } from '../../engine/containers/rename.js';
 import { restartContainer } from '../../engine/containers/restart.js';
-import { ShimClient } from '../../engine/shim/client.js';
 import { startContainer } from '../../engine/containers/start.js';
 import { stopContainer } from '../../engine/containers/stop.js';
 import { parseCondition, waitContainer } from '../../engine/containers/wait.js';
 import type { Engine } from '../../engine/engine.js';
+import { ShimClient } from '../../engine/shim/client.js';
 import type { Route } from '../types.js';
 
 export interface ContainerDeps {
@@ -150,7 +150,8 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
       path: '/containers/{id}/attach',
       handler: async (req, res) => {
         const rec = engine.containers.get(req.params.id!);
-        if (!req.bool('stream') && !req.bool('logs')) throw new BerthError('invalid-argument', 'either logs or stream must be set', { object: 'attach' });
+        if (!req.bool('stream') && !req.bool('logs'))
+          throw new BerthError('invalid-argument', 'either logs or stream must be set', { object: 'attach' });
         const conn = res.hijack();
         if (!req.bool('stream')) {
           conn.end();
@@ -166,7 +167,8 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
         const rec = engine.containers.get(req.params.id!);
         const h = req.int('h') ?? 0;
         const w = req.int('w') ?? 0;
-        if (rec.State.Status !== 'running') throw new BerthError('failed-precondition', `Container ${rec.Id} is not running`, { object: rec.Id });
+        if (rec.State.Status !== 'running')
+          throw new BerthError('failed-precondition', `Container ${rec.Id} is not running`, { object: rec.Id });
         if (h > 0 && w > 0) {
           try {
             await using c = await ShimClient.connect(engine.shimSocket(rec.Id));
@@ -234,7 +236,13 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
           ID: e.ID,
           Running: e.Running,
           ExitCode: e.ExitCode,
-          ProcessConfig: { tty: c.Tty === true, entrypoint: cmd[0] ?? '', arguments: cmd.slice(1), privileged: c.Privileged === true, user: c.User ?? '' },
+          ProcessConfig: {
+            tty: c.Tty === true,
+            entrypoint: cmd[0] ?? '',
+            arguments: cmd.slice(1),
+            privileged: c.Privileged === true,
+            user: c.User ?? '',
+          },
           OpenStdin: c.AttachStdin === true,
           OpenStderr: c.AttachStderr !== false,
           OpenStdout: c.AttachStdout !== false,

@@ -7,8 +7,8 @@
  * stream has ended (the shim sends an eof per stream after the exit) or the shim goes away.
  */
 import type { Duplex } from 'node:stream';
-import { ShimClient } from '../shim/client.js';
 import type { Engine } from '../engine.js';
+import { ShimClient } from '../shim/client.js';
 import { isActive } from './record.js';
 
 export interface AttachOptions {

@@ -123,9 +123,13 @@ function mountInfo(req: CreateRequest): MountInfo[] {
   const points = mountPoints(req.hostConfig.Binds ?? [], req.hostConfig.Mounts ?? [], (p) => existsSync(p));
   return points.map((mp) => {
     if (mp.type === 'volume')
-      throw new BerthError('not-implemented', `volume '${mp.source || '(anonymous)'}' at ${mp.destination}: named volumes are not available yet`, {
-        object: mp.destination,
-      });
+      throw new BerthError(
+        'not-implemented',
+        `volume '${mp.source || '(anonymous)'}' at ${mp.destination}: named volumes are not available yet`,
+        {
+          object: mp.destination,
+        },
+      );
     return {
       Type: mp.type,
       Source: mp.source,
@@ -148,8 +152,12 @@ function writeContainerFiles(engine: Engine, dir: string, hostname: string, req:
     }
   };
   try {
-    writeFileAtomic(`${dir}/hostname`, hostnameFile(hostNetwork ? readHost('/etc/hostname').trim() || hostname : hostname), { durable: false });
-    writeFileAtomic(`${dir}/hosts`, hostsFile({ extraHosts: h.ExtraHosts ?? [], hostNetwork, hostHosts: readHost('/etc/hosts') }), { durable: false });
+    writeFileAtomic(`${dir}/hostname`, hostnameFile(hostNetwork ? readHost('/etc/hostname').trim() || hostname : hostname), {
+      durable: false,
+    });
+    writeFileAtomic(`${dir}/hosts`, hostsFile({ extraHosts: h.ExtraHosts ?? [], hostNetwork, hostHosts: readHost('/etc/hosts') }), {
+      durable: false,
+    });
     writeFileAtomic(
       `${dir}/resolv.conf`,
       resolvConf(readHost('/etc/resolv.conf'), { dns: h.Dns ?? [], search: h.DnsSearch ?? [], options: h.DnsOptions ?? [], hostNetwork }),

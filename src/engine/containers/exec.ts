@@ -5,18 +5,19 @@
  * go (`start` on nsinit's sync channel), so no early output is lost; the exit code is recorded
  * before the stream ends, as `docker exec` reads it right after.
  */
+
+import type { Duplex } from 'node:stream';
 import { BerthError } from '../../common/errors.js';
 import { secureRandomHex } from '../../common/fs.js';
 import type { Process } from '../../oci/spec.js';
 import { Container, exec } from '../../runtime/index.js';
 import type { Launcher, LaunchSession } from '../../runtime/launcher/launcher.js';
+import type { Engine } from '../engine.js';
 import { ShimClient } from '../shim/client.js';
 import { shimExecLauncher } from '../shim/launcher.js';
-import type { Engine } from '../engine.js';
 import { ALL_CAPABILITIES, replaceOrAppendEnv, resolveUser } from '../spec/index.js';
 import { stdFrame } from './attach.js';
 import { readRootfsFile } from './rootfs.js';
-import type { Duplex } from 'node:stream';
 
 export interface ExecConfig {
   User?: string;
@@ -85,7 +86,13 @@ export function createExec(engine: Engine, execs: ExecStore, ref: string, body: 
 }
 
 /** Runs the exec; with `conn`, its stdio is that connection's. Resolves once the exit is recorded. */
-export async function startExec(engine: Engine, execs: ExecStore, execId: string, conn: Duplex | undefined, size?: { rows: number; cols: number }): Promise<void> {
+export async function startExec(
+  engine: Engine,
+  execs: ExecStore,
+  execId: string,
+  conn: Duplex | undefined,
+  size?: { rows: number; cols: number },
+): Promise<void> {
   const e = execs.get(execId);
   if (e.started) throw new BerthError('failed-precondition', `Error: Exec command ${execId} has already run`, { object: execId });
   const rec = engine.containers.get(e.ContainerID);
@@ -107,7 +114,7 @@ export async function startExec(engine: Engine, execs: ExecStore, execId: string
   let attached: ShimClient | undefined;
   let outputDone: Promise<void> = Promise.resolve();
   const wantOut = conn !== undefined && (cfg.AttachStdout !== false || cfg.AttachStderr !== false);
-  const inner = shimExecLauncher({ socket, execId, stdin, ...(size ?? e.size ? { size: size ?? e.size! } : {}) });
+  const inner = shimExecLauncher({ socket, execId, stdin, ...((size ?? e.size) ? { size: size ?? e.size! } : {}) });
   const launcher: Launcher = {
     launch(plan, lo) {
       const s = inner.launch(plan, lo) as LaunchSession & { ready: Promise<unknown> };
@@ -116,7 +123,12 @@ export async function startExec(engine: Engine, execs: ExecStore, execId: string
         await s.ready;
         if (!conn) return;
         attached = await ShimClient.connect(socket);
-        await attached.request('attach', { exec: execId, stdin, stdout: cfg.AttachStdout !== false, stderr: cfg.AttachStderr !== false && !tty });
+        await attached.request('attach', {
+          exec: execId,
+          stdin,
+          stdout: cfg.AttachStdout !== false,
+          stderr: cfg.AttachStderr !== false && !tty,
+        });
         outputDone = pipeOutput(attached, conn, tty, stdin, wantOut, cfg.AttachStderr !== false && !tty, execId);
       };
       return new Proxy(s, {
@@ -137,10 +149,18 @@ export async function startExec(engine: Engine, execs: ExecStore, execId: string
   engine.publish(rec, `exec_start: ${(cfg.Cmd ?? []).join(' ')}`, { execID: execId });
   let exitCode = 126;
   try {
-    const r = await exec({ root: engine.runtimeRoot, id: rec.Id, process, detach: false, ...(consoleSocket ? { consoleSocket } : {}), launcher });
+    const r = await exec({
+      root: engine.runtimeRoot,
+      id: rec.Id,
+      process,
+      detach: false,
+      ...(consoleSocket ? { consoleSocket } : {}),
+      launcher,
+    });
     exitCode = r.exitCode;
   } catch (err) {
-    if (conn && !conn.writableEnded) conn.write(tty ? Buffer.from(`${(err as Error).message}\r\n`) : stdFrame(1, Buffer.from(`${(err as Error).message}\n`)));
+    if (conn && !conn.writableEnded)
+      conn.write(tty ? Buffer.from(`${(err as Error).message}\r\n`) : stdFrame(1, Buffer.from(`${(err as Error).message}\n`)));
     exitCode = /not found|no such file/.test((err as Error).message) ? 127 : 126;
   }
   // the exit code is known before the client sees the stream end
@@ -152,7 +172,15 @@ export async function startExec(engine: Engine, execs: ExecStore, execId: string
   engine.publish(rec, 'exec_die', { execID: execId, exitCode: String(exitCode) });
 }
 
-function pipeOutput(c: ShimClient, conn: Duplex, tty: boolean, stdin: boolean, wantOut: boolean, wantErr: boolean, _execId: string): Promise<void> {
+function pipeOutput(
+  c: ShimClient,
+  conn: Duplex,
+  tty: boolean,
+  stdin: boolean,
+  wantOut: boolean,
+  wantErr: boolean,
+  _execId: string,
+): Promise<void> {
   return new Promise((resolve) => {
     let open = (wantOut ? 1 : 0) + (wantErr ? 1 : 0);
     if (open === 0) resolve();

@@ -55,7 +55,12 @@ export function inspectContainer(rec: ContainerRecord, ctx: InspectContext): Rec
     HostConfig: rec.HostConfig,
     GraphDriver: { Name: ctx.driver, Data: ctx.graphData ?? null },
     Mounts: rec.Mounts,
-    Config: { ...rec.Config, AttachStdin: rec.Config.AttachStdin ?? false, Tty: rec.Config.Tty ?? false, OpenStdin: rec.Config.OpenStdin ?? false },
+    Config: {
+      ...rec.Config,
+      AttachStdin: rec.Config.AttachStdin ?? false,
+      Tty: rec.Config.Tty ?? false,
+      OpenStdin: rec.Config.OpenStdin ?? false,
+    },
     NetworkSettings: networkSettings(rec),
   };
   if (ctx.sizeRw !== undefined) out.SizeRw = ctx.sizeRw;

@@ -6,7 +6,23 @@ import { BerthError } from '../../common/errors.js';
 import type { ContainerRecord } from './record.js';
 
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
-const KNOWN = new Set(['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'health', 'volume', 'is-task', 'network', 'publish', 'expose', 'isolation']);
+const KNOWN = new Set([
+  'id',
+  'name',
+  'label',
+  'status',
+  'exited',
+  'ancestor',
+  'before',
+  'since',
+  'health',
+  'volume',
+  'is-task',
+  'network',
+  'publish',
+  'expose',
+  'isolation',
+]);
 
 export interface ListOptions {
   all: boolean;
@@ -34,7 +50,8 @@ export function listContainers(records: readonly ContainerRecord[], o: ListOptio
   const since = refTime('since');
   let out = [...records].sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created) || (a.Id < b.Id ? -1 : 1));
   // -a is implied by filters that look at stopped containers (dockerd: status, exited, before/since, limit)
-  const all = o.all || f('status').length > 0 || f('exited').length > 0 || before !== undefined || since !== undefined || (o.limit ?? 0) > 0;
+  const all =
+    o.all || f('status').length > 0 || f('exited').length > 0 || before !== undefined || since !== undefined || (o.limit ?? 0) > 0;
   out = out.filter((r) => {
     const st = r.State.Status;
     if (!all && st !== 'running' && st !== 'paused' && st !== 'restarting') return false;
@@ -43,9 +60,11 @@ export function listContainers(records: readonly ContainerRecord[], o: ListOptio
     if (f('status').length && !f('status').includes(st)) return false;
     if (f('exited').length && !(st === 'exited' && f('exited').some((e) => Number(e) === r.State.ExitCode))) return false;
     if (f('label').length && !f('label').every((l) => labelMatches(r.Config.Labels ?? {}, l))) return false;
-    if (f('ancestor').length && !f('ancestor').some((a) => o.imageMatches?.(a, r) ?? (r.ImageRef === a || r.Image.includes(a)))) return false;
+    if (f('ancestor').length && !f('ancestor').some((a) => o.imageMatches?.(a, r) ?? (r.ImageRef === a || r.Image.includes(a))))
+      return false;
     if (f('health').length && !f('health').includes(r.State.Health?.Status ?? 'none')) return false;
-    if (f('volume').length && !f('volume').some((v) => r.Mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v))) return false;
+    if (f('volume').length && !f('volume').some((v) => r.Mounts.some((m) => m.Name === v || m.Source === v || m.Destination === v)))
+      return false;
     if (f('is-task').length && f('is-task').includes('true')) return false;
     if (before !== undefined && !(Date.parse(r.Created) < before)) return false;
     if (since !== undefined && !(Date.parse(r.Created) > since)) return false;

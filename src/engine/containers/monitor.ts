@@ -7,9 +7,9 @@
  */
 import path from 'node:path';
 import { Container, deleteContainer } from '../../runtime/index.js';
+import type { Engine } from '../engine.js';
 import { ShimClient, waitExit } from '../shim/client.js';
 import type { ExitRecord } from '../shim/protocol.js';
-import type { Engine } from '../engine.js';
 import { isActive, rfc3339Nano } from './record.js';
 import { unmountRootfs } from './start.js';
 
@@ -66,7 +66,8 @@ export async function recordExit(engine: Engine, id: string, gen: number, exit: 
       Error: exit.reason === 'exited' ? '' : (exit.message ?? exit.reason),
       FinishedAt: exit.finished_at ? toNano(exit.finished_at) : rfc3339Nano(),
     };
-    if (rec.State.Health) rec.State.Health = { ...rec.State.Health, Status: rec.State.Health.Status === 'starting' ? 'unhealthy' : rec.State.Health.Status };
+    if (rec.State.Health)
+      rec.State.Health = { ...rec.State.Health, Status: rec.State.Health.Status === 'starting' ? 'unhealthy' : rec.State.Health.Status };
     const policy = restartDecision(rec.HostConfig.RestartPolicy, rec.ManualStop, exit.exit_code, rec.RestartCount);
     if (policy && engine.accepting) {
       next = 'restart';

@@ -7,8 +7,10 @@ export async function pauseContainer(engine: Engine, ref: string): Promise<void>
   const rec0 = engine.containers.get(ref);
   await engine.withLock(rec0.Id, async () => {
     const rec = engine.containers.get(rec0.Id);
-    if (rec.State.Status === 'paused') throw new BerthError('failed-precondition', `Container ${rec.Id} is already paused`, { object: rec.Id });
-    if (rec.State.Status !== 'running') throw new BerthError('failed-precondition', `Container ${rec.Id} is not running`, { object: rec.Id });
+    if (rec.State.Status === 'paused')
+      throw new BerthError('failed-precondition', `Container ${rec.Id} is already paused`, { object: rec.Id });
+    if (rec.State.Status !== 'running')
+      throw new BerthError('failed-precondition', `Container ${rec.Id} is not running`, { object: rec.Id });
     await pause(engine.runtimeRoot, rec.Id);
     rec.State.Status = 'paused';
     engine.containers.save(rec);

@@ -7,8 +7,8 @@ import { rmSync } from 'node:fs';
 import { BerthError } from '../../common/errors.js';
 import type { Engine } from '../engine.js';
 import { cleanupRun } from './monitor.js';
-import { isActive } from './record.js';
 import { resumeIfPaused } from './pause.js';
+import { isActive } from './record.js';
 import { nextExit, signalContainer } from './signal.js';
 
 export interface RemoveOptions {

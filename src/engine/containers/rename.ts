@@ -8,7 +8,8 @@ export function renameContainer(engine: Engine, ref: string, newName: string): v
   const rec = engine.containers.get(ref);
   const name = validateName(newName);
   const old = rec.Name;
-  if (old === name) throw new BerthError('invalid-argument', 'Renaming a container with the same name as its current name', { object: name });
+  if (old === name)
+    throw new BerthError('invalid-argument', 'Renaming a container with the same name as its current name', { object: name });
   engine.containers.rename(rec, name);
   engine.publish(rec, 'rename', { oldName: `/${old}` });
 }

@@ -9,12 +9,11 @@
  * - created / exited with a live shim: a start that died half-way — the shim is shut down;
  * - then the restart policies: `always`, and `unless-stopped` unless stopped by hand, start again.
  */
-import { readdirSync } from 'node:fs';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Container } from '../../runtime/index.js';
-import { readExitRecord, readShimInfo, reconcileLostShim, ShimClient, shimAlive } from '../shim/client.js';
 import type { Engine } from '../engine.js';
+import { readExitRecord, readShimInfo, reconcileLostShim, ShimClient, shimAlive } from '../shim/client.js';
 import { SNAPSHOT_PREFIX } from './create.js';
 import { cleanupRun, follow, recordExit } from './monitor.js';
 import { isActive } from './record.js';

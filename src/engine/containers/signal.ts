@@ -4,8 +4,8 @@
  */
 import { BerthError } from '../../common/errors.js';
 import { parseSignal } from '../../runtime/index.js';
-import { ShimClient } from '../shim/client.js';
 import type { Engine, ExitInfo } from '../engine.js';
+import { ShimClient } from '../shim/client.js';
 
 export { parseSignal };
 

@@ -13,10 +13,10 @@ import path from 'node:path';
 import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
-import { ShimClient } from '../shim/client.js';
-import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
+import { ShimClient } from '../shim/client.js';
+import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
 import { follow } from './monitor.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
@@ -29,7 +29,8 @@ export async function startContainer(engine: Engine, ref: string): Promise<'star
     const rec = engine.containers.get(rec0.Id);
     const s = rec.State.Status;
     if (s === 'running') return 'already-running';
-    if (s === 'paused') throw new BerthError('failed-precondition', 'cannot start a paused container, try unpause instead', { object: rec.Id });
+    if (s === 'paused')
+      throw new BerthError('failed-precondition', 'cannot start a paused container, try unpause instead', { object: rec.Id });
     if (s === 'removing' || s === 'dead')
       throw new BerthError('failed-precondition', `container is marked for removal and cannot be started`, { object: rec.Id });
     await launchContainer(engine, rec);
@@ -75,7 +76,9 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
       namespacePath: (other, type) => {
         const o = engine.containers.get(other);
         if (o.State.Status !== 'running' || !o.State.Pid)
-          throw new BerthError('failed-precondition', `cannot join the ${type} namespace of a non running container: ${o.Id}`, { object: o.Id });
+          throw new BerthError('failed-precondition', `cannot join the ${type} namespace of a non running container: ${o.Id}`, {
+            object: o.Id,
+          });
         return `/proc/${o.State.Pid}/ns/${type === 'network' ? 'net' : type}`;
       },
       extraMounts: specMounts(

@@ -3,9 +3,10 @@
  * cgroup after the timeout (`t`, else Config.StopTimeout, else 10 s), as dockerd does. A stop
  * turns the restart policy off until the next start (`ManualStop`).
  */
-import { isActive } from './record.js';
+
 import type { Engine } from '../engine.js';
 import { resumeIfPaused } from './pause.js';
+import { isActive } from './record.js';
 import { nextExit, parseSignal, signalContainer } from './signal.js';
 
 export async function stopContainer(engine: Engine, ref: string, timeoutSec?: number): Promise<'stopped' | 'not-running'> {
