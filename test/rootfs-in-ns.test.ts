@@ -1,0 +1,260 @@
+/**
+ * A container's root filesystem as mounts (an overlay of image layers, as a snapshotter hands it
+ * out), mounted by berth-nsinit inside the container's own mount namespace only
+ * (docs/plan-format.md, "The root filesystem as mounts"): through the runtime library with
+ * berth-nsinit as our child and through berth-shim, the container runs the overlay's busybox
+ * and writes into the upperdir, an exec sees the same files, and at no point (created, running,
+ * after a SIGKILL) does the host's mount table show the rootfs or any layer; afterwards the empty
+ * rootfs directory is removable. A mount list naming a missing lowerdir fails create with the
+ * mount named and leaves nothing; 128 layers fit (lowerdirs relative to their parent).
+ */
+import assert from 'node:assert/strict';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readShimInfo, ShimClient, shimAlive } from '../src/engine/shim/client.js';
+import { shimLauncher } from '../src/engine/shim/launcher.js';
+import { Container, create, deleteContainer, exec, kill, run, start } from '../src/runtime/index.js';
+import type { Mount } from '../src/snapshots/types.js';
+import { uniqueId } from './helpers/bundle.js';
+import { copyRootfs, rootfsUnavailable } from './helpers/rootfs.js';
+import { testSpec } from './helpers/spec.js';
+
+const SHIM = join(import.meta.dirname, '..', 'native', 'build', 'berth-shim');
+const skip = process.getuid?.() !== 0 ? 'needs root: the container mounts an overlay' : rootfsUnavailable();
+
+let base = '';
+/** The busybox layer, shared by every case (read-only: it is a lowerdir). */
+let busybox = '';
+
+before(async () => {
+  if (skip) return;
+  base = mkdtempSync(join(tmpdir(), 'berth-rootfs-ns-'));
+  busybox = join(base, 'layers', '0', 'fs');
+  mkdirSync(busybox, { recursive: true });
+  await copyRootfs(busybox);
+});
+after(() => {
+  if (base) rmSync(base, { recursive: true, force: true });
+});
+
+/** Every line of the host's mount table that mentions the test's directory (none expected). */
+function hostMountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(dir));
+}
+
+interface Case {
+  dir: string;
+  bundle: string;
+  rootfs: string;
+  upper: string;
+  mounts: Mount[];
+  root: string;
+  id: string;
+}
+
+/** A bundle with an EMPTY rootfs directory, and an overlay of busybox + one layer + an upperdir. */
+function makeCase(name: string, args: string[], lowers?: string[]): Case {
+  const dir = join(base, name);
+  const marker = join(dir, 'layer1');
+  mkdirSync(join(marker, 'etc'), { recursive: true });
+  writeFileSync(join(marker, 'etc', 'marker'), 'from-layer-1\n');
+  const upper = join(dir, 'upper');
+  const work = join(dir, 'work');
+  const bundle = join(dir, 'bundle');
+  const rootfs = join(bundle, 'rootfs');
+  for (const d of [upper, work, rootfs]) mkdirSync(d, { recursive: true });
+  const spec = testSpec();
+  spec.process!.args = args;
+  spec.root = { path: 'rootfs', readonly: false };
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+  const mounts: Mount[] = [
+    {
+      type: 'overlay',
+      source: 'overlay',
+      options: [`workdir=${work}`, `upperdir=${upper}`, `lowerdir=${(lowers ?? [marker, busybox]).join(':')}`],
+    },
+  ];
+  const root = join(dir, 'state');
+  return { dir, bundle, rootfs, upper, mounts, root, id: uniqueId('rootfs-ns') };
+}
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const statusOf = async (c: Case) => (await Container.load(c.root, c.id)).status();
+
+/** The container's own mount table: its `/` is the overlay. */
+function containerRootMount(pid: number): string | undefined {
+  return readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[4] === '/');
+}
+
+/** exec `args` in the container, returning its stdout. */
+async function execOut(c: Case, args: string[]): Promise<string> {
+  const out = join(c.dir, `exec-${Math.random().toString(36).slice(2)}.out`);
+  const fd = openSync(out, 'w');
+  try {
+    const r = await exec({
+      root: c.root,
+      id: c.id,
+      process: { args, cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'], terminal: false },
+      detach: false,
+      stdio: { stdout: fd },
+    });
+    assert.equal(r.exitCode, 0, `exec ${args.join(' ')}`);
+  } finally {
+    closeSync(fd);
+  }
+  return readFileSync(out, 'utf8');
+}
+
+/**
+ * Checks the running container: no host mount at any point, the overlay's files, the write in
+ * the upperdir, an exec seeing both; then SIGKILL, delete, and the rootfs directory removable.
+ */
+async function lifecycle(c: Case, output: () => string): Promise<void> {
+  await waitFor('the container to write', () => existsSync(join(c.upper, 'written')));
+  assert.deepEqual(hostMountsUnder(c.dir), [], 'running: no host mount under the case');
+  assert.match(output(), /from-layer-1/, 'the container read the upper layer of the overlay');
+  assert.equal(readFileSync(join(c.upper, 'written'), 'utf8'), 'by-the-container\n', 'the write landed in the upperdir');
+  assert.deepEqual(readdirSync(c.rootfs), [], 'the host sees the rootfs directory empty');
+  const container = await Container.load(c.root, c.id);
+  assert.match(containerRootMount(container.record.pid) ?? '', / - overlay overlay /, "the container's / is the overlay");
+  assert.equal(await execOut(c, ['/bin/cat', '/written', '/etc/marker']), 'by-the-container\nfrom-layer-1\n');
+  assert.match(await execOut(c, ['/bin/ls', '/bin']), /\bsh\b/);
+  assert.deepEqual(hostMountsUnder(c.dir), [], 'after an exec: no host mount');
+
+  await kill(c.root, c.id, 9);
+  await waitFor('the container to stop', async () => (await statusOf(c)) === 'stopped');
+  await deleteContainer(c.root, c.id);
+  assert.deepEqual(hostMountsUnder(c.dir), [], 'after SIGKILL and delete: no host mount');
+  rmdirSync(c.rootfs); // EBUSY if anything were still mounted on it in this namespace
+  rmSync(c.upper, { recursive: true }); // and the layers are free
+}
+
+describe('the rootfs mounted in the container’s mount namespace only', { skip }, () => {
+  test('berth-nsinit as our child: create, start, exec, SIGKILL; the host never sees a mount', { timeout: 30_000 }, async () => {
+    const c = makeCase('nsinit', ['/bin/sh', '-c', 'cat /etc/marker; echo by-the-container > /written; exec sleep 1000']);
+    const outFile = join(c.dir, 'out');
+    const fd = openSync(outFile, 'w');
+    try {
+      await create({ root: c.root, id: c.id, bundle: c.bundle, rootfsMounts: c.mounts, stdio: { stdout: fd, stderr: fd } });
+      assert.equal(await statusOf(c), 'created');
+      assert.deepEqual(hostMountsUnder(c.dir), [], 'created: no host mount under the case');
+      await start(c.root, c.id);
+      await lifecycle(c, () => readFileSync(outFile, 'utf8'));
+    } finally {
+      closeSync(fd);
+      await deleteContainer(c.root, c.id, true).catch(() => {});
+    }
+  });
+
+  test('through berth-shim: the same', { timeout: 30_000, skip: existsSync(SHIM) ? undefined : `${SHIM} not built` }, async () => {
+    const c = makeCase('shim', ['/bin/sh', '-c', 'cat /etc/marker; echo by-the-container > /written; exec sleep 1000']);
+    const stateDir = join(c.dir, 'shim');
+    mkdirSync(stateDir);
+    const log = join(stateDir, 'json.log');
+    try {
+      await create({
+        root: c.root,
+        id: c.id,
+        bundle: c.bundle,
+        rootfsMounts: c.mounts,
+        launcher: shimLauncher({ stateDir, log: { path: log } }),
+      });
+      assert.equal(await statusOf(c), 'created');
+      assert.deepEqual(hostMountsUnder(c.dir), [], 'created: no host mount under the case');
+      await start(c.root, c.id);
+      await lifecycle(c, () => (existsSync(log) ? readFileSync(log, 'utf8') : ''));
+    } finally {
+      await deleteContainer(c.root, c.id, true).catch(() => {});
+      const info = readShimInfo(stateDir);
+      if (info && shimAlive(info)) {
+        await using s = await ShimClient.connect(info.socket);
+        await s.request('shutdown', { force: true }).catch(() => {});
+      }
+    }
+  });
+
+  test('a missing lowerdir: create fails naming the mount, and leaves no state, mount or process', { timeout: 20_000 }, async () => {
+    const c = makeCase('missing', ['/bin/true']);
+    c.mounts[0]!.options = c.mounts[0]!.options.map((o) => (o.startsWith('lowerdir=') ? `${o}:${join(c.dir, 'no-such-layer')}` : o));
+    await assert.rejects(create({ root: c.root, id: c.id, bundle: c.bundle, rootfsMounts: c.mounts }), (err: Error) => {
+      assert.match(err.message, new RegExp(`mount overlay on '${c.rootfs}': no such file or directory`));
+      return true;
+    });
+    assert.deepEqual(
+      readdirSync(c.root).filter((n) => !n.startsWith('~lock')),
+      [],
+      'no container state left',
+    );
+    assert.deepEqual(hostMountsUnder(c.dir), []);
+    rmdirSync(c.rootfs);
+  });
+
+  test('128 layers: the lowerdirs exceed a page and are sent relative to their parent', { timeout: 20_000 }, async () => {
+    // busybox, 126 one-file layers and a marker layer, under a parent whose name makes the
+    // absolute list longer than a page
+    const parent = join(base, `many-layers-${'p'.repeat(40)}`);
+    const layer = (i: number) => {
+      const d = join(parent, String(i), 'fs');
+      mkdirSync(d, { recursive: true });
+      return d;
+    };
+    const bb = layer(0);
+    await copyRootfs(bb);
+    const extra = Array.from({ length: 126 }, (_, i) => {
+      const d = layer(i + 1);
+      writeFileSync(join(d, `l${i + 1}`), '');
+      return d;
+    });
+    const top = layer(127);
+    mkdirSync(join(top, 'etc'));
+    writeFileSync(join(top, 'etc', 'marker'), 'from-layer-127\n');
+    const lowers = [top, ...extra.reverse(), bb];
+    assert.equal(lowers.length, 128);
+    assert.ok(lowers.join(':').length > 4096, `${lowers.join(':').length} bytes of lowerdirs`);
+    const c = makeCase('many', ['/bin/sh', '-c', 'ls / | grep -c "^l[0-9]"; cat /etc/marker'], lowers);
+    const outFile = join(c.dir, 'out');
+    const fd = openSync(outFile, 'w');
+    try {
+      const r = await run({
+        root: c.root,
+        id: c.id,
+        bundle: c.bundle,
+        rootfsMounts: c.mounts,
+        detach: false,
+        stdio: { stdout: fd, stderr: fd },
+      });
+      assert.equal(r.exitCode, 0, readFileSync(outFile, 'utf8'));
+    } finally {
+      closeSync(fd);
+      await deleteContainer(c.root, c.id, true).catch(() => {});
+    }
+    assert.equal(readFileSync(outFile, 'utf8'), '126\nfrom-layer-127\n');
+    assert.deepEqual(hostMountsUnder(base), []);
+    rmdirSync(c.rootfs);
+  });
+});
