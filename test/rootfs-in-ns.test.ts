@@ -9,6 +9,7 @@
  * mount named and leaves nothing; 128 layers fit (lowerdirs relative to their parent).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -28,6 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readShimInfo, ShimClient, shimAlive } from '../src/engine/shim/client.js';
 import { shimLauncher } from '../src/engine/shim/launcher.js';
 import { Container, create, deleteContainer, exec, kill, run, start } from '../src/runtime/index.js';
+import { sweepStaleMounts, withPrivateMount } from '../src/snapshots/private-mount.js';
 import type { Mount } from '../src/snapshots/types.js';
 import { uniqueId } from './helpers/bundle.js';
 import { copyRootfs, rootfsUnavailable } from './helpers/rootfs.js';
@@ -137,7 +139,8 @@ async function execOut(c: Case, args: string[]): Promise<string> {
 async function lifecycle(c: Case, output: () => string): Promise<void> {
   await waitFor('the container to write', () => existsSync(join(c.upper, 'written')));
   assert.deepEqual(hostMountsUnder(c.dir), [], 'running: no host mount under the case');
-  assert.match(output(), /from-layer-1/, 'the container read the upper layer of the overlay');
+  // the shim's log is written as the output arrives: wait for it
+  await waitFor('the container to read the upper layer of the overlay', () => /from-layer-1/.test(output()));
   assert.equal(readFileSync(join(c.upper, 'written'), 'utf8'), 'by-the-container\n', 'the write landed in the upperdir');
   assert.deepEqual(readdirSync(c.rootfs), [], 'the host sees the rootfs directory empty');
   const container = await Container.load(c.root, c.id);
@@ -256,5 +259,69 @@ describe('the rootfs mounted in the container’s mount namespace only', { skip 
     assert.equal(readFileSync(outFile, 'utf8'), '126\nfrom-layer-127\n');
     assert.deepEqual(hostMountsUnder(base), []);
     rmdirSync(c.rootfs);
+  });
+});
+
+describe('withPrivateMount: a stopped container’s snapshot on the host for one call', { skip }, () => {
+  test('mounted for the call only, writes land in the upperdir, unmounted after a throw and while busy (detached)', async () => {
+    const c = makeCase('private', []);
+    const parent = join(c.dir, 'mounts');
+    mkdirSync(parent);
+    const seen = await withPrivateMount(
+      c.mounts,
+      (dir) => {
+        assert.equal(hostMountsUnder(dir).length, 2, 'the private self-bind and the overlay');
+        assert.match(hostMountsUnder(dir)[0] ?? '', /^(?!.*shared:)/, 'the self-bind is not shared');
+        writeFileSync(join(dir, 'copied-in'), 'x');
+        return [readFileSync(join(dir, 'etc', 'marker'), 'utf8'), existsSync(join(dir, 'bin', 'sh'))];
+      },
+      { parent },
+    );
+    assert.deepEqual(seen, ['from-layer-1\n', true]);
+    assert.ok(existsSync(join(c.upper, 'copied-in')), 'the write landed in the upperdir');
+    assert.deepEqual(readdirSync(parent), [], 'the mountpoint is gone');
+    await assert.rejects(
+      withPrivateMount(
+        c.mounts,
+        () => {
+          throw new Error('boom');
+        },
+        { parent },
+      ),
+      /boom/,
+    );
+    assert.deepEqual(readdirSync(parent), []);
+    // an fd still open inside when the call returns: the unmount is detached, not refused
+    let fd = -1;
+    await withPrivateMount(
+      c.mounts,
+      (dir) => {
+        fd = openSync(join(dir, 'etc', 'marker'), 'r');
+      },
+      { parent },
+    );
+    assert.equal(readFileSync(fd, 'utf8'), 'from-layer-1\n', 'the detached mount stays usable for what holds it');
+    closeSync(fd);
+    assert.deepEqual(readdirSync(parent), []);
+    assert.deepEqual(hostMountsUnder(c.dir), []);
+  });
+
+  test('a process killed inside the call leaves a mount that sweepStaleMounts removes', { timeout: 20_000 }, async () => {
+    const c = makeCase('crash', []);
+    const parent = join(c.dir, 'mounts');
+    mkdirSync(parent);
+    const mod = join(import.meta.dirname, '..', 'src', 'snapshots', 'private-mount.ts');
+    const script = `import { withPrivateMount } from ${JSON.stringify(mod)};
+      await withPrivateMount(${JSON.stringify(c.mounts)}, () => process.kill(process.pid, 'SIGKILL'), { parent: ${JSON.stringify(parent)} });`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    assert.equal(hostMountsUnder(parent).length, 2, 'the crash left the self-bind and the overlay');
+    // an empty leftover (a crash between mkdtemp and mount) and a foreign directory
+    mkdirSync(join(parent, 'berth-mount-empty'));
+    mkdirSync(join(parent, 'not-ours'));
+    assert.equal(await sweepStaleMounts(parent), 1);
+    assert.deepEqual(hostMountsUnder(c.dir), []);
+    assert.deepEqual(readdirSync(parent), ['not-ours']);
+    assert.equal(await sweepStaleMounts(join(c.dir, 'missing')), 0);
   });
 });

@@ -114,15 +114,24 @@ export async function unmountAll(target: string): Promise<void> {
   }
 }
 
+/** The name prefix of the temp mountpoints (private-mount.ts sweeps what a crash left). */
+export const TEMP_MOUNT_PREFIX = 'berth-mount-';
+
+/** Mountpoints of this process's live temp mounts: a sweep leaves them alone. */
+export const liveTempMounts = new Set<string>();
+
 /**
- * A temp directory with `mounts` on it, private to this mount namespace (a private self-bind
- * underneath, so nothing propagates to peers), unmounted and removed on dispose.
+ * A temp directory in `parent` (default: the OS's) with `mounts` on it, private to this mount
+ * namespace (a private self-bind underneath, so nothing propagates to peers), unmounted and
+ * removed on dispose.
  */
-export async function tempMount(mounts: Mount[]): Promise<AsyncDisposable & { dir: string }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'berth-mount-'));
+export async function tempMount(mounts: Mount[], parent = tmpdir()): Promise<AsyncDisposable & { dir: string }> {
+  const dir = await mkdtemp(path.join(parent, TEMP_MOUNT_PREFIX));
+  liveTempMounts.add(dir);
   const dispose = async (): Promise<void> => {
     await unmountAll(dir);
     await rmdir(dir);
+    liveTempMounts.delete(dir);
   };
   try {
     // one mount(8): libmount binds, then changes the propagation of the new mount
