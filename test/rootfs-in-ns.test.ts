@@ -28,8 +28,10 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readShimInfo, ShimClient, shimAlive } from '../src/engine/shim/client.js';
 import { shimLauncher } from '../src/engine/shim/launcher.js';
+import { openMetadata } from '../src/metadata/db.js';
 import { Container, create, deleteContainer, exec, kill, run, start } from '../src/runtime/index.js';
 import { sweepStaleMounts, withPrivateMount } from '../src/snapshots/private-mount.js';
+import { OverlaySnapshotter } from '../src/snapshots/overlay.js';
 import type { Mount } from '../src/snapshots/types.js';
 import { uniqueId } from './helpers/bundle.js';
 import { copyRootfs, rootfsUnavailable } from './helpers/rootfs.js';
@@ -154,12 +156,27 @@ async function lifecycle(c: Case, output: () => string): Promise<void> {
   await deleteContainer(c.root, c.id);
   assert.deepEqual(hostMountsUnder(c.dir), [], 'after SIGKILL and delete: no host mount');
   rmdirSync(c.rootfs); // EBUSY if anything were still mounted on it in this namespace
-  rmSync(c.upper, { recursive: true }); // and the layers are free
 }
 
 describe('the rootfs mounted in the container’s mount namespace only', { skip }, () => {
-  test('berth-nsinit as our child: create, start, exec, SIGKILL; the host never sees a mount', { timeout: 30_000 }, async () => {
+  test('berth-nsinit as our child, on a real overlayfs snapshot chain: create, start, exec, SIGKILL; the host never sees a mount', {
+    timeout: 30_000,
+  }, async () => {
     const c = makeCase('nsinit', ['/bin/sh', '-c', 'cat /etc/marker; echo by-the-container > /written; exec sleep 1000']);
+    // busybox, then a layer with /etc/marker, committed; the container's active snapshot on top
+    const db = openMetadata(join(c.dir, 'metadata.db'));
+    await using sn = await OverlaySnapshotter.open({ root: join(c.dir, 'snapshots'), db });
+    await sn.prepare('l0');
+    await copyRootfs((await sn.applyTarget('l0')).dir);
+    await sn.commit('c0', 'l0');
+    await sn.prepare('l1', 'c0');
+    const l1 = (await sn.applyTarget('l1')).dir;
+    mkdirSync(join(l1, 'etc'));
+    writeFileSync(join(l1, 'etc', 'marker'), 'from-layer-1\n');
+    await sn.commit('c1', 'l1');
+    c.mounts = await sn.prepare('rw', 'c1');
+    assert.equal(c.mounts[0]?.type, 'overlay');
+    c.upper = (await sn.applyTarget('rw')).dir;
     const outFile = join(c.dir, 'out');
     const fd = openSync(outFile, 'w');
     try {
@@ -172,6 +189,11 @@ describe('the rootfs mounted in the container’s mount namespace only', { skip 
       closeSync(fd);
       await deleteContainer(c.root, c.id, true).catch(() => {});
     }
+    // nothing holds the snapshots: the whole chain goes
+    for (const key of ['rw', 'c1', 'c0']) await sn.remove(key);
+    assert.equal(await sn.cleanup(), 0);
+    assert.deepEqual(readdirSync(join(c.dir, 'snapshots')), []);
+    db.close();
   });
 
   test('through berth-shim: the same', { timeout: 30_000, skip: existsSync(SHIM) ? undefined : `${SHIM} not built` }, async () => {
