@@ -31,6 +31,7 @@ import { shimLauncher } from '../src/engine/shim/launcher.js';
 import { openMetadata } from '../src/metadata/db.js';
 import { Container, create, deleteContainer, exec, kill, run, start } from '../src/runtime/index.js';
 import { sweepStaleMounts, withPrivateMount } from '../src/snapshots/private-mount.js';
+import { unmountAll } from '../src/snapshots/mount.js';
 import { OverlaySnapshotter } from '../src/snapshots/overlay.js';
 import type { Mount } from '../src/snapshots/types.js';
 import { uniqueId } from './helpers/bundle.js';
@@ -221,6 +222,33 @@ describe('the rootfs mounted in the container’s mount namespace only', { skip 
         await s.request('shutdown', { force: true }).catch(() => {});
       }
     }
+  });
+
+  test('rshared rootfsPropagation, on a rootfs directory that is a shared mount of the host: the overlay still stays in the container', {
+    timeout: 20_000,
+  }, async () => {
+    const c = makeCase('shared', ['/bin/sh', '-c', 'cat /etc/marker; exec sleep 1000']);
+    const spec = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')) as ReturnType<typeof testSpec>;
+    spec.linux!.rootfsPropagation = 'rshared';
+    writeFileSync(join(c.bundle, 'config.json'), JSON.stringify(spec));
+    const mount = (...args: string[]) => assert.equal(spawnSync('mount', args).status, 0, `mount ${args.join(' ')}`);
+    mount('--bind', c.rootfs, c.rootfs);
+    mount('--make-shared', c.rootfs);
+    try {
+      await create({ root: c.root, id: c.id, bundle: c.bundle, rootfsMounts: c.mounts });
+      const pid = (await Container.load(c.root, c.id)).record.pid;
+      assert.match(containerRootMount(pid) ?? '', / - overlay overlay /);
+      await start(c.root, c.id);
+      const host = hostMountsUnder(c.dir);
+      assert.equal(host.length, 1, `only the bind the test made: ${host.join('\n')}`);
+      assert.equal(host[0]?.split(' ')[4], c.rootfs);
+      assert.ok(!hostMountsUnder(c.dir).some((l) => / - overlay /.test(l)));
+    } finally {
+      await deleteContainer(c.root, c.id, true).catch(() => {});
+      await unmountAll(c.rootfs);
+    }
+    assert.deepEqual(hostMountsUnder(c.dir), []);
+    rmdirSync(c.rootfs);
   });
 
   test('a missing lowerdir: create fails naming the mount, and leaves no state, mount or process', { timeout: 20_000 }, async () => {
