@@ -30,9 +30,9 @@ import { readShimInfo, ShimClient, shimAlive } from '../src/engine/shim/client.j
 import { shimLauncher } from '../src/engine/shim/launcher.js';
 import { openMetadata } from '../src/metadata/db.js';
 import { Container, create, deleteContainer, exec, kill, run, start } from '../src/runtime/index.js';
-import { sweepStaleMounts, withPrivateMount } from '../src/snapshots/private-mount.js';
 import { unmountAll } from '../src/snapshots/mount.js';
 import { OverlaySnapshotter } from '../src/snapshots/overlay.js';
+import { sweepStaleMounts, withPrivateMount } from '../src/snapshots/private-mount.js';
 import type { Mount } from '../src/snapshots/types.js';
 import { uniqueId } from './helpers/bundle.js';
 import { copyRootfs, rootfsUnavailable } from './helpers/rootfs.js';
