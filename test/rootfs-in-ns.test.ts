@@ -251,6 +251,31 @@ describe('the rootfs mounted in the container’s mount namespace only', { skip 
     rmdirSync(c.rootfs);
   });
 
+  test('a read-only bind (what the native snapshotter hands out for a view): the container cannot write', { timeout: 20_000 }, async () => {
+    const c = makeCase('bind', ['/bin/sh', '-c', 'ls /bin/sh && (touch /x 2>/dev/null && echo writable || echo read-only)']);
+    c.mounts = [{ type: 'bind', source: busybox, options: ['rbind', 'ro'] }];
+    const outFile = join(c.dir, 'out');
+    const fd = openSync(outFile, 'w');
+    try {
+      const r = await run({
+        root: c.root,
+        id: c.id,
+        bundle: c.bundle,
+        rootfsMounts: c.mounts,
+        detach: false,
+        stdio: { stdout: fd, stderr: fd },
+      });
+      assert.equal(r.exitCode, 0, readFileSync(outFile, 'utf8'));
+    } finally {
+      closeSync(fd);
+      await deleteContainer(c.root, c.id, true).catch(() => {});
+    }
+    assert.equal(readFileSync(outFile, 'utf8'), '/bin/sh\nread-only\n');
+    assert.ok(!existsSync(join(busybox, 'x')));
+    assert.deepEqual(hostMountsUnder(base), []);
+    rmdirSync(c.rootfs);
+  });
+
   test('a missing lowerdir: create fails naming the mount, and leaves no state, mount or process', { timeout: 20_000 }, async () => {
     const c = makeCase('missing', ['/bin/true']);
     c.mounts[0]!.options = c.mounts[0]!.options.map((o) => (o.startsWith('lowerdir=') ? `${o}:${join(c.dir, 'no-such-layer')}` : o));
