@@ -397,6 +397,16 @@ describe('withPrivateMount: a stopped container’s snapshot on the host for one
     assert.equal(await sweepStaleMounts(parent), 1);
     assert.deepEqual(hostMountsUnder(c.dir), []);
     assert.deepEqual(readdirSync(parent), ['not-ours']);
+    // this process's own live call is not swept from under it
+    await withPrivateMount(
+      c.mounts,
+      async (dir) => {
+        assert.equal(await sweepStaleMounts(parent), 0);
+        assert.equal(readFileSync(join(dir, 'etc', 'marker'), 'utf8'), 'from-layer-1\n');
+      },
+      { parent },
+    );
+    assert.deepEqual(readdirSync(parent), ['not-ours']);
     assert.equal(await sweepStaleMounts(join(c.dir, 'missing')), 0);
   });
 });
