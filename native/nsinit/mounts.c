@@ -221,8 +221,12 @@ static void rootfs_mount_records(struct plan *p, const char *real)
 		if (mount(*m->source ? m->source : NULL, real, *m->fstype ? m->fstype : NULL, f,
 			  *m->data ? m->data : NULL) < 0)
 			die_errno("mount %s on '%s'", what, p->rootfs);
-		if ((f & MS_BIND) && (f & BIND_REMOUNT_FLAGS) && bind_remount(-1, real, f & BIND_REMOUNT_FLAGS, 0) < 0)
-			die_errno("remount %s on '%s'", what, p->rootfs);
+		if ((f & MS_BIND) && (f & BIND_REMOUNT_FLAGS)) { /* the fd: for the locked flags */
+			int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0 || bind_remount(fd, real, f & BIND_REMOUNT_FLAGS, 0) < 0)
+				die_errno("remount %s on '%s'", what, p->rootfs);
+			close(fd);
+		}
 		if (*m->cwd && chdir("/") < 0)
 			die_errno("chdir '/'");
 	}
