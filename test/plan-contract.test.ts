@@ -177,6 +177,21 @@ const MALFORMED: [string, string, string][] = [
   ['a new mount namespace without rootfs', plan('ns-new mount'), "plan: 'rootfs' must be an absolute path with a new mount namespace"],
   ['a relative rootfs', plan('ns-new mount', 'rootfs r'), "plan: 'rootfs' must be an absolute path with a new mount namespace"],
   [
+    'a rootfs mount in a joined mount namespace',
+    plan('ns-join mount /proc/1/ns/mnt', 'rootfs /r', 'chroot 1', 'rootfs-mount overlay overlay 0 lowerdir=/a:/b -'),
+    "plan: 'rootfs-mount' needs 'ns-new mount'",
+  ],
+  [
+    'a rootfs mount in the caller’s mount namespace',
+    plan('rootfs /r', 'rootfs-mount /a - 4096 - -'),
+    "plan: 'rootfs-mount' needs 'ns-new mount'",
+  ],
+  [
+    'a rootfs mount with a relative cwd',
+    plan('ns-new mount', 'rootfs /r', 'rootfs-mount overlay overlay 0 lowerdir=a:b x'),
+    "plan: 'rootfs-mount' cwd 'x' is not an absolute path",
+  ],
+  [
     'a mount in the caller’s mount namespace',
     plan('rootfs /r', 'chroot 1', 'mount proc /proc proc 0 0 -'),
     "plan: mount, symlink, device, masked, readonly and root-readonly need 'ns-new mount' or 'ns-join mount'",

@@ -203,6 +203,35 @@ static void parent_mount_unshare(const char *rootfs, unsigned long prop)
 	free(best);
 }
 
+/* The rootfs-mount records, stacked on the rootfs directory in the container's new mount
+ * namespace, whose mounts no longer propagate to the host (`/` is a slave or private by now, and
+ * so is the mount the rootfs sits on): the root filesystem exists only while the namespace does,
+ * so a dead runtime leaves no mount on the host and no other namespace holds a copy of it. A
+ * `cwd` is where relative paths in the data start (the kernel resolves overlay lowerdirs against
+ * the caller's cwd): long layer lists are sent relative to their common parent so they fit the
+ * page mount(2) copies. */
+static void rootfs_mount_records(struct plan *p, const char *real)
+{
+	for (size_t i = 0; i < p->rootmounts.n; i++) {
+		struct rootmount *m = &p->rootmounts.v[i];
+		unsigned long f = m->flags & ~(unsigned long)PROPAGATION;
+		const char *what = (f & MS_BIND) ? "bind" : *m->fstype ? m->fstype : m->source;
+		if (*m->cwd && chdir(m->cwd) < 0)
+			die_errno("mount %s on '%s': chdir '%s'", what, p->rootfs, m->cwd);
+		if (mount(*m->source ? m->source : NULL, real, *m->fstype ? m->fstype : NULL, f,
+			  *m->data ? m->data : NULL) < 0)
+			die_errno("mount %s on '%s'", what, p->rootfs);
+		if ((f & MS_BIND) && (f & BIND_REMOUNT_FLAGS)) { /* the fd: for the locked flags */
+			int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0 || bind_remount(fd, real, f & BIND_REMOUNT_FLAGS, 0) < 0)
+				die_errno("remount %s on '%s'", what, p->rootfs);
+			close(fd);
+		}
+		if (*m->cwd && chdir("/") < 0)
+			die_errno("chdir '/'");
+	}
+}
+
 /* Host-side steps, done while the init stage still has its host credentials (so host paths
  * are reachable even in a user namespace): propagation, and the rootfs bound onto itself so it
  * is a mount point for pivot_root (a new mount namespace) or a subtree of the container's own
@@ -225,6 +254,7 @@ void rootfs_open(struct plan *p)
 	if (!joined && p->rootfs_prop && mount(NULL, "/", NULL, p->rootfs_prop, NULL) < 0)
 		die_errno("set propagation of '/'");
 	parent_mount_unshare(real, joined ? MS_SLAVE : MS_PRIVATE);
+	rootfs_mount_records(p, real);
 	if (mount(real, real, NULL, MS_BIND | MS_REC, NULL) < 0)
 		die_errno("bind rootfs '%s'", p->rootfs);
 	close(fd);

@@ -161,6 +161,12 @@ static void parse_record(struct plan *p, char **f, int argc)
 		*o = (struct rootop){.kind = OP_MOUNT, .a = xstrdup(a[0]), .b = xstrdup(a[1]),
 				     .fstype = xstrdup(a[2]), .flags = unum(a[3], 10, ULONG_MAX),
 				     .prop = unum(a[4], 10, ULONG_MAX), .data = xstrdup(a[5])};
+	} else if (IS("rootfs-mount", 5)) {
+		if (*a[4] && a[4][0] != '/')
+			die("plan: 'rootfs-mount' cwd '%s' is not an absolute path", a[4]);
+		*VEC_PUSH(p->rootmounts) = (struct rootmount){.source = xstrdup(a[0]), .fstype = xstrdup(a[1]),
+							      .flags = unum(a[2], 10, ULONG_MAX),
+							      .data = xstrdup(a[3]), .cwd = xstrdup(a[4])};
 	} else if (IS("symlink", 2)) {
 		*VEC_PUSH(p->rootops) = (struct rootop){.kind = OP_SYMLINK, .a = xstrdup(a[0]), .b = xstrdup(a[1])};
 	} else if (IS("device", 8)) {
@@ -232,6 +238,10 @@ static void validate(struct plan *p)
 		/* pivot_root would move the root of every process in the joined namespace. */
 		die("plan: mount records in a joined mount namespace need 'chroot 1'");
 	}
+	/* In any other mount namespace the rootfs's mount would outlive the container (the host's,
+	 * or one that belongs to its holder): that is what the container's own one is for. */
+	if (p->rootmounts.n && !(p->ns_new & CLONE_NEWNS))
+		die("plan: 'rootfs-mount' needs 'ns-new mount'");
 	if (p->chroot && ((p->ns_new & CLONE_NEWNS) || !p->rootfs || p->rootfs[0] != '/'))
 		die("plan: 'chroot 1' needs an absolute 'rootfs' and no 'ns-new mount'");
 	p->setup_root = (p->ns_new & CLONE_NEWNS) || mounts;

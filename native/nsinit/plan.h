@@ -33,6 +33,13 @@ struct rootop {
 	int bind;
 };
 
+/* A mount(2) onto the rootfs directory itself (rootfs-mount): the container's root filesystem,
+ * e.g. an overlay of image layers, made in the container's mount namespace only. */
+struct rootmount {
+	char *source, *fstype, *data, *cwd; /* cwd "": none; else where relative paths in data start */
+	unsigned long flags;
+};
+
 enum hook_kind { HOOK_CREATE_CONTAINER, HOOK_START_CONTAINER };
 struct hook {
 	enum hook_kind kind;
@@ -66,6 +73,7 @@ struct plan {
 	VEC(struct nsjoin) joins;
 	VEC(struct idmap) uid_maps, gid_maps;
 	VEC(struct timeoff) time_offsets;
+	VEC(struct rootmount) rootmounts;
 	VEC(struct rootop) rootops;
 	VEC(struct sysctl) sysctls;
 	VEC(struct rlim) rlimits;

@@ -236,6 +236,15 @@ static void dump(const struct plan *p)
 		printf("time-offset %s %lld %ld\n", p->time_offsets.v[i].clock, p->time_offsets.v[i].secs,
 		       p->time_offsets.v[i].nsecs);
 	strv("cgroup-procs", &p->cgroup_procs);
+	for (size_t i = 0; i < p->rootmounts.n; i++) {
+		const struct rootmount *m = &p->rootmounts.v[i];
+		fputs("rootfs-mount source", stdout), str(m->source);
+		fputs(" fstype", stdout), str(m->fstype);
+		fputs(" flags", stdout), flags(m->flags, ms_flags);
+		fputs(" data", stdout), str(m->data);
+		fputs(" cwd", stdout), str(m->cwd);
+		putchar('\n');
+	}
 	for (size_t i = 0; i < p->rootops.n; i++) {
 		const struct rootop *o = &p->rootops.v[i];
 		if (o->kind == OP_MOUNT) {

@@ -3,20 +3,18 @@
  * container (tests now; later the engine's cp and export). Snapshotters only return mounts as
  * data; this is the one place that carries them out, with util-linux mount(8)/umount(8).
  *
- * The overlay option string is copied into one page by mount(2): with 128 layers of absolute
- * paths it exceeds 4096 bytes. As containerd does, the lowerdirs are then made relative to
- * their common parent directory and mount(8) runs with that directory as its working directory
- * (the kernel resolves relative lowerdirs against the caller's cwd).
+ * The overlay option string is copied into one page by mount(2): long layer lists are made
+ * relative to their common parent and mount(8) runs there (compact.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BerthError } from '../common/errors.js';
+import { compactLowerdir } from './compact.js';
 import type { Mount } from './types.js';
 
-/** mount(2) copies at most one page of options */
-const PAGE_SIZE = 4096;
+export { compactLowerdir } from './compact.js';
 
 export interface MountCommand {
   args: string[];
@@ -41,28 +39,6 @@ export function mountCommand(m: Mount, target: string): MountCommand {
   // --no-canonicalize: the kernel, not mount(8), resolves paths (a relative lowerdir stays relative)
   args.push('--no-canonicalize', '--', m.source, target);
   return cwd === undefined ? { args } : { args, cwd };
-}
-
-/**
- * When the options would not fit in a page, rewrites `lowerdir=` relative to the lowerdirs'
- * common parent and returns that directory as the cwd for mount(8); undefined when not needed.
- */
-export function compactLowerdir(options: string[]): { options: string[]; cwd: string } | undefined {
-  if (options.join(',').length < PAGE_SIZE) return undefined;
-  const i = options.findIndex((o) => o.startsWith('lowerdir='));
-  if (i < 0) return undefined;
-  const dirs = options[i]!.slice('lowerdir='.length).split(':');
-  if (dirs.length < 2 || !dirs.every((d) => path.isAbsolute(d))) return undefined;
-  // the common parent of the layer directories (<root>/<id>/fs → <root>)
-  let common = path.dirname(dirs[0]!);
-  for (const d of dirs) {
-    while (common !== '/' && !d.startsWith(`${common}/`)) common = path.dirname(common);
-  }
-  if (common === '/') return undefined;
-  const rel = dirs.map((d) => path.relative(common, d));
-  const out = [...options];
-  out[i] = `lowerdir=${rel.join(':')}`;
-  return { options: out, cwd: common };
 }
 
 function run(cmd: string, args: string[], cwd?: string): Promise<void> {
@@ -138,15 +114,24 @@ export async function unmountAll(target: string): Promise<void> {
   }
 }
 
+/** The name prefix of the temp mountpoints (private-mount.ts sweeps what a crash left). */
+export const TEMP_MOUNT_PREFIX = 'berth-mount-';
+
+/** Mountpoints of this process's live temp mounts: a sweep leaves them alone. */
+export const liveTempMounts = new Set<string>();
+
 /**
- * A temp directory with `mounts` on it, private to this mount namespace (a private self-bind
- * underneath, so nothing propagates to peers), unmounted and removed on dispose.
+ * A temp directory in `parent` (default: the OS's) with `mounts` on it, private to this mount
+ * namespace (a private self-bind underneath, so nothing propagates to peers), unmounted and
+ * removed on dispose.
  */
-export async function tempMount(mounts: Mount[]): Promise<AsyncDisposable & { dir: string }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'berth-mount-'));
+export async function tempMount(mounts: Mount[], parent = tmpdir()): Promise<AsyncDisposable & { dir: string }> {
+  const dir = await mkdtemp(path.join(parent, TEMP_MOUNT_PREFIX));
+  liveTempMounts.add(dir);
   const dispose = async (): Promise<void> => {
     await unmountAll(dir);
     await rmdir(dir);
+    liveTempMounts.delete(dir);
   };
   try {
     // one mount(8): libmount binds, then changes the propagation of the new mount

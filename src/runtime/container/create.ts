@@ -10,6 +10,7 @@ import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { uniqueName, writeFileAtomic } from '../../common/fs.js';
 import { parseSpec } from '../../oci/validate.js';
+import type { Mount as SnapshotMount } from '../../snapshots/types.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
 import { type CgroupDir, cgroupDirs, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
 import type { Effects } from '../effects.js';
@@ -62,6 +63,13 @@ export interface CreateOptions {
   launcher?: Launcher;
   /** The host's cgroupfs, /proc and signals, or a fake (effects.ts). */
   effects?: Effects;
+  /**
+   * The root filesystem as mounts (a snapshotter's `Mount[]`, e.g. an overlay of image layers):
+   * berth-nsinit stacks them on `root.path`, an existing (empty) directory, inside the
+   * container's own mount namespace, so nothing is mounted on the host and nothing is left to
+   * unmount when the container is gone. Needs `{"type": "mount"}` in linux.namespaces.
+   */
+  rootfsMounts?: readonly SnapshotMount[];
 }
 
 export type LaunchMode = 'create' | 'run-detached' | 'run-foreground';
@@ -158,6 +166,7 @@ export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<Pr
       cgroupMode: layout.mode,
       cgroupMounts: cgroupMountSources(cg.mountDirs),
       hookState: hs.slice(0, -1),
+      rootfsMounts: opts.rootfsMounts,
       ...host,
     });
   const record: ContainerRecord = {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { BerthError, invalid } from '../../common/errors.js';
 import type { Mount, NamespaceType, Process, Spec } from '../../oci/spec.js';
+import type { Mount as SnapshotMount } from '../../snapshots/types.js';
 import { planSeccomp } from '../seccomp/index.js';
 import { capabilitySetMask } from './capabilities.js';
 import { DEFAULT_DEVICES, DEV_SYMLINKS } from './devices.js';
@@ -13,6 +14,7 @@ import { checkUserInNamespace, type IdMapHost, type IdMapWriters, idMapWriters }
 import { MS, PROPAGATION, parseMountOptions } from './mount-options.js';
 import type { KernelNamespace, LaunchPlan, PlanHook, RootfsOp } from './plan.js';
 import { planRlimits } from './rlimits.js';
+import { planRootfsMounts } from './rootfs-mounts.js';
 
 /** A hierarchy as the container should see it under /sys/fs/cgroup. */
 export interface CgroupMountSource {
@@ -51,6 +53,11 @@ export interface PlanContext {
   hookState: string;
   /** Who is creating the container, for the id maps of a new user namespace (default: root). */
   idMapHost?: IdMapHost;
+  /**
+   * The root filesystem as mounts (a snapshotter's, e.g. an overlay of image layers), stacked on
+   * `root.path` inside the container's own mount namespace only (rootfs-mounts.ts).
+   */
+  rootfsMounts?: readonly SnapshotMount[];
 }
 
 const ROOT_HOST: IdMapHost = { euid: 0, egid: 0, capSetuid: true, capSetgid: true };
@@ -137,6 +144,14 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
         String(needs[0]),
       );
   }
+  // The rootfs mounts live exactly as long as the container's own mount namespace; in the host's
+  // they would outlive the container, in a joined one they would be its holder's to clean up.
+  if (ctx.rootfsMounts?.length && !ownMountNs)
+    throw invalid(
+      `rootfsMounts: the root filesystem is mounted in the container's own mount namespace, and linux.namespaces ${mountNs ? 'joins one' : "has no 'mount'"}: add {"type": "mount"} without a path`,
+      'rootfsMounts',
+    );
+  const rootfsMounts = ctx.rootfsMounts?.length ? planRootfsMounts(ctx.rootfsMounts) : undefined;
   const newUserNs = newNamespaces.includes('user');
   const uidMaps = (linux.uidMappings ?? []).map((m) => ({ inside: m.containerID, outside: m.hostID, count: m.size }));
   const gidMaps = (linux.gidMappings ?? []).map((m) => ({ inside: m.containerID, outside: m.hostID, count: m.size }));
@@ -291,6 +306,7 @@ export function buildPlan(ctx: PlanContext): BuiltPlan {
     startSocket: ctx.startSocket,
     syncHooks,
     rootfs,
+    ...(rootfsMounts ? { rootfsMounts } : {}),
     rootfsPropagation,
     rootPropagationAfter,
     noPivot: ownMountNs && ctx.noPivot,

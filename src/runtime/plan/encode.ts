@@ -44,6 +44,7 @@ export function encodePlan(plan: LaunchPlan): string {
   if (plan.startSocket) rec('start-socket', plan.startSocket);
   rec('sync-hooks', flag(plan.syncHooks));
   rec('rootfs', plan.rootfs);
+  for (const m of plan.rootfsMounts ?? []) rec('rootfs-mount', m.source, m.fstype, m.flags, m.data, m.cwd);
   rec('rootfs-propagation', plan.rootfsPropagation);
   if (plan.rootPropagationAfter) rec('root-propagation-after', plan.rootPropagationAfter);
   rec('no-pivot', flag(plan.noPivot));

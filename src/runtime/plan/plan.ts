@@ -30,6 +30,19 @@ export interface PlanDevice {
   /** Bind the host's node instead of mknod (user namespaces cannot mknod). */
   bind: boolean;
 }
+/**
+ * A mount(2) call onto the rootfs directory itself (the container's root filesystem: an overlay
+ * of image layers, say), made by berth-nsinit in the container's new mount namespace before
+ * anything else is mounted, so it never exists on the host.
+ */
+export interface PlanRootfsMount {
+  source: string;
+  fstype: string;
+  flags: number;
+  data: string;
+  /** Where relative paths in `data` start (overlay lowerdirs compacted to fit a page); '' for none. */
+  cwd: string;
+}
 /** Mount-phase operations, executed in order before pivot_root. */
 export type RootfsOp = PlanMount | PlanSymlink | PlanDevice;
 
@@ -75,6 +88,8 @@ export interface LaunchPlan {
   startSocket?: string;
   syncHooks: boolean;
   rootfs: string;
+  /** Stacked on `rootfs`, in order, in the container's own mount namespace (needs one: 'mount' in newNamespaces). */
+  rootfsMounts?: PlanRootfsMount[];
   rootfsPropagation: number;
   rootPropagationAfter: number;
   noPivot: boolean;
