@@ -1,6 +1,6 @@
 /**
- * The test root filesystem: Debian's static busybox (`busybox --install -s`)
- * plus the probe (native/build/berth-probe) at /probe. Built once per test
+ * The test root filesystem: the busybox tree of src/images/busybox.ts (the
+ * quickstart's busybox image) plus the probe (native/build/berth-probe) at /probe. Built once per test
  * process into a temporary directory, removed at process exit; bundles copy it.
  *
  * Env: `BERTH_BUSYBOX` (default /bin/busybox), `BERTH_PROBE` (default
@@ -8,10 +8,11 @@
  * if missing and `make` is available).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { busyboxRootfs, type RootfsEntry, writeRootfs } from '../../src/images/busybox.js';
 import { findBinary, REPO_ROOT } from './runtime.js';
 
 export interface Rootfs {
@@ -67,30 +68,16 @@ export function sharedRootfs(): Rootfs {
 }
 
 function buildRootfs(dir: string): void {
-  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'var', 'run', 'mnt', 'home']) {
-    mkdirSync(join(dir, d), { recursive: true });
-  }
-  chmodSync(join(dir, 'tmp'), 0o1777);
-  chmodSync(join(dir, 'root'), 0o700);
-  const bb = busyboxPath();
-  // `--install -s DIR` puts every applet in DIR as a symlink to the running
-  // busybox's own path (e.g. /usr/bin/busybox): put the binary there too.
-  const r = spawnSync(bb, ['--install', '-s', join(dir, 'bin')], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${bb} --install -s failed: ${r.stderr}`);
-  const target = readlinkSync(join(dir, 'bin', 'sh'));
-  const inside = target.startsWith('/') ? target : `/bin/${target}`;
-  mkdirSync(dirname(join(dir, inside)), { recursive: true });
-  copyFileSync(bb, join(dir, inside));
-  chmodSync(join(dir, inside), 0o755);
-  copyFileSync(probePath(), join(dir, 'probe'));
-  chmodSync(join(dir, 'probe'), 0o755);
-  writeFileSync(
-    join(dir, 'etc', 'passwd'),
-    'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
-  );
-  writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\ndaemon:x:1:\ntty:x:5:\nnogroup:x:65534:\n');
-  writeFileSync(join(dir, 'etc', 'hostname'), 'rootfs\n');
-  if (!existsSync(join(dir, inside))) throw new Error(`rootfs: busybox missing at ${inside}`);
+  // the quickstart's busybox tree (src/images/busybox.ts), plus the probe and what tests expect
+  const { entries } = busyboxRootfs(busyboxPath());
+  const extra: RootfsEntry[] = [
+    { type: 'directory', path: 'mnt', mode: 0o755 },
+    { type: 'directory', path: 'run', mode: 0o755 },
+    { type: 'file', path: 'etc/hostname', mode: 0o644, data: Buffer.from('rootfs\n') },
+    { type: 'file', path: 'probe', mode: 0o755, data: readFileSync(probePath()) },
+  ];
+  writeRootfs([...entries, ...extra], dir);
+  if (!existsSync(join(dir, 'bin', 'sh'))) throw new Error('rootfs: /bin/sh missing');
 }
 
 /** Copies the shared rootfs to `dest` (a few MB; symlinks kept as they are). */

@@ -183,6 +183,7 @@ describe('berthd hosts', () => {
     throwsMsg(() => args('-H', 'fd://'), /fd:\/\/ \(systemd socket activation\) is not supported by berthd/);
     throwsMsg(() => args('-H', 'ssh://me@host'), 'Invalid bind address format: ssh://me@host');
     throwsMsg(() => args('-H', 'unix://rel.sock'), /unix socket path must be absolute/);
+    throwsMsg(() => args('-H', `unix:///${'x'.repeat(107)}`), /unix socket path longer than 107 bytes/);
     throwsMsg(() => args('-H', 'tcp://127.0.0.1:99999'), /invalid port '99999'/);
     throwsMsg(() => args('-H', 'tcp://127.0.0.1:2375/x'), /should not contain a path element/);
   });

@@ -17,6 +17,7 @@ import type { ConfigHost, DaemonConfig } from './types.js';
 
 export { DEFAULTS, DIRECTIVES } from './directives.js';
 export { parseFlags } from './flags.js';
+export { type ClaimedPidfile, claimPidfile, type Pidfile, readPidfile, writePidfile } from './pidfile.js';
 export { parseDaemonJson } from './resolve.js';
 export type * from './types.js';
 export { parseHost, parseSize } from './values.js';

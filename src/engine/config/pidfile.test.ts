@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BerthError } from '../../common/errors.js';
-import { looksLikeBerthd, readPidfile, writePidfile } from './pidfile.js';
+import { claimPidfile, looksLikeBerthd, readPidfile, writePidfile } from './pidfile.js';
 
 function scratch(t: { after(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'berth-pidfile-'));
@@ -83,5 +84,38 @@ describe('pid file', () => {
     const { dir } = scratch(t);
     writeFileSync(join(dir, 'notadir'), '');
     assert.throws(() => writePidfile(join(dir, 'notadir', 'x.pid')), /^BerthError: read pid file '.*notadir\/x.pid': not a directory$/);
+  });
+});
+
+describe('claimed pid file', () => {
+  it('of two claims at once, exactly one wins; after release the file is claimable again', async (t) => {
+    const { dir } = scratch(t);
+    const file = join(dir, 'run', 'berthd.pid');
+    const results = await Promise.allSettled([claimPidfile(file, { pid: 1001 }), claimPidfile(file, { pid: 1002 })]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    assert.equal(won.length, 1);
+    assert.equal(lost.length, 1);
+    assert.match(String((lost[0] as PromiseRejectedResult).reason), /pid file found, ensure berthd is not running or delete/);
+    const held = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof claimPidfile>>>).value;
+    assert.ok([1001, 1002].includes(readPidfile(file)!));
+    await held.release();
+    assert.equal(readPidfile(file), undefined);
+    await using again = await claimPidfile(file, { pid: 1003 });
+    assert.equal(readPidfile(file), 1003);
+    assert.equal(again.path, file);
+  });
+
+  it('the lock holds across processes', async (t) => {
+    const { dir } = scratch(t);
+    const file = join(dir, 'berthd.pid');
+    await using _held = await claimPidfile(file, { pid: 1004 });
+    // another process tries, with its own pid: refused by the lock, though 1004 is no berthd
+    const code = `import { claimPidfile } from ${JSON.stringify(new URL('./pidfile.ts', import.meta.url).href)};
+      claimPidfile(${JSON.stringify(file)}).then(() => process.exit(0), (e) => { console.log(e.message); process.exit(3); });`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8' });
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(r.stdout.trim(), `pid file found, ensure berthd is not running or delete ${file}`);
+    assert.equal(readPidfile(file), 1004);
   });
 });

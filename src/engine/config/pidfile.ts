@@ -3,11 +3,16 @@
  * it names a live berthd — judged by /proc/<pid>/cmdline, since a pid left by a crash is soon
  * reused by some other process, which must not keep the daemon from starting — and removed at
  * shutdown only if it still names this process.
+ *
+ * The file alone cannot stop two daemons started at the same moment (both find no file, both
+ * write one): `claimPidfile` first takes a lock the kernel drops when its holder dies
+ * (common/lock.ts), so of two racing daemons exactly one gets past it.
  */
 import { mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, fromErrno, precondition } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
+import { lockNamed } from '../../common/lock.js';
 
 /** Does this NUL-separated command line look like berthd's? (`berthd`, `node …/berthd.cjs`, `node --import tsx …/berthd.ts`) */
 export function looksLikeBerthd(cmdline: string): boolean {
@@ -80,4 +85,36 @@ export function writePidfile(file: string, options: { pid?: number; proc?: strin
     }
   };
   return { path: file, remove, [Symbol.dispose]: remove };
+}
+
+export interface ClaimedPidfile extends Pidfile, AsyncDisposable {
+  /** removes the file and releases the lock */
+  release(): Promise<void>;
+}
+
+/**
+ * `writePidfile` under an exclusive lock named for the file, held until `release()` (or the
+ * process's death): the daemon's guard against a second copy of itself on the same pid file.
+ */
+export async function claimPidfile(file: string, options: { pid?: number; proc?: string } = {}): Promise<ClaimedPidfile> {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    throw fromErrno('create pid file directory', dir, err);
+  }
+  const lock = await lockNamed(dir, `pidfile:${path.basename(file)}`, { namespace: 'berthd', wait: false });
+  if (lock === undefined) throw precondition(`pid file found, ensure berthd is not running or delete ${file}`, file);
+  let pf: Pidfile;
+  try {
+    pf = writePidfile(file, options);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  const release = async () => {
+    pf.remove();
+    await lock.release();
+  };
+  return { ...pf, release, [Symbol.asyncDispose]: release };
 }

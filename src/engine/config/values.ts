@@ -24,6 +24,8 @@ export function parseHost(addr: string, tls: boolean): Listener {
     const path = rest === '' ? DEFAULTS.host.slice('unix://'.length) : rest;
     if (!path.startsWith('/')) throw invalid(`invalid bind address (${raw}): unix socket path must be absolute`);
     if (path.includes('\0')) throw invalid(`invalid bind address (${raw}): NUL in path`);
+    // sun_path holds 108 bytes with the terminating NUL; bind(2) would fail later, less clearly
+    if (Buffer.byteLength(path) > 107) throw invalid(`invalid bind address (${raw}): unix socket path longer than 107 bytes`);
     return { proto: 'unix', path, addr: `unix://${path}` };
   }
   if (proto === 'fd') {
