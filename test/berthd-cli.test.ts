@@ -41,14 +41,25 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     assert.equal(ps.stdout.trim(), '', '--rm removed it');
   });
 
-  test("the 20.10 client runs a container too", async () => {
+  test('the 20.10 client runs a container too', async () => {
     const r = await docker(['run', '--rm', 'busybox', 'echo', 'old-client'], { cli: DOCKER_2010 });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'old-client\n');
   });
 
   test('the environment, hostname and user as dockerd gives them', async () => {
-    const r = await docker(['run', '--rm', '--name', 'envcheck', '-e', 'A=1', 'busybox', 'sh', '-c', 'echo $PATH; echo $A; hostname; id -u; cat /etc/hostname']);
+    const r = await docker([
+      'run',
+      '--rm',
+      '--name',
+      'envcheck',
+      '-e',
+      'A=1',
+      'busybox',
+      'sh',
+      '-c',
+      'echo $PATH; echo $A; hostname; id -u; cat /etc/hostname',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const [path, a, hostname, uid, etcHostname] = r.stdout.trim().split('\n');
     assert.equal(path, '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
@@ -62,12 +73,15 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     const r = await docker(['run', '-i', '--rm', 'busybox', 'sh', '-c', 'read x; echo got-$x; exit 7'], { input: 'hello\n' });
     assert.equal(r.code, 7, r.stderr);
     assert.equal(r.stdout, 'got-hello\n');
-    const t = await runCommand([
-      'script',
-      '-qfec',
-      `stty cols 100 rows 30; ${'/usr/local/bin/docker'} run -it --rm busybox sh -c 'stty size; echo $TERM; exit 5'`,
-      '/dev/null',
-    ], { env: { DOCKER_HOST: d.host, DOCKER_CONFIG: d.dockerConfig } });
+    const t = await runCommand(
+      [
+        'script',
+        '-qfec',
+        `stty cols 100 rows 30; ${'/usr/local/bin/docker'} run -it --rm busybox sh -c 'stty size; echo $TERM; exit 5'`,
+        '/dev/null',
+      ],
+      { env: { DOCKER_HOST: d.host, DOCKER_CONFIG: d.dockerConfig } },
+    );
     assert.equal(t.code, 5, t.stdout + t.stderr);
     assert.match(t.stdout, /30 100\r\n/);
     assert.match(t.stdout, /xterm\r\n/);
@@ -119,7 +133,10 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     assert.match(b.stderr, /Conflict\. The container name "\/dup" is already in use by container/);
     const rm = await docker(['rm', 'dup']);
     assert.equal(rm.code, 1);
-    assert.match(rm.stderr, /You cannot remove a running container [0-9a-f]{64}\. Stop the container before attempting removal or force remove/);
+    assert.match(
+      rm.stderr,
+      /You cannot remove a running container [0-9a-f]{64}\. Stop the container before attempting removal or force remove/,
+    );
     assert.equal((await docker(['rm', '-f', 'dup'])).code, 0);
     const c = await docker(['create', '--name', 'stopped', 'busybox', 'true']);
     assert.equal(c.code, 0);

@@ -221,7 +221,8 @@ export class Berthd {
   async stop(): Promise<void> {
     if (this.child && (await this.ping())) {
       const list = await this.api('GET', '/containers/json?all=1').catch(() => undefined);
-      for (const c of (list?.body as { Id: string }[] | undefined) ?? []) await this.api('DELETE', `/containers/${c.Id}?force=1`).catch(() => {});
+      for (const c of (list?.body as { Id: string }[] | undefined) ?? [])
+        await this.api('DELETE', `/containers/${c.Id}?force=1`).catch(() => {});
     }
     await this.terminate();
     // Whatever a failed test left: shims by their recorded pid (and start time), then mounts.

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
+import { mountCount, unmountAll } from '../../snapshots/mount.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
 import { ShimClient } from '../shim/client.js';
@@ -90,13 +91,14 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
 
     const tty = rec.Config.Tty === true;
     const consoleSocket = tty ? shortPath(engine, stateDir, id, 'console.sock', 'c') : undefined;
-    const opts = { root: runtimeRoot, id, bundle: dir, ...(consoleSocket ? { consoleSocket } : {}) };
+    // berth-nsinit mounts the snapshot on the rootfs inside the container's own mount namespace:
+    // the host never sees it, so nothing is left mounted when berthd or the shim die.
+    const opts = { root: runtimeRoot, id, bundle: dir, rootfsMounts: mounts, ...(consoleSocket ? { consoleSocket } : {}) };
     const prepared = await prepare(opts, 'run-detached');
     const cgroups = prepared.record.cgroups;
     const cgroup = (cgroups.find((c) => c.hierarchy.version === 2) ?? cgroups[0])?.dir;
     const size = h.ConsoleSize && h.ConsoleSize[0] && h.ConsoleSize[1] ? { rows: h.ConsoleSize[0], cols: h.ConsoleSize[1] } : undefined;
     const log = logOptions(engine, rec);
-    await mountRootfs(mounts, path.join(dir, 'rootfs'));
     const launcher = shimLauncher({
       stateDir,
       socket: engine.shimSocket(id),
@@ -196,19 +198,13 @@ export function startExitCode(message: string): number {
   return 128;
 }
 
-// ---- the rootfs mount (on the host until berth-nsinit mounts it in the container's namespace) ----
-
-import { mountAll, unmountAll } from '../../snapshots/mount.js';
-import type { Mount } from '../../snapshots/types.js';
-
-async function mountRootfs(mounts: Mount[], target: string): Promise<void> {
-  await unmountRootfs(target);
-  await mountAll(mounts, target);
-}
-
+/**
+ * Mounts an older berthd (or a crash of a private mount) may have left on the rootfs directory:
+ * there are none in normal operation, since the rootfs lives in the container's namespace.
+ */
 export async function unmountRootfs(target: string): Promise<void> {
   try {
-    await unmountAll(target);
+    if ((await mountCount(target)) > 0) await unmountAll(target);
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
