@@ -40,7 +40,8 @@ export class ShimLikeWriter {
 
   write(stream: LogStream, log: string, ns?: bigint): { time: string; ns: bigint } {
     if (this.maxSize > 0 && this.size >= this.maxSize) this.rotate();
-    const t = ns ?? (this.ns += 1_000_000n);
+    if (ns === undefined) this.ns += 1_000_000n;
+    const t = ns ?? this.ns;
     const line = entryLine(stream, log, t);
     this.raw(line);
     return { time: shimTime(t), ns: t };
