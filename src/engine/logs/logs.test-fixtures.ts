@@ -81,8 +81,9 @@ export class ShimLikeWriter {
 }
 
 /** nodeLogFs, counting the bytes read. */
-export function countingFs(): { fs: LogFileSystem; bytesRead: () => number } {
+export function countingFs(): { fs: LogFileSystem; bytesRead: () => number; reads: () => number } {
   let n = 0;
+  let calls = 0;
   const fs: LogFileSystem = {
     ...nodeLogFs,
     async open(path) {
@@ -94,12 +95,13 @@ export function countingFs(): { fs: LogFileSystem; bytesRead: () => number } {
         read: async (buf, pos) => {
           const r = await f.read(buf, pos);
           n += r;
+          calls++;
           return r;
         },
       };
     },
   };
-  return { fs, bytesRead: () => n };
+  return { fs, bytesRead: () => n, reads: () => calls };
 }
 
 export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
