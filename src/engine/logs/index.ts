@@ -5,5 +5,6 @@
 export { decodeEntry, type LogEntry, type LogStream, parseRfc3339 } from './entry.js';
 export { type LogFileHandle, type LogFileSystem, logUsage, nodeLogFs, openLogFiles, removeLogs } from './files.js';
 export { formatLogEntry, type LogFormat } from './format.js';
+export { type LogsQuery, type LogsQuerySource, parseLogsQuery } from './query.js';
 export { type ReadLogsOptions, readLogs } from './read.js';
 export { formatDockerTime, parseSince, parseTail, parseTimestamp, parseUntil } from './time.js';

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { BerthError } from '../../common/errors.js';
 import { decodeEntry, parseRfc3339 } from './entry.js';
 import { formatLogEntry } from './format.js';
+import { parseLogsQuery } from './query.js';
 import { formatDockerTime, parseSince, parseTail, parseTimestamp, parseUntil } from './time.js';
 
 const S = 1_000_000_000n;
@@ -125,4 +126,31 @@ test('formatLogEntry: stdcopy frames without a terminal, raw bytes with one, the
   assert.equal(framed.subarray(8).toString(), '2023-11-14T22:13:20.500000000Z hi\n');
   const big = { ...out, line: Buffer.alloc(70000, 'a') };
   assert.equal(formatLogEntry(big, { tty: false, timestamps: false }).readUInt32BE(4), 70000, 'the length is 32-bit big-endian');
+});
+
+test('parseLogsQuery: the query the CLIs send, validated before the stream starts', () => {
+  const req = (q: string) => {
+    const query = new URLSearchParams(q);
+    return {
+      query,
+      bool: (k: string, d = false) => {
+        const v = query.get(k);
+        return v === null ? d : !['', '0', 'false', 'no', 'none'].includes(v.trim().toLowerCase());
+      },
+    };
+  };
+  assert.deepEqual(parseLogsQuery(req('stderr=1&stdout=1&tail=all')), {
+    options: { stdout: true, stderr: true, follow: false, since: undefined, until: undefined, tail: -1 },
+    timestamps: false,
+  });
+  assert.deepEqual(parseLogsQuery(req('stdout=1&follow=1&timestamps=1&tail=2&since=1700000000.5&until=0')), {
+    options: { stdout: true, stderr: false, follow: true, since: 1700000000n * S + 500_000_000n, until: undefined, tail: 2 },
+    timestamps: true,
+  });
+  assert.throws(
+    () => parseLogsQuery(req('tail=all')),
+    (e: unknown) =>
+      e instanceof BerthError && e.kind === 'invalid-argument' && e.message === 'Bad parameters: you must choose at least one stream',
+  );
+  assert.throws(() => parseLogsQuery(req('stdout=1&since=yesterday')), /strconv.ParseInt: parsing "yesterday": invalid syntax/);
 });
