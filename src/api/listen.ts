@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { BerthError, errnoCode, fromErrno } from '../common/errors.js';
@@ -104,9 +104,7 @@ export async function clearStaleSocket(path: string): Promise<void> {
   });
 }
 
-export interface Warn {
-  (message: string): void;
-}
+export type Warn = (message: string) => void;
 
 function listenOn(server: net.Server, arg: { path: string } | { host: string; port: number }): Promise<void> {
   return new Promise((resolve, reject) => {
