@@ -36,8 +36,10 @@ export class HijackedStream extends Duplex {
     source.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) source.pause();
     });
-    // The client's half-close: stdin is over, output goes on.
-    source.on('end', () => this.push(null));
+    // The client's half-close: stdin is over, output goes on. (A request body already read,
+    // e.g. the JSON of exec start without an upgrade, has ended before the hijack.)
+    if (source.readableEnded) this.push(null);
+    else source.on('end', () => this.push(null));
     // The connection itself is gone: nothing more can be written.
     sink.on('close', () => this.destroy());
     // Keep reading into our buffer (up to its high-water mark), so the half-close is noticed
