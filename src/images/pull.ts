@@ -58,6 +58,8 @@ export interface PullOptions {
   unpack?: boolean;
   onProgress?: ProgressSink;
   signal?: AbortSignal;
+  /** the registry client for this pull only (one request's credentials, X-Registry-Auth); default the service's */
+  resolver?: Resolver;
 }
 
 export interface PullDeps extends ImageDeps {
@@ -139,7 +141,8 @@ export class Puller {
   }
 
   async #pull(ref: Reference, name: string, lease: ActiveLease, options: PullOptions, progress: ProgressSink): Promise<PullResult> {
-    const { resolver, content, images } = this.#deps;
+    const { content, images } = this.#deps;
+    const resolver = options.resolver ?? this.#deps.resolver;
     progress({ id: ref.tag ?? ref.digest ?? 'latest', status: `Pulling from ${ref.path}` });
     const target = await resolver.resolve(ref);
     if (ref.digest !== undefined && target.digest !== ref.digest) {
