@@ -21,6 +21,7 @@ import type { EventBus } from '../../engine/events.js';
 import { hostPlatform } from '../../images/manifest.js';
 import { anonymousName, isAnonymousName, type LocalImage, LocalImages, repoNames } from '../../images/resolve-local.js';
 import type { ImageService } from '../../images/service.js';
+import type { ProgressEvent } from '../../images/types.js';
 import type { Platform } from '../../oci/image.js';
 import { type DeleteRecord, type DeleteRef, planDelete } from '../images/delete.js';
 import { pullError } from '../images/errors.js';
@@ -176,9 +177,18 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
       stream ??= res.progress();
       stream.write(m);
     });
+    // the puller names the image in full; dockerd's Status line uses the familiar form
+    const full = formatReference(ref);
+    const shown = familiar(ref);
+    const onProgress = (e: ProgressEvent) =>
+      progress.event(
+        e.status.startsWith('Status: ') && e.status.endsWith(` ${full}`)
+          ? { ...e, status: `${e.status.slice(0, -full.length)}${shown}` }
+          : e,
+      );
     try {
-      await svc.pull(formatReference(ref), {
-        onProgress: (e) => progress.event(e),
+      await svc.pull(full, {
+        onProgress,
         signal: req.signal,
         ...(platform ? { platform } : {}),
         ...(client ? { resolver: client } : {}),
@@ -191,7 +201,8 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
     } finally {
       client?.close();
     }
-    publish('pull', familiar(ref), familiarName(ref));
+    const pulled = await local.resolve(full).catch(() => undefined);
+    publish('pull', shown, familiarName(ref), pulled);
     // a pull that found everything still says Digest and Status: the stream exists
     (stream ?? res.progress()).end();
   };
