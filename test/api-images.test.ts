@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,7 @@ describe('image API with the real clients', { skip }, () => {
   let users: string[] = [];
   let running = false;
 
-  const cli = async (bin: string, args: string[], input?: string): Promise<Out> => {
+  const cli = async (bin: string, args: string[], input?: Buffer): Promise<Out> => {
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: dir,
@@ -69,6 +70,19 @@ describe('image API with the real clients', { skip }, () => {
     }
   };
   const docker = (...args: string[]) => cli(V28, args);
+  /** One raw API call over the socket: status and body text. */
+  const api = (method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string) =>
+    new Promise<{ status: number; body: string; type: string }>((resolve, reject) => {
+      const req = request({ socketPath: sock, method, path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), type: String(res.headers['content-type']) }),
+        );
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   const ok = (r: Out, what: string) => assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
 
   before(async () => {
@@ -230,6 +244,59 @@ describe('image API with the real clients', { skip }, () => {
     assert.equal(j.id, img.config.digest);
     assert.deepEqual(j.tags, ['busybox:1', `${host}/busybox:1`], 'the same image under both names');
     assert.deepEqual(j.all, ['busybox:1', `${host}/busybox:1`]);
+  });
+
+  test('hostile and odd requests: clear 400s, a broken X-Registry-Auth is anonymous, a client gone mid-pull', async () => {
+    const bad = await api('POST', '/v1.41/images/create?fromImage=bad%20name&tag=1');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.type, 'application/json');
+    assert.match(JSON.parse(bad.body).message, /invalid reference format/);
+    assert.equal((await api('POST', '/v1.41/images/create')).status, 400);
+    assert.equal((await api('POST', `/v1.41/images/create?fromImage=${host}/busybox&tag=${'x'.repeat(200)}`)).status, 400);
+    const search = await api('GET', '/v1.41/images/search?term=busybox');
+    assert.equal(search.status, 501);
+    assert.match(JSON.parse(search.body).message, /search is not supported/);
+    const filt = await api('GET', `/v1.41/images/json?filters=${encodeURIComponent('{"nosuch":{"x":true}}')}`);
+    assert.equal(filt.status, 400);
+    const tagDigest = await api('POST', `/v1.41/images/busybox:1/tag?repo=x@sha256:${'a'.repeat(64)}`);
+    assert.ok(tagDigest.status === 400 || tagDigest.status === 404, tagDigest.body);
+
+    // a broken header: anonymous, and the pull works
+    const garbage = await api('POST', `/v1.41/images/create?fromImage=${host}/busybox&tag=1`, { 'X-Registry-Auth': '%%%not base64{' });
+    assert.equal(garbage.status, 200, garbage.body);
+    const lines = garbage.body
+      .trim()
+      .split('\r\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines[0], { status: 'Pulling from busybox', id: '1' });
+    assert.match(String(lines.at(-1)!.status), /^Status: (Image is up to date|Downloaded newer image) for /);
+
+    // a client that goes away after the first bytes: the server carries on serving
+    await docker('rmi', `${host}/busybox:1`);
+    await new Promise<void>((resolve) => {
+      const req = request({ socketPath: sock, method: 'POST', path: `/v1.41/images/create?fromImage=${host}/busybox&tag=1` }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+    const after = await docker('pull', `${host}/busybox:1`);
+    ok(after, 'pull after a client went away');
+    assert.match(after.stdout, /^Status: (Image is up to date|Downloaded newer image) for /m);
+  });
+
+  test('docker import (fromSrc=-) with --change and a message', async () => {
+    const tar = busyboxTar(dir);
+    const r = await cli(V28, ['import', '-c', 'CMD ["sh"]', '-m', 'hello', '-', 'imported:v1'], tar);
+    ok(r, 'import');
+    assert.match(r.stdout.trim(), /^sha256:[a-f0-9]{64}$/);
+    const ins = await docker('image', 'inspect', '--format', '{{.Id}} {{.Comment}} {{json .Config.Cmd}}', 'imported:v1');
+    assert.equal(ins.stdout.trim(), `${r.stdout.trim()} hello ["sh"]`);
+    assert.ok(events.history(0).some((e) => e.Type === 'image' && e.Action === 'import' && e.Actor.ID === r.stdout.trim()));
+    ok(await docker('rmi', 'imported:v1'), 'rmi imported');
   });
 
   test('docker image prune -a removes what no container uses', async () => {

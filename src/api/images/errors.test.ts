@@ -39,6 +39,11 @@ describe('pullError: dockerd words for pull failures', () => {
     assert.equal(e.kind, 'internal');
     assert.equal(e.message, 'Get "http://localhost:5999/v2/": dial tcp 127.0.0.1:5999: connect: connection refused');
   });
+  it('an unknown host', () => {
+    const sys = Object.assign(new Error('getaddrinfo ENOTFOUND upper'), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'upper' });
+    const e = pullError(new BerthError('unavailable', "ping 'UPPER'", { cause: sys }), normalizeReference('UPPER/x'));
+    assert.equal(e.message, 'Get "https://UPPER/v2/": dial tcp: lookup upper: no such host');
+  });
   it('anything else keeps its own message', () => {
     const e = pullError(new BerthError('invalid-argument', 'blob x: digest mismatch'), normalizeReference('a'));
     assert.equal(e.message, 'blob x: digest mismatch');

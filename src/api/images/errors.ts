@@ -60,6 +60,15 @@ export function pullError(err: unknown, ref: Reference): BerthError {
     }
   }
   const errno = findErrno(err);
+  if (errno?.code === 'ENOTFOUND' || errno?.code === 'EAI_AGAIN') {
+    const host = ref.domain === 'docker.io' ? 'registry-1.docker.io' : ref.domain;
+    const scheme = isLoopbackHost(host) ? 'http' : 'https';
+    const name = (errno as { hostname?: string }).hostname ?? host;
+    return new BerthError('internal', `Get "${scheme}://${host}/v2/": dial tcp: lookup ${name}: no such host`, {
+      object: host,
+      cause: err,
+    });
+  }
   const dial = errno?.code ? DIAL_TEXT[errno.code] : undefined;
   if (errno && dial) {
     const e = errno as NodeJS.ErrnoException & { address?: string; port?: number };
