@@ -299,6 +299,61 @@ describe('image API with the real clients', { skip }, () => {
     ok(await docker('rmi', 'imported:v1'), 'rmi imported');
   });
 
+  test('docker login (/auth) against a token registry, then a pull with X-Registry-Auth', async () => {
+    const priv = await startRegistry({ mode: 'token', users: { alice: 's3cret' }, grant: (user, _repo, actions) => (user ? actions : []) });
+    try {
+      await putImage(priv, 'private/bb', '1', [img]);
+      const where = `localhost:${priv.port}`;
+      const anon = await docker('pull', `${where}/private/bb:1`);
+      assert.equal(anon.code, 1);
+      assert.match(
+        anon.stderr,
+        new RegExp(`pull access denied for ${where}/private/bb, repository does not exist or may require 'docker login'`),
+      );
+
+      const wrong = await cli(V28, ['login', '-u', 'alice', '--password-stdin', where], Buffer.from('nope\n'));
+      assert.equal(wrong.code, 1, wrong.stdout);
+      assert.match(
+        wrong.stderr,
+        /Error response from daemon: Get "http:\/\/localhost:\d+\/v2\/": unauthorized: invalid username or password/,
+      );
+
+      const raw = await api(
+        'POST',
+        '/v1.41/auth',
+        { 'Content-Type': 'application/json' },
+        JSON.stringify({ username: 'alice', password: 'nope', serveraddress: where }),
+      );
+      assert.equal(raw.status, 401, raw.body);
+      assert.equal(JSON.parse(raw.body).message, `Get "http://${where}/v2/": unauthorized: invalid username or password`);
+      const good = await api(
+        'POST',
+        '/v1.41/auth',
+        { 'Content-Type': 'application/json' },
+        JSON.stringify({ username: 'alice', password: 's3cret', serveraddress: `http://${where}` }),
+      );
+      assert.equal(good.status, 200, good.body);
+      const answer = JSON.parse(good.body) as { IdentityToken: string; Status: string };
+      assert.deepEqual(Object.keys(answer), ['IdentityToken', 'Status']);
+      assert.equal(answer.Status, 'Login Succeeded');
+      assert.ok(answer.IdentityToken.length > 0, 'a refresh token as the identity token');
+
+      const login = await cli(V28, ['login', '-u', 'alice', '--password-stdin', where], Buffer.from('s3cret\n'));
+      ok(login, 'login');
+      assert.match(login.stdout, /Login Succeeded/);
+      const pulled = await docker('pull', `${where}/private/bb:1`);
+      ok(pulled, 'pull after login');
+      assert.match(pulled.stdout, new RegExp(`^Status: (Downloaded newer image|Image is up to date) for ${where}/private/bb:1$`, 'm'));
+      assert.ok(
+        priv.tokenRequests.some((r) => r.user === 'alice' && r.scopes.includes('repository:private/bb:pull')),
+        JSON.stringify(priv.tokenRequests),
+      );
+      await docker('rmi', `${where}/private/bb:1`);
+    } finally {
+      await priv.stop();
+    }
+  });
+
   test('docker image prune -a removes what no container uses', async () => {
     users = [];
     const r = await docker('image', 'prune', '-a', '-f');

@@ -16,6 +16,7 @@ import {
   parseReference,
   repositoryName,
 } from '../../distribution/reference.js';
+import { isLoopbackHost } from '../../distribution/registry.js';
 import type { AuthConfig, Reference } from '../../distribution/types.js';
 import type { EventBus } from '../../engine/events.js';
 import { hostPlatform } from '../../images/manifest.js';
@@ -381,10 +382,15 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
       res.json({ IdentityToken: r.identityToken ?? '', Status: 'Login Succeeded' });
     } catch (err) {
       const message = (err as Error).message;
-      // moby: a token server's refusal is "unauthorized" (401); a /v2/ that still refuses is unclassified (500)
-      if (isKind(err, 'permission-denied') && !message.startsWith('login attempt to')) res.json({ message }, 401);
-      else if (message.startsWith('login attempt to')) res.json({ message }, 500);
-      else throw err;
+      // moby: a token server's refusal is "unauthorized" (401), worded as Go's url.Error of the
+      // /v2/ request (`Get "https://host/v2/": unauthorized: incorrect username or password`);
+      // a /v2/ that still refuses the token is unclassified (500)
+      if (message.startsWith('login attempt to')) res.json({ message }, 500);
+      else if (isKind(err, 'permission-denied')) {
+        const why = /^fetch token for '.*?' from '.*?': (.*)$/s.exec(message)?.[1] ?? message;
+        const apiHost = host === DOCKER_HUB ? 'registry-1.docker.io' : host;
+        res.json({ message: `Get "${isLoopbackHost(apiHost) ? 'http' : 'https'}://${apiHost}/v2/": ${why}` }, 401);
+      } else throw err;
     } finally {
       client.close();
     }
