@@ -223,6 +223,7 @@ describe('image API with the real clients', { skip }, () => {
     ok(r, '20.10 pull');
     assert.match(r.stdout, /^1: Pulling from library\/busybox$/m);
     assert.match(r.stdout, /^Status: Downloaded newer image for busybox:1$/m);
+    assert.doesNotMatch(r.stdout, /Waiting/, 'one layer never waits for a download slot');
     const again = await docker('pull', 'busybox:1');
     ok(again, 'v28 pull');
     assert.match(again.stdout, /^Status: Image is up to date for busybox:1$/m);

@@ -271,8 +271,12 @@ export class Puller {
     const limit = Math.max(1, options.concurrency ?? 3);
     let running = 0;
     const queue: (() => void)[] = [];
-    const acquire = async () => {
-      if (running >= limit) await new Promise<void>((r) => queue.push(r));
+    // `onWait` runs only when the layer has to queue for a slot: Docker says "Waiting" then, not before every download
+    const acquire = async (onWait?: () => void) => {
+      if (running >= limit) {
+        onWait?.();
+        await new Promise<void>((r) => queue.push(r));
+      }
       running++;
     };
     const release = () => {
@@ -327,7 +331,7 @@ export class Puller {
     emit: ProgressSink,
     parentCommitted: Promise<void>,
     parentReady: () => boolean,
-    acquire: () => Promise<void>,
+    acquire: (onWait?: () => void) => Promise<void>,
     release: () => void,
   ): Promise<'exists' | 'downloaded' | 'applied'> {
     const { snapshotter, content } = this.#deps;
@@ -357,8 +361,7 @@ export class Puller {
         done = r;
       });
       this.#downloads.set(layer.desc.digest, downloaded);
-      emit({ id, status: 'Waiting' });
-      await acquire();
+      await acquire(() => emit({ id, status: 'Waiting' }));
       try {
         // tee into apply only when the parent is already there: see the file comment
         const tee = !applied && parentReady() ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;

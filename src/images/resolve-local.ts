@@ -167,7 +167,23 @@ export class LocalImages {
   }
 }
 
-/** One-shot resolution (the engine's container create): see LocalImages.resolve. */
+/** One LocalImages (and its cache of parsed manifests) per image store. */
+const shared = new WeakMap<ImageStore, LocalImages>();
+
+/**
+ * The image `term` names (the engine's container create, the image routes): see
+ * LocalImages.resolve. Parsed manifests are cached per image store, so repeated calls read no blob twice.
+ */
 export function resolveLocalImage(deps: LocalImageDeps, term: string): Promise<LocalImage> {
-  return new LocalImages(deps).resolve(term);
+  return localImages(deps).resolve(term);
+}
+
+/** The shared LocalImages of an image store. */
+export function localImages(deps: LocalImageDeps): LocalImages {
+  let l = shared.get(deps.images);
+  if (!l) {
+    l = new LocalImages(deps);
+    shared.set(deps.images, l);
+  }
+  return l;
 }

@@ -20,7 +20,7 @@ import { isLoopbackHost } from '../../distribution/registry.js';
 import type { AuthConfig, Reference } from '../../distribution/types.js';
 import type { EventBus } from '../../engine/events.js';
 import { hostPlatform } from '../../images/manifest.js';
-import { anonymousName, isAnonymousName, type LocalImage, LocalImages, repoNames } from '../../images/resolve-local.js';
+import { anonymousName, isAnonymousName, type LocalImage, localImages, repoNames } from '../../images/resolve-local.js';
 import type { ImageService } from '../../images/service.js';
 import type { ProgressEvent } from '../../images/types.js';
 import type { Platform } from '../../oci/image.js';
@@ -79,7 +79,7 @@ function loginHost(server: string): string {
 
 export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
   const svc = deps.images;
-  const local = new LocalImages({ images: svc.images, content: svc.content });
+  const local = localImages({ images: svc.images, content: svc.content });
   const graphDriver = { Name: svc.snapshotter.name === 'overlayfs' ? 'overlay2' : 'vfs', Data: null };
 
   const layerSize = async (chainId: string, compressed: number): Promise<number> => {
