@@ -298,6 +298,17 @@ describe('image API with the real clients', { skip }, () => {
     assert.equal(ins.stdout.trim(), `${r.stdout.trim()} hello ["sh"]`);
     assert.ok(events.history(0).some((e) => e.Type === 'image' && e.Action === 'import' && e.Actor.ID === r.stdout.trim()));
     ok(await docker('rmi', 'imported:v1'), 'rmi imported');
+
+    // unnamed: <none> in the list, deleted by ID
+    const anon = await cli(V28, ['import', '-'], tar);
+    ok(anon, 'import unnamed');
+    const id = anon.stdout.trim();
+    const row = await docker('images', '--format', '{{.Repository}} {{.Tag}} {{.ID}}', '--filter', 'dangling=true');
+    assert.equal(row.stdout.trim(), `<none> <none> ${id.slice(7, 19)}`);
+    const rm = await docker('rmi', id.slice(7, 19));
+    ok(rm, 'rmi unnamed');
+    assert.equal(rm.stdout.split('\n')[0], `Deleted: ${id}`);
+    assert.equal((await docker('image', 'inspect', id)).code, 1, 'gone');
   });
 
   test('docker login (/auth) against a token registry, then a pull with X-Registry-Auth', async () => {

@@ -307,7 +307,8 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
       users: usersOf(img.id),
       freedLayers: freedLayers(img, all),
     });
-    await carryOut(img, plan.rows, plan.keepUnnamed);
+    // a deleted image loses every row, the unnamed ones (an unnamed import, a kept dangling image) too
+    await carryOut(img, plan.deleted ? img.rows.map((r) => r.name) : plan.rows, plan.keepUnnamed);
     report(img, plan.records);
     res.json(plan.records);
   };
