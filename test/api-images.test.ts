@@ -309,6 +309,21 @@ describe('image API with the real clients', { skip }, () => {
     ok(rm, 'rmi unnamed');
     assert.equal(rm.stdout.split('\n')[0], `Deleted: ${id}`);
     assert.equal((await docker('image', 'inspect', id)).code, 1, 'gone');
+
+    // a name moving away from an image a container uses leaves it as <none>; prune (dangling) takes it once unused
+    const first = (await cli(V28, ['import', '-m', 'one', '-', 'keep:1'], tar)).stdout.trim();
+    users = [`c0ffee${'0'.repeat(58)}`];
+    const second = (await cli(V28, ['import', '-m', 'two', '-', 'keep:1'], tar)).stdout.trim();
+    assert.notEqual(first, second);
+    const kept = await docker('image', 'inspect', '--format', '{{json .RepoTags}}', first);
+    ok(kept, 'the old image is still there');
+    assert.equal(kept.stdout.trim(), '[]');
+    users = [];
+    const pruned = await docker('image', 'prune', '-f');
+    ok(pruned, 'prune');
+    assert.match(pruned.stdout, new RegExp(`^deleted: ${first}$`, 'm'));
+    assert.doesNotMatch(pruned.stdout, new RegExp(second), 'a tagged image is not dangling');
+    ok(await docker('rmi', 'keep:1'), 'rmi keep');
   });
 
   test('docker login (/auth) against a token registry, then a pull with X-Registry-Auth', async () => {

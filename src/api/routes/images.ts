@@ -162,6 +162,26 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
   };
 
   // ------------------------------------------------------------------ create: pull and import
+  /**
+   * Before `name` moves to another image (a pull of a newer image, a tag, a named import): the
+   * image it leaves, when a container uses it and nothing else names it. dockerd keeps such an
+   * image as `<none>:<none>`; we keep it (unnamed) only for its containers, so `inspect` of
+   * their image still answers, and let GC take the others.
+   */
+  const leaving = async (name: string): Promise<LocalImage | undefined> => {
+    const row = svc.images.find(name);
+    if (!row) return undefined;
+    const img = (await local.all()).find((i) => i.rows.some((r) => r.name === row.name));
+    if (!img || img.rows.length > 1 || deps.imageUsers(img.id).length === 0) return undefined;
+    return img;
+  };
+  const keepIfLeft = (img: LocalImage | undefined, name: string) => {
+    if (!img) return;
+    const now = svc.images.find(name);
+    if (now && now.target.digest !== img.rows[0]!.target.digest) {
+      svc.images.put({ name: anonymousName(img.rows[0]!.target.digest), target: img.rows[0]!.target });
+    }
+  };
 
   const pull = async (req: ApiRequest, res: ApiResponse, fromImage: string): Promise<void> => {
     let ref: Reference;
@@ -187,6 +207,7 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
           ? { ...e, status: `${e.status.slice(0, -full.length)}${shown}` }
           : e,
       );
+    const before = await leaving(full);
     try {
       await svc.pull(full, {
         onProgress,
@@ -202,6 +223,7 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
     } finally {
       client?.close();
     }
+    keepIfLeft(before, full);
     const pulled = await local.resolve(full).catch(() => undefined);
     publish('pull', shown, familiarName(ref), pulled);
     // a pull that found everything still says Digest and Status: the stream exists
@@ -230,6 +252,7 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
     }
     const platform = platformOf(req);
     const message = req.query.get('message') ?? '';
+    const before = reference ? await leaving(reference) : undefined;
     const result = await svc.importRootfs(req.raw, {
       source: '-',
       changes: req.query.getAll('changes'),
@@ -237,6 +260,7 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
       ...(message ? { message } : {}),
       ...(platform ? { platform } : {}),
     });
+    if (reference) keepIfLeft(before, reference);
     publish('import', result.id, result.id);
     const stream = res.progress();
     stream.write({ status: result.id });
@@ -451,7 +475,9 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
         const target = (img.named ?? img.rows[0]!).target;
         const name = formatReference(ref);
         const labels = { ...(svc.images.find(name)?.labels ?? {}), [TAG_TIME_LABEL]: new Date().toISOString() };
+        const before = await leaving(name);
         svc.images.put({ name, target, labels });
+        keepIfLeft(before, name);
         publish('tag', img.id, familiar(ref), img);
         res.empty(201);
       },
