@@ -287,6 +287,40 @@ describe('image API with the real clients', { skip }, () => {
     const after = await docker('pull', `${host}/busybox:1`);
     ok(after, 'pull after a client went away');
     assert.match(after.stdout, /^Status: (Image is up to date|Downloaded newer image) for /m);
+
+    // the wire form of a fresh pull, message by message (§A4)
+    await docker('rmi', `${host}/busybox:1`);
+    await docker('rmi', 'busybox:1');
+    await svc.gc({ ingestGrace: 0 });
+    const fresh = await api('POST', `/v1.41/images/create?fromImage=${encodeURIComponent(`${host}/busybox`)}&tag=1`, {
+      'X-Registry-Auth': 'e30=',
+    });
+    assert.equal(fresh.status, 200);
+    assert.equal(fresh.type, 'application/json');
+    assert.ok(fresh.body.endsWith('}\r\n'), 'messages end with CRLF');
+    const msgs = fresh.body
+      .trim()
+      .split('\r\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
+    const lid = img.layers[0]!.digest.slice(7, 19);
+    const seq = msgs.map((m) => m.status as string).filter((st, i, a) => a[i - 1] !== st);
+    assert.deepEqual(seq, [
+      'Pulling from busybox',
+      'Pulling fs layer',
+      'Downloading',
+      'Verifying Checksum',
+      'Download complete',
+      'Extracting',
+      'Pull complete',
+      `Digest: ${img.manifest.digest}`,
+      `Status: Downloaded newer image for ${host}/busybox:1`,
+    ]);
+    assert.equal(JSON.stringify(msgs[1]), `{"status":"Pulling fs layer","progressDetail":{},"id":"${lid}"}`);
+    const dl = msgs.find((m) => m.status === 'Downloading')!;
+    assert.equal(dl.id, lid);
+    assert.equal(dl.progressDetail.total, img.layers[0]!.size);
+    assert.match(dl.progress, /^\[=*>\s*\] +\d+(\.\d+)?[kM]?B\/\d+(\.\d+)?MB$/);
+    assert.equal(dl.progress.indexOf(']'), 52, 'a 50-column bar');
   });
 
   test('docker import (fromSrc=-) with --change and a message', async () => {
