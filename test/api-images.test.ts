@@ -423,4 +423,14 @@ describe('image API with the real clients', { skip }, () => {
     assert.match(r.stdout, /^Total reclaimed space: [1-9]/m);
     assert.equal((await docker('images', '-q')).stdout.trim(), '');
   });
+
+  test('two clients pulling the same image at once: both finish, one image', async () => {
+    await svc.gc({ ingestGrace: 0 });
+    const [a, b] = await Promise.all([docker('pull', `${host}/busybox:1`), cli(V20, ['pull', `${host}/busybox:1`])]);
+    ok(a!, 'first');
+    ok(b!, 'second');
+    for (const r of [a!, b!])
+      assert.match(r.stdout, new RegExp(`^Status: (Downloaded newer image|Image is up to date) for ${host}/busybox:1$`, 'm'));
+    assert.equal((await docker('images', '-q')).stdout.trim(), img.config.digest.slice(7, 19));
+  });
 });
