@@ -192,7 +192,7 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
     }
     const platform = platformOf(req);
     const auth = registryAuth(req);
-    const client = auth ? svc.registryClient(staticCredentials(auth)) : undefined;
+    const client = auth ? svc.registryClient(staticCredentials(auth, ref.domain)) : undefined;
     let stream: ProgressStream | undefined;
     const progress = new PullProgress((m) => {
       stream ??= res.progress();
@@ -401,7 +401,7 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
     if (str('username')) auth.username = str('username');
     if (str('password')) auth.password = str('password');
     if (str('identitytoken')) auth.identityToken = str('identitytoken');
-    const client = svc.registryClient(staticCredentials(auth));
+    const client = svc.registryClient(staticCredentials(auth, host));
     try {
       const r = await client.login(host, auth, req.signal);
       res.json({ IdentityToken: r.identityToken ?? '', Status: 'Login Succeeded' });
