@@ -44,6 +44,16 @@ describe('pullError: dockerd words for pull failures', () => {
     const e = pullError(new BerthError('unavailable', "ping 'UPPER'", { cause: sys }), normalizeReference('UPPER/x'));
     assert.equal(e.message, 'Get "https://UPPER/v2/": dial tcp: lookup upper: no such host');
   });
+  it('a platform the index lacks', () => {
+    const e = pullError(
+      new BerthError(
+        'invalid-argument',
+        "pull 'x': index 'sha256:1': no matching manifest for linux/arm64/v8 in the manifest list entries",
+      ),
+      normalizeReference('a'),
+    );
+    assert.equal(e.message, 'no matching manifest for linux/arm64/v8 in the manifest list entries');
+  });
   it('anything else keeps its own message', () => {
     const e = pullError(new BerthError('invalid-argument', 'blob x: digest mismatch'), normalizeReference('a'));
     assert.equal(e.message, 'blob x: digest mismatch');

@@ -77,6 +77,10 @@ export function pullError(err: unknown, ref: Reference): BerthError {
     const addr = e.address === undefined ? host : `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port ?? ''}`;
     return new BerthError('internal', `Get "${scheme}://${host}/v2/": dial tcp ${addr}: ${dial}`, { object: host, cause: err });
   }
+  // dockerd's platform miss, without our verb-and-object prefixes
+  const msg = String((err as Error)?.message ?? err);
+  const at = msg.indexOf('no matching manifest for ');
+  if (at >= 0) return new BerthError('not-found', msg.slice(at), { object: familiar(ref), cause: err });
   if (err instanceof BerthError) return err;
   return new BerthError('internal', String((err as Error)?.message ?? err), { cause: err });
 }
