@@ -11,11 +11,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import tls from 'node:tls';
 import { groupId } from '../src/api/listen.js';
 import { systemRoutes } from '../src/api/routes/system.js';
 import { type ApiServer, createApiServer, type Logger } from '../src/api/server.js';
