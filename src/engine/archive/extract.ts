@@ -11,10 +11,10 @@
 import { spawn } from 'node:child_process';
 import { constants, fstatSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { parseHelperError, unpackPath } from '../../archive/apply.js';
-import { closeQuietly, fdPath, notInContainer, O_PATH, openInRoot, openRoot } from './resolve.js';
+import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { parseRequestPath } from './paths.js';
+import { closeQuietly, fdPath, notInContainer, O_PATH, openInRoot, openRoot } from './resolve.js';
 
 export interface ExtractOptions {
   /** Refuse to replace a directory by a non-directory or the reverse (the CLI always sets it). */
@@ -50,7 +50,13 @@ function openDestination(rootfd: number, requested: string, container: string): 
 }
 
 /** Unpacks `tar` into `requested` (an existing directory) of the container rooted at `root`. */
-export async function extractArchive(root: string, requested: string, tar: Readable, opts: ExtractOptions, container: string): Promise<void> {
+export async function extractArchive(
+  root: string,
+  requested: string,
+  tar: Readable,
+  opts: ExtractOptions,
+  container: string,
+): Promise<void> {
   const rootfd = openRoot(root);
   let destfd = -1;
   try {
@@ -104,6 +110,7 @@ function helperError(stderr: string, requested: string, sameFs: boolean): BerthE
     return new BerthError('invalid-argument', `cannot overwrite directory "${full}" with non-directory "${dest}"`);
   if (e.message.startsWith('cannot overwrite non-directory'))
     return new BerthError('invalid-argument', `cannot overwrite non-directory "${full}" with directory "${dest}"`);
-  const kind = e.errno === 'EPERM' && e.message.includes('escapes') ? 'invalid-argument' : e.errno === 'ENOSPC' ? 'unavailable' : 'invalid-argument';
+  const kind =
+    e.errno === 'EPERM' && e.message.includes('escapes') ? 'invalid-argument' : e.errno === 'ENOSPC' ? 'unavailable' : 'invalid-argument';
   return new BerthError(kind, `extract into '${requested}': entry '${entry}': ${e.message} (${e.errno})`);
 }

@@ -12,8 +12,9 @@
  * RESOLVE_IN_ROOT on that fd treats it as `/`. A process inside cannot move that root (a chroot of
  * its own changes /proc/<pid>/root, but only to somewhere it can already reach).
  */
-import { closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
+
 import type { BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
 import path from 'node:path/posix';
 import { BerthError, errnoCode, fromErrno } from '../../common/errors.js';
 import { openat2, Resolve } from '../../native/addon.js';
