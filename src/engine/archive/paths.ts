@@ -17,7 +17,7 @@ export interface RequestPath {
 }
 
 export function parseRequestPath(requested: string): RequestPath {
-  const cleaned = path.join('/', requested);
+  const cleaned = path.join('/', requested).replace(/\/+$/, '') || '/';
   let abs = cleaned;
   if (cleaned !== '/') {
     if (requested.endsWith('/.')) abs = `${cleaned}/.`;
