@@ -25,7 +25,7 @@ export function archivePath(root: string, requested: string, container: string):
     throw err;
   }
   const res = r;
-  const parent = res.dirfd !== undefined ? { fd: res.dirfd, name: res.req.base } : undefined;
+  const parent = res.dirfd !== undefined ? { fd: res.dirfd, name: Buffer.from(res.req.base) } : undefined;
   const stream = packTree({ fd: res.fd, st: res.st, parent }, { rebase: res.req.name, xdev: false }, () => {
     release(res);
     closeQuietly(rootfd);

@@ -3,24 +3,25 @@
  * (each name opened O_PATH, not followed, in a directory we hold open), so that a container
  * swapping a directory for a link to `/` mid-walk makes us archive the link, never what it points
  * to. File bytes are read through a re-open of the O_PATH fd's own magic link (the same inode;
- * only for regular files: opening a FIFO or a device would block or act on it).
+ * only for regular files: opening a FIFO or a device would block or act on it). Headers are
+ * src/archive/tar-header.ts's (byte-exact names, PAX for long names, big ids and xattrs).
+ *
+ * The stream is an async generator: the consumer's pace is the walk's pace, and destroying the
+ * stream (a client that went away) returns the generator, whose `finally`s close every fd.
  */
-import { type BigIntStats, constants, fstatSync, readdirSync, readlinkSync, statfsSync } from 'node:fs';
+import { type BigIntStats, fstatSync, readdirSync, readlinkSync, statfsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { Readable, Writable } from 'node:stream';
-import { pack as tarPack } from 'tar-stream';
+import { Readable } from 'node:stream';
+import { END_OF_ARCHIVE, encodeHeader, padding, type TarEntry } from '../../archive/tar-header.js';
 import { errnoCode } from '../../common/errors.js';
 import { lgetxattr } from '../../native/addon.js';
-import { entryName } from './paths.js';
-import { closeQuietly, fdPath, openName } from './resolve.js';
-
-type Pack = ReturnType<typeof tarPack>;
+import { closeQuietly, openName } from './resolve.js';
 
 export interface PackRoot {
   fd: number;
   st: BigIntStats;
   /** Where `fd` was looked up (for a link's text and xattrs), when it was looked up by name. */
-  parent?: { fd: number; name: string };
+  parent?: { fd: number; name: Buffer };
 }
 
 export interface PackOptions {
@@ -30,7 +31,7 @@ export interface PackOptions {
   xdev: boolean;
 }
 
-/** Filesystems that are never archived from a running container's view (Docker's rootfs has none). */
+/** Filesystems never archived from a running container's view (Docker's rootfs has none). */
 const PSEUDO_FS = new Set([
   0x9fa0, // proc
   0x62656572, // sysfs
@@ -49,147 +50,122 @@ const PSEUDO_FS = new Set([
 ]);
 
 const S_IFMT = 0o170000n;
-const kind = (st: BigIntStats) => Number(st.mode & S_IFMT);
+const CHUNK = 1 << 20;
 
-interface Walk {
-  pack: Pack;
-  opts: PackOptions;
-  links: Map<string, string>;
+/** `/proc/self/fd/<fd>[/<name>]` as bytes (names need not be UTF-8). */
+function procPath(fd: number, name?: Buffer): Buffer {
+  const dir = Buffer.from(`/proc/self/fd/${fd}`);
+  return name ? Buffer.concat([dir, Buffer.from('/'), name]) : dir;
 }
 
-/** A tar of the tree at `root.fd`; the stream owns nothing of the caller's: `done` closes nothing. */
+interface Walk {
+  opts: PackOptions;
+  /** dev:ino → the archive name of its first link (hardlinks). */
+  links: Map<string, Buffer>;
+}
+
+/** A tar of the tree at `root.fd`; `done` runs once the stream ends, fails or is destroyed. */
 export function packTree(root: PackRoot, opts: PackOptions, done: () => void): Readable {
-  const pack = tarPack();
-  const walk: Walk = { pack, opts, links: new Map() };
-  (async () => {
+  async function* run(): AsyncGenerator<Buffer> {
     try {
-      await addNode(walk, root.fd, root.st, '', root.parent);
-      pack.finalize();
-    } catch (err) {
-      pack.destroy(err as Error);
+      yield* node({ opts, links: new Map() }, root.fd, root.st, Buffer.alloc(0), root.parent);
+      yield END_OF_ARCHIVE;
     } finally {
       done();
     }
-  })();
-  return pack as unknown as Readable;
+  }
+  return Readable.from(run(), { objectMode: false });
 }
 
-/** PAX record bytes `"%d key=value\n"`, the length counting itself. */
-function paxRecord(key: string, value: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
-  let n = body.length + 1;
-  while (String(n).length + body.length !== n) n = String(n).length + body.length;
-  return Buffer.concat([Buffer.from(String(n)), body]);
+function nameOf(w: Walk, rel: Buffer): Buffer {
+  const rebase = w.opts.rebase;
+  if (rebase === undefined) return rel;
+  // moby TarWithOptions: the root `/` is replaced by '' so that names do not start with `//`
+  if (rel.length === 0) return Buffer.from(rebase === '/' ? '' : rebase);
+  return Buffer.concat([Buffer.from(rebase === '/' ? '/' : `${rebase}/`), rel]);
 }
 
-function writeEntry(pack: Pack, header: Record<string, unknown>, data?: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    pack.entry(header as never, data ?? Buffer.alloc(0), (err?: Error | null) => (err ? reject(err) : resolve()));
-  });
-}
-
-async function addNode(w: Walk, fd: number, st: BigIntStats, rel: string, parent?: { fd: number; name: string }): Promise<void> {
-  if (w.pack.destroyed) throw new Error('archive stream closed');
-  const t = kind(st);
+async function* node(w: Walk, fd: number, st: BigIntStats, rel: Buffer, parent?: { fd: number; name: Buffer }): AsyncGenerator<Buffer> {
+  const t = Number(st.mode & S_IFMT);
   const isDir = t === 0o040000;
-  if (t === 0o140000) return; // sockets: not in tar (Docker skips them too)
-  if (w.opts.rebase === undefined && rel === '') {
-    if (isDir) await addChildren(w, fd, st, rel);
+  if (w.opts.rebase === undefined && rel.length === 0) {
+    if (isDir) yield* children(w, fd, rel);
     return;
   }
-  const name = w.opts.rebase === undefined ? `${rel}${isDir ? '/' : ''}` : entryName(w.opts.rebase, rel, isDir);
-  const header: Record<string, unknown> = {
+  const name = nameOf(w, rel);
+  const e: TarEntry = {
     name,
+    type: 'file',
     mode: Number(st.mode & 0o7777n),
     uid: Number(st.uid),
     gid: Number(st.gid),
-    mtime: new Date(Number(st.mtimeNs / 1_000_000n)),
     size: 0,
+    mtime: Number(st.mtimeNs / 1_000_000_000n),
   };
-  const pax: Buffer[] = [];
-  if (parent && t === 0o100000) {
-    // moby keeps security.capability alone (a file capability is part of what the file does)
-    try {
-      const cap = lgetxattr(fdPath(parent.fd, parent.name), 'security.capability');
-      if (cap) pax.push(paxRecord('SCHILY.xattr.security.capability', cap));
-    } catch {}
-  }
-  let fileSize = 0;
   switch (t) {
     case 0o040000:
-      header.type = 'directory';
+      e.type = 'dir';
       break;
-    case 0o120000: {
-      header.type = 'symlink';
-      let text = '';
+    case 0o120000:
+      e.type = 'symlink';
+      e.linkname = Buffer.alloc(0);
       try {
-        if (parent) text = readlinkSync(fdPath(parent.fd, parent.name));
-      } catch {}
-      header.linkname = text;
+        if (parent) e.linkname = readlinkSync(procPath(parent.fd, parent.name), { encoding: 'buffer' });
+      } catch {} // replaced meanwhile: an empty target, never another file's
       break;
-    }
     case 0o100000: {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1n ? w.links.get(key) : undefined;
-      if (first !== undefined) {
-        header.type = 'link';
-        header.linkname = first;
-      } else {
-        if (st.nlink > 1n) w.links.set(key, name);
-        header.type = 'file';
-        fileSize = Number(st.size);
-        header.size = fileSize;
+      if (first) {
+        e.type = 'link';
+        e.linkname = first;
+        break;
+      }
+      if (st.nlink > 1n) w.links.set(key, name);
+      e.size = Number(st.size);
+      if (parent) {
+        // moby keeps security.capability alone (a file capability is part of what the file does)
+        try {
+          const cap = lgetxattr(procPath(parent.fd, parent.name), 'security.capability');
+          if (cap) e.xattrs = [['security.capability', cap]];
+        } catch {}
       }
       break;
     }
     case 0o020000:
     case 0o060000: {
-      header.type = t === 0o020000 ? 'character-device' : 'block-device';
+      e.type = t === 0o020000 ? 'char' : 'block';
       const rdev = st.rdev;
-      header.devmajor = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-      header.devminor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+      e.devmajor = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+      e.devminor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
       break;
     }
     case 0o010000:
-      header.type = 'fifo';
+      e.type = 'fifo';
       break;
     default:
-      return;
+      return; // sockets: tar has no type for them (Docker skips them too)
   }
-  if (pax.length) {
-    // our own PAX header (tar-stream writes values as UTF-8, which mangles binary xattrs); it
-    // carries the long names too, so that no second PAX header replaces it
-    pax.push(paxRecord('path', Buffer.from(name)));
-    if (typeof header.linkname === 'string' && header.linkname) pax.push(paxRecord('linkpath', Buffer.from(header.linkname)));
-    const body = Buffer.concat(pax);
-    await writeEntry(w.pack, { name: 'PaxHeader', type: 'pax-header', size: body.length, mode: 0o644, mtime: header.mtime }, body);
-    header.name = Buffer.from(name).subarray(-99).toString('latin1');
-  }
-  if (header.type === 'file') await writeFile(w.pack, header, fd, fileSize);
-  else await writeEntry(w.pack, header);
-  if (isDir) {
-    if (rel !== '' && parent && descendBlocked(w, fd, st, parent)) return;
-    await addChildren(w, fd, st, rel);
-  }
+  yield encodeHeader(e);
+  if (e.type === 'file' && e.size > 0) yield* content(fd, e.size);
+  if (isDir && !(rel.length > 0 && parent && mountBlocked(w, fd, st, parent.fd))) yield* children(w, fd, rel);
 }
 
 /** A mount point met while walking: other filesystems are left out for export, pseudo ones always. */
-function descendBlocked(w: Walk, fd: number, st: BigIntStats, parent: { fd: number }): boolean {
-  const pst = fstatSync(parent.fd, { bigint: true });
-  if (pst.dev === st.dev) return false;
+function mountBlocked(w: Walk, fd: number, st: BigIntStats, parentFd: number): boolean {
+  if (fstatSync(parentFd, { bigint: true }).dev === st.dev) return false;
   if (w.opts.xdev) return true;
   try {
-    return PSEUDO_FS.has(Number(statfsSync(fdPath(fd)).type));
+    return PSEUDO_FS.has(Number(statfsSync(procPath(fd)).type));
   } catch {
     return true;
   }
 }
 
-async function addChildren(w: Walk, fd: number, st: BigIntStats, rel: string): Promise<void> {
-  void st;
-  let names: string[];
+async function* children(w: Walk, fd: number, rel: Buffer): AsyncGenerator<Buffer> {
+  let names: Buffer[];
   try {
-    names = readdirSync(fdPath(fd)).sort();
+    names = readdirSync(procPath(fd), { encoding: 'buffer' }).sort(Buffer.compare);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return; // removed meanwhile
     throw err;
@@ -205,36 +181,32 @@ async function addChildren(w: Walk, fd: number, st: BigIntStats, rel: string): P
     }
     try {
       const cst = fstatSync(cfd, { bigint: true });
-      await addNode(w, cfd, cst, rel === '' ? n : `${rel}/${n}`, { fd, name: n });
+      const crel = rel.length ? Buffer.concat([rel, Buffer.from('/'), n]) : n;
+      yield* node(w, cfd, cst, crel, { fd, name: n });
     } finally {
       closeQuietly(cfd);
     }
   }
 }
 
-/** Exactly `size` bytes: a file that shrank meanwhile is padded with zeros, one that grew is cut. */
-async function writeFile(pack: Pack, header: Record<string, unknown>, fd: number, size: number): Promise<void> {
-  const fh = await open(fdPath(fd), constants.O_RDONLY);
+/** Exactly `size` bytes, padded: a file that shrank meanwhile gets zeros, one that grew is cut. */
+async function* content(fd: number, size: number): AsyncGenerator<Buffer> {
+  const fh = await open(procPath(fd), 'r');
   try {
-    await new Promise<void>((resolve, reject) => {
-      const entry = pack.entry(header as never, (err?: Error | null) => (err ? reject(err) : resolve())) as unknown as Writable;
-      (async () => {
-        let left = size;
-        const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(size, 1)));
-        while (left > 0) {
-          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), null);
-          const chunk = bytesRead > 0 ? Buffer.from(buf.subarray(0, bytesRead)) : Buffer.alloc(Math.min(left, 1 << 20));
-          left -= chunk.length;
-          if (!entry.write(chunk)) await new Promise((r) => entry.once('drain', r));
-          if (pack.destroyed) throw new Error('archive stream closed');
-        }
-        entry.end();
-      })().catch((err) => {
-        entry.destroy(err);
-        reject(err);
-      });
-    });
+    let left = size;
+    while (left > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) {
+        yield Buffer.alloc(buf.length);
+        left -= buf.length;
+        continue;
+      }
+      left -= bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
   } finally {
     await fh.close();
   }
+  yield padding(size);
 }

@@ -52,7 +52,7 @@ export function openInRoot(rootfd: number, p: string, flags: number): number {
 }
 
 /** One directory entry, not followed: an O_PATH fd of the entry itself (a link stays a link). */
-export function openName(dirfd: number, name: string, flags = O_PATH | constants.O_NOFOLLOW): number {
+export function openName(dirfd: number, name: string | Buffer, flags = O_PATH | constants.O_NOFOLLOW): number {
   return openat2(dirfd, name, flags, ONE_NAME);
 }
 
