@@ -1,8 +1,8 @@
 /** `GET /containers/{id}/archive` and `docker export`: tars of a resource of a container's root. */
 import type { Readable } from 'node:stream';
 import { packTree } from './pack.js';
-import { closeQuietly, openRoot, release, resolveResource } from './resolve.js';
-import { type PathStat, statPath } from './stat.js';
+import { closeQuietly, openRoot, type Resource, release, resolveResource } from './resolve.js';
+import { type PathStat, statOf } from './stat.js';
 
 export interface ArchiveResult {
   stat: PathStat;
@@ -15,16 +15,22 @@ export interface ArchiveResult {
  * unless the path ends with `/` or `/.`; names are rebased on the requested name.
  */
 export function archivePath(root: string, requested: string, container: string): ArchiveResult {
-  const stat = statPath(root, requested, container);
   const rootfd = openRoot(root);
-  let r: ReturnType<typeof resolveResource>;
+  let res: Resource;
+  let stat: PathStat;
   try {
-    r = resolveResource(rootfd, requested, container);
+    res = resolveResource(rootfd, requested, container);
   } catch (err) {
     closeQuietly(rootfd);
     throw err;
   }
-  const res = r;
+  try {
+    stat = statOf(rootfd, res, container);
+  } catch (err) {
+    release(res);
+    closeQuietly(rootfd);
+    throw err;
+  }
   const parent = res.dirfd !== undefined ? { fd: res.dirfd, name: Buffer.from(res.req.base) } : undefined;
   const stream = packTree({ fd: res.fd, st: res.st, parent }, { rebase: res.req.name, xdev: false }, () => {
     release(res);

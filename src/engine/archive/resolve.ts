@@ -77,6 +77,8 @@ export const notInContainer = (requested: string, container: string) =>
 
 /** A resolved resource: its fd (O_PATH; the link itself when the last element is one). */
 export interface Resource {
+  /** The path as the client sent it (for Docker's 404 text). */
+  requested: string;
   req: RequestPath;
   fd: number;
   /** The directory it is in (O_PATH), when the last element was looked up in it by name. */
@@ -99,7 +101,7 @@ export function resolveResource(rootfd: number, requested: string, container: st
       dirfd = openInRoot(rootfd, req.dir, O_PATH | constants.O_DIRECTORY);
       fd = openName(dirfd, req.base);
     }
-    return { req, fd, dirfd, st: fstatSync(fd, { bigint: true }) };
+    return { requested, req, fd, dirfd, st: fstatSync(fd, { bigint: true }) };
   } catch (err) {
     if (dirfd !== undefined) closeQuietly(dirfd);
     if (fd >= 0) closeQuietly(fd);
@@ -119,7 +121,7 @@ export function release(r: Resource): void {
  * `GetResourcePath` then `Rel`): the kernel's answer when it resolves; for a dangling link, the
  * lexical join of the link's directory and its text, as FollowSymlinkInScope gives.
  */
-export function linkTargetOf(rootfd: number, r: Resource): string {
+export function linkTargetOf(rootfd: number, r: Resource, container: string): string {
   try {
     const fd = openInRoot(rootfd, r.req.abs, O_PATH);
     try {
@@ -129,7 +131,12 @@ export function linkTargetOf(rootfd: number, r: Resource): string {
     }
   } catch {
     if (r.dirfd === undefined) return r.req.abs;
-    const text = readlinkSync(fdPath(r.dirfd, r.req.base));
+    let text: string;
+    try {
+      text = readlinkSync(fdPath(r.dirfd, r.req.base));
+    } catch {
+      throw notInContainer(r.requested, container); // the link went away meanwhile
+    }
     return path.resolve(containerPathOf(rootfd, r.dirfd), text);
   }
 }

@@ -1,6 +1,6 @@
 /** `HEAD /containers/{id}/archive`: the X-Docker-Container-Path-Stat object of a path. */
 import { goFileMode, rfc3339Nano } from './mode.js';
-import { closeQuietly, linkTargetOf, openRoot, release, resolveResource } from './resolve.js';
+import { closeQuietly, linkTargetOf, openRoot, type Resource, release, resolveResource } from './resolve.js';
 
 /** Docker's types.ContainerPathStat, as JSON. */
 export interface PathStat {
@@ -20,21 +20,26 @@ export function statPath(root: string, requested: string, container: string): Pa
   try {
     const r = resolveResource(rootfd, requested, container);
     try {
-      const mode = Number(r.st.mode);
-      const isLink = (mode & 0o170000) === 0o120000;
-      return {
-        name: r.req.name,
-        size: Number(r.st.size),
-        mode: goFileMode(mode),
-        mtime: rfc3339Nano(r.st.mtimeNs),
-        linkTarget: isLink ? linkTargetOf(rootfd, r) : '',
-      };
+      return statOf(rootfd, r, container);
     } finally {
       release(r);
     }
   } finally {
     closeQuietly(rootfd);
   }
+}
+
+/** The stat of a resolved resource (the one that is then archived: no second lookup). */
+export function statOf(rootfd: number, r: Resource, container: string): PathStat {
+  const mode = Number(r.st.mode);
+  const isLink = (mode & 0o170000) === 0o120000;
+  return {
+    name: r.req.name,
+    size: Number(r.st.size),
+    mode: goFileMode(mode),
+    mtime: rfc3339Nano(r.st.mtimeNs),
+    linkTarget: isLink ? linkTargetOf(rootfd, r, container) : '',
+  };
 }
 
 /** The header value: base64 of the JSON. */
