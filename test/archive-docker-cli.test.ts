@@ -6,7 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -143,3 +155,57 @@ for (const cli of CLIS) {
     });
   });
 }
+
+/** One raw request on the socket: status, headers, body (or the first bytes, then a hang-up). */
+function http(
+  method: string,
+  path: string,
+  hangUpAfter?: number,
+): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: join(base, 'api.sock'), method, path }, (res) => {
+      const chunks: Buffer[] = [];
+      let got = 0;
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        got += c.length;
+        if (hangUpAfter !== undefined && got >= hangUpAfter) {
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', () => {});
+    });
+    req.on('error', (e) => (hangUpAfter === undefined ? reject(e) : undefined));
+    req.end();
+  });
+}
+
+describe('the archive routes on the wire', { skip }, () => {
+  test('HEAD: the stat header, base64 JSON; a missing path parameter is a 400', async () => {
+    const r = await http('HEAD', '/v1.41/containers/c1/archive?path=%2Fetc%2Fpasswd');
+    assert.equal(r.status, 200);
+    const stat = JSON.parse(Buffer.from(String(r.headers['x-docker-container-path-stat']), 'base64').toString());
+    assert.deepEqual(Object.keys(stat), ['name', 'size', 'mode', 'mtime', 'linkTarget']);
+    assert.equal(stat.name, 'passwd');
+    const bad = await http('GET', '/containers/c1/archive');
+    assert.equal(bad.status, 400);
+    assert.deepEqual(JSON.parse(bad.body.toString()), { message: 'bad parameter: path cannot be empty' });
+    const missing = await http('GET', '/containers/c1/archive?path=/nope');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers['content-type'], 'application/json');
+  });
+
+  test('GET: application/x-tar; a client hanging up mid-tar leaves no fd open', async () => {
+    mkdirSync(join(root, 'big'), { recursive: true });
+    for (let i = 0; i < 50; i++) writeFileSync(join(root, 'big', `f${i}`), Buffer.alloc(256 * 1024, i));
+    const fds = readdirSync('/proc/self/fd').length;
+    const r = await http('GET', '/containers/c1/archive?path=/big', 64 * 1024);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'application/x-tar');
+    for (let i = 0; i < 100 && readdirSync('/proc/self/fd').length > fds; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.ok(readdirSync('/proc/self/fd').length <= fds, 'the walk stopped and closed its fds');
+    rmSync(join(root, 'big'), { recursive: true });
+  });
+});
