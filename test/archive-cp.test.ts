@@ -357,6 +357,16 @@ describe('extract: Docker semantics', { skip }, () => {
     assert.deepEqual(readdirSync(ro), []);
   });
 
+  test('a gzip upload is unpacked (moby DecompressStream); a broken one fails', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const gz = gzipSync(await packTar([{ name: 'zipped', data: 'was gzip' }]));
+    await put('/dst', gz);
+    assert.equal(readFileSync(join(root, 'dst/zipped'), 'utf8'), 'was gzip');
+    await assert.rejects(put('/dst', gz.subarray(0, gz.length - 12)), (e: Error) => isKind(e, 'invalid-argument'));
+    await put('/dst', Buffer.alloc(0)).catch(() => {});
+    rmSync(join(root, 'dst/zipped'));
+  });
+
   test('a truncated or garbage upload fails and the request body is drained', async () => {
     const tar = await packTar([{ name: 'big', data: Buffer.alloc(100_000, 1) }]);
     await assert.rejects(put('/dst', tar.subarray(0, 5000)), /end of the entry|unexpected/);

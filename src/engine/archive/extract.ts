@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { constants, fstatSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { parseHelperError, unpackPath } from '../../archive/apply.js';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { parseRequestPath } from './paths.js';
@@ -65,34 +66,82 @@ export async function extractArchive(
     const args = ['--root-fd', '3', '--mode', 'flat', '--no-whiteouts', '--no-sync'];
     if (opts.noOverwriteDirNonDir) args.push('--no-overwrite-dir-nondir');
     if (!opts.copyUIDGID) args.push('--owner', `${opts.owner?.uid ?? 0}:${opts.owner?.gid ?? 0}`);
-    await runHelper(args, destfd, tar, requested, sameFs);
+    const head = await peek(tar, 2);
+    await runHelper(args, destfd, tar, head[0] === 0x1f && head[1] === 0x8b, requested, sameFs);
   } finally {
     if (destfd >= 0) closeQuietly(destfd);
     closeQuietly(rootfd);
   }
 }
 
-function runHelper(args: string[], destfd: number, tar: Readable, requested: string, sameFs: boolean): Promise<void> {
+/** The first `n` bytes of the stream (fewer at its end), left in it (unshift). */
+function peek(input: Readable, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      input.off('readable', onReadable);
+      input.off('end', onEnd);
+      input.off('error', onError);
+    };
+    const onReadable = () => {
+      const b: Buffer | null = input.read(n);
+      if (b === null) return;
+      cleanup();
+      input.unshift(b);
+      resolve(b);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.alloc(0));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    input.on('readable', onReadable);
+    input.on('end', onEnd);
+    input.on('error', onError);
+  });
+}
+
+/**
+ * Feeds the body to berth-unpack (through gunzip for a gzip body: moby's DecompressStream takes
+ * `docker cp - c:/x < x.tar.gz`). On failure the rest of the body is drained, not destroyed:
+ * the request's socket must stay up for the error answer.
+ */
+function runHelper(args: string[], destfd: number, body: Readable, gzip: boolean, requested: string, sameFs: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(unpackPath(), args, { stdio: ['pipe', 'pipe', 'pipe', destfd] });
     const { stdin, stdout, stderr: errStream } = child;
     if (!stdin || !stdout || !errStream) throw new BerthError('internal', 'spawn berth-unpack: no pipes');
     let stderr = '';
+    let inputError: Error | undefined;
     errStream.setEncoding('utf8').on('data', (d: string) => {
       if (stderr.length < 65536) stderr += d;
     });
     stdout.resume();
     // the helper may stop reading (an error): EPIPE on its stdin is its error, reported below
     stdin.on('error', () => {});
-    tar.on('error', () => child.kill('SIGKILL'));
-    tar.pipe(stdin);
+    const fail = (err: Error) => {
+      inputError ??= err;
+      child.kill('SIGKILL');
+    };
+    body.on('error', fail);
+    const gunzip = gzip ? createGunzip() : undefined;
+    if (gunzip) {
+      gunzip.on('error', (err) => fail(new BerthError('invalid-argument', `extract into '${requested}': gzip: ${err.message}`)));
+      body.pipe(gunzip).pipe(stdin);
+    } else {
+      body.pipe(stdin);
+    }
     child.on('error', (err) => reject(fromErrno('spawn', 'berth-unpack', err)));
     child.on('close', (code, signal) => {
       // (streamx streams, e.g. tar-stream's, have no unpipe)
-      if (typeof tar.unpipe === 'function') tar.unpipe(stdin);
-      if (code === 0) return resolve();
+      if (typeof body.unpipe === 'function') body.unpipe();
+      gunzip?.unpipe();
+      if (code === 0 && !inputError) return resolve();
       // the rest of the body is not wanted: drain it, so that the answer can go out
-      tar.resume();
+      body.resume();
+      if (inputError) return reject(inputError);
       if (signal) return reject(new BerthError('internal', `extract into '${requested}': berth-unpack killed by ${signal}`));
       reject(helperError(stderr, requested, sameFs));
     });
