@@ -21,6 +21,20 @@ import { rootfsUnavailable } from './helpers/rootfs.js';
 import { packTar, readAll } from './helpers/tar.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : rootfsUnavailable();
+const summaryNames = (tar: Buffer) => {
+  // names only: a ustar walk over the headers (enough for these small tars)
+  const out: string[] = [];
+  for (let off = 0; off + 512 <= tar.length; ) {
+    const h = tar.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const name = h.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '');
+    const prefix = h.subarray(345, 500).toString('latin1').replace(/\0.*$/s, '');
+    const size = Number.parseInt(h.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8);
+    if (h[156] !== 0x78) out.push(prefix ? `${prefix}/${name}` : name);
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+};
 const SECRET = `host-secret-${randomBytes(6).toString('hex')}`;
 
 test('a container swapping a directory for links out while cp runs: nothing leaks', { skip, timeout: 60_000 }, async (t) => {
@@ -50,6 +64,33 @@ test('a container swapping a directory for links out while cp runs: nothing leak
     const pid = (await Container.load(state, id)).record.pid;
     const root = `/proc/${pid}/root`;
     for (let i = 0; i < 200 && !existsSync(`${root}/race`); i++) await sleep(10);
+    // the kernel's filesystems in the container's view are not the container's files
+    assert.throws(
+      () => statPath(root, '/proc/kcore', id),
+      (e: Error) => isKind(e, 'not-found'),
+    );
+    assert.throws(
+      () => statPath(root, '/proc/self/root', id),
+      (e: Error) => isKind(e, 'not-found'),
+    );
+    assert.throws(
+      () => archivePath(root, '/proc/1/environ', id),
+      (e: Error) => isKind(e, 'not-found'),
+    );
+    assert.deepEqual(summaryNames(await readAll(archivePath(root, '/proc', id).stream)), ['proc/']);
+    const all = summaryNames(await readAll(archivePath(root, '/', id).stream));
+    assert.ok(all.includes('/proc/') && all.includes('/sys/') && all.includes('/bin/sh'), all.slice(0, 20).join(','));
+    assert.ok(!all.some((n) => n.startsWith('/proc/1') || n.startsWith('/sys/kernel')), 'proc and sysfs are not walked');
+    for (const dest of ['/proc', '/proc/sys/kernel', '/sys/fs/cgroup', '/sys']) {
+      await assert.rejects(
+        extractArchive(root, dest, Readable.from([await packTar([{ name: 'x', data: 'x' }])]), {}, id),
+        (e: Error) =>
+          isKind(e, 'permission-denied') ||
+          isKind(e, 'not-found') ||
+          isKind(e, 'failed-precondition') ||
+          assert.fail(`${dest}: ${e.message}`),
+      );
+    }
     const upload = await packTar([
       { name: leak, data: 'written' },
       { name: 'f', data: 'overwritten?' },

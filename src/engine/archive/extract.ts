@@ -15,7 +15,7 @@ import { createGunzip } from 'node:zlib';
 import { parseHelperError, unpackPath } from '../../archive/apply.js';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
 import { parseRequestPath } from './paths.js';
-import { closeQuietly, fdPath, notInContainer, O_PATH, openInRoot, openRoot } from './resolve.js';
+import { closeQuietly, fdPath, isPseudoFs, notInContainer, O_PATH, openInRoot, openRoot } from './resolve.js';
 
 export interface ExtractOptions {
   /** Refuse to replace a directory by a non-directory or the reverse (the CLI always sets it). */
@@ -43,6 +43,7 @@ function openDestination(rootfd: number, requested: string, container: string): 
   }
   try {
     if (!fstatSync(pfd).isDirectory()) throw invalid(ErrExtractPointNotDirectory, requested);
+    if (isPseudoFs(pfd)) throw new BerthError('permission-denied', `extract into '${requested}': a kernel filesystem, not the container's`);
     // the same directory, readable (O_PATH fds cannot be read as directories by the helper)
     return openSync(fdPath(pfd), constants.O_RDONLY | constants.O_DIRECTORY);
   } finally {

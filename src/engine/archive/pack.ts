@@ -9,13 +9,13 @@
  * The stream is an async generator: the consumer's pace is the walk's pace, and destroying the
  * stream (a client that went away) returns the generator, whose `finally`s close every fd.
  */
-import { type BigIntStats, fstatSync, readdirSync, readlinkSync, statfsSync } from 'node:fs';
+import { type BigIntStats, fstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarEntry } from '../../archive/tar-header.js';
 import { errnoCode } from '../../common/errors.js';
 import { lgetxattr } from '../../native/addon.js';
-import { closeQuietly, openName } from './resolve.js';
+import { closeQuietly, isPseudoFs, openName } from './resolve.js';
 
 export interface PackRoot {
   fd: number;
@@ -30,24 +30,6 @@ export interface PackOptions {
   /** Do not descend into other filesystems (export: the rootfs alone, not volumes). */
   xdev: boolean;
 }
-
-/** Filesystems never archived from a running container's view (Docker's rootfs has none). */
-const PSEUDO_FS = new Set([
-  0x9fa0, // proc
-  0x62656572, // sysfs
-  0x27e0eb, // cgroup
-  0x63677270, // cgroup2
-  0x1cd1, // devpts
-  0x19800202, // mqueue
-  0x64626720, // debugfs
-  0x73636673, // securityfs
-  0x74726163, // tracefs
-  0xcafe4a11, // bpf
-  0x6165676c, // pstore
-  0x62656570, // configfs
-  0x65735543, // fusectl
-  0x42494e4d, // binfmt_misc
-]);
 
 const S_IFMT = 0o170000n;
 const CHUNK = 1 << 20;
@@ -148,18 +130,15 @@ async function* node(w: Walk, fd: number, st: BigIntStats, rel: Buffer, parent?:
   }
   yield encodeHeader(e);
   if (e.type === 'file' && e.size > 0) yield* content(fd, e.size);
-  if (isDir && !(rel.length > 0 && parent && mountBlocked(w, fd, st, parent.fd))) yield* children(w, fd, rel);
+  const blocked = rel.length > 0 ? parent !== undefined && mountBlocked(w, fd, st, parent.fd) : isPseudoFs(fd);
+  if (isDir && !blocked) yield* children(w, fd, rel);
 }
 
 /** A mount point met while walking: other filesystems are left out for export, pseudo ones always. */
 function mountBlocked(w: Walk, fd: number, st: BigIntStats, parentFd: number): boolean {
   if (fstatSync(parentFd, { bigint: true }).dev === st.dev) return false;
   if (w.opts.xdev) return true;
-  try {
-    return PSEUDO_FS.has(Number(statfsSync(procPath(fd)).type));
-  } catch {
-    return true;
-  }
+  return isPseudoFs(fd);
 }
 
 async function* children(w: Walk, fd: number, rel: Buffer): AsyncGenerator<Buffer> {

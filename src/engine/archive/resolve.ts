@@ -14,7 +14,7 @@
  */
 
 import type { BigIntStats } from 'node:fs';
-import { closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, statfsSync } from 'node:fs';
 import path from 'node:path/posix';
 import { BerthError, errnoCode, fromErrno } from '../../common/errors.js';
 import { openat2, Resolve } from '../../native/addon.js';
@@ -54,6 +54,38 @@ export function openInRoot(rootfd: number, p: string, flags: number): number {
 /** One directory entry, not followed: an O_PATH fd of the entry itself (a link stays a link). */
 export function openName(dirfd: number, name: string | Buffer, flags = O_PATH | constants.O_NOFOLLOW): number {
   return openat2(dirfd, name, flags, ONE_NAME);
+}
+
+/**
+ * Kernel filesystems seen through a running container's /proc/<pid>/root (Docker's rootfs has
+ * none of them): never read from (a /proc/kcore is 128 TiB), never written into, never walked.
+ */
+const PSEUDO_FS = new Set([
+  0x9fa0, // proc
+  0x62656572, // sysfs
+  0x27e0eb, // cgroup
+  0x63677270, // cgroup2
+  0x1cd1, // devpts
+  0x19800202, // mqueue
+  0x64626720, // debugfs
+  0x73636673, // securityfs
+  0x74726163, // tracefs
+  0xcafe4a11, // bpf
+  0x6165676c, // pstore
+  0x62656570, // configfs
+  0x65735543, // fusectl
+  0x42494e4d, // binfmt_misc
+  0xf97cff8c, // selinuxfs
+  0x6e736673, // nsfs
+]);
+
+/** Whether `fd` is on one of those (an fd we cannot statfs counts as one). */
+export function isPseudoFs(fd: number): boolean {
+  try {
+    return PSEUDO_FS.has(Number(statfsSync(fdPath(fd)).type));
+  } catch {
+    return true;
+  }
 }
 
 export function closeQuietly(fd: number): void {
@@ -101,7 +133,12 @@ export function resolveResource(rootfd: number, requested: string, container: st
       dirfd = openInRoot(rootfd, req.dir, O_PATH | constants.O_DIRECTORY);
       fd = openName(dirfd, req.base);
     }
-    return { requested, req, fd, dirfd, st: fstatSync(fd, { bigint: true }) };
+    const st = fstatSync(fd, { bigint: true });
+    // a kernel file (/proc/kcore, /sys/...) is not a file of the container's: as absent as in Docker
+    if ((st.mode & 0o170000n) !== 0o040000n && (st.mode & 0o170000n) !== 0o120000n && isPseudoFs(fd)) {
+      throw Object.assign(new Error('pseudo filesystem'), { code: 'ENOENT' });
+    }
+    return { requested, req, fd, dirfd, st };
   } catch (err) {
     if (dirfd !== undefined) closeQuietly(dirfd);
     if (fd >= 0) closeQuietly(fd);
