@@ -13,6 +13,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -53,6 +54,7 @@ before(async () => {
   mkdirSync(join(base, 'sentinel'));
   writeFileSync(join(base, 'sentinel/secret'), 'secret');
   symlinkSync(join(base, 'sentinel'), join(root, 'tohost'));
+  symlinkSync('/data', join(root, 'datalink'));
   server = createApiServer([
     ...systemRoutes({ events: new EventBus() }),
     ...archiveRoutes({
@@ -126,6 +128,13 @@ for (const cli of CLIS) {
       assert.equal(readFileSync(join(root, 'dst/local'), 'utf8'), 'replaced\n', 'an existing file is replaced');
     });
 
+    test('-L follows a link (through the stat linkTarget); without it the link is copied', async () => {
+      await ok(cli, ['cp', '-L', 'c1:/datalink', join(out(), 'followed')]);
+      assert.equal(readFileSync(join(out(), 'followed/f'), 'utf8'), 'file f');
+      await ok(cli, ['cp', 'c1:/datalink', join(out(), 'asis')]);
+      assert.equal(readlinkSync(join(out(), 'asis')), '/data');
+    });
+
     test('the - forms: a tar on stdout, a tar from stdin', async () => {
       const tar = await ok(cli, ['cp', 'c1:/data', '-']);
       const names = (await listTar(tar)).map((e) => e.name);
@@ -139,17 +148,19 @@ for (const cli of CLIS) {
       assert.notEqual(missing.code, 0);
       // the 20.10 CLI rewrites any 404 as "No such container:path"; v28 shows the daemon's text
       assert.match(missing.stderr, /Could not find the file \/nonexist in container c1|No such container:path: c1:\/nonexist/);
-      const escape = await docker(cli, ['cp', 'c1:/tohost/secret', join(out(), 's')]);
-      assert.notEqual(escape.code, 0);
-      assert.match(escape.stderr, /Could not find the file \/tohost\/secret in container c1|No such container:path: c1:\/tohost\/secret/);
+      const outside = await docker(cli, ['cp', 'c1:/tohost/secret', join(out(), 's')]);
+      assert.notEqual(outside.code, 0);
+      assert.match(outside.stderr, /Could not find the file \/tohost\/secret in container c1|No such container:path: c1:\/tohost\/secret/);
       assert.equal(existsSync(join(out(), 's')), false);
       const noCtr = await docker(cli, ['cp', 'nope:/etc/passwd', join(out(), 'n')]);
       assert.match(noCtr.stderr, /No such container(:path)?: nope/);
     });
 
-    test('docker export', async () => {
+    test('docker export, to a file and to stdout', async () => {
       await ok(cli, ['export', '-o', join(out(), 'export.tar'), 'c1']);
       const names = (await listTar(readFileSync(join(out(), 'export.tar')))).map((e) => e.name);
+      const viaStdout = (await listTar(await ok(cli, ['export', 'c1']))).map((e) => e.name);
+      assert.deepEqual(viaStdout, names);
       assert.ok(names.includes('etc/passwd') && names.includes('data/sub/g') && names.includes('tohost'), names.join(','));
       assert.ok(!names.some((n) => n.includes('secret')));
     });
