@@ -374,6 +374,28 @@ describe('extract: Docker semantics', { skip }, () => {
   });
 });
 
+describe("berth-unpack's cp form", { skip }, () => {
+  test('flag combinations it refuses (usage, exit 2), and a root fd that is not a directory', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { openSync, closeSync } = await import('node:fs');
+    const { unpackPath } = await import('../src/archive/apply.js');
+    const run = (args: string[], fd?: number) =>
+      spawnSync(unpackPath(), args, { input: Buffer.alloc(1024), stdio: ['pipe', 'pipe', 'pipe', ...(fd === undefined ? [] : [fd])] });
+    assert.equal(run(['--root-fd', '3', '--mode', 'overlay', '--no-whiteouts']).status, 2, 'no whiteouts only flat');
+    assert.equal(run(['--root', root, '--root-fd', '3', '--mode', 'flat']).status, 2, 'one root');
+    assert.equal(run(['--root-fd', '3', '--mode', 'flat', '--owner', '0']).status, 2, 'owner is UID:GID');
+    assert.equal(run(['--root-fd', '3', '--mode', 'flat', '--owner', '0:0x']).status, 2, 'owner is numeric');
+    const file = openSync(join(root, 'etc/passwd'), 'r');
+    try {
+      const r = run(['--root-fd', '3', '--mode', 'flat', '--no-whiteouts'], file);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr.toString(), /^error ENOTDIR - root fd 3: not a directory/m);
+    } finally {
+      closeSync(file);
+    }
+  });
+});
+
 describe('export', { skip }, () => {
   test('the whole root, relative names, no root entry, links not followed, no other mounts', async () => {
     const vol = join(root, 'vol2');
