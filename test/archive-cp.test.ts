@@ -340,21 +340,36 @@ describe('extract: Docker semantics', { skip }, () => {
   });
 
   test('read-only rootfs and read-only volume: a clear error, nothing written', async () => {
-    const ro = join(root, 'ro');
-    const vol = join(root, 'vol');
-    mkdirSync(ro);
-    mkdirSync(vol);
-    mount(ro, ro, null, MountFlags.BIND);
-    mount(null, vol, 'tmpfs', MountFlags.RDONLY, 'size=64k');
+    // the root as a read-only mount (a --read-only container), with a read-only tmpfs volume and
+    // a read-only bind volume of the same filesystem in it
+    const rw = join(base, 'rw');
+    const roRoot = join(base, 'roRoot');
+    mkdirSync(join(rw, 'vol'), { recursive: true });
+    mkdirSync(join(rw, 'bind'), { recursive: true });
+    mkdirSync(join(rw, 'dir'), { recursive: true });
+    mkdirSync(roRoot);
+    mkdirSync(join(base, 'bindsrc'));
+    mount(rw, roRoot, null, MountFlags.BIND);
     try {
-      mount(null, ro, null, MountFlags.BIND | MountFlags.REMOUNT | MountFlags.RDONLY);
-      await assert.rejects(put('/ro', [{ name: 'x', data: 'x' }]), { message: 'container rootfs is marked read-only' });
-      await assert.rejects(put('/vol', [{ name: 'x', data: 'x' }]), { message: 'mounted volume is marked read-only' });
+      mount(null, roRoot, null, MountFlags.BIND | MountFlags.REMOUNT | MountFlags.RDONLY);
+      mount(null, join(roRoot, 'vol'), 'tmpfs', MountFlags.RDONLY, 'size=64k');
+      mount(join(base, 'bindsrc'), join(roRoot, 'bind'), null, MountFlags.BIND);
+      mount(null, join(roRoot, 'bind'), null, MountFlags.BIND | MountFlags.REMOUNT | MountFlags.RDONLY);
+      const putRo = async (dest: string) =>
+        extractArchive(roRoot, dest, Readable.from([await packTar([{ name: 'x', data: 'x' }])]), {}, 'c1');
+      await assert.rejects(putRo('/dir'), { message: 'container rootfs is marked read-only' });
+      await assert.rejects(putRo('/'), { message: 'container rootfs is marked read-only' });
+      await assert.rejects(putRo('/vol'), { message: 'mounted volume is marked read-only' });
+      await assert.rejects(putRo('/bind'), { message: 'mounted volume is marked read-only' });
     } finally {
-      umount2(ro, 2);
-      umount2(vol, 2);
+      for (const m of ['bind', 'vol', '']) {
+        try {
+          umount2(join(roRoot, m), 2);
+        } catch {}
+      }
     }
-    assert.deepEqual(readdirSync(ro), []);
+    assert.deepEqual(readdirSync(join(rw, 'dir')), []);
+    assert.deepEqual(readdirSync(join(base, 'bindsrc')), []);
   });
 
   test('a gzip upload is unpacked (moby DecompressStream); a broken one fails', async () => {

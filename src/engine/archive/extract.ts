@@ -9,7 +9,7 @@
  * in Docker ≤ 20.10, links met while unpacking resolve with the destination as their root.
  */
 import { spawn } from 'node:child_process';
-import { constants, fstatSync, openSync } from 'node:fs';
+import { constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parseHelperError, unpackPath } from '../../archive/apply.js';
@@ -63,7 +63,8 @@ export async function extractArchive(
   let destfd = -1;
   try {
     destfd = openDestination(rootfd, requested, container);
-    const sameFs = fstatSync(destfd).dev === fstatSync(rootfd).dev;
+    // the destination on the root's own mount, or on a volume (a bind of the same filesystem too)
+    const sameFs = mountIdOf(destfd) === mountIdOf(rootfd);
     const args = ['--root-fd', '3', '--mode', 'flat', '--no-whiteouts', '--no-sync'];
     if (opts.noOverwriteDirNonDir) args.push('--no-overwrite-dir-nondir');
     if (!opts.copyUIDGID) args.push('--owner', `${opts.owner?.uid ?? 0}:${opts.owner?.gid ?? 0}`);
@@ -72,6 +73,15 @@ export async function extractArchive(
   } finally {
     if (destfd >= 0) closeQuietly(destfd);
     closeQuietly(rootfd);
+  }
+}
+
+/** The mount an fd is on (`mnt_id` of /proc/self/fdinfo: st_dev cannot tell two binds apart). */
+function mountIdOf(fd: number): string {
+  try {
+    return /^mnt_id:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? String(fstatSync(fd).dev);
+  } catch {
+    return String(fstatSync(fd).dev);
   }
 }
 
