@@ -136,7 +136,14 @@ function runHelper(args: string[], destfd: number, body: Readable, gzip: boolean
       inputError ??= err;
       child.kill('SIGKILL');
     };
-    body.on('error', fail);
+    body.on('error', (err) =>
+      fail(new BerthError('invalid-argument', `extract into '${requested}': the upload was cut short`, { cause: err })),
+    );
+    // a client that went away mid-upload: its body closes without ending (no 'error' on every
+    // Node version); the helper must not wait for the rest forever
+    body.on('close', () => {
+      if (!body.readableEnded) fail(new BerthError('invalid-argument', `extract into '${requested}': the upload was cut short`));
+    });
     const gunzip = gzip ? createGunzip() : undefined;
     if (gunzip) {
       gunzip.on('error', (err) => fail(new BerthError('invalid-argument', `extract into '${requested}': gzip: ${err.message}`)));
