@@ -46,7 +46,6 @@ function run(name: string, child: ReturnType<typeof spawn>): Promise<void> {
   child.stderr?.on('data', (d: string) => {
     if (stderr.length < 4096) stderr += d;
   });
-  child.stdout?.resume();
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -100,7 +99,10 @@ export async function copyUp(rootfs: string, destination: string, target: string
         ],
         { stdio: ['ignore', 'pipe', 'pipe', srcFd] },
       );
-      const unpack = spawn(unpackPath(), ['--root', target, '--mode', 'flat'], { stdio: [tar.stdout!, 'pipe', 'pipe'] });
+      // tar's stdout is berth-unpack's stdin: Node must not read from it
+      const unpack = spawn(unpackPath(), ['--root', target, '--mode', 'flat'], { stdio: [tar.stdout!, 'ignore', 'pipe'] });
+      // the child has its own copy: close ours, or tar's 'close' never comes
+      tar.stdout!.destroy();
       const results = await Promise.allSettled([run('tar', tar), run('berth-unpack', unpack)]);
       const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
       if (failed) {
