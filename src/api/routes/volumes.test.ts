@@ -127,14 +127,15 @@ describe('volume routes', async () => {
     await assert.rejects(call(routes, 'DELETE', '/volumes/db'), { kind: 'not-found' });
   });
 
-  test('prune: 1.41 all unused local volumes, 1.42 anonymous only; null when none', async () => {
+  test('prune: 1.41 unused local volumes without options, 1.42 anonymous only', async () => {
     const anon = ((await call(routes, 'POST', '/volumes/create', { body: {} })).body as { Name: string }).Name;
     await call(routes, 'POST', '/volumes/create', { body: { Name: 'keep' } });
+    await call(routes, 'POST', '/volumes/create', { body: { Name: 'opts', DriverOpts: { type: 'tmpfs', device: 'tmpfs' } } });
     inUse.set('keep', ['c1']);
     const p42 = (await call(routes, 'POST', '/volumes/prune', { version: '1.42' })).body;
     assert.deepEqual(p42, { VolumesDeleted: [anon], SpaceReclaimed: 0 });
     const p41 = (await call(routes, 'POST', '/volumes/prune')).body;
     assert.deepEqual(p41, { VolumesDeleted: ['web'], SpaceReclaimed: 0 });
-    assert.deepEqual((await call(routes, 'POST', '/volumes/prune')).body, { VolumesDeleted: null, SpaceReclaimed: 0 });
+    assert.deepEqual((await call(routes, 'POST', '/volumes/prune')).body, { VolumesDeleted: [], SpaceReclaimed: 0 });
   });
 });

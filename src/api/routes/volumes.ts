@@ -92,8 +92,7 @@ export function volumeRoutes(deps: VolumeRouteDeps): Route[] {
       async handler(req, res) {
         const match = pruneFilter(req.filters(), req.version);
         const { deleted, reclaimed } = await volumes.prune(match, deps.volumeUsers);
-        // dockerd 20.10 leaves VolumesDeleted nil (null) when nothing was removed
-        res.json({ VolumesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed });
+        res.json({ VolumesDeleted: deleted, SpaceReclaimed: reclaimed });
       },
     },
   ];

@@ -49,24 +49,30 @@ describe('GET /volumes filters', () => {
     assert.deepEqual(names({ dangling: ['0'] }), ['beta']);
   });
   test('unknown filters and bad dangling values are 400s', () => {
-    assert.throws(() => names({ bogus: ['x'] }), { kind: 'invalid-argument', message: "invalid filter 'bogus'" });
-    assert.throws(() => names({ dangling: ['maybe'] }), { kind: 'invalid-argument', message: "Invalid filter 'dangling=maybe'" });
+    assert.throws(() => names({ bogus: ['x'] }), { kind: 'invalid-argument', message: "Invalid filter 'bogus'" });
+    assert.throws(() => names({ dangling: ['maybe'] }), { kind: 'invalid-argument', message: "Invalid filter 'dangling=[maybe]'" });
   });
 });
 
 describe('POST /volumes/prune filters', () => {
-  const vols = [vol('named', { keep: 'yes' }), vol('named2'), vol('a'.repeat(64), { [ANONYMOUS_LABEL]: '' }), vol('other', null, 'nfs')];
+  const vols = [
+    vol('named', { keep: 'yes' }),
+    vol('named2'),
+    vol('a'.repeat(64), { [ANONYMOUS_LABEL]: '' }),
+    vol('other', null, 'nfs'),
+    { ...vol('tmpfs'), options: { type: 'tmpfs', device: 'tmpfs' } },
+  ];
   const names = (f: Record<string, string[]>, version: string) =>
     vols.filter(pruneFilter(new Map(Object.entries(f)), version)).map((v) => v.name);
-  test('API 1.41 (dockerd 20.10): every local volume; label and label!', () => {
+  test('API 1.41 (dockerd 20.10): every local volume without driver options; label and label!', () => {
     assert.deepEqual(names({}, '1.41'), ['named', 'named2', 'a'.repeat(64)]);
     assert.deepEqual(names({ label: ['keep=yes'] }, '1.41'), ['named']);
     assert.deepEqual(names({ 'label!': ['keep'] }, '1.41'), ['named2', 'a'.repeat(64)]);
-    assert.throws(() => names({ all: ['true'] }, '1.41'), { message: "invalid filter 'all'" }, '20.10 knows no all filter');
+    assert.throws(() => names({ all: ['true'] }, '1.41'), { message: "Invalid filter 'all'" }, '20.10 knows no all filter');
   });
   test('API 1.42+: anonymous only, unless all=true', () => {
     assert.deepEqual(names({}, '1.42'), ['a'.repeat(64)]);
-    assert.deepEqual(names({ all: ['true'] }, '1.43'), ['named', 'named2', 'a'.repeat(64)]);
+    assert.deepEqual(names({ all: ['true'] }, '1.43'), ['named', 'named2', 'a'.repeat(64), 'tmpfs']);
     assert.deepEqual(names({ all: ['false'] }, '1.44'), ['a'.repeat(64)]);
   });
 });

@@ -47,7 +47,7 @@ export function toApiVolume(v: Volume): ApiVolume {
   };
 }
 
-const invalidFilter = (key: string) => new BerthError('invalid-argument', `invalid filter '${key}'`, { object: 'filters' });
+const invalidFilter = (key: string) => new BerthError('invalid-argument', `Invalid filter '${key}'`, { object: 'filters' });
 
 function checkKeys(filters: Map<string, string[]>, accepted: readonly string[]): void {
   for (const k of filters.keys()) if (!accepted.includes(k)) throw invalidFilter(k);
@@ -83,7 +83,8 @@ function boolFilter(filters: Map<string, string[]>, key: string): boolean | unde
   const t = values.map((v) => v.toLowerCase());
   if (t.every((v) => v === 'true' || v === '1')) return true;
   if (t.every((v) => v === 'false' || v === '0')) return false;
-  throw new BerthError('invalid-argument', `Invalid filter '${key}=${values.join(',')}'`, { object: 'filters' });
+  // Go's %v of the values: [a b]
+  throw new BerthError('invalid-argument', `Invalid filter '${key}=[${values.join(' ')}]'`, { object: 'filters' });
 }
 
 /** What `GET /volumes?filters=` keeps: dangling, name, driver, label. `users` lists a volume's users. */
@@ -110,8 +111,10 @@ function atLeast(version: string, min: string): boolean {
 
 /**
  * What `POST /volumes/prune` may remove besides "unused" (the caller checks that): local volumes
- * matching `label`/`label!`. At API ≥ 1.42 (Docker 23) only anonymous ones unless `all=true`; at
- * 1.41 and below (dockerd 20.10, which knows no `all` filter) every unused local volume.
+ * matching `label`/`label!`. At API ≥ 1.42 (Docker 23) only anonymous ones unless `all=true`. At
+ * 1.41 and below, as dockerd 20.10.24 does (checked on this machine; it knows no `all` filter):
+ * every unused local volume except those created with driver options (a tmpfs or bind volume
+ * is listed as dangling but never pruned).
  */
 export function pruneFilter(filters: Map<string, string[]>, apiVersion: string): (v: Volume) => boolean {
   const v142 = atLeast(apiVersion, '1.42');
@@ -122,6 +125,7 @@ export function pruneFilter(filters: Map<string, string[]>, apiVersion: string):
   return (v) => {
     if (v.driver !== LOCAL_DRIVER) return false;
     if (!all && !isAnonymous(v.labels)) return false;
+    if (!v142 && v.options !== null && Object.keys(v.options).length > 0) return false;
     if (label.length > 0 && !matchLabels(label, v.labels)) return false;
     // label!: a volume matching any of them is kept
     if (notLabel.some((l) => matchLabels([l], v.labels))) return false;

@@ -60,8 +60,8 @@ describe('VolumeStore', () => {
     assert.deepEqual(again.volume.labels, { a: 'b' }, 'the existing one, unchanged');
     assert.deepEqual(seen, ['volume create data']);
     assert.throws(() => store.create({ name: 'data', driver: 'nfsplugin' }), {
-      kind: 'already-exists',
-      message: "create data: driver 'local' already has volume 'data': volume name must be unique",
+      kind: 'not-found',
+      message: 'create data: error looking up volume plugin nfsplugin: plugin "nfsplugin" not found',
     });
     assert.throws(() => store.create({ name: 'v2', driver: 'nfsplugin' }), {
       kind: 'not-found',

@@ -181,19 +181,11 @@ export class VolumeStore {
     const name = req.name || anonymousName();
     const driver = req.driver || LOCAL_DRIVER;
     checkVolumeName(name);
-    const existing = this.tryGet(name);
-    if (existing) {
-      if (existing.driver !== driver)
-        throw opError(
-          'already-exists',
-          'create',
-          name,
-          `driver '${existing.driver}' already has volume '${name}': volume name must be unique`,
-        );
-      return { volume: existing, created: false };
-    }
+    // dockerd looks the driver up first: an unknown one is a 404 even for an existing name
     if (driver !== LOCAL_DRIVER)
       throw opError('not-found', 'create', name, `error looking up volume plugin ${driver}: plugin ${JSON.stringify(driver)} not found`);
+    const existing = this.tryGet(name);
+    if (existing) return { volume: existing, created: false };
     const options = stringMap(req.options, 'option', name);
     let labels = stringMap(req.labels, 'label', name);
     if (anonymous) labels = { ...(labels ?? {}), [ANONYMOUS_LABEL]: '' };
