@@ -5,7 +5,7 @@
  * through the API server with the real docker CLI (v28) and docker-py, when the server exists.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -24,6 +24,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventBus } from '../src/engine/events.js';
 import { kernelMounts } from '../src/engine/volumes/host-mounts.js';
 import { attachVolumes, detachVolumes, prepareVolumeMounts, resolveVolumeMounts } from '../src/engine/volumes/mounts.js';
@@ -265,6 +266,77 @@ describe('volumes: the store on a real data root', { skip: !isRoot && 'needs roo
       assert.deepEqual(mountsUnder(data), []);
       assert.deepEqual(readdirSync(data), []);
     });
+  });
+});
+
+// ---------------------------------------------------------------- SIGKILL at random points
+
+const CHURN = path.join(import.meta.dirname, 'helpers', 'volume-churn.ts');
+
+describe('volumes: berthd killed at any line', { skip: !isRoot && 'needs root (tmpfs mounts)' }, () => {
+  test('a SIGKILLed store leaves nothing that open() and sweep() do not clean or finish', async (t) => {
+    const root = mkdtempSync(path.join(tmpdir(), 'berth-volcrash-'));
+    const rootfs = path.join(root, 'rootfs');
+    for (const d of ['data/a/b', 'data2']) mkdirSync(path.join(rootfs, d), { recursive: true });
+    for (let i = 0; i < 40; i++) writeFileSync(path.join(rootfs, 'data/a/b', `f${i}`), `file ${i}`.repeat(200));
+    writeFileSync(path.join(rootfs, 'data2/x'), 'x');
+    try {
+      let leftMounts = 0;
+      for (let run = 0; run < 5; run++) {
+        const child = spawn(process.execPath, ['--import', 'tsx', CHURN, root, rootfs], { stdio: ['ignore', 'pipe', 'inherit'] });
+        await new Promise<void>((resolve, reject) => {
+          child.stdout!.once('data', () => resolve());
+          child.once('exit', (c) => reject(new Error(`churn exited early (${c})`)));
+        });
+        await sleep(100 + Math.random() * 400);
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+        leftMounts += mountsUnder(root).length;
+      }
+      const entries = readdirSync(path.join(root, 'volumes'));
+      t.diagnostic(
+        `after the kills: ${leftMounts} mounts seen, ${entries.filter((e) => e.startsWith('.trash-')).length} trash, ` +
+          `${entries.filter((e) => existsSync(path.join(root, 'volumes', e, 'copy-up-incomplete'))).length} cut copies`,
+      );
+      const db = openMetadata(path.join(root, 'metadata.db'));
+      try {
+        const store = await VolumeStore.open({ db, root });
+        store.sweep(() => []);
+        assert.deepEqual(mountsUnder(root), [], 'no mount left');
+        const rows = store.list().map((v) => v.name);
+        assert.ok(rows.length > 0, 'the workers got somewhere');
+        assert.deepEqual(readdirSync(path.join(root, 'volumes')).sort(), [...rows].sort(), 'exactly one directory per row, no trash');
+        // a cut copy-up is finished by the next use: every kept volume ends with the whole tree
+        for (const name of rows) {
+          const m = resolveVolumeMounts(store, {
+            points: [
+              {
+                type: 'volume',
+                source: name,
+                destination: '/data',
+                readOnly: false,
+                propagation: '',
+                nonRecursive: false,
+                mode: '',
+                noCopy: false,
+              },
+            ],
+          });
+          await attachVolumes(store, undefined, 'check', m, rootfs);
+          const data = store.source(name).path;
+          const files = existsSync(path.join(data, 'a/b')) ? readdirSync(path.join(data, 'a/b')) : [];
+          assert.ok(files.length === 40 || readdirSync(data).includes('x'), `${name}: complete (${files.length} of 40)`);
+          assert.ok(!existsSync(store.copyMarker(name)));
+          detachVolumes(store, undefined, 'check', m);
+        }
+        assert.deepEqual(mountsUnder(root), []);
+      } finally {
+        db.close();
+      }
+    } finally {
+      for (const m of mountsUnder(root)) kernelMounts.unmount(m);
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
