@@ -20,12 +20,15 @@ export class BerthError extends Error {
   constructor(
     readonly kind: ErrorKind,
     message: string,
-    options?: { cause?: unknown; object?: string },
+    options?: { cause?: unknown; object?: string; status?: number },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.object = options?.object;
+    this.status = options?.status;
   }
   readonly object: string | undefined;
+  /** The HTTP status to answer with where Docker's differs from the kind's (e.g. 401). */
+  readonly status: number | undefined;
 }
 
 /** Walks the cause chain, like Go's errors.Is on a sentinel kind. */
