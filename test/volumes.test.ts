@@ -5,7 +5,7 @@
  * through the API server with the real docker CLI (v28) and docker-py, when the server exists.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -25,12 +25,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { systemRoutes } from '../src/api/routes/system.js';
+import { volumeRoutes } from '../src/api/routes/volumes.js';
+import { type ApiServer, createApiServer, type Logger } from '../src/api/server.js';
 import { EventBus } from '../src/engine/events.js';
 import { kernelMounts } from '../src/engine/volumes/host-mounts.js';
 import { attachVolumes, detachVolumes, prepareVolumeMounts, resolveVolumeMounts } from '../src/engine/volumes/mounts.js';
 import { VolumeStore } from '../src/engine/volumes/store.js';
 import { type Db, openMetadata } from '../src/metadata/db.js';
-import { needsRoot, requires } from './helpers/requires.js';
 
 const isRoot = process.getuid?.() === 0;
 const mountsUnder = (dir: string) => kernelMounts.mountsUnder(dir);
@@ -342,14 +344,172 @@ describe('volumes: berthd killed at any line', { skip: !isRoot && 'needs root (t
 
 // ---------------------------------------------------------------- through the API server
 
-const serverModule = path.join(import.meta.dirname, '../src/api/server.ts');
+const DOCKER = '/usr/local/bin/docker';
+const DOCKER_2010 = '/usr/bin/docker';
 
-describe('volumes through the API server (docker CLI, docker-py)', {
-  skip: !existsSync(serverModule) && 'src/api/server.ts is not here yet (branch h-api)',
-}, () => {
-  test('placeholder until the server is merged', (t) => {
-    if (!requires(t, needsRoot())) return;
-    assert.ok(existsSync(serverModule));
-    void execFileSync;
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Asynchronous: a synchronous spawn would block the server it calls, which runs in this process. */
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 20_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('volumes through the API server (docker CLI v28 and 20.10, docker-py)', () => {
+  let dir: string;
+  let db: Db;
+  let server: ApiServer;
+  let store: VolumeStore;
+  const users = new Map<string, string[]>();
+  const bus = new EventBus();
+  const events: string[] = [];
+  bus.subscribe((e) => events.push(`${e.Type} ${e.Action} ${e.Actor.ID}`));
+  let env: Record<string, string>;
+  const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'berth-volapi-'));
+    db = openMetadata(path.join(dir, 'metadata.db'));
+    store = await VolumeStore.open({ db, root: dir, events: bus });
+    const sock = path.join(dir, 'berth.sock');
+    server = createApiServer(
+      [...systemRoutes({ events: bus }), ...volumeRoutes({ volumes: store, events: bus, volumeUsers: (n) => users.get(n) ?? [] })],
+      { logger: quiet, closeGraceMs: 200 },
+    );
+    await server.listen([`unix://${sock}`]);
+    env = { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: path.join(dir, 'docker-config') };
+  });
+  after(async () => {
+    await server?.close();
+    for (const m of mountsUnder(dir)) kernelMounts.unmount(m);
+    db?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('docker volume create | ls | inspect | rm | prune (v28 CLI)', async () => {
+    let r = await run(
+      DOCKER,
+      ['volume', 'create', '--label', 'a=b', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=1m', 'tv'],
+      env,
+    );
+    assert.deepEqual([r.code, r.stdout], [0, 'tv\n'], r.stderr);
+    r = await run(DOCKER, ['volume', 'create', 'tv'], env);
+    assert.deepEqual([r.code, r.stdout], [0, 'tv\n'], 'idempotent');
+    r = await run(DOCKER, ['volume', 'create', 'a'], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /create a: volume name is too short, names should be at least two alphanumeric characters/);
+    r = await run(DOCKER, ['volume', 'create', '-o', 'type=nfs', '-o', 'device=:/export', '-o', 'o=addr=10.0.0.1', 'nv'], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /mount type "nfs" is not supported/);
+    r = await run(DOCKER, ['volume', 'inspect', 'tv'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const [v] = JSON.parse(r.stdout) as Record<string, unknown>[];
+    assert.deepEqual(v, {
+      CreatedAt: v!.CreatedAt,
+      Driver: 'local',
+      Labels: { a: 'b' },
+      Mountpoint: path.join(dir, 'volumes/tv/_data'),
+      Name: 'tv',
+      Options: { device: 'tmpfs', o: 'size=1m', type: 'tmpfs' },
+      Scope: 'local',
+    });
+    assert.match(String(v!.CreatedAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/);
+    r = await run(DOCKER, ['volume', 'inspect', 'nope'], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no such volume/i);
+
+    for (const n of ['busy', 'free1']) assert.equal((await run(DOCKER, ['volume', 'create', n], env)).code, 0);
+    users.set('busy', ['f'.repeat(64)]);
+    r = await run(DOCKER, ['volume', 'ls', '--format', '{{.Driver}} {{.Name}}'], env);
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), ['local busy', 'local free1', 'local tv']);
+    r = await run(DOCKER, ['volume', 'ls', '-q', '-f', 'dangling=true'], env);
+    assert.deepEqual(r.stdout.trim().split('\n').sort(), ['free1', 'tv']);
+    r = await run(DOCKER, ['volume', 'ls', '-q', '-f', 'label=a=b'], env);
+    assert.equal(r.stdout, 'tv\n');
+
+    r = await run(DOCKER, ['volume', 'rm', 'busy'], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`remove busy: volume is in use - \\[${'f'.repeat(64)}\\]`));
+    assert.equal((await run(DOCKER, ['volume', 'rm', '-f', 'busy'], env)).code, 1, 'force does not remove a volume in use');
+    r = await run(DOCKER, ['volume', 'rm', 'nope'], env);
+    assert.equal(r.code, 1);
+    assert.equal((await run(DOCKER, ['volume', 'rm', '-f', 'nope'], env)).code, 0);
+
+    writeFileSync(path.join(dir, 'volumes/free1/_data/blob'), Buffer.alloc(3000));
+    // the v28 CLI talks 1.41 to us: every unused local volume without driver options goes
+    r = await run(DOCKER, ['volume', 'prune', '-f'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Deleted Volumes:\nfree1\n/);
+    assert.match(r.stdout, /Total reclaimed space: 3kB/);
+    assert.deepEqual(
+      store.list().map((x) => x.name),
+      ['busy', 'tv'],
+    );
+    r = await run(DOCKER, ['volume', 'rm', 'tv'], env);
+    assert.deepEqual([r.code, r.stdout], [0, 'tv\n']);
+    assert.ok(events.includes('volume create tv') && events.includes('volume destroy tv') && events.includes('volume destroy free1'));
+    users.delete('busy');
+    assert.equal((await run(DOCKER, ['volume', 'rm', 'busy'], env)).code, 0);
+  });
+
+  test("Debian's 20.10 client: create, ls, inspect, rm", async (t) => {
+    if (!existsSync(DOCKER_2010)) return t.skip(`${DOCKER_2010} is not installed`);
+    assert.equal((await run(DOCKER_2010, ['volume', 'create', 'old1'], env)).code, 0);
+    const r = await run(DOCKER_2010, ['volume', 'ls', '--format', '{{.Name}} {{.Scope}} {{.Mountpoint}}'], env);
+    assert.equal(r.stdout, `old1 local ${path.join(dir, 'volumes/old1/_data')}\n`);
+    assert.equal(JSON.parse((await run(DOCKER_2010, ['volume', 'inspect', 'old1'], env)).stdout)[0].Name, 'old1');
+    assert.equal((await run(DOCKER_2010, ['volume', 'rm', 'old1'], env)).code, 0);
+  });
+
+  test('docker-py client.volumes.*', async (t) => {
+    if ((await run('python3', ['-c', 'import docker'])).code !== 0) return t.skip('python3 has no docker module');
+    users.set('pybusy', ['e'.repeat(64)]);
+    const script = `
+import docker, json
+c = docker.DockerClient(base_url=${JSON.stringify(env.DOCKER_HOST)}, version='1.41')
+out = {}
+v = c.volumes.create(name='py1', driver='local', labels={'x': 'y'})
+out['created'] = v.attrs
+out['again'] = c.volumes.create(name='py1').name
+out['get'] = c.volumes.get('py1').attrs['Mountpoint']
+c.volumes.create(name='pybusy')
+anon = c.volumes.create()
+out['anon'] = anon.name
+out['list'] = sorted(x.name for x in c.volumes.list())
+out['filtered'] = [x.name for x in c.volumes.list(filters={'label': 'x=y'})]
+try:
+    c.volumes.get('nope')
+except docker.errors.NotFound as e:
+    out['notfound'] = e.explanation
+try:
+    c.volumes.get('pybusy').remove()
+except docker.errors.APIError as e:
+    out['busy'] = [e.status_code, e.explanation]
+v.remove()
+out['pruned'] = c.volumes.prune()
+print(json.dumps(out))
+`;
+    const r = await run('python3', ['-c', script]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    const created = out.created as Record<string, unknown>;
+    assert.equal(created.Name, 'py1');
+    assert.deepEqual(created.Labels, { x: 'y' });
+    assert.equal(out.again, 'py1');
+    assert.equal(out.get, path.join(dir, 'volumes/py1/_data'));
+    assert.match(String(out.anon), /^[0-9a-f]{64}$/);
+    assert.deepEqual(out.list, [String(out.anon), 'py1', 'pybusy'].sort());
+    assert.deepEqual(out.filtered, ['py1']);
+    assert.equal(out.notfound, 'get nope: no such volume');
+    assert.deepEqual(out.busy, [409, `remove pybusy: volume is in use - [${'e'.repeat(64)}]`]);
+    assert.deepEqual(out.pruned, { VolumesDeleted: [out.anon], SpaceReclaimed: 0 });
   });
 });
