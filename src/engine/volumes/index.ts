@@ -15,6 +15,7 @@ export {
   prepareVolumeMounts,
   type ResolveInput,
   type RootfsView,
+  removeAnonymousVolumes,
   resolveVolumeMounts,
   type VolumeMount,
 } from './mounts.js';

@@ -297,3 +297,25 @@ export async function prepareVolumeMounts(
   await attachVolumes(store, events, input.containerId, mounts, input.rootfsView ?? input.rootfs);
   return { mounts, spec: ociMounts(store, mounts), inspect: inspectMounts(mounts) };
 }
+
+/**
+ * `docker rm -v`: removes the anonymous volumes of a removed container (never named ones), as
+ * dockerd's removeMountPoints; one still used by another container is kept silently. `users`
+ * are the engine's users of a volume (the removed container excluded). Returns the errors.
+ */
+export async function removeAnonymousVolumes(
+  store: VolumeStore,
+  mounts: readonly VolumeMount[],
+  users: (name: string) => readonly string[],
+): Promise<string[]> {
+  const errors: string[] = [];
+  for (const m of mounts) {
+    if (m.type !== 'volume' || !m.anonymous) continue;
+    try {
+      await store.remove(m.name, { force: true, users: users(m.name) });
+    } catch (err) {
+      if (!(err instanceof BerthError && err.kind === 'failed-precondition')) errors.push((err as Error).message);
+    }
+  }
+  return errors;
+}

@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { openMetadata } from '../../metadata/db.js';
 import { EventBus } from '../events.js';
 import type { HostMounts } from './host-mounts.js';
-import { inspectMounts, ociMounts, resolveVolumeMounts } from './mounts.js';
+import { inspectMounts, ociMounts, removeAnonymousVolumes, resolveVolumeMounts } from './mounts.js';
 import { ANONYMOUS_LABEL } from './names.js';
 import { VolumeStore } from './store.js';
 
@@ -323,5 +323,36 @@ describe('resolveVolumeMounts', () => {
     );
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(store.list(), []);
+  });
+});
+
+describe('removeAnonymousVolumes (docker rm -v)', () => {
+  test('anonymous volumes go, named ones stay, one used elsewhere stays silently', async () => {
+    const { store } = await fresh();
+    const mounts = resolveVolumeMounts(store, {
+      points: [
+        {
+          type: 'volume',
+          source: 'named',
+          destination: '/n',
+          readOnly: false,
+          propagation: '',
+          nonRecursive: false,
+          mode: '',
+          noCopy: false,
+        },
+      ],
+      volumes: { '/a': {}, '/b': {} },
+    });
+    const b = mounts.find((m) => m.destination === '/b')!.name;
+    const errors = await removeAnonymousVolumes(store, mounts, (n) => (n === b ? ['other'] : []));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(
+      store
+        .list()
+        .map((v) => v.name)
+        .sort(),
+      [b, 'named'].sort(),
+    );
   });
 });
