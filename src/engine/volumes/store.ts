@@ -186,7 +186,9 @@ export class VolumeStore {
       throw opError('not-found', 'create', name, `error looking up volume plugin ${driver}: plugin ${JSON.stringify(driver)} not found`);
     const existing = this.tryGet(name);
     if (existing) return { volume: existing, created: false };
-    const options = stringMap(req.options, 'option', name);
+    let options = stringMap(req.options, 'option', name);
+    // dockerd's local driver keeps no options map when none are given: inspect shows null
+    if (options && Object.keys(options).length === 0) options = null;
     let labels = stringMap(req.labels, 'label', name);
     if (anonymous) labels = { ...(labels ?? {}), [ANONYMOUS_LABEL]: '' };
     const how = parseLocalOptions(name, options);
