@@ -52,7 +52,7 @@ describe('volumes: the store on a real data root', { skip: !isRoot && 'needs roo
   });
   after(() => {
     for (const m of mountsUnder(root)) kernelMounts.unmount(m);
-    db.close();
+    db?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
