@@ -5,9 +5,14 @@
  * exit codes; the errors the CLI shows. Assertions are on the clients' own output and status.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Berthd, berthdUnavailable, DOCKER_2010 } from './helpers/berthd.js';
+import { busyboxTar, imageOf, putImage } from './helpers/images.js';
+import { registryMissing, startRegistry } from './helpers/registry.js';
 import { runCommand } from './helpers/runtime.js';
 
 const skip = berthdUnavailable();
@@ -110,6 +115,63 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     const rm = await docker(['rm', 'det']);
     assert.equal(rm.code, 0, rm.stderr);
     assert.equal(d.liveShims().length, 0, 'no shim left');
+  });
+
+  test('logs: all, --tail, -t, -f until the exit, stdout and stderr apart', async () => {
+    const run = await docker([
+      'run',
+      '-d',
+      '--name',
+      'lg',
+      'busybox',
+      'sh',
+      '-c',
+      'for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.2; done',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const f = await docker(['logs', '-f', 'lg']);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal(f.stdout, 'out1\nout2\nout3\n');
+    assert.equal(f.stderr, 'err1\nerr2\nerr3\n');
+    const tail = await docker(['logs', '--tail', '2', '-t', 'lg']);
+    const lines = (tail.stdout + tail.stderr)
+      .trim()
+      .split('\n')
+      .sort((a, b) => a.localeCompare(b));
+    assert.equal(lines.length, 2);
+    for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (out3|err3)$/);
+    const tty = await docker(['run', '-t', '--name', 'lgt', 'busybox', 'sh', '-c', 'echo a; echo b >&2']);
+    assert.equal(tty.code, 0);
+    const lt = await docker(['logs', 'lgt']);
+    assert.equal(lt.stdout, 'a\r\nb\r\n', 'a terminal merges the streams, with its \\r\\n');
+    assert.equal((await docker(['rm', 'lg', 'lgt'])).code, 0);
+  });
+
+  test('run of an image that is not here: the CLI pulls it from a registry, then runs it', { skip: registryMissing() }, async () => {
+    const reg = await startRegistry({ mode: 'anonymous' });
+    const dir = mkdtempSync(join(tmpdir(), 'berthd-pull-'));
+    try {
+      await putImage(reg, 'bb', '1', [imageOf([busyboxTar(dir)], { docker: true, config: { config: { Cmd: ['sh'] } } })]);
+      const r = await docker(['run', '--rm', `${reg.host}/bb:1`, 'echo', 'pulled']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Unable to find image .* locally/);
+      assert.match(r.stderr, /Pull complete|Downloaded newer image/);
+      assert.equal(r.stdout, 'pulled\n');
+      const again = await docker(['run', '--rm', `${reg.host}/bb:1`, 'echo', 'local']);
+      assert.equal(again.stdout, 'local\n', 'the second run uses the local image');
+      const used = await docker(['create', `${reg.host}/bb:1`]);
+      const rmi = await docker(['rmi', `${reg.host}/bb:1`]);
+      assert.equal(rmi.code, 1);
+      assert.match(
+        rmi.stderr,
+        /conflict: unable to remove repository reference .* \(must force\) - container [0-9a-f]{12} is using its referenced image/,
+      );
+      await docker(['rm', used.stdout.trim()]);
+      assert.equal((await docker(['rmi', `${reg.host}/bb:1`])).code, 0);
+    } finally {
+      await reg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('start failures: 127 for a missing command, 126 for a directory; --rm removes the container', async () => {
