@@ -14,7 +14,7 @@
  *   DIFF_SHOW=1 …   prints every observation of both sides
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -159,6 +159,12 @@ const ALLOWED: Allowed[] = [
     berthd: '/no/such\n',
     dockerd: /chdir to cwd \("\/no\/such"\) set in config.json failed: no such file or directory/,
   },
+  {
+    key: 'images › inspect-nosuch.stderr',
+    reason:
+      "dockerd 20.10 wraps the lookup error twice ('no such image: X: No such image: X:latest'); berthd gives the inner, canonical text",
+    dockerdEdits: [[/no such image: nosuchimg: /, '']],
+  },
   // ---- ps and inspect
   {
     key: 'docker ps -a formats › format.stdout',
@@ -211,6 +217,8 @@ interface Ctx {
 }
 interface Scenario {
   name: string;
+  /** An API route the scenario needs (`METHOD /path`): skipped, saying so, while berthd does not serve it. */
+  needs?: string;
   run: (docker: Docker, ctx: Ctx) => Promise<Obs>;
 }
 
@@ -244,6 +252,14 @@ function parseProbe(out: string): Obs {
 async function probe(docker: Docker, flags: string[], sections: Record<string, string>): Promise<Obs> {
   const r = await docker(run(['--rm', ...flags], ['sh', '-c', probeScript(sections)]));
   return { code: String(r.code), stderr: r.stderr, ...parseProbe(r.stdout) };
+}
+
+/** Waits (bounded) until the container's log has `text`: a shell's trap is set once it printed. */
+async function untilLogged(docker: Docker, name: string, text: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await docker(['logs', name])).stdout.includes(text)) return;
+    await sleep(50);
+  }
 }
 
 const CGROUP_MEM = '/sys/fs/cgroup/memory';
@@ -362,7 +378,8 @@ const SCENARIOS: Scenario[] = [
       const obs = await probe(docker, ['-v', `${ctx.hostDir}:/x:ro`, '-v', `${ctx.hostDir}:/y`], {
         read: 'cat /x/f',
         write: 'touch /x/new 2>&1; echo rc=$?',
-        mounts: `mount | grep -E ' /(x|y) ' | awk '{print $3, $5, $6}'`,
+        // sorted: dockerd orders mounts of the same depth as a Go map iteration does (randomly)
+        mounts: `mount | grep -E ' /(x|y) ' | awk '{print $3, $5, $6}' | sort`,
       });
       return obs;
     },
@@ -400,14 +417,17 @@ const SCENARIOS: Scenario[] = [
       await state('st1', 'stop.state');
       Object.assign(obs, res(await docker(['stop', 'st1']), 'stop-again'));
       Object.assign(obs, res(await docker(['wait', 'st1']), 'wait-exited'));
-      await docker(run(['-d', '--name', 'st2'], ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done']));
-      await sleep(300); // the trap is set
+      await docker(run(['-d', '--name', 'st2'], ['sh', '-c', 'trap "exit 0" TERM; echo ready; while true; do sleep 0.1; done']));
+      await untilLogged(docker, 'st2', 'ready'); // the trap is set
       Object.assign(obs, res(await docker(['stop', 'st2']), 'stop-trap'));
       await state('st2', 'stop-trap.state');
       await docker(
-        run(['-d', '--name', 'st3', '--stop-signal', 'USR1'], ['sh', '-c', 'trap "exit 11" USR1; while true; do sleep 0.1; done']),
+        run(
+          ['-d', '--name', 'st3', '--stop-signal', 'USR1'],
+          ['sh', '-c', 'trap "exit 11" USR1; echo ready; while true; do sleep 0.1; done'],
+        ),
       );
-      await sleep(300);
+      await untilLogged(docker, 'st3', 'ready');
       Object.assign(obs, res(await docker(['stop', 'st3']), 'stop-signal'));
       await state('st3', 'stop-signal.state');
       await docker(run(['-d', '--name', 'st4'], ['sleep', '1000']));
@@ -432,11 +452,13 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'docker ps -a formats',
     run: async (docker) => {
+      const obs: Obs = {};
       await docker(['create', ...NONE, '--name', 'ps-created', '--label', 'k=v', 'busybox', 'echo', 'hi there']);
       await docker(run(['--name', 'ps-exited'], ['sh', '-c', 'exit 2']));
-      await docker(run(['-d', '--name', 'ps-running', '-v', '/tmp:/t'], ['sleep', '1000']));
+      const up = await docker(run(['-d', '--name', 'ps-running', '-v', '/tmp:/t'], ['sleep', '1000']));
+      obs['run.code'] = String(up.code);
+      obs['run.stderr'] = up.stderr;
       const fmt = '{{.Names}}|{{.Image}}|{{.Command}}|{{.Status}}|{{.State}}|{{.Ports}}|{{.Labels}}|{{.Mounts}}|{{.Networks}}|{{.Size}}';
-      const obs: Obs = {};
       Object.assign(obs, res(await docker(['ps', '-a', '--filter', 'name=ps-', '--format', fmt]), 'format'));
       Object.assign(obs, res(await docker(['ps', '--filter', 'name=ps-', '--format', '{{.Names}}']), 'running'));
       Object.assign(
@@ -571,6 +593,79 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'logs',
+    run: async (docker) => {
+      const obs: Obs = {};
+      await docker(run(['--name', 'lg1'], ['sh', '-c', 'echo a; echo b >&2; sleep 0.2; echo c; printf no-newline']));
+      Object.assign(obs, res(await docker(['logs', 'lg1']), 'all'));
+      Object.assign(obs, res(await docker(['logs', '--tail', '2', 'lg1']), 'tail'));
+      const t = await docker(['logs', '-t', 'lg1']);
+      obs['timestamps.stdout'] = t.stdout;
+      Object.assign(obs, res(await docker(['logs', 'nosuch']), 'nosuch'));
+      await docker(['rm', 'lg1']);
+      return obs;
+    },
+  },
+  {
+    name: 'docker cp',
+    needs: 'GET /containers/nosuch/archive?path=/',
+    run: async (docker, ctx) => {
+      const obs: Obs = {};
+      await docker(['create', ...NONE, '--name', 'cp1', 'busybox', 'true']);
+      Object.assign(obs, res(await docker(['cp', join(ctx.hostDir, 'f'), 'cp1:/tmp/']), 'in'));
+      const out = mkdtempSync(join(ctx.hostDir, '..', 'cp-'));
+      Object.assign(obs, res(await docker(['cp', 'cp1:/tmp/f', join(out, 'back')]), 'out'));
+      obs['out.content'] = existsSync(join(out, 'back')) ? readFileSync(join(out, 'back'), 'utf8') : '<no file>';
+      Object.assign(obs, res(await docker(['cp', 'cp1:/nonexist', join(out, 'x')]), 'missing'));
+      Object.assign(obs, res(await docker(['cp', join(ctx.hostDir, 'f'), 'nosuch:/tmp/']), 'nosuch'));
+      await docker(['rm', 'cp1']);
+      rmSync(out, { recursive: true, force: true });
+      return obs;
+    },
+  },
+  {
+    name: 'named volumes',
+    needs: 'GET /volumes',
+    run: async (docker) => {
+      const obs: Obs = {};
+      Object.assign(obs, res(await docker(['volume', 'create', 'dv1']), 'create'));
+      Object.assign(obs, res(await docker(['volume', 'ls', '--filter', 'name=dv1', '--format', '{{.Name}} {{.Driver}}']), 'ls'));
+      Object.assign(
+        obs,
+        res(await docker(run(['--rm', '-v', 'dv1:/data'], ['sh', '-c', 'echo kept > /data/f; ls -ld /data | cut -c1-10'])), 'write'),
+      );
+      Object.assign(
+        obs,
+        res(
+          await docker(run(['--name', 'dvuser', '-v', 'dv1:/data:ro'], ['sh', '-c', 'cat /data/f; touch /data/g 2>&1; echo rc=$?'])),
+          'read',
+        ),
+      );
+      Object.assign(obs, res(await docker(['volume', 'inspect', '-f', '{{.Name}} {{.Driver}} {{.Scope}} {{.Labels}}', 'dv1']), 'inspect'));
+      Object.assign(obs, res(await docker(['volume', 'rm', 'dv1']), 'rm-in-use'));
+      await docker(['rm', 'dvuser']);
+      Object.assign(obs, res(await docker(['volume', 'rm', 'dv1']), 'rm'));
+      Object.assign(obs, res(await docker(['volume', 'rm', 'dv1']), 'rm-again'));
+      return obs;
+    },
+  },
+  {
+    name: 'images',
+    run: async (docker) => {
+      const obs: Obs = {};
+      Object.assign(obs, res(await docker(['images', '--format', '{{.Repository}}:{{.Tag}}']), 'list'));
+      Object.assign(
+        obs,
+        res(await docker(['image', 'inspect', '-f', '{{json .Config.Cmd}} {{.Os}} {{.Architecture}} {{.RepoTags}}', 'busybox']), 'inspect'),
+      );
+      Object.assign(obs, res(await docker(['tag', 'busybox', 'busybox:t2']), 'tag'));
+      Object.assign(obs, res(await docker(['rmi', 'busybox:t2']), 'rmi'));
+      Object.assign(obs, res(await docker(['rmi', 'nosuchimg']), 'rmi-nosuch'));
+      Object.assign(obs, res(await docker(['image', 'inspect', 'nosuchimg']), 'inspect-nosuch'));
+      return obs;
+    },
+  },
+  {
     name: 'errors as the CLI shows them',
     run: async (docker) => {
       const obs: Obs = {};
@@ -634,6 +729,7 @@ describe('berthd and dockerd 20.10 give the same answers', { skip, timeout: 240_
   let dockerd: Dockerd | undefined;
   let dir: string;
   const results = new Map<string, { berthd: Obs; dockerd: Obs }>();
+  const unserved = new Map<string, string>();
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'berth-diff-'));
@@ -656,10 +752,24 @@ describe('berthd and dockerd 20.10 give the same answers', { skip, timeout: 240_
       berthd: ((args, o = {}) => berthd!.docker(args, { ...o, env: { ...clientEnv, ...o.env } })) as Docker,
       dockerd: ((args, o = {}) => dockerd!.docker(args, { ...o, env: { ...clientEnv, ...o.env } })) as Docker,
     };
-    await pool(SCENARIOS, 3, async (s) => {
-      const [b, d] = await Promise.all([s.run(sides.berthd, ctx), s.run(sides.dockerd, ctx)]);
-      results.set(s.name, { berthd: b, dockerd: d });
-    });
+    // routes other parts add to berthd (wired by the integrator): a scenario waits for its route
+    for (const s of SCENARIOS) {
+      if (!s.needs) continue;
+      const [method, path] = s.needs.split(' ') as [string, string];
+      const r = await berthd!.api(method, path);
+      // an unknown route is dockerd's plain 404 "page not found"; a known one answers about its object
+      if (r.status === 404 && /page not found/.test(r.text)) unserved.set(s.name, `berthd does not serve ${s.needs} yet`);
+    }
+    await pool(
+      SCENARIOS.filter((s) => !unserved.has(s.name)),
+      3,
+      async (s) => {
+        // a scenario that throws is an observation too (and does not stop the others)
+        const safe = (docker: Docker) => s.run(docker, ctx).catch((err: Error): Obs => ({ thrown: String(err.stack ?? err) }));
+        const [b, d] = await Promise.all([safe(sides.berthd), safe(sides.dockerd)]);
+        results.set(s.name, { berthd: b, dockerd: d });
+      },
+    );
     if (process.env.DIFF_SHOW) process.stderr.write(`daemons up in ${t1 - t0} ms, scenarios in ${Date.now() - t1} ms\n`);
   });
 
@@ -671,7 +781,9 @@ describe('berthd and dockerd 20.10 give the same answers', { skip, timeout: 240_
   });
 
   for (const s of SCENARIOS) {
-    test(s.name, () => {
+    test(s.name, (t) => {
+      const why = unserved.get(s.name);
+      if (why) return t.skip(why);
       const r = results.get(s.name);
       assert.ok(r, 'the scenario ran');
       const keys = [...new Set([...Object.keys(r.berthd), ...Object.keys(r.dockerd)])];
@@ -710,7 +822,7 @@ describe('berthd and dockerd 20.10 give the same answers', { skip, timeout: 240_
     const known = new Set<string>();
     for (const [name, r] of results) for (const k of [...Object.keys(r.berthd), ...Object.keys(r.dockerd)]) known.add(`${name} › ${k}`);
     assert.deepEqual(
-      ALLOWED.filter((a) => !known.has(a.key)).map((a) => a.key),
+      ALLOWED.filter((a) => !known.has(a.key) && !unserved.has(a.key.split(' › ')[0]!)).map((a) => a.key),
       [],
     );
   });
