@@ -217,6 +217,8 @@ interface Ctx {
 }
 interface Scenario {
   name: string;
+  /** Takes seconds (stop timeouts, restarts): started first. */
+  slow?: boolean;
   /** An API route the scenario needs (`METHOD /path`): skipped, saying so, while berthd does not serve it. */
   needs?: string;
   run: (docker: Docker, ctx: Ctx) => Promise<Obs>;
@@ -367,7 +369,7 @@ const SCENARIOS: Scenario[] = [
     name: '--tmpfs',
     run: (docker) =>
       probe(docker, ['--tmpfs', '/t', '--tmpfs', '/u:size=1m,mode=1700'], {
-        mounts: `mount | grep -E ' /(t|u) '`,
+        mounts: `mount | grep -E ' /(t|u) ' | sort`, // sorted: dockerd's order of same-depth mounts is random
         modes: 'stat -c "%a %U" /t /u',
         write: 'echo x > /t/f && cat /t/f',
       }),
@@ -386,6 +388,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'exec: codes, streams, -u, -w, -e',
+    slow: true,
     run: async (docker) => {
       const up = await docker(run(['-d', '--name', 'ex1'], ['sleep', '1000']));
       const obs: Obs = { ...res(up, 'run') };
@@ -407,6 +410,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'stop, kill, wait, restart',
+    slow: true,
     run: async (docker) => {
       const obs: Obs = {};
       const state = async (n: string, k: string) => {
@@ -487,6 +491,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'docker inspect fields',
+    slow: true,
     run: async (docker, ctx) => {
       const c = await docker([
         'create',
@@ -667,6 +672,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'errors as the CLI shows them',
+    slow: true,
     run: async (docker) => {
       const obs: Obs = {};
       await docker(run(['-d', '--name', 'er1'], ['sleep', '1000']));
@@ -760,16 +766,16 @@ describe('berthd and dockerd 20.10 give the same answers', { skip, timeout: 240_
       // an unknown route is dockerd's plain 404 "page not found"; a known one answers about its object
       if (r.status === 404 && /page not found/.test(r.text)) unserved.set(s.name, `berthd does not serve ${s.needs} yet`);
     }
-    await pool(
-      SCENARIOS.filter((s) => !unserved.has(s.name)),
-      3,
-      async (s) => {
-        // a scenario that throws is an observation too (and does not stop the others)
-        const safe = (docker: Docker) => s.run(docker, ctx).catch((err: Error): Obs => ({ thrown: String(err.stack ?? err) }));
-        const [b, d] = await Promise.all([safe(sides.berthd), safe(sides.dockerd)]);
-        results.set(s.name, { berthd: b, dockerd: d });
-      },
-    );
+    // the long scenarios first, four at a time (each on both daemons at once)
+    const todo = SCENARIOS.filter((s) => !unserved.has(s.name)).sort((a, b) => Number(b.slow ?? false) - Number(a.slow ?? false));
+    await pool(todo, 4, async (s) => {
+      const t = Date.now();
+      // a scenario that throws is an observation too (and does not stop the others)
+      const safe = (docker: Docker) => s.run(docker, ctx).catch((err: Error): Obs => ({ thrown: String(err.stack ?? err) }));
+      const [b, d] = await Promise.all([safe(sides.berthd), safe(sides.dockerd)]);
+      results.set(s.name, { berthd: b, dockerd: d });
+      if (process.env.DIFF_SHOW) process.stderr.write(`${s.name}: ${Date.now() - t} ms\n`);
+    });
     if (process.env.DIFF_SHOW) process.stderr.write(`daemons up in ${t1 - t0} ms, scenarios in ${Date.now() - t1} ms\n`);
   });
 
