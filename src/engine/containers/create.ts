@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { BerthError, fromErrno } from '../../common/errors.js';
 import { secureRandomHex, writeFileAtomic } from '../../common/fs.js';
+import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { lookupImage } from '../image-lookup.js';
 import { type CreateRequest, decodeCreateBody, mergeConfig, mountPoints, processOf, validateCreate } from '../spec/index.js';
@@ -51,7 +52,9 @@ export async function createContainer(engine: Engine, body: unknown, name?: stri
     mkdirSync(`${dir}/rootfs`, { mode: 0o755 });
     await engine.images.rootfs(image.name, key, { labels: { 'berth.container': id } });
     snapshotMade = true;
+    crashPoint('create:snapshot');
     writeContainerFiles(engine, dir, config.Hostname ?? id.slice(0, 12), req);
+    crashPoint('create:files');
     const rec: ContainerRecord = {
       Id: id,
       Name: finalName,
@@ -74,6 +77,7 @@ export async function createContainer(engine: Engine, body: unknown, name?: stri
     if (config.Healthcheck?.Test?.length && config.Healthcheck.Test[0] !== 'NONE')
       rec.State.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
     engine.containers.insert(rec);
+    crashPoint('create:inserted');
     engine.publish(rec, 'create');
     return { Id: id, Warnings: warnings };
   } catch (err) {

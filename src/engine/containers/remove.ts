@@ -5,6 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { BerthError } from '../../common/errors.js';
+import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { cleanupRun } from './monitor.js';
 import { resumeIfPaused } from './pause.js';
@@ -53,6 +54,7 @@ export async function removeContainer(engine: Engine, ref: string, opts: RemoveO
       throw new BerthError('failed-precondition', `cannot remove container ${id}: it is running again`, { object: id });
     rec.State.Status = 'removing';
     engine.containers.save(rec);
+    crashPoint('remove:marked');
     await finishRemoval(engine, id);
     engine.publish(rec, 'destroy');
   });
@@ -63,8 +65,10 @@ export async function removeContainer(engine: Engine, ref: string, opts: RemoveO
 /** The part of a removal that a restart finishes for a record left `removing`. */
 export async function finishRemoval(engine: Engine, id: string): Promise<void> {
   await cleanupRun(engine, id);
+  crashPoint('remove:cleaned');
   const rec = engine.containers.find(id);
   if (rec) await engine.images.snapshotter.remove(rec.SnapshotKey).catch(() => {});
+  crashPoint('remove:snapshot');
   rmSync(engine.containerDir(id), { recursive: true, force: true });
   rmSync(engine.stateDir(id), { recursive: true, force: true });
   engine.containers.delete(id);

@@ -14,6 +14,7 @@ import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
 import { mountCount, unmountAll } from '../../snapshots/mount.js';
+import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
 import { ShimClient } from '../shim/client.js';
@@ -95,6 +96,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     // the host never sees it, so nothing is left mounted when berthd or the shim die.
     const opts = { root: runtimeRoot, id, bundle: dir, rootfsMounts: mounts, ...(consoleSocket ? { consoleSocket } : {}) };
     const prepared = await prepare(opts, 'run-detached');
+    crashPoint('start:prepared');
     const cgroups = prepared.record.cgroups;
     const cgroup = (cgroups.find((c) => c.hierarchy.version === 2) ?? cgroups[0])?.dir;
     const size = h.ConsoleSize && h.ConsoleSize[0] && h.ConsoleSize[1] ? { rows: h.ConsoleSize[0], cols: h.ConsoleSize[1] } : undefined;
@@ -116,7 +118,9 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     // Attaches that arrived before start (`docker run`: attach, wait, then start) are connected
     // now, between created and start, so they miss no output.
     await engine.connectPendingAttaches(id, shim.socket);
+    crashPoint('start:launched');
     await client.start();
+    crashPoint('start:started');
     const state = await client.state();
     rec.State = {
       ...rec.State,
