@@ -58,9 +58,17 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
       root: cfg.dataRoot,
       snapshotter: cfg.storageDriver,
       registry: { insecureRegistries: [...cfg.insecureRegistries], mirrors: [...cfg.registryMirrors] },
-      startup: true,
     });
     const containers = new ContainerStore(images.db);
+    // The start-up collection (what `startup: true` would do inside open) runs only once the
+    // containers' snapshots are roots: run before, it deleted every container's rootfs snapshot
+    // at each restart of berthd (found by test/berthd-faults.test.ts).
+    const svc = images;
+    svc.roots = () => ({
+      snapshots: containers.all().map((r) => ({ snapshotter: svc.snapshotter.name, key: r.SnapshotKey })),
+    });
+    await svc.reapLeases();
+    await svc.collector.run();
     const events = new EventBus();
     const options: EngineOptions = {
       dataRoot: cfg.dataRoot,
@@ -75,10 +83,6 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
     };
     const engine = new Engine(options, containers, images, events, hostInfo());
     if (log) engine.log = (l) => log.warn(l);
-    const svc = images;
-    svc.roots = () => ({
-      snapshots: containers.all().map((r) => ({ snapshotter: svc.snapshotter.name, key: r.SnapshotKey })),
-    });
     mkdirSync(path.join(cfg.execRoot, 'containers'), { recursive: true, mode: 0o700 });
     const restored = await restoreContainers(engine);
     log?.info(`restored: ${restored.followed} running, ${restored.lost} lost, ${restored.swept} swept`);
