@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import tls from 'node:tls';
 import { groupId } from '../src/api/listen.js';
 import { systemRoutes } from '../src/api/routes/system.js';
 import { type ApiServer, createApiServer, type Logger } from '../src/api/server.js';
@@ -89,12 +90,27 @@ const testRoutes: Route[] = [
       throw new TypeError('cannot read properties of undefined');
     },
   },
+  // Just enough of a container and its exec for `docker exec` to reach the hijack above.
   {
     method: 'GET',
     path: '/containers/{id}/json',
-    handler: (req) => {
-      throw new BerthError('not-found', `No such container: ${req.params.id}`);
+    handler: (req, res) => {
+      if (req.params.id !== 'c1') throw new BerthError('not-found', `No such container: ${req.params.id}`);
+      res.json({ Id: 'c1', Name: '/c1', State: { Status: 'running', Running: true }, Config: { Tty: false } });
     },
+  },
+  {
+    method: 'POST',
+    path: '/containers/{id}/exec',
+    handler: async (req, res) => {
+      const body = await req.json<{ Cmd?: string[] }>();
+      res.json({ Id: `exec-${(body.Cmd ?? []).join('-')}` }, 201);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/exec/{id}/json',
+    handler: (req, res) => res.json({ ID: req.params.id, Running: false, ExitCode: 3, ProcessConfig: { tty: false }, ContainerID: 'c1' }),
   },
   {
     method: 'GET',
@@ -257,6 +273,22 @@ describe('the docker CLIs and docker-py', () => {
     assert.doesNotMatch(r.stderr, /\{"message"/);
   });
 
+  test('docker exec -i goes through the upgrade: body, stdin, output after stdin EOF, exit code', async () => {
+    for (const cli of [DOCKER_V28, DOCKER_2010].filter(existsSync)) {
+      const r = await new Promise<Run>((resolve) => {
+        const child = execFile(
+          cli,
+          ['exec', '-i', 'c1', 'cat'],
+          { env: { ...process.env, ...env() }, timeout: 20_000 },
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        );
+        child.stdin?.end('from-stdin');
+      });
+      assert.equal(r.code, 3, `${cli}: ${r.stderr}`);
+      assert.match(r.stdout, /^body \{.*"Detach":false.*\}\necho from-stdinafter-eof\n$/, cli);
+    }
+  });
+
   test('docker-py pings and reads the version', async (t) => {
     const probe = await run('python3', ['-c', 'import docker']);
     if (probe.code !== 0) return t.skip('python3 has no docker module');
@@ -287,7 +319,10 @@ describe('the wire', () => {
       assert.equal(r.headers.pragma, 'no-cache');
       assert.equal(r.headers['builder-version'], undefined);
       assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
+      assert.equal(r.headers['content-length'], method === 'GET' ? '2' : '0');
     }
+    const absolute = await rawExchange('GET http://docker/v1.41/_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n');
+    assert.match(absolute.toString(), /^HTTP\/1.1 200 OK\r\n[\s\S]*\r\n\r\nOK$/);
   });
 
   test('errors: kind → status, exactly application/json, message only, logged', async () => {
@@ -549,7 +584,7 @@ describe('listeners', () => {
         p(`${who}.ext`),
       ]);
     }
-    const s = createApiServer(systemRoutes({ events: bus }), { logger });
+    const s = createApiServer([...systemRoutes({ events: bus }), ...testRoutes], { logger });
     const [addr] = await s.listen([
       {
         kind: 'tcp',
@@ -587,6 +622,24 @@ describe('listeners', () => {
         req.on('error', (e) => resolve(`refused: ${e.message}`));
       });
       assert.match(noCert, /^refused/);
+      // A hijack over TLS: the client's half-close (close_notify) must not end the output.
+      const c = tls.connect({
+        host: '127.0.0.1',
+        port,
+        ca: readFileSync(p('ca.pem')),
+        cert: readFileSync(p('client.pem')),
+        key: readFileSync(p('client-key.pem')),
+      });
+      const received: Buffer[] = [];
+      c.on('data', (d) => received.push(d));
+      const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
+      await new Promise<void>((resolve) => c.on('secureConnect', () => resolve()));
+      c.write('POST /exec/t1/start HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 2\r\n\r\n{}tls-in');
+      for (let i = 0; i < 100 && !Buffer.concat(received).includes('echo tls-in'); i++) await sleep(20);
+      c.end();
+      await closed;
+      const all = Buffer.concat(received);
+      assert.equal(demux(all.subarray(all.indexOf('\r\n\r\n') + 4)).stdout.toString(), 'body {}\necho tls-inafter-eof\n');
     } finally {
       await s.close();
     }

@@ -112,6 +112,36 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     assert.equal(d.liveShims().length, 0, 'no shim left');
   });
 
+  test('logs: all, --tail, -t, -f until the exit, stdout and stderr apart', async () => {
+    const run = await docker([
+      'run',
+      '-d',
+      '--name',
+      'lg',
+      'busybox',
+      'sh',
+      '-c',
+      'for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.2; done',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const f = await docker(['logs', '-f', 'lg']);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal(f.stdout, 'out1\nout2\nout3\n');
+    assert.equal(f.stderr, 'err1\nerr2\nerr3\n');
+    const tail = await docker(['logs', '--tail', '2', '-t', 'lg']);
+    const lines = (tail.stdout + tail.stderr)
+      .trim()
+      .split('\n')
+      .sort((a, b) => a.localeCompare(b));
+    assert.equal(lines.length, 2);
+    for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (out3|err3)$/);
+    const tty = await docker(['run', '-t', '--name', 'lgt', 'busybox', 'sh', '-c', 'echo a; echo b >&2']);
+    assert.equal(tty.code, 0);
+    const lt = await docker(['logs', 'lgt']);
+    assert.equal(lt.stdout, 'a\r\nb\r\n', 'a terminal merges the streams, with its \\r\\n');
+    assert.equal((await docker(['rm', 'lg', 'lgt'])).code, 0);
+  });
+
   test('start failures: 127 for a missing command, 126 for a directory; --rm removes the container', async () => {
     const nf = await docker(['run', '--rm', 'busybox', '/no/such/cmd']);
     assert.equal(nf.code, 127, nf.stderr);

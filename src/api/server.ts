@@ -55,7 +55,9 @@ export interface ApiServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-function splitUrl(url: string): { path: string; query: URLSearchParams } {
+function splitUrl(rawUrl: string): { path: string; query: URLSearchParams } {
+  // An absolute-form request line (`GET http://docker/_ping`) means its path, as in Go.
+  const url = /^https?:\/\//i.test(rawUrl) ? rawUrl.replace(/^https?:\/\/[^/?]*/i, '') || '/' : rawUrl;
   const q = url.indexOf('?');
   return q < 0 ? { path: url, query: new URLSearchParams() } : { path: url.slice(0, q), query: new URLSearchParams(url.slice(q + 1)) };
 }

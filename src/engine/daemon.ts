@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { containerRoutes } from '../api/routes/containers.js';
+import { imageRoutes } from '../api/routes/images.js';
 import { systemRoutes } from '../api/routes/system.js';
 import { type ApiServer, createApiServer, type Logger } from '../api/server.js';
 import type { Route } from '../api/types.js';
@@ -116,6 +117,12 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
         },
       }),
       ...containerRoutes({ engine, execs }),
+      ...imageRoutes({
+        images: svc,
+        events,
+        imageUsers: (imageId) => containers.usingImage(imageId).map((r) => r.Id),
+        isRunning: (id) => isActive(containers.find(id)?.State.Status ?? 'exited'),
+      }),
       ...(extras.routes ?? []).flatMap((f) => f(engine, execs)),
     ];
     const server = createApiServer(routes, log ? { logger: log } : {});

@@ -18,6 +18,7 @@ import { startContainer } from '../../engine/containers/start.js';
 import { stopContainer } from '../../engine/containers/stop.js';
 import { parseCondition, waitContainer } from '../../engine/containers/wait.js';
 import type { Engine } from '../../engine/engine.js';
+import { formatLogEntry, parseLogsQuery, readLogs } from '../../engine/logs/index.js';
 import { ShimClient } from '../../engine/shim/client.js';
 import type { Route } from '../types.js';
 
@@ -158,6 +159,47 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
           return;
         }
         await attachContainer(engine, rec.Id, { stdin: req.bool('stdin'), stdout: req.bool('stdout'), stderr: req.bool('stderr') }, conn);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/containers/{id}/logs',
+      handler: async (req, res) => {
+        const rec = engine.containers.get(req.params.id!);
+        const q = parseLogsQuery(req);
+        if ((rec.HostConfig.LogConfig?.Type || engine.options.log.driver) === 'none')
+          throw new BerthError('not-implemented', 'configured logging driver does not support reading', { object: rec.Id });
+        // A follower ends with the container: its exit record is written after the drained, fsync'd log.
+        const running = rec.State.Status === 'running' || rec.State.Status === 'paused' || rec.State.Status === 'restarting';
+        const done =
+          q.options.follow && running
+            ? new Promise<void>((resolve) => {
+                const end = () => {
+                  engine.signals.off(`exit:${rec.Id}`, end);
+                  engine.signals.off(`removed:${rec.Id}`, end);
+                  resolve();
+                };
+                engine.signals.on(`exit:${rec.Id}`, end);
+                engine.signals.on(`removed:${rec.Id}`, end);
+                req.signal.addEventListener('abort', end);
+              })
+            : Promise.resolve();
+        // API 1.41 answers raw-stream either way (multiplexed-stream is ≥ 1.42); clients go by Config.Tty.
+        const out = res.stream('application/vnd.docker.raw-stream');
+        const fmt = { tty: rec.Config.Tty === true, timestamps: q.timestamps };
+        try {
+          for await (const entry of readLogs(engine.logPath(rec.Id), { ...q.options, done, signal: req.signal })) {
+            const bytes = formatLogEntry(entry, fmt);
+            if (bytes.length && !out.write(bytes))
+              await new Promise((r) => {
+                out.once('drain', r);
+                out.once('close', r);
+              });
+            if (out.destroyed) break;
+          }
+        } finally {
+          out.end();
+        }
       },
     },
     {

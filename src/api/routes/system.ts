@@ -30,11 +30,12 @@ export function parseEventTime(name: string, value: string | null): bigint | und
   return BigInt(m[1] as string) * 1_000_000_000n + BigInt(frac || '0');
 }
 
-const ping: Handler = (_req, res) => {
+const ping: Handler = (req, res) => {
   res.header('Cache-Control', 'no-cache, no-store, must-revalidate');
   res.header('Pragma', 'no-cache');
   // No Builder-Version header: `2` would switch the 20.10 CLI to BuildKit, which is not served.
-  res.text('OK');
+  // HEAD answers `Content-Length: 0`, as dockerd does.
+  res.text(req.method === 'HEAD' ? '' : 'OK');
 };
 
 export function systemRoutes(deps: SystemDeps): Route[] {
