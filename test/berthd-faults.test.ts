@@ -274,7 +274,11 @@ describe('berthd faults', { skip, timeout: 600_000 }, () => {
     await d.terminate();
     await d.launch({ BERTH_CRASH_AT: point });
     await verb().catch(() => {});
-    assert.ok(await d.exited(), `berthd crashed at ${point}`);
+    if (!(await d.exited())) {
+      await d.kill9();
+      await d.launch();
+      assert.fail(`berthd did not reach the crash point ${point}`);
+    }
     await d.launch();
   };
 
@@ -323,4 +327,54 @@ describe('berthd faults', { skip, timeout: 600_000 }, () => {
       assert.deepEqual(cgroupDirs(id), []);
     });
   }
+
+  test('berthd killed while an `always` container waits out its back-off: it runs again', async () => {
+    // Exits at once, again and again: most of the time it is `restarting`, between two runs.
+    const id = await ok(['run', '-d', '--name', 'flapper', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.3; exit 2']);
+    await until(
+      'a restart',
+      async () => ((await d.api('GET', `/containers/${id}/json`)).body as { RestartCount: number }).RestartCount >= 2,
+    );
+    await d.kill9();
+    await d.launch();
+    const count = async () => ((await d.api('GET', `/containers/${id}/json`)).body as { RestartCount: number }).RestartCount;
+    await until('flapper running again', async () => (await state(id)).Status === 'running');
+    const n = await count();
+    // The policy still holds under the new berthd: the next exit is followed by a restart.
+    await until('a restart by the new berthd', async () => (await count()) > n && (await state(id)).Status === 'running');
+    await ok(['rm', '-f', id]);
+    await consistent('flapper');
+    assert.deepEqual(d.liveShims(), []);
+    assert.deepEqual(cgroupDirs(id), []);
+  });
+
+  test('berthd SIGKILLed at random moments under a create/start/rm -f workload: consistent after each restart', async () => {
+    const created = new Set<string>();
+    for (let round = 0; round < 8; round++) {
+      let stop = false;
+      const worker = async () => {
+        while (!stop) {
+          const c = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['sh', '-c', SCRIPT] }).catch(() => undefined);
+          const id = (c?.body as { Id?: string } | undefined)?.Id;
+          if (!id) return;
+          created.add(id);
+          await d.api('POST', `/containers/${id}/start`).catch(() => {});
+          await d.api('DELETE', `/containers/${id}?force=1`).catch(() => {});
+        }
+      };
+      const workers = Array.from({ length: 3 }, worker);
+      await sleep(150 + Math.floor(Math.random() * 900));
+      await d.kill9();
+      stop = true;
+      await Promise.all(workers);
+      await d.launch();
+      const rows = await consistent(`random kill, round ${round}`);
+      // What survived is whole: it can be removed, and leaves nothing behind.
+      for (const id of rows) await ok(['rm', '-f', id]);
+      await consistent(`random kill, round ${round}, after rm`);
+      assert.deepEqual(d.liveShims(), [], `round ${round}: no shim left`);
+    }
+    for (const id of created) assert.deepEqual(cgroupDirs(id), [], `no cgroup dir of ${id}`);
+    assert.ok(created.size > 0);
+  });
 });

@@ -92,6 +92,8 @@ export class Berthd {
 
   /** Starts berthd (again) on the same roots and waits for /_ping; `extraEnv` e.g. BERTH_CRASH_AT. */
   async launch(extraEnv: Record<string, string> = {}): Promise<void> {
+    // A second berthd on the same roots would leak the first (nothing would stop it).
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) throw new Error('berthd is running already');
     const env = { ...process.env, ...extraEnv };
     delete env.NODE_EXTRA_CA_CERTS;
     const args = [
