@@ -142,7 +142,7 @@ function sequential(t: Target): void {
     if (r.status !== 0) throw new Error(`${t.name}: docker run #${i}: ${r.stderr}`);
   }
   const ms = performance.now() - t0;
-  results[t.name]![`${RUNS_SEQ} sequential docker run (ms each)`] = ms / RUNS_SEQ;
+  results[t.name]![`docker run ×${RUNS_SEQ} in a row (ms each)`] = ms / RUNS_SEQ;
 }
 
 async function apiLoop(t: Target): Promise<void> {
@@ -194,8 +194,9 @@ async function many(t: Target, n: number): Promise<void> {
   const s = sum(shims);
   const dm = sum(t.pids());
   const r = results[t.name]!;
-  r[`${n} sleep containers: start (s)`] = startMs / 1000;
-  r[`${n} sleep containers: containers/s`] = n / (startMs / 1000);
+  r['sleep containers at once (count)'] = n;
+  r['sleep containers: start all (s)'] = startMs / 1000;
+  r['sleep containers: started per second'] = n / (startMs / 1000);
   r['shims counted'] = shims.length;
   r['shim RSS per container (KiB)'] = s.rss / Math.max(1, shims.length);
   r['shim PSS per container (KiB)'] = s.pss / Math.max(1, shims.length);
@@ -212,7 +213,7 @@ async function many(t: Target, n: number): Promise<void> {
       }
     }),
   );
-  r[`${n} sleep containers: remove (s)`] = (performance.now() - t1) / 1000;
+  r['sleep containers: remove all (s)'] = (performance.now() - t1) / 1000;
 }
 
 function print(): void {
