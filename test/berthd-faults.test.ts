@@ -377,4 +377,31 @@ describe('berthd faults', { skip, timeout: 600_000 }, () => {
     for (const id of created) assert.deepEqual(cgroupDirs(id), [], `no cgroup dir of ${id}`);
     assert.ok(created.size > 0);
   });
+
+  test('a paused container whose shim is killed: exited 255, its frozen processes killed, removed cleanly', async () => {
+    const id = await ok(['run', '-d', '--name', 'pausedshim', 'busybox', 'sh', '-c', SCRIPT]);
+    const pid = (await state(id)).Pid;
+    await ok(['pause', id]);
+    process.kill(shimOf(id), 'SIGKILL');
+    await until('the exit recorded', async () => (await state(id)).Status === 'exited');
+    assert.equal((await state(id)).ExitCode, 255);
+    await until('the frozen container process killed', () => !alive(pid));
+    await ok(['rm', id]);
+    await consistent('paused, shim killed');
+    assert.deepEqual(cgroupDirs(id), []);
+  });
+
+  test('a --rm container that exits while berthd is down is removed when berthd starts', async () => {
+    const id = await ok(['run', '-d', '--rm', '--name', 'autorm', 'busybox', 'sh', '-c', SCRIPT]);
+    const pid = (await state(id)).Pid;
+    await sleep(300);
+    await d.kill9();
+    process.kill(pid, 'SIGTERM');
+    await until('autorm to exit while berthd is down', () => !alive(pid));
+    await d.launch();
+    await until('autorm removed', async () => (await d.api('GET', `/containers/${id}/json`)).status === 404);
+    await consistent('--rm after the restart');
+    assert.deepEqual(d.liveShims(), []);
+    assert.deepEqual(cgroupDirs(id), []);
+  });
 });
