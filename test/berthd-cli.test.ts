@@ -174,6 +174,43 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     }
   });
 
+  test('volumes, binds, tmpfs and docker cp through berthd', async () => {
+    assert.equal((await docker(['volume', 'create', 'vol1'])).code, 0);
+    assert.equal((await docker(['run', '--rm', '-v', 'vol1:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f'])).code, 0);
+    assert.equal((await docker(['run', '--rm', '-v', 'vol1:/data:ro', 'busybox', 'cat', '/data/f'])).stdout, 'kept\n');
+    const copied = await docker(['run', '--rm', '-v', 'vol2:/etc', 'busybox', 'cat', '/etc/passwd']);
+    assert.match(copied.stdout, /^root:/, "a new volume is filled from the image's content at its path");
+    const ro = await docker(['run', '--rm', '-v', `${d.dir}:/host:ro`, 'busybox', 'sh', '-c', 'ls /host/daemon.json && touch /host/x']);
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /Read-only file system/);
+    const t = await docker(['run', '--rm', '--tmpfs', '/t', 'busybox', 'sh', '-c', 'mount | grep " /t "']);
+    assert.match(t.stdout, /^tmpfs on \/t type tmpfs/);
+    const inUse = await docker(['create', '--name', 'vuser', '-v', 'vol1:/data', 'busybox']);
+    assert.equal(inUse.code, 0, inUse.stderr);
+    const rmv = await docker(['volume', 'rm', 'vol1']);
+    assert.match(rmv.stderr, /volume is in use/);
+    assert.equal((await docker(['rm', 'vuser'])).code, 0);
+    assert.equal((await docker(['volume', 'rm', 'vol1', 'vol2'])).code, 0);
+    await docker(['run', '-d', '--name', 'cpc', 'busybox', 'sleep', '1000']);
+    const cpIn = await docker(['cp', `${d.dir}/daemon.json`, 'cpc:/tmp/']);
+    assert.equal(cpIn.code, 0, cpIn.stderr);
+    assert.equal((await docker(['exec', 'cpc', 'cat', '/tmp/daemon.json'])).stdout, '{}');
+    const esc = await docker(['cp', 'cpc:/../../../etc/passwd', `${d.dir}/out`]);
+    assert.equal(esc.code, 0, 'a path above / is / inside the container');
+    assert.match(
+      (await runCommand(['cat', `${d.dir}/out`])).stdout,
+      /^root:x:0:0:root:\/root:\/bin\/sh/,
+      "the container's passwd, not the host's",
+    );
+    assert.equal((await docker(['stop', '-t', '0', 'cpc'])).code, 0);
+    const exp = await runCommand(['sh', '-c', `${'/usr/local/bin/docker'} export cpc | tar -t | grep -c .`], {
+      env: { DOCKER_HOST: d.host, DOCKER_CONFIG: d.dockerConfig },
+    });
+    assert.ok(Number(exp.stdout.trim()) > 100, `export of a stopped container: ${exp.stdout}`);
+    assert.equal((await docker(['rm', 'cpc'])).code, 0);
+    assert.deepEqual(d.mounts(), [], 'no host mount left by volumes, cp or export');
+  });
+
   test('start failures: 127 for a missing command, 126 for a directory; --rm removes the container', async () => {
     const nf = await docker(['run', '--rm', 'busybox', '/no/such/cmd']);
     assert.equal(nf.code, 127, nf.stderr);

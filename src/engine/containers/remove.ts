@@ -6,6 +6,7 @@
 import { rmSync } from 'node:fs';
 import { BerthError } from '../../common/errors.js';
 import type { Engine } from '../engine.js';
+import { removeAnonymousVolumes } from '../volumes/index.js';
 import { cleanupRun } from './monitor.js';
 import { resumeIfPaused } from './pause.js';
 import { isActive } from './record.js';
@@ -53,8 +54,11 @@ export async function removeContainer(engine: Engine, ref: string, opts: RemoveO
       throw new BerthError('failed-precondition', `cannot remove container ${id}: it is running again`, { object: id });
     rec.State.Status = 'removing';
     engine.containers.save(rec);
+    const mounts = rec.VolumeMounts ?? [];
     await finishRemoval(engine, id);
     engine.publish(rec, 'destroy');
+    if (opts.volumes && engine.volumes && mounts.length)
+      await removeAnonymousVolumes(engine.volumes, mounts, (name) => volumeUsers(engine, name)).catch(() => {});
   });
   engine.signals.emit(`removed:${id}`);
   engine.backoff.forget(id);
@@ -69,4 +73,12 @@ export async function finishRemoval(engine: Engine, id: string): Promise<void> {
   rmSync(engine.stateDir(id), { recursive: true, force: true });
   engine.containers.delete(id);
   engine.images.collector.notify();
+}
+
+/** The containers (any state) whose mounts name volume `name`: dockerd refuses to remove it then. */
+export function volumeUsers(engine: Engine, name: string): string[] {
+  return engine.containers
+    .all()
+    .filter((r) => r.VolumeMounts?.some((m) => m.type === 'volume' && m.name === name))
+    .map((r) => r.Id);
 }
