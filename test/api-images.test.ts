@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -112,7 +112,7 @@ describe('image API with the real clients', { skip }, () => {
     const r = await docker('pull', `${host}/busybox:1`);
     ok(r, 'pull');
     const id = img.layers[0]!.digest.slice(7, 19);
-    assert.match(r.stdout, new RegExp(`^1: Pulling from busybox$`, 'm'));
+    assert.match(r.stdout, /^1: Pulling from busybox$/m);
     assert.match(r.stdout, new RegExp(`^${id}: Pull complete$`, 'm'));
     assert.match(r.stdout, new RegExp(`^Digest: ${img.manifest.digest}$`, 'm'));
     assert.match(r.stdout, new RegExp(`^Status: Downloaded newer image for ${host}/busybox:1$`, 'm'));

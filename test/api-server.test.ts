@@ -51,7 +51,7 @@ const logger: Logger = {
 };
 
 /** What the test routes saw (client-went-away signals, stdin). */
-const seen = { aborted: 0, stdin: '' };
+const seen = { aborted: 0, stdin: '', attachClosed: 0 };
 
 const testRoutes: Route[] = [
   // An exec-start look-alike: the JSON body comes first (from the same packet as the head),
@@ -73,6 +73,19 @@ const testRoutes: Route[] = [
         await sleep(150);
         s.write(frame(STDOUT, 'after-eof\n'));
         s.end();
+      });
+    },
+  },
+  // An attach that writes until the client is gone.
+  {
+    method: 'POST',
+    path: '/containers/{id}/attach',
+    handler: (_req, res) => {
+      const s = res.hijack({ contentType: 'application/vnd.docker.multiplexed-stream' });
+      const timer = setInterval(() => s.write(frame(STDOUT, 'x'.repeat(65536))), 5);
+      s.on('close', () => {
+        clearInterval(timer);
+        seen.attachClosed++;
       });
     },
   },
@@ -199,7 +212,8 @@ function request(
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'berth-api-'));
   sock = join(dir, 'run', 'berth.sock');
-  server = createApiServer([...systemRoutes({ events: bus }), ...testRoutes], { logger, closeGraceMs: 500 });
+  const info = { info: async () => ({ Containers: 7, Images: 3, DockerRootDir: dir }) };
+  server = createApiServer([...systemRoutes({ events: bus, info }), ...testRoutes], { logger, closeGraceMs: 500 });
   assert.deepEqual(await server.listen([`unix://${sock}`]), [`unix://${sock}`]);
 });
 
@@ -225,6 +239,8 @@ describe('the docker CLIs and docker-py', () => {
       assert.match(r.stdout, /Cgroup Driver: cgroupfs/);
       assert.match(r.stdout, /Swarm: inactive/);
     }
+    const f = await run(DOCKER_V28, ['info', '--format', '{{.Containers}} {{.Images}} {{.DockerRootDir}} {{.OSType}}'], env());
+    assert.equal(f.stdout.trim(), `7 3 ${dir} linux`, 'the engine provider overrides the host defaults');
   });
 
   test('docker events replays the bus between --since and --until, filtered, and ends at until', async () => {
@@ -264,6 +280,22 @@ describe('the docker CLIs and docker-py', () => {
     assert.equal(e.Actor.ID, 'bbb');
     await sleep(100);
     assert.equal(bus.subscribers, 0, 'the subscriber left with its client');
+  });
+
+  test('an events subscriber that does not read is dropped, not buffered without bound', async () => {
+    const c = net.connect({ path: sock });
+    c.on('error', () => {});
+    c.write('GET /events HTTP/1.1\r\nHost: x\r\n\r\n');
+    c.pause(); // never read
+    for (let i = 0; i < 100 && bus.subscribers === 0; i++) await sleep(20);
+    assert.equal(bus.subscribers, 1);
+    const big = 'x'.repeat(8192);
+    for (let i = 0; i < 1000 && bus.subscribers > 0; i++) {
+      bus.publish('container', 'flood', `id${i}`, { big });
+      if (i % 50 === 0) await sleep(5);
+    }
+    assert.equal(bus.subscribers, 0, 'the stalled subscriber was dropped');
+    c.destroy();
   });
 
   test('the CLI shows an error body as a message, so Content-Type is exact', async () => {
@@ -476,6 +508,21 @@ describe('hijacking', () => {
     const all = Buffer.concat(received);
     const out = demux(all.subarray(all.indexOf('\r\n\r\n') + 4)).stdout.toString();
     assert.equal(out, `body ${body}\necho inafter-eof\n`);
+  });
+
+  test('a client that resets mid-stream closes the hijacked stream, with no EPIPE thrown', async () => {
+    const before = seen.attachClosed;
+    const c = net.connect({ path: sock });
+    c.on('error', () => {});
+    let got = 0;
+    c.on('data', (d) => {
+      got += d.length;
+    });
+    c.write('POST /v1.41/containers/c1/attach?stream=1&stdout=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    for (let i = 0; i < 100 && got < 200_000; i++) await sleep(10);
+    c.destroy(); // unread data in its buffer: the server's next write fails (EPIPE)
+    for (let i = 0; i < 100 && seen.attachClosed === before; i++) await sleep(10);
+    assert.equal(seen.attachClosed, before + 1);
   });
 
   test('upgrade to an unknown route is an ordinary 404, then the connection closes', async () => {

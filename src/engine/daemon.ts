@@ -6,25 +6,31 @@
  * keep running under their shims and the next berthd follows them again; without it they are
  * stopped. A SIGKILL needs no code: shims do not depend on berthd.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { archiveRoutes } from '../api/routes/archive.js';
 import { containerRoutes } from '../api/routes/containers.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { systemRoutes } from '../api/routes/system.js';
+import { volumeRoutes } from '../api/routes/volumes.js';
 import { type ApiServer, createApiServer, type Logger } from '../api/server.js';
 import type { Route } from '../api/types.js';
-import { fromErrno } from '../common/errors.js';
+import { BerthError, fromErrno } from '../common/errors.js';
 import { openImageService } from '../images/service.js';
+import { sweepStaleMounts } from '../snapshots/private-mount.js';
 import { writePidfile } from './config/pidfile.js';
 import type { DaemonConfig } from './config/types.js';
+import { withContainerRootfs } from './containers/archive-root.js';
 import { ExecStore } from './containers/exec.js';
 import { isActive } from './containers/record.js';
+import { volumeUsers } from './containers/remove.js';
 import { restoreContainers } from './containers/restore.js';
 import { stopContainer } from './containers/stop.js';
 import { ContainerStore } from './containers/store.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { EventBus } from './events.js';
 import { hostInfo } from './host.js';
+import { VolumeStore } from './volumes/index.js';
 
 export interface Daemon {
   readonly engine: Engine;
@@ -83,10 +89,19 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
       ...(extras.nsinit ? { nsinit: extras.nsinit } : {}),
     };
     const engine = new Engine(options, containers, images, events, hostInfo());
+    engine.volumes = await VolumeStore.open({ db: svc.db, root: cfg.dataRoot, events });
+    // A crash between a private mount and its unmount (cp, export, copy-up) leaves it here.
+    mkdirSync(path.join(cfg.dataRoot, 'tmp-mounts'), { recursive: true, mode: 0o700 });
+    await sweepStaleMounts(path.join(cfg.dataRoot, 'tmp-mounts')).catch((err) =>
+      log?.warn(`sweep private mounts: ${(err as Error).message}`),
+    );
     if (log) engine.log = (l) => log.warn(l);
     mkdirSync(path.join(cfg.execRoot, 'containers'), { recursive: true, mode: 0o700 });
     const restored = await restoreContainers(engine);
     log?.info(`restored: ${restored.followed} running, ${restored.lost} lost, ${restored.swept} swept`);
+    // tmpfs volumes mounted for containers that are gone; the running ones hold theirs again.
+    engine.volumes.sweep((name) => volumeUsers(engine, name).filter((id) => isActive(containers.find(id)?.State.Status ?? 'exited')));
+    const volumes = engine.volumes;
 
     const execs = new ExecStore();
     const routes: Route[] = [
@@ -123,13 +138,29 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
         imageUsers: (imageId) => containers.usingImage(imageId).map((r) => r.Id),
         isRunning: (id) => isActive(containers.find(id)?.State.Status ?? 'exited'),
       }),
+      ...volumeRoutes({ volumes, events, volumeUsers: (name) => volumeUsers(engine, name) }),
+      ...archiveRoutes({ withRootfs: (ref, fn) => withContainerRootfs(engine, ref, fn) }),
       ...(extras.routes ?? []).flatMap((f) => f(engine, execs)),
     ];
     const server = createApiServer(routes, log ? { logger: log } : {});
-    const addresses = await server.listen(cfg.listeners.map((l) => l.addr)).catch(async (err) => {
-      await server.close().catch(() => {});
-      throw err;
-    });
+    const tls =
+      cfg.tls.enabled || cfg.tls.verify
+        ? {
+            cert: readPem(cfg.tls.cert, 'tlscert'),
+            key: readPem(cfg.tls.key, 'tlskey'),
+            ...(cfg.tls.caCert ? { ca: readPem(cfg.tls.caCert, 'tlscacert') } : {}),
+            verify: cfg.tls.verify,
+          }
+        : undefined;
+    const addresses = await server
+      .listen(
+        cfg.listeners.map((l) => l.addr),
+        { ...(tls ? { tls } : {}), group: cfg.group },
+      )
+      .catch(async (err) => {
+        await server.close().catch(() => {});
+        throw err;
+      });
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
@@ -152,5 +183,14 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
     await images?.[Symbol.asyncDispose]().catch(() => {});
     pidfile.remove();
     throw err;
+  }
+}
+
+function readPem(file: string | undefined, flag: string): Buffer {
+  if (!file) throw new BerthError('invalid-argument', `--${flag} is required for TLS`, { object: flag });
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw fromErrno(`read --${flag}`, file, err);
   }
 }

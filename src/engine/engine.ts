@@ -20,6 +20,7 @@ import { launchContainer } from './containers/start.js';
 import type { ContainerStore } from './containers/store.js';
 import type { EventBus } from './events.js';
 import type { HostInfo } from './host.js';
+import type { VolumeStore } from './volumes/index.js';
 
 export interface RuntimeEntry {
   path: string;
@@ -60,6 +61,8 @@ export class Engine {
   /** False while berthd shuts down: no restarts are scheduled. */
   accepting = true;
   log: ((line: string) => void) | undefined;
+  /** Named volumes (set by the daemon; absent in tests that need none). */
+  volumes: VolumeStore | undefined;
 
   constructor(
     readonly options: EngineOptions,

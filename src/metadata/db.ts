@@ -15,6 +15,17 @@ import { BerthError } from '../common/errors.js';
 
 export type Db = Database.Database;
 
+export const VOLUMES_MIGRATION = `
+  CREATE TABLE IF NOT EXISTS volumes (
+    name        TEXT PRIMARY KEY,          -- [a-zA-Z0-9][a-zA-Z0-9_.-]+, or 64 hex for an anonymous one
+    driver      TEXT NOT NULL,             -- 'local'
+    mountpoint  TEXT NOT NULL,             -- <data-root>/volumes/<name>/_data at creation
+    options     TEXT,                      -- JSON object of strings (driver options), or NULL
+    labels      TEXT,                      -- JSON object of strings, or NULL
+    created_at  INTEGER NOT NULL           -- ms since the epoch
+  ) STRICT;
+`;
+
 export const migrations: readonly string[] = [
   // 0 → 1: the image side.
   `
@@ -84,6 +95,9 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX containers_image ON containers (image_id);
   `,
+  // 2 → 3: named volumes (src/engine/volumes/schema.ts; IF NOT EXISTS there, since VolumeStore
+  // also runs it at open).
+  VOLUMES_MIGRATION,
 ];
 
 export interface OpenOptions {

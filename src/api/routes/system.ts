@@ -61,7 +61,11 @@ export function systemRoutes(deps: SystemDeps): Route[] {
     const out = res.stream('application/json');
     const send = (e: EngineEvent) => {
       out.write(`${JSON.stringify(e)}\n`);
-      if (out.writableLength > EVENTS_BACKLOG_LIMIT) finish(); // a reader that does not read
+      if (out.writableLength > EVENTS_BACKLOG_LIMIT) {
+        // A reader that does not read: drop it, and the output it left unread with it.
+        finish();
+        out.destroy();
+      }
     };
     // History and subscription in one synchronous step: publish() cannot slip in between.
     const past = since !== undefined || until !== undefined ? deps.events.history(Number(since ?? 0n)) : [];

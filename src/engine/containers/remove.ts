@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { BerthError } from '../../common/errors.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
+import { removeAnonymousVolumes } from '../volumes/index.js';
 import { cleanupRun } from './monitor.js';
 import { resumeIfPaused } from './pause.js';
 import { isActive } from './record.js';
@@ -55,8 +56,11 @@ export async function removeContainer(engine: Engine, ref: string, opts: RemoveO
     rec.State.Status = 'removing';
     engine.containers.save(rec);
     crashPoint('remove:marked');
+    const mounts = rec.VolumeMounts ?? [];
     await finishRemoval(engine, id);
     engine.publish(rec, 'destroy');
+    if (opts.volumes && engine.volumes && mounts.length)
+      await removeAnonymousVolumes(engine.volumes, mounts, (name) => volumeUsers(engine, name)).catch(() => {});
   });
   engine.signals.emit(`removed:${id}`);
   engine.backoff.forget(id);
@@ -73,4 +77,12 @@ export async function finishRemoval(engine: Engine, id: string): Promise<void> {
   rmSync(engine.stateDir(id), { recursive: true, force: true });
   engine.containers.delete(id);
   engine.images.collector.notify();
+}
+
+/** The containers (any state) whose mounts name volume `name`: dockerd refuses to remove it then. */
+export function volumeUsers(engine: Engine, name: string): string[] {
+  return engine.containers
+    .all()
+    .filter((r) => r.VolumeMounts?.some((m) => m.type === 'volume' && m.name === name))
+    .map((r) => r.Id);
 }

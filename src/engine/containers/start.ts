@@ -14,12 +14,14 @@ import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
 import { mountCount, unmountAll } from '../../snapshots/mount.js';
+import { withPrivateMount } from '../../snapshots/private-mount.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
 import { ShimClient } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
+import { attachVolumes, detachVolumes, ociMounts } from '../volumes/index.js';
 import { follow } from './monitor.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { readRootfsFile } from './rootfs.js';
@@ -53,6 +55,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 
   let session: ShimSession | undefined;
+  let volumesHeld = false;
   try {
     const mounts = await engine.images.snapshotter.mounts(rec.SnapshotKey);
     const h = rec.HostConfig;
@@ -83,12 +86,24 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
           });
         return `/proc/${o.State.Pid}/ns/${type === 'network' ? 'net' : type}`;
       },
-      extraMounts: specMounts(
-        points.filter((p) => p.type !== 'volume'),
-        (mp) => mp.source,
-      ),
+      extraMounts:
+        engine.volumes && rec.VolumeMounts
+          ? ociMounts(engine.volumes, rec.VolumeMounts)
+          : specMounts(
+              points.filter((p) => p.type !== 'volume'),
+              (mp) => mp.source,
+            ),
     });
     writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(spec), { durable: false });
+    if (engine.volumes && rec.VolumeMounts?.length) {
+      // Volumes are held by this run; a new volume is filled from the image at its path first
+      // (copy-up), through a private mount of the rootfs made only when something needs copying.
+      const privateParent = path.join(engine.options.dataRoot, 'tmp-mounts');
+      await attachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts, (use) =>
+        withPrivateMount(mounts, use, { parent: privateParent }),
+      );
+      volumesHeld = true;
+    }
 
     const tty = rec.Config.Tty === true;
     const consoleSocket = tty ? shortPath(engine, stateDir, id, 'console.sock', 'c') : undefined;
@@ -141,6 +156,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   } catch (err) {
     await session?.[Symbol.asyncDispose]().catch(() => {});
     await stopLeftovers(engine, rec);
+    if (volumesHeld && engine.volumes && rec.VolumeMounts) detachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts);
     const message = startMessage(err);
     rec.State.ExitCode = startExitCode(message);
     rec.State.Error = message;
