@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { BerthError, fromErrno } from '../../common/errors.js';
 import { secureRandomHex, writeFileAtomic } from '../../common/fs.js';
+import { GC_ROOT_LABEL } from '../../images/gc.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { lookupImage } from '../image-lookup.js';
@@ -52,7 +53,12 @@ export async function createContainer(engine: Engine, body: unknown, name?: stri
   try {
     mkdirSync(dir, { recursive: true, mode: 0o710 });
     mkdirSync(`${dir}/rootfs`, { mode: 0o755 });
-    await engine.images.rootfs(image.name, key, { labels: { 'berth.container': id } });
+    // A GC root from its first moment: the record (what the daemon's GC roots list) is inserted
+    // only later, and a collection started meanwhile by another container's removal would
+    // otherwise delete this snapshot under the container being created (found by
+    // test/berthd-load.test.ts: `start` then failed with "mount overlay …: no such file or
+    // directory"). A crash before the insert leaves it to the start-up sweep (restore.ts).
+    await engine.images.rootfs(image.name, key, { labels: { 'berth.container': id, [GC_ROOT_LABEL]: 'container' } });
     snapshotMade = true;
     crashPoint('create:snapshot');
     writeContainerFiles(engine, dir, config.Hostname ?? id.slice(0, 12), req);
