@@ -5,6 +5,7 @@
  * rates and percentiles are reported (diagnostics), never asserted: the machine is shared.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Berthd, berthdUnavailable } from './helpers/berthd.js';
 
@@ -29,10 +30,12 @@ describe('berthd under load', { skip, timeout: 300_000 }, () => {
   });
 
   /** One container's life through the API; throws with the step that failed. */
+  const ids = new Set<string>();
   const cycle = async (cmd: string[]): Promise<void> => {
     const c = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: cmd, HostConfig: { NetworkMode: 'none' } });
     if (c.status !== 201) throw new Error(`create: ${c.status} ${c.text}`);
     const id = (c.body as { Id: string }).Id;
+    ids.add(id);
     const s = await d.api('POST', `/containers/${id}/start`);
     if (s.status !== 204) throw new Error(`start: ${s.status} ${s.text}`);
     const w = await d.api('POST', `/containers/${id}/wait`);
@@ -42,6 +45,7 @@ describe('berthd under load', { skip, timeout: 300_000 }, () => {
   };
 
   test(`${WORKERS} workers: create → start → wait → delete, no failure`, async (t) => {
+    const fdsBefore = readdirSync(`/proc/${d.pid}/fd`).length;
     const failures: string[] = [];
     let done = 0;
     let claimed = 0;
@@ -66,6 +70,17 @@ describe('berthd under load', { skip, timeout: 300_000 }, () => {
     assert.equal(left.length, 0, 'every container deleted');
     assert.deepEqual(d.liveShims(), []);
     assert.deepEqual(d.mounts(), []);
+    // Nothing per container stays behind: berthd's fds, the containers' cgroup dirs.
+    const fdsAfter = readdirSync(`/proc/${d.pid}/fd`).length;
+    assert.ok(fdsAfter <= fdsBefore + 8, `berthd fds: ${fdsBefore} before, ${fdsAfter} after ${done} containers`);
+    const leftCgroups = readdirSync('/sys/fs/cgroup').flatMap((h) => {
+      try {
+        return readdirSync(`/sys/fs/cgroup/${h}/berth`).filter((n) => /^[0-9a-f]{64}$/.test(n) && ids.has(n));
+      } catch {
+        return [];
+      }
+    });
+    assert.deepEqual(leftCgroups, [], 'no cgroup dir of a deleted container');
   });
 
   test('create+start latency with 0 and 100 live containers (reported)', async (t) => {
