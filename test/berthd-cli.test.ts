@@ -211,6 +211,56 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     assert.deepEqual(d.mounts(), [], 'no host mount left by volumes, cp or export');
   });
 
+  test('start -a, start -ai, attach, events; networks: none, host, and -p refused', async () => {
+    await docker(['create', '--name', 'sa', 'busybox', 'sh', '-c', 'echo from-start-a; exit 2']);
+    const sa = await docker(['start', '-a', 'sa']);
+    assert.equal(sa.code, 2);
+    assert.equal(sa.stdout, 'from-start-a\n');
+    const created = await docker(['create', '-i', '--name', 'sai', 'busybox', 'sh', '-c', 'read x; echo got $x']);
+    assert.equal(created.code, 0);
+    const sai = await docker(['start', '-ai', 'sai'], { input: 'hello\n' });
+    assert.equal(sai.stdout, 'got hello\n');
+    await docker(['run', '-d', '--name', 'att', 'busybox', 'sh', '-c', 'sleep 0.5; echo late; exit 4']);
+    const at = await docker(['attach', 'att']);
+    assert.equal(at.code, 4);
+    assert.equal(at.stdout, 'late\n');
+    const ev = await docker([
+      'events',
+      '--since',
+      '0',
+      '--until',
+      String(Math.ceil(Date.now() / 1000)),
+      '--filter',
+      'container=att',
+      '--format',
+      '{{.Action}}',
+    ]);
+    assert.deepEqual(ev.stdout.trim().split('\n'), ['create', 'start', 'die']);
+    const none = await docker(['run', '--rm', '--network', 'none', 'busybox', 'ip', '-o', 'link']);
+    assert.deepEqual(
+      none.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim()),
+      ['lo'],
+    );
+    const dflt = await docker(['run', '--rm', 'busybox', 'ip', '-o', 'link']);
+    assert.deepEqual(
+      dflt.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim()),
+      ['lo'],
+      'until networking lands: a loopback of its own',
+    );
+    const host = await docker(['run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link']);
+    assert.ok(host.stdout.trim().split('\n').length > 1, "the host's interfaces");
+    const p = await docker(['run', '--rm', '-p', '8080:80', 'busybox', 'true']);
+    assert.equal(p.code, 125);
+    assert.match(p.stderr, /publishing ports \(-p, -P\) needs container networking/);
+    assert.equal((await docker(['rm', 'sa', 'sai', 'att'])).code, 0);
+  });
+
   test('start failures: 127 for a missing command, 126 for a directory; --rm removes the container', async () => {
     const nf = await docker(['run', '--rm', 'busybox', '/no/such/cmd']);
     assert.equal(nf.code, 127, nf.stderr);

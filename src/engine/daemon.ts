@@ -97,6 +97,7 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
     );
     if (log) engine.log = (l) => log.warn(l);
     mkdirSync(path.join(cfg.execRoot, 'containers'), { recursive: true, mode: 0o700 });
+    await engine.emptyTrash();
     const restored = await restoreContainers(engine);
     log?.info(`restored: ${restored.followed} running, ${restored.lost} lost, ${restored.swept} swept`);
     // tmpfs volumes mounted for containers that are gone; the running ones hold theirs again.
@@ -175,6 +176,7 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
               .map((r) => stopContainer(engine, r.Id).catch(() => {})),
           );
         }
+        await engine.emptyTrash().catch(() => {});
         await svc[Symbol.asyncDispose]().catch(() => {});
         pidfile.remove();
       })());

@@ -6,7 +6,11 @@
  * row reaches (so a crash between a file and its row leaves only garbage, never a dangling row
  * that claims a missing file... the row is written after the file is durable).
  *
- * WAL mode with synchronous=FULL: a committed transaction survives a power loss. The schema is
+ * WAL mode with synchronous=NORMAL: a committed transaction survives any crash of our process
+ * (SIGKILL at any line), and the database is never corrupted; a power loss may drop the last
+ * commits, which leaves files that no row claims — garbage that GC removes, the same state as a
+ * crash just before those commits. FULL cost an fsync per commit, blocking berthd's event loop
+ * several times per container (better-sqlite3 is synchronous). The schema is
  * versioned with PRAGMA user_version; `migrations[i]` takes version i to i+1, each in one
  * transaction. Never edit a migration that has shipped: append a new one.
  */
@@ -116,7 +120,7 @@ export function openMetadata(file: string, options: OpenOptions = {}): Db {
     db.pragma('busy_timeout = 5000');
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
     if (!options.readonly) migrate(db, file);

@@ -3,7 +3,6 @@
  * record is marked `removing` (so a crash half-way is finished at the next start), the run's
  * leftovers, the rootfs snapshot, the container's directory and state dir go, and the row last.
  */
-import { rmSync } from 'node:fs';
 import { BerthError } from '../../common/errors.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
@@ -73,8 +72,8 @@ export async function finishRemoval(engine: Engine, id: string): Promise<void> {
   const rec = engine.containers.find(id);
   if (rec) await engine.images.snapshotter.remove(rec.SnapshotKey).catch(() => {});
   crashPoint('remove:snapshot');
-  rmSync(engine.containerDir(id), { recursive: true, force: true });
-  rmSync(engine.stateDir(id), { recursive: true, force: true });
+  engine.discard(engine.containerDir(id));
+  engine.discard(engine.stateDir(id));
   engine.containers.delete(id);
   engine.images.collector.notify();
 }
