@@ -12,7 +12,16 @@ import { GC_ROOT_LABEL } from '../../images/gc.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { lookupImage } from '../image-lookup.js';
-import { type CreateRequest, decodeCreateBody, mergeConfig, mountPoints, processOf, validateCreate } from '../spec/index.js';
+import {
+  type CreateRequest,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_READONLY_PATHS,
+  decodeCreateBody,
+  mergeConfig,
+  mountPoints,
+  processOf,
+  validateCreate,
+} from '../spec/index.js';
 import { inspectMounts, removeAnonymousVolumes, resolveVolumeMounts, type VolumeMount } from '../volumes/index.js';
 import { hostnameFile, hostsFile, resolvConf } from './files.js';
 import { generateName, validateName } from './names.js';
@@ -44,6 +53,8 @@ export async function createContainer(engine: Engine, body: unknown, name?: stri
   const id = secureRandomHex(32);
   const config = mergeConfig({ image: resolved.config.config, request: req.config, id });
   config.Image = imageRef;
+  // dockerd shows an empty Volumes (the CLI always sends `{}`) as null
+  if (config.Volumes && Object.keys(config.Volumes).length === 0) config.Volumes = null;
   const { path: procPath, args } = processOf(config);
 
   const dir = engine.containerDir(id);
@@ -130,6 +141,21 @@ function normalizeHostConfig(engine: Engine, req: CreateRequest) {
   };
   h.RestartPolicy = { Name: h.RestartPolicy?.Name ?? '', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 };
   h.ShmSize ||= 64 * 1024 * 1024;
+  // daemon_unix.go adaptContainerSettings: swap defaults to twice the memory limit
+  if ((h.Memory ?? 0) > 0 && !h.MemorySwap) h.MemorySwap = (h.Memory ?? 0) * 2;
+  // verifyPlatformContainerResources: a limit of 0 or less is "unlimited", stored as null
+  if (h.PidsLimit !== undefined && h.PidsLimit !== null && h.PidsLimit <= 0) h.PidsLimit = null;
+  // -1 (what the CLI sends) means "the kernel's default", stored as null
+  if (h.MemorySwappiness === -1) h.MemorySwappiness = null;
+  // create.go / daemon_unix.go: the daemon's defaults are written into the record, so inspect
+  // shows the modes and paths in effect (the spec code reads the same values)
+  h.IpcMode ||= 'private';
+  // the mode start.ts gives (no private cgroup namespace unless asked; dockerd's on cgroup v1)
+  h.CgroupnsMode ||= 'host';
+  if (!h.Privileged) {
+    h.MaskedPaths ??= [...DEFAULT_MASKED_PATHS];
+    h.ReadonlyPaths ??= [...DEFAULT_READONLY_PATHS];
+  }
   return h;
 }
 
