@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { containerRoutes } from '../api/routes/containers.js';
+import { containerMoreRoutes } from '../api/routes/containers-more.js';
 import { systemRoutes } from '../api/routes/system.js';
 import { type ApiServer, createApiServer, type Logger } from '../api/server.js';
 import type { Route } from '../api/types.js';
@@ -17,6 +18,7 @@ import { openImageService } from '../images/service.js';
 import { writePidfile } from './config/pidfile.js';
 import type { DaemonConfig } from './config/types.js';
 import { ExecStore } from './containers/exec.js';
+import { HealthMonitor } from './containers/health.js';
 import { isActive } from './containers/record.js';
 import { restoreContainers } from './containers/restore.js';
 import { stopContainer } from './containers/stop.js';
@@ -82,6 +84,9 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
     mkdirSync(path.join(cfg.execRoot, 'containers'), { recursive: true, mode: 0o700 });
     const restored = await restoreContainers(engine);
     log?.info(`restored: ${restored.followed} running, ${restored.lost} lost, ${restored.swept} swept`);
+    // Healthchecks follow start events from here on; the containers already running resume theirs.
+    const health = new HealthMonitor(engine);
+    health.resumeAll();
 
     const execs = new ExecStore();
     const routes: Route[] = [
@@ -112,6 +117,8 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
         },
       }),
       ...containerRoutes({ engine, execs }),
+      // stats, top, update, prune, commit, system df (h-more)
+      ...containerMoreRoutes(engine),
       ...(extras.routes ?? []).flatMap((f) => f(engine, execs)),
     ];
     const server = createApiServer(routes, log ? { logger: log } : {});
@@ -124,6 +131,7 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
       (stopping ??= (async () => {
         engine.accepting = false;
         engine.cancelAllRestarts();
+        health.close();
         await server.close().catch(() => {});
         if (!cfg.liveRestore) {
           await Promise.all(

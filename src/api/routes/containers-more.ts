@@ -1,0 +1,68 @@
+/**
+ * The container endpoints beyond the lifecycle: stats, top (more to come: update, prune, commit,
+ * system df). The engine's verbs are in src/engine/containers/.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Sample, sampleStats, toDockerStats } from '../../engine/containers/stats.js';
+import { topContainer } from '../../engine/containers/top.js';
+import type { Engine } from '../../engine/engine.js';
+import type { Route } from '../types.js';
+
+/** dockerd's stats collector samples once a second. */
+const STATS_INTERVAL_MS = 1000;
+
+export function containerMoreRoutes(engine: Engine): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/containers/{id}/stats',
+      handler: async (req, res) => {
+        const rec = engine.containers.get(req.params.id!);
+        const stream = req.bool('stream', true);
+        const oneShot = req.bool('one-shot');
+        const running = () => {
+          const s = engine.containers.find(rec.Id)?.State.Status;
+          return s === 'running' || s === 'paused';
+        };
+        if (!running()) {
+          res.json(toDockerStats(rec, { read: '', stats: undefined, host: { systemUsage: 0, onlineCpus: 0, memTotal: 0 } }, undefined));
+          return;
+        }
+        if (!stream) {
+          let prev: Sample | undefined;
+          if (!oneShot) {
+            // the first sample only primes precpu, so the CPU % is not zero (dockerd does this too)
+            prev = await sampleStats(engine, rec.Id);
+            await sleep(STATS_INTERVAL_MS, undefined, { signal: req.signal }).catch(() => {});
+          }
+          res.json(toDockerStats(rec, await sampleStats(engine, rec.Id), prev));
+          return;
+        }
+        const out = res.stream('application/json');
+        let prev: Sample | undefined;
+        try {
+          while (!req.signal.aborted && !out.destroyed) {
+            const cur = await sampleStats(engine, rec.Id);
+            if (!cur.stats && !running()) break;
+            if (!out.write(`${JSON.stringify(toDockerStats(rec, cur, prev))}\n`))
+              await new Promise((r) => {
+                out.once('drain', r);
+                out.once('close', r);
+              });
+            prev = cur;
+            await sleep(STATS_INTERVAL_MS, undefined, { signal: req.signal }).catch(() => {});
+          }
+        } finally {
+          out.end();
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/containers/{id}/top',
+      handler: async (req, res) => {
+        res.json(await topContainer(engine, req.params.id!, req.query.get('ps_args')));
+      },
+    },
+  ];
+}
