@@ -13,9 +13,9 @@
  * running containers up again after a berthd restart. `applyProbe` is pure.
  */
 import { Duplex } from 'node:stream';
-import type { HealthConfig } from '../spec/create-config.js';
 import type { Engine } from '../engine.js';
 import { ShimClient } from '../shim/client.js';
+import type { HealthConfig } from '../spec/create-config.js';
 import { createExec, ExecStore, startExec } from './exec.js';
 import type { HealthLog, HealthState } from './record.js';
 import { rfc3339Nano } from './record.js';

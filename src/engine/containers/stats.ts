@@ -13,7 +13,7 @@ import os from 'node:os';
 import type { Stats, U64 } from '../../runtime/cgroups/stats.js';
 import { containerStats } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
-import { ZERO_TIME, rfc3339Nano } from './record.js';
+import { rfc3339Nano, ZERO_TIME } from './record.js';
 
 export interface HostCpu {
   /** Σ of /proc/stat's first cpu line, nanoseconds (dockerd's getSystemCPUUsage). */
