@@ -217,4 +217,17 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     assert.equal(later, before, 'no probe runs on a stopped container');
     await docker(['rm', '-f', 'hres']);
   });
+
+  test('--init: docker-init (tini) is PID 1 and reaps orphaned zombies', async () => {
+    const r = await docker(['run', '--rm', '--init', 'busybox', 'ps', '-o', 'pid,args']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\s*1 \/sbin\/docker-init -- ps -o pid,args$/m);
+    const z = await docker(['run', '--rm', '--init', 'busybox', 'sh', '-c', '(sleep 0.2 &); sleep 1; ps -o pid,stat,args']);
+    assert.equal(z.code, 0, z.stderr);
+    assert.doesNotMatch(z.stdout, /\bZ\b/, `no zombie: ${z.stdout}`);
+    const no = await docker(['run', '--rm', 'busybox', 'ps', '-o', 'pid,args']);
+    assert.match(no.stdout, /^\s*1 ps -o pid,args$/m);
+    const ro = await docker(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'echo x > /sbin/docker-init']);
+    assert.notEqual(ro.code, 0, 'the init binary is mounted read-only');
+  });
 });

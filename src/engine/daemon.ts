@@ -72,6 +72,7 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
       log: { driver: cfg.logDriver, maxSize: cfg.logOpts.maxSize ?? 20_000_000, maxFile: cfg.logOpts.maxFile ?? 5 },
       liveRestore: cfg.liveRestore,
       defaultUlimits: Object.fromEntries(Object.values(cfg.defaultUlimits).map((u) => [u.name, { soft: u.soft, hard: u.hard }])),
+      ...(cfg.initPath ? { initPath: cfg.initPath } : {}),
       ...(extras.shim ? { shim: extras.shim } : {}),
       ...(extras.nsinit ? { nsinit: extras.nsinit } : {}),
     };

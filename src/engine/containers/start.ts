@@ -19,6 +19,7 @@ import { deviceInfo, hostDevices } from '../host.js';
 import { ShimClient } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
+import { applyInit, findInit } from './init.js';
 import { follow } from './monitor.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { readRootfsFile } from './rootfs.js';
@@ -56,7 +57,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     const mounts = await engine.images.snapshotter.mounts(rec.SnapshotKey);
     const h = rec.HostConfig;
     const points = mountPoints(h.Binds ?? [], h.Mounts ?? [], (p) => existsSync(p));
-    const spec = buildSpec({
+    const built = buildSpec({
       id,
       config: rec.Config,
       hostConfig: h.NetworkMode === 'default' ? { ...h, NetworkMode: '' } : h,
@@ -87,6 +88,8 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
         (mp) => mp.source,
       ),
     });
+    // --init (h-more): the init binary at /sbin/docker-init, the process under it (init.ts)
+    const spec = h.Init ? applyInit(built, requireInit(engine)) : built;
     writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(spec), { durable: false });
 
     const tty = rec.Config.Tty === true;
@@ -159,6 +162,13 @@ async function stopLeftovers(engine: Engine, rec: ContainerRecord): Promise<void
   }
   await deleteContainer(engine.runtimeRoot, rec.Id, true).catch(() => {});
   await unmountRootfs(path.join(engine.containerDir(rec.Id), 'rootfs'));
+}
+
+function requireInit(engine: Engine): string {
+  const p = findInit(engine.options.initPath);
+  if (!p || !existsSync(p))
+    throw new BerthError('failed-precondition', `docker-init not found (install tini, or set --init-path)`, { object: 'init' });
+  return p;
 }
 
 function shortPath(engine: Engine, dir: string, id: string, name: string, suffix: string): string {
