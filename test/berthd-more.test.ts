@@ -230,4 +230,66 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     const ro = await docker(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'echo x > /sbin/docker-init']);
     assert.notEqual(ro.code, 0, 'the init binary is mounted read-only');
   });
+
+  test('commit: the changes as a new layer, --change, author and message, pause; the image runs', async () => {
+    const run = await docker([
+      'run',
+      '-d',
+      '--name',
+      'cm',
+      'busybox',
+      'sh',
+      '-c',
+      'echo hello > /new-file; rm /bin/vi; mkdir -p /d; touch /d/x; exec sleep 1000',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    await until('the file', async () => (await docker(['exec', 'cm', 'cat', '/new-file'])).stdout === 'hello\n');
+    const c = await docker([
+      'commit',
+      '-a',
+      'me <me@x>',
+      '-m',
+      'a message',
+      '-c',
+      'ENV FOO=bar',
+      '-c',
+      'CMD ["cat", "/new-file"]',
+      'cm',
+      'img:1',
+    ]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+    const r = await docker(['run', '--rm', 'img:1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hello\n');
+    const r2 = await docker(['run', '--rm', 'img:1', 'sh', '-c', 'echo $FOO; test -e /bin/vi && echo vi-present; ls /d']);
+    assert.equal(r2.stdout, 'bar\nx\n', 'the env, the deleted file stays deleted (a whiteout), the new dir');
+    const insp = await d.api('GET', `/containers/cm/json`);
+    assert.equal((insp.body as { State: { Status: string } }).State.Status, 'running', 'unpaused after the commit');
+    const events = await docker([
+      'events',
+      '--since',
+      '0',
+      '--until',
+      String(Math.ceil(Date.now() / 1000) + 1),
+      '--filter',
+      'event=commit',
+      '--format',
+      '{{.Action}} {{.Actor.Attributes.name}}',
+    ]);
+    assert.match(events.stdout, /^commit cm$/m);
+    // commit of a commit: the layers stack
+    await docker(['rm', '-f', 'cm']);
+    const run2 = await docker(['run', '--name', 'cm2', 'img:1', 'sh', '-c', 'echo two > /second']);
+    assert.equal(run2.code, 0, run2.stderr);
+    const c2 = await docker(['commit', 'cm2', 'img:2']);
+    assert.equal(c2.code, 0, c2.stderr);
+    const r3 = await docker(['run', '--rm', 'img:2', 'cat', '/new-file', '/second']);
+    assert.equal(r3.stdout, 'hello\ntwo\n');
+    const bad = await docker(['commit', '-c', 'BOGUS x', 'cm2', 'img:3']);
+    assert.notEqual(bad.code, 0);
+    const none = await docker(['commit', 'nosuch', 'img:4']);
+    assert.match(none.stderr, /No such container: nosuch/);
+    await docker(['rm', '-f', 'cm2']);
+  });
 });

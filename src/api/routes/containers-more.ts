@@ -3,6 +3,8 @@
  * system df). The engine's verbs are in src/engine/containers/.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BerthError } from '../../common/errors.js';
+import { commitContainer } from '../../engine/containers/commit.js';
 import { type Sample, sampleStats, toDockerStats } from '../../engine/containers/stats.js';
 import { topContainer } from '../../engine/containers/top.js';
 import type { Engine } from '../../engine/engine.js';
@@ -62,6 +64,28 @@ export function containerMoreRoutes(engine: Engine): Route[] {
       path: '/containers/{id}/top',
       handler: async (req, res) => {
         res.json(await topContainer(engine, req.params.id!, req.query.get('ps_args')));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/commit',
+      handler: async (req, res) => {
+        const q = req.query;
+        const container = q.get('container') ?? '';
+        if (!container) throw new BerthError('invalid-argument', 'No container name or ID supplied', { object: 'container' });
+        // the body may hold a config to merge (docker commit sends none); read it so the request completes
+        await req.json().catch(() => ({}));
+        const repo = q.get('repo') ?? '';
+        const tag = q.get('tag') ?? '';
+        if (!repo && tag) throw new BerthError('invalid-argument', 'tag is specified without a repository', { object: 'tag' });
+        const id = await commitContainer(engine, container, {
+          ...(repo ? { reference: tag ? `${repo}:${tag}` : repo } : {}),
+          comment: q.get('comment') ?? '',
+          author: q.get('author') ?? '',
+          changes: q.getAll('changes').filter(Boolean),
+          pause: req.bool('pause', true),
+        });
+        res.json({ Id: id }, 201);
       },
     },
   ];
