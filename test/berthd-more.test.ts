@@ -292,4 +292,103 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     assert.match(none.stderr, /No such container: nosuch/);
     await docker(['rm', '-f', 'cm2']);
   });
+
+  test('update: memory, swap, cpus, shares, cpuset, pids, restart policy; live and in the record', async () => {
+    const run = await docker(['run', '-d', '--name', 'up', '--memory', '64m', 'busybox', 'sleep', '1000']);
+    assert.equal(run.code, 0, run.stderr);
+    const u = await docker([
+      'update',
+      '--memory',
+      '96m',
+      '--memory-swap',
+      '200m',
+      '--cpus',
+      '0.5',
+      '--cpu-shares',
+      '512',
+      '--cpuset-cpus',
+      '0',
+      '--pids-limit',
+      '50',
+      '--restart',
+      'on-failure:3',
+      'up',
+    ]);
+    assert.equal(u.code, 0, u.stderr);
+    assert.equal(u.stdout.trim(), 'up');
+    const insp = await docker([
+      'inspect',
+      '-f',
+      '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}} {{.HostConfig.CpusetCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}',
+      'up',
+    ]);
+    assert.equal(insp.stdout.trim(), `${96 << 20} ${200 << 20} 500000000 512 0 50 on-failure:3`);
+    // the cgroups changed: the limit docker stats shows, the pids limit, the CPU quota
+    const st = await docker(['stats', '--no-stream', '--format', '{{.MemUsage}}', 'up']);
+    assert.match(st.stdout, / \/ 96MiB$/m);
+    const one = (await d.api('GET', '/containers/up/stats?stream=0&one-shot=1')).body as { pids_stats: { limit: number } };
+    assert.equal(one.pids_stats.limit, 50);
+    const fork = await docker(['exec', 'up', 'sh', '-c', 'for i in $(seq 1 60); do sleep 5 & done; wait']);
+    assert.notEqual(fork.code, 0, 'the pids limit holds');
+    // refused changes, with dockerd's texts
+    const small = await docker(['update', '--memory', '1m', 'up']);
+    assert.equal(small.code, 1);
+    assert.match(small.stderr, /Minimum memory limit allowed is 6MB/);
+    const over = await docker(['update', '--memory', '300m', 'up']);
+    assert.match(over.stderr, /Memory limit should be smaller than already set memoryswap limit/);
+    // a stopped container: the record only, used at the next start
+    await docker(['rm', '-f', 'up']);
+    await docker(['create', '--name', 'up2', 'busybox', 'sleep', '1000']);
+    const u2 = await docker(['update', '--memory', '32m', 'up2']);
+    assert.equal(u2.code, 0, u2.stderr);
+    await docker(['start', 'up2']);
+    const st2 = await docker(['stats', '--no-stream', '--format', '{{.MemUsage}}', 'up2']);
+    assert.match(st2.stdout, / \/ 32MiB$/m);
+    await docker(['rm', '-f', 'up2']);
+    const rm = await docker(['run', '-d', '--rm', '--name', 'up3', 'busybox', 'sleep', '1000']);
+    assert.equal(rm.code, 0);
+    const pol = await docker(['update', '--restart', 'always', 'up3']);
+    assert.match(pol.stderr, /Restart policy cannot be updated because AutoRemove is enabled for the container/);
+    await docker(['rm', '-f', 'up3']);
+  });
+
+  test('container prune (filters label, until) and system df', async () => {
+    for (const [name, label] of [
+      ['p1', 'keep=no'],
+      ['p2', 'keep=yes'],
+      ['p3', 'other'],
+    ]) {
+      const r = await docker(['run', '--name', name!, '--label', label!, 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /big']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const live = await docker(['run', '-d', '--name', 'plive', 'busybox', 'sleep', '1000']);
+    assert.equal(live.code, 0);
+    const df = await docker(['system', 'df']);
+    assert.equal(df.code, 0, df.stderr);
+    assert.match(df.stdout, /^Images\s+\d+\s+\d+\s+/m);
+    assert.match(df.stdout, /^Containers\s+4\s+1\s+/m);
+    assert.match(df.stdout, /^Local Volumes\s+0\s+0\s+/m);
+    assert.match(df.stdout, /^Build Cache\s+0\s+0\s+/m);
+    const dfv = await docker(['system', 'df', '-v', '--format', '{{json .}}']);
+    assert.equal(dfv.code, 0, dfv.stderr);
+    const sizes = (await d.api('GET', '/system/df')).body as { Containers: { Names: string[]; SizeRw: number }[]; LayersSize: number };
+    assert.ok(sizes.LayersSize > 0);
+    assert.ok((sizes.Containers.find((c) => c.Names[0] === '/p1')?.SizeRw ?? 0) >= 100_000);
+    const none = await docker(['container', 'prune', '-f', '--filter', 'until=1h']);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /Total reclaimed space: 0B/);
+    const p = await docker(['container', 'prune', '-f', '--filter', 'label=keep=no']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /^Deleted Containers:\n[0-9a-f]{64}\n/);
+    assert.match(p.stdout, /Total reclaimed space: \d+(\.\d+)?kB/);
+    const left = await docker(['ps', '-a', '--format', '{{.Names}}']);
+    assert.deepEqual(left.stdout.trim().split('\n').sort(), ['p2', 'p3', 'plive']);
+    const all = await docker(['container', 'prune', '-f']);
+    assert.equal(all.code, 0, all.stderr);
+    const left2 = await docker(['ps', '-a', '--format', '{{.Names}}']);
+    assert.equal(left2.stdout.trim(), 'plive', 'a running container is never pruned');
+    const bad = await d.api('POST', `/containers/prune?filters=${encodeURIComponent('{"nope":{"x":true}}')}`);
+    assert.equal(bad.status, 400);
+    await docker(['rm', '-f', 'plive']);
+  });
 });

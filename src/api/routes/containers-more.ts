@@ -5,9 +5,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../../common/errors.js';
 import { commitContainer } from '../../engine/containers/commit.js';
+import { pruneContainers } from '../../engine/containers/prune.js';
 import { type Sample, sampleStats, toDockerStats } from '../../engine/containers/stats.js';
 import { topContainer } from '../../engine/containers/top.js';
+import { type UpdateBody, updateContainer } from '../../engine/containers/update.js';
 import type { Engine } from '../../engine/engine.js';
+import { systemDf } from '../../engine/system-df.js';
 import type { Route } from '../types.js';
 
 /** dockerd's stats collector samples once a second. */
@@ -86,6 +89,28 @@ export function containerMoreRoutes(engine: Engine): Route[] {
           pause: req.bool('pause', true),
         });
         res.json({ Id: id }, 201);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/{id}/update',
+      handler: async (req, res) => {
+        const body = await req.json<UpdateBody>();
+        res.json({ Warnings: await updateContainer(engine, req.params.id!, body ?? {}) });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/prune',
+      handler: async (req, res) => {
+        res.json(await pruneContainers(engine, req.filters()));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/system/df',
+      handler: async (_req, res) => {
+        res.json(await systemDf(engine));
       },
     },
   ];
