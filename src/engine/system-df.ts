@@ -32,7 +32,7 @@ export async function systemDf(engine: Engine): Promise<Record<string, unknown>>
       continue;
     }
     const layers = r.layers.map((l) => l.desc.digest);
-    r.layers.forEach((l) => layerSizes.set(l.desc.digest, l.desc.size));
+    for (const l of r.layers) layerSizes.set(l.desc.digest, l.desc.size);
     const e = byId.get(r.id) ?? {
       Id: r.id,
       RepoTags: [],
