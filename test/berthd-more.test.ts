@@ -4,9 +4,11 @@
  * output and exit codes (and raw API answers where the CLI hides the shape).
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Berthd, berthdUnavailable } from './helpers/berthd.js';
+import { runCommand } from './helpers/runtime.js';
 
 const skip = berthdUnavailable();
 
@@ -390,5 +392,45 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     const bad = await d.api('POST', `/containers/prune?filters=${encodeURIComponent('{"nope":{"x":true}}')}`);
     assert.equal(bad.status, 400);
     await docker(['rm', '-f', 'plive']);
+  });
+
+  test('--runtime runc: runc drives the container under the shim; docker info lists it; nothing left mounted', async () => {
+    const info = await docker(['info', '--format', '{{json .Runtimes}}']);
+    assert.equal(info.code, 0, info.stderr);
+    assert.ok('runc' in (JSON.parse(info.stdout) as Record<string, unknown>), info.stdout);
+    const r = await docker(['run', '--rm', '--runtime', 'runc', 'busybox', 'echo', 'hi']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hi\n');
+    const code = await docker(['run', '--rm', '--runtime', 'runc', 'busybox', 'sh', '-c', 'echo err >&2; exit 5']);
+    assert.equal(code.code, 5);
+    assert.equal(code.stderr, 'err\n');
+    const det = await docker(['run', '-d', '--name', 'rc', '--runtime', 'runc', 'busybox', 'sleep', '1000']);
+    assert.equal(det.code, 0, det.stderr);
+    const insp = await docker(['inspect', '-f', '{{.HostConfig.Runtime}} {{.State.Status}}', 'rc']);
+    assert.equal(insp.stdout.trim(), 'runc running');
+    assert.equal(d.mounts().filter((m) => m.endsWith('/rootfs')).length, 1, 'the rootfs is mounted on the host while it runs');
+    const stop = await docker(['stop', '-t', '1', 'rc']);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await docker(['inspect', '-f', '{{.State.ExitCode}}', 'rc'])).stdout.trim(), '137');
+    assert.deepEqual(
+      d.mounts().filter((m) => m.endsWith('/rootfs')),
+      [],
+      'unmounted after the exit',
+    );
+    const again = await docker(['start', 'rc']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await docker(['inspect', '-f', '{{.State.Status}}', 'rc'])).stdout.trim(), 'running', 'started again');
+    const rm = await docker(['rm', '-f', 'rc']);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual(
+      d.mounts().filter((m) => m.endsWith('/rootfs')),
+      [],
+      'unmounted after rm -f',
+    );
+    const list = await runCommand(['runc', '--root', join(d.execRoot, 'runtimes', 'runc'), 'list', '-q']);
+    assert.equal(list.stdout.trim(), '', 'runc delete ran: no runc state left');
+    const unknown = await docker(['run', '--rm', '--runtime', 'nope', 'busybox', 'true']);
+    assert.equal(unknown.code, 125);
+    assert.match(unknown.stderr, /Unknown runtime specified nope/);
   });
 });

@@ -6,7 +6,7 @@
  * keep running under their shims and the next berthd follows them again; without it they are
  * stopped. A SIGKILL needs no code: shims do not depend on berthd.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { containerRoutes } from '../api/routes/containers.js';
 import { containerMoreRoutes } from '../api/routes/containers-more.js';
@@ -67,7 +67,7 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
     const options: EngineOptions = {
       dataRoot: cfg.dataRoot,
       execRoot: cfg.execRoot,
-      runtimes: Object.fromEntries(Object.entries(cfg.runtimes).map(([k, v]) => [k, { path: v.path, args: [...v.runtimeArgs] }])),
+      runtimes: runtimesWithRunc(cfg),
       defaultRuntime: cfg.defaultRuntime,
       log: { driver: cfg.logDriver, maxSize: cfg.logOpts.maxSize ?? 20_000_000, maxFile: cfg.logOpts.maxFile ?? 5 },
       liveRestore: cfg.liveRestore,
@@ -109,7 +109,10 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
               DefaultRuntime: cfg.defaultRuntime,
               Runtimes: Object.fromEntries([
                 ['berth', { path: 'berth-nsinit' }],
-                ...Object.entries(cfg.runtimes).map(([k, v]) => [k, { path: v.path }]),
+                ...Object.entries(options.runtimes).map(([k, v]) => [
+                  k,
+                  { path: v.path, ...(v.args?.length ? { runtimeArgs: v.args } : {}) },
+                ]),
               ]),
               LiveRestoreEnabled: cfg.liveRestore,
               Debug: cfg.debug,
@@ -151,4 +154,17 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
     pidfile.remove();
     throw err;
   }
+}
+
+/**
+ * The configured runtimes, plus runc when it is installed and not configured otherwise: dockerd
+ * always registers its runc (h-more: containers on other OCI runtimes, containers/oci-runtime.ts).
+ */
+function runtimesWithRunc(cfg: DaemonConfig): Record<string, { path: string; args: string[] }> {
+  const out = Object.fromEntries(Object.entries(cfg.runtimes).map(([k, v]) => [k, { path: v.path, args: [...v.runtimeArgs] }]));
+  if (!out.runc) {
+    const runc = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) => existsSync(p));
+    if (runc) out.runc = { path: runc, args: [] };
+  }
+  return out;
 }
