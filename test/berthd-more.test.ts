@@ -402,7 +402,7 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'hi\n');
     const code = await docker(['run', '--rm', '--runtime', 'runc', 'busybox', 'sh', '-c', 'echo err >&2; exit 5']);
-    assert.equal(code.code, 5);
+    assert.equal(code.code, 5, code.stderr);
     assert.equal(code.stderr, 'err\n');
     const det = await docker(['run', '-d', '--name', 'rc', '--runtime', 'runc', 'busybox', 'sleep', '1000']);
     assert.equal(det.code, 0, det.stderr);

@@ -99,37 +99,39 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     const size = h.ConsoleSize && h.ConsoleSize[0] && h.ConsoleSize[1] ? { rows: h.ConsoleSize[0], cols: h.ConsoleSize[1] } : undefined;
     const log = logOptions(engine, rec);
     // Another OCI runtime (runc, --add-runtime): the shim drives its binary (oci-runtime.ts).
-    const client = isOciRuntime(rec)
-      ? (oci = await launchOciRuntime(engine, rec, {
-          stdin: rec.Config.OpenStdin === true,
-          tty,
+    if (isOciRuntime(rec))
+      oci = await launchOciRuntime(engine, rec, {
+        stdin: rec.Config.OpenStdin === true,
+        tty,
+        ...(log ? { log } : {}),
+        ...(consoleSocket ? { consoleSocket } : {}),
+        ...(size ? { size } : {}),
+        ...(h.OomScoreAdj ? { oomScoreAdj: h.OomScoreAdj } : {}),
+      });
+    const client =
+      oci ??
+      (await (async () => {
+        // berth-nsinit mounts the snapshot on the rootfs inside the container's own mount namespace:
+        // the host never sees it, so nothing is left mounted when berthd or the shim die.
+        const opts = { root: runtimeRoot, id, bundle: dir, rootfsMounts: mounts, ...(consoleSocket ? { consoleSocket } : {}) };
+        const prepared = await prepare(opts, 'run-detached');
+        const cgroups = prepared.record.cgroups;
+        const cgroup = (cgroups.find((c) => c.hierarchy.version === 2) ?? cgroups[0])?.dir;
+        const launcher = shimLauncher({
+          stateDir,
+          socket: engine.shimSocket(id),
           ...(log ? { log } : {}),
-          ...(consoleSocket ? { consoleSocket } : {}),
+          stdin: rec.Config.OpenStdin === true,
+          ...(cgroup ? { cgroup } : {}),
           ...(size ? { size } : {}),
           ...(h.OomScoreAdj ? { oomScoreAdj: h.OomScoreAdj } : {}),
-        }))
-      : await (async () => {
-          // berth-nsinit mounts the snapshot on the rootfs inside the container's own mount namespace:
-          // the host never sees it, so nothing is left mounted when berthd or the shim die.
-          const opts = { root: runtimeRoot, id, bundle: dir, rootfsMounts: mounts, ...(consoleSocket ? { consoleSocket } : {}) };
-          const prepared = await prepare(opts, 'run-detached');
-          const cgroups = prepared.record.cgroups;
-          const cgroup = (cgroups.find((c) => c.hierarchy.version === 2) ?? cgroups[0])?.dir;
-          const launcher = shimLauncher({
-            stateDir,
-            socket: engine.shimSocket(id),
-            ...(log ? { log } : {}),
-            stdin: rec.Config.OpenStdin === true,
-            ...(cgroup ? { cgroup } : {}),
-            ...(size ? { size } : {}),
-            ...(h.OomScoreAdj ? { oomScoreAdj: h.OomScoreAdj } : {}),
-            ...(engine.options.shim ? { shim: engine.options.shim } : {}),
-            ...(engine.options.nsinit ? { nsinit: engine.options.nsinit } : {}),
-          });
-          const launched = await launchPrepared(prepared, { ...opts, launcher });
-          session = launched.session as ShimSession;
-          return (await session.ready).client;
-        })();
+          ...(engine.options.shim ? { shim: engine.options.shim } : {}),
+          ...(engine.options.nsinit ? { nsinit: engine.options.nsinit } : {}),
+        });
+        const launched = await launchPrepared(prepared, { ...opts, launcher });
+        session = launched.session as ShimSession;
+        return (await session.ready).client;
+      })());
     // Attaches that arrived before start (`docker run`: attach, wait, then start) are connected
     // now, between created and start, so they miss no output.
     await engine.connectPendingAttaches(id, engine.shimSocket(id));
