@@ -6,10 +6,11 @@
  * keep running under their shims and the next berthd follows them again; without it they are
  * stopped. A SIGKILL needs no code: shims do not depend on berthd.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { archiveRoutes } from '../api/routes/archive.js';
 import { containerRoutes } from '../api/routes/containers.js';
+import { containerMoreRoutes } from '../api/routes/containers-more.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { systemRoutes } from '../api/routes/system.js';
 import { volumeRoutes } from '../api/routes/volumes.js';
@@ -22,6 +23,7 @@ import { writePidfile } from './config/pidfile.js';
 import type { DaemonConfig } from './config/types.js';
 import { withContainerRootfs } from './containers/archive-root.js';
 import { ExecStore } from './containers/exec.js';
+import { HealthMonitor } from './containers/health.js';
 import { isActive } from './containers/record.js';
 import { volumeUsers } from './containers/remove.js';
 import { restoreContainers } from './containers/restore.js';
@@ -80,11 +82,12 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
     const options: EngineOptions = {
       dataRoot: cfg.dataRoot,
       execRoot: cfg.execRoot,
-      runtimes: Object.fromEntries(Object.entries(cfg.runtimes).map(([k, v]) => [k, { path: v.path, args: [...v.runtimeArgs] }])),
+      runtimes: runtimesWithRunc(cfg),
       defaultRuntime: cfg.defaultRuntime,
       log: { driver: cfg.logDriver, maxSize: cfg.logOpts.maxSize ?? 20_000_000, maxFile: cfg.logOpts.maxFile ?? 5 },
       liveRestore: cfg.liveRestore,
       defaultUlimits: Object.fromEntries(Object.values(cfg.defaultUlimits).map((u) => [u.name, { soft: u.soft, hard: u.hard }])),
+      ...(cfg.initPath ? { initPath: cfg.initPath } : {}),
       ...(extras.shim ? { shim: extras.shim } : {}),
       ...(extras.nsinit ? { nsinit: extras.nsinit } : {}),
     };
@@ -103,6 +106,9 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
     // tmpfs volumes mounted for containers that are gone; the running ones hold theirs again.
     engine.volumes.sweep((name) => volumeUsers(engine, name).filter((id) => isActive(containers.find(id)?.State.Status ?? 'exited')));
     const volumes = engine.volumes;
+    // Healthchecks follow start events from here on; the containers already running resume theirs.
+    const health = new HealthMonitor(engine);
+    health.resumeAll();
 
     const execs = new ExecStore();
     const routes: Route[] = [
@@ -124,7 +130,10 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
               DefaultRuntime: cfg.defaultRuntime,
               Runtimes: Object.fromEntries([
                 ['berth', { path: 'berth-nsinit' }],
-                ...Object.entries(cfg.runtimes).map(([k, v]) => [k, { path: v.path }]),
+                ...Object.entries(options.runtimes).map(([k, v]) => [
+                  k,
+                  { path: v.path, ...(v.args?.length ? { runtimeArgs: v.args } : {}) },
+                ]),
               ]),
               LiveRestoreEnabled: cfg.liveRestore,
               Debug: cfg.debug,
@@ -141,6 +150,8 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
       }),
       ...volumeRoutes({ volumes, events, volumeUsers: (name) => volumeUsers(engine, name) }),
       ...archiveRoutes({ withRootfs: (ref, fn) => withContainerRootfs(engine, ref, fn) }),
+      // stats, top, update, prune, commit, system df (h-more)
+      ...containerMoreRoutes(engine),
       ...(extras.routes ?? []).flatMap((f) => f(engine, execs)),
     ];
     const server = createApiServer(routes, log ? { logger: log } : {});
@@ -167,6 +178,7 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
       (stopping ??= (async () => {
         engine.accepting = false;
         engine.cancelAllRestarts();
+        health.close();
         await server.close().catch(() => {});
         if (!cfg.liveRestore) {
           await Promise.all(
@@ -195,4 +207,17 @@ function readPem(file: string | undefined, flag: string): Buffer {
   } catch (err) {
     throw fromErrno(`read --${flag}`, file, err);
   }
+}
+
+/**
+ * The configured runtimes, plus runc when it is installed and not configured otherwise: dockerd
+ * always registers its runc (h-more: containers on other OCI runtimes, containers/oci-runtime.ts).
+ */
+function runtimesWithRunc(cfg: DaemonConfig): Record<string, { path: string; args: string[] }> {
+  const out = Object.fromEntries(Object.entries(cfg.runtimes).map(([k, v]) => [k, { path: v.path, args: [...v.runtimeArgs] }]));
+  if (!out.runc) {
+    const runc = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) => existsSync(p));
+    if (runc) out.runc = { path: runc, args: [] };
+  }
+  return out;
 }

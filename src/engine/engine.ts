@@ -42,6 +42,8 @@ export interface EngineOptions {
   liveRestore: boolean;
   /** Daemon-wide ulimits (--default-ulimit), by name. */
   defaultUlimits?: Record<string, { soft: number; hard: number }>;
+  /** The daemon's --init-path: the binary `--init` mounts at /sbin/docker-init (else docker-init/tini-static). */
+  initPath?: string;
   /** For tests: the shim and nsinit binaries. */
   shim?: string;
   nsinit?: string;
