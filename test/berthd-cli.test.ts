@@ -98,8 +98,8 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     const id = run.stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     const ps = await docker(['ps', '--format', '{{.ID}} {{.Names}} {{.Status}} {{.Command}}']);
-    // dockerd joins Path and Args with spaces, unquoted; the CLI truncates it
-    assert.match(ps.stdout, new RegExp(`^${id.slice(0, 12)} det Up .* "sh -c echo started`, 'm'));
+    // dockerd quotes an argument with spaces; the CLI truncates the command
+    assert.match(ps.stdout, new RegExp(`^${id.slice(0, 12)} det Up .* "sh -c 'echo started`, 'm'));
     const ex = await docker(['exec', 'det', 'sh', '-c', 'echo in-exec; echo e >&2; exit 4']);
     assert.equal(ex.code, 4);
     assert.equal(ex.stdout, 'in-exec\n');
