@@ -32,7 +32,9 @@ cd "$(dirname "$0")/.."
 #   libssl-dev           libcrypto for berth-unpack's sha256 of the uncompressed layer (SHA-NI)
 #   musl-tools           musl-gcc: berth-shim is linked statically against musl (one shim per
 #                        container: ~200 kB RSS against ~770 kB static glibc, 1.6 MB dynamic)
-PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal libssl-dev musl-tools)
+#   tini                 /usr/bin/tini-static: berthd's `docker run --init` (bind-mounted at
+#                        /sbin/docker-init, as dockerd does with its docker-init, which is tini)
+PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal libssl-dev musl-tools tini)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

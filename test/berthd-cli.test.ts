@@ -98,8 +98,8 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     const id = run.stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     const ps = await docker(['ps', '--format', '{{.ID}} {{.Names}} {{.Status}} {{.Command}}']);
-    // dockerd joins Path and Args with spaces, unquoted; the CLI truncates it
-    assert.match(ps.stdout, new RegExp(`^${id.slice(0, 12)} det Up .* "sh -c echo started`, 'm'));
+    // dockerd quotes an argument with spaces; the CLI truncates the command
+    assert.match(ps.stdout, new RegExp(`^${id.slice(0, 12)} det Up .* "sh -c 'echo started`, 'm'));
     const ex = await docker(['exec', 'det', 'sh', '-c', 'echo in-exec; echo e >&2; exit 4']);
     assert.equal(ex.code, 4);
     assert.equal(ex.stdout, 'in-exec\n');
@@ -172,6 +172,93 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
       await reg.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('volumes, binds, tmpfs and docker cp through berthd', async () => {
+    assert.equal((await docker(['volume', 'create', 'vol1'])).code, 0);
+    assert.equal((await docker(['run', '--rm', '-v', 'vol1:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f'])).code, 0);
+    assert.equal((await docker(['run', '--rm', '-v', 'vol1:/data:ro', 'busybox', 'cat', '/data/f'])).stdout, 'kept\n');
+    const copied = await docker(['run', '--rm', '-v', 'vol2:/etc', 'busybox', 'cat', '/etc/passwd']);
+    assert.match(copied.stdout, /^root:/, "a new volume is filled from the image's content at its path");
+    const ro = await docker(['run', '--rm', '-v', `${d.dir}:/host:ro`, 'busybox', 'sh', '-c', 'ls /host/daemon.json && touch /host/x']);
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /Read-only file system/);
+    const t = await docker(['run', '--rm', '--tmpfs', '/t', 'busybox', 'sh', '-c', 'mount | grep " /t "']);
+    assert.match(t.stdout, /^tmpfs on \/t type tmpfs/);
+    const inUse = await docker(['create', '--name', 'vuser', '-v', 'vol1:/data', 'busybox']);
+    assert.equal(inUse.code, 0, inUse.stderr);
+    const rmv = await docker(['volume', 'rm', 'vol1']);
+    assert.match(rmv.stderr, /volume is in use/);
+    assert.equal((await docker(['rm', 'vuser'])).code, 0);
+    assert.equal((await docker(['volume', 'rm', 'vol1', 'vol2'])).code, 0);
+    await docker(['run', '-d', '--name', 'cpc', 'busybox', 'sleep', '1000']);
+    const cpIn = await docker(['cp', `${d.dir}/daemon.json`, 'cpc:/tmp/']);
+    assert.equal(cpIn.code, 0, cpIn.stderr);
+    assert.equal((await docker(['exec', 'cpc', 'cat', '/tmp/daemon.json'])).stdout, '{}');
+    const esc = await docker(['cp', 'cpc:/../../../etc/passwd', `${d.dir}/out`]);
+    assert.equal(esc.code, 0, 'a path above / is / inside the container');
+    assert.match(
+      (await runCommand(['cat', `${d.dir}/out`])).stdout,
+      /^root:x:0:0:root:\/root:\/bin\/sh/,
+      "the container's passwd, not the host's",
+    );
+    assert.equal((await docker(['stop', '-t', '0', 'cpc'])).code, 0);
+    const exp = await runCommand(['sh', '-c', `${'/usr/local/bin/docker'} export cpc | tar -t | grep -c .`], {
+      env: { DOCKER_HOST: d.host, DOCKER_CONFIG: d.dockerConfig },
+    });
+    assert.ok(Number(exp.stdout.trim()) > 100, `export of a stopped container: ${exp.stdout}`);
+    assert.equal((await docker(['rm', 'cpc'])).code, 0);
+    assert.deepEqual(d.mounts(), [], 'no host mount left by volumes, cp or export');
+  });
+
+  test('start -a, start -ai, attach, events; networks: none, host, and -p refused', async () => {
+    await docker(['create', '--name', 'sa', 'busybox', 'sh', '-c', 'echo from-start-a; exit 2']);
+    const sa = await docker(['start', '-a', 'sa']);
+    assert.equal(sa.code, 2);
+    assert.equal(sa.stdout, 'from-start-a\n');
+    const created = await docker(['create', '-i', '--name', 'sai', 'busybox', 'sh', '-c', 'read x; echo got $x']);
+    assert.equal(created.code, 0);
+    const sai = await docker(['start', '-ai', 'sai'], { input: 'hello\n' });
+    assert.equal(sai.stdout, 'got hello\n');
+    await docker(['run', '-d', '--name', 'att', 'busybox', 'sh', '-c', 'sleep 0.5; echo late; exit 4']);
+    const at = await docker(['attach', 'att']);
+    assert.equal(at.code, 4);
+    assert.equal(at.stdout, 'late\n');
+    const ev = await docker([
+      'events',
+      '--since',
+      '0',
+      '--until',
+      String(Math.ceil(Date.now() / 1000)),
+      '--filter',
+      'container=att',
+      '--format',
+      '{{.Action}}',
+    ]);
+    assert.deepEqual(ev.stdout.trim().split('\n'), ['create', 'start', 'die']);
+    const none = await docker(['run', '--rm', '--network', 'none', 'busybox', 'ip', '-o', 'link']);
+    assert.deepEqual(
+      none.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim()),
+      ['lo'],
+    );
+    const dflt = await docker(['run', '--rm', 'busybox', 'ip', '-o', 'link']);
+    assert.deepEqual(
+      dflt.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim()),
+      ['lo'],
+      'until networking lands: a loopback of its own',
+    );
+    const host = await docker(['run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link']);
+    assert.ok(host.stdout.trim().split('\n').length > 1, "the host's interfaces");
+    const p = await docker(['run', '--rm', '-p', '8080:80', 'busybox', 'true']);
+    assert.equal(p.code, 125);
+    assert.match(p.stderr, /publishing ports \(-p, -P\) needs container networking/);
+    assert.equal((await docker(['rm', 'sa', 'sai', 'att'])).code, 0);
   });
 
   test('start failures: 127 for a missing command, 126 for a directory; --rm removes the container', async () => {

@@ -4,9 +4,9 @@
  * 404 "No such image: …" (the text that makes the CLI pull) when none matches.
  */
 import { notFound } from '../common/errors.js';
-import type { ImageService } from '../images/service.js';
-import { resolveLocalImage } from '../images/resolve-local.js';
 import type { ResolvedImage } from '../images/resolve.js';
+import { resolveLocalImage } from '../images/resolve-local.js';
+import type { ImageService } from '../images/service.js';
 import type { Image } from '../images/types.js';
 
 export interface LocalImage {

@@ -14,12 +14,17 @@ import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
 import { mountCount, unmountAll } from '../../snapshots/mount.js';
+import { withPrivateMount } from '../../snapshots/private-mount.js';
+import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
 import { ShimClient } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
+import { attachVolumes, detachVolumes, ociMounts } from '../volumes/index.js';
+import { applyInit, findInit } from './init.js';
 import { follow } from './monitor.js';
+import { deleteOciRuntime, isOciRuntime, launchOciRuntime } from './oci-runtime.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { readRootfsFile } from './rootfs.js';
 
@@ -52,11 +57,13 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 
   let session: ShimSession | undefined;
+  let volumesHeld = false;
+  let oci: ShimClient | undefined;
   try {
     const mounts = await engine.images.snapshotter.mounts(rec.SnapshotKey);
     const h = rec.HostConfig;
     const points = mountPoints(h.Binds ?? [], h.Mounts ?? [], (p) => existsSync(p));
-    const spec = buildSpec({
+    const built = buildSpec({
       id,
       config: rec.Config,
       hostConfig: h.NetworkMode === 'default' ? { ...h, NetworkMode: '' } : h,
@@ -82,41 +89,72 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
           });
         return `/proc/${o.State.Pid}/ns/${type === 'network' ? 'net' : type}`;
       },
-      extraMounts: specMounts(
-        points.filter((p) => p.type !== 'volume'),
-        (mp) => mp.source,
-      ),
+      extraMounts:
+        engine.volumes && rec.VolumeMounts
+          ? ociMounts(engine.volumes, rec.VolumeMounts)
+          : specMounts(
+              points.filter((p) => p.type !== 'volume'),
+              (mp) => mp.source,
+            ),
     });
+    // --init (h-more): the init binary at /sbin/docker-init, the process under it (init.ts)
+    const spec = h.Init ? applyInit(built, requireInit(engine)) : built;
     writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(spec), { durable: false });
+    if (engine.volumes && rec.VolumeMounts?.length) {
+      // Volumes are held by this run; a new volume is filled from the image at its path first
+      // (copy-up), through a private mount of the rootfs made only when something needs copying.
+      const privateParent = path.join(engine.options.dataRoot, 'tmp-mounts');
+      await attachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts, (use) =>
+        withPrivateMount(mounts, use, { parent: privateParent }),
+      );
+      volumesHeld = true;
+    }
 
     const tty = rec.Config.Tty === true;
     const consoleSocket = tty ? shortPath(engine, stateDir, id, 'console.sock', 'c') : undefined;
-    // berth-nsinit mounts the snapshot on the rootfs inside the container's own mount namespace:
-    // the host never sees it, so nothing is left mounted when berthd or the shim die.
-    const opts = { root: runtimeRoot, id, bundle: dir, rootfsMounts: mounts, ...(consoleSocket ? { consoleSocket } : {}) };
-    const prepared = await prepare(opts, 'run-detached');
-    const cgroups = prepared.record.cgroups;
-    const cgroup = (cgroups.find((c) => c.hierarchy.version === 2) ?? cgroups[0])?.dir;
     const size = h.ConsoleSize && h.ConsoleSize[0] && h.ConsoleSize[1] ? { rows: h.ConsoleSize[0], cols: h.ConsoleSize[1] } : undefined;
     const log = logOptions(engine, rec);
-    const launcher = shimLauncher({
-      stateDir,
-      socket: engine.shimSocket(id),
-      ...(log ? { log } : {}),
-      stdin: rec.Config.OpenStdin === true,
-      ...(cgroup ? { cgroup } : {}),
-      ...(size ? { size } : {}),
-      ...(h.OomScoreAdj ? { oomScoreAdj: h.OomScoreAdj } : {}),
-      ...(engine.options.shim ? { shim: engine.options.shim } : {}),
-      ...(engine.options.nsinit ? { nsinit: engine.options.nsinit } : {}),
-    });
-    const launched = await launchPrepared(prepared, { ...opts, launcher });
-    session = launched.session as ShimSession;
-    const { client, shim } = await session.ready;
+    // Another OCI runtime (runc, --add-runtime): the shim drives its binary (oci-runtime.ts).
+    if (isOciRuntime(rec))
+      oci = await launchOciRuntime(engine, rec, {
+        stdin: rec.Config.OpenStdin === true,
+        tty,
+        ...(log ? { log } : {}),
+        ...(consoleSocket ? { consoleSocket } : {}),
+        ...(size ? { size } : {}),
+        ...(h.OomScoreAdj ? { oomScoreAdj: h.OomScoreAdj } : {}),
+      });
+    const client =
+      oci ??
+      (await (async () => {
+        // berth-nsinit mounts the snapshot on the rootfs inside the container's own mount namespace:
+        // the host never sees it, so nothing is left mounted when berthd or the shim die.
+        const opts = { root: runtimeRoot, id, bundle: dir, rootfsMounts: mounts, ...(consoleSocket ? { consoleSocket } : {}) };
+        const prepared = await prepare(opts, 'run-detached');
+        crashPoint('start:prepared');
+        const cgroups = prepared.record.cgroups;
+        const cgroup = (cgroups.find((c) => c.hierarchy.version === 2) ?? cgroups[0])?.dir;
+        const launcher = shimLauncher({
+          stateDir,
+          socket: engine.shimSocket(id),
+          ...(log ? { log } : {}),
+          stdin: rec.Config.OpenStdin === true,
+          ...(cgroup ? { cgroup } : {}),
+          ...(size ? { size } : {}),
+          ...(h.OomScoreAdj ? { oomScoreAdj: h.OomScoreAdj } : {}),
+          ...(engine.options.shim ? { shim: engine.options.shim } : {}),
+          ...(engine.options.nsinit ? { nsinit: engine.options.nsinit } : {}),
+        });
+        const launched = await launchPrepared(prepared, { ...opts, launcher });
+        session = launched.session as ShimSession;
+        return (await session.ready).client;
+      })());
     // Attaches that arrived before start (`docker run`: attach, wait, then start) are connected
     // now, between created and start, so they miss no output.
-    await engine.connectPendingAttaches(id, shim.socket);
+    await engine.connectPendingAttaches(id, engine.shimSocket(id));
+    crashPoint('start:launched');
     await client.start();
+    crashPoint('start:started');
     const state = await client.state();
     rec.State = {
       ...rec.State,
@@ -132,11 +170,14 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     rec.ManualStop = false;
     engine.containers.save(rec);
     engine.publish(rec, 'start');
-    session.detach();
+    session?.detach();
+    oci?.close();
     follow(engine, rec.Id, rec.Generation);
   } catch (err) {
     await session?.[Symbol.asyncDispose]().catch(() => {});
+    oci?.close();
     await stopLeftovers(engine, rec);
+    if (volumesHeld && engine.volumes && rec.VolumeMounts) detachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts);
     const message = startMessage(err);
     rec.State.ExitCode = startExitCode(message);
     rec.State.Error = message;
@@ -158,7 +199,15 @@ async function stopLeftovers(engine: Engine, rec: ContainerRecord): Promise<void
     // no shim: nothing to stop
   }
   await deleteContainer(engine.runtimeRoot, rec.Id, true).catch(() => {});
+  await deleteOciRuntime(engine, rec.Id);
   await unmountRootfs(path.join(engine.containerDir(rec.Id), 'rootfs'));
+}
+
+function requireInit(engine: Engine): string {
+  const p = findInit(engine.options.initPath);
+  if (!p || !existsSync(p))
+    throw new BerthError('failed-precondition', `docker-init not found (install tini, or set --init-path)`, { object: 'init' });
+  return p;
 }
 
 function shortPath(engine: Engine, dir: string, id: string, name: string, suffix: string): string {
