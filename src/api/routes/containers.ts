@@ -18,6 +18,7 @@ import { startContainer } from '../../engine/containers/start.js';
 import { stopContainer } from '../../engine/containers/stop.js';
 import { parseCondition, waitContainer } from '../../engine/containers/wait.js';
 import type { Engine } from '../../engine/engine.js';
+import { lookupImage } from '../../engine/image-lookup.js';
 import { formatLogEntry, parseLogsQuery, readLogs } from '../../engine/logs/index.js';
 import { ShimClient } from '../../engine/shim/client.js';
 import type { Route } from '../types.js';
@@ -56,7 +57,7 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
     {
       method: 'GET',
       path: '/containers/json',
-      handler: (req, res) => {
+      handler: async (req, res) => {
         const limit = req.int('limit');
         const recs = listContainers(engine.containers.all(), {
           all: req.bool('all'),
@@ -65,7 +66,31 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
           find: (r) => engine.containers.find(r),
         });
         const now = Date.now();
-        res.json(recs.map((r) => listItem(r, now)));
+        const items = recs.map((r) => listItem(r, now));
+        // `ps --size` (size=1): dockerd's SizeRw (the writable layer) and SizeRootFs (that plus the image)
+        if (req.bool('size')) {
+          const imageSizes = new Map<string, Promise<number>>();
+          const imageSize = (id: string) => {
+            let p = imageSizes.get(id);
+            if (!p) {
+              p = lookupImage(engine.images, id)
+                .then((l) => l.resolved.layers.reduce((a, x) => a + x.desc.size, 0))
+                .catch(() => 0);
+              imageSizes.set(id, p);
+            }
+            return p;
+          };
+          await Promise.all(
+            recs.map(async (r, i) => {
+              const rw = await engine.images.snapshotter
+                .usage(r.SnapshotKey)
+                .then((u) => u.size)
+                .catch(() => 0);
+              Object.assign(items[i]!, { SizeRw: rw, SizeRootFs: rw + (await imageSize(r.Image)) });
+            }),
+          );
+        }
+        res.json(items);
       },
     },
     { method: 'GET', path: '/containers/{id}/json', handler: (req, res) => res.json(inspect(req.params.id!)) },
