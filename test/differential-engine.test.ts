@@ -175,8 +175,10 @@ const ALLOWED: Allowed[] = [
   // ---- ps and inspect
   {
     key: 'docker ps -a formats › format.stdout',
-    reason: "ps --size: berthd's list ignores size=1 (no SizeRw/SizeRootFs), so the CLI shows 0B and no '(virtual …)'",
-    dockerdEdits: [[/ \(virtual [^)]+\)/g, '']],
+    reason:
+      "ps --size: berthd's SizeRw is the snapshot's disk usage (directory blocks count: a few kB for the mount points it creates), dockerd's (vfs) the files' bytes (0B); the image part differs as in 'images › list.stdout'",
+    berthdEdits: [[/\|[\d.]+k?B \(virtual [\d.]+MB\)$/gm, '|<size> (virtual <size>)']],
+    dockerdEdits: [[/\|0B \(virtual [\d.]+MB\)$/gm, '|<size> (virtual <size>)']],
   },
   {
     key: 'docker inspect fields › created.HostConfig.Runtime',
