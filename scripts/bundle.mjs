@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
@@ -216,14 +217,14 @@ const __berth_meta = { get url() { return require('node:url').pathToFileURL(__fi
 // running any module code. dist/<name> is a /bin/sh wrapper that execs
 // `node --snapshot-blob dist/<name>.blob -- ARGS`, or the loader when the snapshot is unusable.
 //
-// Why it is not the default (measured on Node 20.20, docs/status.md): the snapshot keeps no
-// bytecode for functions that did not run while it was built, and only module top levels run
-// then; so every call compiles the functions its verb uses from source (Runtime_CompileLazy is
-// 28% of the process's samples in `run`, 22% with the loader), which the loader's per-command
-// code cache does not. `state` is faster (53 vs 67 ms CPU), create+start+delete and exec are
-// even, `run` is slower (99-114 vs 91-95). The flags cannot differ either: a blob built with
-// --no-lazy is refused at load ("different V8 configurations"). To win, the build would have
-// to run every verb's code paths (e.g. through the recording fake effects) before the snapshot.
+// Why it is not the default (measured on Node 20.20 under load 5-12, CPU ms per call, perf
+// stat; docs/status.md): with only module top levels compiled (no --no-lazy below), every call
+// compiled its verb's functions from source and `run` was slower than the loader's
+// per-command code cache (99-120 vs 91-95); with every function compiled (below) the blob is
+// 5.1 MB and it is even within the noise: `run` 88-95 vs 94-95, create+start+delete 233 vs
+// 194, exec 78 vs 73. Deserialising a blob read from a file costs about what compiling from
+// the code cache saves; Node's own start and its internals (net, child_process: ~10% of
+// `run`) stay.
 //
 // A snapshot only loads into the very Node binary that built it (another version exits with
 // "Failed to load the startup snapshot"), and the wrapper must decide before exec'ing, as it
@@ -245,6 +246,23 @@ fi
 exec node "$dir/${name}.cjs" "$@"
 `;
 
+// The script the snapshot is built from. A snapshot keeps the bytecode of the functions that
+// were compiled when it was taken, and V8 compiles a function when it is first called: without
+// more, only module top levels would be in it, and each call would compile its verb's functions
+// from source. So the bundle is compiled with --no-lazy (every function, eagerly) and the flag
+// is restored before the snapshot is taken: a blob is only loaded by a Node whose V8 flags hash
+// as the builder's did.
+const snapshotBuilder = (entry) => `'use strict';
+const v8 = require('node:v8');
+const vm = require('node:vm');
+const file = ${JSON.stringify(resolve(entry))};
+const source = require('node:fs').readFileSync(file, 'latin1');
+v8.setFlagsFromString('--no-lazy');
+const run = vm.runInThisContext('(function (require, __filename, __dirname) {' + source + '\\n})', { filename: file });
+v8.setFlagsFromString('--lazy');
+run(require, file, ${JSON.stringify(resolve('dist'))});
+`;
+
 function shq(s) {
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
@@ -253,8 +271,10 @@ for (const [name, spec] of Object.entries(binaries)) {
   await rm(`dist/${name}.blob`, { force: true });
   await rm(`dist/${name}`, { force: true });
   await rm(`dist/${name}.snapshot.cjs`, { force: true });
+  await rm(`dist/${name}.snapshot-builder.cjs`, { force: true });
   if (spec.snapshot === undefined || process.env.BERTH_SNAPSHOT !== '1') continue;
   const entry = `dist/${name}.snapshot.cjs`;
+  const builder = `dist/${name}.snapshot-builder.cjs`;
   const blob = `dist/${name}.blob`;
   await rm(blob, { force: true });
   await build({
@@ -283,7 +303,8 @@ const __berth_meta = { get url() { return require('node:url').pathToFileURL(__be
     external: spec.external ?? [],
   });
   try {
-    execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', entry], {
+    await writeFile(builder, snapshotBuilder(entry));
+    execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', builder], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, NODE_OPTIONS: '' },
     });

@@ -2,10 +2,12 @@ import path from 'node:path';
 import { startupSnapshot } from 'node:v8';
 import { main, preloadCommands } from '../runtime-cli/main.js';
 
-// The entry of berth-runtime's startup snapshot (scripts/bundle.mjs; the bin dist/berth-runtime
-// runs `node --snapshot-blob dist/berth-runtime.blob -- ARGS`). Every command's module is
-// initialised while the snapshot is built, so a call neither reads nor compiles any code: it
-// starts at main. Nothing here may open a handle or read the environment at build time.
+// The entry of berth-runtime's startup snapshot, an opt-in build (BERTH_SNAPSHOT=1
+// scripts/bundle.mjs; dist/berth-runtime then runs `node --snapshot-blob
+// dist/berth-runtime.blob -- ARGS`). Every command's module is initialised while the snapshot
+// is built (and every function compiled, by the builder), so a call neither reads nor compiles
+// the bundle: it starts at main. Nothing here may open a handle or read the environment at
+// build time.
 
 /** The bundle's file name, which the banner's `import.meta.url` stand-in reads (see bundle.mjs). */
 declare let __berth_file: string;
