@@ -433,4 +433,31 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     assert.equal(unknown.code, 125);
     assert.match(unknown.stderr, /Unknown runtime specified nope/);
   });
+
+  test("healthchecks from the image's config (a committed HEALTHCHECK); --no-healthcheck turns it off", async () => {
+    const src = await docker([
+      'create',
+      '--name',
+      'hsrc',
+      '--health-cmd',
+      'true',
+      '--health-interval',
+      '200ms',
+      'busybox',
+      'sleep',
+      '1000',
+    ]);
+    assert.equal(src.code, 0, src.stderr);
+    const c = await docker(['commit', 'hsrc', 'himg:1']);
+    assert.equal(c.code, 0, c.stderr + d.log());
+    await docker(['rm', 'hsrc']);
+    const run = await docker(['run', '-d', '--name', 'hfromimg', 'himg:1']);
+    assert.equal(run.code, 0, run.stderr);
+    await until('healthy from the image', async () => (await health('hfromimg')) === 'healthy');
+    const off = await docker(['run', '-d', '--name', 'hoff', '--no-healthcheck', 'himg:1']);
+    assert.equal(off.code, 0, off.stderr);
+    await sleep(600);
+    assert.equal((await docker(['inspect', '-f', '{{.State.Health}}', 'hoff'])).stdout.trim(), '<nil>');
+    await docker(['rm', '-f', 'hfromimg', 'hoff']);
+  });
 });

@@ -81,10 +81,8 @@ export async function launchOciRuntime(engine: Engine, rec: ContainerRecord, o: 
     await client.request('launch');
     const status = await helper;
     if (status !== 0) {
-      let why = '';
-      try {
-        why = readFileSync(path.join(stateDir, 'shim.log'), 'utf8').trim().split('\n').slice(-3).join('; ');
-      } catch {}
+      // the runtime's own errors reach its stderr, which the shim logs as the container's output
+      const why = [runtimeErrors(o.log?.path), readTail(path.join(stateDir, 'shim.log'))].filter(Boolean).join('; ');
       throw new BerthError('failed-precondition', `${rec.Runtime} create: exit status ${status}${why ? `: ${why}` : ''}`, {
         object: rec.Id,
       });
@@ -94,6 +92,31 @@ export async function launchOciRuntime(engine: Engine, rec: ContainerRecord, o: 
     client.close();
     throw err;
   }
+}
+
+function readTail(file: string | undefined): string {
+  if (!file) return '';
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-3).join('; ');
+  } catch {
+    return '';
+  }
+}
+
+/** The json-file log's stderr lines (runc prints its failure there before the container exists). */
+function runtimeErrors(logPath: string | undefined): string {
+  return readTail(logPath)
+    .split('; ')
+    .map((l) => {
+      try {
+        const e = JSON.parse(l) as { log?: string; stream?: string };
+        return e.stream === 'stderr' ? (e.log ?? '').trim() : '';
+      } catch {
+        return '';
+      }
+    })
+    .filter(Boolean)
+    .join('; ');
 }
 
 /**
