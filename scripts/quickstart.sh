@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The first command of the README: install everything, then run a container the way runc's
-# README does — a bundle with a busybox root filesystem, `spec`, `run`, `list`, `delete`.
+# The first command of the README: install everything, run a container the way runc's README
+# does (a bundle with a busybox root filesystem, `spec`, `run`, `list`), then start berthd as a
+# background service, make busybox:latest available offline, and run a container through it
+# with the docker CLI. `bash scripts/berthd.sh stop` stops berthd (its containers keep running:
+# live-restore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -30,3 +33,12 @@ else
 fi
 "$RT" run demo
 "$RT" list
+cd - >/dev/null
+
+echo "==> busybox:latest from this machine's busybox-static (no internet needed)"
+node --import tsx scripts/busybox-image.ts
+echo "==> berthd (scripts/berthd.sh start; log: /var/log/berth/berthd.log; stop: bash scripts/berthd.sh stop)"
+bash scripts/berthd.sh start
+DOCKER="$(command -v /usr/local/bin/docker || command -v docker)"
+echo "==> DOCKER_HOST=unix:///run/berth/berth.sock docker run --rm busybox echo hello from berthd"
+DOCKER_HOST=unix:///run/berth/berth.sock "$DOCKER" run --rm busybox sh -c 'echo "hello from berthd: $(hostname), $(id)"'

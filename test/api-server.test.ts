@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import tls from 'node:tls';
 import { groupId } from '../src/api/listen.js';
 import { systemRoutes } from '../src/api/routes/system.js';
 import { type ApiServer, createApiServer, type Logger } from '../src/api/server.js';
@@ -50,7 +51,7 @@ const logger: Logger = {
 };
 
 /** What the test routes saw (client-went-away signals, stdin). */
-const seen = { aborted: 0, stdin: '' };
+const seen = { aborted: 0, stdin: '', attachClosed: 0 };
 
 const testRoutes: Route[] = [
   // An exec-start look-alike: the JSON body comes first (from the same packet as the head),
@@ -75,6 +76,19 @@ const testRoutes: Route[] = [
       });
     },
   },
+  // An attach that writes until the client is gone.
+  {
+    method: 'POST',
+    path: '/containers/{id}/attach',
+    handler: (_req, res) => {
+      const s = res.hijack({ contentType: 'application/vnd.docker.multiplexed-stream' });
+      const timer = setInterval(() => s.write(frame(STDOUT, 'x'.repeat(65536))), 5);
+      s.on('close', () => {
+        clearInterval(timer);
+        seen.attachClosed++;
+      });
+    },
+  },
   {
     method: 'GET',
     path: '/test/error/{kind}',
@@ -89,12 +103,27 @@ const testRoutes: Route[] = [
       throw new TypeError('cannot read properties of undefined');
     },
   },
+  // Just enough of a container and its exec for `docker exec` to reach the hijack above.
   {
     method: 'GET',
     path: '/containers/{id}/json',
-    handler: (req) => {
-      throw new BerthError('not-found', `No such container: ${req.params.id}`);
+    handler: (req, res) => {
+      if (req.params.id !== 'c1') throw new BerthError('not-found', `No such container: ${req.params.id}`);
+      res.json({ Id: 'c1', Name: '/c1', State: { Status: 'running', Running: true }, Config: { Tty: false } });
     },
+  },
+  {
+    method: 'POST',
+    path: '/containers/{id}/exec',
+    handler: async (req, res) => {
+      const body = await req.json<{ Cmd?: string[] }>();
+      res.json({ Id: `exec-${(body.Cmd ?? []).join('-')}` }, 201);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/exec/{id}/json',
+    handler: (req, res) => res.json({ ID: req.params.id, Running: false, ExitCode: 3, ProcessConfig: { tty: false }, ContainerID: 'c1' }),
   },
   {
     method: 'GET',
@@ -183,7 +212,8 @@ function request(
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'berth-api-'));
   sock = join(dir, 'run', 'berth.sock');
-  server = createApiServer([...systemRoutes({ events: bus }), ...testRoutes], { logger, closeGraceMs: 500 });
+  const info = { info: async () => ({ Containers: 7, Images: 3, DockerRootDir: dir }) };
+  server = createApiServer([...systemRoutes({ events: bus, info }), ...testRoutes], { logger, closeGraceMs: 500 });
   assert.deepEqual(await server.listen([`unix://${sock}`]), [`unix://${sock}`]);
 });
 
@@ -209,6 +239,8 @@ describe('the docker CLIs and docker-py', () => {
       assert.match(r.stdout, /Cgroup Driver: cgroupfs/);
       assert.match(r.stdout, /Swarm: inactive/);
     }
+    const f = await run(DOCKER_V28, ['info', '--format', '{{.Containers}} {{.Images}} {{.DockerRootDir}} {{.OSType}}'], env());
+    assert.equal(f.stdout.trim(), `7 3 ${dir} linux`, 'the engine provider overrides the host defaults');
   });
 
   test('docker events replays the bus between --since and --until, filtered, and ends at until', async () => {
@@ -250,11 +282,43 @@ describe('the docker CLIs and docker-py', () => {
     assert.equal(bus.subscribers, 0, 'the subscriber left with its client');
   });
 
+  test('an events subscriber that does not read is dropped, not buffered without bound', async () => {
+    const c = net.connect({ path: sock });
+    c.on('error', () => {});
+    c.write('GET /events HTTP/1.1\r\nHost: x\r\n\r\n');
+    c.pause(); // never read
+    for (let i = 0; i < 100 && bus.subscribers === 0; i++) await sleep(20);
+    assert.equal(bus.subscribers, 1);
+    const big = 'x'.repeat(8192);
+    for (let i = 0; i < 1000 && bus.subscribers > 0; i++) {
+      bus.publish('container', 'flood', `id${i}`, { big });
+      if (i % 50 === 0) await sleep(5);
+    }
+    assert.equal(bus.subscribers, 0, 'the stalled subscriber was dropped');
+    c.destroy();
+  });
+
   test('the CLI shows an error body as a message, so Content-Type is exact', async () => {
     const r = await run(DOCKER_V28, ['container', 'inspect', 'nosuch'], env());
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /No such container: nosuch/);
     assert.doesNotMatch(r.stderr, /\{"message"/);
+  });
+
+  test('docker exec -i goes through the upgrade: body, stdin, output after stdin EOF, exit code', async () => {
+    for (const cli of [DOCKER_V28, DOCKER_2010].filter(existsSync)) {
+      const r = await new Promise<Run>((resolve) => {
+        const child = execFile(
+          cli,
+          ['exec', '-i', 'c1', 'cat'],
+          { env: { ...process.env, ...env() }, timeout: 20_000 },
+          (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+        );
+        child.stdin?.end('from-stdin');
+      });
+      assert.equal(r.code, 3, `${cli}: ${r.stderr}`);
+      assert.match(r.stdout, /^body \{.*"Detach":false.*\}\necho from-stdinafter-eof\n$/, cli);
+    }
   });
 
   test('docker-py pings and reads the version', async (t) => {
@@ -287,7 +351,10 @@ describe('the wire', () => {
       assert.equal(r.headers.pragma, 'no-cache');
       assert.equal(r.headers['builder-version'], undefined);
       assert.equal(r.headers['content-type'], 'text/plain; charset=utf-8');
+      assert.equal(r.headers['content-length'], method === 'GET' ? '2' : '0');
     }
+    const absolute = await rawExchange('GET http://docker/v1.41/_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n');
+    assert.match(absolute.toString(), /^HTTP\/1.1 200 OK\r\n[\s\S]*\r\n\r\nOK$/);
   });
 
   test('errors: kind → status, exactly application/json, message only, logged', async () => {
@@ -443,6 +510,21 @@ describe('hijacking', () => {
     assert.equal(out, `body ${body}\necho inafter-eof\n`);
   });
 
+  test('a client that resets mid-stream closes the hijacked stream, with no EPIPE thrown', async () => {
+    const before = seen.attachClosed;
+    const c = net.connect({ path: sock });
+    c.on('error', () => {});
+    let got = 0;
+    c.on('data', (d) => {
+      got += d.length;
+    });
+    c.write('POST /v1.41/containers/c1/attach?stream=1&stdout=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+    for (let i = 0; i < 100 && got < 200_000; i++) await sleep(10);
+    c.destroy(); // unread data in its buffer: the server's next write fails (EPIPE)
+    for (let i = 0; i < 100 && seen.attachClosed === before; i++) await sleep(10);
+    assert.equal(seen.attachClosed, before + 1);
+  });
+
   test('upgrade to an unknown route is an ordinary 404, then the connection closes', async () => {
     const reply = await rawExchange('POST /exec/x/nope HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
     assert.match(reply.toString(), /^HTTP\/1.1 404 Not Found\r\n/);
@@ -549,7 +631,7 @@ describe('listeners', () => {
         p(`${who}.ext`),
       ]);
     }
-    const s = createApiServer(systemRoutes({ events: bus }), { logger });
+    const s = createApiServer([...systemRoutes({ events: bus }), ...testRoutes], { logger });
     const [addr] = await s.listen([
       {
         kind: 'tcp',
@@ -587,6 +669,24 @@ describe('listeners', () => {
         req.on('error', (e) => resolve(`refused: ${e.message}`));
       });
       assert.match(noCert, /^refused/);
+      // A hijack over TLS: the client's half-close (close_notify) must not end the output.
+      const c = tls.connect({
+        host: '127.0.0.1',
+        port,
+        ca: readFileSync(p('ca.pem')),
+        cert: readFileSync(p('client.pem')),
+        key: readFileSync(p('client-key.pem')),
+      });
+      const received: Buffer[] = [];
+      c.on('data', (d) => received.push(d));
+      const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
+      await new Promise<void>((resolve) => c.on('secureConnect', () => resolve()));
+      c.write('POST /exec/t1/start HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 2\r\n\r\n{}tls-in');
+      for (let i = 0; i < 100 && !Buffer.concat(received).includes('echo tls-in'); i++) await sleep(20);
+      c.end();
+      await closed;
+      const all = Buffer.concat(received);
+      assert.equal(demux(all.subarray(all.indexOf('\r\n\r\n') + 4)).stdout.toString(), 'body {}\necho tls-inafter-eof\n');
     } finally {
       await s.close();
     }

@@ -5,9 +5,14 @@
  * exit codes; the errors the CLI shows. Assertions are on the clients' own output and status.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Berthd, berthdUnavailable, DOCKER_2010 } from './helpers/berthd.js';
+import { busyboxTar, imageOf, putImage } from './helpers/images.js';
+import { registryMissing, startRegistry } from './helpers/registry.js';
 import { runCommand } from './helpers/runtime.js';
 
 const skip = berthdUnavailable();
@@ -93,8 +98,8 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     const id = run.stdout.trim();
     assert.match(id, /^[0-9a-f]{64}$/);
     const ps = await docker(['ps', '--format', '{{.ID}} {{.Names}} {{.Status}} {{.Command}}']);
-    // dockerd joins Path and Args with spaces, unquoted; the CLI truncates it
-    assert.match(ps.stdout, new RegExp(`^${id.slice(0, 12)} det Up .* "sh -c echo started`, 'm'));
+    // dockerd quotes an argument with spaces; the CLI truncates the command
+    assert.match(ps.stdout, new RegExp(`^${id.slice(0, 12)} det Up .* "sh -c 'echo started`, 'm'));
     const ex = await docker(['exec', 'det', 'sh', '-c', 'echo in-exec; echo e >&2; exit 4']);
     assert.equal(ex.code, 4);
     assert.equal(ex.stdout, 'in-exec\n');
@@ -140,6 +145,120 @@ describe('berthd with the docker CLI', { skip, timeout: 300_000 }, () => {
     const lt = await docker(['logs', 'lgt']);
     assert.equal(lt.stdout, 'a\r\nb\r\n', 'a terminal merges the streams, with its \\r\\n');
     assert.equal((await docker(['rm', 'lg', 'lgt'])).code, 0);
+  });
+
+  test('run of an image that is not here: the CLI pulls it from a registry, then runs it', { skip: registryMissing() }, async () => {
+    const reg = await startRegistry({ mode: 'anonymous' });
+    const dir = mkdtempSync(join(tmpdir(), 'berthd-pull-'));
+    try {
+      await putImage(reg, 'bb', '1', [imageOf([busyboxTar(dir)], { docker: true, config: { config: { Cmd: ['sh'] } } })]);
+      const r = await docker(['run', '--rm', `${reg.host}/bb:1`, 'echo', 'pulled']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Unable to find image .* locally/);
+      assert.match(r.stderr, /Pull complete|Downloaded newer image/);
+      assert.equal(r.stdout, 'pulled\n');
+      const again = await docker(['run', '--rm', `${reg.host}/bb:1`, 'echo', 'local']);
+      assert.equal(again.stdout, 'local\n', 'the second run uses the local image');
+      const used = await docker(['create', `${reg.host}/bb:1`]);
+      const rmi = await docker(['rmi', `${reg.host}/bb:1`]);
+      assert.equal(rmi.code, 1);
+      assert.match(
+        rmi.stderr,
+        /conflict: unable to remove repository reference .* \(must force\) - container [0-9a-f]{12} is using its referenced image/,
+      );
+      await docker(['rm', used.stdout.trim()]);
+      assert.equal((await docker(['rmi', `${reg.host}/bb:1`])).code, 0);
+    } finally {
+      await reg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('volumes, binds, tmpfs and docker cp through berthd', async () => {
+    assert.equal((await docker(['volume', 'create', 'vol1'])).code, 0);
+    assert.equal((await docker(['run', '--rm', '-v', 'vol1:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f'])).code, 0);
+    assert.equal((await docker(['run', '--rm', '-v', 'vol1:/data:ro', 'busybox', 'cat', '/data/f'])).stdout, 'kept\n');
+    const copied = await docker(['run', '--rm', '-v', 'vol2:/etc', 'busybox', 'cat', '/etc/passwd']);
+    assert.match(copied.stdout, /^root:/, "a new volume is filled from the image's content at its path");
+    const ro = await docker(['run', '--rm', '-v', `${d.dir}:/host:ro`, 'busybox', 'sh', '-c', 'ls /host/daemon.json && touch /host/x']);
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /Read-only file system/);
+    const t = await docker(['run', '--rm', '--tmpfs', '/t', 'busybox', 'sh', '-c', 'mount | grep " /t "']);
+    assert.match(t.stdout, /^tmpfs on \/t type tmpfs/);
+    const inUse = await docker(['create', '--name', 'vuser', '-v', 'vol1:/data', 'busybox']);
+    assert.equal(inUse.code, 0, inUse.stderr);
+    const rmv = await docker(['volume', 'rm', 'vol1']);
+    assert.match(rmv.stderr, /volume is in use/);
+    assert.equal((await docker(['rm', 'vuser'])).code, 0);
+    assert.equal((await docker(['volume', 'rm', 'vol1', 'vol2'])).code, 0);
+    await docker(['run', '-d', '--name', 'cpc', 'busybox', 'sleep', '1000']);
+    const cpIn = await docker(['cp', `${d.dir}/daemon.json`, 'cpc:/tmp/']);
+    assert.equal(cpIn.code, 0, cpIn.stderr);
+    assert.equal((await docker(['exec', 'cpc', 'cat', '/tmp/daemon.json'])).stdout, '{}');
+    const esc = await docker(['cp', 'cpc:/../../../etc/passwd', `${d.dir}/out`]);
+    assert.equal(esc.code, 0, 'a path above / is / inside the container');
+    assert.match(
+      (await runCommand(['cat', `${d.dir}/out`])).stdout,
+      /^root:x:0:0:root:\/root:\/bin\/sh/,
+      "the container's passwd, not the host's",
+    );
+    assert.equal((await docker(['stop', '-t', '0', 'cpc'])).code, 0);
+    const exp = await runCommand(['sh', '-c', `${'/usr/local/bin/docker'} export cpc | tar -t | grep -c .`], {
+      env: { DOCKER_HOST: d.host, DOCKER_CONFIG: d.dockerConfig },
+    });
+    assert.ok(Number(exp.stdout.trim()) > 100, `export of a stopped container: ${exp.stdout}`);
+    assert.equal((await docker(['rm', 'cpc'])).code, 0);
+    assert.deepEqual(d.mounts(), [], 'no host mount left by volumes, cp or export');
+  });
+
+  test('start -a, start -ai, attach, events; networks: none, host, and -p refused', async () => {
+    await docker(['create', '--name', 'sa', 'busybox', 'sh', '-c', 'echo from-start-a; exit 2']);
+    const sa = await docker(['start', '-a', 'sa']);
+    assert.equal(sa.code, 2);
+    assert.equal(sa.stdout, 'from-start-a\n');
+    const created = await docker(['create', '-i', '--name', 'sai', 'busybox', 'sh', '-c', 'read x; echo got $x']);
+    assert.equal(created.code, 0);
+    const sai = await docker(['start', '-ai', 'sai'], { input: 'hello\n' });
+    assert.equal(sai.stdout, 'got hello\n');
+    await docker(['run', '-d', '--name', 'att', 'busybox', 'sh', '-c', 'sleep 0.5; echo late; exit 4']);
+    const at = await docker(['attach', 'att']);
+    assert.equal(at.code, 4);
+    assert.equal(at.stdout, 'late\n');
+    const ev = await docker([
+      'events',
+      '--since',
+      '0',
+      '--until',
+      String(Math.ceil(Date.now() / 1000)),
+      '--filter',
+      'container=att',
+      '--format',
+      '{{.Action}}',
+    ]);
+    assert.deepEqual(ev.stdout.trim().split('\n'), ['create', 'start', 'die']);
+    const none = await docker(['run', '--rm', '--network', 'none', 'busybox', 'ip', '-o', 'link']);
+    assert.deepEqual(
+      none.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim()),
+      ['lo'],
+    );
+    const dflt = await docker(['run', '--rm', 'busybox', 'ip', '-o', 'link']);
+    assert.deepEqual(
+      dflt.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim()),
+      ['lo'],
+      'until networking lands: a loopback of its own',
+    );
+    const host = await docker(['run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link']);
+    assert.ok(host.stdout.trim().split('\n').length > 1, "the host's interfaces");
+    const p = await docker(['run', '--rm', '-p', '8080:80', 'busybox', 'true']);
+    assert.equal(p.code, 125);
+    assert.match(p.stderr, /publishing ports \(-p, -P\) needs container networking/);
+    assert.equal((await docker(['rm', 'sa', 'sai', 'att'])).code, 0);
   });
 
   test('start failures: 127 for a missing command, 126 for a directory; --rm removes the container', async () => {

@@ -2,6 +2,13 @@
  * berth-unpack: applies ONE layer (an uncompressed tar on stdin) into a root directory.
  *
  *   berth-unpack --root DIR --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]
+ *   berth-unpack --root-fd N --mode flat --no-whiteouts [--owner UID:GID] [--no-overwrite-dir-nondir]
+ *
+ * The second form is `docker cp`'s upload (src/engine/archive/extract.ts): the root is an
+ * inherited directory fd (the destination, resolved by the caller inside the container's root,
+ * so that nothing is resolved again by name), `.wh.*` names are ordinary files, every entry is
+ * owned by UID:GID when given, and replacing a directory by a non-directory (or the reverse)
+ * fails (EISDIR / ENOTDIR, message "cannot overwrite ...") with --no-overwrite-dir-nondir.
  *
  * Containment is the kernel's: every parent is opened with openat2(root, parent,
  * RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) (chroot semantics: absolute symlinks and `..` stay in
@@ -32,6 +39,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -53,6 +61,9 @@ struct strset {
 static struct {
 	int root;
 	int overlay, userns, sync;
+	int no_whiteouts, no_overwrite_dir_nondir, owner_set;
+	uid_t owner_uid;
+	gid_t owner_gid;
 	int *lowers;
 	size_t nlowers;
 	struct tar_reader r;
@@ -1115,7 +1126,7 @@ static void apply_entry(struct tar_entry *e)
 	char *parent = slash ? strndup(path, (size_t)(slash - path)) : xstrdup("");
 	if (!parent)
 		die(ENOMEM, "out of memory");
-	int whiteout = strncmp(base, ".wh.", 4) == 0;
+	int whiteout = !g.no_whiteouts && strncmp(base, ".wh.", 4) == 0;
 	/* a whiteout (or opaque mark) in a directory that exists nowhere has nothing to hide: it
 	 * creates no parents (in overlay mode they would show up as empty directories) */
 	if (whiteout && strncmp(base, ".wh..wh.", 8) != 0 &&
@@ -1146,6 +1157,19 @@ static void apply_entry(struct tar_entry *e)
 			return;
 		}
 		die(ENOTDIR, "parent '%s' is not a directory", parent);
+	}
+	if (g.owner_set) {
+		e->uid = g.owner_uid;
+		e->gid = g.owner_gid;
+	}
+	if (g.no_overwrite_dir_nondir && !whiteout) {
+		struct stat st;
+		if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISDIR(st.st_mode) && e->type != '5')
+				die(EISDIR, "cannot overwrite directory with non-directory");
+			if (!S_ISDIR(st.st_mode) && e->type == '5')
+				die(ENOTDIR, "cannot overwrite non-directory with directory");
+		}
 	}
 	if (whiteout) {
 		apply_whiteout(dirfd, parent, base, e);
@@ -1223,13 +1247,15 @@ static ssize_t read_stdin(void *ctx, void *buf, size_t n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: berth-unpack --root DIR --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]\n");
+	fprintf(stderr, "usage: berth-unpack --root DIR|--root-fd N --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]\n"
+			"       [--no-whiteouts] [--owner UID:GID] [--no-overwrite-dir-nondir]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *root = NULL, *mode = NULL;
+	int root_fd = -1;
 	const char **lowers = calloc((size_t)argc, sizeof *lowers);
 	g.sync = 1;
 	for (int i = 1; i < argc; i++) {
@@ -1243,10 +1269,27 @@ int main(int argc, char **argv)
 			g.userns = 1;
 		else if (strcmp(argv[i], "--no-sync") == 0)
 			g.sync = 0;
+		else if (strcmp(argv[i], "--root-fd") == 0 && i + 1 < argc)
+			root_fd = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--no-whiteouts") == 0)
+			g.no_whiteouts = 1;
+		else if (strcmp(argv[i], "--no-overwrite-dir-nondir") == 0)
+			g.no_overwrite_dir_nondir = 1;
+		else if (strcmp(argv[i], "--owner") == 0 && i + 1 < argc) {
+			unsigned u, gg;
+			char end;
+			if (sscanf(argv[++i], "%u:%u%c", &u, &gg, &end) != 2)
+				usage();
+			g.owner_set = 1;
+			g.owner_uid = (uid_t)u;
+			g.owner_gid = (gid_t)gg;
+		}
 		else
 			usage();
 	}
-	if (!root || !mode || (strcmp(mode, "overlay") && strcmp(mode, "flat")))
+	if ((!root) == (root_fd < 0) || !mode || (strcmp(mode, "overlay") && strcmp(mode, "flat")))
+		usage();
+	if (g.no_whiteouts && strcmp(mode, "flat"))
 		usage();
 	g.overlay = strcmp(mode, "overlay") == 0;
 	/* removal and deep trees hold one fd per level */
@@ -1259,9 +1302,23 @@ int main(int argc, char **argv)
 	/* a bigger stdin pipe means fewer wake-ups of the decompressor and of us (pipes only) */
 	fcntl(0, F_SETPIPE_SZ, 1 << 20);
 	/* the root itself must not be a symbolic link (CVE-2018-15664's lesson) */
-	g.root = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (g.root < 0)
-		die(errno, "open root '%s': %s", root, strerror(errno));
+	if (root) {
+		g.root = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (g.root < 0)
+			die(errno, "open root '%s': %s", root, strerror(errno));
+	} else {
+		struct stat st;
+		if (fstat(root_fd, &st) < 0)
+			die(errno, "root fd %d: %s", root_fd, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			die(ENOTDIR, "root fd %d: not a directory", root_fd);
+		g.root = root_fd;
+		fcntl(g.root, F_SETFD, FD_CLOEXEC);
+	}
+	/* a read-only mount fails before any entry is read, not half-way through the stream */
+	struct statvfs vfs;
+	if (fstatvfs(g.root, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		die(EROFS, "read-only file system");
 	g.lowers = xmalloc(g.nlowers * sizeof *g.lowers);
 	for (size_t i = 0; i < g.nlowers; i++) {
 		g.lowers[i] = open(lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);

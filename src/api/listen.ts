@@ -107,8 +107,9 @@ export async function clearStaleSocket(path: string): Promise<void> {
 export type Warn = (message: string) => void;
 
 function listenOn(server: net.Server, arg: { path: string } | { host: string; port: number }): Promise<void> {
+  const where = 'path' in arg ? `unix://${arg.path}` : `tcp://${arg.host}:${arg.port}`;
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
+    const onError = (err: Error) => reject(fromErrno('listen on', where, err));
     server.once('error', onError);
     server.listen(arg, () => {
       server.off('error', onError);

@@ -44,6 +44,9 @@ test('a {name} parameter is one segment, versioned or not', () => {
     failure(() => router.match('GET', '/containers//json')),
     { status: 404, message: 'page not found' },
   );
+  // A path that merely starts with /v is not a version prefix.
+  assert.equal(failure(() => router.match('GET', '/volumes/x')).status, 404);
+  assert.equal(router.match('GET', '/v1.41/containers/v1.2/json').params.id, 'v1.2');
 });
 
 test('a {name:.*} parameter takes slashes and colons (image names)', () => {

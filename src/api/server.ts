@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { BerthError } from '../common/errors.js';
 import { errorBody, messageOf, statusOf } from './errors.js';
 import type { HijackedStream } from './hijack.js';
-import { type ListenerSpec, type OpenedListener, openListener, parseListenAddress } from './listen.js';
+import { type ListenerSpec, type OpenedListener, openListener, parseListenAddress, type TlsSettings } from './listen.js';
 import { JSON_BODY_LIMIT, Request } from './request.js';
 import { Response } from './response.js';
 import { Router } from './router.js';
@@ -42,9 +42,17 @@ export interface ApiServerOptions {
   closeGraceMs?: number;
 }
 
+export interface ListenDefaults {
+  tls?: TlsSettings;
+  group?: string;
+}
+
 export interface ApiServer extends AsyncDisposable {
-  /** Opens the listeners (dockerd `-H` strings or specs); resolves to the bound addresses. */
-  listen(listeners: Array<string | ListenerSpec>): Promise<string[]>;
+  /**
+   * Opens the listeners (dockerd `-H` strings or specs); resolves to the bound addresses.
+   * `defaults` applies dockerd's `--tls*` flags to the TCP strings and `--group` to the unix ones.
+   */
+  listen(listeners: Array<string | ListenerSpec>, defaults?: ListenDefaults): Promise<string[]>;
   /** Every bound address so far: `unix:///path`, `tcp://127.0.0.1:PORT`. */
   readonly addresses: readonly string[];
   /** Serves one request (for an http.Server the caller owns). */
@@ -55,7 +63,9 @@ export interface ApiServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-function splitUrl(url: string): { path: string; query: URLSearchParams } {
+function splitUrl(rawUrl: string): { path: string; query: URLSearchParams } {
+  // An absolute-form request line (`GET http://docker/_ping`) means its path, as in Go.
+  const url = /^https?:\/\//i.test(rawUrl) ? rawUrl.replace(/^https?:\/\/[^/?]*/i, '') || '/' : rawUrl;
   const q = url.indexOf('?');
   return q < 0 ? { path: url, query: new URLSearchParams() } : { path: url.slice(0, q), query: new URLSearchParams(url.slice(q + 1)) };
 }
@@ -234,11 +244,12 @@ export function createApiServer(routes: Route[], opts: ApiServerOptions = {}): A
     return server;
   }
 
-  async function listen(specs: Array<string | ListenerSpec>): Promise<string[]> {
+  async function listen(specs: Array<string | ListenerSpec>, defaults: ListenDefaults = {}): Promise<string[]> {
     if (closing) throw new BerthError('failed-precondition', 'the API server is closed');
     const bound: string[] = [];
     for (const s of specs) {
-      const spec = typeof s === 'string' ? parseListenAddress(s) : s;
+      let spec = typeof s === 'string' ? parseListenAddress(s, defaults.tls) : s;
+      if (typeof s === 'string' && spec.kind === 'unix' && defaults.group) spec = { ...spec, group: defaults.group };
       const l = await openListener(spec, makeServer, (m) => log.warn(m));
       listeners.push(l);
       addresses.push(l.address);

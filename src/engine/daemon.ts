@@ -6,26 +6,33 @@
  * keep running under their shims and the next berthd follows them again; without it they are
  * stopped. A SIGKILL needs no code: shims do not depend on berthd.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { archiveRoutes } from '../api/routes/archive.js';
 import { containerRoutes } from '../api/routes/containers.js';
 import { containerMoreRoutes } from '../api/routes/containers-more.js';
+import { imageRoutes } from '../api/routes/images.js';
 import { systemRoutes } from '../api/routes/system.js';
+import { volumeRoutes } from '../api/routes/volumes.js';
 import { type ApiServer, createApiServer, type Logger } from '../api/server.js';
 import type { Route } from '../api/types.js';
-import { fromErrno } from '../common/errors.js';
+import { BerthError, fromErrno } from '../common/errors.js';
 import { openImageService } from '../images/service.js';
+import { sweepStaleMounts } from '../snapshots/private-mount.js';
 import { writePidfile } from './config/pidfile.js';
 import type { DaemonConfig } from './config/types.js';
+import { withContainerRootfs } from './containers/archive-root.js';
 import { ExecStore } from './containers/exec.js';
 import { HealthMonitor } from './containers/health.js';
 import { isActive } from './containers/record.js';
+import { volumeUsers } from './containers/remove.js';
 import { restoreContainers } from './containers/restore.js';
 import { stopContainer } from './containers/stop.js';
 import { ContainerStore } from './containers/store.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { EventBus } from './events.js';
 import { hostInfo } from './host.js';
+import { VolumeStore } from './volumes/index.js';
 
 export interface Daemon {
   readonly engine: Engine;
@@ -60,9 +67,17 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
       root: cfg.dataRoot,
       snapshotter: cfg.storageDriver,
       registry: { insecureRegistries: [...cfg.insecureRegistries], mirrors: [...cfg.registryMirrors] },
-      startup: true,
     });
     const containers = new ContainerStore(images.db);
+    // The start-up collection (what `startup: true` would do inside open) runs only once the
+    // containers' snapshots are roots: run before, it deleted every container's rootfs snapshot
+    // at each restart of berthd (found by test/berthd-faults.test.ts).
+    const svc = images;
+    svc.roots = () => ({
+      snapshots: containers.all().map((r) => ({ snapshotter: svc.snapshotter.name, key: r.SnapshotKey })),
+    });
+    await svc.reapLeases();
+    await svc.collector.run();
     const events = new EventBus();
     const options: EngineOptions = {
       dataRoot: cfg.dataRoot,
@@ -77,14 +92,20 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
       ...(extras.nsinit ? { nsinit: extras.nsinit } : {}),
     };
     const engine = new Engine(options, containers, images, events, hostInfo());
+    engine.volumes = await VolumeStore.open({ db: svc.db, root: cfg.dataRoot, events });
+    // A crash between a private mount and its unmount (cp, export, copy-up) leaves it here.
+    mkdirSync(path.join(cfg.dataRoot, 'tmp-mounts'), { recursive: true, mode: 0o700 });
+    await sweepStaleMounts(path.join(cfg.dataRoot, 'tmp-mounts')).catch((err) =>
+      log?.warn(`sweep private mounts: ${(err as Error).message}`),
+    );
     if (log) engine.log = (l) => log.warn(l);
-    const svc = images;
-    svc.roots = () => ({
-      snapshots: containers.all().map((r) => ({ snapshotter: svc.snapshotter.name, key: r.SnapshotKey })),
-    });
     mkdirSync(path.join(cfg.execRoot, 'containers'), { recursive: true, mode: 0o700 });
+    await engine.emptyTrash();
     const restored = await restoreContainers(engine);
     log?.info(`restored: ${restored.followed} running, ${restored.lost} lost, ${restored.swept} swept`);
+    // tmpfs volumes mounted for containers that are gone; the running ones hold theirs again.
+    engine.volumes.sweep((name) => volumeUsers(engine, name).filter((id) => isActive(containers.find(id)?.State.Status ?? 'exited')));
+    const volumes = engine.volumes;
     // Healthchecks follow start events from here on; the containers already running resume theirs.
     const health = new HealthMonitor(engine);
     health.resumeAll();
@@ -121,15 +142,37 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
         },
       }),
       ...containerRoutes({ engine, execs }),
+      ...imageRoutes({
+        images: svc,
+        events,
+        imageUsers: (imageId) => containers.usingImage(imageId).map((r) => r.Id),
+        isRunning: (id) => isActive(containers.find(id)?.State.Status ?? 'exited'),
+      }),
+      ...volumeRoutes({ volumes, events, volumeUsers: (name) => volumeUsers(engine, name) }),
+      ...archiveRoutes({ withRootfs: (ref, fn) => withContainerRootfs(engine, ref, fn) }),
       // stats, top, update, prune, commit, system df (h-more)
       ...containerMoreRoutes(engine),
       ...(extras.routes ?? []).flatMap((f) => f(engine, execs)),
     ];
     const server = createApiServer(routes, log ? { logger: log } : {});
-    const addresses = await server.listen(cfg.listeners.map((l) => l.addr)).catch(async (err) => {
-      await server.close().catch(() => {});
-      throw err;
-    });
+    const tls =
+      cfg.tls.enabled || cfg.tls.verify
+        ? {
+            cert: readPem(cfg.tls.cert, 'tlscert'),
+            key: readPem(cfg.tls.key, 'tlskey'),
+            ...(cfg.tls.caCert ? { ca: readPem(cfg.tls.caCert, 'tlscacert') } : {}),
+            verify: cfg.tls.verify,
+          }
+        : undefined;
+    const addresses = await server
+      .listen(
+        cfg.listeners.map((l) => l.addr),
+        { ...(tls ? { tls } : {}), group: cfg.group },
+      )
+      .catch(async (err) => {
+        await server.close().catch(() => {});
+        throw err;
+      });
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
@@ -145,6 +188,7 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
               .map((r) => stopContainer(engine, r.Id).catch(() => {})),
           );
         }
+        await engine.emptyTrash().catch(() => {});
         await svc[Symbol.asyncDispose]().catch(() => {});
         pidfile.remove();
       })());
@@ -153,6 +197,15 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
     await images?.[Symbol.asyncDispose]().catch(() => {});
     pidfile.remove();
     throw err;
+  }
+}
+
+function readPem(file: string | undefined, flag: string): Buffer {
+  if (!file) throw new BerthError('invalid-argument', `--${flag} is required for TLS`, { object: flag });
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw fromErrno(`read --${flag}`, file, err);
   }
 }
 

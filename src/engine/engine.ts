@@ -10,8 +10,12 @@
  *   <exec-root>/containers/<id>/   the shim's state dir (shim.json, exit.json, its socket)
  *   <exec-root>/runtime/<id>/      the runtime library's state record (cgroups, pid)
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { errnoCode } from '../common/errors.js';
 import type { ImageService } from '../images/service.js';
 import { Backoff } from './containers/monitor.js';
 import type { ContainerRecord } from './containers/record.js';
@@ -20,6 +24,7 @@ import { launchContainer } from './containers/start.js';
 import type { ContainerStore } from './containers/store.js';
 import type { EventBus } from './events.js';
 import type { HostInfo } from './host.js';
+import type { VolumeStore } from './volumes/index.js';
 
 export interface RuntimeEntry {
   path: string;
@@ -58,10 +63,13 @@ export class Engine {
   /** Attaches to a container that is not started yet: connected by start, before the process runs. */
   private readonly pendingAttaches = new Map<string, Set<PendingAttach>>();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly pendingDiscards = new Set<Promise<void>>();
   readonly backoff = new Backoff();
   /** False while berthd shuts down: no restarts are scheduled. */
   accepting = true;
   log: ((line: string) => void) | undefined;
+  /** Named volumes (set by the daemon; absent in tests that need none). */
+  volumes: VolumeStore | undefined;
 
   constructor(
     readonly options: EngineOptions,
@@ -107,6 +115,35 @@ export class Engine {
       release();
       if (this.locks.get(id) === chained) this.locks.delete(id);
     }
+  }
+
+  /**
+   * Removes a directory without making the caller wait for it: renamed into `<root>/trash/`
+   * (the same filesystem: one rename, atomic), then deleted in the background. A crash leaves
+   * it in the trash, which `emptyTrash` clears at start-up.
+   */
+  discard(dir: string): void {
+    const root = dir.startsWith(this.options.execRoot) ? this.options.execRoot : this.options.dataRoot;
+    const trash = path.join(root, 'trash');
+    const to = path.join(trash, `${path.basename(dir)}-${randomBytes(4).toString('hex')}`);
+    try {
+      mkdirSync(trash, { recursive: true, mode: 0o700 });
+      renameSync(dir, to);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    const p = rm(to, { recursive: true, force: true }).catch(() => {});
+    this.pendingDiscards.add(p);
+    void p.finally(() => this.pendingDiscards.delete(p));
+  }
+
+  /** What a crash left in the trash directories; and waits for background removals (shutdown). */
+  async emptyTrash(): Promise<void> {
+    await Promise.all([...this.pendingDiscards]);
+    for (const root of [this.options.dataRoot, this.options.execRoot])
+      await rm(path.join(root, 'trash'), { recursive: true, force: true }).catch(() => {});
   }
 
   /** Registers an attach for the next start; the returned function unregisters it. */

@@ -58,6 +58,8 @@ export interface PullOptions {
   unpack?: boolean;
   onProgress?: ProgressSink;
   signal?: AbortSignal;
+  /** the registry client for this pull only (one request's credentials, X-Registry-Auth); default the service's */
+  resolver?: Resolver;
 }
 
 export interface PullDeps extends ImageDeps {
@@ -139,7 +141,8 @@ export class Puller {
   }
 
   async #pull(ref: Reference, name: string, lease: ActiveLease, options: PullOptions, progress: ProgressSink): Promise<PullResult> {
-    const { resolver, content, images } = this.#deps;
+    const { content, images } = this.#deps;
+    const resolver = options.resolver ?? this.#deps.resolver;
     progress({ id: ref.tag ?? ref.digest ?? 'latest', status: `Pulling from ${ref.path}` });
     const target = await resolver.resolve(ref);
     if (ref.digest !== undefined && target.digest !== ref.digest) {
@@ -268,8 +271,12 @@ export class Puller {
     const limit = Math.max(1, options.concurrency ?? 3);
     let running = 0;
     const queue: (() => void)[] = [];
-    const acquire = async () => {
-      if (running >= limit) await new Promise<void>((r) => queue.push(r));
+    // `onWait` runs only when the layer has to queue for a slot: Docker says "Waiting" then, not before every download
+    const acquire = async (onWait?: () => void) => {
+      if (running >= limit) {
+        onWait?.();
+        await new Promise<void>((r) => queue.push(r));
+      }
       running++;
     };
     const release = () => {
@@ -324,7 +331,7 @@ export class Puller {
     emit: ProgressSink,
     parentCommitted: Promise<void>,
     parentReady: () => boolean,
-    acquire: () => Promise<void>,
+    acquire: (onWait?: () => void) => Promise<void>,
     release: () => void,
   ): Promise<'exists' | 'downloaded' | 'applied'> {
     const { snapshotter, content } = this.#deps;
@@ -354,8 +361,7 @@ export class Puller {
         done = r;
       });
       this.#downloads.set(layer.desc.digest, downloaded);
-      emit({ id, status: 'Waiting' });
-      await acquire();
+      await acquire(() => emit({ id, status: 'Waiting' }));
       try {
         // tee into apply only when the parent is already there: see the file comment
         const tee = !applied && parentReady() ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;

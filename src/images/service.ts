@@ -15,8 +15,8 @@ import { applyLayer } from '../archive/apply.js';
 import type { ApplyLayer } from '../archive/types.js';
 import { fromErrno } from '../common/errors.js';
 import { LocalContentStore } from '../content/local.js';
-import { type ClientOptions, createResolver } from '../distribution/registry.js';
-import type { Resolver } from '../distribution/types.js';
+import { type ClientOptions, createResolver, type RegistryClient } from '../distribution/registry.js';
+import type { CredentialSource, Resolver } from '../distribution/types.js';
 import { type Db, openMetadata } from '../metadata/db.js';
 import { Leases } from '../metadata/leases.js';
 import { NativeSnapshotter } from '../snapshots/native.js';
@@ -60,6 +60,7 @@ export class ImageService implements AsyncDisposable {
     readonly db: Db,
     readonly deps: ImageDeps & { content: LocalContentStore; leases: Leases },
     readonly resolver: Resolver,
+    private readonly registryOptions: ClientOptions,
   ) {
     this.puller = new Puller({ ...deps, resolver });
     this.collector = new GcScheduler(() => this.gc());
@@ -90,7 +91,8 @@ export class ImageService implements AsyncDisposable {
               ...(options.checkOverlay === undefined ? {} : { checkMount: options.checkOverlay }),
             });
       const deps = { content, images: new ImageStore(db), snapshotter, apply: options.apply ?? applyLayer, leases: new Leases(db) };
-      const svc = new ImageService(root, db, deps, options.resolver ?? createResolver(options.registry ?? {}));
+      const registry = options.registry ?? {};
+      const svc = new ImageService(root, db, deps, options.resolver ?? createResolver(registry), registry);
       if (options.startup) {
         await svc.reapLeases();
         await svc.collector.run();
@@ -114,6 +116,16 @@ export class ImageService implements AsyncDisposable {
 
   pull(ref: string, options?: PullOptions): Promise<PullResult> {
     return this.puller.pull(ref, options);
+  }
+  /**
+   * A new registry client with the service's settings (insecure registries, mirrors) and other
+   * credentials: one API request's X-Registry-Auth, or `/auth`'s login. The caller closes it.
+   */
+  registryClient(credentials?: CredentialSource): RegistryClient {
+    const options: ClientOptions = { ...this.registryOptions };
+    if (credentials) options.credentials = credentials;
+    else delete options.credentials;
+    return createResolver(options);
   }
   push(ref: string, options?: PushOptions): Promise<PushResult> {
     return push({ ...this.deps, resolver: this.resolver }, ref, options);

@@ -13,7 +13,7 @@ test('the schema migrates to the latest version, once, and refuses a newer one',
   assert.equal(db.pragma('user_version', { simple: true }), migrations.length);
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`).pluck().all();
-  assert.deepEqual(tables, ['content', 'images', 'lease_resources', 'leases', 'snapshots']);
+  assert.deepEqual(tables, ['containers', 'content', 'images', 'lease_resources', 'leases', 'snapshots', 'volumes']);
   db.close();
   openMetadata(file).close(); // idempotent
   const raw = openMetadata(file);

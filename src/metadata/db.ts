@@ -6,7 +6,11 @@
  * row reaches (so a crash between a file and its row leaves only garbage, never a dangling row
  * that claims a missing file... the row is written after the file is durable).
  *
- * WAL mode with synchronous=FULL: a committed transaction survives a power loss. The schema is
+ * WAL mode with synchronous=NORMAL: a committed transaction survives any crash of our process
+ * (SIGKILL at any line), and the database is never corrupted; a power loss may drop the last
+ * commits, which leaves files that no row claims — garbage that GC removes, the same state as a
+ * crash just before those commits. FULL cost an fsync per commit, blocking berthd's event loop
+ * several times per container (better-sqlite3 is synchronous). The schema is
  * versioned with PRAGMA user_version; `migrations[i]` takes version i to i+1, each in one
  * transaction. Never edit a migration that has shipped: append a new one.
  */
@@ -14,6 +18,17 @@ import Database from 'better-sqlite3';
 import { BerthError } from '../common/errors.js';
 
 export type Db = Database.Database;
+
+export const VOLUMES_MIGRATION = `
+  CREATE TABLE IF NOT EXISTS volumes (
+    name        TEXT PRIMARY KEY,          -- [a-zA-Z0-9][a-zA-Z0-9_.-]+, or 64 hex for an anonymous one
+    driver      TEXT NOT NULL,             -- 'local'
+    mountpoint  TEXT NOT NULL,             -- <data-root>/volumes/<name>/_data at creation
+    options     TEXT,                      -- JSON object of strings (driver options), or NULL
+    labels      TEXT,                      -- JSON object of strings, or NULL
+    created_at  INTEGER NOT NULL           -- ms since the epoch
+  ) STRICT;
+`;
 
 export const migrations: readonly string[] = [
   // 0 → 1: the image side.
@@ -84,6 +99,9 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX containers_image ON containers (image_id);
   `,
+  // 2 → 3: named volumes (src/engine/volumes/schema.ts; IF NOT EXISTS there, since VolumeStore
+  // also runs it at open).
+  VOLUMES_MIGRATION,
 ];
 
 export interface OpenOptions {
@@ -102,7 +120,7 @@ export function openMetadata(file: string, options: OpenOptions = {}): Db {
     db.pragma('busy_timeout = 5000');
     if (!options.readonly) {
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
     if (!options.readonly) migrate(db, file);

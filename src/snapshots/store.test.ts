@@ -172,3 +172,28 @@ test("overlayfs: a child's upperdir starts with its parent's root mode and owner
   assert.equal(st.mode & 0o7777, 0o710);
   if (root) assert.deepEqual([st.uid, st.gid], [7, 8]);
 });
+
+test('cleanup() racing prepare() in the same process never takes a new snapshot', async (t) => {
+  // The engine's GC runs cleanup() while containers are being created; a prepare that finished
+  // during cleanup's readdir used to be judged by the rows read before it, and lost its directory.
+  const { sn, root } = await setup(t, 'overlayfs');
+  const keys: string[] = [];
+  let stop = false;
+  const cleaner = (async () => {
+    while (!stop) await sn.cleanup();
+  })();
+  for (let i = 0; i < 60; i++) {
+    const batch = Array.from({ length: 4 }, (_, j) => `k-${i}-${j}`);
+    await Promise.all(batch.map((k) => sn.prepare(k)));
+    keys.push(...batch);
+  }
+  stop = true;
+  await cleaner;
+  const lost = [];
+  for (const k of keys) {
+    const m = await sn.mounts(k);
+    const dir = m[0]!.source;
+    if (!existsSync(dir)) lost.push(k);
+  }
+  assert.deepEqual(lost, [], `snapshot directories deleted under their rows (root ${root})`);
+});

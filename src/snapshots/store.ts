@@ -181,7 +181,10 @@ export abstract class DirSnapshotter implements Snapshotter {
       let orphan: boolean;
       if (m) {
         const id = Number(m[1]);
-        orphan = !this.inflight.has(id) && (name.startsWith('new-') || !ids.has(id));
+        // `ids` was read before the readdir (and earlier removals) awaited: a prepare of ours may
+        // have inserted its row and left `inflight` meanwhile. A directory that looks orphaned
+        // is judged again on a fresh read, in the same synchronous step as the inflight check.
+        orphan = !this.inflight.has(id) && (name.startsWith('new-') || (!ids.has(id) && !this.rows.ids().has(id)));
       } else {
         orphan = /^(?:tomb|check)-/.test(name);
       }

@@ -90,9 +90,11 @@ export class Berthd {
     return this.child?.pid;
   }
 
-  /** Starts berthd (again) on the same roots and waits for /_ping. */
-  async launch(): Promise<void> {
-    const env = { ...process.env };
+  /** Starts berthd (again) on the same roots and waits for /_ping; `extraEnv` e.g. BERTH_CRASH_AT. */
+  async launch(extraEnv: Record<string, string> = {}): Promise<void> {
+    // A second berthd on the same roots would leak the first (nothing would stop it).
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) throw new Error('berthd is running already');
+    const env = { ...process.env, ...extraEnv };
     delete env.NODE_EXTRA_CA_CERTS;
     const args = [
       BUNDLE,
@@ -175,6 +177,18 @@ export class Berthd {
       ...(o.input !== undefined ? { input: o.input } : {}),
       guardMs: o.guardMs ?? 60_000,
     });
+  }
+
+  /** Resolves when berthd has exited by itself (a crash point): false if it still runs after `ms`. */
+  async exited(ms = 20_000): Promise<boolean> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) {
+      this.child = undefined;
+      return true;
+    }
+    const done = await Promise.race([new Promise((r) => c.once('exit', () => r(true))), sleep(ms).then(() => false)]);
+    if (done) this.child = undefined;
+    return done === true;
   }
 
   /** SIGKILL, as a crash would. */

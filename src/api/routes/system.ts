@@ -30,11 +30,12 @@ export function parseEventTime(name: string, value: string | null): bigint | und
   return BigInt(m[1] as string) * 1_000_000_000n + BigInt(frac || '0');
 }
 
-const ping: Handler = (_req, res) => {
+const ping: Handler = (req, res) => {
   res.header('Cache-Control', 'no-cache, no-store, must-revalidate');
   res.header('Pragma', 'no-cache');
   // No Builder-Version header: `2` would switch the 20.10 CLI to BuildKit, which is not served.
-  res.text('OK');
+  // HEAD answers `Content-Length: 0`, as dockerd does.
+  res.text(req.method === 'HEAD' ? '' : 'OK');
 };
 
 export function systemRoutes(deps: SystemDeps): Route[] {
@@ -60,7 +61,11 @@ export function systemRoutes(deps: SystemDeps): Route[] {
     const out = res.stream('application/json');
     const send = (e: EngineEvent) => {
       out.write(`${JSON.stringify(e)}\n`);
-      if (out.writableLength > EVENTS_BACKLOG_LIMIT) finish(); // a reader that does not read
+      if (out.writableLength > EVENTS_BACKLOG_LIMIT) {
+        // A reader that does not read: drop it, and the output it left unread with it.
+        finish();
+        out.destroy();
+      }
     };
     // History and subscription in one synchronous step: publish() cannot slip in between.
     const past = since !== undefined || until !== undefined ? deps.events.history(Number(since ?? 0n)) : [];

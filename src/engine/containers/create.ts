@@ -8,9 +8,21 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { BerthError, fromErrno } from '../../common/errors.js';
 import { secureRandomHex, writeFileAtomic } from '../../common/fs.js';
+import { GC_ROOT_LABEL } from '../../images/gc.js';
+import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { lookupImage } from '../image-lookup.js';
-import { type CreateRequest, decodeCreateBody, mergeConfig, mountPoints, processOf, validateCreate } from '../spec/index.js';
+import {
+  type CreateRequest,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_READONLY_PATHS,
+  decodeCreateBody,
+  mergeConfig,
+  mountPoints,
+  processOf,
+  validateCreate,
+} from '../spec/index.js';
+import { inspectMounts, removeAnonymousVolumes, resolveVolumeMounts, type VolumeMount } from '../volumes/index.js';
 import { hostnameFile, hostsFile, resolvConf } from './files.js';
 import { generateName, validateName } from './names.js';
 import { type ContainerRecord, type MountInfo, rfc3339Nano, ZERO_TIME } from './record.js';
@@ -41,17 +53,28 @@ export async function createContainer(engine: Engine, body: unknown, name?: stri
   const id = secureRandomHex(32);
   const config = mergeConfig({ image: resolved.config.config, request: req.config, id });
   config.Image = imageRef;
+  // dockerd shows an empty Volumes (the CLI always sends `{}`) as null
+  if (config.Volumes && Object.keys(config.Volumes).length === 0) config.Volumes = null;
   const { path: procPath, args } = processOf(config);
 
   const dir = engine.containerDir(id);
   const key = `${SNAPSHOT_PREFIX}${id}`;
   let snapshotMade = false;
+  let resolved_: { mounts: VolumeMount[]; inspect: MountInfo[] } | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o710 });
     mkdirSync(`${dir}/rootfs`, { mode: 0o755 });
-    await engine.images.rootfs(image.name, key, { labels: { 'berth.container': id } });
+    // A GC root from its first moment: the record (what the daemon's GC roots list) is inserted
+    // only later, and a collection started meanwhile by another container's removal would
+    // otherwise delete this snapshot under the container being created (found by
+    // test/berthd-load.test.ts: `start` then failed with "mount overlay …: no such file or
+    // directory"). A crash before the insert leaves it to the start-up sweep (restore.ts).
+    await engine.images.rootfs(image.name, key, { labels: { 'berth.container': id, [GC_ROOT_LABEL]: 'container' } });
     snapshotMade = true;
+    crashPoint('create:snapshot');
     writeContainerFiles(engine, dir, config.Hostname ?? id.slice(0, 12), req);
+    resolved_ = resolveMounts(engine, req, config.Volumes);
+    crashPoint('create:files');
     const rec: ContainerRecord = {
       Id: id,
       Name: finalName,
@@ -65,7 +88,8 @@ export async function createContainer(engine: Engine, body: unknown, name?: stri
       State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', OOMKilled: false, StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME },
       RestartCount: 0,
       ManualStop: false,
-      Mounts: mountInfo(req),
+      Mounts: resolved_.inspect,
+      VolumeMounts: resolved_.mounts,
       Runtime: req.hostConfig.Runtime || engine.options.defaultRuntime,
       SnapshotKey: key,
       Generation: 0,
@@ -74,10 +98,12 @@ export async function createContainer(engine: Engine, body: unknown, name?: stri
     if (config.Healthcheck?.Test?.length && config.Healthcheck.Test[0] !== 'NONE')
       rec.State.Health = { Status: 'starting', FailingStreak: 0, Log: [] };
     engine.containers.insert(rec);
+    crashPoint('create:inserted');
     engine.publish(rec, 'create');
     return { Id: id, Warnings: warnings };
   } catch (err) {
     if (snapshotMade) await engine.images.snapshotter.remove(key).catch(() => {});
+    if (resolved_ && engine.volumes) await removeAnonymousVolumes(engine.volumes, resolved_.mounts, () => []).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -115,30 +141,47 @@ function normalizeHostConfig(engine: Engine, req: CreateRequest) {
   };
   h.RestartPolicy = { Name: h.RestartPolicy?.Name ?? '', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 };
   h.ShmSize ||= 64 * 1024 * 1024;
+  // daemon_unix.go adaptContainerSettings: swap defaults to twice the memory limit
+  if ((h.Memory ?? 0) > 0 && !h.MemorySwap) h.MemorySwap = (h.Memory ?? 0) * 2;
+  // verifyPlatformContainerResources: a limit of 0 or less is "unlimited", stored as null
+  if (h.PidsLimit !== undefined && h.PidsLimit !== null && h.PidsLimit <= 0) h.PidsLimit = null;
+  // -1 (what the CLI sends) means "the kernel's default", stored as null
+  if (h.MemorySwappiness === -1) h.MemorySwappiness = null;
+  // create.go / daemon_unix.go: the daemon's defaults are written into the record, so inspect
+  // shows the modes and paths in effect (the spec code reads the same values)
+  h.IpcMode ||= 'private';
+  // the mode start.ts gives (no private cgroup namespace unless asked; dockerd's on cgroup v1)
+  h.CgroupnsMode ||= 'host';
+  if (!h.Privileged) {
+    h.MaskedPaths ??= [...DEFAULT_MASKED_PATHS];
+    h.ReadonlyPaths ??= [...DEFAULT_READONLY_PATHS];
+  }
   return h;
 }
 
-/** -v and --mount as moby parses them; inspect's Mounts from them. Named volumes come with the volume layer. */
-function mountInfo(req: CreateRequest): MountInfo[] {
+/**
+ * -v, --mount and the image's VOLUMEs as moby resolves them: named and anonymous volumes are
+ * created now (src/engine/volumes/), binds and tmpfs kept as data; inspect's Mounts from them.
+ */
+function resolveMounts(
+  engine: Engine,
+  req: CreateRequest,
+  volumes: Record<string, object> | null | undefined,
+): { mounts: VolumeMount[]; inspect: MountInfo[] } {
   const points = mountPoints(req.hostConfig.Binds ?? [], req.hostConfig.Mounts ?? [], (p) => existsSync(p));
-  return points.map((mp) => {
-    if (mp.type === 'volume')
-      throw new BerthError(
-        'not-implemented',
-        `volume '${mp.source || '(anonymous)'}' at ${mp.destination}: named volumes are not available yet`,
-        {
-          object: mp.destination,
-        },
-      );
-    return {
-      Type: mp.type,
-      Source: mp.source,
-      Destination: mp.destination,
-      Mode: mp.mode,
-      RW: !mp.readOnly,
-      Propagation: mp.type === 'bind' ? mp.propagation || 'rprivate' : '',
-    };
+  const store = engine.volumes;
+  if (!store) {
+    if (points.some((p) => p.type === 'volume') || Object.keys(volumes ?? {}).length)
+      throw new BerthError('not-implemented', 'volumes are not available in this engine', { object: 'Volumes' });
+    return { mounts: [], inspect: [] };
+  }
+  const mounts = resolveVolumeMounts(store, {
+    points,
+    volumes: volumes ?? null,
+    tmpfs: req.hostConfig.Tmpfs ?? null,
+    volumeDriver: req.hostConfig.VolumeDriver ?? '',
   });
+  return { mounts, inspect: inspectMounts(mounts) as MountInfo[] };
 }
 
 function writeContainerFiles(engine: Engine, dir: string, hostname: string, req: CreateRequest): void {

@@ -160,8 +160,10 @@ export async function startExec(
     exitCode = r.exitCode;
   } catch (err) {
     if (conn && !conn.writableEnded)
-      conn.write(tty ? Buffer.from(`${(err as Error).message}\r\n`) : stdFrame(1, Buffer.from(`${(err as Error).message}\n`)));
-    exitCode = /not found|no such file/.test((err as Error).message) ? 127 : 126;
+      conn.write(tty ? Buffer.from(`${(err as Error).message}\r\n`) : stdFrame(1, Buffer.from(`${(err as Error).message}\r\n`)));
+    // dockerd 20.10 (daemon/exec.go): "Exec runs into an error, set the exit code to 126",
+    // whatever the cause — unlike `docker run`, a missing command is not 127 here
+    exitCode = 126;
   }
   // the exit code is known before the client sees the stream end
   e.ExitCode = exitCode;

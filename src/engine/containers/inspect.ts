@@ -111,7 +111,8 @@ function networkSettings(rec: ContainerRecord): Record<string, unknown> {
 
 /** One item of `GET /containers/json`. */
 export function listItem(rec: ContainerRecord, now = Date.now()): Record<string, unknown> {
-  const cmd = [rec.Path, ...rec.Args].join(' ');
+  // moby daemon/list.go: an argument with a space is put in single quotes (nothing else is escaped)
+  const cmd = [rec.Path, ...rec.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
   const mode = rec.HostConfig.NetworkMode ?? 'default';
   return {
     Id: rec.Id,

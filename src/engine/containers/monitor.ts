@@ -10,6 +10,7 @@ import { Container, deleteContainer } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
 import { ShimClient, waitExit } from '../shim/client.js';
 import type { ExitRecord } from '../shim/protocol.js';
+import { detachVolumes } from '../volumes/index.js';
 import { deleteOciRuntime } from './oci-runtime.js';
 import { isActive, rfc3339Nano } from './record.js';
 import { unmountRootfs } from './start.js';
@@ -88,6 +89,8 @@ export async function recordExit(engine: Engine, id: string, gen: number, exit: 
 /** After an exit: the runtime's record and cgroups, the rootfs mount, the shim (released). */
 export async function cleanupRun(engine: Engine, id: string): Promise<void> {
   await deleteContainer(engine.runtimeRoot, id, true).catch(() => {});
+  const rec = engine.containers.find(id);
+  if (engine.volumes && rec?.VolumeMounts?.length) detachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts);
   // another OCI runtime's state and cgroups (oci-runtime.ts); its host rootfs mount goes next
   await deleteOciRuntime(engine, id);
   await unmountRootfs(path.join(engine.containerDir(id), 'rootfs')).catch(() => {});

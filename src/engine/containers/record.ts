@@ -7,6 +7,7 @@
  * running → exited; any → removing → (gone); `dead` when removal failed half-way.
  */
 import type { CreateConfig, HostConfig } from '../spec/create-config.js';
+import type { VolumeMount } from '../volumes/index.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -65,6 +66,8 @@ export interface ContainerRecord {
   /** The restart policy's manager stopped it on purpose (`docker stop`): no restart, and not at daemon start. */
   ManualStop: boolean;
   Mounts: MountInfo[];
+  /** The resolved -v/--mount/image VOLUME mounts (src/engine/volumes/), for start, stop and `rm -v`. */
+  VolumeMounts?: VolumeMount[];
   /** The OCI runtime: 'berth' (berth-nsinit through the shim) or a registered runtime's name. */
   Runtime: string;
   /** The rootfs snapshot's key in the image service's snapshotter. */

@@ -3,9 +3,10 @@
  * record is marked `removing` (so a crash half-way is finished at the next start), the run's
  * leftovers, the rootfs snapshot, the container's directory and state dir go, and the row last.
  */
-import { rmSync } from 'node:fs';
 import { BerthError } from '../../common/errors.js';
+import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
+import { removeAnonymousVolumes } from '../volumes/index.js';
 import { cleanupRun } from './monitor.js';
 import { resumeIfPaused } from './pause.js';
 import { isActive } from './record.js';
@@ -53,8 +54,12 @@ export async function removeContainer(engine: Engine, ref: string, opts: RemoveO
       throw new BerthError('failed-precondition', `cannot remove container ${id}: it is running again`, { object: id });
     rec.State.Status = 'removing';
     engine.containers.save(rec);
+    crashPoint('remove:marked');
+    const mounts = rec.VolumeMounts ?? [];
     await finishRemoval(engine, id);
     engine.publish(rec, 'destroy');
+    if (opts.volumes && engine.volumes && mounts.length)
+      await removeAnonymousVolumes(engine.volumes, mounts, (name) => volumeUsers(engine, name)).catch(() => {});
   });
   engine.signals.emit(`removed:${id}`);
   engine.backoff.forget(id);
@@ -63,10 +68,20 @@ export async function removeContainer(engine: Engine, ref: string, opts: RemoveO
 /** The part of a removal that a restart finishes for a record left `removing`. */
 export async function finishRemoval(engine: Engine, id: string): Promise<void> {
   await cleanupRun(engine, id);
+  crashPoint('remove:cleaned');
   const rec = engine.containers.find(id);
   if (rec) await engine.images.snapshotter.remove(rec.SnapshotKey).catch(() => {});
-  rmSync(engine.containerDir(id), { recursive: true, force: true });
-  rmSync(engine.stateDir(id), { recursive: true, force: true });
+  crashPoint('remove:snapshot');
+  engine.discard(engine.containerDir(id));
+  engine.discard(engine.stateDir(id));
   engine.containers.delete(id);
   engine.images.collector.notify();
+}
+
+/** The containers (any state) whose mounts name volume `name`: dockerd refuses to remove it then. */
+export function volumeUsers(engine: Engine, name: string): string[] {
+  return engine.containers
+    .all()
+    .filter((r) => r.VolumeMounts?.some((m) => m.type === 'volume' && m.name === name))
+    .map((r) => r.Id);
 }

@@ -10,6 +10,13 @@ export function renameContainer(engine: Engine, ref: string, newName: string): v
   const old = rec.Name;
   if (old === name)
     throw new BerthError('invalid-argument', 'Renaming a container with the same name as its current name', { object: name });
-  engine.containers.rename(rec, name);
+  try {
+    engine.containers.rename(rec, name);
+  } catch (err) {
+    // dockerd's ContainerRename wraps the reservation error
+    if (err instanceof BerthError && err.kind === 'already-exists')
+      throw new BerthError(err.kind, `Error when allocating new name: ${err.message}`, { object: name, cause: err });
+    throw err;
+  }
   engine.publish(rec, 'rename', { oldName: `/${old}` });
 }

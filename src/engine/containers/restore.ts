@@ -102,11 +102,13 @@ export async function restoreContainers(engine: Engine): Promise<{ followed: num
   }
 
   // Restart policies at daemon start (dockerd restores `always` and non-stopped `unless-stopped`).
+  // `always` comes back even after a manual stop: moby's restartmanager ignores
+  // HasBeenManuallyStopped for it, and Docker documents it ("restarted only when Docker daemon
+  // restarts"); only `unless-stopped` stays down.
   for (const rec of engine.containers.all()) {
     const p = rec.HostConfig.RestartPolicy?.Name ?? '';
     if (rec.State.Status !== 'exited') continue;
     if (!(p === 'always' || (p === 'unless-stopped' && !rec.ManualStop))) continue;
-    if (rec.ManualStop) continue;
     await engine
       .withLock(rec.Id, () => launchContainer(engine, rec))
       .catch((err) => engine.log?.(`restart ${rec.Id} at start-up: ${(err as Error).message}`));

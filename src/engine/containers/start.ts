@@ -14,11 +14,14 @@ import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
 import { mountCount, unmountAll } from '../../snapshots/mount.js';
+import { withPrivateMount } from '../../snapshots/private-mount.js';
+import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
 import { ShimClient } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
+import { attachVolumes, detachVolumes, ociMounts } from '../volumes/index.js';
 import { applyInit, findInit } from './init.js';
 import { follow } from './monitor.js';
 import { deleteOciRuntime, isOciRuntime, launchOciRuntime } from './oci-runtime.js';
@@ -54,6 +57,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 
   let session: ShimSession | undefined;
+  let volumesHeld = false;
   let oci: ShimClient | undefined;
   try {
     const mounts = await engine.images.snapshotter.mounts(rec.SnapshotKey);
@@ -85,14 +89,26 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
           });
         return `/proc/${o.State.Pid}/ns/${type === 'network' ? 'net' : type}`;
       },
-      extraMounts: specMounts(
-        points.filter((p) => p.type !== 'volume'),
-        (mp) => mp.source,
-      ),
+      extraMounts:
+        engine.volumes && rec.VolumeMounts
+          ? ociMounts(engine.volumes, rec.VolumeMounts)
+          : specMounts(
+              points.filter((p) => p.type !== 'volume'),
+              (mp) => mp.source,
+            ),
     });
     // --init (h-more): the init binary at /sbin/docker-init, the process under it (init.ts)
     const spec = h.Init ? applyInit(built, requireInit(engine)) : built;
     writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify(spec), { durable: false });
+    if (engine.volumes && rec.VolumeMounts?.length) {
+      // Volumes are held by this run; a new volume is filled from the image at its path first
+      // (copy-up), through a private mount of the rootfs made only when something needs copying.
+      const privateParent = path.join(engine.options.dataRoot, 'tmp-mounts');
+      await attachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts, (use) =>
+        withPrivateMount(mounts, use, { parent: privateParent }),
+      );
+      volumesHeld = true;
+    }
 
     const tty = rec.Config.Tty === true;
     const consoleSocket = tty ? shortPath(engine, stateDir, id, 'console.sock', 'c') : undefined;
@@ -115,6 +131,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
         // the host never sees it, so nothing is left mounted when berthd or the shim die.
         const opts = { root: runtimeRoot, id, bundle: dir, rootfsMounts: mounts, ...(consoleSocket ? { consoleSocket } : {}) };
         const prepared = await prepare(opts, 'run-detached');
+        crashPoint('start:prepared');
         const cgroups = prepared.record.cgroups;
         const cgroup = (cgroups.find((c) => c.hierarchy.version === 2) ?? cgroups[0])?.dir;
         const launcher = shimLauncher({
@@ -135,7 +152,9 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     // Attaches that arrived before start (`docker run`: attach, wait, then start) are connected
     // now, between created and start, so they miss no output.
     await engine.connectPendingAttaches(id, engine.shimSocket(id));
+    crashPoint('start:launched');
     await client.start();
+    crashPoint('start:started');
     const state = await client.state();
     rec.State = {
       ...rec.State,
@@ -158,6 +177,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     await session?.[Symbol.asyncDispose]().catch(() => {});
     oci?.close();
     await stopLeftovers(engine, rec);
+    if (volumesHeld && engine.volumes && rec.VolumeMounts) detachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts);
     const message = startMessage(err);
     rec.State.ExitCode = startExitCode(message);
     rec.State.Error = message;

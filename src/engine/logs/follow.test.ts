@@ -9,7 +9,11 @@ import { at, collect, countingFs, entryLine, ShimLikeWriter } from './logs.test-
 import { type ReadLogsOptions, readLogs } from './read.js';
 
 const root = mkdtempSync(join(tmpdir(), 'berth-logs-follow-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const stops: AbortController[] = [];
+after(() => {
+  for (const s of stops) s.abort();
+  rmSync(root, { recursive: true, force: true });
+});
 let n = 0;
 const fresh = () => {
   const d = join(root, `c${n++}`);
@@ -26,8 +30,12 @@ function follower(path: string, o: ReadLogsOptions = {}) {
     exit = r;
   });
   const got: LogEntry[] = [];
+  // a failed test must not leave a follower waiting (it would keep the test process up)
+  const stop = new AbortController();
+  stops.push(stop);
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
   const finished = (async () => {
-    for await (const e of readLogs(path, { follow: true, done, pollMs: 50, ...o })) got.push(e);
+    for await (const e of readLogs(path, { follow: true, done, pollMs: 50, ...o, signal })) got.push(e);
     return texts(got);
   })();
   let ended = false;
@@ -78,10 +86,12 @@ test('follow: entries appended later arrive, a line written in two pieces arrive
 
 test('follow across rotations while writing: nothing lost, nothing twice, in order', async () => {
   const path = fresh();
-  const w = new ShimLikeWriter(path, 3 * ENTRY - 1, 5);
+  const w = new ShimLikeWriter(path, 3 * ENTRY - 1, 50);
+  w.write('stderr', line(0));
   const f = follower(path);
-  const all: string[] = [];
-  for (let i = 0; i < 40; i++) {
+  await f.waitFor(1); // it holds the file before the writer rotates it
+  const all = [line(0)];
+  for (let i = 1; i < 40; i++) {
     w.write(i % 3 ? 'stdout' : 'stderr', line(i));
     all.push(line(i));
     if (i % 2) await sleep(3);
@@ -148,9 +158,11 @@ test('follow with tail: the last N, then what is new; tail 0 only what is new', 
   const w = new ShimLikeWriter(path, 3 * ENTRY - 1, 10);
   for (let i = 0; i < 7; i++) w.write('stdout', line(i));
   const t2 = follower(path, { tail: 2 });
-  const t0 = follower(path, { tail: 0 });
+  const counted = countingFs();
+  const t0 = follower(path, { tail: 0, fs: counted.fs });
   await t2.waitFor(2);
-  await sleep(30);
+  // t0 has taken its tail (it read the end of the file) before anything new is written
+  for (let i = 0; i < 500 && counted.reads() === 0; i++) await sleep(10);
   for (let i = 7; i < 12; i++) w.write('stdout', line(i));
   await t2.waitFor(7);
   await t0.waitFor(5);
@@ -242,4 +254,28 @@ test('an idle follower does not poll in a tight loop', async () => {
   assert.ok(idle <= 10, `${idle} reads in 500 ms of silence`);
   f.exit();
   await f.finished;
+});
+
+test('a follower is woken by the directory watch, and by the fallback interval when there is none yet', async () => {
+  const path = fresh();
+  writeFileSync(path, '');
+  const f = follower(path, { pollMs: 60_000 });
+  await sleep(50);
+  const w = new ShimLikeWriter(path);
+  w.write('stdout', line(0));
+  await f.waitFor(1); // within 5 s: fs.watch, not the 60 s interval
+  f.exit();
+  assert.deepEqual(await f.finished, [line(0)]);
+  w.close();
+
+  const dir = join(root, `later${n++}`);
+  const g = follower(join(dir, 'json.log'), { pollMs: 100 });
+  await sleep(150);
+  mkdirSync(dir);
+  const w2 = new ShimLikeWriter(join(dir, 'json.log'));
+  w2.write('stderr', line(1));
+  await g.waitFor(1);
+  g.exit();
+  assert.deepEqual(await g.finished, [line(1)]);
+  w2.close();
 });

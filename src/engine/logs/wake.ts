@@ -23,7 +23,8 @@ export class Wakeup {
     if (this.watcher || this.closed) return;
     const base = basename(this.path);
     try {
-      const w = watch(dirname(this.path), (_event, name) => {
+      // Not persistent: a wait's timer keeps the process up; an iterator left suspended does not.
+      const w = watch(dirname(this.path), { persistent: false }, (_event, name) => {
         if (name === null || String(name).startsWith(base)) this.kick();
       });
       w.on('error', () => {

@@ -36,7 +36,10 @@ describe('-v and --mount (moby linux parser)', () => {
       /invalid volume specification: '\/a:rel': invalid mount config for type "bind": invalid mount path: 'rel' mount path must be absolute/,
     );
     assert.throws(() => parseBind('/a:/'), /destination can't be '\/'/);
-    assert.throws(() => parseBind('bad$name:/x'), /includes invalid characters for a local volume name/);
+    assert.throws(
+      () => parseBind('bad$name:/x'),
+      /^BerthError: create bad\$name: "bad\$name" includes invalid characters for a local volume name/,
+    );
     assert.throws(() => parseBind('v:/x'), /volume name is too short/);
   });
   test('--mount', () => {

@@ -84,7 +84,8 @@ export function parseBind(raw: string): MountPoint {
   if (type === 'volume' && source !== '' && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(source))
     throw bad(
       'Binds',
-      `${invalidSpec(raw).message}: "${source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
+      // dockerd reports it from the volume create, hence its `create <name>:` prefix
+      `create ${source}: "${source}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`,
     );
   return {
     type,

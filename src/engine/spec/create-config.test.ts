@@ -176,3 +176,11 @@ describe("create validation (dockerd's checks and texts)", () => {
     );
   });
 });
+
+test('--tmpfs destinations: absolute and not the root, with dockerd 20.10 texts', () => {
+  const v = (Tmpfs: Record<string, string>) => validateCreate(decodeCreateBody({ HostConfig: { Tmpfs } }), host);
+  refuses(() => v({ rel: '' }), "invalid mount path: 'rel' mount path must be absolute", 'Tmpfs');
+  refuses(() => v({ '/': '' }), "invalid specification: destination can't be '/'", 'Tmpfs');
+  refuses(() => v({ '/./': '' }), "invalid specification: destination can't be '/'", 'Tmpfs');
+  assert.deepEqual(v({ '/t': 'size=1m' }), []);
+});

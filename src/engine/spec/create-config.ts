@@ -446,6 +446,11 @@ export function validateCreate(req: CreateRequest, host: HostFacts): string[] {
   if ((h.OomScoreAdj ?? 0) < -1000 || (h.OomScoreAdj ?? 0) > 1000)
     throw bad('OomScoreAdj', `Invalid value ${h.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
   if ((h.ShmSize ?? 0) < 0) throw bad('ShmSize', 'SHM size can not be less than 0');
+  // moby linuxParser.ValidateTmpfsMountDestination: absolute, and not the root
+  for (const dest of Object.keys(h.Tmpfs ?? {})) {
+    if (!dest.startsWith('/')) throw bad('Tmpfs', `invalid mount path: '${dest}' mount path must be absolute`);
+    if (dest.split('/').every((s) => s === '' || s === '.')) throw bad('Tmpfs', "invalid specification: destination can't be '/'");
+  }
 
   const memory = h.Memory ?? 0;
   const swap = h.MemorySwap ?? 0;
