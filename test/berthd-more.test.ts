@@ -363,17 +363,34 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
       const r = await docker(['run', '--name', name!, '--label', label!, 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /big']);
       assert.equal(r.code, 0, r.stderr);
     }
-    const live = await docker(['run', '-d', '--name', 'plive', 'busybox', 'sleep', '1000']);
+    const live = await docker([
+      'run',
+      '-d',
+      '--name',
+      'plive',
+      '-v',
+      'dfvol:/data',
+      'busybox',
+      'sh',
+      '-c',
+      'head -c 50000 /dev/zero > /data/f; exec sleep 1000',
+    ]);
     assert.equal(live.code, 0);
     const df = await docker(['system', 'df']);
     assert.equal(df.code, 0, df.stderr);
     assert.match(df.stdout, /^Images\s+\d+\s+\d+\s+/m);
     assert.match(df.stdout, /^Containers\s+4\s+1\s+/m);
-    assert.match(df.stdout, /^Local Volumes\s+0\s+0\s+/m);
+    assert.match(df.stdout, /^Local Volumes\s+1\s+1\s+/m);
     assert.match(df.stdout, /^Build Cache\s+0\s+0\s+/m);
     const dfv = await docker(['system', 'df', '-v', '--format', '{{json .}}']);
     assert.equal(dfv.code, 0, dfv.stderr);
-    const sizes = (await d.api('GET', '/system/df')).body as { Containers: { Names: string[]; SizeRw: number }[]; LayersSize: number };
+    const sizes = (await d.api('GET', '/system/df')).body as {
+      Containers: { Names: string[]; SizeRw: number }[];
+      LayersSize: number;
+      Volumes: { Name: string; UsageData: { Size: number; RefCount: number } }[];
+    };
+    assert.equal(sizes.Volumes[0]?.Name, 'dfvol');
+    assert.equal(sizes.Volumes[0]?.UsageData.RefCount, 1);
     assert.ok(sizes.LayersSize > 0);
     assert.ok((sizes.Containers.find((c) => c.Names[0] === '/p1')?.SizeRw ?? 0) >= 100_000);
     const none = await docker(['container', 'prune', '-f', '--filter', 'until=1h']);
@@ -392,6 +409,7 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     const bad = await d.api('POST', `/containers/prune?filters=${encodeURIComponent('{"nope":{"x":true}}')}`);
     assert.equal(bad.status, 400);
     await docker(['rm', '-f', 'plive']);
+    await docker(['volume', 'rm', 'dfvol']);
   });
 
   test('--runtime runc: runc drives the container under the shim; docker info lists it; nothing left mounted', async () => {
