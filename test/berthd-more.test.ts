@@ -427,6 +427,9 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     const insp = await docker(['inspect', '-f', '{{.HostConfig.Runtime}} {{.State.Status}}', 'rc']);
     assert.equal(insp.stdout.trim(), 'runc running');
     assert.equal(d.mounts().filter((m) => m.endsWith('/rootfs')).length, 1, 'the rootfs is mounted on the host while it runs');
+    const top = await docker(['top', 'rc']);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, / sleep 1000$/m);
     const stop = await docker(['stop', '-t', '1', 'rc']);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal((await docker(['inspect', '-f', '{{.State.ExitCode}}', 'rc'])).stdout.trim(), '137');

@@ -4,9 +4,12 @@
  * cgroup (cgroup.procs of its cgroups and their sub-cgroups). `parsePs` is pure.
  */
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { BerthError } from '../../common/errors.js';
 import { containerPids } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
+import { isOciRuntime, runtimeCgroupDir } from './oci-runtime.js';
 
 export interface TopResult {
   Titles: string[];
@@ -32,6 +35,14 @@ export function parsePs(output: string, pids: ReadonlySet<number>): TopResult {
   return { Titles, Processes };
 }
 
+/** Another OCI runtime's container: the pids of the cgroup it made (no runtime library record). */
+async function ociRuntimePids(bundle: string): Promise<number[]> {
+  const dir = runtimeCgroupDir(bundle);
+  if (!dir) throw new Error('no cgroup directory');
+  const text = await readFile(path.join(dir, 'cgroup.procs'), 'utf8');
+  return text.split('\n').filter(Boolean).map(Number);
+}
+
 export async function topContainer(engine: Engine, ref: string, psArgs: string | null): Promise<TopResult> {
   const rec = engine.containers.get(ref);
   if (rec.State.Status === 'restarting')
@@ -43,7 +54,7 @@ export async function topContainer(engine: Engine, ref: string, psArgs: string |
   const args = (psArgs || '-ef').split(/\s+/).filter(Boolean);
   // the runtime's record is gone once the container exited (its exit may not be recorded yet)
   const pids = new Set(
-    await containerPids(engine.runtimeRoot, rec.Id).catch((err) => {
+    await (isOciRuntime(rec) ? ociRuntimePids(engine.containerDir(rec.Id)) : containerPids(engine.runtimeRoot, rec.Id)).catch((err) => {
       throw new BerthError('failed-precondition', `Container ${rec.Id} is not running`, { object: rec.Id, cause: err });
     }),
   );
