@@ -187,7 +187,7 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
       '--name',
       'hres',
       '--health-cmd',
-      'true',
+      'test ! -e /bad',
       '--health-interval',
       '200ms',
       '--health-retries',
@@ -201,9 +201,7 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     await d.kill9();
     await d.launch();
     assert.equal(await health('hres'), 'healthy');
-    // the probes run again: entries newer than the restart
-    // (not a status change driven from an exec: on main, an exec into a container restored after a
-    // berthd restart does not see the container's root — reported, left to the exec's owner)
+    // the probes run again: entries newer than the restart, and a status change
     const relaunched = Date.now();
     const lastStart = async () =>
       Date.parse(
@@ -211,6 +209,9 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
           .Start,
       );
     await until('a probe after the restart', async () => (await lastStart()) > relaunched);
+    const ex = await docker(['exec', 'hres', 'touch', '/bad']);
+    assert.equal(ex.code, 0, ex.stderr);
+    await until('hres unhealthy after the restart', async () => (await health('hres')) === 'unhealthy');
     await docker(['stop', '-t', '0', 'hres']);
     const before = (JSON.parse((await docker(['inspect', '-f', '{{json .State.Health}}', 'hres'])).stdout) as { Log: unknown[] }).Log
       .length;
