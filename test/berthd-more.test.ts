@@ -431,6 +431,9 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     const top = await docker(['top', 'rc']);
     assert.equal(top.code, 0, top.stderr);
     assert.match(top.stdout, / sleep 1000$/m);
+    const st = await docker(['stats', '--no-stream', '--format', '{{.PIDs}} {{.MemUsage}}', 'rc']);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^1 [\d.]+[KMG]?i?B \/ /);
     const stop = await docker(['stop', '-t', '1', 'rc']);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal((await docker(['inspect', '-f', '{{.State.ExitCode}}', 'rc'])).stdout.trim(), '137');

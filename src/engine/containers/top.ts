@@ -4,12 +4,11 @@
  * cgroup (cgroup.procs of its cgroups and their sub-cgroups). `parsePs` is pure.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { BerthError } from '../../common/errors.js';
+import { managerFor } from '../../runtime/cgroups/manager.js';
 import { containerPids } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
-import { isOciRuntime, runtimeCgroupDir } from './oci-runtime.js';
+import { isOciRuntime, runtimeCgroups } from './oci-runtime.js';
 
 export interface TopResult {
   Titles: string[];
@@ -35,12 +34,11 @@ export function parsePs(output: string, pids: ReadonlySet<number>): TopResult {
   return { Titles, Processes };
 }
 
-/** Another OCI runtime's container: the pids of the cgroup it made (no runtime library record). */
+/** Another OCI runtime's container: the pids of the cgroups it made (no runtime library record). */
 async function ociRuntimePids(bundle: string): Promise<number[]> {
-  const dir = runtimeCgroupDir(bundle);
-  if (!dir) throw new Error('no cgroup directory');
-  const text = await readFile(path.join(dir, 'cgroup.procs'), 'utf8');
-  return text.split('\n').filter(Boolean).map(Number);
+  const dirs = runtimeCgroups(bundle);
+  if (dirs.length === 0) throw new Error('no cgroup directory');
+  return managerFor(dirs).pids();
 }
 
 export async function topContainer(engine: Engine, ref: string, psArgs: string | null): Promise<TopResult> {
