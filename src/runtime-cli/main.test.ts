@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { commandOf } from './main.js';
+import { commandOf, preloadCommands } from './main.js';
 
 test('commandOf finds the command after global options and their values', () => {
   assert.equal(commandOf(['state', 'c1']), 'state');
@@ -21,4 +21,13 @@ test('commandOf leaves help, unknown commands and bare options to the full progr
   assert.equal(commandOf(['--version']), undefined);
   assert.equal(commandOf(['--', 'run']), undefined);
   assert.equal(commandOf(['toString']), undefined);
+});
+
+test('preloadCommands initialises every command module (the startup snapshot holds them all)', async () => {
+  await preloadCommands();
+  // each command module, imported afterwards, is the one already initialised and registers
+  for (const verb of ['create', 'run', 'exec', 'delete', 'features']) {
+    const m = (await import(`./commands/${verb}.js`)) as { register?: unknown };
+    assert.equal(typeof m.register, 'function', verb);
+  }
 });
