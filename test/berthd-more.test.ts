@@ -187,7 +187,7 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
       '--name',
       'hres',
       '--health-cmd',
-      'true',
+      'test ! -e /bad',
       '--health-interval',
       '200ms',
       '--health-retries',
@@ -201,9 +201,7 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     await d.kill9();
     await d.launch();
     assert.equal(await health('hres'), 'healthy');
-    // the probes run again: entries newer than the restart
-    // (not a status change driven from an exec: on main, an exec into a container restored after a
-    // berthd restart does not see the container's root — reported, left to the exec's owner)
+    // the probes run again: entries newer than the restart, and a status change
     const relaunched = Date.now();
     const lastStart = async () =>
       Date.parse(
@@ -211,6 +209,9 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
           .Start,
       );
     await until('a probe after the restart', async () => (await lastStart()) > relaunched);
+    const ex = await docker(['exec', 'hres', 'touch', '/bad']);
+    assert.equal(ex.code, 0, ex.stderr);
+    await until('hres unhealthy after the restart', async () => (await health('hres')) === 'unhealthy');
     await docker(['stop', '-t', '0', 'hres']);
     const before = (JSON.parse((await docker(['inspect', '-f', '{{json .State.Health}}', 'hres'])).stdout) as { Log: unknown[] }).Log
       .length;
@@ -363,17 +364,34 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
       const r = await docker(['run', '--name', name!, '--label', label!, 'busybox', 'sh', '-c', 'head -c 100000 /dev/zero > /big']);
       assert.equal(r.code, 0, r.stderr);
     }
-    const live = await docker(['run', '-d', '--name', 'plive', 'busybox', 'sleep', '1000']);
+    const live = await docker([
+      'run',
+      '-d',
+      '--name',
+      'plive',
+      '-v',
+      'dfvol:/data',
+      'busybox',
+      'sh',
+      '-c',
+      'head -c 50000 /dev/zero > /data/f; exec sleep 1000',
+    ]);
     assert.equal(live.code, 0);
     const df = await docker(['system', 'df']);
     assert.equal(df.code, 0, df.stderr);
     assert.match(df.stdout, /^Images\s+\d+\s+\d+\s+/m);
     assert.match(df.stdout, /^Containers\s+4\s+1\s+/m);
-    assert.match(df.stdout, /^Local Volumes\s+0\s+0\s+/m);
+    assert.match(df.stdout, /^Local Volumes\s+1\s+1\s+/m);
     assert.match(df.stdout, /^Build Cache\s+0\s+0\s+/m);
     const dfv = await docker(['system', 'df', '-v', '--format', '{{json .}}']);
     assert.equal(dfv.code, 0, dfv.stderr);
-    const sizes = (await d.api('GET', '/system/df')).body as { Containers: { Names: string[]; SizeRw: number }[]; LayersSize: number };
+    const sizes = (await d.api('GET', '/system/df')).body as {
+      Containers: { Names: string[]; SizeRw: number }[];
+      LayersSize: number;
+      Volumes: { Name: string; UsageData: { Size: number; RefCount: number } }[];
+    };
+    assert.equal(sizes.Volumes[0]?.Name, 'dfvol');
+    assert.equal(sizes.Volumes[0]?.UsageData.RefCount, 1);
     assert.ok(sizes.LayersSize > 0);
     assert.ok((sizes.Containers.find((c) => c.Names[0] === '/p1')?.SizeRw ?? 0) >= 100_000);
     const none = await docker(['container', 'prune', '-f', '--filter', 'until=1h']);
@@ -392,6 +410,7 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     const bad = await d.api('POST', `/containers/prune?filters=${encodeURIComponent('{"nope":{"x":true}}')}`);
     assert.equal(bad.status, 400);
     await docker(['rm', '-f', 'plive']);
+    await docker(['volume', 'rm', 'dfvol']);
   });
 
   test('--runtime runc: runc drives the container under the shim; docker info lists it; nothing left mounted', async () => {
@@ -409,6 +428,12 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     const insp = await docker(['inspect', '-f', '{{.HostConfig.Runtime}} {{.State.Status}}', 'rc']);
     assert.equal(insp.stdout.trim(), 'runc running');
     assert.equal(d.mounts().filter((m) => m.endsWith('/rootfs')).length, 1, 'the rootfs is mounted on the host while it runs');
+    const top = await docker(['top', 'rc']);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, / sleep 1000$/m);
+    const st = await docker(['stats', '--no-stream', '--format', '{{.PIDs}} {{.MemUsage}}', 'rc']);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /^1 [\d.]+[KMG]?i?B \/ /);
     const stop = await docker(['stop', '-t', '1', 'rc']);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal((await docker(['inspect', '-f', '{{.State.ExitCode}}', 'rc'])).stdout.trim(), '137');
@@ -432,5 +457,32 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     const unknown = await docker(['run', '--rm', '--runtime', 'nope', 'busybox', 'true']);
     assert.equal(unknown.code, 125);
     assert.match(unknown.stderr, /Unknown runtime specified nope/);
+  });
+
+  test("healthchecks from the image's config (a committed HEALTHCHECK); --no-healthcheck turns it off", async () => {
+    const src = await docker([
+      'create',
+      '--name',
+      'hsrc',
+      '--health-cmd',
+      'true',
+      '--health-interval',
+      '200ms',
+      'busybox',
+      'sleep',
+      '1000',
+    ]);
+    assert.equal(src.code, 0, src.stderr);
+    const c = await docker(['commit', 'hsrc', 'himg:1']);
+    assert.equal(c.code, 0, c.stderr + d.log());
+    await docker(['rm', 'hsrc']);
+    const run = await docker(['run', '-d', '--name', 'hfromimg', 'himg:1']);
+    assert.equal(run.code, 0, run.stderr);
+    await until('healthy from the image', async () => (await health('hfromimg')) === 'healthy');
+    const off = await docker(['run', '-d', '--name', 'hoff', '--no-healthcheck', 'himg:1']);
+    assert.equal(off.code, 0, off.stderr);
+    await sleep(600);
+    assert.equal((await docker(['inspect', '-f', '{{.State.Health}}', 'hoff'])).stdout.trim(), '<nil>');
+    await docker(['rm', '-f', 'hfromimg', 'hoff']);
   });
 });

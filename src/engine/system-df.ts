@@ -2,11 +2,14 @@
  * `GET /system/df` (docker system df): images, containers, volumes, build cache and the layers'
  * total size. The container part is complete (each one's writable layer from its snapshot's
  * usage); the image part comes from the image store (sizes are the layers' blob sizes, as the
- * image service knows them); volumes and build cache are empty lists until this Berth has them.
+ * image service knows them); volumes from the volume store, each with its size and the number of
+ * containers that use it (UsageData); the build cache is an empty list (no builder here).
  */
 import { resolveImage } from '../images/resolve.js';
 import { listItem } from './containers/inspect.js';
+import { volumeUsers } from './containers/remove.js';
 import type { Engine } from './engine.js';
+import { toApiVolume } from './volumes/index.js';
 
 export async function systemDf(engine: Engine): Promise<Record<string, unknown>> {
   const svc = engine.images;
@@ -71,11 +74,20 @@ export async function systemDf(engine: Engine): Promise<Record<string, unknown>>
       return { ...listItem(c, now), SizeRw: rw, SizeRootFs: rw + (image?.Size ?? 0) };
     }),
   );
+  const store = engine.volumes;
+  const Volumes = store
+    ? await Promise.all(
+        store.list().map(async (v) => ({
+          ...toApiVolume(v),
+          UsageData: { Size: await store.size(v.name).catch(() => -1), RefCount: volumeUsers(engine, v.name).length },
+        })),
+      )
+    : [];
   return {
     LayersSize: [...layerSizes.values()].reduce((a, b) => a + b, 0),
     Images,
     Containers,
-    Volumes: [],
+    Volumes,
     BuildCache: [],
   };
 }

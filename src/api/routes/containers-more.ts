@@ -1,6 +1,6 @@
 /**
- * The container endpoints beyond the lifecycle: stats, top (more to come: update, prune, commit,
- * system df). The engine's verbs are in src/engine/containers/.
+ * The container endpoints beyond the lifecycle: stats, top, update, prune, commit, and system df.
+ * The engine's verbs are in src/engine/containers/.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../../common/errors.js';

@@ -87,7 +87,9 @@ export async function commitContainer(engine: Engine, ref: string, o: CommitOpti
         diffId = `sha256:${h.digest('hex')}`;
       });
       tar.on('error', (err) => tee.destroy(err));
-      const gz = tar.pipe(createGzip()).pipe(tee);
+      const zip = createGzip();
+      zip.on('error', (err) => tee.destroy(err));
+      const gz = tar.pipe(zip).pipe(tee);
       layer = await storeStream(deps.content, gz, { ref: ingest, protect });
     } finally {
       if (freeze) await resume(engine.runtimeRoot, rec.Id).catch(() => {});

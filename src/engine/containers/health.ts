@@ -74,6 +74,11 @@ function goDuration(ns: number): string {
 class Collector extends Duplex {
   private readonly chunks: Buffer[] = [];
   private size = 0;
+  constructor() {
+    super();
+    // output relayed after the exec's end (a late frame) must not become an uncaught error
+    this.on('error', () => {});
+  }
   override _read(): void {}
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (this.size < MAX_OUTPUT * 4) {

@@ -11,13 +11,15 @@
  * start.ts unmountRootfs) — what containerd does for every container. A berthd crash in between
  * leaves that mount until the next start's or restore's cleanup.
  *
- * What the runtime library offers for berth's containers (stats, top, pause, update, exec through
- * its record) needs the runtime's own `events`/`ps`/`exec` for these: not done here.
+ * stats and top read the cgroups the runtime made (runtimeCgroups); pause, update and exec go
+ * through the runtime library's record for berth's containers and would need the runtime's own
+ * `pause`/`update`/`exec` for these: not done here.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError } from '../../common/errors.js';
+import { type CgroupDir, cgroupDirs, readCgroupLayout } from '../../runtime/cgroups/manager.js';
 import { mountAll } from '../../snapshots/mount.js';
 import type { Engine } from '../engine.js';
 import { ShimClient } from '../shim/client.js';
@@ -81,10 +83,8 @@ export async function launchOciRuntime(engine: Engine, rec: ContainerRecord, o: 
     await client.request('launch');
     const status = await helper;
     if (status !== 0) {
-      let why = '';
-      try {
-        why = readFileSync(path.join(stateDir, 'shim.log'), 'utf8').trim().split('\n').slice(-3).join('; ');
-      } catch {}
+      // the runtime's own errors reach its stderr, which the shim logs as the container's output
+      const why = [runtimeErrors(o.log?.path), readTail(path.join(stateDir, 'shim.log'))].filter(Boolean).join('; ');
       throw new BerthError('failed-precondition', `${rec.Runtime} create: exit status ${status}${why ? `: ${why}` : ''}`, {
         object: rec.Id,
       });
@@ -96,20 +96,58 @@ export async function launchOciRuntime(engine: Engine, rec: ContainerRecord, o: 
   }
 }
 
+function readTail(file: string | undefined): string {
+  if (!file) return '';
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-3).join('; ');
+  } catch {
+    return '';
+  }
+}
+
+/** The json-file log's stderr lines (runc prints its failure there before the container exists). */
+function runtimeErrors(logPath: string | undefined): string {
+  return readTail(logPath)
+    .split('; ')
+    .map((l) => {
+      try {
+        const e = JSON.parse(l) as { log?: string; stream?: string };
+        return e.stream === 'stderr' ? (e.log ?? '').trim() : '';
+      } catch {
+        return '';
+      }
+    })
+    .filter(Boolean)
+    .join('; ');
+}
+
+/**
+ * The cgroups the runtime makes for the spec's cgroupsPath (cgroupfs paths), in the runtime
+ * library's shape, for its cgroup manager (stats, pids): the ones that exist.
+ */
+export function runtimeCgroups(bundle: string): CgroupDir[] {
+  const p = specCgroupsPath(bundle);
+  if (!p) return [];
+  return cgroupDirs(readCgroupLayout(), p).filter((d) => existsSync(d.dir));
+}
+
+function specCgroupsPath(bundle: string): string | undefined {
+  try {
+    const p = (JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: string } }).linux
+      ?.cgroupsPath;
+    return p && !p.includes(':') ? (p.startsWith('/') ? p : `/${p}`) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The cgroup directory the runtime makes for the spec's cgroupsPath (cgroupfs paths): the
  * unified one on a pure v2 host, else the v1 pids hierarchy's (its cgroup.procs lists them all).
  */
 export function runtimeCgroupDir(bundle: string): string | undefined {
-  let cgroupsPath: string | undefined;
-  try {
-    cgroupsPath = (JSON.parse(readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: string } }).linux
-      ?.cgroupsPath;
-  } catch {
-    return undefined;
-  }
-  if (!cgroupsPath || cgroupsPath.includes(':')) return undefined;
-  const rel = cgroupsPath.startsWith('/') ? cgroupsPath : `/${cgroupsPath}`;
+  const rel = specCgroupsPath(bundle);
+  if (!rel) return undefined;
   if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return `/sys/fs/cgroup${rel}`;
   if (existsSync('/sys/fs/cgroup/pids')) return `/sys/fs/cgroup/pids${rel}`;
   return undefined;

@@ -10,9 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { managerFor } from '../../runtime/cgroups/manager.js';
 import type { Stats, U64 } from '../../runtime/cgroups/stats.js';
 import { containerStats } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
+import { isOciRuntime, runtimeCgroups } from './oci-runtime.js';
 import { rfc3339Nano, ZERO_TIME } from './record.js';
 
 export interface HostCpu {
@@ -54,7 +56,12 @@ export function hostCpu(): HostCpu {
 export async function sampleStats(engine: Engine, id: string): Promise<Sample> {
   let stats: Stats | undefined;
   try {
-    stats = await containerStats(engine.runtimeRoot, id);
+    const rec = engine.containers.find(id);
+    if (rec && isOciRuntime(rec)) {
+      // another OCI runtime: the cgroups it made, read by the same manager
+      const dirs = runtimeCgroups(engine.containerDir(id));
+      if (dirs.length) stats = managerFor(dirs).stats();
+    } else stats = await containerStats(engine.runtimeRoot, id);
   } catch {
     // stopped meanwhile: an empty sample
   }

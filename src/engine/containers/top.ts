@@ -5,8 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { BerthError } from '../../common/errors.js';
+import { managerFor } from '../../runtime/cgroups/manager.js';
 import { containerPids } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
+import { isOciRuntime, runtimeCgroups } from './oci-runtime.js';
 
 export interface TopResult {
   Titles: string[];
@@ -32,6 +34,13 @@ export function parsePs(output: string, pids: ReadonlySet<number>): TopResult {
   return { Titles, Processes };
 }
 
+/** Another OCI runtime's container: the pids of the cgroups it made (no runtime library record). */
+async function ociRuntimePids(bundle: string): Promise<number[]> {
+  const dirs = runtimeCgroups(bundle);
+  if (dirs.length === 0) throw new Error('no cgroup directory');
+  return managerFor(dirs).pids();
+}
+
 export async function topContainer(engine: Engine, ref: string, psArgs: string | null): Promise<TopResult> {
   const rec = engine.containers.get(ref);
   if (rec.State.Status === 'restarting')
@@ -43,7 +52,7 @@ export async function topContainer(engine: Engine, ref: string, psArgs: string |
   const args = (psArgs || '-ef').split(/\s+/).filter(Boolean);
   // the runtime's record is gone once the container exited (its exit may not be recorded yet)
   const pids = new Set(
-    await containerPids(engine.runtimeRoot, rec.Id).catch((err) => {
+    await (isOciRuntime(rec) ? ociRuntimePids(engine.containerDir(rec.Id)) : containerPids(engine.runtimeRoot, rec.Id)).catch((err) => {
       throw new BerthError('failed-precondition', `Container ${rec.Id} is not running`, { object: rec.Id, cause: err });
     }),
   );
