@@ -53,6 +53,10 @@ export async function main(argv: string[]): Promise<void> {
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
     process.on('SIGPIPE', () => {});
+    // One request's stray stream error must not take every container's API down with it: the
+    // containers would keep running (shims), but clients would lose the daemon. Logged, loudly.
+    process.on('uncaughtException', (err) => log.error(`uncaught: ${err.stack ?? err.message}`));
+    process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
   } catch (err) {
     process.stderr.write(`berthd: ${(err as Error).message}\n`);
     process.exit(1);
