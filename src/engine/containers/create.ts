@@ -36,21 +36,25 @@ export const SNAPSHOT_PREFIX = 'container-';
 
 export async function createContainer(engine: Engine, body: unknown, name?: string): Promise<CreateResult> {
   const req = decodeCreateBody(body);
+  const id = secureRandomHex(32);
+  // The name is taken at once (synchronously), not at the insert: two creates racing for one
+  // name — or two generated names colliding — must not both get past this line.
   const finalName = name ? validateName(name) : generateName((n) => engine.containers.nameOwner(n) !== undefined);
-  const owner = engine.containers.nameOwner(finalName);
-  if (owner)
-    throw new BerthError(
-      'already-exists',
-      `Conflict. The container name "/${finalName}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
-      { object: finalName },
-    );
+  const releaseName = engine.containers.reserveName(finalName, id);
+  try {
+    return await createWithName(engine, req, id, finalName);
+  } finally {
+    releaseName();
+  }
+}
+
+async function createWithName(engine: Engine, req: CreateRequest, id: string, finalName: string): Promise<CreateResult> {
   const imageRef = req.config.Image ?? '';
   if (!imageRef) throw new BerthError('invalid-argument', 'Config cannot be empty in order to create a container', { object: 'Image' });
   const warnings = validateCreate(req, engine.host.facts);
   checkEngineSupport(engine, req);
   const { image, resolved } = await lookupImage(engine.images, imageRef);
 
-  const id = secureRandomHex(32);
   const config = mergeConfig({ image: resolved.config.config, request: req.config, id });
   config.Image = imageRef;
   // dockerd shows an empty Volumes (the CLI always sends `{}`) as null

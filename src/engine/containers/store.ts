@@ -17,6 +17,8 @@ interface Row {
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
   private readonly byName = new Map<string, string>();
+  /** Names of containers being created (name → id), held from the request to the insert. */
+  private readonly reserved = new Map<string, string>();
 
   constructor(private readonly db: Db) {
     for (const row of db.prepare('SELECT id, name, record FROM containers').all() as Row[]) {
@@ -59,13 +61,23 @@ export class ContainerStore {
   }
 
   nameOwner(name: string): string | undefined {
-    return this.byName.get(name);
+    return this.byName.get(name) ?? this.reserved.get(name);
+  }
+
+  /** Holds `name` for container `id` until the returned function is called (after its insert or failure). */
+  reserveName(name: string, id: string): () => void {
+    const owner = this.nameOwner(name);
+    if (owner) throw nameConflict(name, owner);
+    this.reserved.set(name, id);
+    return () => {
+      if (this.reserved.get(name) === id) this.reserved.delete(name);
+    };
   }
 
   /** A new record; 409 with dockerd's text when the name is taken. */
   insert(rec: ContainerRecord): void {
-    const owner = this.byName.get(rec.Name);
-    if (owner) throw nameConflict(rec.Name, owner);
+    const owner = this.byName.get(rec.Name) ?? this.reserved.get(rec.Name);
+    if (owner && owner !== rec.Id) throw nameConflict(rec.Name, owner);
     this.db
       .prepare('INSERT INTO containers (id, name, image_id, created_at, record) VALUES (?, ?, ?, ?, ?)')
       .run(rec.Id, rec.Name, rec.Image, Date.parse(rec.Created), JSON.stringify(rec));
@@ -81,7 +93,7 @@ export class ContainerStore {
   }
 
   rename(rec: ContainerRecord, name: string): void {
-    const owner = this.byName.get(name);
+    const owner = this.nameOwner(name);
     if (owner && owner !== rec.Id) throw nameConflict(name, owner);
     const old = rec.Name;
     rec.Name = name;
