@@ -2,8 +2,10 @@
  * Parsers for the directives' values, with dockerd's wording where it has one: hosts, registry
  * hosts and mirrors, runtimes, ulimits, log options and byte sizes. Pure.
  */
+
 import { isIP } from 'node:net';
 import { invalid } from '../../common/errors.js';
+import { ULIMIT_NAMES } from '../spec/create-config.js';
 import { DEFAULTS } from './directives.js';
 import type { Listener, LogOpts, RuntimeConfig, Ulimit } from './types.js';
 
@@ -106,24 +108,7 @@ export function parseRuntimeFlag(v: string): [string, RuntimeConfig] {
   return [name, { path, runtimeArgs: [] }];
 }
 
-export const ULIMITS = new Set([
-  'as',
-  'core',
-  'cpu',
-  'data',
-  'fsize',
-  'locks',
-  'memlock',
-  'msgqueue',
-  'nice',
-  'nofile',
-  'nproc',
-  'rss',
-  'rtprio',
-  'rttime',
-  'sigpending',
-  'stack',
-]);
+export const ULIMITS: ReadonlySet<string> = new Set(ULIMIT_NAMES);
 
 function ulimitNumber(text: string, whole: string): number {
   if (!/^-?[0-9]+$/.test(text)) throw invalid(`invalid ulimit argument: ${whole}`);

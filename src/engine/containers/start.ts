@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../../common/fs.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
 import { mountCount, unmountAll } from '../../snapshots/mount.js';
 import { withPrivateMount } from '../../snapshots/private-mount.js';
+import { parseSize } from '../config/values.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
@@ -225,14 +226,6 @@ function logOptions(engine: Engine, rec: ContainerRecord): { path: string; maxSi
     maxSize: cfg['max-size'] ? parseSize(cfg['max-size']) : engine.options.log.maxSize,
     maxFile: cfg['max-file'] ? Number(cfg['max-file']) : engine.options.log.maxFile,
   };
-}
-
-/** go-units RAMInBytes as the json-file driver reads max-size: 10k, 10m, 1g (binary units). */
-export function parseSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i.exec(v.trim());
-  if (!m) throw new BerthError('invalid-argument', `invalid size: '${v}'`, { object: 'max-size' });
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[m[2]!.toLowerCase() as ''];
-  return Math.floor(Number(m[1]) * mult);
 }
 
 function startMessage(err: unknown): string {

@@ -522,6 +522,7 @@ function checkCpuset(value: string | undefined, available: string | undefined, f
 
 /** The names go-units knows (`--ulimit nofile=…`), each an RLIMIT_<NAME>. */
 export const ULIMIT_NAMES = [
+  'as',
   'core',
   'cpu',
   'data',
