@@ -185,7 +185,7 @@ function resolveMounts(
     tmpfs: req.hostConfig.Tmpfs ?? null,
     volumeDriver: req.hostConfig.VolumeDriver ?? '',
   });
-  return { mounts, inspect: inspectMounts(mounts) as MountInfo[] };
+  return { mounts, inspect: inspectMounts(mounts) };
 }
 
 function writeContainerFiles(engine: Engine, dir: string, hostname: string, req: CreateRequest): void {

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Container, deleteContainer } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
-import { ShimClient, waitExit } from '../shim/client.js';
+import { lostExitRecord, ShimClient, waitExit } from '../shim/client.js';
 import type { ExitRecord } from '../shim/protocol.js';
 import { detachVolumes } from '../volumes/index.js';
 import { deleteOciRuntime } from './oci-runtime.js';
@@ -29,25 +29,10 @@ export function follow(engine: Engine, id: string, gen: number): void {
     try {
       exit = await waitExit(engine.stateDir(id), cgroup ? { cgroup } : {});
     } catch (err) {
-      exit = lost(String((err as Error).message));
+      exit = lostExitRecord(String((err as Error).message));
     }
     await recordExit(engine, id, gen, exit).catch((err) => engine.log?.(`record exit of ${id}: ${(err as Error).message}`));
   })();
-}
-
-function lost(message: string): ExitRecord {
-  return {
-    v: 1,
-    pid: 0,
-    exit_code: 255,
-    signal: null,
-    core_dumped: false,
-    oom_killed: false,
-    started_at: null,
-    finished_at: new Date().toISOString(),
-    reason: 'shim_lost',
-    message,
-  };
 }
 
 /** Records the exit of generation `gen`, cleans its run up, then restarts or removes as asked. */

@@ -7,7 +7,7 @@
  * running → exited; any → removing → (gone); `dead` when removal failed half-way.
  */
 import type { CreateConfig, HostConfig } from '../spec/create-config.js';
-import type { VolumeMount } from '../volumes/index.js';
+import type { InspectMount, VolumeMount } from '../volumes/index.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -35,17 +35,8 @@ export interface ContainerState {
   Health?: HealthState;
 }
 
-/** One entry of inspect's `Mounts`. */
-export interface MountInfo {
-  Type: 'bind' | 'volume' | 'tmpfs';
-  Name?: string;
-  Source: string;
-  Destination: string;
-  Driver?: string;
-  Mode: string;
-  RW: boolean;
-  Propagation: string;
-}
+/** One entry of inspect's `Mounts` (src/engine/volumes/ computes them). */
+export type MountInfo = InspectMount;
 
 export interface ContainerRecord {
   Id: string;

@@ -246,6 +246,22 @@ export function shimAlive(info: ShimInfo): boolean {
   return t !== undefined && t === info.start_time;
 }
 
+/** The record of a container whose status is lost: exit code 255, as containerd reports it. */
+export function lostExitRecord(message: string): ExitRecord {
+  return {
+    v: 1,
+    pid: 0,
+    exit_code: 255,
+    signal: null,
+    core_dumped: false,
+    oom_killed: false,
+    started_at: null,
+    finished_at: new Date().toISOString(),
+    reason: 'shim_lost',
+    message,
+  };
+}
+
 /**
  * The shim is dead: its exit.json if it wrote one, else the container's status is lost. Then
  * its processes may still run, orphaned: the cgroup is killed and waited for, and the record
@@ -260,18 +276,7 @@ export async function reconcileLostShim(stateDir: string, cgroup?: string): Prom
     // Hang guard, not a timing: the kernel empties a killed cgroup within milliseconds.
     for (let i = 0; i < 200 && /populated 1/.test(readFileSync(path.join(cgroup, 'cgroup.events'), 'utf8')); i++) await sleep(10);
   }
-  const lost: ExitRecord = {
-    v: 1,
-    pid: 0,
-    exit_code: 255,
-    signal: null,
-    core_dumped: false,
-    oom_killed: false,
-    started_at: null,
-    finished_at: new Date().toISOString(),
-    reason: 'shim_lost',
-    message: 'the shim died without an exit record',
-  };
+  const lost = lostExitRecord('the shim died without an exit record');
   const tmp = path.join(stateDir, '.exit.json.tmp');
   writeFileSync(tmp, `${JSON.stringify(lost)}\n`);
   renameSync(tmp, path.join(stateDir, 'exit.json'));
