@@ -6,8 +6,12 @@
  * with no temporary copy read back. Layer i is committed (as its chain ID) only after layer i−1.
  *
  * When a layer's parent is not committed yet as its download starts (an earlier layer is still
- * downloading), the layer goes into the content store only and is applied from there once the
- * parent commits: tee-ing it would stall its download behind the parent's.
+ * downloading), the layer is applied speculatively, at the same time, into a parentless
+ * snapshot that records every question the apply asked of the (absent) lower layers; once the
+ * parent commits, the lowers are asked the same questions: when none of them has an answer the
+ * snapshot is adopted as is (byte for byte what an apply on the parent writes), otherwise the
+ * layer is applied again from the content store. Snapshotters that cannot adopt (native) store
+ * such a layer first and apply it from there.
  *
  * Crash safety: everything is added to a lease before it is written; the image row is the one
  * commit point; the lease goes after it. A killed pull leaves a lease that `reapStaleLeases`
@@ -44,7 +48,16 @@ import {
 } from './manifest.js';
 import { formatReference, parseName } from './names.js';
 import type { Image, ProgressEvent, ProgressSink } from './types.js';
-import { applyLayerSnapshot, snapshotExists, storedLayer, wrap } from './unpack.js';
+import {
+  applyLayerSnapshot,
+  applySpeculative,
+  canSpeculate,
+  finishSpeculative,
+  type Speculative,
+  snapshotExists,
+  storedLayer,
+  wrap,
+} from './unpack.js';
 
 export interface PullOptions {
   platform?: Platform;
@@ -347,6 +360,7 @@ export class Puller {
     let applied = haveSnapshot;
     let outcome: 'downloaded' | 'applied' = 'applied';
     let stored = haveBlob;
+    let speculative: Speculative | undefined;
     const inflight = this.#downloads.get(layer.desc.digest);
     if (!stored && inflight) {
       // the same blob twice in one image (or in two images pulled at once): one download
@@ -363,19 +377,31 @@ export class Puller {
       this.#downloads.set(layer.desc.digest, downloaded);
       await acquire(() => emit({ id, status: 'Waiting' }));
       try {
-        // tee into apply only when the parent is already there: see the file comment
-        const tee = !applied && parentReady() ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
-        const applying = tee ? applyLayerSnapshot(applyArgs, tee) : undefined;
+        // tee into apply when the parent is already there; else, where the snapshotter can
+        // adopt a layer later, into a speculative apply (see the file comment)
+        const direct = !applied && parentReady();
+        const speculate = !applied && !direct && canSpeculate(snapshotter);
+        const tee = direct || speculate ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
+        const applying: Promise<unknown> | undefined = !tee
+          ? undefined
+          : direct
+            ? applyLayerSnapshot(applyArgs, tee)
+            : applySpeculative(applyArgs, tee);
         // a failed download must not leave apply waiting, nor an unhandled rejection behind
         applying?.catch(() => {});
         try {
-          const teed = await this.#download(layer.desc, fetcher, lease, source, options, emit, tee);
+          const teed = await this.#download(layer.desc, fetcher, lease, source, options, emit, tee, speculate);
           if (tee) {
-            if (teed) {
+            if (teed && !tee.destroyed) {
               tee.end();
               emit({ id, status: 'Extracting', current: layer.desc.size, total: layer.desc.size });
-              await applying;
-              applied = true;
+              if (direct) {
+                await applying;
+                applied = true;
+              } else {
+                // a speculative apply that failed decides nothing: the apply on the parent below does
+                speculative = (await applying!.catch(() => undefined)) as Speculative | undefined;
+              }
             } else {
               // the ingest resumed from an earlier process: apply reads the whole blob below
               tee.destroy(new Error('resumed download: applying from the content store'));
@@ -395,9 +421,18 @@ export class Puller {
       outcome = 'downloaded';
     }
     if (!applied) {
-      await parentCommitted;
-      emit({ id, status: 'Extracting', current: 0, total: layer.desc.size });
-      await applyLayerSnapshot(applyArgs, storedLayer(content, layer.desc.digest));
+      try {
+        await parentCommitted;
+      } catch (err) {
+        if (speculative) await snapshotter.remove(speculative.key).catch(() => {});
+        throw err;
+      }
+      if (speculative) {
+        await finishSpeculative(applyArgs, speculative, () => storedLayer(content, layer.desc.digest));
+      } else {
+        emit({ id, status: 'Extracting', current: 0, total: layer.desc.size });
+        await applyLayerSnapshot(applyArgs, storedLayer(content, layer.desc.digest));
+      }
     }
     emit({ id, status: 'Pull complete' });
     return outcome;
@@ -429,6 +464,8 @@ export class Puller {
     options: PullOptions,
     emit: ProgressSink,
     tee: PassThrough | undefined,
+    /** the tee feeds a speculative apply: when it stops, the download goes on without it */
+    optionalTee = false,
   ): Promise<boolean> {
     const { content } = this.#deps;
     const id = shortId(desc.digest);
@@ -437,7 +474,10 @@ export class Puller {
     const w = await this.#openWriter(ref, desc);
     if (w === undefined) {
       // committed meanwhile by another process: feed the tee from the stored blob
-      if (tee) await pipeInto(content.reader(desc.digest), tee);
+      if (tee)
+        await pipeInto(content.reader(desc.digest), tee).catch((err) => {
+          if (!optionalTee) throw err;
+        });
       return true;
     }
     try {
@@ -465,7 +505,8 @@ export class Puller {
               pending = [];
               pendingBytes = 0;
               // the disk write and apply's read run side by side: neither waits for the other's batch
-              if (teed) await Promise.all([w.write(batch), feed(tee, batch)]);
+              if (teed && optionalTee) await Promise.all([w.write(batch), tee.destroyed ? undefined : feed(tee, batch).catch(() => {})]);
+              else if (teed) await Promise.all([w.write(batch), feed(tee, batch)]);
               else await w.write(batch);
               offset += batch.length;
               const now = Date.now();
@@ -500,7 +541,9 @@ export class Puller {
           break;
         } catch (err) {
           // once apply has stopped, the bytes it saw cannot be replayed into it
-          if (attempt >= attempts || !retryable(err) || options.signal?.aborted || (teed && tee.destroyed)) throw err;
+          if (attempt >= attempts || !retryable(err) || options.signal?.aborted || (teed && tee.destroyed && !optionalTee)) throw err;
+          // a speculative apply cannot be sure it saw exactly the bytes before the resume point: drop it
+          if (teed && optionalTee) tee.destroy(new Error('download retried: applying from the content store'));
           emit({ id, status: `Retrying in ${Math.round(delay / 1000)} second${delay === 1000 ? '' : 's'}` });
           await new Promise((r) => setTimeout(r, delay));
           delay *= 2;
