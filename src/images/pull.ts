@@ -69,6 +69,12 @@ export interface PullOptions {
   retryDelayMs?: number;
   /** false: fetch into the content store only */
   unpack?: boolean;
+  /**
+   * Apply a layer whose parent is not committed yet at once, into a parentless snapshot adopted
+   * later (see the file comment); false stores such a layer and applies it after its parent.
+   * Default true (where the snapshotter can adopt).
+   */
+  speculate?: boolean;
   onProgress?: ProgressSink;
   signal?: AbortSignal;
   /** the registry client for this pull only (one request's credentials, X-Registry-Auth); default the service's */
@@ -376,11 +382,19 @@ export class Puller {
       });
       this.#downloads.set(layer.desc.digest, downloaded);
       await acquire(() => emit({ id, status: 'Waiting' }));
+      // the slot counts downloads (as Docker's limit): it is free once the bytes are in, while apply finishes
+      let released = false;
+      const releaseOnce = () => {
+        if (!released) {
+          released = true;
+          release();
+        }
+      };
       try {
         // tee into apply when the parent is already there; else, where the snapshotter can
         // adopt a layer later, into a speculative apply (see the file comment)
         const direct = !applied && parentReady();
-        const speculate = !applied && !direct && canSpeculate(snapshotter);
+        const speculate = !applied && !direct && options.speculate !== false && canSpeculate(snapshotter);
         const tee = direct || speculate ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
         const applying: Promise<unknown> | undefined = !tee
           ? undefined
@@ -391,6 +405,7 @@ export class Puller {
         applying?.catch(() => {});
         try {
           const teed = await this.#download(layer.desc, fetcher, lease, source, options, emit, tee, speculate);
+          releaseOnce();
           if (tee) {
             if (teed && !tee.destroyed) {
               tee.end();
@@ -414,7 +429,7 @@ export class Puller {
           throw wrap(layerName, err);
         }
       } finally {
-        release();
+        releaseOnce();
         this.#downloads.delete(layer.desc.digest);
         done();
       }
