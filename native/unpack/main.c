@@ -1326,7 +1326,8 @@ static int check_lookups(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: berth-unpack --root DIR|--root-fd N --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]\n"
-			"       [--no-whiteouts] [--owner UID:GID] [--no-overwrite-dir-nondir]\n");
+			"       [--no-whiteouts] [--owner UID:GID] [--no-overwrite-dir-nondir] [--record-lookups]\n"
+			"       berth-unpack --check-lookups --mode overlay [--parent LOWER]... [--userns]\n");
 	exit(2);
 }
 
