@@ -404,7 +404,7 @@ export class Puller {
         // a failed download must not leave apply waiting, nor an unhandled rejection behind
         applying?.catch(() => {});
         try {
-          const teed = await this.#download(layer.desc, fetcher, lease, source, options, emit, tee, speculate);
+          const teed = await this.#download(layer.desc, fetcher, lease, source, options, emit, tee, speculate, releaseOnce);
           releaseOnce();
           if (tee) {
             if (teed && !tee.destroyed) {
@@ -481,6 +481,8 @@ export class Puller {
     tee: PassThrough | undefined,
     /** the tee feeds a speculative apply: when it stops, the download goes on without it */
     optionalTee = false,
+    /** called once every byte is in, before the digest check and the ingest's fsync */
+    onFetched: () => void = () => {},
   ): Promise<boolean> {
     const { content } = this.#deps;
     const id = shortId(desc.digest);
@@ -565,6 +567,7 @@ export class Puller {
           offset = w.status().offset;
         }
       }
+      onFetched();
       emit({ id, status: 'Verifying Checksum' });
       try {
         await w.commit(desc.size, desc.digest, { labels: { [source.key]: source.repo } });
