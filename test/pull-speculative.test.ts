@@ -120,11 +120,26 @@ describe('speculative apply', { skip }, () => {
     const diffIds = (JSON.parse(img.config.bytes.toString()) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids;
     const chains = chainIds(diffIds);
 
-    // what each apply was asked to do, by diff id
+    // what each apply was asked to do, by diff id; layer 0's apply waits until the four others
+    // have been applied speculatively (or 20 s: then the assertions below fail), so that every
+    // one of them finds its parent uncommitted, whatever the machine's load
     const calls: { diffId: string; speculative: boolean }[] = [];
-    const recording: ApplyLayer = (input, options) => {
-      calls.push({ diffId: options.expectedDiffId ?? '', speculative: options.recordLookups === true });
-      return applyLayer(input, options);
+    let speculativeDone = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const timer = setTimeout(release, 20_000);
+    t.after(() => clearTimeout(timer));
+    const recording: ApplyLayer = async (input, options) => {
+      const speculative = options.recordLookups === true;
+      calls.push({ diffId: options.expectedDiffId ?? '', speculative });
+      if (options.expectedDiffId === diffIds[0] && !speculative) await gate;
+      try {
+        return await applyLayer(input, options);
+      } finally {
+        if (speculative && ++speculativeDone === 4) release();
+      }
     };
     const spec = await testService(t, { apply: recording });
     await spec.pull(ref, { concurrency: 5 });

@@ -6,12 +6,13 @@
  * with no temporary copy read back. Layer i is committed (as its chain ID) only after layer i−1.
  *
  * When a layer's parent is not committed yet as its download starts (an earlier layer is still
- * downloading), the layer is applied speculatively, at the same time, into a parentless
- * snapshot that records every question the apply asked of the (absent) lower layers; once the
- * parent commits, the lowers are asked the same questions: when none of them has an answer the
- * snapshot is adopted as is (byte for byte what an apply on the parent writes), otherwise the
- * layer is applied again from the content store. Snapshotters that cannot adopt (native) store
- * such a layer first and apply it from there.
+ * downloading), the layer goes into the content store only (tee-ing it would tie its download
+ * to an apply's pace). Once stored, if the parent is still not committed, it is applied
+ * speculatively from there, into a parentless snapshot that records every question the apply
+ * asked of the (absent) lower layers; once the parent commits, the lowers are asked the same
+ * questions: when none of them has an answer the snapshot is adopted as is (byte for byte what
+ * an apply on the parent writes), otherwise the layer is applied again from the content store.
+ * Snapshotters that cannot adopt (native) apply such a layer after its parent.
  *
  * Crash safety: everything is added to a lease before it is written; the image row is the one
  * commit point; the lease goes after it. A killed pull leaves a lease that `reapStaleLeases`
@@ -391,32 +392,20 @@ export class Puller {
         }
       };
       try {
-        // tee into apply when the parent is already there; else, where the snapshotter can
-        // adopt a layer later, into a speculative apply (see the file comment)
-        const direct = !applied && parentReady();
-        const speculate = !applied && !direct && options.speculate !== false && canSpeculate(snapshotter);
-        const tee = direct || speculate ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
-        const applying: Promise<unknown> | undefined = !tee
-          ? undefined
-          : direct
-            ? applyLayerSnapshot(applyArgs, tee)
-            : applySpeculative(applyArgs, tee);
+        // tee into apply only when the parent is already there: see the file comment
+        const tee = !applied && parentReady() ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
+        const applying = tee ? applyLayerSnapshot(applyArgs, tee) : undefined;
         // a failed download must not leave apply waiting, nor an unhandled rejection behind
         applying?.catch(() => {});
         try {
-          const teed = await this.#download(layer.desc, fetcher, lease, source, options, emit, tee, speculate, releaseOnce);
+          const teed = await this.#download(layer.desc, fetcher, lease, source, options, emit, tee, releaseOnce);
           releaseOnce();
           if (tee) {
-            if (teed && !tee.destroyed) {
+            if (teed) {
               tee.end();
               emit({ id, status: 'Extracting', current: layer.desc.size, total: layer.desc.size });
-              if (direct) {
-                await applying;
-                applied = true;
-              } else {
-                // a speculative apply that failed decides nothing: the apply on the parent below does
-                speculative = (await applying!.catch(() => undefined)) as Speculative | undefined;
-              }
+              await applying;
+              applied = true;
             } else {
               // the ingest resumed from an earlier process: apply reads the whole blob below
               tee.destroy(new Error('resumed download: applying from the content store'));
@@ -434,6 +423,11 @@ export class Puller {
         done();
       }
       outcome = 'downloaded';
+    }
+    if (!applied && !parentReady() && options.speculate !== false && canSpeculate(snapshotter)) {
+      // a speculative apply that fails decides nothing: the apply on the parent below does
+      emit({ id, status: 'Extracting', current: 0, total: layer.desc.size });
+      speculative = await applySpeculative(applyArgs, storedLayer(content, layer.desc.digest)).catch(() => undefined);
     }
     if (!applied) {
       try {
@@ -479,8 +473,6 @@ export class Puller {
     options: PullOptions,
     emit: ProgressSink,
     tee: PassThrough | undefined,
-    /** the tee feeds a speculative apply: when it stops, the download goes on without it */
-    optionalTee = false,
     /** called once every byte is in, before the digest check and the ingest's fsync */
     onFetched: () => void = () => {},
   ): Promise<boolean> {
@@ -491,10 +483,7 @@ export class Puller {
     const w = await this.#openWriter(ref, desc);
     if (w === undefined) {
       // committed meanwhile by another process: feed the tee from the stored blob
-      if (tee)
-        await pipeInto(content.reader(desc.digest), tee).catch((err) => {
-          if (!optionalTee) throw err;
-        });
+      if (tee) await pipeInto(content.reader(desc.digest), tee);
       return true;
     }
     try {
@@ -522,8 +511,7 @@ export class Puller {
               pending = [];
               pendingBytes = 0;
               // the disk write and apply's read run side by side: neither waits for the other's batch
-              if (teed && optionalTee) await Promise.all([w.write(batch), tee.destroyed ? undefined : feed(tee, batch).catch(() => {})]);
-              else if (teed) await Promise.all([w.write(batch), feed(tee, batch)]);
+              if (teed) await Promise.all([w.write(batch), feed(tee, batch)]);
               else await w.write(batch);
               offset += batch.length;
               const now = Date.now();
@@ -558,9 +546,7 @@ export class Puller {
           break;
         } catch (err) {
           // once apply has stopped, the bytes it saw cannot be replayed into it
-          if (attempt >= attempts || !retryable(err) || options.signal?.aborted || (teed && tee.destroyed && !optionalTee)) throw err;
-          // a speculative apply cannot be sure it saw exactly the bytes before the resume point: drop it
-          if (teed && optionalTee) tee.destroy(new Error('download retried: applying from the content store'));
+          if (attempt >= attempts || !retryable(err) || options.signal?.aborted || (teed && tee.destroyed)) throw err;
           emit({ id, status: `Retrying in ${Math.round(delay / 1000)} second${delay === 1000 ? '' : 's'}` });
           await new Promise((r) => setTimeout(r, delay));
           delay *= 2;
