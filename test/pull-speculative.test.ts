@@ -142,7 +142,7 @@ describe('speculative apply', { skip }, () => {
       }
     };
     const spec = await testService(t, { apply: recording });
-    await spec.pull(ref, { concurrency: 5 });
+    await spec.pull(ref, { concurrency: 5, speculate: true });
     const seq = await testService(t);
     await seq.pull(ref, { unpack: false });
     await seq.unpack(ref);

@@ -7,12 +7,12 @@
  *
  * When a layer's parent is not committed yet as its download starts (an earlier layer is still
  * downloading), the layer goes into the content store only (tee-ing it would tie its download
- * to an apply's pace). Once stored, if the parent is still not committed, it is applied
- * speculatively from there, into a parentless snapshot that records every question the apply
+ * to an apply's pace). Once stored, if the parent is still not committed and `speculate` is
+ * on, it is applied speculatively from there, into a parentless snapshot that records every question the apply
  * asked of the (absent) lower layers; once the parent commits, the lowers are asked the same
  * questions: when none of them has an answer the snapshot is adopted as is (byte for byte what
  * an apply on the parent writes), otherwise the layer is applied again from the content store.
- * Snapshotters that cannot adopt (native) apply such a layer after its parent.
+ * Otherwise (and with snapshotters that cannot adopt: native) it is applied after its parent.
  *
  * Crash safety: everything is added to a lease before it is written; the image row is the one
  * commit point; the lease goes after it. A killed pull leaves a lease that `reapStaleLeases`
@@ -71,9 +71,10 @@ export interface PullOptions {
   /** false: fetch into the content store only */
   unpack?: boolean;
   /**
-   * Apply a layer whose parent is not committed yet at once, into a parentless snapshot adopted
-   * later (see the file comment); false stores such a layer and applies it after its parent.
-   * Default true (where the snapshotter can adopt).
+   * true: a layer whose parent is not committed yet once it is stored is applied at once, into
+   * a parentless snapshot adopted later (see the file comment), where the snapshotter can adopt.
+   * Default false: on this 2-CPU VM the five-layer bench was not faster with it (the small-file
+   * layer's apply slows down as much as it gains when it runs beside the others); docs/status.md.
    */
   speculate?: boolean;
   onProgress?: ProgressSink;
@@ -424,7 +425,7 @@ export class Puller {
       }
       outcome = 'downloaded';
     }
-    if (!applied && !parentReady() && options.speculate !== false && canSpeculate(snapshotter)) {
+    if (!applied && !parentReady() && options.speculate === true && canSpeculate(snapshotter)) {
       // a speculative apply that fails decides nothing: the apply on the parent below does
       emit({ id, status: 'Extracting', current: 0, total: layer.desc.size });
       speculative = await applySpeculative(applyArgs, storedLayer(content, layer.desc.digest)).catch(() => undefined);
