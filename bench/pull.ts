@@ -6,7 +6,7 @@
  *   skopeo  skopeo copy docker://… oci:…          download + verify only
  *   dockerd docker pull against Debian's dockerd (its own data-root, exec-root and socket)
  * plus the machine's limits on the one-layer image's layer: sha256sum, gzip -d, tar -x.
- * Every cell is the median of RUNS fresh pulls (an empty store each time). Prints a table and
+ * SPECULATE=1 pulls with `speculate: true` (src/images/pull.ts). Every cell is the median of RUNS fresh pulls (an empty store each time). Prints a table and
  * the ratios; asserts nothing.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -82,7 +82,7 @@ try {
       const root = join(work, `berth-${i}`);
       const svc = await openImageService({ root });
       await settle();
-      cell.berth!.push(await time(() => svc.pull(ref)));
+      cell.berth!.push(await time(() => svc.pull(ref, { speculate: process.env.SPECULATE === '1' })));
       await svc[Symbol.asyncDispose]();
       rmSync(root, { recursive: true, force: true });
       if (which('skopeo')) {

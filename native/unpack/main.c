@@ -2,6 +2,8 @@
  * berth-unpack: applies ONE layer (an uncompressed tar on stdin) into a root directory.
  *
  *   berth-unpack --root DIR --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]
+ *   berth-unpack --root DIR --mode overlay --record-lookups [--userns] [--no-sync]
+ *   berth-unpack --check-lookups --mode overlay [--parent LOWER]... [--userns]   (record on stdin)
  *   berth-unpack --root-fd N --mode flat --no-whiteouts [--owner UID:GID] [--no-overwrite-dir-nondir]
  *
  * The second form is `docker cp`'s upload (src/engine/archive/extract.ts): the root is an
@@ -61,6 +63,7 @@ struct strset {
 static struct {
 	int root;
 	int overlay, userns, sync;
+	int record; /* --record-lookups: print every lower lookup (a speculative apply without its lowers) */
 	int no_whiteouts, no_overwrite_dir_nondir, owner_set;
 	uid_t owner_uid;
 	gid_t owner_gid;
@@ -586,8 +589,23 @@ static int lower_hides(int lower, const char *path, int strict)
 	return 0;
 }
 
+static void record_lookup(const char *path)
+{
+	fputs("lookup ", stdout);
+	if (!*path)
+		fputc('-', stdout);
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		printf("%02x", *p);
+	fputc('\n', stdout);
+}
+
 static int lower_lookup(const char *path)
 {
+	/* Every decision that depends on the lower layers goes through here: a speculative apply
+	 * (no --parent yet) records each question; when the lowers all answer "nothing" to every
+	 * one (--check-lookups), the speculative result is what an apply with them would give. */
+	if (g.record)
+		record_lookup(path);
 	/* an opaque directory or a whiteout of this layer on the way hides the lower layers */
 	if (g.overlay && g.nlowers && lower_hides(g.root, path, 1))
 		return -1;
@@ -1245,17 +1263,78 @@ static ssize_t read_stdin(void *ctx, void *buf, size_t n)
 	}
 }
 
+/*
+ * --check-lookups: reads `lookup HEX` lines (a speculative apply's record) and tells whether
+ * the lower layers (--parent, top first) would have answered every lookup with nothing, as
+ * they did (absent) during the speculative apply. Conservative: found in any lower, before a
+ * lower that hides it, counts as present, even where this layer's own upper would have hidden
+ * it. Prints `absent` or `present HEX`.
+ */
+static int check_lookups(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *in = stdin;
+	while ((n = getline(&line, &cap, in)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = 0;
+		if (strncmp(line, "lookup ", 7) != 0)
+			die(EINVAL, "bad check line");
+		const char *hex = line + 7;
+		size_t hl = strlen(hex);
+		char *path = xmalloc(hl / 2 + 1);
+		size_t pl = 0;
+		if (strcmp(hex, "-") != 0) {
+			if (hl % 2)
+				die(EINVAL, "bad check line");
+			for (size_t i = 0; i < hl; i += 2) {
+				unsigned v;
+				if (sscanf(hex + i, "%2x", &v) != 1 || v == 0)
+					die(EINVAL, "bad check line");
+				path[pl++] = (char)v;
+			}
+		}
+		path[pl] = 0;
+		int present = 0;
+		for (size_t i = 0; i < g.nlowers && !present; i++) {
+			int fd = open_in_root(g.lowers[i], path, O_PATH | O_NOFOLLOW);
+			if (fd >= 0) {
+				close(fd);
+				present = 1;
+				break;
+			}
+			if (errno != ENOENT && errno != ENOTDIR)
+				break; /* lower_lookup's answer is "nothing" there too */
+			if (lower_hides(g.lowers[i], path, 0))
+				break;
+		}
+		free(path);
+		if (present) {
+			printf("present %s\n", hex);
+			free(line);
+			return fflush(stdout) == 0 ? 0 : 1;
+		}
+	}
+	if (ferror(in))
+		die(errno, "read: %s", strerror(errno));
+	free(line);
+	puts("absent");
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: berth-unpack --root DIR|--root-fd N --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]\n"
-			"       [--no-whiteouts] [--owner UID:GID] [--no-overwrite-dir-nondir]\n");
+			"       [--no-whiteouts] [--owner UID:GID] [--no-overwrite-dir-nondir] [--record-lookups]\n"
+			"       berth-unpack --check-lookups --mode overlay [--parent LOWER]... [--userns]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *root = NULL, *mode = NULL;
-	int root_fd = -1;
+	int root_fd = -1, check = 0;
 	const char **lowers = calloc((size_t)argc, sizeof *lowers);
 	g.sync = 1;
 	for (int i = 1; i < argc; i++) {
@@ -1269,6 +1348,10 @@ int main(int argc, char **argv)
 			g.userns = 1;
 		else if (strcmp(argv[i], "--no-sync") == 0)
 			g.sync = 0;
+		else if (strcmp(argv[i], "--record-lookups") == 0)
+			g.record = 1;
+		else if (strcmp(argv[i], "--check-lookups") == 0)
+			check = 1;
 		else if (strcmp(argv[i], "--root-fd") == 0 && i + 1 < argc)
 			root_fd = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--no-whiteouts") == 0)
@@ -1287,10 +1370,25 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
+	if (check) {
+		/* no root: only the lowers are read */
+		if (root || root_fd >= 0 || !mode || strcmp(mode, "overlay") || g.record)
+			usage();
+		g.overlay = 1;
+		g.lowers = xmalloc(g.nlowers * sizeof *g.lowers);
+		for (size_t i = 0; i < g.nlowers; i++) {
+			g.lowers[i] = open(lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (g.lowers[i] < 0)
+				die(errno, "open parent layer '%s': %s", lowers[i], strerror(errno));
+		}
+		return check_lookups();
+	}
 	if ((!root) == (root_fd < 0) || !mode || (strcmp(mode, "overlay") && strcmp(mode, "flat")))
 		usage();
 	if (g.no_whiteouts && strcmp(mode, "flat"))
 		usage();
+	if (g.record && (strcmp(mode, "overlay") || g.nlowers))
+		usage(); /* a speculative apply is an overlay apply before its lowers exist */
 	g.overlay = strcmp(mode, "overlay") == 0;
 	/* removal and deep trees hold one fd per level */
 	struct rlimit rl;

@@ -22,6 +22,35 @@ import { BerthError, type ErrorKind } from '../common/errors.js';
 import type { Compression } from '../oci/image.js';
 import type { ApplyInput, ApplyLayer, ApplyOptions, ApplyResult } from './types.js';
 
+/**
+ * After a speculative apply (`recordLookups`): true when the lower layers `parents` (top first)
+ * answer none of the recorded lookups, i.e. the speculative upperdir is exactly what an apply
+ * on them would have written. False means: apply again, with the parents.
+ */
+export async function checkLookups(lookups: string[], parents: string[], options: { userns?: boolean } = {}): Promise<boolean> {
+  if (lookups.length === 0) return true;
+  if (parents.length === 0) return true;
+  const args = ['--check-lookups', '--mode', 'overlay'];
+  for (const p of parents) args.push('--parent', p);
+  if (options.userns) args.push('--userns');
+  const child = watch('berth-unpack', spawn(unpackPath(), args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+  let stdout = '';
+  child.proc.stdout?.setEncoding('utf8');
+  child.proc.stdout?.on('data', (d: string) => {
+    stdout += d;
+  });
+  child.proc.stdin?.end(`${lookups.join('\n')}\n`);
+  const exit = await child.exited;
+  if (exit.code !== 0) {
+    const e = parseHelperError(child.stderr);
+    throw new BerthError(
+      'internal',
+      `berth-unpack --check-lookups: ${e ? `${e.message} (${e.errno})` : `exit ${exit.code ?? exit.signal}`}`,
+    );
+  }
+  return stdout.trim() === 'absent';
+}
+
 /** Finds the helper next to the bundle (dist/ → native/build/) or in the source tree. */
 export function unpackPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -213,6 +242,12 @@ async function applyStream(
   for (const p of target.parents) args.push('--parent', p);
   if (options.userns) args.push('--userns');
   if (options.sync === false) args.push('--no-sync');
+  if (options.recordLookups) {
+    if (target.mode !== 'overlay' || target.parents.length > 0) {
+      throw fail('invalid-argument', 'a speculative apply needs an overlay target without parents');
+    }
+    args.push('--record-lookups');
+  }
 
   const children: Child[] = [];
   let decompressor: Child | undefined;
@@ -326,7 +361,9 @@ async function applyStream(
     if (options.expectedDiffId !== undefined && options.expectedDiffId !== diffId) {
       throw fail('invalid-argument', `wrong diff id: the uncompressed layer is ${diffId}, the config says ${options.expectedDiffId}`);
     }
-    return { diffId, size: summary.size, entries: summary.entries };
+    const result: ApplyResult = { diffId, size: summary.size, entries: summary.entries };
+    if (options.recordLookups) result.lookups = stdout.split('\n').filter((l) => l.startsWith('lookup '));
+    return result;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     killAll();

@@ -35,6 +35,13 @@ export interface ApplyOptions {
   gzip?: 'auto' | 'zlib';
   /** false skips the final syncfs (the caller syncs, or a test); default true */
   sync?: boolean;
+  /**
+   * A speculative apply: overlay mode into a parentless upperdir before the lower layers exist.
+   * Every question the apply would have asked the lowers is returned in `lookups`; when
+   * `checkLookups` says the lowers answer none of them, the result is the one an apply on
+   * those lowers gives, byte for byte (else apply again, with them).
+   */
+  recordLookups?: boolean;
 }
 
 export interface ApplyResult {
@@ -43,6 +50,8 @@ export interface ApplyResult {
   /** uncompressed bytes */
   size: number;
   entries: number;
+  /** with `recordLookups`: the recorded questions (opaque; for `checkLookups`) */
+  lookups?: string[];
 }
 
 /**

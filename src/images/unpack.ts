@@ -5,6 +5,7 @@
  * Also the way to a container's rootfs: an active snapshot on the image's top chain ID.
  */
 import { Readable } from 'node:stream';
+import { checkLookups } from '../archive/apply.js';
 import type { ApplyInput, ApplyLayer, ApplyResult } from '../archive/types.js';
 import { BerthError, isKind } from '../common/errors.js';
 import { uniqueName } from '../common/fs.js';
@@ -93,6 +94,112 @@ export async function applyLayerSnapshot(a: LayerApply, input: ApplyInput): Prom
     throw err;
   }
   return result;
+}
+
+/** A layer applied before its parent was committed, waiting for `finishSpeculative`. */
+export interface Speculative {
+  /** the parentless active snapshot holding the layer */
+  key: string;
+  result: ApplyResult;
+}
+
+/** Can this snapshotter take a layer applied ahead of its parent (overlayfs)? */
+export function canSpeculate(snapshotter: Snapshotter): boolean {
+  return typeof snapshotter.adopt === 'function';
+}
+
+/**
+ * Applies a layer whose parent is not committed yet into a parentless active snapshot,
+ * recording every question the apply would have asked the lower layers (see
+ * `ApplyOptions.recordLookups`). Nothing is committed: `finishSpeculative` does that once the
+ * parent is. On failure the snapshot is removed.
+ */
+export async function applySpeculative(a: LayerApply, input: ApplyInput): Promise<Speculative> {
+  const { snapshotter, layer } = a;
+  const key = `speculate-${uniqueName()}-${layer.chainId}`;
+  await a.lease?.add(snapshotResource(snapshotter, key));
+  try {
+    await snapshotter.prepare(key, undefined, { labels: { 'containerd.io/snapshot.ref': layer.chainId } });
+  } catch (err) {
+    if (input instanceof Readable) input.destroy();
+    throw err;
+  }
+  try {
+    const target = await snapshotter.applyTarget(key);
+    const options: Parameters<ApplyLayer>[1] = {
+      compression: layer.compression,
+      target,
+      layer: layer.desc.digest,
+      expectedDiffId: layer.diffId,
+      recordLookups: true,
+    };
+    if (a.signal) options.signal = a.signal;
+    const result = await a.apply(input, options);
+    if (result.diffId !== layer.diffId || result.lookups === undefined) {
+      throw new BerthError(
+        'invalid-argument',
+        `apply layer '${layer.desc.digest}': wrong diff id ${result.diffId}, expected ${layer.diffId}`,
+        {
+          object: layer.desc.digest,
+        },
+      );
+    }
+    return { key, result };
+  } catch (err) {
+    if (input instanceof Readable) input.destroy();
+    await snapshotter.remove(key).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Once the parent is committed: when the parent chain answers none of the speculative apply's
+ * lookups, its upperdir becomes the layer's snapshot (prepared on the parent, adopted, committed
+ * as the chain ID) — the same tree an apply on the parent writes. Otherwise the speculative
+ * snapshot is dropped and the layer applied again from `fallback` (the stored blob).
+ */
+export async function finishSpeculative(
+  a: LayerApply,
+  spec: Speculative,
+  fallback: () => ApplyInput,
+): Promise<'adopted' | 'reapplied' | 'exists'> {
+  const { snapshotter, layer } = a;
+  if (await snapshotExists(snapshotter, layer.chainId)) {
+    await snapshotter.remove(spec.key).catch(() => {});
+    return 'exists';
+  }
+  const key = `extract-${uniqueName()}-${layer.chainId}`;
+  await a.lease?.add(snapshotResource(snapshotter, key));
+  await a.lease?.add(snapshotResource(snapshotter, layer.chainId));
+  let adopted = false;
+  try {
+    await snapshotter.prepare(key, layer.parent, { labels: { 'containerd.io/snapshot.ref': layer.chainId } });
+    try {
+      const target = await snapshotter.applyTarget(key);
+      if (await checkLookups(spec.result.lookups ?? [], target.parents)) {
+        await snapshotter.adopt!(key, spec.key);
+        adopted = true;
+      }
+    } catch (err) {
+      await snapshotter.remove(key).catch(() => {});
+      throw err;
+    }
+    if (!adopted) await snapshotter.remove(key);
+  } finally {
+    if (!adopted) await snapshotter.remove(spec.key).catch(() => {});
+  }
+  if (!adopted) {
+    await applyLayerSnapshot(a, fallback());
+    return 'reapplied';
+  }
+  try {
+    await snapshotter.commit(layer.chainId, key, { labels: { 'containerd.io/uncompressed': layer.diffId } });
+  } catch (err) {
+    await snapshotter.remove(key).catch(() => {});
+    if (isKind(err, 'already-exists')) return 'exists';
+    throw err;
+  }
+  return 'adopted';
 }
 
 /**

@@ -11,12 +11,13 @@
  * redirect_dir and metacopy stay off (the kernel default): layer diff reads the upperdir and
  * cannot follow either.
  */
-import { chmod, chown, lstat, mkdir } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, rename, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import { invalid } from '../common/errors.js';
 import type { Db } from '../metadata/db.js';
 import { checkOverlay, overlayBaseOptions } from './check.js';
 import type { Row } from './rows.js';
-import { DirSnapshotter, makeRoot } from './store.js';
+import { DirSnapshotter, makeRoot, syncDir } from './store.js';
 import type { Kind, Mount } from './types.js';
 
 export interface OverlayOptions {
@@ -75,6 +76,30 @@ export class OverlaySnapshotter extends DirSnapshotter {
     if (layers.length === 0) return [{ type: 'bind', source: fs, options: ['rbind', 'ro'] }];
     if (layers.length === 1) return [{ type: 'bind', source: layers[0]!, options: ['rbind', 'ro'] }];
     return [{ type: 'overlay', source: 'overlay', options: [...this.base, `lowerdir=${layers.join(':')}`] }];
+  }
+
+  /**
+   * The upperdir of `from` becomes `key`'s (one rename on the same filesystem). A crash
+   * between the rmdir and the rename leaves `key` without its fs: both are active snapshots
+   * of a pull's lease, which GC removes (removal tolerates a missing fs).
+   */
+  async adopt(key: string, from: string): Promise<void> {
+    const row = this.activeRow(key);
+    const src = this.activeRow(from);
+    if (src.parent !== null || row.id === src.id)
+      throw invalid(`adopt snapshot '${from}': it must be another active snapshot without a parent`, from);
+    const dst = this.fsDir(row.id);
+    const srcFs = this.fsDir(src.id);
+    if ((await readdir(dst)).length > 0) throw invalid(`adopt into snapshot '${key}': it is not empty`, key);
+    // the root's owner and mode are the snapshot's (copied from the parent at prepare), not the layer's
+    const st = await lstat(dst);
+    await chown(srcFs, st.uid, st.gid);
+    await chmod(srcFs, st.mode & 0o7777);
+    await rmdir(dst);
+    await rename(srcFs, dst);
+    syncDir(this.dir(row.id));
+    syncDir(this.dir(src.id));
+    await this.remove(from);
   }
 
   async applyTarget(key: string): Promise<{ dir: string; mode: 'overlay' | 'flat'; parents: string[] }> {

@@ -230,7 +230,7 @@ export abstract class DirSnapshotter implements Snapshotter {
 }
 
 /** Makes a rename in `dir` durable before the row that depends on it commits. */
-function syncDir(dir: string): void {
+export function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

@@ -53,6 +53,13 @@ export interface Snapshotter extends AsyncDisposable {
    * containerd's interface: our apply writes the upperdir directly, with no mount.
    */
   applyTarget(key: string): Promise<{ dir: string; mode: 'overlay' | 'flat'; parents: string[] }>;
+  /**
+   * Optional (overlayfs only): moves the files of active snapshot `from`, which has no parent,
+   * into active snapshot `key` (freshly prepared, empty), keeping `key`'s root owner and mode,
+   * and removes `from`. Lets a layer be applied before its parent is committed (speculative
+   * apply, src/images/unpack.ts). Not part of containerd's interface.
+   */
+  adopt?(key: string, from: string): Promise<void>;
   /** Removes directories that no row refers to (after a crash); returns how many. */
   cleanup(): Promise<number>;
 }
