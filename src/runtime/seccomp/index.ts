@@ -15,6 +15,23 @@ export { type DockerProfileContext, type DockerSeccompProfile, dockerProfileToOc
 /** The plan's `seccomp` for a config's `linux.seccomp` (undefined: no filter). */
 export function planSeccomp(seccomp: unknown, arch?: TargetArch): PlanSeccomp | undefined {
   if (seccomp === undefined || seccomp === null) return undefined;
-  const c = compileSeccomp(seccomp, arch ?? nativeSeccompArch());
-  return { flags: c.flags, program: c.bytes.toString('hex') };
+  const target = arch ?? nativeSeccompArch();
+  // An engine compiles the same profile (Docker's default) for almost every container: the
+  // program is a pure function of the profile and the arch, so the last few are kept. Only
+  // successful compilations are, so a bad profile fails every time with its message.
+  const key = `${target}\0${JSON.stringify(seccomp)}`;
+  const hit = compiled.get(key);
+  if (hit) {
+    compiled.delete(key);
+    compiled.set(key, hit);
+    return { ...hit };
+  }
+  const c = compileSeccomp(seccomp, target);
+  const plan = { flags: c.flags, program: c.bytes.toString('hex') };
+  compiled.set(key, plan);
+  if (compiled.size > COMPILED_KEPT) compiled.delete(compiled.keys().next().value as string);
+  return { ...plan };
 }
+
+const COMPILED_KEPT = 16;
+const compiled = new Map<string, PlanSeccomp>();
