@@ -7,7 +7,7 @@
  * and start time), mounts under the temp dir, the temp dir itself.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,9 @@ export class Berthd {
   private child: ChildProcess | undefined;
   private logFile: string;
   busyboxId = '';
+
+  /** The engine's cgroup parent (`/berth`) in each hierarchy, if this berthd is the one that makes it. */
+  private readonly cgroupParents = cgroupParentDirs().filter((d) => !existsSync(d));
 
   private constructor(private readonly opts: BerthdOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'berthd-'));
@@ -247,5 +250,18 @@ export class Berthd {
     }
     for (const m of this.mounts().reverse()) await runCommand(['umount', '-l', m]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
+    // The parent the engine's containers' cgroups sat under: removed once empty, if we made it.
+    for (const d of this.cgroupParents) {
+      try {
+        rmdirSync(d);
+      } catch {}
+    }
   }
+}
+
+/** `/sys/fs/cgroup/<hierarchy>/berth`: the default cgroup parent of berthd's containers. */
+export function cgroupParentDirs(): string[] {
+  const root = '/sys/fs/cgroup';
+  const dirs = existsSync(join(root, 'cgroup.controllers')) ? [root] : readdirSync(root).map((h) => join(root, h));
+  return dirs.map((d) => join(d, 'berth'));
 }
