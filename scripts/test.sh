@@ -11,4 +11,5 @@ echo "==> biome check"
 npx biome check --diagnostic-level=error .
 mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 echo "==> node --test (${#files[@]} files)"
-exec node --import tsx --test --test-concurrency=1 "${files[@]}"
+# spec: the failures are repeated, with their errors, at the end of the output (where CI shows it)
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
