@@ -1,0 +1,4 @@
+/** Commands that exist only at the top level: version, inspect, login, logout. One import per verb, sorted. */
+import type { CommandSpec } from '../../types.js';
+
+export const topCommands: CommandSpec[] = [];
