@@ -1,0 +1,387 @@
+/**
+ * Golden tests of containerCreateRequest against the real v28 client: each case runs
+ * `/usr/local/bin/docker create <args>` against a recorder that answers the ping and records the
+ * body of POST /containers/create (test/helpers/create-recorder.ts), then compares that body and
+ * the name/platform query parameters with what berth builds from the same arguments. Refusals
+ * compare the text and exit status the CLI prints with berth's error.
+ *
+ * Two normalizations, both because the docker CLI itself is not deterministic there: -e values
+ * pass through a Go map (ParseProxyConfig) and -v values through another (GetMap), so Env and
+ * HostConfig.Binds are compared as sorted lists.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ContainerOptionsError, containerCreateRequest, createFlags } from '../src/cli/commands/containers/options.js';
+import { parseTestFlags } from '../src/cli/commands/containers/options-testflags.js';
+import { CliError, UsageError } from '../src/cli/types.js';
+import { type CreateRecorder, startCreateRecorder } from './helpers/create-recorder.js';
+
+const DOCKER = '/usr/local/bin/docker';
+const skip = existsSync(DOCKER) ? false : `${DOCKER} (the v28 client) is not installed`;
+
+let rec: CreateRecorder;
+let files: string;
+const ENV = { FOO: 'fromenv', BAR: 'b a r' };
+
+function normalize(body: unknown): unknown {
+  const b = structuredClone(body) as { Env: string[] | null; HostConfig: { Binds: string[] | null } };
+  if (b.Env) b.Env.sort();
+  if (b.HostConfig.Binds) b.HostConfig.Binds.sort();
+  return b;
+}
+
+function ours(args: string[], cwd: string) {
+  const { flags, args: rest } = parseTestFlags(createFlags, args);
+  return containerCreateRequest(flags, rest, {
+    readFile: (p) => readFileSync(p),
+    env: ENV,
+    cwd,
+    command: 'create',
+    prog: 'docker',
+    apiSocket: rec.socket,
+  });
+}
+
+async function golden(args: string[]) {
+  const got = await rec.create([...args], ENV);
+  const cwd = dirname(rec.socket);
+  let mine: ReturnType<typeof ours> | undefined;
+  let err: unknown;
+  try {
+    mine = ours(args, cwd);
+  } catch (e) {
+    err = e;
+  }
+  if (got.code !== 0) {
+    assert.ok(err, `docker refused (${got.code}: ${got.stderr.trim()}) but berth accepted`);
+    const e = err as CliError;
+    assert.ok(e instanceof CliError, `not a CliError: ${String(err)}`);
+    assert.equal(e.exitCode, got.code, `exit status for ${args.join(' ')}`);
+    if (e instanceof UsageError) {
+      assert.equal(got.stderr.split('\n')[0], e.message);
+      assert.match(got.stderr, /\nUsage: {2}docker create/);
+    } else {
+      assert.equal(got.stderr.trimEnd(), e.message.trimEnd());
+    }
+    return;
+  }
+  if (err) throw err;
+  assert.ok(got.request, 'docker sent no create');
+  assert.ok(mine);
+  assert.deepEqual(normalize(mine.body), normalize(got.request.body));
+  assert.equal(mine.name, got.request.query.name);
+  assert.equal(mine.platform, got.request.query.platform);
+}
+
+const cases: [string, string[]][] = [
+  ['just an image', ['busybox']],
+  ['command and args', ['busybox', 'sh', '-c', 'echo hi; exit 3']],
+  ['name and platform', ['--name', 'c1', '--platform', 'linux/amd64', 'busybox']],
+  ['platform normalized', ['--platform', 'linux/x86_64', 'busybox']],
+  ['platform arm', ['--platform', 'linux/arm', 'busybox']],
+  ['platform arch only', ['--platform', 'arm64', 'busybox']],
+  ['platform arm variant', ['--platform', 'linux/arm/7', 'busybox']],
+  ['platform upper case', ['--platform', 'Linux/AMD64', 'busybox']],
+  ['platform arm64/v8', ['--platform', 'linux/arm64/v8', 'busybox']],
+  ['platform too many parts', ['--platform', 'x/y/z/w', 'busybox']],
+  ['platform unknown', ['--platform', 'bogus', 'busybox']],
+  ['-it', ['-it', 'busybox', 'sh']],
+  ['-i with -a stdout', ['-i', '-a', 'stdout', 'busybox']],
+  ['-a stdin -a STDERR', ['-a', 'stdin', '-a', 'STDERR', 'busybox']],
+  ['-a bogus', ['-a', 'bogus', 'busybox']],
+  ['env', ['-e', 'A=1', '-e', 'FOO', '-e', 'NOPE', '-e', 'D=', '-e', 'A=2', 'busybox']],
+  ['env empty name', ['-e', '=x', 'busybox']],
+  ['env-file', ['--env-file', 'ENVFILE', '-e', 'Z=2', 'busybox']],
+  ['env-file missing', ['--env-file', '/nonexistent/env', 'busybox']],
+  ['env-file bad key', ['--env-file', 'BADENV', 'busybox']],
+  ['env-file not utf-8', ['--env-file', 'BADUTF8', 'busybox']],
+  ['env-file is a directory', ['--env-file', 'FILESDIR', 'busybox']],
+  ['label-file bad key', ['--label-file', 'BADENV', 'busybox']],
+  ['labels', ['-l', 'a=b', '-l', 'c', '--label-file', 'LABELFILE', '-l', 'l1=over', 'busybox']],
+  ['label empty', ['-l', ' ', 'busybox']],
+  ['label with space', ['-l', 'a b=c', 'busybox']],
+  ['volumes', ['-v', '/tmp:/data:ro', '-v', '/anon', '-v', 'named:/n', '-v', './rel:/r', 'busybox']],
+  ['volume too many colons', ['-v', '/a:/b:ro:x', 'busybox']],
+  [
+    'mounts',
+    [
+      '--mount',
+      'type=bind,src=/tmp,dst=/x,readonly,bind-propagation=rshared',
+      '--mount',
+      'type=volume,source=v1,target=/v,volume-opt=a=b,volume-nocopy',
+      '--mount',
+      'type=tmpfs,dst=/t,tmpfs-size=64m,tmpfs-mode=1770',
+      '--mount',
+      'type=bind,source=./here,target=/h,ro=true',
+      'busybox',
+    ],
+  ],
+  ['mount volume-nocopy alone', ['--mount', 'type=volume,dst=/v,volume-nocopy', 'busybox']],
+  ['mount no target', ['--mount', 'type=bind,src=/tmp', 'busybox']],
+  ['mount mixed options', ['--mount', 'type=bind,src=/tmp,dst=/x,volume-nocopy', 'busybox']],
+  ['mount bad key', ['--mount', 'type=bind,src=/tmp,dst=/x,bogus=1', 'busybox']],
+  ['tmpfs', ['--tmpfs', '/run:rw,size=1m', '--tmpfs', '/x', 'busybox']],
+  ['ports', ['-p', '8080:80', '-p', '127.0.0.1:53:53/udp', '-p', '9000', '-P', '--expose', '7000-7002', '--expose', '5/udp', 'busybox']],
+  ['port ranges', ['-p', '8000-8001:80-81', '-p', '[::1]:90:90', '-p', '9000-9010:90/sctp', 'busybox']],
+  ['port long syntax', ['-p', 'published=8080,target=80', 'busybox']],
+  ['port bad', ['-p', 'x:80', 'busybox']],
+  ['port bad proto', ['-p', '80/xyz', 'busybox']],
+  ['expose with colon', ['--expose', '1:2', 'busybox']],
+  [
+    'resources',
+    [
+      '-m',
+      '512m',
+      '--memory-swap',
+      '1g',
+      '--memory-reservation',
+      '100k',
+      '--kernel-memory',
+      '10m',
+      '--shm-size',
+      '64M',
+      '--cpus',
+      '1.5',
+      '-c',
+      '512',
+      '--cpuset-cpus',
+      '0-1',
+      '--cpuset-mems',
+      '0',
+      '--cpu-period',
+      '100000',
+      '--cpu-quota',
+      '50000',
+      '--pids-limit',
+      '100',
+      '--memory-swappiness',
+      '10',
+      '--oom-kill-disable',
+      '--oom-score-adj',
+      '500',
+      '--blkio-weight',
+      '300',
+      '--cpu-rt-period',
+      '1000',
+      '--cpu-rt-runtime',
+      '500',
+      'busybox',
+    ],
+  ],
+  ['memory-swap -1 and sizes', ['--memory-swap', '-1', '-m', '1.5g', '--shm-size', '1KiB', 'busybox']],
+  ['memory bad', ['-m', 'x', 'busybox']],
+  ['memory bad suffix', ['-m', '1x', 'busybox']],
+  ['memory negative', ['-m', '-5', 'busybox']],
+  ['cpus fraction and exponent', ['--cpus', '1e-1', 'busybox']],
+  ['cpus too precise', ['--cpus', '0.0000000001', 'busybox']],
+  ['cpus junk', ['--cpus', 'x', 'busybox']],
+  ['swappiness out of range', ['--memory-swappiness', '101', 'busybox']],
+  ['restart on-failure:3', ['--restart', 'on-failure:3', 'busybox']],
+  ['restart unless-stopped', ['--restart', 'unless-stopped', 'busybox']],
+  ['restart empty', ['--restart', '', 'busybox']],
+  ['restart no colon policy', ['--restart', ':3', 'busybox']],
+  ['restart bad count', ['--restart', 'always:x', 'busybox']],
+  ['restart with rm', ['--restart', 'always', '--rm', 'busybox']],
+  ['rm', ['--rm', 'busybox']],
+  [
+    'security and identity',
+    [
+      '--cap-add',
+      'NET_ADMIN',
+      '--cap-add',
+      'sys_time',
+      '--cap-drop',
+      'ALL',
+      '--cap-drop',
+      'net_admin',
+      '--security-opt',
+      'no-new-privileges',
+      '--security-opt',
+      'label:disable',
+      '--privileged',
+      '--read-only',
+      '--init',
+      '-w',
+      '/w',
+      '-u',
+      '1:2',
+      '-h',
+      'hn',
+      '--domainname',
+      'dn',
+      'busybox',
+    ],
+  ],
+  [
+    'caps: ALL is not collapsed',
+    ['--cap-drop', 'net_admin', '--cap-drop', 'ALL', '--cap-add', 'all', '--cap-add', 'x', '--cap-add', 'CAP_X', 'busybox'],
+  ],
+  ['systempaths=unconfined alone', ['--security-opt', 'systempaths=unconfined', 'busybox']],
+  ['security-opt bad', ['--security-opt', 'foo', 'busybox']],
+  ['seccomp profile file', ['--security-opt', 'seccomp=SECCOMP', 'busybox']],
+  ['entrypoint reset', ['--entrypoint', '', '--init=false', 'busybox', 'x']],
+  ['entrypoint', ['--entrypoint', '/bin/sh -c', 'busybox']],
+  [
+    'ulimits and devices',
+    [
+      '--ulimit',
+      'nproc=10',
+      '--ulimit',
+      'nofile=1024:2048',
+      '--device',
+      '/dev/null',
+      '--device',
+      '/dev/zero:/dev/z:r',
+      '--device',
+      '/dev/fuse:rw',
+      '--device-cgroup-rule',
+      'c 1:3 rwm',
+      'busybox',
+    ],
+  ],
+  ['ulimit soft > hard', ['--ulimit', 'nofile=3:2', 'busybox']],
+  ['ulimit bad type', ['--ulimit', 'bogus=1', 'busybox']],
+  ['device relative', ['--device', 'rel', 'busybox']],
+  ['device bad mode', ['--device', '/a:/b:xyz', 'busybox']],
+  ['cdi device', ['--device', 'vendor.com/class=name', 'busybox']],
+  ['gpus', ['--gpus', 'all', '--gpus', '"device=0,1",capabilities=compute', 'busybox']],
+  [
+    'blkio devices',
+    ['--blkio-weight-device', '/dev/sda:200', '--device-read-bps', '/dev/sda:1mb', '--device-write-iops', '/dev/sda:100', 'busybox'],
+  ],
+  ['blkio weight device bad', ['--blkio-weight-device', '/dev/sda:5', 'busybox']],
+  ['network none', ['--network', 'none', 'busybox']],
+  ['network host', ['--net', 'host', 'busybox']],
+  ['network bridge', ['--network', 'bridge', 'busybox']],
+  ['network default', ['--network', 'default', 'busybox']],
+  ['network container', ['--network', 'container:abc', 'busybox']],
+  ['user network with options', ['--network', 'mynet', '--network-alias', 'a1', '--ip', '10.0.0.5', '--link', 'a:b', 'busybox']],
+  ['network long syntax', ['--network', 'name=mynet,alias=x,driver-opt=a=b', 'busybox']],
+  ['two networks', ['--network', 'n1', '--network', 'n2', 'busybox']],
+  ['alias on default network', ['--network-alias', 'a1', 'busybox']],
+  ['user-defined and host', ['--network', 'host', '--network', 'n2', 'busybox']],
+  ['ipv6 and link-local', ['--link-local-ip', '169.254.1.1', '--ip6', 'fe80::1', 'busybox']],
+  ['mac address at 1.41', ['--mac-address', '02:42:ac:11:00:02', 'busybox']],
+  ['mac address bad', ['--mac-address', 'zz', 'busybox']],
+  [
+    'dns and hosts',
+    [
+      '--dns',
+      '8.8.8.8',
+      '--dns',
+      '0:0::1',
+      '--dns-search',
+      'example.com',
+      '--dns-option',
+      'ndots:2',
+      '--dns-opt',
+      'x',
+      '--add-host',
+      'h:1.2.3.4',
+      '--add-host',
+      'g=::1',
+      '--add-host',
+      'gw:host-gateway',
+      '--add-host',
+      'v6=[::2]',
+      'busybox',
+    ],
+  ],
+  ['dns bad', ['--dns', 'x', 'busybox']],
+  ['add-host bad', ['--add-host', 'bad', 'busybox']],
+  [
+    'health',
+    [
+      '--health-cmd',
+      'true',
+      '--health-interval',
+      '1m30s',
+      '--health-timeout',
+      '500ms',
+      '--health-retries',
+      '3',
+      '--health-start-period',
+      '1.5s',
+      'busybox',
+    ],
+  ],
+  ['no-healthcheck', ['--no-healthcheck', 'busybox']],
+  ['no-healthcheck conflict', ['--no-healthcheck', '--health-retries', '1', 'busybox']],
+  ['health negative', ['--health-interval', '-1s', 'busybox']],
+  ['health bad duration', ['--health-timeout', 'x', 'busybox']],
+  ['health start interval at 1.41', ['--health-start-interval', '2s', 'busybox']],
+  ['logging', ['--log-driver', 'json-file', '--log-opt', 'max-size=1m', '--log-opt', 'x', 'busybox']],
+  ['logging none with opts', ['--log-driver', 'none', '--log-opt', 'a=b', 'busybox']],
+  ['namespaces', ['--pid', 'host', '--ipc', 'shareable', '--uts', 'host', '--userns', 'host', '--cgroupns', 'private', 'busybox']],
+  ['pid container', ['--pid', 'container:x', 'busybox']],
+  ['pid bad', ['--pid', 'bogus', 'busybox']],
+  ['uts bad', ['--uts', 'bogus', 'busybox']],
+  ['userns bad', ['--userns', 'bogus', 'busybox']],
+  ['cgroupns bad', ['--cgroupns', 'bogus', 'busybox']],
+  ['sysctls', ['--sysctl', 'net.ipv4.ip_forward=1', '--sysctl', 'kernel.shmmax=1', 'busybox']],
+  ['sysctl refused', ['--sysctl', 'kernel.bad=1', 'busybox']],
+  ['stop signal and timeout', ['--stop-signal', 'SIGUSR1', '--stop-timeout', '0', 'busybox']],
+  ['group-add', ['--group-add', 'audio', '--group-add', '1,2', 'busybox']],
+  ['annotation at 1.41', ['--annotation', 'a=b', 'busybox']],
+  ['pull never', ['--pull', 'never', '-q', 'busybox']],
+  ['pull bad', ['--pull', 'bogus', 'busybox']],
+  [
+    'misc host config',
+    [
+      '--volumes-from',
+      'c1:ro',
+      '--storage-opt',
+      'size=1G',
+      '--runtime',
+      'runc',
+      '--isolation',
+      'default',
+      '--cgroup-parent',
+      '/x',
+      '--volume-driver',
+      'local',
+      '--link',
+      'c2:al',
+      'busybox',
+    ],
+  ],
+  ['storage-opt bad', ['--storage-opt', 'bad', 'busybox']],
+  ['use-api-socket', ['--use-api-socket', 'busybox']],
+];
+
+describe('docker create golden bodies (v28 client)', { skip }, () => {
+  before(async () => {
+    rec = await startCreateRecorder(DOCKER);
+    files = mkdtempSync(join(tmpdir(), 'berth-runopts-'));
+    writeFileSync(join(files, 'env'), 'Z=1\n# c\n  FOO\nNOPE\nY= sp ace \n\uFEFFQ=2\r\n');
+    writeFileSync(join(files, 'badenv'), 'A B=1\n');
+    writeFileSync(join(files, 'badutf8'), Buffer.from([0x41, 0x3d, 0x31, 0x0a, 0xff, 0x3d, 0x31, 0x0a]));
+    writeFileSync(join(files, 'labels'), 'l1=a\nl2\n\n');
+    writeFileSync(join(files, 'seccomp.json'), '{\n  "defaultAction": "SCMP_ACT_ALLOW",\n  "syscalls": []\n}\n');
+  });
+  after(async () => {
+    await rec?.close();
+    if (files) rmSync(files, { recursive: true, force: true });
+  });
+  for (const [title, argv] of cases) {
+    it(title, async () => {
+      const subst: Record<string, string> = {
+        ENVFILE: join(files, 'env'),
+        BADENV: join(files, 'badenv'),
+        BADUTF8: join(files, 'badutf8'),
+        FILESDIR: files,
+        LABELFILE: join(files, 'labels'),
+      };
+      const args = argv.map((a) => (a === 'seccomp=SECCOMP' ? `seccomp=${join(files, 'seccomp.json')}` : (subst[a] ?? a)));
+      await golden(args);
+    });
+  }
+  it('refusals are the classes the run command prints', () => {
+    const cwd = '/';
+    assert.throws(() => ours(['--restart', ':1', 'busybox'], cwd), ContainerOptionsError);
+    assert.throws(() => ours(['-m', 'x', 'busybox'], cwd), UsageError);
+  });
+});
