@@ -350,6 +350,52 @@ const cases: [string, string[]][] = [
   ],
   ['storage-opt bad', ['--storage-opt', 'bad', 'busybox']],
   ['use-api-socket', ['--use-api-socket', 'busybox']],
+  [
+    'hostile keys stay data',
+    [
+      '-l', '__proto__=x', '-l', 'constructor=y', '--log-opt', '__proto__=1', '--tmpfs', '__proto__',
+      '--sysctl', 'net.__proto__=1', '-v', '__proto__', '--storage-opt', '__proto__=1', '--mount',
+      'type=volume,dst=/v,volume-opt=__proto__=z', 'busybox',
+    ],
+  ],
+  ['network named __proto__', ['--network', '__proto__', '--network-alias', 'a', 'busybox']],
+  ['unicode env and labels', ['-e', 'É=ü', '-l', 'k=日本', 'busybox', 'echo', 'ß']],
+  ['sizes with space and exponent', ['-m', '1 m', '--shm-size', '1e3', '--memory-reservation', '2GB', 'busybox']],
+  ['size with two dots', ['-m', '1.2.3', 'busybox']],
+  ['size with long suffix', ['-m', '1kibb', 'busybox']],
+  ['gpus count', ['--gpus', 'count=2,driver=nvidia', 'busybox']],
+  ['gpus bad key', ['--gpus', 'bogus=1', 'busybox']],
+  ['volume sources that look like paths', ['-v', '~/x:/y', '-v', 'c:/foo:/bar', '-v', 'ab', 'busybox']],
+  ['volume empty section', ['-v', '/a::/b', 'busybox']],
+  ['expose reversed range', ['--expose', '9-1', 'busybox']],
+  ['port with ip and no host port', ['-p', '1.2.3.4::80', '-p', '0.0.0.0:7000-7002:7000-7002/udp', 'busybox']],
+  ['port range mismatch', ['-p', '8000-8002:80-81', 'busybox']],
+  ['port bad ip', ['-p', '1.2.3:80:80', 'busybox']],
+  ['ulimit too many values', ['--ulimit', 'nofile=1:2:3', 'busybox']],
+  ['ulimit unlimited hard', ['--ulimit', 'memlock=-1:-1', '--ulimit', 'core=0', 'busybox']],
+  ['cpus fraction', ['--cpus', '3/2', 'busybox']],
+  ['cpus 1/3', ['--cpus', '1/3', 'busybox']],
+  ['blkio weight out of range', ['--blkio-weight', '70000', 'busybox']],
+  ['device read bps bad rate', ['--device-read-bps', '/dev/sda:x', 'busybox']],
+  ['device read bps bad path', ['--device-read-bps', 'sda:1', 'busybox']],
+  ['device write iops bad', ['--device-write-iops', '/dev/sda:1k', 'busybox']],
+  ['init alone', ['--init', 'busybox']],
+  ['restart on-failure:-1', ['--restart', 'on-failure:-1', 'busybox']],
+  ['mount tmpfs bad mode', ['--mount', 'type=tmpfs,dst=/t,tmpfs-mode=9', 'busybox']],
+  [
+    'mount bind-recursive readonly',
+    ['--mount', 'type=bind,src=/a,dst=/b,bind-recursive=readonly,readonly,bind-propagation=rprivate', 'busybox'],
+  ],
+  ['mount bind-recursive writable', ['--mount', 'type=bind,src=/a,dst=/b,bind-recursive=writable,ro', 'busybox']],
+  ['mount bind-recursive disabled', ['--mount', 'type=bind,src=/a,dst=/b,bind-recursive=disabled', 'busybox']],
+  ['mount bind-recursive without readonly', ['--mount', 'type=bind,src=/a,dst=/b,bind-recursive=writable', 'busybox']],
+  ['mount bind-recursive bogus', ['--mount', 'type=bind,src=/a,dst=/b,bind-recursive=bogus', 'busybox']],
+  ['mount quoted csv', ['--mount', '"type=volume","dst=/a,b",volume-label=x=y', 'busybox']],
+  ['mount bad csv quote', ['--mount', 'type=volume,dst=/a"b', 'busybox']],
+  ['health duration units', ['--health-interval', '1h2m3.5s', '--health-timeout', '250us', 'busybox']],
+  ['health duration missing unit', ['--health-interval', '10', 'busybox']],
+  ['-t with -a stdout', ['-t', '-a', 'stdout', 'busybox']],
+  ['ipc and oom', ['--ipc', 'private', '--oom-score-adj', '-500', 'busybox']],
 ];
 
 describe('docker create golden bodies (v28 client)', { skip }, () => {
@@ -375,7 +421,7 @@ describe('docker create golden bodies (v28 client)', { skip }, () => {
         FILESDIR: files,
         LABELFILE: join(files, 'labels'),
       };
-      const args = argv.map((a) => (a === 'seccomp=SECCOMP' ? `seccomp=${join(files, 'seccomp.json')}` : (subst[a] ?? a)));
+      const args = argv.map((a) => (a === 'seccomp=SECCOMP' ? `seccomp=${join(files, 'seccomp.json')}` : (Object.hasOwn(subst, a) ? (subst[a] as string) : a)));
       await golden(args);
     });
   }

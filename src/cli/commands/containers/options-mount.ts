@@ -2,7 +2,7 @@
  * `--mount type=…,src=…,dst=…` (docker/cli opts.MountOpt.Set, v28): one CSV record of key=value
  * fields to a moby mount.Mount, with the CLI's messages. Pure; `abs` resolves `./x` sources.
  */
-import { ramInBytes, readCsvRecord } from './options-values.js';
+import { ramInBytes, readCsvRecord, setKey } from './options-values.js';
 
 export interface MountBody {
   Type: string;
@@ -57,7 +57,7 @@ export function parseMount(value: string, abs: (p: string) => string): MountBody
   const setOnMap = (target: Record<string, string>, kv: string) => {
     const eq = kv.indexOf('=');
     const k = eq < 0 ? kv : kv.slice(0, eq);
-    if (k !== '') target[k] = eq < 0 ? '' : kv.slice(eq + 1);
+    if (k !== '') setKey(target, k, eq < 0 ? '' : kv.slice(eq + 1));
   };
   for (const field of fields) {
     const eq = field.indexOf('=');

@@ -6,6 +6,14 @@
  * way the CLI does (`invalid argument "x" for "-m, --memory" flag: …` or `docker: …`).
  */
 
+/**
+ * obj[key] = value as an own data property, even for `__proto__`: the keys come from the command
+ * line (`-l __proto__=x` is a label like any other, and must not touch the object's prototype).
+ */
+export function setKey<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** go-units RAMInBytes: `512m`, `1.5g`, `10`, `1KiB`; binary multiples; no negatives. */
 export function ramInBytes(size: string): number {
   let sep = -1;

@@ -33,6 +33,7 @@ import {
   parseVolumeSpec,
   ramInBytes,
   readCsvRecord,
+  setKey,
   splitProtoPort,
 } from './options-values.js';
 
@@ -490,7 +491,7 @@ function parseGpus(value: string): DeviceRequest {
         const o: Record<string, string> = {};
         for (const kv of readCsvRecord(val)) {
           const e = kv.indexOf('=');
-          o[e < 0 ? kv : kv.slice(0, e)] = e < 0 ? '' : kv.slice(e + 1);
+          setKey(o, e < 0 ? kv : kv.slice(0, e), e < 0 ? '' : kv.slice(e + 1));
         }
         req.Options = o;
         break;
@@ -561,7 +562,7 @@ function parseNetwork(value: string): NetworkAttachment {
         const e = val.indexOf('=');
         if (e <= 0) throw new Error('invalid key value pair format in driver options');
         n.driverOpts ??= {};
-        n.driverOpts[val.slice(0, e).trim()] = val.slice(e + 1).trim();
+        setKey(n.driverOpts, val.slice(0, e).trim(), val.slice(e + 1).trim());
         break;
       }
       case 'gw-priority':
@@ -852,7 +853,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
       return fail((err as Error).message);
     }
     if (parsed.source === '') {
-      volumes[v] = {};
+      setKey(volumes, v, {});
       continue;
     }
     let toBind = v;
@@ -869,7 +870,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
   const tmpfs: Record<string, string> = {};
   for (const t of flags.list('tmpfs')) {
     const c = t.indexOf(':');
-    tmpfs[c < 0 ? t : t.slice(0, c)] = c < 0 ? '' : t.slice(c + 1);
+    setKey(tmpfs, c < 0 ? t : t.slice(0, c), c < 0 ? '' : t.slice(c + 1));
   }
 
   let entrypoint: string[] | null = null;
@@ -890,7 +891,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
       if (e <= 0) {
         fail(`invalid publish opts format (should be name=value but got '${param}')`);
       }
-      params[param.slice(0, e)] = param.slice(e + 1);
+      setKey(params, param.slice(0, e), param.slice(e + 1));
     }
     published.push(`${params.published ?? ''}:${params.target ?? ''}/${params.protocol}`);
   }
@@ -947,7 +948,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
   const labelMap: Record<string, string> = {};
   for (const l of [...labelFiles, ...labels]) {
     const e = l.indexOf('=');
-    labelMap[e < 0 ? l : l.slice(0, e)] = e < 0 ? '' : l.slice(e + 1);
+    setKey(labelMap, e < 0 ? l : l.slice(0, e), e < 0 ? '' : l.slice(e + 1));
   }
   function readKV(file: string, lookup?: (k: string) => string | undefined): string[] {
     let content: string | Buffer;
@@ -1006,7 +1007,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
   const logOpts: Record<string, string> = {};
   for (const o of logOptsList) {
     const e = o.indexOf('=');
-    logOpts[e < 0 ? o : o.slice(0, e)] = e < 0 ? '' : o.slice(e + 1);
+    setKey(logOpts, e < 0 ? o : o.slice(0, e), e < 0 ? '' : o.slice(e + 1));
   }
 
   // --security-opt: seccomp profiles are read and sent compacted; systempaths=unconfined is
@@ -1049,7 +1050,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
   for (const o of flags.list('storage-opt')) {
     const e = o.indexOf('=');
     if (e < 0) fail('invalid storage option');
-    storageOpt[o.slice(0, e)] = o.slice(e + 1);
+    setKey(storageOpt, o.slice(0, e), o.slice(e + 1));
   }
 
   // Healthcheck
@@ -1093,12 +1094,12 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
   const sysctls: Record<string, string> = {};
   for (const s of sysctlList) {
     const e = s.indexOf('=');
-    sysctls[s.slice(0, e)] = s.slice(e + 1);
+    setKey(sysctls, s.slice(0, e), s.slice(e + 1));
   }
   const annotationMap: Record<string, string> = {};
   for (const a of annotations) {
     const e = a.indexOf('=');
-    annotationMap[e < 0 ? a : a.slice(0, e)] = e < 0 ? '' : a.slice(e + 1);
+    setKey(annotationMap, e < 0 ? a : a.slice(0, e), e < 0 ? '' : a.slice(e + 1));
   }
 
   const exposedPorts: Record<string, Record<string, never>> = {};
@@ -1279,7 +1280,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
       if (i === 0 && networks.length === 1 && JSON.stringify(e) === JSON.stringify(emptyEndpoint())) {
         return;
       }
-      out[n.target] = e;
+      setKey(out, n.target, e);
     });
     if (userDefined && nonUserDefined) {
       fail('conflicting options: cannot attach both user-defined and non-user-defined network-modes');
@@ -1291,6 +1292,15 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
   if (versionLess(apiVersion, '1.44')) {
     for (const e of Object.values(config.NetworkingConfig.EndpointsConfig)) {
       if (e.MacAddress !== '') requires('"specify mac-address per network"', '1.44');
+    }
+  }
+
+  // The API client: a recursively read-only bind needs API 1.44 (it drops nothing else).
+  if (versionLess(apiVersion, '1.44')) {
+    for (const m of config.HostConfig.Mounts ?? []) {
+      if (m.BindOptions?.ReadOnlyForceRecursive) {
+        throw new CliError('bind-recursive=readonly requires API v1.44 or later', 1);
+      }
     }
   }
 
