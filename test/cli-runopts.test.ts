@@ -10,11 +10,12 @@
  * HostConfig.Binds are compared as sorted lists.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ContainerOptionsError, containerCreateRequest, createFlags } from '../src/cli/commands/containers/options.js';
+import { ContainerOptionsError, containerCreateRequest, createFlags, runFlags } from '../src/cli/commands/containers/options.js';
 import { parseTestFlags } from '../src/cli/commands/containers/options-testflags.js';
 import { CliError, UsageError } from '../src/cli/types.js';
 import { type CreateRecorder, startCreateRecorder } from './helpers/create-recorder.js';
@@ -353,14 +354,30 @@ const cases: [string, string[]][] = [
   [
     'hostile keys stay data',
     [
-      '-l', '__proto__=x', '-l', 'constructor=y', '--log-opt', '__proto__=1', '--tmpfs', '__proto__',
-      '--sysctl', 'net.__proto__=1', '-v', '__proto__', '--storage-opt', '__proto__=1', '--mount',
-      'type=volume,dst=/v,volume-opt=__proto__=z', 'busybox',
+      '-l',
+      '__proto__=x',
+      '-l',
+      'constructor=y',
+      '--log-opt',
+      '__proto__=1',
+      '--tmpfs',
+      '__proto__',
+      '--sysctl',
+      'net.__proto__=1',
+      '-v',
+      '__proto__',
+      '--storage-opt',
+      '__proto__=1',
+      '--mount',
+      'type=volume,dst=/v,volume-opt=__proto__=z',
+      'busybox',
     ],
   ],
   ['network named __proto__', ['--network', '__proto__', '--network-alias', 'a', 'busybox']],
   ['unicode env and labels', ['-e', 'É=ü', '-l', 'k=日本', 'busybox', 'echo', 'ß']],
   ['sizes with space and exponent', ['-m', '1 m', '--shm-size', '1e3', '--memory-reservation', '2GB', 'busybox']],
+  ['size out of float range', ['-m', '9'.repeat(400), 'busybox']],
+  ['size beyond int64', ['--shm-size', '10000000000000000000', 'busybox']],
   ['size with two dots', ['-m', '1.2.3', 'busybox']],
   ['size with long suffix', ['-m', '1kibb', 'busybox']],
   ['gpus count', ['--gpus', 'count=2,driver=nvidia', 'busybox']],
@@ -421,7 +438,9 @@ describe('docker create golden bodies (v28 client)', { skip }, () => {
         FILESDIR: files,
         LABELFILE: join(files, 'labels'),
       };
-      const args = argv.map((a) => (a === 'seccomp=SECCOMP' ? `seccomp=${join(files, 'seccomp.json')}` : (Object.hasOwn(subst, a) ? (subst[a] as string) : a)));
+      const args = argv.map((a) =>
+        a === 'seccomp=SECCOMP' ? `seccomp=${join(files, 'seccomp.json')}` : Object.hasOwn(subst, a) ? (subst[a] as string) : a,
+      );
       await golden(args);
     });
   }
@@ -430,4 +449,56 @@ describe('docker create golden bodies (v28 client)', { skip }, () => {
     assert.throws(() => ours(['--restart', ':1', 'busybox'], cwd), ContainerOptionsError);
     assert.throws(() => ours(['-m', 'x', 'busybox'], cwd), UsageError);
   });
+});
+
+/** `docker <cmd> --help`'s Options section → name, short, value name and usage (spaces collapsed). */
+function helpFlags(text: string): Map<string, { short?: string; valueName?: string; usage: string }> {
+  const out = new Map<string, { short?: string; valueName?: string; usage: string }>();
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('Options:'));
+  let current: { short?: string; valueName?: string; usage: string } | undefined;
+  for (const line of lines.slice(start + 1)) {
+    const m = /^ {2}(?:-(\w), | {4})--([\w-]+)(?: (\S+))?\s{2,}(.*)$/.exec(line);
+    if (m) {
+      current = { usage: m[4] as string };
+      if (m[1]) current.short = m[1];
+      if (m[3]) current.valueName = m[3];
+      out.set(m[2] as string, current);
+    } else if (current && line.trim() !== '') {
+      current.usage += ` ${line.trim()}`;
+    }
+  }
+  return out;
+}
+
+function renderedUsage(f: { usage: string; kind: string; default?: unknown }): string {
+  let u = f.usage;
+  if (f.default !== undefined && f.default !== false && f.default !== '' && f.default !== 0) {
+    u += ` (default ${f.kind === 'string' ? JSON.stringify(f.default) : String(f.default)})`;
+  }
+  return u.replace(/\s+/g, ' ');
+}
+
+describe('the flag tables equal `docker run|create --help`', { skip }, () => {
+  for (const [cmd, specs] of [
+    ['run', runFlags],
+    ['create', createFlags],
+  ] as const) {
+    it(cmd, () => {
+      const help = execFileSync(DOCKER, [cmd, '--help'], { encoding: 'utf8' });
+      const theirs = helpFlags(help);
+      theirs.delete('help'); // core's
+      assert.ok(theirs.size > 90, 'the help text was read');
+      const visible = specs.filter((f) => !f.hidden);
+      assert.deepEqual(visible.map((f) => f.name).sort(), [...theirs.keys()].sort());
+      for (const f of visible) {
+        const t = theirs.get(f.name);
+        assert.ok(t);
+        assert.equal(f.short, t.short, `${f.name} short`);
+        const valueName = f.valueName ?? (f.kind === 'bool' ? undefined : f.kind === 'list' ? 'list' : f.kind);
+        assert.equal(valueName, t.valueName, `${f.name} value name`);
+        assert.equal(renderedUsage(f), t.usage.replace(/\s+/g, ' '), `${f.name} usage`);
+      }
+    });
+  }
 });

@@ -35,7 +35,7 @@ export function ramInBytes(size: string): number {
   }
   let value = parseGoFloat(num);
   if (value < 0) throw new Error(`invalid size: '${size}'`);
-  if (sfx.length === 0) return Math.trunc(value);
+  if (sfx.length === 0) return toInt64(value);
   const bad = (): never => {
     throw new Error(`invalid suffix: '${sfx.toLowerCase()}'`);
   };
@@ -43,18 +43,27 @@ export function ramInBytes(size: string): number {
   sfx = sfx.toLowerCase();
   if (sfx[0] === 'b') {
     if (sfx.length > 1) bad();
-    return Math.trunc(value);
+    return toInt64(value);
   }
   const mul = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[sfx[0] as string];
   if (mul === undefined) return bad();
   value *= mul;
   if ((sfx.length === 2 && sfx[1] !== 'b') || (sfx.length === 3 && sfx.slice(1) !== 'ib')) bad();
-  return Math.trunc(value);
+  return toInt64(value);
+}
+
+/** Go's int64(f) on amd64: truncation, and the minimum int64 when f is out of range. */
+function toInt64(f: number): number {
+  return f >= 2 ** 63 || f < -(2 ** 63) || Number.isNaN(f) ? -(2 ** 63) : Math.trunc(f);
 }
 
 /** strconv.ParseFloat(s, 64) for the decimal forms; Go's message on failure. */
 export function parseGoFloat(s: string): number {
-  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return Number(s);
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) {
+    const v = Number(s);
+    if (!Number.isFinite(v)) throw new Error(`strconv.ParseFloat: parsing ${goQuote(s)}: value out of range`);
+    return v;
+  }
   if (/^[+-]?(inf|infinity)$/i.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
   if (/^[+-]?nan$/i.test(s)) return Number.NaN;
   throw new Error(`strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax`);
