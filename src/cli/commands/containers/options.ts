@@ -457,11 +457,10 @@ function parseGpus(value: string): DeviceRequest {
   const seen = new Set<string>();
   const count = (s: string): number => {
     if (s === 'all') return -1;
-    try {
-      return parseGoInt(s, 'Atoi');
-    } catch (err) {
-      throw new Error(`invalid count (${s}): ${(err as Error).message}`);
+    if (!/^[+-]?\d+$/.test(s)) {
+      throw new Error(`invalid count (${s}): value must be either "all" or an integer: invalid syntax`);
     }
+    return parseGoInt(s, 'Atoi');
   };
   for (const field of fields) {
     const eq = field.indexOf('=');
@@ -976,9 +975,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
   const utsMode = flags.string('uts');
   if (!(utsMode === '' || utsMode === 'host')) fail('--uts: invalid UTS mode');
   const usernsMode = flags.string('userns');
-  if (!['', 'host', 'private'].includes(usernsMode.split(':')[0] as string)) {
-    fail('--userns: invalid USER mode');
-  }
+  if (!(usernsMode === '' || usernsMode === 'host')) fail('--userns: invalid USER mode');
   const cgroupnsMode = flags.string('cgroupns');
   if (!['', 'host', 'private'].includes(cgroupnsMode)) fail('--cgroupns: invalid CGROUP mode');
 
