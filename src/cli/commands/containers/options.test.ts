@@ -136,7 +136,10 @@ describe('containerCreateRequest', () => {
     assert.equal(r.body.AttachStdout, false);
     assert.equal(r.body.StdinOnce, false);
     assert.equal(r.body.OpenStdin, true);
-    assert.throws(() => build(['-d', '-a', 'stdout', 'busybox'], {}, 'run'), /Conflicting options: -a and -d/);
+    assert.throws(
+      () => build(['-d', '-a', 'stdout', 'busybox'], {}, 'run'),
+      /: conflicting options: cannot specify both --attach and --detach$/,
+    );
     assert.equal(runOnlyFlags.length, 3);
     assert.ok(!createFlags.some((f) => f.name === 'detach'));
   });

@@ -1303,7 +1303,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
 
   // run.go: a detached container attaches nothing.
   if (command === 'run' && flags.bool('detach')) {
-    if (attach.length > 0) throw new CliError('Conflicting options: -a and -d', 1);
+    if (attach.length > 0) throw new CliError('conflicting options: cannot specify both --attach and --detach', 1);
     config.AttachStdin = false;
     config.AttachStdout = false;
     config.AttachStderr = false;
