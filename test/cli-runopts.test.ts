@@ -511,6 +511,51 @@ function renderedUsage(f: { usage: string; kind: string; default?: unknown }): s
   return u.replace(/\s+/g, ' ');
 }
 
+describe('docker run golden bodies (v28 client)', { skip }, () => {
+  before(async () => {
+    rec = await startCreateRecorder(DOCKER);
+  });
+  after(async () => {
+    await rec?.close();
+  });
+  const runCases: [string, string[]][] = [
+    ['run -d', ['-d', 'busybox', 'true']],
+    ['run -d -i --rm', ['-d', '-i', '--rm', '--name', 'x', 'busybox']],
+    ['run attached', ['busybox', 'echo', 'hi']],
+    ['run -i attached', ['-i', '-e', 'A=1', 'busybox']],
+    ['run -d -a', ['-d', '-a', 'stdout', 'busybox']],
+    ['run --restart with --rm', ['--rm', '--restart', 'always', 'busybox']],
+  ];
+  for (const [title, args] of runCases) {
+    it(title, async () => {
+      const got = await rec.create(args, ENV, dirname(rec.socket), 'run');
+      const { flags, args: rest } = parseTestFlags(runFlags, args);
+      let mine: ReturnType<typeof containerCreateRequest> | undefined;
+      let err: unknown;
+      try {
+        mine = containerCreateRequest(flags, rest, {
+          readFile: (p) => readFileSync(p),
+          env: ENV,
+          command: 'run',
+          prog: 'docker',
+        });
+      } catch (e) {
+        err = e;
+      }
+      if (!got.request) {
+        assert.ok(err instanceof CliError, `docker refused (${got.stderr.trim()}) but berth accepted`);
+        assert.equal(err.exitCode, got.code);
+        assert.equal(got.stderr.trimEnd(), err.message.trimEnd());
+        return;
+      }
+      if (err) throw err;
+      assert.ok(mine);
+      assert.deepEqual(normalize(mine.body), normalize(got.request.body));
+      assert.equal(mine.name, got.request.query.name);
+    });
+  }
+});
+
 describe('the flag tables equal `docker run|create --help`', { skip }, () => {
   for (const [cmd, specs] of [
     ['run', runFlags],

@@ -21,11 +21,15 @@ export interface RecordedCreate {
 
 export interface CreateRecorder {
   socket: string;
-  /** Runs the docker CLI (`create …args`) against the recorder; the create it sent, if any. */
+  /**
+   * Runs the docker CLI (`create …args`, or `run …args` with verb 'run') against the recorder;
+   * the create it sent, if any. A `run` then fails on the 404 of attach/start, after the create.
+   */
   create(
     args: string[],
     env?: Record<string, string>,
     cwd?: string,
+    verb?: 'create' | 'run',
   ): Promise<{ code: number; stdout: string; stderr: string; request?: RecordedCreate }>;
   close(): Promise<void>;
 }
@@ -77,10 +81,10 @@ export async function startCreateRecorder(docker = '/usr/local/bin/docker'): Pro
   const configDir = join(dir, 'config');
   return {
     socket,
-    create(args, env = {}, cwd = dir) {
+    create(args, env = {}, cwd = dir, verb = 'create') {
       last = undefined;
       return new Promise((resolve, reject) => {
-        const child = spawn(docker, ['create', ...args], {
+        const child = spawn(docker, [verb, ...args], {
           cwd,
           env: {
             PATH: process.env.PATH ?? '/usr/bin:/bin',
