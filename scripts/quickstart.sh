@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The first command of the README: install everything, run a container the way runc's README
-# does (a bundle with a busybox root filesystem, `spec`, `run`, `list`), then start berthd as a
-# background service, make busybox:latest available offline, and run a container through it
-# with the docker CLI. `bash scripts/berthd.sh stop` stops berthd (its containers keep running:
-# live-restore).
+# does (a bundle with a busybox root filesystem, `spec`, `run`, `list`), then make busybox:latest
+# available offline and run `berth run --rm busybox echo hello from berth` (berth starts berthd on
+# demand), and the same through the docker CLI when one is installed. `bash scripts/berthd.sh
+# stop` stops berthd (its containers keep running: live-restore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -37,8 +37,13 @@ cd - >/dev/null
 
 echo "==> busybox:latest from this machine's busybox-static (no internet needed)"
 node --import tsx scripts/busybox-image.ts
-echo "==> berthd (scripts/berthd.sh start; log: /var/log/berth/berthd.log; stop: bash scripts/berthd.sh stop)"
-bash scripts/berthd.sh start
-DOCKER="$(command -v /usr/local/bin/docker || command -v docker)"
-echo "==> DOCKER_HOST=unix:///run/berth/berth.sock docker run --rm busybox echo hello from berthd"
-DOCKER_HOST=unix:///run/berth/berth.sock "$DOCKER" run --rm busybox sh -c 'echo "hello from berthd: $(hostname), $(id)"'
+# berth starts berthd on demand (as root, when nothing answers on /run/berth/berth.sock): it
+# says so on stderr and logs to /var/log/berth/berthd.log. `bash scripts/berthd.sh stop` stops it.
+BERTH="$(command -v berth || echo "node $PWD/dist/berth.cjs")"
+echo "==> berth run --rm busybox echo hello from berth"
+$BERTH run --rm busybox echo hello from berth
+DOCKER="$(command -v /usr/local/bin/docker || command -v docker || true)"
+if [ -n "$DOCKER" ]; then
+  echo "==> the docker CLI against berthd: DOCKER_HOST=unix:///run/berth/berth.sock docker run --rm busybox …"
+  DOCKER_HOST=unix:///run/berth/berth.sock "$DOCKER" run --rm busybox sh -c 'echo "hello from berthd: $(hostname), $(id)"'
+fi
