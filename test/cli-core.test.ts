@@ -267,6 +267,16 @@ describe('berth: berthd on demand', () => {
       const again = berth(['version'], env);
       assert.equal(again.code, 0);
       assert.equal(again.stderr, '', 'a running berthd is used, not started again');
+      if (existsSync(DOCKER)) {
+        // the Server section is docker's, line for line
+        const d = spawnSync(DOCKER, ['version'], {
+          env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: env.BERTH_DEFAULT_HOST },
+          encoding: 'utf8',
+        });
+        assert.equal(d.status, 0, d.stderr);
+        const server = (s: string) => s.slice(s.indexOf('\nServer:'));
+        assert.equal(server(again.stdout), server(d.stdout));
+      }
     } finally {
       let pid = 0;
       try {
