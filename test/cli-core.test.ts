@@ -197,7 +197,7 @@ describe('berth: contexts of one socket', { skip: noBin }, () => {
     const v = berth(['version'], env);
     assert.equal(v.code, 1);
     assert.match(v.stdout, / Context: {11}other\n/);
-    assert.match(v.stderr, /Cannot connect to berthd at unix:\/\/\/tmp\/other\.sock/);
+    assert.match(v.stderr, /^Cannot connect to the Docker daemon at unix:\/\/\/tmp\/other\.sock\. Is the docker daemon running\?\n$/);
     const nope = berth(['context', 'use', 'nope'], env);
     assert.equal(nope.code, 1);
     assert.match(nope.stderr, /^context "nope": context not found: open .*\/meta\.json: no such file or directory\n$/);

@@ -133,7 +133,7 @@ export async function main(
     hosts: g.flags.list('host'),
     context: g.flags.string('context') || undefined,
     config: g.flags.changed('config') ? g.flags.string('config') : undefined,
-    tls: g.flags.bool('tls'),
+    tls: g.flags.changed('tls') ? g.flags.bool('tls') : undefined,
     tlsverify: g.flags.changed('tlsverify') ? g.flags.bool('tlsverify') : undefined,
     tlscacert: g.flags.changed('tlscacert') ? g.flags.string('tlscacert') : undefined,
     tlscert: g.flags.changed('tlscert') ? g.flags.string('tlscert') : undefined,
@@ -221,8 +221,9 @@ function report(err: unknown, c: ReportCtx): number {
   let code = 1;
   if (err instanceof ApiError) text = `Error response from daemon: ${err.message}`;
   else if (err instanceof ConnectError) {
+    // the default socket is berthd's: say how to start it; elsewhere the client's (docker's) words
     const t = c.target();
-    text = t ? howToStart(t, c.env) : `Cannot connect to berthd at ${err.host}. Is berthd running?`;
+    text = t?.isDefault && /^Cannot connect/.test(err.message) ? howToStart(t, c.env) : err.message;
   } else if (err instanceof Error) {
     text = c.debug && err.stack ? err.stack : err.message;
   } else text = String(err);
