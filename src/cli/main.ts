@@ -207,8 +207,9 @@ interface ReportCtx {
 /** A command's failure, printed as the docker CLI prints it; the exit status. */
 function report(err: unknown, c: ReportCtx): number {
   const { prog, node, say } = c;
-  // run and create wrap every error with the program name and a help hint (docker's withHelp).
-  const helpful = node.group?.name === 'container' && (node.spec.name === 'run' || node.spec.name === 'create');
+  // run wraps every error with the program name and a help hint (docker's withHelp); create
+  // does not (observed with the v28 CLI).
+  const helpful = node.group?.name === 'container' && node.spec.name === 'run';
   if (err instanceof UsageError) {
     say(`${err.message}\n\nUsage:  ${c.usage}\n\nRun '${c.path} --help' for more information`);
     return err.exitCode;
