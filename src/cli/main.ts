@@ -5,7 +5,7 @@
  */
 import { ApiError, ConnectError, type EngineClient } from '../client/types.js';
 import { ensureDaemon, howToStart } from './autostart.js';
-import { completionCommand } from './completion.js';
+import { completeCommand, completionCommand } from './completion.js';
 import { openClient } from './connect.js';
 import { configDirOf, type GlobalOptions, resolveTarget, type Target } from './contexts.js';
 import { arityError, FlagError, parseFlags } from './flags.js';
@@ -28,7 +28,7 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic
 export async function main(
   argv: string[],
   io: Io,
-  tree: Tree = buildTree('berth', undefined, undefined, [completionCommand]),
+  tree: Tree = buildTree('berth', undefined, undefined, [completionCommand, completeCommand]),
 ): Promise<number> {
   const { stdout, stderr, env } = io;
   const prog = tree.prog;
@@ -187,8 +187,8 @@ function helpCommand(tree: Tree, words: string[], io: Io, gflags: FlagSpec[], co
   if (r.kind === 'command') io.stdout.write(commandHelp(tree, r.node, r.typed.length === 1 ? r.typed[0] : undefined, cols));
   else if (r.kind === 'group') io.stdout.write(groupHelp(tree, r.group));
   else {
-    io.stdout.write(`unknown help topic: ${words.join(' ')}\n`);
-    io.stdout.write(rootHelp(tree, gflags, cols));
+    io.stderr.write(`unknown help topic: ${words.join(' ')}\n`);
+    return 1;
   }
   return 0;
 }
