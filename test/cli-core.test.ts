@@ -221,7 +221,9 @@ describe('berth: contexts of one socket', { skip: noBin }, () => {
     assert.equal(JSON.parse(readFileSync(join(cfg, 'config.json'), 'utf8')).currentContext, undefined);
   });
 
-  it('--format: json, templates, table templates; a bad template exits 64 (compared with docker)', { skip: existsSync(DOCKER) ? false : `no ${DOCKER}` }, () => {
+  it('--format: json, templates, table templates; a bad template exits 64 (compared with docker)', {
+    skip: existsSync(DOCKER) ? false : `no ${DOCKER}`,
+  }, () => {
     const env = { DOCKER_HOST: 'unix:///nonexistent.sock' };
     for (const argv of [
       ['context', 'ls', '--format', 'json'],
