@@ -4,7 +4,7 @@
  * scripts/berthd.sh's variables), never the machine's /run/berth.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,23 @@ function berth(args: string[], env: Record<string, string | undefined> = {}, inp
 }
 
 /** The v28 docker CLI's answer, its program name made berth's (not in URLs). */
+function berthAsync(args: string[], env: Record<string, string | undefined>): Promise<Result> {
+  const e: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) e[k] = v;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 function docker(args: string[]): Result {
   const r = spawnSync(DOCKER, args, {
     env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: 'unix:///nonexistent.sock' },
@@ -144,7 +161,6 @@ describe('berth: bad input and help', { skip: noBin }, () => {
   });
 
   it('a closed stdout ends berth quietly', async () => {
-    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [BIN, '--help'], {
       env: { PATH: process.env.PATH ?? '', HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -305,9 +321,14 @@ describe('berth: berthd on demand', () => {
     writeFileSync(env.BERTH_CONFIG_FILE, '{}');
     const pidfile = join(dir, 'exec', 'berthd.pid');
     try {
-      const r = berth(['version'], env);
+      // a lock left by a starter that was killed does not hold the next one back
+      writeFileSync(join(dir, 'berthd.log.starting'), '999999999\n');
+      // two calls at once: one starts berthd, the other waits for it
+      const [r, r2] = await Promise.all([berthAsync(['version'], env), berthAsync(['version'], env)]);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stderr, `berth: berthd is not running; starting it (log: ${dir}/berthd.log)\n`);
+      assert.equal(r2.code, 0, r2.stderr);
+      assert.equal(`${r.stderr}${r2.stderr}`, `berth: berthd is not running; starting it (log: ${dir}/berthd.log)\n`);
+      assert.equal(readFileSync(join(dir, 'berthd.log'), 'utf8').match(/berthd start \(by berth\)/g)?.length, 1);
       assert.match(r.stdout, /\n\nServer: Berth\n Engine:\n {2}Version: {10}\d/);
       assert.match(readFileSync(join(dir, 'berthd.log'), 'utf8'), /berthd start \(by berth\)/);
       const again = berth(['version'], env);

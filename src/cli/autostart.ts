@@ -109,9 +109,11 @@ export async function ensureDaemon(target: Target, env: NodeJS.ProcessEnv, stder
   try {
     fd = openSync(lock, 'wx', 0o600);
   } catch {
+    // stale: its writer died (SIGKILL between two lines), or it is older than a start may take
     let stale = true;
     try {
-      stale = Date.now() - statSync(lock).mtimeMs > timeoutMs;
+      const owner = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+      stale = Date.now() - statSync(lock).mtimeMs > timeoutMs || (owner > 0 && !alive(owner));
     } catch {}
     if (!stale) {
       // another berth is starting it: wait for it to answer
