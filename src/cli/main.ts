@@ -144,7 +144,10 @@ export async function main(
   let client: Promise<EngineClient> | undefined;
   const ctx: CliContext & { globals: GlobalOptions; target(): Target } = {
     prog,
-    stdin: io.stdin,
+    // a getter: process.stdin makes a stream (and loads its modules) when first read
+    get stdin() {
+      return io.stdin;
+    },
     stdout,
     stderr,
     env,
