@@ -11,8 +11,8 @@
  *   - an added or deleted path's parent directory is listed (modified) once, if not already;
  *   - walk order: names sorted bytewise per directory, parents before children.
  * The runtime's mount targets (/etc/hosts, /etc/resolv.conf, /proc, …) are what dockerd keeps in
- * a container's "-init" layer, below the changes: they are left out here, and so is a directory
- * that differs from the lower only by the time those targets gave it.
+ * a container's "-init" layer, below the changes: they are left out here, and a directory holding
+ * one is compared without its mtime (which the runtime touched; a copy-up keeps the lower's).
  * Unlike moby's os.Stat, a path is looked up in each lower without following symlinks (a lower's
  * `/lib -> /usr/lib` must not send the lookup to the host's /usr/lib): a component that is not a
  * directory in that layer means the path is not there; a whiteout or an opaque directory in a
@@ -164,7 +164,9 @@ export async function overlayChanges(
         // a directory only there as the parent of a change: not itself changed
         if (below.isDirectory() && st.isDirectory()) {
           if (sameDir(st, below)) return;
-          if (st.mode === below.mode && (await onlyIgnored(path))) return;
+          // the runtime made a mount target here (/etc/hosts): its mtime is the runtime's doing;
+          // dockerd's copy-up from the init layer keeps the lower's
+          if (st.mode === below.mode && (await holdsIgnored(path))) return;
         }
         kind = ChangeKind.Modified;
       }
@@ -180,6 +182,7 @@ export async function overlayChanges(
     }
     changes.push({ Path: path, Kind: kind });
   };
+  const holdsIgnored = async (path: string) => (await entries(path)).some((n) => ignore.has(`${path}/${n}`));
   /** An added directory that holds only mount targets (/dev for /dev/pts): the init layer's too. */
   const hasIgnoredBelow = (path: string) => [...ignore].some((p) => p.startsWith(`${path}/`));
   await visit('');
