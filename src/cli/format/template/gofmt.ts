@@ -477,6 +477,11 @@ export function sprintf(format: string, args: unknown[]): string {
       continue;
     }
     const a = args[argNum++];
+    if (verb === 'v' && spec.sharp && typeof a === 'string') {
+      // %#v: Go syntax; for the strings templates print, the quoted string.
+      out += pad(quote(a), spec);
+      continue;
+    }
     if (verb === 'v' && (spec.sharp || spec.plus)) {
       out += printValue(a, 'v', { ...spec, sharp: false }, 0);
       continue;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { goErrors, goOutputs } from './golden.js';
+import { goErrors, goOutputs, goOutputsVersionData } from './golden.js';
 import { GoFloat, renderTemplate, Template, TemplateExecError, TemplateParseError } from './index.js';
 
 /** Stands in for Docker's *formatter.ContainerContext in the error table (its exported parts). */
@@ -32,6 +32,13 @@ function run(tpl: string, data: unknown): string {
 describe('Go text/template: outputs observed with Go', () => {
   for (const [tpl, want] of goOutputs) {
     it(tpl, () => assert.equal(run(tpl, {}), want));
+  }
+});
+
+describe('Go text/template: outputs observed with Go over docker version’s data', () => {
+  const version = { Client: { Version: '28.2.2', ApiVersion: '1.50', Os: 'linux', Arch: 'amd64' }, Server: null };
+  for (const [tpl, want] of goOutputsVersionData) {
+    it(tpl, () => assert.equal(run(tpl, version), want));
   }
 });
 
