@@ -1,0 +1,108 @@
+/**
+ * `berth create` (`container create`), and the create that `run` shares with it: the body
+ * from the flags (options.ts), the tty's size as ConsoleSize, `--pull` (missing: pull on 404
+ * and create again), the daemon's warnings, `--cidfile`.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import type { EngineClient } from '../../../client/types.js';
+import { ApiError } from '../../../client/types.js';
+import { type CliContext, CliError, type CommandSpec, type Flags, type Invocation } from '../../types.js';
+import { containerCreateRequest, createFlags } from './options.js';
+import { familiarWithTag, pullImage } from './pull-image.js';
+
+/** The create body's fields that run and create read or set themselves. */
+export interface CreateBody {
+  Image?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  HostConfig?: { AutoRemove?: boolean; ConsoleSize?: [number, number]; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export interface CreateRequest {
+  name?: string;
+  platform?: string;
+  body: CreateBody;
+}
+
+const PULL_MODES = ['always', 'missing', 'never'];
+
+export function checkPullMode(mode: string): void {
+  if (!PULL_MODES.includes(mode)) throw new Error(`invalid pull option: '${mode}': must be one of "always", "missing" or "never"`);
+}
+
+/** The create request for run or create, from the flags and arguments (IMAGE [COMMAND] [ARG...]). */
+export async function createRequest(ctx: CliContext, inv: Invocation): Promise<CreateRequest> {
+  return (await containerCreateRequest(inv.flags, inv.args, { env: ctx.env })) as CreateRequest;
+}
+
+/**
+ * Creates the container as docker's createContainer does; returns its id. Errors are the
+ * daemon's (ApiError) or the pull's.
+ */
+export async function createContainer(ctx: CliContext, client: EngineClient, req: CreateRequest, flags: Flags): Promise<string> {
+  const pull = flags.string('pull');
+  const quiet = flags.bool('quiet');
+  const image = req.body.Image ?? '';
+  const cidfile = flags.string('cidfile');
+  if (cidfile !== '' && existsSync(cidfile)) {
+    throw new Error(`container ID file found, make sure the other container isn't running or delete ${cidfile}`);
+  }
+  const out = ctx.stdout as { isTTY?: boolean; rows?: number; columns?: number };
+  if (out.isTTY === true && req.body.HostConfig !== undefined) {
+    req.body.HostConfig.ConsoleSize = [out.rows ?? 0, out.columns ?? 0];
+  }
+  const pullOpts = { quiet, ...(req.platform ? { platform: req.platform } : {}) };
+  if (pull === 'always') await pullImage(ctx, image, pullOpts);
+  const create = () =>
+    client.json<{ Id: string; Warnings?: string[] | null }>('POST', '/containers/create', {
+      query: { name: req.name || undefined, platform: req.platform || undefined },
+      body: req.body,
+    });
+  let res: Awaited<ReturnType<typeof create>>;
+  try {
+    res = await create();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404 && pull === 'missing')) throw err;
+    // Only the id goes to stdout: the pull talks on stderr.
+    ctx.stderr.write(`Unable to find image '${familiarWithTag(image)}' locally\n`);
+    await pullImage(ctx, image, pullOpts);
+    res = await create();
+  }
+  for (const w of res.body.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
+  if (cidfile !== '') {
+    try {
+      writeFileSync(cidfile, res.body.Id, { flag: 'wx' });
+    } catch (err) {
+      throw new Error(`failed to create the container ID file: ${(err as Error).message}`);
+    }
+  }
+  return res.body.Id;
+}
+
+export const create: CommandSpec = {
+  name: 'create',
+  usage: 'create [OPTIONS] IMAGE [COMMAND] [ARG...]',
+  short: 'Create a new container',
+  flags: createFlags,
+  args: { min: 1 },
+  interspersed: false,
+  topLevel: 'create',
+  async run(ctx, inv) {
+    try {
+      checkPullMode(inv.flags.string('pull'));
+    } catch (err) {
+      throw new CliError(`${ctx.prog}: ${(err as Error).message}\n\nRun '${ctx.prog} create --help' for more information`, 125);
+    }
+    const req = await createRequest(ctx, inv);
+    const client = await ctx.client();
+    // The daemon's errors go to main as they are: `Error response from daemon: …`, exit 1.
+    const id = await createContainer(ctx, client, req, inv.flags);
+    ctx.stdout.write(`${id}\n`);
+    return 0;
+  },
+};
