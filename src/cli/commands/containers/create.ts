@@ -3,49 +3,33 @@
  * from the flags (options.ts), the tty's size as ConsoleSize, `--pull` (missing: pull on 404
  * and create again), the daemon's warnings, `--cidfile`.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { EngineClient } from '../../../client/types.js';
 import { ApiError } from '../../../client/types.js';
 import { type CliContext, CliError, type CommandSpec, type Flags, type Invocation } from '../../types.js';
-import { containerCreateRequest, createFlags } from './options.js';
+import { type ContainerCreateRequest, containerCreateRequest, createFlags } from './options.js';
 import { familiarWithTag, pullImage } from './pull-image.js';
 
-/** The create body's fields that run and create read or set themselves. */
-export interface CreateBody {
-  Image?: string;
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  Tty?: boolean;
-  OpenStdin?: boolean;
-  StdinOnce?: boolean;
-  HostConfig?: { AutoRemove?: boolean; ConsoleSize?: [number, number]; [k: string]: unknown };
-  [k: string]: unknown;
-}
-
-export interface CreateRequest {
-  name?: string;
-  platform?: string;
-  body: CreateBody;
-}
-
-const PULL_MODES = ['always', 'missing', 'never'];
-
-export function checkPullMode(mode: string): void {
-  if (!PULL_MODES.includes(mode)) throw new Error(`invalid pull option: '${mode}': must be one of "always", "missing" or "never"`);
-}
+export type { ContainerCreateRequest as CreateRequest } from './options.js';
 
 /** The create request for run or create, from the flags and arguments (IMAGE [COMMAND] [ARG...]). */
-export async function createRequest(ctx: CliContext, inv: Invocation): Promise<CreateRequest> {
-  return (await containerCreateRequest(inv.flags, inv.args, { env: ctx.env })) as CreateRequest;
+export function createRequest(ctx: CliContext, inv: Invocation, command: 'run' | 'create', apiVersion: string): ContainerCreateRequest {
+  return containerCreateRequest(inv.flags, inv.args, {
+    readFile: (path) => readFileSync(path),
+    env: ctx.env,
+    cwd: process.cwd(),
+    command,
+    prog: ctx.prog,
+    apiVersion,
+  });
 }
 
 /**
  * Creates the container as docker's createContainer does; returns its id. Errors are the
  * daemon's (ApiError) or the pull's.
  */
-export async function createContainer(ctx: CliContext, client: EngineClient, req: CreateRequest, flags: Flags): Promise<string> {
-  const pull = flags.string('pull');
+export async function createContainer(ctx: CliContext, client: EngineClient, req: ContainerCreateRequest, flags: Flags): Promise<string> {
+  const pull = req.pull;
   const quiet = flags.bool('quiet');
   const image = req.body.Image ?? '';
   const cidfile = flags.string('cidfile');
@@ -93,13 +77,8 @@ export const create: CommandSpec = {
   interspersed: false,
   topLevel: 'create',
   async run(ctx, inv) {
-    try {
-      checkPullMode(inv.flags.string('pull'));
-    } catch (err) {
-      throw new CliError(`${ctx.prog}: ${(err as Error).message}\n\nRun '${ctx.prog} create --help' for more information`, 125);
-    }
-    const req = await createRequest(ctx, inv);
     const client = await ctx.client();
+    const req = createRequest(ctx, inv, 'create', client.version);
     // The daemon's errors go to main as they are: `Error response from daemon: …`, exit 1.
     const id = await createContainer(ctx, client, req, inv.flags);
     ctx.stdout.write(`${id}\n`);

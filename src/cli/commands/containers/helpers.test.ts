@@ -2,27 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startErrorStatus } from './attached.js';
 import { envValue, parseEnvFile } from './exec.js';
-import { FrameSplitter } from './hijack.js';
 import { apiTimestamp, parseGoDuration } from './logs.js';
-
-const frame = (t: number, s: string) => {
-  const b = Buffer.alloc(8 + Buffer.byteLength(s));
-  b[0] = t;
-  b.writeUInt32BE(Buffer.byteLength(s), 4);
-  b.write(s, 8);
-  return b;
-};
-
-describe('FrameSplitter', () => {
-  it('splits frames across arbitrary chunk boundaries', () => {
-    const all = Buffer.concat([frame(1, 'out\n'), frame(2, 'err\n'), frame(1, '')]);
-    for (let cut = 0; cut <= all.length; cut++) {
-      const s = new FrameSplitter();
-      const got = [...s.push(all.subarray(0, cut)), ...s.push(all.subarray(cut))].map((f) => `${f.stream}:${f.data}`);
-      assert.deepEqual(got, ['1:out\n', '2:err\n', '1:']);
-    }
-  });
-});
 
 describe('run exit statuses from the start error text', () => {
   it('maps as docker does', () => {

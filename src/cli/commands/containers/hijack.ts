@@ -5,7 +5,8 @@
  * raw mode on the local terminal while stdin is attached to a tty, and the terminal restored
  * whichever way the session ends.
  */
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { copyOutput, StreamError } from '../../../client/streams.js';
 import type { Hijacked } from '../../../client/types.js';
 import { EscapeMatcher, RawTerminal, type TtyInput } from '../../terminal.js';
 
@@ -21,47 +22,8 @@ export interface SessionOptions {
 /** How the session ended: the stream was finished by the daemon, or the user typed the detach keys. */
 export type SessionEnd = 'done' | 'detached';
 
-/** A frame of type 3 (systemerr): the daemon's error in the middle of a stream. */
-export class StreamError extends Error {
-  override readonly name = 'StreamError';
-}
-
-/**
- * Splits Docker's multiplexed stream (8-byte header: type, 0, 0, 0, big-endian length) into its
- * frames, across chunk boundaries. Types: 0 stdin, 1 stdout, 2 stderr, 3 systemerr.
- */
-export class FrameSplitter {
-  private buf: Buffer = Buffer.alloc(0);
-
-  push(chunk: Buffer): { stream: number; data: Buffer }[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    const frames: { stream: number; data: Buffer }[] = [];
-    while (this.buf.length >= 8) {
-      const len = this.buf.readUInt32BE(4);
-      if (this.buf.length < 8 + len) break;
-      frames.push({ stream: this.buf[0] as number, data: this.buf.subarray(8, 8 + len) });
-      this.buf = this.buf.subarray(8 + len);
-    }
-    return frames;
-  }
-}
-
-/** Writes and waits for 'drain' when the destination is full, so a slow terminal slows the daemon. */
-function writeTo(dest: Writable, data: Buffer): Promise<void> | undefined {
-  if (data.length === 0 || dest.destroyed) return undefined;
-  if (dest.write(data)) return undefined;
-  return new Promise((resolve) => {
-    const done = () => {
-      dest.off('drain', done);
-      dest.off('close', done);
-      dest.off('error', done);
-      resolve();
-    };
-    dest.once('drain', done);
-    dest.once('close', done);
-    dest.once('error', done);
-  });
-}
+/** Where an unattached stream's bytes go. */
+const discard = (): Writable => new PassThrough().resume();
 
 export function streamSession(conn: Hijacked, opts: SessionOptions): Promise<SessionEnd> {
   const { socket } = conn;
@@ -74,39 +36,23 @@ export function streamSession(conn: Hijacked, opts: SessionOptions): Promise<Ses
       settled = true;
       stopInput();
       raw?.restore();
-      socket.off('data', onData);
       // After a detach the daemon may still be sending: this connection is done with.
       if (how === 'detached') socket.destroy();
       if (how instanceof Error) reject(how);
       else resolve(how);
     };
 
-    // Output: the daemon's stream to the local stdout/stderr.
-    const splitter = opts.tty ? undefined : new FrameSplitter();
-    const out = opts.stdout ?? (opts.tty ? opts.stderr : undefined);
-    const onData = (chunk: Buffer) => {
-      let pending: Promise<void> | undefined;
-      if (splitter === undefined) {
-        if (out !== undefined) pending = writeTo(out, chunk);
-      } else {
-        for (const f of splitter.push(chunk)) {
-          if (f.stream === 3) return finish(new StreamError(`error from daemon in stream: ${f.data.toString()}`));
-          const dest = f.stream === 2 ? opts.stderr : opts.stdout;
-          if (dest !== undefined) pending = writeTo(dest, f.data) ?? pending;
-        }
-      }
-      if (pending !== undefined) {
-        socket.pause();
-        void pending.then(() => socket.resume());
-      }
-    };
-    if (conn.head.length > 0) onData(conn.head);
-    socket.on('data', onData);
-    socket.once('end', () => finish('done'));
-    socket.once('close', () => finish('done'));
-    // A reset connection (the daemon went away) ends the session like an end of stream: the
-    // caller learns the container's fate from wait, as the docker CLI does.
-    socket.on('error', () => finish('done'));
+    // Output: the daemon's stream to the local stdout/stderr (raw with a tty, else demuxed).
+    if (conn.head.length > 0) socket.unshift(conn.head);
+    const stdout = opts.stdout ?? (opts.tty ? opts.stderr : undefined) ?? discard();
+    copyOutput(socket, { tty: opts.tty, stdout, stderr: opts.stderr ?? discard() }).then(
+      () => finish('done'),
+      // A reset connection (the daemon went away) ends the session like an end of stream: the
+      // caller learns the container's fate from wait, as the docker CLI does. A daemon's
+      // error frame is an error.
+      (err: unknown) => finish(err instanceof StreamError ? new StreamError(`error from daemon in stream: ${err.message}`) : 'done'),
+    );
+    socket.on('error', () => {});
 
     // Input: the local stdin up to the container, until its end (then half-close) or detach.
     const stdin = opts.stdin;

@@ -4,10 +4,9 @@
  * `--since`/`--until` take what docker takes: a Go duration before now, an RFC 3339 time or
  * date, or a unix timestamp.
  */
-import type { Writable } from 'node:stream';
+import { copyOutput } from '../../../client/streams.js';
 import { CliError, type CommandSpec } from '../../types.js';
 import { seg } from './attached.js';
-import { FrameSplitter, StreamError } from './hijack.js';
 import { inspectContainer } from './start.js';
 
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
@@ -41,19 +40,6 @@ export function apiTimestamp(value: string, nowMs: number = Date.now()): string 
     throw new Error(`parsing time "${value}": cannot parse as RFC 3339 time`);
   }
   throw new Error(`failed to parse value as time or duration: "${value}"`);
-}
-
-async function copyOut(dest: Writable, data: Buffer): Promise<void> {
-  if (data.length === 0 || dest.write(data)) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      dest.off('drain', done);
-      dest.off('error', done);
-      resolve();
-    };
-    dest.once('drain', done);
-    dest.once('error', done);
-  });
 }
 
 export const logs: CommandSpec = {
@@ -105,18 +91,7 @@ export const logs: CommandSpec = {
         until,
       },
     });
-    const splitter = c.Config.Tty === true ? undefined : new FrameSplitter();
-    for await (const chunk of res) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-      if (splitter === undefined) {
-        await copyOut(ctx.stdout, buf);
-        continue;
-      }
-      for (const fr of splitter.push(buf)) {
-        if (fr.stream === 3) throw new StreamError(`error from daemon in stream: ${fr.data.toString()}`);
-        await copyOut(fr.stream === 2 ? ctx.stderr : ctx.stdout, fr.data);
-      }
-    }
+    await copyOutput(res, { tty: c.Config.Tty === true, stdout: ctx.stdout, stderr: ctx.stderr });
     return 0;
   },
 };

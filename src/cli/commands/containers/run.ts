@@ -20,7 +20,7 @@ import {
   startErrorStatus,
   waitFor,
 } from './attached.js';
-import { checkPullMode, createContainer, createRequest } from './create.js';
+import { createContainer, createRequest } from './create.js';
 import { runFlags } from './options.js';
 
 /** docker run's way of reporting: `berth: <error>`, a blank line, the help hint. */
@@ -39,20 +39,17 @@ export const run: CommandSpec = {
   async run(ctx, inv) {
     const flags = inv.flags;
     const detach = flags.bool('detach');
-    try {
-      checkPullMode(flags.string('pull'));
-    } catch (err) {
-      throw new CliError(report(ctx, (err as Error).message), 125);
-    }
     if (detach && flags.list('attach').length > 0) {
       throw new CliError('conflicting options: cannot specify both --attach and --detach', 1);
     }
-    let req: Awaited<ReturnType<typeof createRequest>>;
+    let client: Awaited<ReturnType<CliContext['client']>>;
     try {
-      req = await createRequest(ctx, inv);
+      client = await ctx.client();
     } catch (err) {
       throw new CliError(report(ctx, errorText(err)), 125);
     }
+    // Refusals of the flags come as CliErrors already worded for run (exit 125).
+    const req = createRequest(ctx, inv, 'run', client.version);
     const config = req.body;
     if (!detach) {
       checkTty(config.AttachStdin === true, config.Tty === true, ctx.stdin);
@@ -64,10 +61,8 @@ export const run: CommandSpec = {
     }
     const autoRemove = config.HostConfig?.AutoRemove === true;
 
-    let client: Awaited<ReturnType<CliContext['client']>>;
     let id: string;
     try {
-      client = await ctx.client();
       id = await createContainer(ctx, client, req, flags);
     } catch (err) {
       if (err instanceof CliError && err.exitCode !== 1) throw err;
