@@ -7,6 +7,7 @@
  * The pure parts (detach keys, the escape matcher) are separate from the one owner of the
  * effects (RawTerminal), so they can be tested without a tty.
  */
+import { spawnSync } from 'node:child_process';
 import { CliError } from './types.js';
 
 /** ctrl-p ctrl-q: Docker's default detach sequence. */
@@ -83,6 +84,7 @@ export class EscapeMatcher {
 
 export interface TtyInput {
   isTTY?: boolean;
+  fd?: number;
   setRawMode?(mode: boolean): unknown;
 }
 
@@ -123,6 +125,11 @@ export class RawTerminal {
 
   private constructor(private readonly input: TtyInput) {
     input.setRawMode?.(true);
+    // libuv's raw mode keeps output post-processing (ONLCR), so the container's own \r\n
+    // would reach the screen as \r\r\n; Docker's raw mode (cfmakeraw) turns it off. Node
+    // has no termios call: stty does it, on this terminal. setRawMode(false) later puts back
+    // the termios libuv saved before raw mode, this flag included.
+    spawnSync('stty', ['-opost'], { stdio: [input.fd ?? 0, 'ignore', 'ignore'] });
     process.on('exit', this.onExit);
     for (const sig of RESTORE_SIGNALS) process.on(sig, this.onSignal);
   }
