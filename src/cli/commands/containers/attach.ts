@@ -7,7 +7,7 @@
 import type { EngineClient } from '../../../client/types.js';
 import { checkTty } from '../../terminal.js';
 import { CliError, type CommandSpec } from '../../types.js';
-import { attachContainer, followTtySize, forwardSignals, sessionDetachKeys, waitFor } from './attached.js';
+import { attachContainer, DETACHED_TEXT, followTtySize, forwardSignals, sessionDetachKeys, waitFor } from './attached.js';
 import { inspectContainer } from './start.js';
 
 async function inspectRunning(client: EngineClient, name: string) {
@@ -51,7 +51,7 @@ export const attach: CommandSpec = {
       // It may have stopped between the first look and the attach: an attach to it would hang.
       await inspectRunning(client, c.Id);
       if (tty) stops.push(followTtySize(ctx, client, 'containers', c.Id, true));
-      if ((await session.done) === 'detached') return 0;
+      if ((await session.done) === 'detached') throw new CliError(DETACHED_TEXT, 1);
       return await waiter.status();
     } finally {
       for (const stop of stops.reverse()) stop();

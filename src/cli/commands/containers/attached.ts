@@ -44,7 +44,10 @@ export function configuredDetachKeys(configDir: string): string | undefined {
 /** The detach keys for a session (flag, config.json, default), warning on stderr about a bad spec as docker does. */
 export function sessionDetachKeys(ctx: CliContext, flag: string): { spec: string; keys: number[] } {
   const d = detachKeysFor(flag, configuredDetachKeys(ctx.configDir));
-  if (d.warning !== undefined) ctx.stderr.write(`WARN[0000] ${d.warning}\n`);
+  // The docker CLI's logrus line, as it prints it.
+  if (d.warning !== undefined) {
+    ctx.stderr.write(`time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=warning msg=${JSON.stringify(d.warning)}\n`);
+  }
   return d;
 }
 
@@ -141,6 +144,9 @@ export interface AttachRequest {
   detachKeys: { spec: string; keys: number[] };
 }
 
+/** What `attach` and `exec` say (exit 1) when the user detached; `run` and `start` say nothing. */
+export const DETACHED_TEXT = 'read escape sequence';
+
 /** A running session and the way to cut it short. */
 export interface Attached {
   done: Promise<SessionEnd>;
@@ -161,7 +167,11 @@ export async function attachContainer(ctx: CliContext, client: EngineClient, id:
   return startSession(ctx, conn, a);
 }
 
-export function startSession(ctx: CliContext, conn: Awaited<ReturnType<EngineClient['hijack']>>, a: Omit<AttachRequest, 'detachKeys'> & { detachKeys: { keys: number[] } }): Attached {
+export function startSession(
+  ctx: CliContext,
+  conn: Awaited<ReturnType<EngineClient['hijack']>>,
+  a: Omit<AttachRequest, 'detachKeys'> & { detachKeys: { keys: number[] } },
+): Attached {
   const opts: SessionOptions = { tty: a.tty, detachKeys: a.detachKeys.keys };
   if (a.stdin) opts.stdin = ctx.stdin;
   if (a.stdout) opts.stdout = ctx.stdout;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { checkTty } from '../../terminal.js';
 import { CliError, type CommandSpec } from '../../types.js';
-import { followTtySize, seg, sessionDetachKeys, startSession } from './attached.js';
+import { DETACHED_TEXT, followTtySize, seg, sessionDetachKeys, startSession } from './attached.js';
 import { inspectContainer } from './start.js';
 
 /** `-e K=V`, `-e K` (taken from berth's environment when set there, as docker does). */
@@ -66,13 +66,15 @@ export const exec: CommandSpec = {
       try {
         text = readFileSync(file, 'utf8');
       } catch (err) {
-        throw new CliError(`open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, 1);
+        throw new CliError(
+          `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+          1,
+        );
       }
       env.push(...parseEnvFile(text, ctx.env));
     }
     for (const e of f.list('env')) env.push(envValue(e, ctx.env));
     const attachStdin = !detach && f.bool('interactive');
-    const detachKeys = f.string('detach-keys') !== '' ? f.string('detach-keys') : undefined;
     const keys = sessionDetachKeys(ctx, f.string('detach-keys'));
 
     const client = await ctx.client();
@@ -87,7 +89,7 @@ export const exec: CommandSpec = {
         AttachStderr: !detach,
         AttachStdout: !detach,
         Detach: detach,
-        DetachKeys: detachKeys ?? keys.spec,
+        DetachKeys: keys.spec,
         Env: env.length > 0 ? env : null,
         WorkingDir: f.string('workdir'),
         Cmd: cmd,
@@ -104,7 +106,7 @@ export const exec: CommandSpec = {
     let stopResize = () => {};
     if (tty && ctx.stdin.isTTY === true) stopResize = followTtySize(ctx, client, 'exec', execId);
     try {
-      if ((await session.done) === 'detached') return 0;
+      if ((await session.done) === 'detached') throw new CliError(DETACHED_TEXT, 1);
     } finally {
       stopResize();
     }

@@ -9,7 +9,7 @@ import { CliError, type CommandSpec } from '../../types.js';
 import { seg } from './attached.js';
 import { inspectContainer } from './start.js';
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** Go's time.ParseDuration, in nanoseconds; undefined when `s` is not a duration. */
 export function parseGoDuration(s: string): number | undefined {

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authFromEntry, entryFor, parseDockerConfig } from '../../../distribution/credentials.js';
 import { Writable } from 'node:stream';
+import { authFromEntry, entryFor, parseDockerConfig } from '../../../distribution/credentials.js';
 import { DEFAULT_TAG, familiar, normalizeReference } from '../../../distribution/reference.js';
 import type { Reference } from '../../../distribution/types.js';
 import { type CliContext, CliError } from '../../types.js';
