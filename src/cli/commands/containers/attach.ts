@@ -7,7 +7,7 @@
 import type { EngineClient } from '../../../client/types.js';
 import { checkTty } from '../../terminal.js';
 import { CliError, type CommandSpec } from '../../types.js';
-import { attachContainer, DETACHED_TEXT, followTtySize, forwardSignals, sessionDetachKeys, waitFor } from './attached.js';
+import { attachContainer, DETACHED_TEXT, followTtySize, forwardSignals, detachKeysSpec, waitFor } from './attached.js';
 import { inspectContainer } from './start.js';
 
 async function inspectRunning(client: EngineClient, name: string) {
@@ -45,7 +45,7 @@ export const attach: CommandSpec = {
         stdout: true,
         stderr: true,
         tty,
-        detachKeys: sessionDetachKeys(ctx, inv.flags.string('detach-keys')),
+        detachKeys: detachKeysSpec(ctx, inv.flags.string('detach-keys')),
       });
       stops.push(() => session.close());
       // It may have stopped between the first look and the attach: an attach to it would hang.

@@ -41,14 +41,9 @@ export function configuredDetachKeys(configDir: string): string | undefined {
   }
 }
 
-/** The detach keys for a session (flag, config.json, default), warning on stderr about a bad spec as docker does. */
-export function sessionDetachKeys(ctx: CliContext, flag: string): { spec: string; keys: number[] } {
-  const d = detachKeysFor(flag, configuredDetachKeys(ctx.configDir));
-  // The docker CLI's logrus line, as it prints it.
-  if (d.warning !== undefined) {
-    ctx.stderr.write(`time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=warning msg=${JSON.stringify(d.warning)}\n`);
-  }
-  return d;
+/** The detach keys spec in force: the flag, else config.json's (empty: the default, ctrl-p ctrl-q). */
+export function detachKeysSpec(ctx: CliContext, flag: string): string {
+  return flag !== '' ? flag : (configuredDetachKeys(ctx.configDir) ?? '');
 }
 
 export interface Waiter {
@@ -141,7 +136,8 @@ export interface AttachRequest {
   stdout: boolean;
   stderr: boolean;
   tty: boolean;
-  detachKeys: { spec: string; keys: number[] };
+  /** The detach keys spec (detachKeysSpec): sent to the daemon, and matched here on a tty's input. */
+  detachKeys: string;
 }
 
 /** What `attach` and `exec` say (exit 1) when the user detached; `run` and `start` say nothing. */
@@ -157,7 +153,7 @@ export interface Attached {
 export async function attachContainer(ctx: CliContext, client: EngineClient, id: string, a: AttachRequest): Promise<Attached> {
   const conn = await client.hijack('POST', `/containers/${seg(id)}/attach`, {
     query: {
-      detachKeys: a.detachKeys.spec || undefined,
+      detachKeys: a.detachKeys || undefined,
       stderr: a.stderr || undefined,
       stdin: a.stdin || undefined,
       stdout: a.stdout || undefined,
@@ -167,12 +163,18 @@ export async function attachContainer(ctx: CliContext, client: EngineClient, id:
   return startSession(ctx, conn, a);
 }
 
-export function startSession(
-  ctx: CliContext,
-  conn: Awaited<ReturnType<EngineClient['hijack']>>,
-  a: Omit<AttachRequest, 'detachKeys'> & { detachKeys: { keys: number[] } },
-): Attached {
-  const opts: SessionOptions = { tty: a.tty, detachKeys: a.detachKeys.keys };
+export function startSession(ctx: CliContext, conn: Awaited<ReturnType<EngineClient['hijack']>>, a: AttachRequest): Attached {
+  let keys: number[] = [];
+  if (a.stdin && a.tty) {
+    // As docker, the keys are read (and a bad spec warned about) only where they apply.
+    const d = detachKeysFor(a.detachKeys, undefined);
+    if (d.warning !== undefined) {
+      // The docker CLI's logrus line, as it prints it.
+      ctx.stderr.write(`time="${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}" level=warning msg=${JSON.stringify(d.warning)}\n`);
+    }
+    keys = d.keys;
+  }
+  const opts: SessionOptions = { tty: a.tty, detachKeys: keys };
   if (a.stdin) opts.stdin = ctx.stdin;
   if (a.stdout) opts.stdout = ctx.stdout;
   // With a tty the container has one output stream; docker sends it all to stdout.

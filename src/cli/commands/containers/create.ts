@@ -79,8 +79,14 @@ export const create: CommandSpec = {
   async run(ctx, inv) {
     const client = await ctx.client();
     const req = createRequest(ctx, inv, 'create', client.version);
-    // The daemon's errors go to main as they are: `Error response from daemon: …`, exit 1.
-    const id = await createContainer(ctx, client, req, inv.flags);
+    let id: string;
+    try {
+      id = await createContainer(ctx, client, req, inv.flags);
+    } catch (err) {
+      // docker create reports the daemon's refusals plainly, exit 1 (only run adds its help hint).
+      if (err instanceof ApiError) throw new CliError(`Error response from daemon: ${err.message}`, 1);
+      throw err;
+    }
     ctx.stdout.write(`${id}\n`);
     return 0;
   },

@@ -6,15 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { checkTty } from '../../terminal.js';
-import { CliError, type CommandSpec } from '../../types.js';
-import { DETACHED_TEXT, followTtySize, seg, sessionDetachKeys, startSession } from './attached.js';
+import { CliError, type CommandSpec, UsageError } from '../../types.js';
+import { DETACHED_TEXT, followTtySize, seg, detachKeysSpec, startSession } from './attached.js';
 import { inspectContainer } from './start.js';
 
 /** `-e K=V`, `-e K` (taken from berth's environment when set there, as docker does). */
 export function envValue(value: string, env: NodeJS.ProcessEnv): string {
   const eq = value.indexOf('=');
   const key = eq < 0 ? value : value.slice(0, eq);
-  if (key === '') throw new CliError(`invalid argument "${value}" for "-e, --env" flag: invalid environment variable: ${value}`, 125);
+  if (key === '') throw new UsageError(`invalid argument "${value}" for "-e, --env" flag: invalid environment variable: ${value}`, 125);
   if (eq >= 0) return value;
   const v = env[key];
   return v === undefined ? value : `${key}=${v}`;
@@ -75,7 +75,7 @@ export const exec: CommandSpec = {
     }
     for (const e of f.list('env')) env.push(envValue(e, ctx.env));
     const attachStdin = !detach && f.bool('interactive');
-    const keys = sessionDetachKeys(ctx, f.string('detach-keys'));
+    const keys = detachKeysSpec(ctx, f.string('detach-keys'));
 
     const client = await ctx.client();
     await inspectContainer(client, container);
@@ -89,7 +89,7 @@ export const exec: CommandSpec = {
         AttachStderr: !detach,
         AttachStdout: !detach,
         Detach: detach,
-        DetachKeys: keys.spec,
+        DetachKeys: keys,
         Env: env.length > 0 ? env : null,
         WorkingDir: f.string('workdir'),
         Cmd: cmd,

@@ -16,7 +16,7 @@ import {
   followTtySize,
   forwardSignals,
   seg,
-  sessionDetachKeys,
+  detachKeysSpec,
   startErrorStatus,
   waitFor,
 } from './attached.js';
@@ -83,7 +83,7 @@ export const run: CommandSpec = {
           stdout: config.AttachStdout === true,
           stderr: config.AttachStderr === true,
           tty: config.Tty === true,
-          detachKeys: sessionDetachKeys(ctx, flags.string('detach-keys')),
+          detachKeys: detachKeysSpec(ctx, flags.string('detach-keys')),
         });
       }
       const waiter = await waitFor(ctx, client, id, autoRemove ? 'removed' : 'next-exit');

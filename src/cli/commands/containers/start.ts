@@ -5,7 +5,7 @@
  */
 import type { EngineClient } from '../../../client/types.js';
 import { CliError, type CommandSpec } from '../../types.js';
-import { attachContainer, errorText, followTtySize, forwardSignals, seg, sessionDetachKeys, waitFor } from './attached.js';
+import { attachContainer, errorText, followTtySize, forwardSignals, seg, detachKeysSpec, waitFor } from './attached.js';
 
 interface Inspected {
   Id: string;
@@ -61,7 +61,7 @@ export const start: CommandSpec = {
         stdout: true,
         stderr: true,
         tty,
-        detachKeys: sessionDetachKeys(ctx, inv.flags.string('detach-keys')),
+        detachKeys: detachKeysSpec(ctx, inv.flags.string('detach-keys')),
       });
       const waiter = await waitFor(ctx, client, c.Id, c.HostConfig?.AutoRemove === true ? 'removed' : 'next-exit');
       stops.push(() => waiter.cancel());
