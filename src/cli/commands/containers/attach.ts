@@ -7,7 +7,7 @@
 import type { EngineClient } from '../../../client/types.js';
 import { checkTty } from '../../terminal.js';
 import { CliError, type CommandSpec } from '../../types.js';
-import { attachContainer, DETACHED_TEXT, followTtySize, forwardSignals, detachKeysSpec, waitFor } from './attached.js';
+import { attachContainer, DETACHED_TEXT, detachKeysSpec, followTtySize, forwardSignals, waitFor } from './attached.js';
 import { inspectContainer } from './start.js';
 
 async function inspectRunning(client: EngineClient, name: string) {

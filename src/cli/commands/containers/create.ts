@@ -4,24 +4,38 @@
  * and create again), the daemon's warnings, `--cidfile`.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EngineClient } from '../../../client/types.js';
 import { ApiError } from '../../../client/types.js';
 import { type CliContext, CliError, type CommandSpec, type Flags, type Invocation } from '../../types.js';
-import { type ContainerCreateRequest, containerCreateRequest, createFlags } from './options.js';
+import { type ContainerCreateRequest, containerCreateRequest, createFlags, type ProxyConfig } from './options.js';
 import { familiarWithTag, pullImage } from './pull-image.js';
 
 export type { ContainerCreateRequest as CreateRequest } from './options.js';
 
 /** The create request for run or create, from the flags and arguments (IMAGE [COMMAND] [ARG...]). */
-export function createRequest(ctx: CliContext, inv: Invocation, command: 'run' | 'create', apiVersion: string): ContainerCreateRequest {
+export function createRequest(ctx: CliContext, inv: Invocation, command: 'run' | 'create', client: EngineClient): ContainerCreateRequest {
+  const proxy = proxyConfig(ctx.configDir, client.host);
   return containerCreateRequest(inv.flags, inv.args, {
     readFile: (path) => readFileSync(path),
     env: ctx.env,
     cwd: process.cwd(),
     command,
     prog: ctx.prog,
-    apiVersion,
+    apiVersion: client.version,
+    ...(proxy !== undefined ? { proxy } : {}),
+    ...(client.host.startsWith('unix://') ? { apiSocket: client.host.slice('unix://'.length) } : {}),
   });
+}
+
+/** config.json's `proxies` for this daemon (by its host), else the `default` entry. */
+function proxyConfig(configDir: string, host: string): ProxyConfig | undefined {
+  try {
+    const j = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as { proxies?: Record<string, ProxyConfig> };
+    return j.proxies?.[host] ?? j.proxies?.default;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -78,7 +92,7 @@ export const create: CommandSpec = {
   topLevel: 'create',
   async run(ctx, inv) {
     const client = await ctx.client();
-    const req = createRequest(ctx, inv, 'create', client.version);
+    const req = createRequest(ctx, inv, 'create', client);
     let id: string;
     try {
       id = await createContainer(ctx, client, req, inv.flags);

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { checkTty } from '../../terminal.js';
 import { CliError, type CommandSpec, UsageError } from '../../types.js';
-import { DETACHED_TEXT, followTtySize, seg, detachKeysSpec, startSession } from './attached.js';
+import { DETACHED_TEXT, detachKeysSpec, followTtySize, seg, startSession } from './attached.js';
+import { parseKeyValueFile } from './options.js';
 import { inspectContainer } from './start.js';
 
 /** `-e K=V`, `-e K` (taken from berth's environment when set there, as docker does). */
@@ -18,23 +19,6 @@ export function envValue(value: string, env: NodeJS.ProcessEnv): string {
   if (eq >= 0) return value;
   const v = env[key];
   return v === undefined ? value : `${key}=${v}`;
-}
-
-/** An env file as docker reads it: `K=V` lines, `#` comments, a bare `K` taken from the environment when set. */
-export function parseEnvFile(text: string, env: NodeJS.ProcessEnv): string[] {
-  const out: string[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  for (const raw of lines) {
-    const line = raw.replace(/^[ \t\n\v\f\r]+/, '');
-    if (line === '' || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    const variable = eq < 0 ? line : line.slice(0, eq);
-    if (/[ \t\n\v\f\r]/.test(variable)) throw new Error(`poorly formatted environment: variable '${variable}' contains whitespaces`);
-    if (variable === '') throw new Error(`poorly formatted environment: no variable name on line '${line}'`);
-    if (eq >= 0) out.push(line);
-    else if (env[variable] !== undefined) out.push(`${variable}=${env[variable]}`);
-  }
-  return out;
 }
 
 export const exec: CommandSpec = {
@@ -62,16 +46,18 @@ export const exec: CommandSpec = {
     const tty = f.bool('tty');
     const env: string[] = [];
     for (const file of f.list('env-file')) {
-      let text: string;
+      let content: Buffer;
       try {
-        text = readFileSync(file, 'utf8');
+        content = readFileSync(file);
       } catch (err) {
-        throw new CliError(
-          `open ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
-          1,
-        );
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new CliError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, 1);
       }
-      env.push(...parseEnvFile(text, ctx.env));
+      try {
+        env.push(...parseKeyValueFile(content, (k) => ctx.env[k]));
+      } catch (err) {
+        throw new CliError(`invalid env file (${file}): ${(err as Error).message}`, 1);
+      }
     }
     for (const e of f.list('env')) env.push(envValue(e, ctx.env));
     const attachStdin = !detach && f.bool('interactive');

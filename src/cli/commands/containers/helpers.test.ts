@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startErrorStatus } from './attached.js';
-import { envValue, parseEnvFile } from './exec.js';
+import { envValue } from './exec.js';
 import { apiTimestamp, parseGoDuration } from './logs.js';
 
 describe('run exit statuses from the start error text', () => {
@@ -35,12 +35,6 @@ describe('logs time values', () => {
 });
 
 describe('exec environment', () => {
-  it('reads env files as docker does', () => {
-    const env = { HOME_X: 'h' };
-    assert.deepEqual(parseEnvFile('\uFEFFA=1\n# c\n\n  B= 2 \nHOME_X\nMISSING\n', env), ['A=1', 'B= 2 ', 'HOME_X=h']);
-    assert.throws(() => parseEnvFile('A B=1', env), /variable 'A B' contains whitespaces/);
-    assert.throws(() => parseEnvFile('=1', env), /no variable name on line '=1'/);
-  });
   it('fills a bare -e from the environment', () => {
     assert.equal(envValue('K', { K: 'v' }), 'K=v');
     assert.equal(envValue('K', {}), 'K');

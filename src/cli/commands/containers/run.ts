@@ -12,11 +12,11 @@ import { type CliContext, CliError, type CommandSpec } from '../../types.js';
 import {
   type Attached,
   attachContainer,
+  detachKeysSpec,
   errorText,
   followTtySize,
   forwardSignals,
   seg,
-  detachKeysSpec,
   startErrorStatus,
   waitFor,
 } from './attached.js';
@@ -39,26 +39,17 @@ export const run: CommandSpec = {
   async run(ctx, inv) {
     const flags = inv.flags;
     const detach = flags.bool('detach');
-    if (detach && flags.list('attach').length > 0) {
-      throw new CliError('conflicting options: cannot specify both --attach and --detach', 1);
-    }
     let client: Awaited<ReturnType<CliContext['client']>>;
     try {
       client = await ctx.client();
     } catch (err) {
       throw new CliError(report(ctx, errorText(err)), 125);
     }
-    // Refusals of the flags come as CliErrors already worded for run (exit 125).
-    const req = createRequest(ctx, inv, 'run', client.version);
+    // Refusals of the flags come as CliErrors already worded for run; with -d nothing is
+    // attached (options.ts clears the Attach* fields).
+    const req = createRequest(ctx, inv, 'run', client);
     const config = req.body;
-    if (!detach) {
-      checkTty(config.AttachStdin === true, config.Tty === true, ctx.stdin);
-    } else {
-      config.AttachStdin = false;
-      config.AttachStdout = false;
-      config.AttachStderr = false;
-      config.StdinOnce = false;
-    }
+    if (!detach) checkTty(config.AttachStdin, config.Tty, ctx.stdin);
     const autoRemove = config.HostConfig?.AutoRemove === true;
 
     let id: string;

@@ -5,7 +5,7 @@
  */
 import type { EngineClient } from '../../../client/types.js';
 import { CliError, type CommandSpec } from '../../types.js';
-import { attachContainer, errorText, followTtySize, forwardSignals, seg, detachKeysSpec, waitFor } from './attached.js';
+import { attachContainer, detachKeysSpec, errorText, followTtySize, forwardSignals, seg, waitFor } from './attached.js';
 
 interface Inspected {
   Id: string;
