@@ -11,7 +11,7 @@
  * The rendering is pure (`renderMessage` over a `DisplayState`); `displayProgress` is the one
  * place that reads the stream and writes.
  */
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { CliError } from './types.js';
 
 export interface JsonProgressDetail {
@@ -272,4 +272,13 @@ export async function displayProgress(
   }
   splitter.push(decoder.decode());
   splitter.end();
+}
+
+/** An output that shows nothing (`-q`): the stream is still read and its errors still fail. */
+export function discardOutput(): Writable & { isTTY?: boolean } {
+  return new Writable({
+    write(_chunk, _enc, cb) {
+      cb();
+    },
+  });
 }
