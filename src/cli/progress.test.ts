@@ -40,7 +40,10 @@ test('the bar: width > 110 draws it, counts are right-aligned to 8', () => {
   assert.equal(progressString({ current: 2000000, total: 1000 }, 200), `[${'='.repeat(50)}>] ${'   2MB'.padStart(8)}`);
   assert.equal(progressString({}, 200), '');
   assert.equal(progressString({ current: 5 }, 200), '      5B');
-  assert.equal(progressString({ current: 500, total: 1000, start: 100 }, 200, 110_000), `[${'='.repeat(25)}>${' '.repeat(25)}]     500B/1kB 10s`);
+  assert.equal(
+    progressString({ current: 500, total: 1000, start: 100 }, 200, 110_000),
+    `[${'='.repeat(25)}>${' '.repeat(25)}]     500B/1kB 10s`,
+  );
 });
 
 test('not a terminal: plain lines, bars left out', async () => {

@@ -22,7 +22,9 @@ export function encodeRegistryAuth(auth: AuthConfig | undefined, serverAddress?:
   if (auth && serverAddress) j.serveraddress = serverAddress;
   if (auth?.identityToken) j.identitytoken = auth.identityToken;
   if (auth?.registryToken) j.registrytoken = auth.registryToken;
-  return Buffer.from(JSON.stringify(j)).toString('base64url').padEnd(Math.ceil(Buffer.byteLength(JSON.stringify(j)) / 3) * 4, '=');
+  return Buffer.from(JSON.stringify(j))
+    .toString('base64url')
+    .padEnd(Math.ceil(Buffer.byteLength(JSON.stringify(j)) / 3) * 4, '=');
 }
 
 /**

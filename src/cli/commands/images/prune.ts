@@ -1,8 +1,8 @@
 /** `berth image prune`: a confirmation (unless -f), POST /images/prune, the deleted list and the reclaimed space. */
 import { humanSize } from '../../progress.js';
-import { confirm } from './prompt.js';
 import type { CommandSpec } from '../../types.js';
 import { filtersQuery, parseFilters } from './filters.js';
+import { confirm } from './prompt.js';
 
 const DANGLING_WARNING = 'WARNING! This will remove all dangling images.\nAre you sure you want to continue?';
 const ALL_WARNING =

@@ -78,4 +78,3 @@ export const pull: CommandSpec = {
     return 0;
   },
 };
-

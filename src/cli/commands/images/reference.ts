@@ -29,7 +29,8 @@ function remoteName(input: string): string {
 export function referenceErrorText(input: string, err: unknown): string {
   const why = err instanceof BerthError ? err.message.replace(/^parse reference '.*?': /s, '') : String(err);
   if (/^[a-f0-9]{64}$/.test(input)) return `invalid repository name (${input}), cannot specify 64-byte hexadecimal strings`;
-  if (why === 'repository name must be lowercase') return `invalid reference format: repository name (${remoteName(input)}) must be lowercase`;
+  if (why === 'repository name must be lowercase')
+    return `invalid reference format: repository name (${remoteName(input)}) must be lowercase`;
   if (why.startsWith('repository name must')) return why;
   return 'invalid reference format';
 }

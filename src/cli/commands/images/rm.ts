@@ -26,7 +26,8 @@ export const rm: CommandSpec = {
   ],
   async run(ctx, inv) {
     const force = inv.flags.bool('force');
-    if (inv.flags.list('platform').length) throw new CliError('"platform" requires API version 1.50, but the Docker daemon API version is 1.41');
+    if (inv.flags.list('platform').length)
+      throw new CliError('"platform" requires API version 1.50, but the Docker daemon API version is 1.41');
     const client = await ctx.client();
     const errors: string[] = [];
     let fatal = false;
