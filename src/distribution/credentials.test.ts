@@ -122,7 +122,8 @@ test('login store and logout erase: config.json as the CLI writes it, or a crede
   assert.equal(loginKey('docker.io'), DOCKER_HUB_KEY);
 
   // no file yet: created 0600, tab-indented, base64 user:password
-  assert.deepEqual(await storeCredentials(opts, 'reg:5000', { username: 'alice', password: 'pw' }), { path });
+  assert.deepEqual(await storeCredentials(opts, 'reg:5000', { username: 'alice', password: 'pw' }), { path, changed: true });
+  assert.deepEqual(await storeCredentials(opts, 'reg:5000', { username: 'alice', password: 'pw' }), { path, changed: false });
   assert.equal(statSync(path).mode & 0o777, 0o600);
   assert.match(readFileSync(path, 'utf8'), /^{\n\t"auths": {\n\t\t"reg:5000": {\n\t\t\t"auth": "YWxpY2U6cHc="/);
   assert.deepEqual(await dockerConfigCredentials(opts).get('reg:5000'), { username: 'alice', password: 'pw' });
@@ -153,7 +154,7 @@ test('login store and logout erase: config.json as the CLI writes it, or a crede
   writeFileSync(join(dir, 'docker-credential-rec'), `#!/bin/sh\necho "$1 $(cat)" >> ${log}\n`);
   chmodSync(join(dir, 'docker-credential-rec'), 0o755);
   writeFileSync(real, JSON.stringify({ credsStore: 'rec' }));
-  assert.deepEqual(await storeCredentials(opts, 'reg:5000', { username: 'a', password: 'b' }), { path, helper: 'rec' });
+  assert.deepEqual(await storeCredentials(opts, 'reg:5000', { username: 'a', password: 'b' }), { path, helper: 'rec', changed: true });
   assert.deepEqual(JSON.parse(readFileSync(real, 'utf8')), { credsStore: 'rec', auths: { 'reg:5000': {} } });
   await eraseCredentials(opts, 'reg:5000');
   assert.deepEqual(readFileSync(log, 'utf8').split('\n'), [

@@ -367,6 +367,8 @@ export interface StoredCredentials {
   path: string;
   /** the helper that holds the secret, or undefined: in config.json as base64 */
   helper?: string;
+  /** false when config.json already held exactly these credentials (nothing was written) */
+  changed: boolean;
 }
 
 /**
@@ -398,11 +400,16 @@ export async function storeCredentials(opts: DockerConfigOptions, serverAddress:
     entry = { auth: Buffer.from(`${auth.username ?? ''}:${password}`).toString('base64') };
     if (auth.identityToken) entry.identitytoken = auth.identityToken;
   }
+  const before = Object.hasOwn(auths, key) ? auths[key] : undefined;
+  if (!helper && JSON.stringify(before) === JSON.stringify(entry)) {
+    // unchanged: the file is left as it is (the CLI skips the write too)
+    return { path, changed: false };
+  }
   Object.defineProperty(auths, key, { value: entry, enumerable: true, configurable: true, writable: true });
   obj.auths = auths;
   if (helper && !obj.credsStore && !(obj.credHelpers && typeof obj.credHelpers === 'object')) obj.credsStore = helper;
   writeConfigObject(path, obj);
-  return helper ? { path, helper } : { path };
+  return helper ? { path, helper, changed: true } : { path, changed: true };
 }
 
 /**

@@ -46,7 +46,8 @@ async function loginAndStore(ctx: CliContext, auth: AuthConfig, serverAddress: s
         : `Error saving credentials: ${(err as Error).message}`,
     );
   }
-  if (!where.helper && stored.password) ctx.stderr.write(UNENCRYPTED_WARNING(where.path));
+  // Docker warns when a password (not a token) goes into the file, and only when it changed.
+  if (!where.helper && where.changed && stored.password) ctx.stderr.write(UNENCRYPTED_WARNING(where.path));
   return res.body?.Status ?? '';
 }
 
@@ -81,10 +82,11 @@ export const login: CommandSpec = {
       const storedAuth = await dockerConfigCredentials({ configDir: ctx.configDir, env: ctx.env })
         .get(host)
         .catch(() => undefined);
-      if (storedAuth?.username && (storedAuth.password || storedAuth.identityToken)) {
+      if (storedAuth?.username && storedAuth.password) {
         ctx.stderr.write(`Authenticating with existing credentials... [Username: ${storedAuth.username}]\n`);
         try {
           const status = await loginAndStore(ctx, storedAuth, serverAddress);
+          ctx.stderr.write(`\n Info -> To login with a different account, run '${ctx.prog} logout' followed by '${ctx.prog} login'\n\n\n`);
           if (status) ctx.stdout.write(`${status}\n`);
           return 0;
         } catch (err) {
