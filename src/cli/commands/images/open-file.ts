@@ -1,5 +1,5 @@
 /** Opening a file the user named, with Go's error text (`open /x: no such file or directory`). */
-import { createReadStream, type ReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { errnoCode } from '../../../common/errors.js';
 import { CliError } from '../../types.js';
@@ -12,6 +12,12 @@ const GO_ERRNO: Record<string, string> = {
   ELOOP: 'too many levels of symbolic links',
 };
 
+/** Go's text for a system error (`no such file or directory`). */
+export function goErrnoText(err: unknown): string {
+  const code = errnoCode(err);
+  return (code && GO_ERRNO[code]) || (err as Error).message;
+}
+
 /** A read stream over `path`, opened now so a missing file fails before any request. */
 export async function openInput(path: string): Promise<ReadStream> {
   try {
@@ -21,10 +27,10 @@ export async function openInput(path: string): Promise<ReadStream> {
       await fh.close();
       throw new CliError(`read ${path}: is a directory`);
     }
-    return createReadStream('', { fd: fh.fd, autoClose: true });
+    // The stream owns the handle from here: it closes it at its end or when destroyed.
+    return fh.createReadStream({ autoClose: true });
   } catch (err) {
     if (err instanceof CliError) throw err;
-    const code = errnoCode(err);
-    throw new CliError(`open ${path}: ${(code && GO_ERRNO[code]) || (err as Error).message}`);
+    throw new CliError(`open ${path}: ${goErrnoText(err)}`);
   }
 }

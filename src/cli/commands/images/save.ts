@@ -1,24 +1,33 @@
 /** `berth save` / `berth image save`: GET /images/get?names=…, to stdout (never a terminal) or to a file written whole, then renamed. */
+
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CliError, type CommandSpec } from '../../types.js';
+import { goErrnoText } from './open-file.js';
 
-/** command.ValidateOutputPath: the directory must exist and the path must not be one. */
+/** command.ValidateOutputPath (and CopyToFile's refusal of a directory), with the CLI's texts. */
 function validateOutputPath(path: string): void {
   const dir = dirname(path);
-  if (!existsSync(dir)) throw new CliError(`failed to save image: invalid output path: directory "${dir}" does not exist`);
   try {
-    if (statSync(path).isDirectory()) throw new CliError(`failed to save image: invalid output path: "${path}" is a directory`);
+    statSync(dir);
   } catch (err) {
-    if (err instanceof CliError) throw err;
+    throw new CliError(`failed to save image: invalid output path: stat ${dir}: ${goErrnoText(err)}`);
   }
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(path);
+  } catch {
+    st = undefined;
+  }
+  if (st?.isDirectory()) throw new CliError('failed to save image: cannot write to a directory');
 }
 
 /** command.CopyToFile: a temp file next to the target, renamed over it once complete. */
 async function copyToFile(path: string, body: AsyncIterable<Buffer>): Promise<void> {
-  const tmp = join(dirname(path), `.docker_temp_${basename(path)}.${process.pid}`);
+  const tmp = join(dirname(path), `.tmp-${basename(path)}${randomBytes(5).readUInt32BE(0)}`);
   const fd = openSync(tmp, 'w', 0o644);
   let ok = false;
   try {
@@ -60,8 +69,8 @@ export const save: CommandSpec = {
       try {
         await copyToFile(output, res);
       } catch (err) {
-        if (err instanceof CliError) throw err;
-        throw new CliError(`failed to save image: ${(err as Error).message}`);
+        if (err instanceof CliError || (err as Error).name === 'ApiError') throw err;
+        throw new CliError(`failed to save image: ${(err as { syscall?: string }).syscall ?? 'write'} ${output}: ${goErrnoText(err)}`);
       }
       return 0;
     }
