@@ -18,7 +18,9 @@ try {
   commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 } catch {}
 // When the bundle was built, for `berth version` (Go's time.ANSIC form, as docker prints it).
-const built = new Date().toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, (_, d, n, m, y, t) => `${d} ${m} ${String(Number(n)).padStart(2, ' ')} ${t} ${y}`);
+const built = new Date()
+  .toUTCString()
+  .replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, (_, d, n, m, y, t) => `${d} ${m} ${String(Number(n)).padStart(2, ' ')} ${t} ${y}`);
 // Built-in modules that are costly to load and that most verbs never use: `node:child_process`
 // pulls in net, stream and dgram (about 5 ms per start here), and commander requires it at its
 // top for executable subcommands, which berth-runtime has none of. Each import of these is
@@ -77,7 +79,21 @@ const binaries = {
   // group); the global options with a value are skipped to find it.
   berth: {
     entry: 'src/bin/berth.ts',
-    commands: ['container', 'context', 'image', 'network', 'system', 'volume', 'version', 'ps', 'run', 'exec', 'images', 'pull', 'completion'],
+    commands: [
+      'container',
+      'context',
+      'image',
+      'network',
+      'system',
+      'volume',
+      'version',
+      'ps',
+      'run',
+      'exec',
+      'images',
+      'pull',
+      'completion',
+    ],
     globalsWithValue: ['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey'],
     warmup: [['--version'], ['--help']],
   },

@@ -91,9 +91,10 @@ export function parseGoInt(s: string): { value: number } | { error: string } {
     base = 8;
     body = body.slice(1);
   }
-  // Underscores: only with a base prefix (or the 0 octal form), only between digits.
+  // Underscores (Go's underscoreOK): only with a base prefix (or the 0 octal form), each one
+  // after the prefix or a digit and before a digit.
   if (body.includes('_')) {
-    if (base === 10 || /^_|_$|__/.test(body)) return syntax;
+    if (base === 10 || /_$|__/.test(body)) return syntax;
     body = body.replaceAll('_', '');
   }
   if (body === '') return syntax;

@@ -1,6 +1,6 @@
 /** `berth context use NAME`: config.json's currentContext, as `docker context use` writes it. */
 import { writeCurrentContext } from '../../contexts.js';
-import type { CommandSpec } from '../../types.js';
+import { CliError, type CommandSpec } from '../../types.js';
 import { lookup } from './common.js';
 
 export const useCommand: CommandSpec = {
@@ -8,8 +8,9 @@ export const useCommand: CommandSpec = {
   usage: 'use CONTEXT',
   short: 'Set the current docker context',
   flags: [],
-  args: { min: 1, max: 1 },
+  // docker's `context use` checks with cobra.ExactArgs, whose message is cobra's own
   async run(ctx, inv) {
+    if (inv.args.length !== 1) throw new CliError(`accepts 1 arg(s), received ${inv.args.length}`);
     const name = inv.args[0] as string;
     lookup(ctx, name); // must exist
     writeCurrentContext(ctx.configDir, name);
