@@ -182,6 +182,29 @@ describe('berth run and the attached commands against berthd', { skip: unavailab
     assert.equal(readOr(join(d.dir, 'sig.out')), 'ready\ngot TERM\n');
   });
 
+  it('run: a container deaf to SIGINT; the third one ends berth as docker does', async () => {
+    const child = runCommand(
+      [process.execPath, bundle, 'run', '--rm', '--name', 'deaf', 'busybox', 'sh', '-c', 'trap "" INT; echo ready; sleep 30'],
+      {
+        env,
+        guardMs: 30_000,
+        stdoutFile: join(d.dir, 'deaf.out'),
+      },
+    );
+    for (let i = 0; i < 300 && !readOr(join(d.dir, 'deaf.out')).includes('ready'); i++) await sleep(50);
+    const pid = berthPid(bundle, 'deaf');
+    assert.ok(pid, 'berth is running');
+    for (let i = 0; i < 3; i++) {
+      process.kill(pid, 'SIGINT');
+      await sleep(100);
+    }
+    const r = await child;
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'got 3 SIGTERM/SIGINTs, forcefully exiting\n');
+    assert.equal(await running('deaf'), true);
+    await d.api('DELETE', '/containers/deaf?force=1');
+  });
+
   it('create then start -a: the id, then the output and the exit code; start reports each failure', async () => {
     const c = await berth(['create', '--name', 'cr1', 'busybox', 'sh', '-c', 'echo created-out; echo created-err >&2; exit 5']);
     assert.equal(c.code, 0, c.stderr);
