@@ -395,6 +395,21 @@ describe('berth run and the attached commands against berthd', { skip: unavailab
       assert.equal(b.after, b.before);
     });
 
+    it('create -it then start -ai: typed input, the exit status, termios restored', async () => {
+      const c = await berth(['create', '-it', '--name', 'tty3', 'busybox', 'sh']);
+      assert.equal(c.code, 0, c.stderr);
+      const r = await inPty(
+        ['start', '-ai', 'tty3'],
+        [
+          { expect: /# /, send: 'echo started$((2*2))\r' },
+          { expect: /started4\r\n[\s\S]*# /, send: 'exit 4\r' },
+        ],
+      );
+      assert.equal(r.steps, 2, r.out);
+      assert.equal(r.status, 4, r.out);
+      assert.equal(r.after, r.before);
+    });
+
     it('SIGTERM to berth (no sig-proxy), a failed start and the daemon dying all give the terminal back', async () => {
       const r = await inPty(
         ['run', '-it', '--rm', '--sig-proxy=false', 'busybox', 'sh'],
