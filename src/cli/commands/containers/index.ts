@@ -1,8 +1,39 @@
 /** `berth container …` (and the top-level shortcuts Docker has for them). One import per verb, sorted. */
 import type { GroupSpec } from '../../types.js';
+import { commitCommand } from './commit.js';
+import { diffCommand } from './diff.js';
+import { exportCommand } from './export.js';
+import { killCommand } from './kill.js';
+import { pauseCommand } from './pause.js';
+import { portCommand } from './port.js';
+import { pruneCommand } from './prune.js';
+import { renameCommand } from './rename.js';
+import { restartCommand } from './restart.js';
+import { rmCommand } from './rm.js';
+import { stopCommand } from './stop.js';
+import { topCommand } from './top.js';
+import { unpauseCommand } from './unpause.js';
+import { updateCommand } from './update.js';
+import { waitCommand } from './wait.js';
 
 export const containerGroup: GroupSpec = {
   name: 'container',
   short: 'Manage containers',
-  commands: [],
+  commands: [
+    commitCommand,
+    diffCommand,
+    exportCommand,
+    killCommand,
+    pauseCommand,
+    portCommand,
+    pruneCommand,
+    renameCommand,
+    restartCommand,
+    rmCommand,
+    stopCommand,
+    topCommand,
+    unpauseCommand,
+    updateCommand,
+    waitCommand,
+  ],
 };

@@ -13,6 +13,8 @@ export const killCommand: CommandSpec = {
     const signal = inv.flags.string('signal');
     const query = signal ? { signal } : {};
     const client = await ctx.client();
-    return finish(await forEachObject(ctx, inv.args, async (name) => void (await client.json('POST', containerPath(name, '/kill'), { query }))));
+    return finish(
+      await forEachObject(ctx, inv.args, async (name) => void (await client.json('POST', containerPath(name, '/kill'), { query }))),
+    );
   },
 };

@@ -11,12 +11,17 @@ export const restartCommand: CommandSpec = {
   args: { min: 1 },
   topLevel: 'restart',
   async run(ctx, inv) {
-    const query = stopQuery(inv.flags);
+    const query = stopQuery(ctx, inv.flags);
     const client = await ctx.client();
     // docker restarts one container after the other
-    const errors = await forEachObject(ctx, inv.args, async (name) => void (await client.json('POST', containerPath(name, '/restart'), { query })), {
-      parallel: false,
-    });
+    const errors = await forEachObject(
+      ctx,
+      inv.args,
+      async (name) => void (await client.json('POST', containerPath(name, '/restart'), { query })),
+      {
+        parallel: false,
+      },
+    );
     return finish(errors);
   },
 };

@@ -11,8 +11,10 @@ export const stopCommand: CommandSpec = {
   args: { min: 1 },
   topLevel: 'stop',
   async run(ctx, inv) {
-    const query = stopQuery(inv.flags);
+    const query = stopQuery(ctx, inv.flags);
     const client = await ctx.client();
-    return finish(await forEachObject(ctx, inv.args, async (name) => void (await client.json('POST', containerPath(name, '/stop'), { query }))));
+    return finish(
+      await forEachObject(ctx, inv.args, async (name) => void (await client.json('POST', containerPath(name, '/stop'), { query }))),
+    );
   },
 };

@@ -32,7 +32,9 @@ export const topCommand: CommandSpec = {
     const [container, ...psArgs] = inv.args as [string, ...string[]];
     const client = await ctx.client();
     const query = psArgs.length > 0 ? { ps_args: psArgs.join(' ') } : {};
-    const res = await client.json<{ Titles?: string[] | null; Processes?: string[][] | null }>('GET', containerPath(container, '/top'), { query });
+    const res = await client.json<{ Titles?: string[] | null; Processes?: string[][] | null }>('GET', containerPath(container, '/top'), {
+      query,
+    });
     const rows = [res.body?.Titles ?? [], ...(res.body?.Processes ?? [])];
     ctx.stdout.write(alignColumns(rows, 20, 3));
     return 0;

@@ -10,7 +10,12 @@ import { CliError, UsageError } from '../../types.js';
 import { containerPath, errorText } from './each.js';
 
 const flags: FlagSpec[] = [
-  { name: 'blkio-weight', kind: 'int', valueName: 'uint16', usage: 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)' },
+  {
+    name: 'blkio-weight',
+    kind: 'int',
+    valueName: 'uint16',
+    usage: 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)',
+  },
   { name: 'cpu-period', kind: 'int', usage: 'Limit CPU CFS (Completely Fair Scheduler) period' },
   { name: 'cpu-quota', kind: 'int', usage: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
   { name: 'cpu-rt-period', kind: 'int', usage: 'Limit the CPU real-time period in microseconds' },
@@ -118,6 +123,8 @@ export const updateCommand: CommandSpec = {
   topLevel: 'update',
   async run(ctx, inv) {
     if (!flags.some((f) => inv.flags.changed(f.name))) throw new CliError('you must provide one or more flags when using this command');
+    if (inv.flags.changed('kernel-memory'))
+      ctx.stdout.write('Flag --kernel-memory has been deprecated, and no longer supported by the kernel\n');
     const body = updateBody(inv.flags);
     const client = await ctx.client();
     const warnings: string[] = [];
