@@ -34,7 +34,7 @@ import {
   validateOutputPath,
 } from './cp-local.js';
 import { containerPath } from './each.js';
-import { humanSizeWithPrecision } from './units.js';
+import { humanSizeWithPrecision } from '../../format/index.js';
 
 const STAT_HEADER = 'x-docker-container-path-stat';
 

@@ -1,8 +1,10 @@
 /** `berth container …` (and the top-level shortcuts Docker has for them). One import per verb, sorted. */
 import type { GroupSpec } from '../../types.js';
 import { commitCommand } from './commit.js';
+import { cpCommand } from './cp.js';
 import { diffCommand } from './diff.js';
 import { exportCommand } from './export.js';
+import { inspectContainerCommand } from './inspect.js';
 import { killCommand } from './kill.js';
 import { pauseCommand } from './pause.js';
 import { portCommand } from './port.js';
@@ -10,6 +12,7 @@ import { pruneCommand } from './prune.js';
 import { renameCommand } from './rename.js';
 import { restartCommand } from './restart.js';
 import { rmCommand } from './rm.js';
+import { statsCommand } from './stats.js';
 import { stopCommand } from './stop.js';
 import { topCommand } from './top.js';
 import { unpauseCommand } from './unpause.js';
@@ -21,8 +24,10 @@ export const containerGroup: GroupSpec = {
   short: 'Manage containers',
   commands: [
     commitCommand,
+    cpCommand,
     diffCommand,
     exportCommand,
+    inspectContainerCommand,
     killCommand,
     pauseCommand,
     portCommand,
@@ -30,6 +35,7 @@ export const containerGroup: GroupSpec = {
     renameCommand,
     restartCommand,
     rmCommand,
+    statsCommand,
     stopCommand,
     topCommand,
     unpauseCommand,

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ApiError } from '../../../client/types.js';
-import { Template } from '../../format/template/index.js';
+import { Template } from '../../format/index.js';
 import type { CliContext, CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
 import { errorText } from './each.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliContext, CommandSpec } from '../../types.js';
 import { type FilterArgs, filtersQuery, parseFilters } from './filters.js';
-import { humanSize } from './units.js';
+import { humanSize } from '../../format/index.js';
 
 const WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue?';
 

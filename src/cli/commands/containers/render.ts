@@ -3,8 +3,7 @@
  * default table), `table TEMPLATE` (a header row, then tab-aligned cells: Go's tabwriter with
  * minwidth 10, padding 3), `json` (`{{json .}}`), or a bare template (one line per row).
  */
-import { tabwrite } from '../../columns.js';
-import { Template } from '../../format/template/index.js';
+import { Template, tabwrite } from '../../format/index.js';
 import { CliError } from '../../types.js';
 
 export interface Rendered {
@@ -38,7 +37,7 @@ export function compileFormat(format: string, defaultTable: string, header: obje
       let body = '';
       for (const r of rows) body += `${run(r)}\n`;
       if (!table) return body;
-      return tabwrite(`${run(header)}\n${body}`, 10, 3);
+      return tabwrite(`${run(header)}\n${body}`, { minwidth: 10, padding: 3 });
     },
   };
 }

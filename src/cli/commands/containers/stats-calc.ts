@@ -4,7 +4,7 @@
  * (cpu_stats and precpu_stats), memory without the inactive file cache, block and network I/O
  * summed, and the row's fields as its template context sees them (strings, docker's units).
  */
-import { bytesSize, humanSizeWithPrecision } from './units.js';
+import { bytesSize, humanSizeWithPrecision } from '../../format/index.js';
 
 /** The parts of the Engine API's stats object used here. */
 export interface ApiStats {

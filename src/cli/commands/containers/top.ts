@@ -3,21 +3,9 @@
  * arguments given after the container, joined by spaces), in docker's table: Go's tabwriter with
  * a minimum cell width of 20 and a padding of 3, the last column unpadded.
  */
+import { tabwrite } from '../../format/index.js';
 import type { CommandSpec } from '../../types.js';
 import { containerPath } from './each.js';
-
-/** Go's tabwriter for one block of rows with the same cell count: every cell but the last padded. */
-export function alignColumns(rows: string[][], minWidth: number, padding: number): string {
-  const widths: number[] = [];
-  for (const row of rows)
-    row.forEach((cell, i) => {
-      if (i < row.length - 1) widths[i] = Math.max(widths[i] ?? 0, [...cell].length + padding, minWidth);
-    });
-  return rows
-    .map((row) => row.map((cell, i) => (i < row.length - 1 ? cell + ' '.repeat(widths[i]! - [...cell].length) : cell)).join(''))
-    .map((line) => `${line}\n`)
-    .join('');
-}
 
 export const topCommand: CommandSpec = {
   name: 'top',
@@ -36,7 +24,7 @@ export const topCommand: CommandSpec = {
       query,
     });
     const rows = [res.body?.Titles ?? [], ...(res.body?.Processes ?? [])];
-    ctx.stdout.write(alignColumns(rows, 20, 3));
+    ctx.stdout.write(tabwrite(rows.map((r) => `${r.join('\t')}\n`).join(''), { minwidth: 20, padding: 3 }));
     return 0;
   },
 };

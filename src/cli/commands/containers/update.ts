@@ -4,7 +4,7 @@
  * a zero as "unchanged", so this is the body docker sends, minus its zeros. The names updated
  * are printed, then the daemon's warnings; the containers are updated one after the other.
  */
-import { ramInBytes } from '../../../runtime/cgroups/resources.js';
+import { ramInBytes } from '../../format/index.js';
 import type { CommandSpec, FlagSpec, Flags } from '../../types.js';
 import { CliError, UsageError } from '../../types.js';
 import { containerPath, errorText } from './each.js';
@@ -47,9 +47,11 @@ function bytesFlag(fl: Flags, name: string, allowMinusOne = false): number | und
   if (!fl.changed(name)) return undefined;
   const v = fl.string(name);
   if (allowMinusOne && v === '-1') return -1;
-  const n = ramInBytes(v);
-  if (n === undefined) throw badValue(spec(name), v, `invalid size: '${v}'`);
-  return n;
+  try {
+    return ramInBytes(v);
+  } catch (err) {
+    throw badValue(spec(name), v, (err as Error).message);
+  }
 }
 
 /** opts.NanoCPUs: a decimal number of CPUs, as nano-CPUs (an exact integer, or "too precise"). */
