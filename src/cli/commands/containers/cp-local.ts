@@ -10,12 +10,11 @@
  * symlink is refused), hard links point inside, a directory is never replaced by a non-directory
  * or the reverse (docker's NoOverwriteDirNonDir), owners are not changed (NoLchown).
  */
-import { createReadStream, type Stats } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, readdir, readlink, realpath, rm, stat, symlink, link as hardlink, utimes } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { chmod, link as hardlink, lstat, lutimes, mkdir, readdir, readlink, realpath, rm, stat, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 
 type TarHeader = Partial<tar.Header> & { name: string };

@@ -7,11 +7,13 @@
  * without `-q`) the v28 CLI's "Successfully copied 2.05kB to …" goes to stderr; the size
  * counts the archive's bytes, as docker's does.
  */
+
+import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Writable } from 'node:stream';
-import path from 'node:path';
 import type { EngineClient } from '../../../client/types.js';
+import { humanSizeWithPrecision } from '../../format/index.js';
 import type { CliContext, CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
 import {
@@ -34,7 +36,6 @@ import {
   validateOutputPath,
 } from './cp-local.js';
 import { containerPath } from './each.js';
-import { humanSizeWithPrecision } from '../../format/index.js';
 
 const STAT_HEADER = 'x-docker-container-path-stat';
 

@@ -6,8 +6,8 @@
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { CliContext, CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
 import { containerPath } from './each.js';

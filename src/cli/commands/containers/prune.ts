@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { humanSize } from '../../format/index.js';
 import type { CliContext, CommandSpec } from '../../types.js';
 import { type FilterArgs, filtersQuery, parseFilters } from './filters.js';
-import { humanSize } from '../../format/index.js';
 
 const WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue?';
 

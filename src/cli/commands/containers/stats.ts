@@ -6,8 +6,9 @@
  * (cursor home, each line erased to its end, the rest of the screen cleared), otherwise one
  * plain table after the other. A row without a sample for 2 s shows `--`.
  */
-import type { EngineClient } from '../../../client/types.js';
+
 import { eventsStream, jsonValues } from '../../../client/streams.js';
+import type { EngineClient } from '../../../client/types.js';
 import type { CliContext, CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
 import { containerPath, errorText } from './each.js';
