@@ -310,11 +310,11 @@ export function tarResource(src: CopyInfo, then: Rebase[] = []): Readable {
   return pack as unknown as Readable;
 }
 
-/** A name from an archive made relative and clean, or undefined when it would leave the root. */
+/** A name from an archive made relative and clean, or undefined when it would leave the root (`../x`). */
 export function safeRelative(name: string): string | undefined {
-  const n = path.posix.normalize(`/${name}`).slice(1);
-  if (n === '' || n === '.') return '.';
-  if (n.startsWith('..')) return undefined;
+  const n = path.posix.normalize(name.replace(/^\/+/, ''));
+  if (n === '' || n === '.' || n === './') return '.';
+  if (n === '..' || n.startsWith('../')) return undefined;
   return n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
