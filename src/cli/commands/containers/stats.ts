@@ -29,7 +29,9 @@ interface Tracked {
 
 /** Starts collecting one container's stats; `first` settles with the first sample, error or timeout. */
 function track(client: EngineClient, key: string, stream: boolean): Tracked {
-  const ac = new AbortController();
+  // Stopping destroys the response (an aborted signal would error the pooled socket instead).
+  let stopped = false;
+  let response: import('node:http').IncomingMessage | undefined;
   let markFirst!: () => void;
   const t: Tracked = {
     entry: emptyEntry(key),
@@ -37,7 +39,10 @@ function track(client: EngineClient, key: string, stream: boolean): Tracked {
     first: new Promise<void>((r) => {
       markFirst = r;
     }),
-    stop: () => ac.abort(),
+    stop: () => {
+      stopped = true;
+      response?.destroy();
+    },
   };
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
@@ -53,7 +58,10 @@ function track(client: EngineClient, key: string, stream: boolean): Tracked {
   (async () => {
     arm();
     try {
-      const res = await client.stream('GET', containerPath(key, '/stats'), { query: { stream: stream ? '1' : '0' }, signal: ac.signal });
+      const res = await client.stream('GET', containerPath(key, '/stats'), { query: { stream: stream ? '1' : '0' } });
+      response = res;
+      res.on('error', () => {});
+      if (stopped) res.destroy();
       for await (const v of jsonValues(res)) {
         t.entry = statsEntry(key, v as ApiStats);
         t.error = undefined;
@@ -61,13 +69,13 @@ function track(client: EngineClient, key: string, stream: boolean): Tracked {
         if (!stream) break;
         arm();
       }
-      if (stream) {
+      if (stream && !stopped) {
         // the stream ended (the container stopped): the row keeps its name and shows `--`
         t.entry = { ...t.entry, invalid: true };
         t.error = new Error('EOF');
       }
     } catch (err) {
-      if (!ac.signal.aborted) {
+      if (!stopped) {
         t.error = err;
         t.entry = { ...t.entry, invalid: true };
       }
@@ -117,15 +125,15 @@ export const statsCommand: CommandSpec = {
     const add = (key: string) => {
       if (!tracked.has(key)) tracked.set(key, track(client, key, stream));
     };
-    const events = new AbortController();
+    let stopEvents = () => {};
     const stopAll = () => {
-      events.abort();
+      stopEvents();
       for (const t of tracked.values()) t.stop();
     };
     try {
       if (showAll) {
         if (stream)
-          await followEvents(ctx, client, events.signal, all, add, (key) => {
+          stopEvents = await followEvents(ctx, client, all, add, (key) => {
             tracked.get(key)?.stop();
             tracked.delete(key);
           });
@@ -165,12 +173,13 @@ export const statsCommand: CommandSpec = {
 async function followEvents(
   ctx: CliContext,
   client: EngineClient,
-  signal: AbortSignal,
   all: boolean,
   add: (key: string) => void,
   remove: (key: string) => void,
-): Promise<void> {
-  const res = await client.stream('GET', '/events', { query: { filters: JSON.stringify({ type: { container: true } }) }, signal });
+): Promise<() => void> {
+  const res = await client.stream('GET', '/events', { query: { filters: JSON.stringify({ type: { container: true } }) } });
+  let stopped = false;
+  res.on('error', () => {});
   (async () => {
     try {
       for await (const e of eventsStream(res)) {
@@ -181,7 +190,11 @@ async function followEvents(
         else if (e.Action === 'die' && !all) remove(id);
       }
     } catch (err) {
-      if (!signal.aborted) ctx.stderr.write(`${errorText(err)}\n`);
+      if (!stopped) ctx.stderr.write(`${errorText(err)}\n`);
     }
   })();
+  return () => {
+    stopped = true;
+    res.destroy();
+  };
 }
