@@ -6,7 +6,20 @@
 import type { FuncMap, GoFunc } from './exec.js';
 import { mapZero } from './exec.js';
 import { printOne, sprint, sprintf, sprintln } from './gofmt.js';
-import { byteLength, bytesOf, isPlainObject, kindOf, mapGet, mapOfStrings, mapSize, numberOf, stringOf, typeName } from './values.js';
+import {
+  byteLength,
+  bytesOf,
+  GoFloat,
+  isPlainObject,
+  kindOf,
+  MARSHAL_ESCAPES_HTML,
+  mapGet,
+  mapOfStrings,
+  mapSize,
+  numberOf,
+  stringOf,
+  typeName,
+} from './values.js';
 
 const f = (params: GoFunc['params'], fn: GoFunc['fn'], variadic = false): GoFunc => ({ params, fn, variadic });
 
@@ -273,25 +286,50 @@ function isTrueValue(v: unknown): boolean {
 
 // ---- Docker's functions ----
 
+const escapeHTMLJSON = (s: string) => s.replaceAll('<', '\\u003c').replaceAll('>', '\\u003e').replaceAll('&', '\\u0026');
+const byKey = (a: readonly [string, unknown], b: readonly [string, unknown]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
 /**
- * Go's encoding/json for our values, with SetEscapeHTML(false): maps (label-like objects whose
- * values are all strings) come out with sorted keys, objects from the Engine in their order.
+ * Go's encoding/json for our values, with SetEscapeHTML(false) as Docker's `json` function:
+ * maps (Map, label-like objects whose values are all strings) with sorted keys, objects from the
+ * Engine in their order, and a format context's MarshalJSON with <, > and & escaped (Go's
+ * json.Marshal inside it escapes them).
  */
-export function goJSON(v: unknown): string {
-  const prepare = (x: unknown): unknown => {
-    if (x === undefined || x === null) return null;
-    if (typeof x !== 'object') return x;
-    if (typeof (x as { toJSON?: unknown }).toJSON === 'function') return prepare((x as { toJSON(): unknown }).toJSON());
-    if (Array.isArray(x)) return x.map(prepare);
-    if (x instanceof Map || (isPlainObject(x) && mapOfStrings(x))) {
-      const entries = x instanceof Map ? [...x.entries()].map(([k, e]) => [String(k), e] as const) : Object.entries(x);
-      return Object.fromEntries([...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, e]) => [k, prepare(e)]));
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, e] of Object.entries(x)) if (e !== undefined) out[k] = prepare(e);
-    return out;
+export function goJSON(v: unknown, escapeHTML = false): string {
+  const str = (s: string) => {
+    const q = JSON.stringify(s).replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029');
+    return escapeHTML ? escapeHTMLJSON(q) : q;
   };
-  return JSON.stringify(prepare(v)).replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029');
+  if (v === undefined || v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      return str(v);
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null';
+    case 'bigint':
+      return v.toString();
+    case 'boolean':
+      return String(v);
+    case 'function':
+    case 'symbol':
+      return 'null';
+  }
+  if (v instanceof GoFloat) return String(v.value);
+  const o = v as { toJSON?: () => unknown; constructor?: Record<symbol, unknown> };
+  if (typeof o.toJSON === 'function') {
+    return goJSON(o.toJSON(), escapeHTML || o.constructor?.[MARSHAL_ESCAPES_HTML] === true);
+  }
+  if (Array.isArray(v)) return `[${v.map((e) => goJSON(e, escapeHTML)).join(',')}]`;
+  let entries: [string, unknown][];
+  if (v instanceof Map) entries = [...v.entries()].map(([k, e]) => [String(k), e] as [string, unknown]).sort(byKey);
+  else if (isPlainObject(v)) {
+    entries = Object.entries(v);
+    if (mapOfStrings(v)) entries.sort(byKey);
+  } else entries = Object.entries(v).filter(([k]) => /^\p{Lu}/u.test(k));
+  return `{${entries
+    .filter(([, e]) => e !== undefined)
+    .map(([k, e]) => `${str(k)}:${goJSON(e, escapeHTML)}`)
+    .join(',')}}`;
 }
 
 const isTitleSeparator = (r: string): boolean => {
