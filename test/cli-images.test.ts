@@ -289,6 +289,53 @@ describe('berth image commands', { skip, concurrency: false }, () => {
     await same(['push', 'nope:1']);
   });
 
+  it('images, history, image inspect: the same text as docker, formats and errors', async () => {
+    const ref = `${anon.host}/bb:v1`;
+    await berth(['pull', '-q', ref]);
+    // rows of one image under several names come in Go's random map order in docker: only
+    // images with one name each are compared whole (the others' extra names are removed)
+    const list = (await d.api('GET', '/images/json')).body as { RepoTags: string[] | null }[];
+    for (const img of list) {
+      const tags = img.RepoTags ?? [];
+      const keep = tags.includes('busybox:latest') ? 'busybox:latest' : tags[0];
+      for (const extra of tags.filter((t) => t !== keep)) await d.api('DELETE', `/images/${extra}`);
+    }
+    for (const args of [
+      ['images'],
+      ['images', '-a'],
+      ['images', '-q'],
+      ['images', '--digests'],
+      ['images', '--no-trunc'],
+      ['images', '--format', 'json'],
+      ['images', '--format', '{{json .}}'],
+      ['images', '--format', 'table {{.Repository}}\t{{.Size}}', '--digests'],
+      ['images', '--format', '{{.CreatedAt}}|{{.Containers}}|{{.VirtualSize}}|{{.SharedSize}}|{{.UniqueSize}}'],
+      ['images', 'busybox'],
+      ['images', '-f', 'dangling=true'],
+      ['images', '--format', '{{.Foo}}'],
+      ['images', '--format', '{{.ID'],
+      ['images', '-f', 'bad'],
+      ['images', '--tree'],
+      ['history', 'busybox'],
+      ['history', '-H=false', 'busybox'],
+      ['history', '--no-trunc', '-q', 'busybox'],
+      ['history', '--format', 'json', 'busybox'],
+      ['history', '--format', '{{.Foo}}', 'busybox'],
+      ['history', 'nope'],
+      ['image', 'inspect', 'busybox', ref],
+      ['image', 'inspect', '-f', 'json', 'busybox'],
+      ['image', 'inspect', '-f', '{{.Size}} {{json .RootFS}}', 'busybox'],
+      ['image', 'inspect', '-f', '{{.Size}} {{.Foo}}', 'busybox'],
+      ['image', 'inspect', 'nope', 'busybox'],
+    ]) {
+      await same(args);
+    }
+    const table = await berth(['images']);
+    assert.match(table.stdout, /^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n/);
+    assert.match(table.stdout, /\n127\.0\.0\.1:\d+\/bb +v1 +[0-9a-f]{12} +N\/A +2\.\d+MB\n/);
+    assert.match(table.stdout, /\nbusybox +latest +[0-9a-f]{12} +\d+ \w+ ago +\d/);
+  });
+
   it('image prune: the prompt, a refusal, filters, the report', async () => {
     const no = await same(['image', 'prune'], { input: 'n\n' });
     assert.equal(no.code, 0);
