@@ -1,0 +1,103 @@
+/**
+ * `berth events` / `berth system events`: GET /events, printed as each event comes (Docker's
+ * one-line layout, or `--format`), until `--until` is reached or the user interrupts.
+ */
+import { type EngineEvent, eventsStream } from '../../../client/streams.js';
+import type { CommandSpec } from '../../types.js';
+import { CliError } from '../../types.js';
+import { parseTemplate, type Template } from './render.js';
+import { filterFlag, filtersJson, goEscape, INSPECT_FORMAT_USAGE } from './shared.js';
+
+/**
+ * Docker's timestamps for `--since`/`--until` (timetypes.GetTimestamp): a Unix time as given
+ * (`1700000000`, `1700000000.5`), a duration before now (`10m`, `1h30m`), or a date (RFC 3339,
+ * with or without time and zone) → `seconds.nanoseconds`.
+ */
+export function apiTimestamp(value: string, now = Date.now()): string {
+  if (/^\d+(\.\d{1,9})?$/.test(value)) return value;
+  const dur = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(value);
+  if (dur && value !== '') {
+    const ms = Number(dur[1] ?? 0) * 3_600_000 + Number(dur[2] ?? 0) * 60_000 + Number(dur[3] ?? 0) * 1000 + Number(dur[4] ?? 0);
+    return fixed(now - ms);
+  }
+  // Dates without a zone are local times, as Go parses them with time.Local.
+  const t = Date.parse(/^\d{4}-\d\d-\d\d$/.test(value) ? `${value}T00:00:00` : value);
+  if (Number.isNaN(t)) throw new CliError(`failed to parse value as time or duration: "${value}"`);
+  return fixed(t);
+}
+
+const fixed = (ms: number) => `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1_000_000).padStart(9, '0')}`;
+
+/** RFC3339 with nine fraction digits (jsonmessage.RFC3339NanoFixed), in UTC. */
+function nanoTime(ev: EngineEvent): string {
+  const ns = BigInt(ev.timeNano || ev.time * 1e9);
+  const secs = ns / 1_000_000_000n;
+  const frac = String(ns % 1_000_000_000n).padStart(9, '0');
+  return `${new Date(Number(secs) * 1000).toISOString().slice(0, 19)}.${frac}Z`;
+}
+
+/** One event in Docker's default layout: time, type, action, actor, sorted attributes. */
+export function eventLine(ev: EngineEvent): string {
+  let s = ev.timeNano || ev.time ? `${nanoTime(ev)} ` : '';
+  s += `${ev.Type} ${ev.Action} ${ev.Actor?.ID ?? ''}`;
+  const attrs = ev.Actor?.Attributes ?? {};
+  const keys = Object.keys(attrs).sort();
+  if (keys.length > 0) s += ` (${keys.map((k) => `${k}=${attrs[k]}`).join(', ')})`;
+  return `${s}\n`;
+}
+
+export const eventsCommand: CommandSpec = {
+  name: 'events',
+  usage: 'events [OPTIONS]',
+  short: 'Get real time events from the server',
+  topLevel: 'events',
+  args: { max: 0 },
+  flags: [
+    filterFlag('Filter output based on conditions provided', 'f'),
+    { name: 'format', kind: 'string', default: '', usage: INSPECT_FORMAT_USAGE },
+    { name: 'since', kind: 'string', default: '', usage: 'Show all events created since timestamp' },
+    { name: 'until', kind: 'string', default: '', usage: 'Stream events until this timestamp' },
+  ],
+  async run(ctx, { flags }) {
+    const format = flags.string('format');
+    let tmpl: Template | undefined;
+    if (format !== '') tmpl = parseTemplate(format === 'json' ? '{{json .}}' : format, 'Error parsing format: ', 64);
+    const now = Date.now();
+    const since = flags.string('since');
+    const until = flags.string('until');
+    const query = {
+      since: since ? apiTimestamp(since, now) : undefined,
+      until: until ? apiTimestamp(until, now) : undefined,
+      filters: filtersJson(flags.list('filter')),
+    };
+    const client = await ctx.client();
+    const ac = new AbortController();
+    // Interrupted: end the stream and leave with the status a signal gives.
+    const onSignal = () => ac.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const res = await client.stream('GET', '/events', { query, signal: ac.signal });
+      for await (const ev of eventsStream(res)) {
+        if (!tmpl) {
+          ctx.stdout.write(eventLine(ev));
+          continue;
+        }
+        let line: string;
+        try {
+          line = tmpl(ev);
+        } catch (err) {
+          throw new CliError(`Error parsing format: ${(err as Error).message.replace(/^Error parsing format: /, '')}`, 64);
+        }
+        ctx.stdout.write(`${format === 'json' ? goEscape(line) : line}\n`);
+      }
+    } catch (err) {
+      if (ac.signal.aborted) return 130;
+      throw err;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    return 0;
+  },
+};
