@@ -63,7 +63,7 @@ function goPrint(v: unknown): string {
 }
 
 /** Docker's `\t` and `\n` in a format as typed on a command line. */
-const unescape = (f: string) => f.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+const unescapeFormat = (f: string) => f.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
 
 /** Go's text/tabwriter as Docker's formatter sets it up: minwidth 10, padding 3, spaces. */
 export function tabwrite(rows: string[][], minwidth = 10, padding = 3): string {
@@ -94,7 +94,7 @@ export function writeList<T>(out: { write(s: string): unknown }, format: string,
   let fmt = format === '' || format === 'table' ? f.defaultTable : format === 'json' ? '{{json .}}' : format;
   const table = fmt.startsWith('table');
   if (table) fmt = fmt.slice(5).trim();
-  const tmpl = parseTemplate(unescape(fmt));
+  const tmpl = parseTemplate(unescapeFormat(fmt));
   const lines = items.map((i) => tmpl(f.context(i)));
   if (!table) {
     for (const l of lines) out.write(`${l}\n`);

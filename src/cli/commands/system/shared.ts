@@ -32,7 +32,7 @@ export function filtersJson(values: string[], flag = '-f, --filter'): string | u
     const eq = v.indexOf('=');
     if (eq < 0) throw new UsageError(`invalid argument "${v}" for "${flag}" flag: bad format of filter (expected name=value)`, 125);
     const k = v.slice(0, eq).trim().toLowerCase();
-    (f[k] ??= {})[v.slice(eq + 1)] = true;
+    f[k] = { ...f[k], [v.slice(eq + 1)]: true };
   }
   return JSON.stringify(f);
 }
@@ -40,7 +40,7 @@ export function filtersJson(values: string[], flag = '-f, --filter'): string | u
 /** Adds `k=v` to a filters JSON (prune's `all=true`). */
 export function withFilter(json: string | undefined, k: string, v: string): string {
   const f = json ? (JSON.parse(json) as Record<string, Record<string, boolean>>) : {};
-  (f[k] ??= {})[v] = true;
+  f[k] = { ...f[k], [v]: true };
   return JSON.stringify(f);
 }
 
