@@ -17,15 +17,19 @@ let commit = '';
 try {
   commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 } catch {}
+// When the bundle was built, for `berth version` (Go's time.ANSIC form, as docker prints it).
+const built = new Date()
+  .toUTCString()
+  .replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, (_, d, n, m, y, t) => `${d} ${m} ${String(Number(n)).padStart(2, ' ')} ${t} ${y}`);
 // Built-in modules that are costly to load and that most verbs never use: `node:child_process`
 // pulls in net, stream and dgram (about 5 ms per start here), and commander requires it at its
 // top for executable subcommands, which berth-runtime has none of. Each import of these is
 // given a stand-in whose exports are getters that load the real module on first use.
 const LAZY_BUILTINS = ['child_process', 'os'];
-const lazyBuiltins = {
+const lazyBuiltins = (extra = []) => ({
   name: 'lazy-builtins',
   setup(b) {
-    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    const filter = new RegExp(`^(node:)?(${[...LAZY_BUILTINS, ...extra].join('|')})$`);
     b.onResolve({ filter }, (args) =>
       // The stand-in's own require is of the real module.
       args.namespace === 'lazy-builtin'
@@ -43,7 +47,7 @@ for (const k of ${JSON.stringify(keys)}) Object.defineProperty(exports, k, { enu
       };
     });
   },
-};
+});
 
 // Each binary's commands and the global options that take a value (src/runtime-cli/main.ts),
 // for the loader to tell which command a call runs without loading the bundle.
@@ -70,6 +74,31 @@ const binaries = {
     globalsWithValue: ['--root', '--log', '--log-format', '--cgroup-driver', '--criu', '--rootless'],
     warmup: [['--version'], ['--help']],
     snapshot: 'src/bin/berth-runtime-snapshot.ts',
+  },
+  // The Docker-compatible CLI. Its loader picks a code cache per top-level word (a command or a
+  // group); the global options with a value are skipped to find it.
+  berth: {
+    entry: 'src/bin/berth.ts',
+    commands: [
+      'container',
+      'context',
+      'image',
+      'network',
+      'system',
+      'volume',
+      'version',
+      'ps',
+      'run',
+      'exec',
+      'images',
+      'pull',
+      'completion',
+    ],
+    globalsWithValue: ['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey'],
+    warmup: [['--version'], ['--help']],
+    // Most calls never need TLS, crypto (contexts' hashes) or even HTTP (help, bad input,
+    // completion): those load on first use.
+    lazy: ['stream', 'http', 'https', 'crypto', 'net', 'tls', 'timers/promises', 'fs/promises', 'readline', 'stream/promises'],
   },
   // The daemon: one long-lived process, so start-up matters less; better-sqlite3 stays a real
   // module (its native binding is found relative to its own package).
@@ -174,6 +203,7 @@ for (const [name, spec] of Object.entries(binaries)) {
     define: {
       BERTH_VERSION: JSON.stringify(pkg.version),
       BERTH_COMMIT: JSON.stringify(commit),
+      BERTH_BUILT: JSON.stringify(built),
       // Only two functions ask where the bundle is: node:url is loaded when they do.
       'import.meta.url': '__berth_meta.url',
     },
@@ -187,7 +217,7 @@ const __berth_meta = { get url() { return require('node:url').pathToFileURL(__fi
     footer: { js: '})' },
     charset: 'ascii',
     logLevel: 'warning',
-    plugins: [lazyBuiltins],
+    plugins: [lazyBuiltins(spec.lazy)],
     external: spec.external ?? [],
   });
   const bin = `dist/${name}.cjs`;
@@ -299,7 +329,7 @@ const __berth_meta = { get url() { return require('node:url').pathToFileURL(__be
     },
     charset: 'ascii',
     logLevel: 'warning',
-    plugins: [lazyBuiltins],
+    plugins: [lazyBuiltins(spec.lazy)],
     external: spec.external ?? [],
   });
   try {

@@ -1,4 +1,5 @@
 /** Commands that exist only at the top level: version, inspect, login, logout. One import per verb, sorted. */
 import type { CommandSpec } from '../../types.js';
+import { versionCommand } from './version.js';
 
-export const topCommands: CommandSpec[] = [];
+export const topCommands: CommandSpec[] = [versionCommand];

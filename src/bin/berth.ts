@@ -1,0 +1,22 @@
+import { main } from '../cli/main.js';
+
+// A closed pipe on stdout (`berth ps | head -1`) ends the program quietly, as the docker CLI does.
+for (const s of [process.stdout, process.stderr]) {
+  s.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
+// No top-level await: this file is bundled as CommonJS.
+void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+  (code) => {
+    // exit once what was written is flushed (a pipe may be slower than us); open handles
+    // (a hijacked socket, a timer) must not keep a finished command alive
+    process.stdout.write('', () => process.exit(code));
+  },
+  (err: unknown) => {
+    process.stderr.write(`berth: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

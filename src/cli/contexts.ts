@@ -1,0 +1,193 @@
+/**
+ * Where `berth` connects: `-H`, `--context`, DOCKER_HOST, DOCKER_CONTEXT, config.json's
+ * currentContext, and the docker CLI's context store (<config>/contexts/meta/<sha256(name)>/
+ * meta.json, TLS files in <config>/contexts/tls/<sha256(name)>/docker/), read the way the docker
+ * CLI reads them so `docker context create x --docker host=…` is honoured by berth too.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { CliError } from './types.js';
+
+/** Berth's own daemon socket (the docker CLI's is /var/run/docker.sock). BERTH_DEFAULT_HOST overrides it (tests). */
+export const BERTH_SOCKET = 'unix:///run/berth/berth.sock';
+
+export function defaultHost(env: NodeJS.ProcessEnv): string {
+  return env.BERTH_DEFAULT_HOST || BERTH_SOCKET;
+}
+
+export function configDirOf(env: NodeJS.ProcessEnv, flag?: string): string {
+  return flag || env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
+}
+
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Verify the daemon's certificate (tlsverify), as opposed to TLS without verification. */
+  verify: boolean;
+}
+
+/** What to connect to, and how it was chosen. */
+export interface Target {
+  /** The context's name (`default` when DOCKER_HOST or -H decide). */
+  context: string;
+  host: string;
+  tls?: TlsFiles;
+  /** DOCKER_API_VERSION, if set: no negotiation. */
+  apiVersion?: string;
+  /** The host is Berth's default socket (berthd may be started on demand). */
+  isDefault: boolean;
+}
+
+export interface ContextMeta {
+  Name: string;
+  Metadata?: { Description?: string; [k: string]: unknown };
+  Endpoints: { docker?: { Host?: string; SkipTLSVerify?: boolean }; [k: string]: unknown };
+}
+
+export const contextDirName = (name: string) => createHash('sha256').update(name).digest('hex');
+
+export interface ConfigFile {
+  currentContext?: string;
+  [k: string]: unknown;
+}
+
+export function readConfigFile(configDir: string): ConfigFile {
+  const file = join(configDir, 'config.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  if (text.trim() === '') return {};
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigFile) : {};
+  } catch (err) {
+    throw new CliError(`loading config file: ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Sets config.json's currentContext, keeping every other key (atomic rename, the file's mode kept at 0600). */
+export function writeCurrentContext(configDir: string, name: string): void {
+  const cfg = readConfigFile(configDir);
+  if (name === 'default' || name === '') delete cfg.currentContext;
+  else cfg.currentContext = name;
+  mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  const file = join(configDir, 'config.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(cfg, null, '\t')}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+export function readContext(configDir: string, name: string): ContextMeta {
+  const file = join(configDir, 'contexts', 'meta', contextDirName(name), 'meta.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? `open ${file}: no such file or directory` : e.message;
+    throw new CliError(`context "${name}": context not found: ${why}`);
+  }
+  try {
+    return JSON.parse(text) as ContextMeta;
+  } catch (err) {
+    throw new CliError(`context "${name}": invalid meta.json: ${(err as Error).message}`);
+  }
+}
+
+/** Every stored context (the `default` one is not stored). */
+export function listContexts(configDir: string): ContextMeta[] {
+  const dir = join(configDir, 'contexts', 'meta');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: ContextMeta[] = [];
+  for (const d of names) {
+    try {
+      const meta = JSON.parse(readFileSync(join(dir, d, 'meta.json'), 'utf8')) as ContextMeta;
+      if (typeof meta.Name === 'string') out.push(meta);
+    } catch {}
+  }
+  return out.sort((a, b) => (a.Name < b.Name ? -1 : 1));
+}
+
+export function contextTls(configDir: string, name: string, skipVerify: boolean): TlsFiles | undefined {
+  const dir = join(configDir, 'contexts', 'tls', contextDirName(name), 'docker');
+  const f = (n: string) => (existsSync(join(dir, n)) ? join(dir, n) : undefined);
+  const tls = { ca: f('ca.pem'), cert: f('cert.pem'), key: f('key.pem'), verify: !skipVerify };
+  return tls.ca || tls.cert || tls.key ? tls : undefined;
+}
+
+export interface GlobalOptions {
+  hosts: string[];
+  context?: string;
+  config?: string;
+  tls: boolean;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+/** The context name in force: --context, DOCKER_CONTEXT, `default` under DOCKER_HOST / -H, config.json's, `default`. */
+export function currentContextName(opts: Pick<GlobalOptions, 'hosts' | 'context'>, env: NodeJS.ProcessEnv, configDir: string): string {
+  if (opts.context) return opts.context;
+  if (opts.hosts.length > 0) return 'default';
+  if (env.DOCKER_HOST) return 'default';
+  if (env.DOCKER_CONTEXT) return env.DOCKER_CONTEXT;
+  return readConfigFile(configDir).currentContext || 'default';
+}
+
+/** Normalizes a -H / DOCKER_HOST value as the docker CLI does (a bare host:port is tcp). */
+export function normalizeHost(h: string, tls: boolean): string {
+  const s = h.trim();
+  if (s === '' || s === 'unix://') return '';
+  if (s.startsWith('unix://') || s.startsWith('npipe://') || s.startsWith('fd://') || s.startsWith('ssh://')) return s;
+  let rest = s.startsWith('tcp://') ? s.slice(6) : s.includes('://') ? '' : s;
+  if (rest === '') throw new CliError(`unable to parse docker host \`${h}\``);
+  if (rest.startsWith(':')) rest = `127.0.0.1${rest}`;
+  // A missing port is the default one: 2376 with TLS, 2375 without.
+  if (!/:\d+(\/|$)/.test(rest) && !/^\[.*\]:\d+/.test(rest)) rest = `${rest.replace(/\/$/, '')}:${tls ? 2376 : 2375}`;
+  return `tcp://${rest}`;
+}
+
+export function resolveTarget(opts: GlobalOptions, env: NodeJS.ProcessEnv, configDir: string): Target {
+  if (opts.hosts.length > 1) throw new CliError('Specify only one -H');
+  if (opts.hosts.length > 0 && opts.context) throw new CliError('conflicting options: either specify --host or --context, not both');
+  const apiVersion = env.DOCKER_API_VERSION || undefined;
+  const tlsverify = opts.tlsverify ?? (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== '');
+  const useTls = opts.tls || tlsverify;
+  const name = currentContextName(opts, env, configDir);
+  let host: string;
+  let tls: TlsFiles | undefined;
+  if (name === 'default') {
+    host = normalizeHost(opts.hosts[0] ?? env.DOCKER_HOST ?? '', useTls);
+    if (useTls) {
+      const certDir = env.DOCKER_CERT_PATH || configDir;
+      tls = {
+        ca: opts.tlscacert ?? join(certDir, 'ca.pem'),
+        cert: opts.tlscert ?? join(certDir, 'cert.pem'),
+        key: opts.tlskey ?? join(certDir, 'key.pem'),
+        verify: tlsverify,
+      };
+      for (const k of ['cert', 'key', 'ca'] as const) if (tls[k] && !existsSync(tls[k] as string)) tls[k] = undefined;
+    }
+  } else {
+    const meta = readContext(configDir, name);
+    const ep = meta.Endpoints?.docker;
+    host = normalizeHost(ep?.Host ?? '', false);
+    tls = contextTls(configDir, name, ep?.SkipTLSVerify === true);
+  }
+  if (host === '') host = defaultHost(env);
+  if (host.startsWith('ssh://')) throw new CliError(`${host}: ssh hosts are not supported by berth`);
+  if (host.startsWith('fd://') || host.startsWith('npipe://')) throw new CliError(`${host}: not supported by berth`);
+  return { context: name, host, tls, apiVersion, isDefault: host === defaultHost(env) };
+}

@@ -1,0 +1,239 @@
+/**
+ * `berth`'s one place of effects: global flags, the command's resolution, its flags and arity,
+ * help, the CliContext (the client made lazily, berthd started on demand), and the printing of
+ * errors with the docker CLI's texts and exit codes.
+ */
+import { ApiError, ConnectError, type EngineClient } from '../client/types.js';
+import { ensureDaemon, howToStart } from './autostart.js';
+import { completionCommand } from './completion.js';
+import { openClient } from './connect.js';
+import { configDirOf, type GlobalOptions, resolveTarget, type Target } from './contexts.js';
+import { arityError, FlagError, parseFlags } from './flags.js';
+import { globalFlags } from './globals.js';
+import { commandHelp, commandPath, groupHelp, helpWidth, rootHelp, useLine } from './help.js';
+import { buildTree, type CommandNode, resolve, type Tree } from './tree.js';
+import { type CliContext, CliError, type FlagSpec, UsageError } from './types.js';
+import { BERTH_VERSION_LINE } from './version-info.js';
+
+export interface Io {
+  stdin: CliContext['stdin'];
+  stdout: CliContext['stdout'];
+  stderr: CliContext['stderr'];
+  env: NodeJS.ProcessEnv;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic', 'trace'];
+
+/** Runs one `berth` invocation; resolves to its exit status. Never throws. */
+export async function main(
+  argv: string[],
+  io: Io,
+  tree: Tree = buildTree('berth', undefined, undefined, [completionCommand]),
+): Promise<number> {
+  const { stdout, stderr, env } = io;
+  const prog = tree.prog;
+  const cols = helpWidth(stdout.isTTY ? stdout.columns : undefined);
+  const say = (s: string) => stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+  const gflags = globalFlags(env);
+  const rootUsage = `Usage:  ${prog} [OPTIONS] COMMAND [ARG...]`;
+
+  let g: ReturnType<typeof parseFlags>;
+  try {
+    g = parseFlags(gflags, argv, { interspersed: false });
+  } catch (err) {
+    if (err instanceof FlagError) {
+      say(`${err.message}\n\n${rootUsage}\n\nRun '${prog} --help' for more information`);
+      return 125;
+    }
+    throw err;
+  }
+  if (g.help) {
+    stdout.write(rootHelp(tree, gflags, cols));
+    return 0;
+  }
+  if (g.flags.bool('version')) {
+    stdout.write(`${BERTH_VERSION_LINE}\n`);
+    return 0;
+  }
+  const level = g.flags.string('log-level');
+  if (!LOG_LEVELS.includes(level)) {
+    say(`Unable to parse logging level: ${level}`);
+    return 1;
+  }
+  const words = g.args;
+  if (words.length === 0) {
+    stderr.write(rootHelp(tree, gflags, cols));
+    return 0;
+  }
+  if (words[0] === 'help') return helpCommand(tree, words.slice(1), io, gflags, cols);
+
+  const r = resolve(tree, words);
+  if (r.kind === 'unknown-command') {
+    say(`${prog}: unknown command: ${prog} ${r.words.join(' ')}\n\nRun '${prog} --help' for more information`);
+    return 1;
+  }
+  const later = tree.later.get(words[0] as string);
+  if (later !== undefined) {
+    say(`${prog}: ${later}`);
+    return 1;
+  }
+  if (r.kind === 'unknown-subcommand') {
+    say(
+      `${prog}: unknown command: ${prog} ${r.group.name} ${r.word}\n\nUsage:  ${prog} ${r.group.name}\n\nRun '${prog} ${r.group.name} --help' for more information`,
+    );
+    return 1;
+  }
+  if (r.kind === 'group') {
+    let p: ReturnType<typeof parseFlags>;
+    try {
+      p = parseFlags([], r.rest);
+    } catch (err) {
+      if (!(err instanceof FlagError)) throw err;
+      say(`${err.message}\n\nUsage:  ${prog} ${r.group.name}\n\nRun '${prog} ${r.group.name} --help' for more information`);
+      return 125;
+    }
+    if (p.help) {
+      stdout.write(groupHelp(tree, r.group));
+      return 0;
+    }
+    if (p.args.length > 0) {
+      say(
+        `${prog}: unknown command: ${prog} ${r.group.name} ${p.args[0]}\n\nUsage:  ${prog} ${r.group.name}\n\nRun '${prog} ${r.group.name} --help' for more information`,
+      );
+      return 1;
+    }
+    stderr.write(groupHelp(tree, r.group));
+    return 0;
+  }
+
+  const node = r.node;
+  const typedTop = r.typed.length === 1 ? r.typed[0] : undefined;
+  const usage = useLine(tree, node, typedTop);
+  const path = commandPath(tree, node, typedTop);
+  const withUsage = (msg: string, hint: 'Run' | 'See') => `${msg}\n\nUsage:  ${usage}\n\n${hint} '${path} --help' for more information`;
+  let p: ReturnType<typeof parseFlags>;
+  try {
+    p = parseFlags(node.spec.flags, r.rest, { interspersed: node.spec.interspersed ?? true });
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    say(withUsage(err.message, 'Run'));
+    return 125;
+  }
+  if (p.help) {
+    stdout.write(commandHelp(tree, node, typedTop, cols));
+    return 0;
+  }
+  const arity = arityError(prog, path, p.args, node.spec.args);
+  if (arity) {
+    say(withUsage(arity.message, arity.hint));
+    return 1;
+  }
+
+  const opts: GlobalOptions = {
+    hosts: g.flags.list('host'),
+    context: g.flags.string('context') || undefined,
+    config: g.flags.changed('config') ? g.flags.string('config') : undefined,
+    tls: g.flags.bool('tls'),
+    tlsverify: g.flags.changed('tlsverify') ? g.flags.bool('tlsverify') : undefined,
+    tlscacert: g.flags.changed('tlscacert') ? g.flags.string('tlscacert') : undefined,
+    tlscert: g.flags.changed('tlscert') ? g.flags.string('tlscert') : undefined,
+    tlskey: g.flags.changed('tlskey') ? g.flags.string('tlskey') : undefined,
+  };
+  const configDir = configDirOf(env, opts.config);
+  let target: Target | undefined;
+  let client: Promise<EngineClient> | undefined;
+  const ctx: CliContext & { globals: GlobalOptions; target(): Target } = {
+    prog,
+    stdin: io.stdin,
+    stdout,
+    stderr,
+    env,
+    configDir,
+    debug: g.flags.bool('debug') || level === 'debug',
+    globals: opts,
+    target() {
+      target ??= resolveTarget(opts, env, configDir);
+      return target;
+    },
+    client() {
+      client ??= (async () => {
+        const t = ctx.target();
+        await ensureDaemon(t, env, stderr);
+        return openClient(t);
+      })();
+      return client;
+    },
+  };
+  try {
+    return await node.spec.run(ctx, { command: path, flags: p.flags, args: p.args });
+  } catch (err) {
+    return report(err, { prog, node, path, usage, say, target: () => target, env, debug: ctx.debug });
+  } finally {
+    if (client)
+      client.then(
+        (c) => c.close(),
+        () => {},
+      );
+  }
+}
+
+/** `berth help [COMMAND…]`: cobra's help command. */
+function helpCommand(tree: Tree, words: string[], io: Io, gflags: FlagSpec[], cols: number): number {
+  if (words.length === 0) {
+    io.stdout.write(rootHelp(tree, gflags, cols));
+    return 0;
+  }
+  const r = resolve(tree, words);
+  if (r.kind === 'command') io.stdout.write(commandHelp(tree, r.node, r.typed.length === 1 ? r.typed[0] : undefined, cols));
+  else if (r.kind === 'group') io.stdout.write(groupHelp(tree, r.group));
+  else {
+    io.stdout.write(`unknown help topic: ${words.join(' ')}\n`);
+    io.stdout.write(rootHelp(tree, gflags, cols));
+  }
+  return 0;
+}
+
+interface ReportCtx {
+  prog: string;
+  node: CommandNode;
+  path: string;
+  usage: string;
+  say(s: string): void;
+  target(): Target | undefined;
+  env: NodeJS.ProcessEnv;
+  debug: boolean;
+}
+
+/** A command's failure, printed as the docker CLI prints it; the exit status. */
+function report(err: unknown, c: ReportCtx): number {
+  const { prog, node, say } = c;
+  // run and create wrap every error with the program name and a help hint (docker's withHelp).
+  const helpful = node.group?.name === 'container' && (node.spec.name === 'run' || node.spec.name === 'create');
+  if (err instanceof UsageError) {
+    say(`${err.message}\n\nUsage:  ${c.usage}\n\nRun '${c.path} --help' for more information`);
+    return err.exitCode;
+  }
+  if (err instanceof CliError) {
+    if (err.message !== '') say(err.message);
+    return err.exitCode;
+  }
+  let text: string;
+  let code = 1;
+  if (err instanceof ApiError) text = `Error response from daemon: ${err.message}`;
+  else if (err instanceof ConnectError) {
+    const t = c.target();
+    text = t ? howToStart(t, c.env) : `Cannot connect to berthd at ${err.host}. Is berthd running?`;
+  } else if (err instanceof Error) {
+    text = c.debug && err.stack ? err.stack : err.message;
+  } else text = String(err);
+  if (helpful) {
+    // docker's toStatusError: a command that cannot be run is 127 or 126, the rest 125
+    if (/executable file not found|no such file or directory/.test(text)) code = 127;
+    else if (/permission denied|is a directory/.test(text)) code = 126;
+    else code = 125;
+    say(`${prog}: ${text}\n\nRun '${prog} ${node.spec.name} --help' for more information`);
+    return code;
+  }
+  say(text);
+  return code;
+}
