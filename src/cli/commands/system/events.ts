@@ -2,7 +2,7 @@
  * `berth events` / `berth system events`: GET /events, printed as each event comes (Docker's
  * one-line layout, or `--format`), until `--until` is reached or the user interrupts.
  */
-import { type EngineEvent, eventsStream } from '../../../client/streams.js';
+import { type EngineEvent, jsonValues } from '../../../client/streams.js';
 import type { CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
 import { parseTemplate, type Template } from './render.js';
@@ -30,7 +30,7 @@ const fixed = (ms: number) => `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1
 
 /** RFC3339 with nine fraction digits (jsonmessage.RFC3339NanoFixed), in UTC. */
 function nanoTime(ev: EngineEvent): string {
-  const ns = BigInt(ev.timeNano || ev.time * 1e9);
+  const ns = BigInt(ev.timeNano || 0) || BigInt(ev.time) * 1_000_000_000n;
   const secs = ns / 1_000_000_000n;
   const frac = String(ns % 1_000_000_000n).padStart(9, '0');
   return `${new Date(Number(secs) * 1000).toISOString().slice(0, 19)}.${frac}Z`;
@@ -44,6 +44,59 @@ export function eventLine(ev: EngineEvent): string {
   const keys = Object.keys(attrs).sort();
   if (keys.length > 0) s += ` (${keys.map((k) => `${k}=${attrs[k]}`).join(', ')})`;
   return `${s}\n`;
+}
+
+/**
+ * The events of the stream, one JSON object a line, with `timeNano` kept exact: it exceeds 2^53,
+ * so it is read as a string before JSON.parse would round it.
+ */
+async function* events(stream: AsyncIterable<Buffer | string>): AsyncGenerator<EngineEvent> {
+  let buf = '';
+  const parse = (line: string) => JSON.parse(line.replace(/"timeNano":(\d+)/, '"timeNano":"$1"')) as EngineEvent;
+  for await (const chunk of stream) {
+    buf += chunk.toString();
+    let nl = buf.indexOf('\n');
+    while (nl >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line !== '') yield parse(line);
+      nl = buf.indexOf('\n');
+    }
+  }
+  if (buf.trim() !== '') yield parse(buf.trim());
+}
+
+/** The event as a template sees it: Go's field names (events.Message). */
+export function eventContext(ev: EngineEvent): Record<string, unknown> {
+  return {
+    Status: ev.status ?? '',
+    ID: ev.id ?? '',
+    From: ev.from ?? '',
+    Type: ev.Type,
+    Action: ev.Action,
+    Actor: { ID: ev.Actor?.ID ?? '', Attributes: ev.Actor?.Attributes ?? {} },
+    Scope: ev.scope ?? '',
+    Time: ev.time,
+    TimeNano: String(ev.timeNano),
+  };
+}
+
+/** `{{json .}}` of an event: Go's encoding of events.Message (its JSON names and order, the exact timeNano). */
+export function eventJson(ev: EngineEvent): string {
+  const j = (v: unknown) => goEscape(JSON.stringify(v));
+  let s = '{';
+  if (ev.status) s += `"status":${j(ev.status)},`;
+  if (ev.id) s += `"id":${j(ev.id)},`;
+  if (ev.from) s += `"from":${j(ev.from)},`;
+  const attrs = ev.Actor?.Attributes ?? {};
+  const sorted = Object.fromEntries(
+    Object.keys(attrs)
+      .sort()
+      .map((k) => [k, attrs[k]]),
+  );
+  s += `"Type":${j(ev.Type)},"Action":${j(ev.Action)},"Actor":{"ID":${j(ev.Actor?.ID ?? '')},"Attributes":${j(sorted)}},`;
+  s += `"scope":${j(ev.scope ?? '')},"time":${ev.time},"timeNano":${String(ev.timeNano)}}`;
+  return s;
 }
 
 export const eventsCommand: CommandSpec = {
@@ -61,7 +114,7 @@ export const eventsCommand: CommandSpec = {
   async run(ctx, { flags }) {
     const format = flags.string('format');
     let tmpl: Template | undefined;
-    if (format !== '') tmpl = parseTemplate(format === 'json' ? '{{json .}}' : format, 'Error parsing format: ', 64);
+    if (format !== '' && format !== 'json') tmpl = parseTemplate(format, 'Error parsing format: ', 64);
     const now = Date.now();
     const since = flags.string('since');
     const until = flags.string('until');
@@ -78,18 +131,22 @@ export const eventsCommand: CommandSpec = {
     process.once('SIGTERM', onSignal);
     try {
       const res = await client.stream('GET', '/events', { query, signal: ac.signal });
-      for await (const ev of eventsStream(res)) {
+      for await (const ev of events(res)) {
+        if (format === 'json') {
+          ctx.stdout.write(`${eventJson(ev)}\n`);
+          continue;
+        }
         if (!tmpl) {
           ctx.stdout.write(eventLine(ev));
           continue;
         }
         let line: string;
         try {
-          line = tmpl(ev);
+          line = tmpl(eventContext(ev));
         } catch (err) {
           throw new CliError(`Error parsing format: ${(err as Error).message.replace(/^Error parsing format: /, '')}`, 64);
         }
-        ctx.stdout.write(`${format === 'json' ? goEscape(line) : line}\n`);
+        ctx.stdout.write(`${line}\n`);
       }
     } catch (err) {
       if (ac.signal.aborted) return 130;

@@ -5,6 +5,7 @@
  */
 import type { CliContext, CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
+import { CLIENT_VERSION } from '../../version-info.js';
 import { parseTemplate } from './render.js';
 import { bytesSize, errorText, INSPECT_FORMAT_USAGE } from './shared.js';
 
@@ -166,6 +167,3 @@ export const infoCommand: CommandSpec = {
     return 0;
   },
 };
-
-/** Until the CLI's version module is merged: the package's version. */
-const CLIENT_VERSION = '0.1.0';

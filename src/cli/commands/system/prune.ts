@@ -17,9 +17,24 @@ export function pruneWarning(o: { all: boolean; volumes: boolean; filters: strin
   w.push(o.all ? 'all images without at least one container associated to them' : 'all dangling images');
   w.push(o.all ? 'all build cache' : 'unused build cache');
   let t = `WARNING! This will remove:\n${w.map((x) => `  - ${x}\n`).join('')}`;
-  const shown = o.filters.filter((f) => /^(label|label!|until)=/.test(f)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const shown = o.filters.filter((f) => /^(label|label!|until)=/.test(f)).sort(naturalLess);
   if (shown.length > 0) t += `\n  Items to be pruned will be filtered with:\n${shown.map((f) => `  - ${f}\n`).join('')}`;
   return `${t}\nAre you sure you want to continue?`;
+}
+
+/** sortorder.NaturalLess: digit runs compare by value, the rest byte by byte. */
+function naturalLess(a: string, b: string): number {
+  const re = /(\d+|\D+)/g;
+  const pa = a.match(re) ?? [];
+  const pb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    if (/^\d/.test(x) && /^\d/.test(y)) return Number(x) - Number(y) || x.length - y.length;
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
 }
 
 const absent = (err: unknown) => err instanceof ApiError && err.status === 404 && /page not found/i.test(err.message);

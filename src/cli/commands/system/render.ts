@@ -95,7 +95,8 @@ export function writeList<T>(out: { write(s: string): unknown }, format: string,
   const table = fmt.startsWith('table');
   if (table) fmt = fmt.slice(5).trim();
   const tmpl = parseTemplate(unescapeFormat(fmt));
-  const lines = items.map((i) => tmpl(f.context(i)));
+  // Docker's contexts marshal as Go maps: keys in sorted order.
+  const lines = items.map((i) => tmpl(sortedKeys(f.context(i))));
   if (!table) {
     for (const l of lines) out.write(`${l}\n`);
     return;
@@ -103,4 +104,8 @@ export function writeList<T>(out: { write(s: string): unknown }, format: string,
   const header = tmpl(new Proxy(f.headers, { get: (h, k: string) => h[k] ?? '', has: () => true }));
   const rows = [header, ...lines].map((l) => l.split('\t'));
   out.write(`${tabwrite(rows)}\n`);
+}
+
+function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
