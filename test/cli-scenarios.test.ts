@@ -124,6 +124,8 @@ type Obs = Record<string, string>;
 interface Side {
   name: SideName;
   cli: Cli;
+  /** The v28 docker CLI on this side's daemon: for outputs that depend on the engine as a whole (info, df -v). */
+  docker: Cli;
   /** `-sa`, `-sb`, `-sc`: appended to every name the scenario makes. */
   tag: string;
   registry: TestRegistry | undefined;
@@ -135,6 +137,8 @@ interface Scenario {
   needs: string[];
   /** Needs the registry. */
   registry?: boolean;
+  /** Looks at the daemon as a whole (df, info): runs alone, one side after the other. */
+  exclusive?: boolean;
   run: (s: Side) => Promise<Obs>;
 }
 
@@ -324,7 +328,10 @@ const SCENARIOS: Scenario[] = [
       await s.cli(['volume', 'create', '--label', `prune=${s.tag}`, `named${s.tag}`]);
       const f = ['--filter', `label=prune=${s.tag}`];
       const obs = res(await s.cli(['volume', 'prune', ...f], { input: 'n\n' }), 'no');
-      Object.assign(obs, res(await s.cli(['volume', 'prune', '-f', ...f]), 'anonymous'));
+      // The daemon's order of the deleted names means nothing: sorted.
+      const pruned = await s.cli(['volume', 'prune', '-f', ...f]);
+      pruned.stdout = pruned.stdout.replace(/(?<=Deleted Volumes:\n)[^]*?(?=\n\n)/, (l) => l.split('\n').sort().join('\n'));
+      Object.assign(obs, res(pruned, 'anonymous'));
       Object.assign(obs, res(await s.cli(['volume', 'ls', '-q', ...f]), 'left'));
       Object.assign(obs, res(await s.cli(['volume', 'rm', `named${s.tag}`]), 'rm'));
       return obs;
@@ -436,6 +443,81 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'info as docker prints it on the same daemon',
+    exclusive: true,
+    needs: ['info'],
+    run: async (s) => {
+      // Counts move while the other side works on the same daemon; the Client section is each CLI's own.
+      const tidy = (t: string) =>
+        t
+          .replace(/^( Containers| {2}Running| {2}Paused| {2}Stopped| Images): \d+$/gm, '$1: N')
+          .replace(/^ Version: +\S+$/m, ' Version: V')
+          .replace(/^ Runtimes: .*$/m, (l) => ` Runtimes: ${l.slice(11).split(' ').sort().join(' ')}`);
+      const [mine, ref] = await Promise.all([s.cli(['info']), s.docker(['info'])]);
+      return {
+        code: String(mine.code),
+        same: String(tidy(mine.stdout) === tidy(ref.stdout)),
+        stdout: tidy(mine.stdout).split('Server:')[0]!,
+        stderr: mine.stderr,
+      };
+    },
+  },
+  {
+    name: 'system df -v as docker prints it on the same daemon',
+    exclusive: true,
+    needs: ['system df', 'volume create', 'volume rm'],
+    run: async (s) => {
+      await s.cli(['volume', 'create', `df${s.tag}`]);
+      const [mine, ref] = await Promise.all([s.cli(['system', 'df', '-v']), s.docker(['system', 'df', '-v'])]);
+      const [mineJ, refJ] = await Promise.all([
+        s.cli(['system', 'df', '--format', 'json']),
+        s.docker(['system', 'df', '--format', 'json']),
+      ]);
+      await s.cli(['volume', 'rm', `df${s.tag}`]);
+      return {
+        code: String(mine.code),
+        same: String(collapse(mine.stdout) === collapse(ref.stdout)),
+        mine: mine.stdout === ref.stdout ? '' : mine.stdout,
+        ref: mine.stdout === ref.stdout ? '' : ref.stdout,
+        json: String(mineJ.stdout === refJ.stdout),
+      };
+    },
+  },
+  {
+    name: 'events as docker prints them on the same daemon',
+    needs: ['events', 'volume create', 'volume rm'],
+    run: async (s) => {
+      const since = String(Math.floor(Date.now() / 1000) - 1);
+      await s.cli(['volume', 'create', `ev${s.tag}`]);
+      await s.cli(['volume', 'rm', `ev${s.tag}`]);
+      const until = String(Math.floor(Date.now() / 1000) + 1);
+      const obs: Obs = {};
+      for (const [k, extra] of [
+        ['default', []],
+        ['json', ['--format', 'json']],
+        ['template', ['--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes}} {{.Scope}}']],
+      ] as const) {
+        const args = ['events', '--since', since, '--until', until, '--filter', `volume=ev${s.tag}`, ...extra];
+        const [mine, ref] = await Promise.all([s.cli(args), s.docker(args)]);
+        obs[k] = mine.stdout === ref.stdout ? 'same' : `${mine.stdout}\n≠\n${ref.stdout}`;
+        obs[`${k}.lines`] = String(mine.stdout.split('\n').length - 1);
+      }
+      return obs;
+    },
+  },
+  {
+    name: 'system prune -f',
+    needs: ['system prune', 'create'],
+    run: async (s) => {
+      await s.cli(['create', ...NONE, '--label', `sp=${s.tag}`, '--name', `sp${s.tag}`, 'busybox', 'true']);
+      const obs = res(await s.cli(['system', 'prune', '--filter', `label=sp=${s.tag}`], { input: 'n\n' }), 'no');
+      Object.assign(obs, res(await s.cli(['system', 'prune', '-f', '--filter', `label=sp=${s.tag}`]), 'yes'));
+      Object.assign(obs, res(await s.cli(['system', 'prune', '-f', '--volumes', '--filter', 'until=1h']), 'until'));
+      await s.cli(['rm', '-f', `sp${s.tag}`]);
+      return obs;
+    },
+  },
+  {
     name: 'system prune --help',
     needs: ['system prune'],
     run: async (s) => res(await s.cli(['system', 'prune', '--help']), '', { table: true }),
@@ -502,6 +584,7 @@ describe('berth and docker give the same answers (berth→berthd, docker→berth
       registry,
       dir,
       cli: (args, x = {}) => prog(args, { ...o, ...x, env: { ...clientEnv, ...x.env } }),
+      docker: (args, x = {}) => docker(args, { ...o, ...x, env: { ...clientEnv, ...x.env } }),
     });
     const bo = { host: berthd!.host, config: berthd!.dockerConfig };
     const sides: Side[] = [
@@ -517,13 +600,21 @@ describe('berth and docker give the same answers (berth→berthd, docker→berth
       else if (s.registry && !registry) skipped.set(s.name, registryMissing()!);
       else todo.push(s);
     }
-    await pool(todo, 2, async (s) => {
+    const runOne = async (s: Scenario) => {
       const t = Date.now();
       const safe = (side: Side) => s.run(side).catch((err: Error): Obs => ({ thrown: String(err.stack ?? err) }));
-      const [a, b, c] = await Promise.all(sides.map(safe));
-      results.set(s.name, { 'berth→berthd': a!, 'docker→berthd': b!, 'berth→dockerd': c! });
+      const obs: Obs[] = [];
+      if (s.exclusive) for (const side of sides) obs.push(await safe(side));
+      else obs.push(...(await Promise.all(sides.map(safe))));
+      results.set(s.name, { 'berth→berthd': obs[0]!, 'docker→berthd': obs[1]!, 'berth→dockerd': obs[2]! });
       if (process.env.CLI_SHOW) process.stderr.write(`${s.name}: ${Date.now() - t} ms\n`);
-    });
+    };
+    for (const s of todo.filter((x) => x.exclusive)) await runOne(s);
+    await pool(
+      todo.filter((x) => !x.exclusive),
+      2,
+      runOne,
+    );
     if (process.env.CLI_SHOW) process.stderr.write(`daemons up in ${t1 - t0} ms, scenarios in ${Date.now() - t1} ms\n`);
   });
 
