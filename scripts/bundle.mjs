@@ -79,21 +79,12 @@ const binaries = {
   // group); the global options with a value are skipped to find it.
   berth: {
     entry: 'src/bin/berth.ts',
-    commands: [
-      'container',
-      'context',
-      'image',
-      'network',
-      'system',
-      'volume',
-      'version',
-      'ps',
-      'run',
-      'exec',
-      'images',
-      'pull',
-      'completion',
-    ],
+    // every top-level word (a split string keeps the list short)
+    commands: (
+      'container context image network system volume completion version info events inspect ' +
+      'run create start attach exec logs ps stop restart kill rm wait pause unpause rename port update top stats cp ' +
+      'export commit diff images pull push tag rmi history save load import login logout'
+    ).split(' '),
     globalsWithValue: ['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey'],
     warmup: [['--version'], ['--help']],
     // Most calls never need TLS, crypto (contexts' hashes) or even HTTP (help, bad input,

@@ -143,6 +143,22 @@ describe('berth: bad input and help', { skip: noBin }, () => {
     assert.match(r.stderr, /^berth: networking comes in a later issue/);
   });
 
+  it('a closed stdout ends berth quietly', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, '--help'], {
+      env: { PATH: process.env.PATH ?? '', HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
+    const code = await new Promise((r) => child.on('close', (c) => r(c)));
+    assert.equal(code, 0);
+    assert.equal(err, '');
+  });
+
   it('--version', () => {
     const r = berth(['-v']);
     assert.equal(r.code, 0);
@@ -197,7 +213,7 @@ describe('berth: contexts of one socket', { skip: noBin }, () => {
     const v = berth(['version'], env);
     assert.equal(v.code, 1);
     assert.match(v.stdout, / Context: {11}other\n/);
-    assert.match(v.stderr, /Cannot connect to berthd at unix:\/\/\/tmp\/other\.sock/);
+    assert.match(v.stderr, /^Cannot connect to the Docker daemon at unix:\/\/\/tmp\/other\.sock\. Is the docker daemon running\?\n$/);
     const nope = berth(['context', 'use', 'nope'], env);
     assert.equal(nope.code, 1);
     assert.match(nope.stderr, /^context "nope": context not found: open .*\/meta\.json: no such file or directory\n$/);
@@ -232,6 +248,14 @@ describe('berth completion', { skip: noBin }, () => {
     assert.deepEqual(probe('berth -H unix:///x context l'), ['list', 'ls']);
     assert.deepEqual(probe('berth context ls --'), ['--format', '--help', '--quiet']);
     assert.deepEqual(probe('berth --t'), ['--tls', '--tlscacert', '--tlscert', '--tlskey', '--tlsverify']);
+    // names come from the store or the daemon, through the same global options
+    const cfg = join(home, 'ctx-config');
+    const r = spawnSync(
+      'bash',
+      ['-c', `source ${file}; COMP_WORDS=(${BIN} --config ${cfg} context use ''); COMP_CWORD=5; _berth; printf '%s\\n' "\${COMPREPLY[@]}"`],
+      { encoding: 'utf8', env: { PATH: `${REPO_ROOT}/node_modules/.bin:${process.env.PATH}`, HOME: home } },
+    );
+    assert.deepEqual(r.stdout.split('\n').filter(Boolean).sort(), ['default', 'other']);
     assert.match(berth(['completion', 'zsh']).stdout, /^#compdef berth\n/);
     assert.equal(berth(['completion', 'fish']).code, 1);
   });
@@ -267,6 +291,13 @@ describe('berth: berthd on demand', () => {
       const again = berth(['version'], env);
       assert.equal(again.code, 0);
       assert.equal(again.stderr, '', 'a running berthd is used, not started again');
+      // completion names come from the daemon
+      const vol = spawnSync(DOCKER, ['volume', 'create', 'vol-completion'], {
+        env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: env.BERTH_DEFAULT_HOST },
+      });
+      assert.equal(vol.status, 0, String(vol.stderr));
+      assert.equal(berth(['__complete', 'volumes'], env).stdout, 'vol-completion\n');
+      assert.equal(berth(['__complete', 'containers'], env).stdout, '');
       if (existsSync(DOCKER)) {
         // the Server section is docker's, line for line
         const d = spawnSync(DOCKER, ['version'], {

@@ -1,7 +1,7 @@
 /** `berth version`: the client's and the server's versions, in `docker version`'s layout. */
 import { arch, platform } from 'node:process';
+import { MAX_API_VERSION as CLIENT_API_VERSION } from '../../../client/client.js';
 import { tabwrite } from '../../columns.js';
-import { CLIENT_API_VERSION } from '../../stand-in-client.js';
 import { type CliContext, CliError, type CommandSpec } from '../../types.js';
 import { CLIENT_BUILT, CLIENT_COMMIT, CLIENT_VERSION } from '../../version-info.js';
 
@@ -106,8 +106,8 @@ export const versionCommand: CommandSpec = {
     let failure: unknown;
     try {
       const client = await ctx.client();
-      apiVersion = client.version;
       server = (await client.json<ServerVersion>('GET', '/version')).body;
+      apiVersion = client.version; // negotiated by the first request
     } catch (err) {
       failure = err;
     }
