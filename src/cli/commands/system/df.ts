@@ -3,9 +3,11 @@
  * local volumes, build cache) as Docker's disk-usage formatter computes it, or item by item
  * with `-v`. `summary` and `verboseText` are pure.
  */
-import type { CommandSpec } from '../../types.js';
+
+import { tabwrite } from '../../format/index.js';
+import { CliError, type CommandSpec } from '../../types.js';
 import { volumeContext } from '../volumes/ls.js';
-import { parseTemplate, tabwrite, writeList } from './render.js';
+import { goStruct, parseTemplate, writeList } from './render.js';
 import { humanDuration, humanSize, humanSize3, LIST_FORMAT_USAGE } from './shared.js';
 
 interface DfImage {
@@ -59,6 +61,13 @@ export interface DiskUsage {
 const withShare = (reclaimable: number, total: number) =>
   total > 0 ? `${humanSize(reclaimable)} (${Math.floor((reclaimable * 100) / total)}%)` : humanSize(reclaimable);
 
+const CONTEXT_TYPES: Record<string, string> = {
+  Images: 'Images',
+  Containers: 'Containers',
+  'Local Volumes': 'Volumes',
+  'Build Cache': 'Builder',
+};
+
 /** The four summary rows (each a disk-usage context, its keys in Go's JSON order). */
 export function summary(du: DiskUsage): Record<string, string>[] {
   const images = du.Images ?? [];
@@ -89,13 +98,14 @@ export function summary(du: DiskUsage): Record<string, string>[] {
       bSize += b.Size;
       if (!b.InUse) bFree += b.Size;
     }
-  const row = (Type: string, total: number, act: number, size: number, reclaimable: string) => ({
-    Active: String(act),
-    Reclaimable: reclaimable,
-    Size: humanSize(size),
-    TotalCount: String(total),
-    Type,
-  });
+  const row = (Type: string, total: number, act: number, size: number, reclaimable: string) =>
+    goStruct(`*formatter.diskUsage${CONTEXT_TYPES[Type]}Context`, {
+      Active: String(act),
+      Reclaimable: reclaimable,
+      Size: humanSize(size),
+      TotalCount: String(total),
+      Type,
+    });
   return [
     row(
       'Images',
@@ -162,7 +172,7 @@ export function verboseContexts(du: DiskUsage, now = Date.now()) {
 /** `docker system df -v`'s text. */
 export function verboseText(du: DiskUsage, now = Date.now()): string {
   const v = verboseContexts(du, now);
-  const table = (head: string[], rows: string[][]) => `${tabwrite([head, ...rows])}\n`;
+  const table = (head: string[], rows: string[][]) => tabwrite([head, ...rows].map((r) => `${r.join('\t')}\n`).join(''));
   let t = 'Images space usage:\n\n';
   t += table(
     ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE', 'CONTAINERS'],
@@ -221,7 +231,14 @@ export const dfCommand: CommandSpec = {
       ctx.stdout.write(verboseText(du));
       return 0;
     }
-    ctx.stdout.write(parseTemplate(format === 'json' ? '{{json .}}' : format)(verboseContexts(du)));
+    const render = parseTemplate(format === 'json' ? '{{json .}}' : format.replace(/^table\s*/, ''));
+    try {
+      ctx.stdout.write(render(goStruct('*formatter.diskUsageContext', verboseContexts(du), false)));
+    } catch (err) {
+      // -v prints the execution error as Go gives it, without the parsing prefix.
+      if (err instanceof CliError) throw new CliError(err.message.replace(/^template parsing error: /, ''));
+      throw err;
+    }
     return 0;
   },
 };

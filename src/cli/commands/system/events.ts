@@ -5,7 +5,7 @@
 import { type EngineEvent, jsonValues } from '../../../client/streams.js';
 import type { CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
-import { parseTemplate, type Template } from './render.js';
+import { goStruct, parseTemplate, type Render } from './render.js';
 import { filterFlag, filtersJson, goEscape, INSPECT_FORMAT_USAGE } from './shared.js';
 
 /**
@@ -68,7 +68,7 @@ async function* events(stream: AsyncIterable<Buffer | string>): AsyncGenerator<E
 
 /** The event as a template sees it: Go's field names (events.Message). */
 export function eventContext(ev: EngineEvent): Record<string, unknown> {
-  return {
+  const fields = {
     Status: ev.status ?? '',
     ID: ev.id ?? '',
     From: ev.from ?? '',
@@ -79,6 +79,10 @@ export function eventContext(ev: EngineEvent): Record<string, unknown> {
     Time: ev.time,
     TimeNano: String(ev.timeNano),
   };
+  const o = goStruct('*events.Message', fields, false);
+  // `{{json .}}`: the JSON names of events.Message, not its Go field names.
+  Object.defineProperty(o, 'toJSON', { value: () => JSON.parse(eventJson({ ...ev, timeNano: Number(ev.timeNano) })) });
+  return o;
 }
 
 /** `{{json .}}` of an event: Go's encoding of events.Message (its JSON names and order, the exact timeNano). */
@@ -113,8 +117,12 @@ export const eventsCommand: CommandSpec = {
   ],
   async run(ctx, { flags }) {
     const format = flags.string('format');
-    let tmpl: Template | undefined;
-    if (format !== '' && format !== 'json') tmpl = parseTemplate(format, 'Error parsing format: ', 64);
+    let tmpl: Render | undefined;
+    if (format !== '' && format !== 'json') {
+      tmpl = parseTemplate(format, 'Error parsing format: ', 64);
+      // Checked on an empty event first, as docker does: a bad field fails before any event.
+      tmpl(eventContext({ Type: '', Action: '', Actor: { ID: '', Attributes: {} }, time: 0, timeNano: 0 }));
+    }
     const now = Date.now();
     const since = flags.string('since');
     const until = flags.string('until');

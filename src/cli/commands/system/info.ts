@@ -6,7 +6,7 @@
 import type { CliContext, CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
 import { CLIENT_VERSION } from '../../version-info.js';
-import { parseTemplate } from './render.js';
+import { goStruct, parseTemplate } from './render.js';
 import { bytesSize, errorText, INSPECT_FORMAT_USAGE } from './shared.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: /info is a wide, loosely typed document; every use below is guarded
@@ -153,7 +153,11 @@ export const infoCommand: CommandSpec = {
       return 0;
     }
     if (serverError) ctx.stderr.write(`${serverError}\n`);
-    const data = { ...(info ?? {}), ...(serverError ? { ServerErrors: [serverError] } : {}), ClientInfo: client };
+    const data = goStruct(
+      'system.dockerInfo',
+      { ...(info ?? {}), ...(serverError ? { ServerErrors: [serverError] } : {}), ClientInfo: client },
+      false,
+    );
     const tmpl = parseTemplate(format === 'json' ? '{{json .}}' : format, 'template parsing error: ', 64);
     let out: string;
     try {

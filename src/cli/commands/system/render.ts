@@ -1,79 +1,58 @@
 /**
- * Docker's output formats for the volume and system commands: `table` (a header row and
- * tab-aligned columns), `table TEMPLATE`, `json`, a Go template per object, and inspect's
- * indented JSON. The template engine is the format helper's (src/cli/format/); until it is
- * merged, a stand-in here knows field paths, `.`, `json` and literal text only.
+ * Docker's output formats for the volume and system commands, over the format helper's Go
+ * templates and tab writer (src/cli/format/): `table` (a header row and tab-aligned columns),
+ * `table TEMPLATE`, `json`, a template per object; errors with the CLI's prefixes and statuses.
  */
+
+import { Template, TemplateExecError, TemplateParseError, tabwrite } from '../../format/index.js';
+import { headerFuncs } from '../../format/template/index.js';
 import { CliError } from '../../types.js';
-import { goEscape } from './shared.js';
 
-export type Template = (data: unknown) => string;
+export type Render = (data: unknown) => string;
 
-type Node = { text: string } | { path: string[]; json: boolean };
-
-/** Parses `text`; errors are the docker CLI's texts (`template parsing error: …`, exit 1 or 64). */
-export function parseTemplate(text: string, errPrefix = 'template parsing error: ', exitCode = 1): Template {
-  const nodes: Node[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const open = text.indexOf('{{', i);
-    if (open < 0) {
-      nodes.push({ text: text.slice(i) });
-      break;
-    }
-    if (open > i) nodes.push({ text: text.slice(i, open) });
-    const close = text.indexOf('}}', open + 2);
-    if (close < 0) throw new CliError(`${errPrefix}template: :1: unclosed action`, exitCode);
-    const action = text.slice(open + 2, close).trim();
-    const m = /^(json\s+)?(\.|(?:\.[A-Za-z_][A-Za-z0-9_]*)+)$/.exec(action);
-    if (!m)
-      throw new CliError(`${errPrefix}template: :1: unsupported action {{${action}}} (berth's template engine is not there yet)`, exitCode);
-    nodes.push({ json: m[1] !== undefined, path: m[2] === '.' ? [] : m[2]!.slice(1).split('.') });
-    i = close + 2;
+/**
+ * Parses `text`; a parse or execution error becomes the CLI's text (`template parsing error: …`,
+ * `Error parsing format: …`) with its exit status (1, or 64 for inspect-like commands).
+ */
+export function parseTemplate(text: string, errPrefix = 'template parsing error: ', exitCode = 1): Render {
+  let t: Template;
+  try {
+    t = Template.parse(text);
+  } catch (err) {
+    if (err instanceof TemplateParseError) throw new CliError(`${errPrefix}${err.message}`, exitCode);
+    throw err;
   }
   return (data) => {
-    let out = '';
-    for (const n of nodes) {
-      if ('text' in n) {
-        out += n.text;
-        continue;
-      }
-      let v: unknown = data;
-      for (const k of n.path) {
-        if (v === null || typeof v !== 'object' || !(k in (v as object)))
-          throw new CliError(`${errPrefix}template: :1:2: executing "" at <.${n.path.join('.')}>: can't evaluate field ${k}`, exitCode);
-        v = (v as Record<string, unknown>)[k];
-      }
-      out += n.json ? goEscape(JSON.stringify(v ?? null)) : goPrint(v);
+    try {
+      return t.execute(data);
+    } catch (err) {
+      if (err instanceof TemplateExecError) throw new CliError(`${errPrefix}${err.message}`, exitCode);
+      throw err;
     }
-    return out;
   };
 }
 
-/** fmt.Print of a value as text/template prints it. */
-function goPrint(v: unknown): string {
-  if (v === null || v === undefined) return '<no value>';
-  if (Array.isArray(v)) return `[${v.map(goPrint).join(' ')}]`;
-  if (typeof v === 'object')
-    return `map[${Object.keys(v)
-      .sort()
-      .map((k) => `${k}:${goPrint((v as Record<string, unknown>)[k])}`)
-      .join(' ')}]`;
-  return String(v);
-}
-
 /** Docker's `\t` and `\n` in a format as typed on a command line. */
-const unescapeFormat = (f: string) => f.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+export const unescapeFormat = (f: string) => f.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
 
-/** Go's text/tabwriter as Docker's formatter sets it up: minwidth 10, padding 3, spaces. */
-export function tabwrite(rows: string[][], minwidth = 10, padding = 3): string {
-  // Columns are aligned over the whole block (Docker's tables have no blank cells between).
-  const widths: number[] = [];
-  for (const r of rows)
-    r.forEach((c, j) => {
-      if (j < r.length - 1) widths[j] = Math.max(widths[j] ?? minwidth, [...c].length + padding);
-    });
-  return rows.map((r) => r.map((c, j) => (j < r.length - 1 ? c.padEnd(widths[j]!) : c)).join('')).join('\n');
+const structTypes = new Map<string, new () => object>();
+
+/**
+ * A Go struct for templates: its fields as exported properties, its Go type name for messages
+ * (`can't evaluate field X in type *formatter.volumeContext`). Fields are kept in sorted order,
+ * as Docker's contexts marshal (`{{json .}}`).
+ */
+export function goStruct<T extends Record<string, unknown>>(goType: string, fields: T, sorted = true): T {
+  let C = structTypes.get(goType);
+  if (!C) {
+    C = class {};
+    Object.defineProperty(C, 'goType', { value: goType });
+    structTypes.set(goType, C);
+  }
+  const o = new C() as Record<string, unknown>;
+  const keys = Object.keys(fields);
+  for (const k of sorted ? keys.sort() : keys) o[k] = fields[k];
+  return o as T;
 }
 
 export interface ListFormat<T> {
@@ -82,30 +61,33 @@ export interface ListFormat<T> {
   /** The column titles: field → header (`Name` → `VOLUME NAME`). */
   headers: Record<string, string>;
   /** The object the template sees for one row. */
-  context(item: T): Record<string, unknown>;
+  context(item: T): object;
 }
 
 /**
- * Writes `items` in `format` (`table`, `table …`, `json`, or a template per item) to `out`, as
- * Docker's formatter does: a table starts with its header row (even with no items), templates
- * print one line per item.
+ * Writes `items` in `format` (`table`, `table …`, `json`, or a template per item) as Docker's
+ * formatter does: a table starts with its header row (even with no items) and is aligned by the
+ * tab writer; a template prints one line per item.
  */
 export function writeList<T>(out: { write(s: string): unknown }, format: string, items: T[], f: ListFormat<T>): void {
   let fmt = format === '' || format === 'table' ? f.defaultTable : format === 'json' ? '{{json .}}' : format;
   const table = fmt.startsWith('table');
   if (table) fmt = fmt.slice(5).trim();
-  const tmpl = parseTemplate(unescapeFormat(fmt));
-  // Docker's contexts marshal as Go maps: keys in sorted order.
-  const lines = items.map((i) => tmpl(sortedKeys(f.context(i))));
-  if (!table) {
-    for (const l of lines) out.write(`${l}\n`);
-    return;
+  fmt = unescapeFormat(fmt);
+  let t: Template;
+  try {
+    t = Template.parse(fmt);
+  } catch (err) {
+    if (err instanceof TemplateParseError) throw new CliError(`template parsing error: ${err.message}`);
+    throw err;
   }
-  const header = tmpl(new Proxy(f.headers, { get: (h, k: string) => h[k] ?? '', has: () => true }));
-  const rows = [header, ...lines].map((l) => l.split('\t'));
-  out.write(`${tabwrite(rows)}\n`);
-}
-
-function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  let text = '';
+  try {
+    if (table) text += `${t.with({ funcs: headerFuncs }).execute(f.headers)}\n`;
+    for (const i of items) text += `${t.execute(f.context(i))}\n`;
+  } catch (err) {
+    if (err instanceof TemplateExecError) throw new CliError(`template parsing error: ${err.message}`);
+    throw err;
+  }
+  out.write(table ? tabwrite(text) : text);
 }

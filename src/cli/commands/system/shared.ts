@@ -4,6 +4,7 @@
  * errors in the CLI's words, and the texts of the flags these commands have in common.
  */
 import { ApiError } from '../../../client/types.js';
+import { humanSizeWithPrecision } from '../../format/index.js';
 import { type CliContext, CliError, type FlagSpec, UsageError } from '../../types.js';
 
 /** The `--format` help of list commands (table, json or a template). */
@@ -101,27 +102,7 @@ function readLine(stdin: CliContext['stdin']): Promise<string | undefined> {
   });
 }
 
-function goG4(n: number): string {
-  // Go's %.4g: four significant digits, no trailing zeros.
-  return String(Number(n.toPrecision(4)));
-}
-
-const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
-const BINARY = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
-
-function customSize(size: number, base: number, units: string[]): string {
-  let i = 0;
-  while (size >= base && i < units.length - 1) {
-    size /= base;
-    i++;
-  }
-  return `${goG4(size)}${units[i]}`;
-}
-
-/** go-units HumanSize: decimal units, 4 significant digits (`3.113MB`). */
-export const humanSize = (n: number): string => customSize(n, 1000, DECIMAL);
-/** go-units BytesSize: binary units (`23.54GiB`). */
-export const bytesSize = (n: number): string => customSize(n, 1024, BINARY);
+export { bytesSize, humanDuration, humanSize } from '../../format/index.js';
 
 /** A daemon's error as the CLI prints it inside a longer message. */
 export function errorText(err: unknown): string {
@@ -139,31 +120,5 @@ export function goEscape(s: string): string {
   return s.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** go-units HumanDuration (`About a minute`, `3 hours`), for "… ago" columns. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(ms / 3_600_000);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
-}
-
 /** go-units HumanSizeWithPrecision(n, 3): the SIZE column of image lists (`3.11MB`). */
-export function humanSize3(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
-  let i = 0;
-  while (n >= 1000 && i < units.length - 1) {
-    n /= 1000;
-    i++;
-  }
-  return `${Number(n.toPrecision(3))}${units[i]}`;
-}
+export const humanSize3 = (n: number): string => humanSizeWithPrecision(n, 3);

@@ -1,8 +1,8 @@
 /** `berth volume inspect [-f FORMAT] VOLUME...`: GET /volumes/{name} each; Docker's indented JSON or a template per volume. */
 import { ApiError } from '../../../client/types.js';
 import { CliError, type CommandSpec } from '../../types.js';
-import { parseTemplate } from '../system/render.js';
-import { errorText, goJsonIndent, INSPECT_FORMAT_USAGE } from '../system/shared.js';
+import { goStruct, parseTemplate, unescapeFormat } from '../system/render.js';
+import { errorText, goEscape, goJsonIndent, INSPECT_FORMAT_USAGE } from '../system/shared.js';
 
 export const inspectCommand: CommandSpec = {
   name: 'inspect',
@@ -13,10 +13,7 @@ export const inspectCommand: CommandSpec = {
   async run(ctx, { flags, args }) {
     const format = flags.string('format');
     // A bad template is found before any request (exit 64, as docker's inspect).
-    const tmpl =
-      format === '' || format === 'json'
-        ? undefined
-        : parseTemplate(format.replaceAll('\\t', '\t').replaceAll('\\n', '\n'), 'template parsing error: ', 64);
+    const tmpl = format === '' || format === 'json' ? undefined : parseTemplate(unescapeFormat(format), 'template parsing error: ', 64);
     const client = await ctx.client();
     const found: unknown[] = [];
     const errors: string[] = [];
@@ -29,8 +26,20 @@ export const inspectCommand: CommandSpec = {
       }
     }
     if (tmpl) {
-      for (const v of found) ctx.stdout.write(`${tmpl(v)}\n`);
-    } else if (found.length > 0 || errors.length === 0) ctx.stdout.write(`${goJsonIndent(found)}\n`);
+      for (const v of found) {
+        let line: string;
+        try {
+          line = tmpl(goStruct('volume.Volume', v as Record<string, unknown>, false));
+        } catch (err) {
+          // An execution error is status 1 (64 is for parse errors), after an empty line, as docker.
+          if (!(err instanceof CliError)) throw err;
+          ctx.stdout.write('\n');
+          throw new CliError(err.message);
+        }
+        ctx.stdout.write(`${line}\n`);
+      }
+    } else if (format === 'json') ctx.stdout.write(`${goEscape(JSON.stringify(found))}\n`);
+    else ctx.stdout.write(`${goJsonIndent(found)}\n`);
     if (errors.length > 0) throw new CliError(errors.join('\n'));
     return 0;
   },

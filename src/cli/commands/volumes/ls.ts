@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliContext, CommandSpec } from '../../types.js';
-import { type ListFormat, writeList } from '../system/render.js';
+import { goStruct, type ListFormat, writeList } from '../system/render.js';
 import { filterFlag, filtersJson, LIST_FORMAT_USAGE } from '../system/shared.js';
 
 export interface Volume {
@@ -18,7 +18,7 @@ export interface Volume {
 
 /** Docker's volume format context: the fields a `--format` template sees. */
 export function volumeContext(v: Volume, size = 'N/A', links = 'N/A'): Record<string, unknown> {
-  return {
+  return goStruct('*formatter.volumeContext', {
     Name: v.Name,
     Driver: v.Driver,
     Scope: v.Scope,
@@ -31,7 +31,7 @@ export function volumeContext(v: Volume, size = 'N/A', links = 'N/A'): Record<st
     Group: 'N/A',
     Availability: 'N/A',
     Status: 'N/A',
-  };
+  });
 }
 
 export const volumeFormat: ListFormat<Volume> = {
