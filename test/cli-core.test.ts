@@ -221,6 +221,26 @@ describe('berth: contexts of one socket', { skip: noBin }, () => {
     assert.equal(JSON.parse(readFileSync(join(cfg, 'config.json'), 'utf8')).currentContext, undefined);
   });
 
+  it('--format: json, templates, table templates; a bad template exits 64 (compared with docker)', { skip: existsSync(DOCKER) ? false : `no ${DOCKER}` }, () => {
+    const env = { DOCKER_HOST: 'unix:///nonexistent.sock' };
+    for (const argv of [
+      ['context', 'ls', '--format', 'json'],
+      ['context', 'ls', '--format', '{{.Name}} {{.Current}} {{json .DockerEndpoint}}'],
+      ['context', 'ls', '--format', 'table {{.Name}}\t{{.DockerEndpoint}}'],
+      ['context', 'ls', '-q'],
+      ['context', 'inspect', '-f', 'json'],
+      ['context', 'inspect', '-f', '{{.Name}} {{.Endpoints.docker.Host}}'],
+      ['version', '--format', '{{.Foo'],
+      ['context', 'ls', '--format', '{{.Foo'],
+    ]) {
+      const b = berth(argv, { ...env, BERTH_DEFAULT_HOST: undefined });
+      const d = spawnSync(DOCKER, argv, { env: { PATH: process.env.PATH, HOME: home, ...env }, encoding: 'utf8' });
+      assert.equal(b.stdout, d.stdout, argv.join(' '));
+      assert.equal(b.stderr.replace(/^Warning: .*\n/m, ''), d.stderr.replace(/^Warning: .*\n/m, ''), argv.join(' '));
+      assert.equal(b.code, d.status, argv.join(' '));
+    }
+  });
+
   it('-H and --context conflict; two -H are refused', () => {
     const r = berth(['-H', 'unix:///a.sock', '-c', 'x', 'version']);
     assert.equal(r.code, 1);

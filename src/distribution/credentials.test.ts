@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,8 +11,11 @@ import {
   dockerConfigCredentials,
   dockerConfigDir,
   entryFor,
+  eraseCredentials,
   helperFor,
+  loginKey,
   parseDockerConfig,
+  storeCredentials,
 } from './credentials.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -106,4 +109,63 @@ test('X-Registry-Auth: base64url JSON from the CLI', () => {
   });
   assert.throws(() => authFromRegistryAuthHeader('!!!'), /decode X-Registry-Auth/);
   assert.throws(() => authFromRegistryAuthHeader(enc([1])), /not a JSON object/);
+});
+
+test('login store and logout erase: config.json as the CLI writes it, or a credential helper', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-cred-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { PATH: `${dir}:/usr/bin:/bin` };
+  const opts = { configDir: dir, env };
+  const path = join(dir, 'config.json');
+  const read = () => JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal(loginKey('http://reg:5000/v2/'), 'reg:5000');
+  assert.equal(loginKey('docker.io'), DOCKER_HUB_KEY);
+
+  // no file yet: created 0600, tab-indented, base64 user:password
+  assert.deepEqual(await storeCredentials(opts, 'reg:5000', { username: 'alice', password: 'pw' }), { path, changed: true });
+  assert.deepEqual(await storeCredentials(opts, 'reg:5000', { username: 'alice', password: 'pw' }), { path, changed: false });
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  assert.match(readFileSync(path, 'utf8'), /^{\n\t"auths": {\n\t\t"reg:5000": {\n\t\t\t"auth": "YWxpY2U6cHc="/);
+  assert.deepEqual(await dockerConfigCredentials(opts).get('reg:5000'), { username: 'alice', password: 'pw' });
+  // other keys kept; an identity token clears the password; HTML characters escaped as Go does
+  writeFileSync(path, JSON.stringify({ ...read(), psFormat: 'table {{.ID}}<x>' }));
+  chmodSync(path, 0o640);
+  await storeCredentials(opts, 'https://tok:1/', { username: 'bob', password: 'pw', identityToken: 'refresh' });
+  assert.equal(statSync(path).mode & 0o777, 0o640, 'the mode of an existing file is kept');
+  assert.match(readFileSync(path, 'utf8'), /\\u003cx\\u003e/);
+  const c = read();
+  assert.equal(c.psFormat, 'table {{.ID}}<x>');
+  assert.deepEqual(c.auths.tok, undefined);
+  assert.deepEqual(c.auths['tok:1'], { auth: b64('bob:'), identitytoken: 'refresh' });
+  // erase: only that key; nothing stored is fine
+  await eraseCredentials(opts, 'reg:5000');
+  await eraseCredentials(opts, 'reg:5000');
+  assert.deepEqual(Object.keys(read().auths), ['tok:1']);
+  // through a symlinked config.json: the target is rewritten, the link stays
+  const real = join(dir, 'real.json');
+  writeFileSync(real, '{}');
+  rmSync(path);
+  symlinkSync(real, path);
+  await storeCredentials(opts, 'reg:5000', { username: 'a', password: 'b' });
+  assert.deepEqual(JSON.parse(readFileSync(real, 'utf8')).auths['reg:5000'], { auth: b64('a:b') });
+
+  // a credsStore: the secret goes to the helper, config.json keeps an empty entry
+  const log = join(dir, 'helper.log');
+  writeFileSync(join(dir, 'docker-credential-rec'), `#!/bin/sh\necho "$1 $(cat)" >> ${log}\n`);
+  chmodSync(join(dir, 'docker-credential-rec'), 0o755);
+  writeFileSync(real, JSON.stringify({ credsStore: 'rec' }));
+  assert.deepEqual(await storeCredentials(opts, 'reg:5000', { username: 'a', password: 'b' }), { path, helper: 'rec', changed: true });
+  assert.deepEqual(JSON.parse(readFileSync(real, 'utf8')), { credsStore: 'rec', auths: { 'reg:5000': {} } });
+  await eraseCredentials(opts, 'reg:5000');
+  assert.deepEqual(readFileSync(log, 'utf8').split('\n'), [
+    'store {"ServerURL":"reg:5000","Username":"a","Secret":"b"}',
+    'erase reg:5000',
+    '',
+  ]);
+  // a failing helper: the CLI's words
+  writeFileSync(join(dir, 'docker-credential-rec'), '#!/bin/sh\ncat >/dev/null; echo locked; exit 2\n');
+  await assert.rejects(
+    storeCredentials(opts, 'reg:5000', { username: 'a', password: 'b' }),
+    /^BerthError: Error saving credentials: error storing credentials - err: exit status 2, out: `locked`$/,
+  );
 });

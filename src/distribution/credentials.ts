@@ -7,8 +7,22 @@
  * run in (its PATH is searched): library code reads no process-global state.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import {
+  accessSync,
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, delimiter, dirname, join } from 'node:path';
 import { BerthError, errnoCode, fromErrno } from '../common/errors.js';
 import { DOCKER_HUB } from './reference.js';
 import type { AuthConfig, CredentialSource } from './types.js';
@@ -208,6 +222,15 @@ export function authFromHelper(text: string, program: string): AuthConfig | unde
   return { username: user, password: secret };
 }
 
+/** The helper that holds `host`'s credentials: credHelpers, credsStore, else the CLI's default store (only for a config that names no store and holds no auths). */
+function storeFor(config: DockerConfigFile, host: string, env: Env): string | undefined {
+  const helper = helperFor(config, host);
+  if (helper || config.credHelpers || config.auths) return helper;
+  if (onPath('pass', env) && onPath('docker-credential-pass', env)) return 'pass';
+  if (onPath('docker-credential-secretservice', env)) return 'secretservice';
+  return undefined;
+}
+
 export interface DockerConfigOptions {
   /** the directory holding config.json: `$DOCKER_CONFIG`, else `~/.docker` (see dockerConfigDir) */
   configDir: string;
@@ -231,12 +254,7 @@ export function dockerConfigCredentials(opts: DockerConfigOptions): CredentialSo
         throw fromErrno('read', path, err);
       }
       const config = parseDockerConfig(text, path);
-      let helper = helperFor(config, host);
-      // The CLI's default store, only for a config that names no store and holds no auths.
-      if (!helper && !config.credHelpers && !config.auths) {
-        if (onPath('pass', opts.env) && onPath('docker-credential-pass', opts.env)) helper = 'pass';
-        else if (onPath('docker-credential-secretservice', opts.env)) helper = 'secretservice';
-      }
+      const helper = storeFor(config, host, opts.env);
       if (helper) {
         const answer = await runCredentialHelper(helper, 'get', serverUrlFor(host), opts.env);
         return answer === undefined ? undefined : authFromHelper(answer, `docker-credential-${helper}`);
@@ -283,4 +301,129 @@ export function authFromRegistryAuthHeader(value: string | undefined): { auth?: 
   if (Object.keys(auth).length) out.auth = auth;
   if (serverAddress) out.serverAddress = serverAddress;
   return out;
+}
+
+/** The whole config.json as an object (every key kept for the rewrite); `{}` when there is none. */
+function readConfigObject(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return {};
+    throw fromErrno('read', path, err);
+  }
+  if (!text.trim()) return {};
+  parseDockerConfig(text, path); // the same checks as a read
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/**
+ * Writes config.json as the CLI does: tab-indented, HTML characters escaped as Go's encoder
+ * does, through a temp file renamed over the target (a symlink's target), keeping an existing
+ * file's mode and owner; a new file is 0600.
+ */
+function writeConfigObject(path: string, obj: Record<string, unknown>): void {
+  let target = path;
+  try {
+    target = realpathSync(path);
+  } catch {
+    /* a new file */
+  }
+  const text = JSON.stringify(obj, null, '\t').replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw fromErrno('write', tmp, err);
+  }
+  closeSync(fd);
+  try {
+    const st = statSync(target);
+    chmodSync(tmp, st.mode & 0o7777);
+    chownSync(tmp, st.uid, st.gid);
+  } catch {
+    /* no previous file: 0600 stays */
+  }
+  try {
+    renameSync(tmp, target);
+  } catch (err) {
+    unlinkSync(tmp);
+    throw fromErrno('rename', target, err);
+  }
+}
+
+/** The key `docker login` stores a server under: Hub's legacy URL, else the bare host (ConvertToHostname). */
+export function loginKey(serverAddress: string): string {
+  const host = keyHostname(serverAddress);
+  return keysFor(host)[0] === DOCKER_HUB_KEY ? DOCKER_HUB_KEY : host;
+}
+
+export interface StoredCredentials {
+  /** config.json's path (named in the CLI's "stored unencrypted" warning) */
+  path: string;
+  /** the helper that holds the secret, or undefined: in config.json as base64 */
+  helper?: string;
+  /** false when config.json already held exactly these credentials (nothing was written) */
+  changed: boolean;
+}
+
+/**
+ * `docker login`'s store: the secret goes to the server's credential helper (credHelpers, then
+ * credsStore; config.json then keeps an empty `auths` entry, as the CLI does), or into config.json
+ * as `auth` = base64(user:password) plus `identitytoken`. Every other key of the file is kept.
+ */
+export async function storeCredentials(opts: DockerConfigOptions, serverAddress: string, auth: AuthConfig): Promise<StoredCredentials> {
+  const path = join(opts.configDir, 'config.json');
+  const key = loginKey(serverAddress);
+  const obj = readConfigObject(path);
+  const helper = storeFor(parseDockerConfig(JSON.stringify(obj), path), keyHostname(key), opts.env);
+  const auths = obj.auths && typeof obj.auths === 'object' && !Array.isArray(obj.auths) ? (obj.auths as Record<string, unknown>) : {};
+  let entry: AuthEntry = {};
+  if (helper) {
+    const input = auth.identityToken
+      ? { ServerURL: key, Username: '<token>', Secret: auth.identityToken }
+      : { ServerURL: key, Username: auth.username ?? '', Secret: auth.password ?? '' };
+    await runCredentialHelper(helper, 'store', JSON.stringify(input), opts.env).catch((err: unknown) => {
+      throw new BerthError(
+        'unavailable',
+        `Error saving credentials: ${(err as Error).message.replace('error getting credentials', 'error storing credentials')}`,
+        { object: key, cause: err },
+      );
+    });
+  } else {
+    // The CLI clears the password once the registry gave an identity token.
+    const password = auth.identityToken ? '' : (auth.password ?? '');
+    entry = { auth: Buffer.from(`${auth.username ?? ''}:${password}`).toString('base64') };
+    if (auth.identityToken) entry.identitytoken = auth.identityToken;
+  }
+  const before = Object.hasOwn(auths, key) ? auths[key] : undefined;
+  if (!helper && JSON.stringify(before) === JSON.stringify(entry)) {
+    // unchanged: the file is left as it is (the CLI skips the write too)
+    return { path, changed: false };
+  }
+  Object.defineProperty(auths, key, { value: entry, enumerable: true, configurable: true, writable: true });
+  obj.auths = auths;
+  if (helper && !obj.credsStore && !(obj.credHelpers && typeof obj.credHelpers === 'object')) obj.credsStore = helper;
+  writeConfigObject(path, obj);
+  return helper ? { path, helper, changed: true } : { path, changed: true };
+}
+
+/**
+ * `docker logout`'s erase of one key: from its helper (when one serves it) and from `auths`.
+ * Nothing stored is not an error.
+ */
+export async function eraseCredentials(opts: DockerConfigOptions, key: string): Promise<void> {
+  const path = join(opts.configDir, 'config.json');
+  const obj = readConfigObject(path);
+  const helper = helperFor(parseDockerConfig(JSON.stringify(obj), path), keyHostname(key));
+  if (helper) await runCredentialHelper(helper, 'erase', key, opts.env);
+  const auths = obj.auths;
+  if (auths && typeof auths === 'object' && Object.hasOwn(auths, key)) {
+    delete (auths as Record<string, unknown>)[key];
+    writeConfigObject(path, obj);
+  }
 }

@@ -1,0 +1,63 @@
+/**
+ * `berth export`: the container's filesystem as a tar, to `-o FILE` or to stdout — never to a
+ * terminal (docker's "cowardly refusing"). The file is written next to its final name and
+ * renamed once complete, as docker's CopyToFile does, so a failed export leaves no half file.
+ */
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { CliContext, CommandSpec } from '../../types.js';
+import { CliError } from '../../types.js';
+import { containerPath } from './each.js';
+
+/** command.ValidateOutputPath: the directory must exist, and the path must not be a directory. */
+export async function validateOutputPath(path: string): Promise<void> {
+  const dir = dirname(path);
+  if (dir !== '' && dir !== '.') {
+    const s = await stat(dir).catch(() => undefined);
+    if (!s) throw new Error(`invalid output path: directory ${JSON.stringify(dir)} does not exist`);
+  }
+  const s = await stat(path).catch(() => undefined);
+  if (s?.isDirectory()) throw new Error(`invalid output path: ${JSON.stringify(path)} must be a directory or a regular file`);
+}
+
+/** Streams `body` into `path` through a temp file renamed at the end. */
+export async function copyToFile(path: string, body: Readable): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    await pipeline(body, createWriteStream(tmp, { mode: 0o600 }));
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Copies a response body to the command's stdout, without ending it. */
+export async function copyToStdout(ctx: CliContext, body: Readable): Promise<void> {
+  await pipeline(body, ctx.stdout as Writable, { end: false });
+}
+
+export const exportCommand: CommandSpec = {
+  name: 'export',
+  usage: 'export [OPTIONS] CONTAINER',
+  short: "Export a container's filesystem as a tar archive",
+  flags: [{ name: 'output', short: 'o', kind: 'string', usage: 'Write to a file, instead of STDOUT' }],
+  args: { min: 1, max: 1 },
+  topLevel: 'export',
+  async run(ctx, inv) {
+    const output = inv.flags.string('output');
+    if (!output && ctx.stdout.isTTY) throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+    if (output)
+      await validateOutputPath(output).catch((err: Error) => {
+        throw new CliError(`failed to export container: ${err.message}`);
+      });
+    const client = await ctx.client();
+    const body = await client.stream('GET', containerPath(inv.args[0]!, '/export'));
+    if (output) await copyToFile(output, body);
+    else await copyToStdout(ctx, body);
+    return 0;
+  },
+};

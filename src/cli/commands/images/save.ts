@@ -1,0 +1,81 @@
+/** `berth save` / `berth image save`: GET /images/get?names=…, to stdout (never a terminal) or to a file written whole, then renamed. */
+
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { CliError, type CommandSpec } from '../../types.js';
+import { goErrnoText } from './open-file.js';
+
+/** command.ValidateOutputPath (and CopyToFile's refusal of a directory), with the CLI's texts. */
+function validateOutputPath(path: string): void {
+  const dir = dirname(path);
+  try {
+    statSync(dir);
+  } catch (err) {
+    throw new CliError(`failed to save image: invalid output path: stat ${dir}: ${goErrnoText(err)}`);
+  }
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(path);
+  } catch {
+    st = undefined;
+  }
+  if (st?.isDirectory()) throw new CliError('failed to save image: cannot write to a directory');
+}
+
+/** command.CopyToFile: a temp file next to the target, renamed over it once complete. */
+async function copyToFile(path: string, body: AsyncIterable<Buffer>): Promise<void> {
+  const tmp = join(dirname(path), `.tmp-${basename(path)}${randomBytes(5).readUInt32BE(0)}`);
+  const fd = openSync(tmp, 'w', 0o644);
+  let ok = false;
+  try {
+    for await (const chunk of body) {
+      let off = 0;
+      while (off < chunk.length) off += writeSync(fd, chunk, off);
+    }
+    fsyncSync(fd);
+    ok = true;
+  } finally {
+    closeSync(fd);
+    if (!ok) unlinkSync(tmp);
+  }
+  renameSync(tmp, path);
+}
+
+export const save: CommandSpec = {
+  name: 'save',
+  usage: 'save [OPTIONS] IMAGE [IMAGE...]',
+  short: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
+  topLevel: 'save',
+  args: { min: 1 },
+  flags: [
+    { name: 'output', short: 'o', kind: 'string', usage: 'Write to a file, instead of STDOUT' },
+    {
+      name: 'platform',
+      kind: 'string',
+      usage: 'Save only the given platform variant. Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")',
+    },
+  ],
+  async run(ctx, inv) {
+    const output = inv.flags.string('output');
+    if (!output && ctx.stdout.isTTY) throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+    if (output) validateOutputPath(output);
+    if (inv.flags.string('platform')) throw new CliError('"platform" requires API version 1.48, but the Docker daemon API version is 1.41');
+    const client = await ctx.client();
+    const res = await client.stream('GET', '/images/get', { query: { names: inv.args } });
+    if (output) {
+      try {
+        await copyToFile(output, res);
+      } catch (err) {
+        if (err instanceof CliError || (err as Error).name === 'ApiError') throw err;
+        throw new CliError(`failed to save image: ${(err as { syscall?: string }).syscall ?? 'write'} ${output}: ${goErrnoText(err)}`);
+      }
+      return 0;
+    }
+    await pipeline(res, ctx.stdout, { end: false });
+    if (ctx.stdout.writableNeedDrain) await once(ctx.stdout, 'drain');
+    return 0;
+  },
+};
