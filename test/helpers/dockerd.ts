@@ -43,10 +43,11 @@ export class Dockerd {
     mkdirSync(this.dockerConfig);
   }
 
-  static async start(): Promise<Dockerd> {
+  /** `storageDriver`: vfs by default (no mount per container); the benches use overlay2, as dockerd's default. */
+  static async start(opts: { storageDriver?: string } = {}): Promise<Dockerd> {
     const d = new Dockerd();
     try {
-      await d.launch();
+      await d.launch(opts.storageDriver ?? 'vfs');
     } catch (err) {
       await d.stop().catch(() => {});
       throw err;
@@ -54,7 +55,7 @@ export class Dockerd {
     return d;
   }
 
-  private async launch(): Promise<void> {
+  private async launch(storageDriver: string): Promise<void> {
     // dockerd's fixed places: the plugin dir is hard-wired under /run/docker; 20.10 writes its
     // identity key to /etc/docker/key.json unless daemon.json says otherwise (it does).
     this.traces = new HostTraces([...CONTAINERD_FIXED_PATHS, '/run/docker', '/run/docker/plugins', '/etc/docker', '/etc/docker/key.json']);
@@ -83,7 +84,7 @@ export class Dockerd {
         this.host,
         '--cgroup-parent',
         this.cgroupParent,
-        '--storage-driver=vfs',
+        `--storage-driver=${storageDriver}`,
         // the host's firewall and network stay as they are
         '--iptables=false',
         '--ip6tables=false',

@@ -1,0 +1,124 @@
+/**
+ * What the volume and system commands share: Docker's `--filter` flags turned into the API's
+ * `filters` JSON, the confirmation prompt of the prune commands, Docker's size units, the daemon's
+ * errors in the CLI's words, and the texts of the flags these commands have in common.
+ */
+import { ApiError } from '../../../client/types.js';
+import { humanSizeWithPrecision } from '../../format/index.js';
+import { type CliContext, CliError, type FlagSpec, UsageError } from '../../types.js';
+
+/** The `--format` help of list commands (table, json or a template). */
+export const LIST_FORMAT_USAGE =
+  "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
+/** The `--format` help of inspect-like commands (json or a template). */
+export const INSPECT_FORMAT_USAGE =
+  "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
+
+export const filterFlag = (usage: string, short?: string): FlagSpec => ({
+  name: 'filter',
+  ...(short ? { short } : {}),
+  kind: 'list',
+  valueName: 'filter',
+  usage,
+});
+
+/**
+ * `--filter k=v` values → the API's `filters` (`{"k":{"v":true}}`, the shape v28 sends), or
+ * undefined when none. A value without `=` is a flag error, as pflag reports it (exit 125).
+ */
+export function filtersJson(values: string[], flag = '-f, --filter'): string | undefined {
+  if (values.length === 0) return undefined;
+  const f: Record<string, Record<string, boolean>> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq < 0) throw new UsageError(`invalid argument "${v}" for "${flag}" flag: bad format of filter (expected name=value)`, 125);
+    const k = v.slice(0, eq).trim().toLowerCase();
+    f[k] = { ...f[k], [v.slice(eq + 1)]: true };
+  }
+  return JSON.stringify(f);
+}
+
+/** Adds `k=v` to a filters JSON (prune's `all=true`). */
+export function withFilter(json: string | undefined, k: string, v: string): string {
+  const f = json ? (JSON.parse(json) as Record<string, Record<string, boolean>>) : {};
+  f[k] = { ...f[k], [v]: true };
+  return JSON.stringify(f);
+}
+
+/** `k=v` strings → a map (Docker's ConvertKVStringsToMap: `k` alone maps to ""). */
+export function kvMap(values: string[]): Record<string, string> {
+  const m: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq < 0) m[v] = '';
+    else m[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return m;
+}
+
+/** Is the negotiated API version at least `want` (`1.42`)? */
+export function apiAtLeast(version: string, want: string): boolean {
+  const [a = 0, b = 0] = version.split('.').map(Number);
+  const [c = 0, d = 0] = want.split('.').map(Number);
+  return a > c || (a === c && b >= d);
+}
+
+/** A flag the daemon's API version does not have, in the docker CLI's words. */
+export function requireApi(flag: string, want: string, version: string): void {
+  if (!apiAtLeast(version, want))
+    throw new CliError(`"--${flag}" requires API version ${want}, but the Docker daemon API version is ${version}`);
+}
+
+/**
+ * Docker's prompt: the question, ` [y/N] `, one line of stdin; yes only for `y`/`Y`. End of input
+ * counts as no.
+ */
+export async function confirm(ctx: CliContext, question: string): Promise<boolean> {
+  ctx.stdout.write(`${question} [y/N] `);
+  const line = await readLine(ctx.stdin);
+  return /^\s*[yY]\s*$/.test(line ?? '');
+}
+
+function readLine(stdin: CliContext['stdin']): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const done = (v: string | undefined) => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.off('error', onEnd);
+      stdin.pause();
+      resolve(v);
+    };
+    const onData = (d: Buffer | string) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) done(buf.slice(0, nl));
+    };
+    const onEnd = () => done(buf === '' ? undefined : buf);
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.once('error', onEnd);
+    stdin.resume();
+  });
+}
+
+export { bytesSize, humanDuration, humanSize } from '../../format/index.js';
+
+/** A daemon's error as the CLI prints it inside a longer message. */
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return `Error response from daemon: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Go's json.MarshalIndent(v, "", "    ") (what `inspect` prints): HTML characters escaped as Go does. */
+export function goJsonIndent(v: unknown): string {
+  return goEscape(JSON.stringify(v, null, 4));
+}
+
+/** Go's json.Marshal escapes <, > and & (and U+2028/2029). */
+export function goEscape(s: string): string {
+  return s.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** go-units HumanSizeWithPrecision(n, 3): the SIZE column of image lists (`3.11MB`). */
+export const humanSize3 = (n: number): string => humanSizeWithPrecision(n, 3);
