@@ -55,7 +55,7 @@ const RUNC_START_ERR: Edit = [
 ];
 const RUNC_EXEC_ERR: Edit = [
   /OCI runtime exec failed: exec failed: unable to start container process: exec: "([^"]+)": (?:stat \S+: )?(.*?): unknown/,
-  "exec '$1': $2",
+  "OCI runtime exec failed: exec failed: unable to start container process: exec '$1': $2: unknown",
 ];
 const PRIVILEGED_ON_THIS_HOST =
   'runc gives a --privileged container every capability the kernel knows and fails ("unable to apply caps: operation not permitted") when the bounding set it runs under lacks one, as here; berthd grants the bounding set it has';
@@ -77,7 +77,7 @@ const ALLOWED: Allowed[] = [
   ...['missing', 'directory'].map(
     (f): Allowed => ({
       key: `exec: codes, streams, -u, -w, -e › ${f}.stdout`,
-      reason: 'exec start-error wording (runc vs crun-like); both on stdout with \\r\\n and exit code 126',
+      reason: "exec start-error cause wording (runc's vs crun-like, in the same wrapper); both on stdout with \\r\\n and exit code 126",
       dockerdEdits: [RUNC_EXEC_ERR],
     }),
   ),
@@ -144,20 +144,6 @@ const ALLOWED: Allowed[] = [
     berthd: /CapEff:\t([0-9a-f]{16})\nCapBnd:\t\1\n/,
     dockerd: /unable to apply caps: operation not permitted/,
     when: boundingSetPartial,
-  },
-  // ---- exec
-  {
-    key: 'exec: codes, streams, -u, -w, -e › workdir-missing.code',
-    reason:
-      'berth-nsinit creates a missing cwd for an exec as it does for the init (native/nsinit/init.c cwd_in_root); runc creates it for the init only and fails the exec (126)',
-    berthd: '0',
-    dockerd: '126',
-  },
-  {
-    key: 'exec: codes, streams, -u, -w, -e › workdir-missing.stdout',
-    reason: 'as workdir-missing.code',
-    berthd: '/no/such\n',
-    dockerd: /chdir to cwd \("\/no\/such"\) set in config.json failed: no such file or directory/,
   },
   {
     key: 'images › list.stdout',

@@ -122,15 +122,20 @@ static void write_sysctls(struct plan *p)
 	}
 }
 
-/* Resolved inside the root and created if missing; with `enter`, also made the cwd. */
+/* Resolved inside the root; with `enter`, also made the cwd. A missing cwd is created only by
+ * a process that sets up the root (a container's init), as runc does: an exec (or an init
+ * without a mount namespace) must not change the container's files, so it fails with runc's
+ * words instead, which dockerd passes on to `docker exec -w /missing`. */
 static void cwd_in_root(struct plan *p, int enter)
 {
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int fd = root < 0 ? -1 : resolve_in_root(root, p->cwd, CREATE_DIR);
+	int fd = root < 0 ? -1 : resolve_in_root(root, p->cwd, p->setup_root ? CREATE_DIR : RESOLVE_ONLY);
+	if (fd < 0 && !p->setup_root)
+		die_errno("chdir to cwd (\"%s\") set in config.json failed", p->cwd);
 	if (fd < 0)
 		die_errno("create cwd '%s'", p->cwd);
 	if (enter && fchdir(fd) < 0)
-		die_errno("chdir '%s'", p->cwd);
+		die_errno(p->setup_root ? "chdir '%s'" : "chdir to cwd (\"%s\") set in config.json failed", p->cwd);
 	close(fd);
 	close(root);
 }

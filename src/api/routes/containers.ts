@@ -265,7 +265,10 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
         const size = cs && cs[0] && cs[1] ? { rows: cs[0], cols: cs[1] } : undefined;
         if (body.Detach) {
           if (e.started) throw new BerthError('failed-precondition', `Error: Exec command ${e.ID} has already run`, { object: e.ID });
-          void startExec(engine, execs, e.ID, undefined, size).catch(() => {});
+          // answered once the process has started, or with why it could not (dockerd's way)
+          await new Promise<void>((resolve, reject) => {
+            startExec(engine, execs, e.ID, undefined, size, (err) => (err ? reject(err) : resolve())).catch(reject);
+          });
           res.empty(200);
           return;
         }

@@ -6,6 +6,8 @@
  * before the stream ends, as `docker exec` reads it right after.
  */
 
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { BerthError } from '../../common/errors.js';
 import { secureRandomHex } from '../../common/fs.js';
@@ -85,13 +87,18 @@ export function createExec(engine: Engine, execs: ExecStore, ref: string, body: 
   return id;
 }
 
-/** Runs the exec; with `conn`, its stdio is that connection's. Resolves once the exit is recorded. */
+/**
+ * Runs the exec; with `conn`, its stdio is that connection's. Resolves once the exit is recorded.
+ * `onStart` is told once whether the process started: a detached exec answers with it, as
+ * dockerd does (`docker exec -d` reports a start failure).
+ */
 export async function startExec(
   engine: Engine,
   execs: ExecStore,
   execId: string,
   conn: Duplex | undefined,
   size?: { rows: number; cols: number },
+  onStart?: (err?: BerthError) => void,
 ): Promise<void> {
   const e = execs.get(execId);
   if (e.started) throw new BerthError('failed-precondition', `Error: Exec command ${execId} has already run`, { object: execId });
@@ -108,7 +115,7 @@ export async function startExec(
   const socket = engine.shimSocket(rec.Id);
   e.socket = socket;
   const stateDir = engine.stateDir(rec.Id);
-  const consoleSocket = tty ? `${stateDir}/x-${execId.slice(0, 12)}.sock` : undefined;
+  const consoleSocket = tty ? execConsoleSocket(engine, stateDir, rec.Id, execId) : undefined;
 
   // The client is attached between the exec's creation in the shim and its `start`.
   let attached: ShimClient | undefined;
@@ -148,6 +155,12 @@ export async function startExec(
   e.Running = true;
   engine.publish(rec, `exec_start: ${(cfg.Cmd ?? []).join(' ')}`, { execID: execId });
   let exitCode = 126;
+  let reported = false;
+  const report = (err?: BerthError) => {
+    if (reported) return;
+    reported = true;
+    onStart?.(err);
+  };
   try {
     const r = await exec({
       root: engine.runtimeRoot,
@@ -156,15 +169,24 @@ export async function startExec(
       detach: false,
       ...(consoleSocket ? { consoleSocket } : {}),
       launcher,
+      onStarted: (pid) => {
+        e.Pid = pid;
+        report();
+      },
     });
     exitCode = r.exitCode;
   } catch (err) {
-    if (conn && !conn.writableEnded)
-      conn.write(tty ? Buffer.from(`${(err as Error).message}\r\n`) : stdFrame(1, Buffer.from(`${(err as Error).message}\r\n`)));
+    const failed = execStartError(err, execId);
+    report(failed);
+    if (conn && !conn.writableEnded) {
+      const text = Buffer.from(`${failed.message}\r\n`);
+      conn.write(tty ? text : stdFrame(1, text));
+    }
     // dockerd 20.10 (daemon/exec.go): "Exec runs into an error, set the exit code to 126",
     // whatever the cause — unlike `docker run`, a missing command is not 127 here
     exitCode = 126;
   }
+  report();
   // the exit code is known before the client sees the stream end
   e.ExitCode = exitCode;
   e.Running = false;
@@ -172,6 +194,33 @@ export async function startExec(
   attached?.close();
   if (conn && !conn.writableEnded) conn.end();
   engine.publish(rec, 'exec_die', { execID: execId, exitCode: String(exitCode) });
+}
+
+/** In the state dir when the path fits sun_path (107 bytes; a long --exec-root may not), else a short one. */
+function execConsoleSocket(engine: Engine, stateDir: string, id: string, execId: string): string {
+  const p = path.join(stateDir, `x-${execId.slice(0, 12)}.sock`);
+  if (Buffer.byteLength(p) <= 107) return p;
+  const dir = path.join(engine.options.execRoot, 's');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, `${id.slice(0, 24)}.x${execId.slice(0, 12)}`);
+}
+
+/**
+ * A failed exec as dockerd 20.10 words it: containerd's shim wraps the runtime's error ("OCI
+ * runtime exec failed: exec failed: unable to start container process: <cause>: unknown",
+ * the last word the gRPC code) and moby's translateContainerdStartErr adds a hint to ENOTDIR and
+ * answers 400 for the causes it recognises (a missing file, EACCES, ENOTDIR), else 500. The
+ * cause is berth-nsinit's own text (runc's for a missing cwd, crun-like otherwise).
+ */
+export function execStartError(err: unknown, object: string): BerthError {
+  const cause = err instanceof Error ? err.message : String(err);
+  let message = `OCI runtime exec failed: exec failed: unable to start container process: ${cause}: unknown`;
+  const lower = message.toLowerCase();
+  const known = /executable file not found|no such file or directory|permission denied|not a directory/.test(lower);
+  if (lower.includes('not a directory'))
+    message +=
+      ': Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type';
+  return new BerthError(known ? 'invalid-argument' : 'internal', message, { object, cause: err });
 }
 
 function pipeOutput(

@@ -18,21 +18,35 @@ import { unmountRootfs } from './start.js';
 /** Follows generation `gen` of container `id` until its exit is recorded. Never throws. */
 export function follow(engine: Engine, id: string, gen: number): void {
   void (async () => {
-    let cgroup: string | undefined;
+    let dirs: LostShimCgroups = {};
     try {
-      const c = await Container.load(engine.runtimeRoot, id);
-      cgroup = (c.record.cgroups.find((g) => g.hierarchy.version === 2) ?? c.record.cgroups[0])?.dir;
+      dirs = lostShimCgroups(await Container.load(engine.runtimeRoot, id));
     } catch {
       // no runtime state: the shim's record (or its absence) decides
     }
     let exit: ExitRecord;
     try {
-      exit = await waitExit(engine.stateDir(id), cgroup ? { cgroup } : {});
+      exit = await waitExit(engine.stateDir(id), dirs);
     } catch (err) {
       exit = lostExitRecord(String((err as Error).message));
     }
     await recordExit(engine, id, gen, exit).catch((err) => engine.log?.(`record exit of ${id}: ${(err as Error).message}`));
   })();
+}
+
+export interface LostShimCgroups {
+  /** Where cgroup.kill is looked for: the cgroup2 directory, else the first one. */
+  cgroup?: string;
+  /** The v1 freezer's directory, thawed after the kill (reconcileLostShim). */
+  freezer?: string;
+}
+
+/** The cgroup directories reconcileLostShim needs, from the runtime library's record of the run. */
+export function lostShimCgroups(c: Container): LostShimCgroups {
+  const gs = c.record.cgroups;
+  const cgroup = (gs.find((g) => g.hierarchy.version === 2) ?? gs[0])?.dir;
+  const freezer = gs.find((g) => g.hierarchy.version === 1 && g.hierarchy.controllers.includes('freezer'))?.dir;
+  return { ...(cgroup ? { cgroup } : {}), ...(freezer ? { freezer } : {}) };
 }
 
 /** Records the exit of generation `gen`, cleans its run up, then restarts or removes as asked. */

@@ -15,7 +15,7 @@ import { Container } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
 import { readExitRecord, readShimInfo, reconcileLostShim, ShimClient, shimAlive } from '../shim/client.js';
 import { SNAPSHOT_PREFIX } from './create.js';
-import { cleanupRun, follow, recordExit } from './monitor.js';
+import { cleanupRun, follow, type LostShimCgroups, lostShimCgroups, recordExit } from './monitor.js';
 import { isActive } from './record.js';
 import { finishRemoval } from './remove.js';
 import { launchContainer } from './start.js';
@@ -81,13 +81,12 @@ export async function restoreContainers(engine: Engine): Promise<{ followed: num
     }
     let exit = readExitRecord(stateDir);
     if (!exit) {
-      let cgroup: string | undefined;
+      let dirs: LostShimCgroups = {};
       try {
-        const c = await Container.load(engine.runtimeRoot, id);
-        cgroup = (c.record.cgroups.find((g) => g.hierarchy.version === 2) ?? c.record.cgroups[0])?.dir;
+        dirs = lostShimCgroups(await Container.load(engine.runtimeRoot, id));
       } catch {}
       try {
-        exit = await reconcileLostShim(stateDir, cgroup);
+        exit = await reconcileLostShim(stateDir, dirs.cgroup, dirs.freezer);
       } catch {
         exit = undefined;
       }

@@ -268,13 +268,18 @@ export function lostExitRecord(message: string): ExitRecord {
  * is written as `shim_lost` with exit code 255 (what containerd reports when `shim delete`
  * gives nothing).
  */
-export async function reconcileLostShim(stateDir: string, cgroup?: string): Promise<ExitRecord> {
+export async function reconcileLostShim(stateDir: string, cgroup?: string, freezer?: string): Promise<ExitRecord> {
   const rec = readExitRecord(stateDir);
   if (rec) return rec;
-  if (cgroup && existsSync(path.join(cgroup, 'cgroup.kill'))) {
-    await writeFile(path.join(cgroup, 'cgroup.kill'), '1').catch(() => {});
+  const killed = cgroup !== undefined && existsSync(path.join(cgroup, 'cgroup.kill')) ? cgroup : undefined;
+  if (killed) await writeFile(path.join(killed, 'cgroup.kill'), '1').catch(() => {});
+  // A paused container on the v1 freezer: its processes hold the SIGKILL (cgroup.kill's, or the
+  // parent-death signal the shim's death sent) until thawed. Thawed only now, after the kill,
+  // so that none of them runs again.
+  if (freezer) await writeFile(path.join(freezer, 'freezer.state'), 'THAWED').catch(() => {});
+  if (killed) {
     // Hang guard, not a timing: the kernel empties a killed cgroup within milliseconds.
-    for (let i = 0; i < 200 && /populated 1/.test(readFileSync(path.join(cgroup, 'cgroup.events'), 'utf8')); i++) await sleep(10);
+    for (let i = 0; i < 200 && /populated 1/.test(readFileSync(path.join(killed, 'cgroup.events'), 'utf8')); i++) await sleep(10);
   }
   const lost = lostExitRecord('the shim died without an exit record');
   const tmp = path.join(stateDir, '.exit.json.tmp');
@@ -287,7 +292,10 @@ export async function reconcileLostShim(stateDir: string, cgroup?: string): Prom
  * The container's exit, through its shim: `wait` on a connection; if the connection drops
  * and the shim is gone, the record it left or a `shim_lost` one (reconcileLostShim).
  */
-export async function waitExit(stateDir: string, opts: { cgroup?: string; client?: ShimClient } = {}): Promise<ExitRecord> {
+export async function waitExit(
+  stateDir: string,
+  opts: { cgroup?: string; freezer?: string; client?: ShimClient } = {},
+): Promise<ExitRecord> {
   for (;;) {
     const info = readShimInfo(stateDir);
     if (!info) throw new BerthError('not-found', `shim state '${stateDir}': no shim.json`, { object: stateDir });
@@ -300,7 +308,7 @@ export async function waitExit(stateDir: string, opts: { cgroup?: string; client
       // The shim may exit right after writing its record (release): that record is the truth.
       const rec = readExitRecord(stateDir);
       if (rec) return rec;
-      if (!shimAlive(info)) return reconcileLostShim(stateDir, opts.cgroup);
+      if (!shimAlive(info)) return reconcileLostShim(stateDir, opts.cgroup, opts.freezer);
       opts = { ...opts, client: undefined };
       await sleep(50);
     } finally {

@@ -30,6 +30,8 @@ export interface ExecOptions {
   forwardSignals?: SignalSource;
   /** What carries the process out (default: berth-nsinit as our child). */
   launcher?: Launcher;
+  /** Called once the process has exec'd (its start can no longer fail), with its host pid. */
+  onStarted?: (pid: number) => void;
 }
 
 export interface ExecResult {
@@ -83,6 +85,7 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     session.send('start');
     const m = await session.next();
     if (m.type === 'error') throw nsinitError(m, opts.id);
+    opts.onStarted?.(pid);
     const exitCode = await session.exited;
     return { exitCode: opts.detach ? 0 : exitCode, warnings };
   } finally {
