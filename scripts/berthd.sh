@@ -14,6 +14,8 @@
 #   BERTH_PIDFILE    --pidfile
 #   BERTH_CONFIG_FILE --config-file
 #   BERTH_LOG        the log file
+#   BERTH_DOCKER_SOCKET  also listen where the docker CLI looks by default: 1 for
+#                    /var/run/docker.sock, or a socket path (berthd gets a second -H)
 #   BERTHD_ARGS      more flags, word-split (e.g. "--debug --insecure-registry localhost:5000")
 #   BERTHD_CMD       the command (default: node <repo>/dist/berthd.cjs), word-split
 set -euo pipefail
@@ -98,6 +100,15 @@ start() {
   [ -n "${BERTH_DATA_ROOT:-}" ] && args+=(--data-root "$BERTH_DATA_ROOT")
   [ -n "${BERTH_EXEC_ROOT:-}" ] && args+=(--exec-root "$BERTH_EXEC_ROOT")
   [ -n "${BERTH_HOST:-}" ] && args+=(-H "$BERTH_HOST")
+  # A second listener for clients that know only Docker's socket (`docker` with no DOCKER_HOST).
+  # Given -H, berthd listens only where told: name the first socket too.
+  case "${BERTH_DOCKER_SOCKET:-}" in
+  "" | 0) ;;
+  *)
+    [ -n "${BERTH_HOST:-}" ] || args+=(-H "$HOST")
+    if [ "$BERTH_DOCKER_SOCKET" = 1 ]; then args+=(-H unix:///var/run/docker.sock); else args+=(-H "unix://$BERTH_DOCKER_SOCKET"); fi
+    ;;
+  esac
   [ -n "${BERTH_EXEC_ROOT:-}${BERTH_PIDFILE:-}" ] && args+=(--pidfile "$PIDFILE")
   [ -n "${BERTH_CONFIG_FILE:-}" ] && args+=(--config-file "$BERTH_CONFIG_FILE")
   # shellcheck disable=SC2206 # word-split on purpose

@@ -97,6 +97,17 @@ describe('scripts/berthd.sh', () => {
     assert.equal(s.run('stop').stdout, 'berthd is stopped\n');
   });
 
+  it('BERTH_DOCKER_SOCKET: a second listener where the docker CLI looks, the first one kept', (t) => {
+    const s = instance(t);
+    const dockerSock = join(s.dir, 'docker.sock');
+    const started = s.run('start', { BERTH_DOCKER_SOCKET: dockerSock });
+    assert.equal(started.status, 0, started.stderr);
+    const argv = JSON.parse(/fake berthd argv (.*)/.exec(readFileSync(s.log, 'utf8'))![1]!) as string[];
+    const hosts = argv.flatMap((a, i) => (a === '-H' ? [argv[i + 1]] : []));
+    assert.deepEqual(hosts, [s.env.BERTH_HOST, `unix://${dockerSock}`]);
+    assert.equal(s.run('stop').status, 0);
+  });
+
   it('a daemon deaf to SIGTERM gets SIGKILL after the stop timeout', (t) => {
     const s = instance(t);
     assert.equal(s.run('start', { FAKE_DEAF: '1' }).status, 0);
