@@ -187,6 +187,11 @@ describe('Go text/template over the Engine JSON (docker inspect -f habits)', () 
       assert.equal(typeof out, 'string');
     }
     assert.equal(run('}}', {}), '}}');
+    // Deep nesting is an error, not a stack overflow; reasonable nesting works.
+    assert.equal(run(`{{${'('.repeat(5000)}1${')'.repeat(5000)}}}`, {}), 'ERR template: :1: max expression depth exceeded');
+    assert.equal(run(`${'{{if 1}}'.repeat(5000)}x${'{{end}}'.repeat(5000)}`, {}), 'ERR template: :1: max expression depth exceeded');
+    assert.equal(run(`${'{{with 1}}'.repeat(900)}x${'{{end}}'.repeat(900)}`, {}), 'x');
+    assert.equal(run(`{{${'('.repeat(900)}1${')'.repeat(900)}}}`, {}), '1');
     assert.equal(run('{{- }}', {}), 'ERR template: :1: missing value for command');
   });
 });
