@@ -387,10 +387,12 @@ export function sprintf(format: string, args: unknown[]): string {
     argNum = num - 1;
     i = close + 1;
   };
+  // Go refuses a width or precision argument (`*`) over a million (tooLarge).
+  const tooLarge = (x: number) => x > 1e6 || x < -1e6;
   const intArg = (): number | undefined => {
     if (argNum >= args.length) return undefined;
     const a = args[argNum++];
-    return kindOf(a) === 'int' ? numberOf(a) : undefined;
+    return kindOf(a) === 'int' && !tooLarge(numberOf(a)) ? numberOf(a) : undefined;
   };
   while (i < n) {
     const pct = format.indexOf('%', i);

@@ -98,6 +98,7 @@ describe('Go text/template over the Engine JSON (docker inspect -f habits)', () 
     ['{{if eq .State.Status "running"}}up{{else}}down{{end}}', inspect, 'up'],
     ['{{if and .State.Running (not .State.ExitCode)}}ok{{end}}', inspect, 'ok'],
     ['{{.State.Health}}', inspect, '<nil>'],
+    ['{{len .State.Health}}|{{join .State.Health ","}}', inspect, '0|'],
     ['{{.Name | printf "%q"}}', inspect, '"/web"'],
     ['{{.Name | lower | upper}}', inspect, '/WEB'],
     ['{{slice .Id 0 3}}', inspect, 'abc'],
