@@ -166,6 +166,16 @@ describe('docker images, volume ls, history, stats output, compared with the v28
       PidsCurrent: 0,
       ...extra,
     });
+    // --format json, as observed for a running container
+    assert.equal(
+      formatStats(
+        [entry('hc', '4f8e2601d02b', { Container: '4f8e2601d02b', Memory: 556 * 1024, MemoryLimit: 25_275_000_000, PidsCurrent: 1 })],
+        {
+          format: 'json',
+        },
+      ),
+      '{"BlockIO":"0B / 0B","CPUPerc":"0.00%","Container":"4f8e2601d02b","ID":"4f8e2601d02b","MemPerc":"0.00%","MemUsage":"556KiB / 23.54GiB","Name":"hc","NetIO":"0B / 0B","PIDs":"1"}\n',
+    );
     const ids = (apiPs as ContainerSummary[]).map((c) => c.Id);
     const out = formatStats([
       entry('gamma', ids[0] as string),
