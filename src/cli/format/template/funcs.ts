@@ -158,7 +158,8 @@ const derefType = (v: unknown): string => typeName(v).replace(/^\*/, '');
 
 function length(item: unknown): number {
   if (item === undefined) throw new Error('reflect: call of reflect.Value.Type on zero Value');
-  if (item === null) throw new Error('len of nil pointer');
+  // The Engine sends null for Docker's nil slices and maps, whose len is 0.
+  if (item === null) return 0;
   switch (kindOf(item)) {
     case 'string':
       return byteLength(item as string);
