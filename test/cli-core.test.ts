@@ -142,7 +142,10 @@ describe('berth: bad input and help', { skip: noBin }, () => {
     assert.equal(bare.stderr, h.stdout);
     const g = berth(['context', '--help']);
     assert.equal(g.code, 0);
-    assert.match(g.stdout, /^Usage: {2}berth context COMMAND\n\nManage contexts\n\nCommands:\n {2}create {6}Create a context\n {2}inspect {5}Display/);
+    assert.match(
+      g.stdout,
+      /^Usage: {2}berth context COMMAND\n\nManage contexts\n\nCommands:\n {2}create {6}Create a context\n {2}inspect {5}Display/,
+    );
     assert.equal(berth(['context']).stderr, g.stdout);
     const c = berth(['context', 'ls', '-h']);
     assert.equal(c.code, 0);
