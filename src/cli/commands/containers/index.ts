@@ -9,6 +9,7 @@ import { killCommand } from './kill.js';
 import { pauseCommand } from './pause.js';
 import { portCommand } from './port.js';
 import { pruneCommand } from './prune.js';
+import { psCommand } from './ps.js';
 import { renameCommand } from './rename.js';
 import { restartCommand } from './restart.js';
 import { rmCommand } from './rm.js';
@@ -32,6 +33,7 @@ export const containerGroup: GroupSpec = {
     pauseCommand,
     portCommand,
     pruneCommand,
+    psCommand,
     renameCommand,
     restartCommand,
     rmCommand,
