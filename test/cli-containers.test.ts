@@ -231,6 +231,15 @@ describe('berth container commands, against berthd and compared with docker v28'
       '31457280 1500000000 on-failure',
     );
 
+    // --link on a container's own name: dockerd's refusal (berthd has no links; it must not remove)
+    r = await berth(['rm', '-l', 'ren2', 'nosuch']);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      'Error response from daemon: Conflict, cannot remove the default link name of the container\nError response from daemon: No such container: nosuch\n',
+    );
+    assert.equal(await ctr(['inspect', '-f', '{{.Name}}', 'ren2']), '/ren2');
+
     await same(['top', 'up1']);
     await same(['top', 'up1', '-o', 'pid,comm']);
 
