@@ -16,6 +16,13 @@ export {
   type PortSummary,
 } from './contexts/container.js';
 export {
+  type BuildCacheRecord,
+  type DiskUsage,
+  type DiskUsageFormatOptions,
+  diskUsageFormat,
+  formatDiskUsage,
+} from './contexts/disk-usage.js';
+export {
   formatHistory,
   HistoryContext,
   type HistoryFormatOptions,

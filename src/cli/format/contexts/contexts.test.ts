@@ -4,7 +4,8 @@ import { CliError } from '../../types.js';
 import { chooseFormat, writeFormatted } from '../formatter.js';
 import { inspectAll } from '../inspect.js';
 import { type ContainerSummary, containerTemplateNeedsSize, displayablePorts, formatContainers } from './container.js';
-import { apiHistory, apiImages, apiPs, apiVolumes, observed } from './dockerd-fixtures.js';
+import { type DiskUsage, formatDiskUsage } from './disk-usage.js';
+import { apiDf, apiHistory, apiImages, apiPs, apiVolumes, observed, observedDf } from './dockerd-fixtures.js';
 import { formatHistory } from './history.js';
 import { formatImages } from './image.js';
 import { formatStats, type StatsEntry } from './stats.js';
@@ -241,4 +242,18 @@ describe('docker inspect output', () => {
     assert.equal(inspectAll('json', [{ value: { A: 1 } }]).out, '[{"A":1}]\n');
     assert.equal(inspectAll('', []).out, '[]\n');
   });
+});
+
+describe('docker system df output, compared with the v28 CLI’s', () => {
+  const now = 1796550105_500;
+  const du = apiDf as DiskUsage;
+  it('the summary', () => assert.equal(formatDiskUsage(du, { now }), observedDf.df));
+  it('-v', () => assert.equal(formatDiskUsage(du, { verbose: true, now }), observedDf.df_v));
+  it('--format json', () => assert.equal(formatDiskUsage(du, { format: 'json', now }), observedDf.df_json));
+  it('a custom format', () => assert.equal(formatDiskUsage(du, { format: '{{.Type}}: {{.Reclaimable}}', now }), observedDf.df_custom));
+  it('-v with a template over the lists', () =>
+    assert.equal(
+      formatDiskUsage(du, { verbose: true, format: '{{range .Volumes}}{{.Name}} {{.Links}} {{.Size}};{{end}}', now }),
+      'vol1 1 20.48kB;vol2 0 0B;',
+    ));
 });

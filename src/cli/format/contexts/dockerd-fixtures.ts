@@ -171,3 +171,118 @@ export const observed: Record<string, string> = {
   inspect_f:
     'created 0 map[a:1 b:2] ["sh","-c","echo a very long command line here"] [] <no value>\nrunning 5552 map[] ["sleep","300"] [] <no value>\n',
 };
+
+/** GET /system/df from that dockerd (another run: writer wrote 300 kB and 20 kB into vol1; runner runs). */
+export const apiDf = {
+  LayersSize: 2862718,
+  Images: [
+    {
+      Containers: 2,
+      Created: 1796550103,
+      Id: 'sha256:efea7f6296fc6b67823855d56e08950bb3ad4206453558ac784f8ed6b6057f31',
+      Labels: null,
+      ParentId: '',
+      RepoDigests: null,
+      RepoTags: ['busybox:latest'],
+      SharedSize: 0,
+      Size: 2862718,
+      VirtualSize: 2862718,
+    },
+  ],
+  Containers: [
+    {
+      Id: 'b28ad962e7ef9edd834d4bc6ce1642934762a588451f338ae1bb99180602dd88',
+      Names: ['/runner'],
+      Image: 'busybox',
+      ImageID: 'sha256:efea7f6296fc6b67823855d56e08950bb3ad4206453558ac784f8ed6b6057f31',
+      Command: 'sleep 300',
+      Created: 1796550104,
+      Ports: [],
+      SizeRootFs: 2862718,
+      Labels: {},
+      State: 'running',
+      Status: 'Up Less than a second',
+      HostConfig: {
+        NetworkMode: 'none',
+      },
+      NetworkSettings: {
+        Networks: {
+          none: {},
+        },
+      },
+      Mounts: [],
+    },
+    {
+      Id: '5e21acb3517656ffbce72cc758525d4b6ecfbebbfab190a7e4a287dd56a46ef0',
+      Names: ['/writer'],
+      Image: 'busybox',
+      ImageID: 'sha256:efea7f6296fc6b67823855d56e08950bb3ad4206453558ac784f8ed6b6057f31',
+      Command: "sh -c 'dd if=/dev/zero of=/big bs=1k count=300 2>/dev/null; dd if=/dev/zero of=/data/f bs=1k count=20 2>/dev/null'",
+      Created: 1796550103,
+      Ports: [],
+      SizeRw: 307200,
+      SizeRootFs: 3169918,
+      Labels: {},
+      State: 'exited',
+      Status: 'Exited (0) 1 second ago',
+      HostConfig: {
+        NetworkMode: 'none',
+      },
+      NetworkSettings: {
+        Networks: {
+          none: {},
+        },
+      },
+      Mounts: [
+        {
+          Type: 'volume',
+          Name: 'vol1',
+          Source: '/tmp/berth-ref-dockerd-ziNXoL/data/volumes/vol1/_data',
+          Destination: '/data',
+          Driver: 'local',
+          Mode: 'z',
+          RW: true,
+          Propagation: '',
+        },
+      ],
+    },
+  ],
+  Volumes: [
+    {
+      CreatedAt: '2026-12-06T09:41:44Z',
+      Driver: 'local',
+      Labels: null,
+      Mountpoint: '/tmp/berth-ref-dockerd-ziNXoL/data/volumes/vol1/_data',
+      Name: 'vol1',
+      Options: null,
+      Scope: 'local',
+      UsageData: {
+        RefCount: 1,
+        Size: 20480,
+      },
+    },
+    {
+      CreatedAt: '2026-12-06T09:41:45Z',
+      Driver: 'local',
+      Labels: null,
+      Mountpoint: '/tmp/berth-ref-dockerd-ziNXoL/data/volumes/vol2/_data',
+      Name: 'vol2',
+      Options: null,
+      Scope: 'local',
+      UsageData: {
+        RefCount: 0,
+        Size: 0,
+      },
+    },
+  ],
+  BuildCache: null,
+  BuilderSize: 0,
+};
+
+export const observedDf: Record<string, string> = {
+  df: 'TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\nImages          1         1         2.863MB   0B (0%)\nContainers      2         1         307.2kB   307.2kB (100%)\nLocal Volumes   2         1         20.48kB   0B (0%)\nBuild Cache     0         0         0B        0B\n',
+  df_v: 'Images space usage:\n\nREPOSITORY   TAG       IMAGE ID       CREATED         SIZE      SHARED SIZE   UNIQUE SIZE   CONTAINERS\nbusybox      latest    efea7f6296fc   2 seconds ago   2.86MB    0B            2.863MB       2\n\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND                  LOCAL VOLUMES   SIZE      CREATED         STATUS                    NAMES\nb28ad962e7ef   busybox   "sleep 300"              0               0B        1 second ago    Up Less than a second     runner\n5e21acb35176   busybox   "sh -c \'dd if=/dev/z…"   1               307kB     2 seconds ago   Exited (0) 1 second ago   writer\n\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\nvol1          1         20.48kB\nvol2          0         0B\n\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n',
+  df_json:
+    '{"Active":"1","Reclaimable":"0B (0%)","Size":"2.863MB","TotalCount":"1","Type":"Images"}\n{"Active":"1","Reclaimable":"307.2kB (100%)","Size":"307.2kB","TotalCount":"2","Type":"Containers"}\n{"Active":"1","Reclaimable":"0B (0%)","Size":"20.48kB","TotalCount":"2","Type":"Local Volumes"}\n{"Active":"0","Reclaimable":"0B","Size":"0B","TotalCount":"0","Type":"Build Cache"}\n',
+  df_custom: 'Images: 0B (0%)\nContainers: 307.2kB (100%)\nLocal Volumes: 0B (0%)\nBuild Cache: 0B\n',
+};

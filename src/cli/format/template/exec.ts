@@ -465,7 +465,8 @@ class State {
       (typ === 'int' && k === 'int' && !(value instanceof GoFloat)) ||
       (typ === 'float' && k === 'float') ||
       (typ === 'bool' && k === 'bool') ||
-      (typ === 'strings' && (isStringSlice(value) || (Array.isArray(value) && value.length === 0)));
+      // null: the Engine's JSON for a nil []string (`join .Config.Cmd " "` with no Cmd).
+      (typ === 'strings' && (value === null || isStringSlice(value) || (Array.isArray(value) && value.length === 0)));
     if (!ok) this.errorf(`wrong type for value; expected ${goType(typ)}; got ${k === 'nil' ? 'interface {}' : typeName(value)}`);
     return value;
   }

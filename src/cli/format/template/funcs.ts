@@ -158,7 +158,8 @@ const derefType = (v: unknown): string => typeName(v).replace(/^\*/, '');
 
 function length(item: unknown): number {
   if (item === undefined) throw new Error('reflect: call of reflect.Value.Type on zero Value');
-  if (item === null) throw new Error('len of nil pointer');
+  // The Engine sends null for Docker's nil slices and maps, whose len is 0.
+  if (item === null) return 0;
   switch (kindOf(item)) {
     case 'string':
       return byteLength(item as string);
@@ -184,7 +185,8 @@ function call(name: string, fn: unknown, ...args: unknown[]): unknown {
 /** evalArgs: one string operand as is, otherwise fmt.Sprint of all. */
 function evalArgs(args: unknown[]): string {
   if (args.length === 1 && typeof args[0] === 'string') return args[0];
-  return sprint(args.map((a) => (a === undefined ? '<no value>' : a)));
+  // printableValue: a nil operand (no value, nil, JSON null) reads "<no value>" here.
+  return sprint(args.map((a) => (a === undefined || a === null ? '<no value>' : a)));
 }
 
 export function htmlEscape(s: string): string {
@@ -343,7 +345,7 @@ export function title(s: string): string {
   let prev = ' ';
   let out = '';
   for (const ch of s) {
-    out += isTitleSeparator(prev) ? ch.toUpperCase() : ch;
+    out += isTitleSeparator(prev) ? toUpper(ch) : ch;
     prev = ch;
   }
   return out;
@@ -361,6 +363,21 @@ export function truncate(s: string, length: number): string {
   return stringOf(b.subarray(0, Math.max(length, 0)));
 }
 
+/**
+ * strings.ToUpper / ToLower map rune by rune: a letter without a one-rune case pair (ß) stays,
+ * where JavaScript's full case mapping would write "SS".
+ */
+function mapRunes(s: string, f: (c: string) => string): string {
+  let out = '';
+  for (const ch of s) {
+    const m = f(ch);
+    out += [...m].length === 1 ? m : ch === '\u0130' ? 'i' : ch;
+  }
+  return out;
+}
+export const toUpper = (s: string): string => mapRunes(s, (c) => c.toUpperCase());
+export const toLower = (s: string): string => mapRunes(s, (c) => c.toLowerCase());
+
 export function padWithSpace(s: string, prefix: number, suffix: number): string {
   if (s === '') return s;
   return ' '.repeat(Math.max(prefix, 0)) + s + ' '.repeat(Math.max(suffix, 0));
@@ -371,8 +388,8 @@ export const dockerFuncs: FuncMap = {
   split: f(['string', 'string'], (s, sep) => split(s as string, sep as string)),
   join: f(['strings', 'string'], (a, sep) => ((a as string[] | null) ?? []).join(sep as string)),
   title: f(['string'], (s) => title(s as string)),
-  lower: f(['string'], (s) => (s as string).toLowerCase()),
-  upper: f(['string'], (s) => (s as string).toUpperCase()),
+  lower: f(['string'], (s) => toLower(s as string)),
+  upper: f(['string'], (s) => toUpper(s as string)),
   pad: f(['string', 'int', 'int'], (s, p, q) => padWithSpace(s as string, p as number, q as number)),
   truncate: f(['string', 'int'], (s, n) => truncate(s as string, n as number)),
 };
