@@ -83,14 +83,6 @@ export function finish(errors: string[]): number {
   return 0;
 }
 
-/** Waits for a writable stream to take everything written so far (before the process exits). */
-export function flushed(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve) => {
-    if (!stream.write('')) stream.once('drain', () => resolve());
-    else resolve();
-  });
-}
-
 /** `/containers/{id}…` with the name escaped (a name never holds `/`, but hostile input may). */
 export function containerPath(name: string, rest = ''): string {
   return `/containers/${encodeURIComponent(name)}${rest}`;

@@ -12,7 +12,7 @@ import { readConfigJson } from './prune.js';
 
 export const psCommand: CommandSpec = {
   name: 'ls',
-  aliases: ['ps', 'list'],
+  aliases: ['list', 'ps'],
   usage: 'ls [OPTIONS]',
   short: 'List containers',
   flags: [

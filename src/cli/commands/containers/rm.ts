@@ -1,7 +1,10 @@
 /**
  * `berth rm`: remove one or more containers. As docker: the names are trimmed of `/`, an empty one
  * is refused by the CLI itself, and with `--force` the failures are printed but the exit is 0.
+ * `--link` removes a legacy link (`parent/alias`); a container's own name is refused with
+ * dockerd's answer, here without asking to remove (berthd has no links and would remove it).
  */
+import { ApiError } from '../../../client/types.js';
 import type { CommandSpec } from '../../types.js';
 import { containerPath, finish, forEachObject } from './each.js';
 
@@ -24,6 +27,11 @@ export const rmCommand: CommandSpec = {
     const errors = await forEachObject(ctx, inv.args, async (name) => {
       const trimmed = name.replace(/^\/+|\/+$/g, '');
       if (!trimmed) throw new Error('container name cannot be empty');
+      if (inv.flags.bool('link') && !trimmed.includes('/')) {
+        // dockerd looks the container up first: a missing one is "No such container"
+        await client.json('GET', containerPath(trimmed, '/json'));
+        throw new ApiError(409, 'Conflict, cannot remove the default link name of the container');
+      }
       await client.json('DELETE', containerPath(trimmed), { query });
     });
     if (force && errors.length > 0) {
