@@ -3,6 +3,9 @@
 # and conformance tests (real containers; they skip with a stated reason when not root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A test that forgets its own DOCKER_HOST must fail, not start a berthd on /var/lib/berth (the
+# autostart test lifts this for its private daemon).
+export BERTH_NO_AUTOSTART=1
 # the bundler writes dist/berth-runtime.cjs (package.json bin)
 [ -x native/build/berth-nsinit ] && [ -f dist/berth-runtime.cjs ] || npm run build
 echo "==> tsc --noEmit"
