@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 # A test that forgets its own DOCKER_HOST must fail, not start a berthd on /var/lib/berth (the
 # autostart test lifts this for its private daemon).
 export BERTH_NO_AUTOSTART=1
-# the bundler writes dist/berth-runtime.cjs (package.json bin)
-[ -x native/build/berth-nsinit ] && [ -f dist/berth-runtime.cjs ] || npm run build
+# the bundler writes dist/berth-runtime.cjs, berthd.cjs and berth.cjs (package.json bin)
+[ -x native/build/berth-nsinit ] && [ -f dist/berth-runtime.cjs ] && [ -f dist/berthd.cjs ] && [ -f dist/berth.cjs ] || npm run build
 echo "==> tsc --noEmit"
 npx tsc --noEmit
 echo "==> biome check"
