@@ -154,6 +154,31 @@ describe('image transfer with the v28 CLI against berthd', { skip }, () => {
     );
   });
 
+  it('a client that goes away mid-save or mid-load leaves berthd serving, with nothing half-loaded', async () => {
+    const res = await api.stream('GET', '/images/busybox/get');
+    await new Promise((r) => res.once('data', r));
+    res.destroy();
+    // half an archive, then the connection drops
+    const whole = await api.stream('GET', '/images/get', { query: { names: ['busybox'] } });
+    const parts: Buffer[] = [];
+    for await (const c of whole) parts.push(c as Buffer);
+    const archive = Buffer.concat(parts);
+    await b.docker(['tag', 'busybox', 'half:1']);
+    const before = lines((await b.docker(['images', '-q', '--no-trunc'])).stdout).sort();
+    const cut = new Readable({
+      read() {
+        this.push(archive.subarray(0, archive.length >> 1));
+        setTimeout(() => this.destroy(new Error('client gone')), 50);
+      },
+    });
+    await assert.rejects(api.stream('POST', '/images/load', { body: cut }));
+    const after = lines((await b.docker(['images', '-q', '--no-trunc'])).stdout).sort();
+    assert.deepEqual(after, before);
+    const again = await b.docker(['save', 'busybox'], {});
+    assert.equal(again.code, 0);
+    assert.ok(again.stdout.length > 0);
+  });
+
   it('diff lists added, changed and deleted paths in walk order, without the mount targets', async () => {
     const r = await b.docker([
       'run',

@@ -109,9 +109,11 @@ export async function ensureDaemon(target: Target, env: NodeJS.ProcessEnv, stder
   try {
     fd = openSync(lock, 'wx', 0o600);
   } catch {
+    // stale: its writer died (SIGKILL between two lines), or it is older than a start may take
     let stale = true;
     try {
-      stale = Date.now() - statSync(lock).mtimeMs > timeoutMs;
+      const owner = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+      stale = Date.now() - statSync(lock).mtimeMs > timeoutMs || (owner > 0 && !alive(owner));
     } catch {}
     if (!stale) {
       // another berth is starting it: wait for it to answer
@@ -164,12 +166,12 @@ export async function ensureDaemon(target: Target, env: NodeJS.ProcessEnv, stder
   }
 }
 
-/** What to say when the daemon cannot be reached. */
+/** What to say when berthd's default socket does not answer: how to start it. */
 export function howToStart(target: Target, env: NodeJS.ProcessEnv): string {
-  let msg = `Cannot connect to berthd at ${target.host}. Is berthd running?`;
-  if (!target.isDefault) return msg;
-  if (env.BERTH_NO_AUTOSTART === '1') msg += '\nberth starts it on demand when run as root (BERTH_NO_AUTOSTART=1 turns that off);';
-  else if (process.getuid?.() !== 0) msg += '\nberth starts it on demand only when run as root;';
-  else msg += '\n';
-  return `${msg} start it with: sudo scripts/berthd.sh start (or: sudo berthd, which logs to its terminal)`;
+  const head = `Cannot connect to berthd at ${target.host}. Is berthd running?`;
+  const how =
+    'start it as root with `scripts/berthd.sh start` (in the background, log in /var/log/berth/berthd.log) or `berthd` (in the foreground)';
+  if (process.getuid?.() !== 0) return `${head}\nberth starts it on demand only when run as root; ${how}.`;
+  if (env.BERTH_NO_AUTOSTART === '1') return `${head}\nBERTH_NO_AUTOSTART=1 keeps berth from starting it; ${how}.`;
+  return `${head}\nIt does not answer although it was started: see its log; ${how}.`;
 }
