@@ -411,7 +411,35 @@ describe('berth image commands', { skip, concurrency: false }, () => {
   });
 });
 
-describe('berth image commands: a daemon that dies mid-stream', { skip: existsSync(BIN) ? false : `${BIN} not built` }, () => {
+describe('berth image commands: help, and a daemon that dies mid-stream', { skip: existsSync(BIN) ? false : `${BIN} not built` }, () => {
+  it('--help word for word as the v28 docker CLI', { skip: existsSync(DOCKER_V28) ? false : 'no docker CLI' }, async () => {
+    const env = { BERTH_NO_AUTOSTART: '1', NODE_EXTRA_CA_CERTS: undefined, DOCKER_HOST: 'unix:///nonexistent.sock' };
+    await Promise.all(
+      [
+        ['pull'],
+        ['push'],
+        ['images'],
+        ['rmi'],
+        ['history'],
+        ['save'],
+        ['load'],
+        ['import'],
+        ['image', 'inspect'],
+        ['image', 'prune'],
+        ['login'],
+        ['logout'],
+        ['tag'],
+      ].map(async (cmd) => {
+        const [b, k] = await Promise.all([
+          runCommand([process.execPath, BIN, ...cmd, '--help'], { env }),
+          runCommand([DOCKER_V28, ...cmd, '--help'], { env }),
+        ]);
+        // docker's name becomes berth's, except in URLs
+        assert.equal(b.stdout, k.stdout.replace(/\bdocker\b(?!\.com)/g, 'berth'), cmd.join(' '));
+      }),
+    );
+  });
+
   it('pull and save: "unexpected EOF", exit 1, no partial archive left', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-cli-images-cut-'));
     const sock = join(dir, 'fake.sock');
