@@ -26,10 +26,10 @@ const built = new Date()
 // top for executable subcommands, which berth-runtime has none of. Each import of these is
 // given a stand-in whose exports are getters that load the real module on first use.
 const LAZY_BUILTINS = ['child_process', 'os'];
-const lazyBuiltins = {
+const lazyBuiltins = (extra = []) => ({
   name: 'lazy-builtins',
   setup(b) {
-    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    const filter = new RegExp(`^(node:)?(${[...LAZY_BUILTINS, ...extra].join('|')})$`);
     b.onResolve({ filter }, (args) =>
       // The stand-in's own require is of the real module.
       args.namespace === 'lazy-builtin'
@@ -47,7 +47,7 @@ for (const k of ${JSON.stringify(keys)}) Object.defineProperty(exports, k, { enu
       };
     });
   },
-};
+});
 
 // Each binary's commands and the global options that take a value (src/runtime-cli/main.ts),
 // for the loader to tell which command a call runs without loading the bundle.
@@ -79,23 +79,17 @@ const binaries = {
   // group); the global options with a value are skipped to find it.
   berth: {
     entry: 'src/bin/berth.ts',
-    commands: [
-      'container',
-      'context',
-      'image',
-      'network',
-      'system',
-      'volume',
-      'version',
-      'ps',
-      'run',
-      'exec',
-      'images',
-      'pull',
-      'completion',
-    ],
+    // every top-level word (a split string keeps the list short)
+    commands: (
+      'container context image network system volume completion version info events inspect ' +
+      'run create start attach exec logs ps stop restart kill rm wait pause unpause rename port update top stats cp ' +
+      'export commit diff images pull push tag rmi history save load import login logout'
+    ).split(' '),
     globalsWithValue: ['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey'],
     warmup: [['--version'], ['--help']],
+    // Most calls never need TLS, crypto (contexts' hashes) or even HTTP (help, bad input,
+    // completion): those load on first use.
+    lazy: ['stream', 'http', 'https', 'crypto', 'net', 'tls', 'timers/promises', 'fs/promises', 'readline', 'stream/promises'],
   },
   // The daemon: one long-lived process, so start-up matters less; better-sqlite3 stays a real
   // module (its native binding is found relative to its own package).
@@ -214,7 +208,7 @@ const __berth_meta = { get url() { return require('node:url').pathToFileURL(__fi
     footer: { js: '})' },
     charset: 'ascii',
     logLevel: 'warning',
-    plugins: [lazyBuiltins],
+    plugins: [lazyBuiltins(spec.lazy)],
     external: spec.external ?? [],
   });
   const bin = `dist/${name}.cjs`;
@@ -326,7 +320,7 @@ const __berth_meta = { get url() { return require('node:url').pathToFileURL(__be
     },
     charset: 'ascii',
     logLevel: 'warning',
-    plugins: [lazyBuiltins],
+    plugins: [lazyBuiltins(spec.lazy)],
     external: spec.external ?? [],
   });
   try {

@@ -1,11 +1,8 @@
-/**
- * The one place the CLI makes its EngineClient: swap the stand-in for src/client/client.ts's
- * `connect` here when it lands.
- */
+/** The one place the CLI makes its EngineClient (src/client/client.ts): lazy, nothing is dialed until the first request. */
+import { connect } from '../client/client.js';
 import type { EngineClient } from '../client/types.js';
 import type { Target } from './contexts.js';
-import { connectStandIn } from './stand-in-client.js';
 
-export function openClient(target: Target): Promise<EngineClient> {
-  return connectStandIn(target);
+export function openClient(target: Target): EngineClient {
+  return connect({ host: target.host, tls: target.tls, apiVersion: target.apiVersion });
 }

@@ -8,25 +8,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { normalizeHost, resolveTls, type TlsOptions } from '../client/host.js';
 import { CliError } from './types.js';
 
-/** Berth's own daemon socket (the docker CLI's is /var/run/docker.sock). BERTH_DEFAULT_HOST overrides it (tests). */
-export const BERTH_SOCKET = 'unix:///run/berth/berth.sock';
+export { DEFAULT_HOST as BERTH_SOCKET, defaultHost } from '../client/host.js';
 
-export function defaultHost(env: NodeJS.ProcessEnv): string {
-  return env.BERTH_DEFAULT_HOST || BERTH_SOCKET;
-}
+import { defaultHost } from '../client/host.js';
 
 export function configDirOf(env: NodeJS.ProcessEnv, flag?: string): string {
   return flag || env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
-}
-
-export interface TlsFiles {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  /** Verify the daemon's certificate (tlsverify), as opposed to TLS without verification. */
-  verify: boolean;
 }
 
 /** What to connect to, and how it was chosen. */
@@ -34,7 +24,7 @@ export interface Target {
   /** The context's name (`default` when DOCKER_HOST or -H decide). */
   context: string;
   host: string;
-  tls?: TlsFiles;
+  tls?: TlsOptions;
   /** DOCKER_API_VERSION, if set: no negotiation. */
   apiVersion?: string;
   /** The host is Berth's default socket (berthd may be started on demand). */
@@ -54,26 +44,39 @@ export interface ConfigFile {
   [k: string]: unknown;
 }
 
+/** Reads config.json; one that cannot be parsed counts as empty (configWarning says why), as in the docker CLI. */
 export function readConfigFile(configDir: string): ConfigFile {
+  return loadConfig(configDir).config;
+}
+
+/** docker's `WARNING: Error parsing config file (…): …`, when config.json is not a JSON object. */
+export function configWarning(configDir: string): string | undefined {
+  return loadConfig(configDir).warning;
+}
+
+function loadConfig(configDir: string): { config: ConfigFile; warning?: string } {
   const file = join(configDir, 'config.json');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return {};
+    return { config: {} };
   }
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return { config: {} };
   try {
     const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigFile) : {};
+    if (v && typeof v === 'object' && !Array.isArray(v)) return { config: v as ConfigFile };
+    return { config: {}, warning: `WARNING: Error parsing config file (${file}): not a JSON object` };
   } catch (err) {
-    throw new CliError(`loading config file: ${file}: ${(err as Error).message}`);
+    return { config: {}, warning: `WARNING: Error parsing config file (${file}): ${(err as Error).message}` };
   }
 }
 
 /** Sets config.json's currentContext, keeping every other key (atomic rename, the file's mode kept at 0600). */
 export function writeCurrentContext(configDir: string, name: string): void {
-  const cfg = readConfigFile(configDir);
+  const { config: cfg, warning } = loadConfig(configDir);
+  // never replace a file we could not read with one that has lost its content
+  if (warning) throw new CliError(warning.replace(/^WARNING: /, ''));
   if (name === 'default' || name === '') delete cfg.currentContext;
   else cfg.currentContext = name;
   mkdirSync(configDir, { recursive: true, mode: 0o700 });
@@ -119,7 +122,7 @@ export function listContexts(configDir: string): ContextMeta[] {
   return out.sort((a, b) => (a.Name < b.Name ? -1 : 1));
 }
 
-export function contextTls(configDir: string, name: string, skipVerify: boolean): TlsFiles | undefined {
+export function contextTls(configDir: string, name: string, skipVerify: boolean): TlsOptions | undefined {
   const dir = join(configDir, 'contexts', 'tls', contextDirName(name), 'docker');
   const f = (n: string) => (existsSync(join(dir, n)) ? join(dir, n) : undefined);
   const tls = { ca: f('ca.pem'), cert: f('cert.pem'), key: f('key.pem'), verify: !skipVerify };
@@ -130,7 +133,7 @@ export interface GlobalOptions {
   hosts: string[];
   context?: string;
   config?: string;
-  tls: boolean;
+  tls?: boolean;
   tlsverify?: boolean;
   tlscacert?: string;
   tlscert?: string;
@@ -146,48 +149,25 @@ export function currentContextName(opts: Pick<GlobalOptions, 'hosts' | 'context'
   return readConfigFile(configDir).currentContext || 'default';
 }
 
-/** Normalizes a -H / DOCKER_HOST value as the docker CLI does (a bare host:port is tcp). */
-export function normalizeHost(h: string, tls: boolean): string {
-  const s = h.trim();
-  if (s === '' || s === 'unix://') return '';
-  if (s.startsWith('unix://') || s.startsWith('npipe://') || s.startsWith('fd://') || s.startsWith('ssh://')) return s;
-  let rest = s.startsWith('tcp://') ? s.slice(6) : s.includes('://') ? '' : s;
-  if (rest === '') throw new CliError(`unable to parse docker host \`${h}\``);
-  if (rest.startsWith(':')) rest = `127.0.0.1${rest}`;
-  // A missing port is the default one: 2376 with TLS, 2375 without.
-  if (!/:\d+(\/|$)/.test(rest) && !/^\[.*\]:\d+/.test(rest)) rest = `${rest.replace(/\/$/, '')}:${tls ? 2376 : 2375}`;
-  return `tcp://${rest}`;
-}
-
 export function resolveTarget(opts: GlobalOptions, env: NodeJS.ProcessEnv, configDir: string): Target {
   if (opts.hosts.length > 1) throw new CliError('Specify only one -H');
   if (opts.hosts.length > 0 && opts.context) throw new CliError('conflicting options: either specify --host or --context, not both');
   const apiVersion = env.DOCKER_API_VERSION || undefined;
-  const tlsverify = opts.tlsverify ?? (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== '');
-  const useTls = opts.tls || tlsverify;
   const name = currentContextName(opts, env, configDir);
   let host: string;
-  let tls: TlsFiles | undefined;
-  if (name === 'default') {
-    host = normalizeHost(opts.hosts[0] ?? env.DOCKER_HOST ?? '', useTls);
-    if (useTls) {
-      const certDir = env.DOCKER_CERT_PATH || configDir;
-      tls = {
-        ca: opts.tlscacert ?? join(certDir, 'ca.pem'),
-        cert: opts.tlscert ?? join(certDir, 'cert.pem'),
-        key: opts.tlskey ?? join(certDir, 'key.pem'),
-        verify: tlsverify,
-      };
-      for (const k of ['cert', 'key', 'ca'] as const) if (tls[k] && !existsSync(tls[k] as string)) tls[k] = undefined;
+  let tls: TlsOptions | undefined;
+  try {
+    if (name === 'default') {
+      // DOCKER_CERT_PATH defaults to the config directory, as in the docker CLI
+      tls = resolveTls(opts, { ...env, DOCKER_CERT_PATH: env.DOCKER_CERT_PATH || configDir });
+      host = normalizeHost(opts.hosts[0] ?? env.DOCKER_HOST, { tls: tls !== undefined, env });
+    } else {
+      const ep = readContext(configDir, name).Endpoints?.docker;
+      tls = contextTls(configDir, name, ep?.SkipTLSVerify === true);
+      host = normalizeHost(ep?.Host, { env });
     }
-  } else {
-    const meta = readContext(configDir, name);
-    const ep = meta.Endpoints?.docker;
-    host = normalizeHost(ep?.Host ?? '', false);
-    tls = contextTls(configDir, name, ep?.SkipTLSVerify === true);
+  } catch (err) {
+    throw new CliError(`Failed to initialize: unable to resolve docker endpoint: ${(err as Error).message}`);
   }
-  if (host === '') host = defaultHost(env);
-  if (host.startsWith('ssh://')) throw new CliError(`${host}: ssh hosts are not supported by berth`);
-  if (host.startsWith('fd://') || host.startsWith('npipe://')) throw new CliError(`${host}: not supported by berth`);
   return { context: name, host, tls, apiVersion, isDefault: host === defaultHost(env) };
 }

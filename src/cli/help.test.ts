@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { nameKind } from './completion.js';
 import { commandHelp, flagUsages, groupHelp, rootHelp } from './help.js';
 import { buildTree, resolve } from './tree.js';
 import type { CommandSpec, GroupSpec } from './types.js';
@@ -103,5 +104,36 @@ describe('help', () => {
       h,
       /\n\nManagement Commands:\n {2}container {3}Manage containers\n\nCommands:\n {2}stop {8}Stop one or more running containers\n\nGlobal Options:\n {2}-D, --debug {3}Enable debug mode\n\nRun 'berth COMMAND --help' for more information on a command.\n$/,
     );
+  });
+});
+
+describe('completion', () => {
+  it('knows what a command names from its usage', () => {
+    const k = (usage: string) => nameKind({ name: 'x', usage, short: '', flags: [], run });
+    assert.equal(k('rm [OPTIONS] CONTAINER [CONTAINER...]'), 'containers');
+    assert.equal(k('run [OPTIONS] IMAGE [COMMAND] [ARG...]'), 'images');
+    assert.equal(k('tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]'), 'images');
+    assert.equal(k('use CONTEXT'), 'contexts');
+    assert.equal(k('inspect [OPTIONS] [CONTEXT] [CONTEXT...]'), 'contexts');
+    assert.equal(k('rm [OPTIONS] VOLUME [VOLUME...]'), 'volumes');
+    assert.equal(k('cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-'), undefined);
+    assert.equal(k('ls [OPTIONS]'), undefined);
+  });
+});
+
+describe('command lists', () => {
+  it('show the first line of a text of several lines', () => {
+    const login: CommandSpec = {
+      name: 'login',
+      usage: 'login',
+      short: 'Authenticate to a registry.\nDefaults to Docker Hub.',
+      flags: [],
+      run,
+    };
+    const t = buildTree('berth', [], [login]);
+    assert.match(rootHelp(t, [], 79), /\n {2}login {7}Authenticate to a registry\.\n\nGlobal/);
+    const r = resolve(t, ['login']);
+    if (r.kind !== 'command') assert.fail();
+    assert.match(commandHelp(t, r.node, 'login', 79), /\n\nAuthenticate to a registry\.\nDefaults to Docker Hub\.\n/);
   });
 });

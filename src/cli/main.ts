@@ -5,9 +5,9 @@
  */
 import { ApiError, ConnectError, type EngineClient } from '../client/types.js';
 import { ensureDaemon, howToStart } from './autostart.js';
-import { completionCommand } from './completion.js';
+import { completeCommand, completionCommand } from './completion.js';
 import { openClient } from './connect.js';
-import { configDirOf, type GlobalOptions, resolveTarget, type Target } from './contexts.js';
+import { configDirOf, configWarning, type GlobalOptions, resolveTarget, type Target } from './contexts.js';
 import { arityError, FlagError, parseFlags } from './flags.js';
 import { globalFlags } from './globals.js';
 import { commandHelp, commandPath, groupHelp, helpWidth, rootHelp, useLine } from './help.js';
@@ -28,11 +28,18 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic
 export async function main(
   argv: string[],
   io: Io,
-  tree: Tree = buildTree('berth', undefined, undefined, [completionCommand]),
+  tree: Tree = buildTree('berth', undefined, undefined, [completionCommand, completeCommand]),
 ): Promise<number> {
   const { stdout, stderr, env } = io;
   const prog = tree.prog;
-  const cols = helpWidth(stdout.isTTY ? stdout.columns : undefined);
+  // docker wraps help to the terminal's width (of stdin, fd 0): here the terminal of stdout or,
+  // when that is piped (`berth run --help | less`), of stderr
+  const termCols = stdout.isTTY
+    ? stdout.columns
+    : (stderr as { isTTY?: boolean; columns?: number }).isTTY
+      ? (stderr as { columns?: number }).columns
+      : undefined;
+  const cols = helpWidth(termCols);
   const say = (s: string) => stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   const gflags = globalFlags(env);
   const rootUsage = `Usage:  ${prog} [OPTIONS] COMMAND [ARG...]`;
@@ -133,18 +140,23 @@ export async function main(
     hosts: g.flags.list('host'),
     context: g.flags.string('context') || undefined,
     config: g.flags.changed('config') ? g.flags.string('config') : undefined,
-    tls: g.flags.bool('tls'),
+    tls: g.flags.changed('tls') ? g.flags.bool('tls') : undefined,
     tlsverify: g.flags.changed('tlsverify') ? g.flags.bool('tlsverify') : undefined,
     tlscacert: g.flags.changed('tlscacert') ? g.flags.string('tlscacert') : undefined,
     tlscert: g.flags.changed('tlscert') ? g.flags.string('tlscert') : undefined,
     tlskey: g.flags.changed('tlskey') ? g.flags.string('tlskey') : undefined,
   };
   const configDir = configDirOf(env, opts.config);
+  const warning = configWarning(configDir);
+  if (warning) say(warning);
   let target: Target | undefined;
   let client: Promise<EngineClient> | undefined;
   const ctx: CliContext & { globals: GlobalOptions; target(): Target } = {
     prog,
-    stdin: io.stdin,
+    // a getter: process.stdin makes a stream (and loads its modules) when first read
+    get stdin() {
+      return io.stdin;
+    },
     stdout,
     stderr,
     env,
@@ -187,8 +199,8 @@ function helpCommand(tree: Tree, words: string[], io: Io, gflags: FlagSpec[], co
   if (r.kind === 'command') io.stdout.write(commandHelp(tree, r.node, r.typed.length === 1 ? r.typed[0] : undefined, cols));
   else if (r.kind === 'group') io.stdout.write(groupHelp(tree, r.group));
   else {
-    io.stdout.write(`unknown help topic: ${words.join(' ')}\n`);
-    io.stdout.write(rootHelp(tree, gflags, cols));
+    io.stderr.write(`unknown help topic: ${words.join(' ')}\n`);
+    return 1;
   }
   return 0;
 }
@@ -207,8 +219,9 @@ interface ReportCtx {
 /** A command's failure, printed as the docker CLI prints it; the exit status. */
 function report(err: unknown, c: ReportCtx): number {
   const { prog, node, say } = c;
-  // run and create wrap every error with the program name and a help hint (docker's withHelp).
-  const helpful = node.group?.name === 'container' && (node.spec.name === 'run' || node.spec.name === 'create');
+  // run wraps every error with the program name and a help hint (docker's withHelp); create
+  // does not (observed with the v28 CLI).
+  const helpful = node.group?.name === 'container' && node.spec.name === 'run';
   if (err instanceof UsageError) {
     say(`${err.message}\n\nUsage:  ${c.usage}\n\nRun '${c.path} --help' for more information`);
     return err.exitCode;
@@ -221,8 +234,9 @@ function report(err: unknown, c: ReportCtx): number {
   let code = 1;
   if (err instanceof ApiError) text = `Error response from daemon: ${err.message}`;
   else if (err instanceof ConnectError) {
+    // the default socket is berthd's: say how to start it; elsewhere the client's (docker's) words
     const t = c.target();
-    text = t ? howToStart(t, c.env) : `Cannot connect to berthd at ${err.host}. Is berthd running?`;
+    text = t?.isDefault && /^Cannot connect/.test(err.message) ? howToStart(t, c.env) : err.message;
   } else if (err instanceof Error) {
     text = c.debug && err.stack ? err.stack : err.message;
   } else text = String(err);

@@ -60,7 +60,7 @@ export function buildTree(
     hidden.add(spec.name);
   }
   const later = new Map([[networkGroup.name, NETWORK_LATER]]);
-  return { prog, groups: [...groups].sort((a, b) => a.name.localeCompare(b.name)), later, top, hidden };
+  return { prog, groups: [...groups].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), later, top, hidden };
 }
 
 export type Resolution =

@@ -1,5 +1,6 @@
 /** `berth context inspect [NAME…]`: the stored context as JSON (the current one by default). */
 import { contextTls } from '../../contexts.js';
+import { parseTemplate, runTemplate } from '../../templates.js';
 import { CliError, type CommandSpec } from '../../types.js';
 import { current, goJson, lookup, storage } from './common.js';
 
@@ -36,8 +37,13 @@ export const inspectCommand: CommandSpec = {
       }
     }
     const format = inv.flags.string('format');
-    if (format === '' || format === 'json') ctx.stdout.write(`${goJson(out)}\n`);
-    else throw new CliError('berth context inspect --format: templates need the format helper (not merged yet); use --format json');
+    if (format === '') ctx.stdout.write(`${goJson(out)}\n`);
+    // json: Go's json.Marshal of the list, on one line
+    else if (format === 'json') ctx.stdout.write(`${goJson(out, '')}\n`);
+    else {
+      const t = parseTemplate(format);
+      for (const o of out) ctx.stdout.write(`${runTemplate(t, o)}\n`);
+    }
     if (errors.length > 0) throw new CliError(errors.join('\n'));
     return 0;
   },

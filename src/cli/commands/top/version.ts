@@ -1,8 +1,9 @@
 /** `berth version`: the client's and the server's versions, in `docker version`'s layout. */
 import { arch, platform } from 'node:process';
-import { tabwrite } from '../../columns.js';
-import { CLIENT_API_VERSION } from '../../stand-in-client.js';
-import { type CliContext, CliError, type CommandSpec } from '../../types.js';
+import { MAX_API_VERSION as CLIENT_API_VERSION } from '../../../client/client.js';
+import { tabwrite } from '../../format/index.js';
+import { parseTemplate, runTemplate } from '../../templates.js';
+import type { CliContext, CommandSpec } from '../../types.js';
 import { CLIENT_BUILT, CLIENT_COMMIT, CLIENT_VERSION } from '../../version-info.js';
 
 interface Component {
@@ -26,7 +27,6 @@ const goArch = (a: string) => (a === 'x64' ? 'amd64' : a === 'ia32' ? '386' : a)
 /** The Client section's data (docker's clientVersion: GoVersion holds the runtime's version, here Node's). */
 export function clientInfo(ctx: CliContext, apiVersion: string, context: string): Record<string, unknown> {
   return {
-    Platform: { Name: '' },
     Version: CLIENT_VERSION,
     ApiVersion: apiVersion,
     DefaultAPIVersion: CLIENT_API_VERSION,
@@ -70,18 +70,7 @@ export function renderVersion(v: VersionInfo): string {
       }
     }
   }
-  return `${tabwrite(t, 20, 1)}\n`;
-}
-
-/** The `{{json .}}`-like formats this frame can render before the format helper lands. */
-function simpleFormat(format: string, v: VersionInfo): string | undefined {
-  if (format === 'json' || format === '{{json .}}') return `${JSON.stringify(v)}\n`;
-  const m = /^\{\{\s*(json\s+)?\.([A-Za-z.]+)\s*\}\}$/.exec(format);
-  if (!m) return undefined;
-  let cur: unknown = v;
-  for (const k of (m[2] as string).split('.')) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
-  if (m[1]) return `${JSON.stringify(cur ?? null)}\n`;
-  return `${cur === undefined ? '<no value>' : typeof cur === 'object' ? JSON.stringify(cur) : String(cur)}\n`;
+  return `${tabwrite(t, { minwidth: 20, padding: 1 })}\n`;
 }
 
 export const versionCommand: CommandSpec = {
@@ -101,24 +90,21 @@ export const versionCommand: CommandSpec = {
   async run(ctx, inv) {
     const target = (ctx as { target?: () => { context: string } }).target?.();
     const format = inv.flags.string('format');
+    // a bad template fails before the daemon is asked (docker's order)
+    const template = format === '' ? undefined : parseTemplate(format === 'json' ? '{{json .}}' : format, 'version', 64);
     let server: ServerVersion | undefined;
     let apiVersion = CLIENT_API_VERSION;
     let failure: unknown;
     try {
       const client = await ctx.client();
-      apiVersion = client.version;
       server = (await client.json<ServerVersion>('GET', '/version')).body;
+      apiVersion = client.version; // negotiated by the first request
     } catch (err) {
       failure = err;
     }
     const info: VersionInfo = { Client: clientInfo(ctx, apiVersion, target?.context ?? 'default'), Server: server };
     if (format === '') ctx.stdout.write(renderVersion(info));
-    else {
-      const out = simpleFormat(format, info);
-      if (out === undefined)
-        throw new CliError(`berth version --format: this template needs the format helper (not merged yet): ${format}`);
-      ctx.stdout.write(out);
-    }
+    else ctx.stdout.write(`${runTemplate(template as NonNullable<typeof template>, info)}\n`);
     if (failure !== undefined) throw failure;
     return 0;
   },
