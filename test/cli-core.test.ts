@@ -142,7 +142,10 @@ describe('berth: bad input and help', { skip: noBin }, () => {
     assert.equal(bare.stderr, h.stdout);
     const g = berth(['context', '--help']);
     assert.equal(g.code, 0);
-    assert.match(g.stdout, /^Usage: {2}berth context COMMAND\n\nManage contexts\n\nCommands:\n {2}inspect {5}Display/);
+    assert.match(
+      g.stdout,
+      /^Usage: {2}berth context COMMAND\n\nManage contexts\n\nCommands:\n {2}create {6}Create a context\n {2}inspect {5}Display/,
+    );
     assert.equal(berth(['context']).stderr, g.stdout);
     const c = berth(['context', 'ls', '-h']);
     assert.equal(c.code, 0);
@@ -259,6 +262,42 @@ describe('berth: contexts of one socket', { skip: noBin }, () => {
     }
   });
 
+  it('create and rm write and remove what docker context create/rm do', { skip: existsSync(DOCKER) ? false : `no ${DOCKER}` }, () => {
+    const homes = { berth: mkdtempSync(join(tmpdir(), 'berth-ctx-b-')), docker: mkdtempSync(join(tmpdir(), 'berth-ctx-d-')) };
+    const ca = '/etc/ssl/certs/ca-certificates.crt';
+    const steps = [
+      ['context', 'create', 'aa', '--docker', 'host=unix:///tmp/a.sock', '--description', 'hi'],
+      ['context', 'create', 'aa', '--docker', 'host=unix:///tmp/b.sock'],
+      ['context', 'create', 'x'],
+      ['context', 'create', 'default'],
+      ['context', 'create', 'bb'],
+      ['context', 'create', 'cc', '--from', 'aa'],
+      ['context', 'create', 'dd', '--docker', `host=tcp://1.2.3.4,ca=${ca}`],
+      ['context', 'create', 'ee', '--docker', 'foo=bar'],
+      ['context', 'create', 'ff', '--from', 'nope'],
+      ['context', 'use', 'aa'],
+      ['context', 'rm', 'aa'],
+      ['context', 'rm', 'nope', 'bb'],
+      ['context', 'rm', '-f', 'aa', 'nope'],
+      ['context', 'show'],
+      ['context', 'inspect', '-f', '{{.Name}} {{json .Endpoints}} {{json .TLSMaterial}} {{.Storage.TLSPath}}', 'cc', 'dd'],
+    ];
+    try {
+      for (const argv of steps) {
+        const b = berth(argv, { HOME: homes.berth, BERTH_DEFAULT_HOST: undefined });
+        const d = spawnSync(DOCKER, argv, { env: { PATH: process.env.PATH, HOME: homes.docker }, encoding: 'utf8' });
+        const same = (s: string) =>
+          s.replaceAll(homes.docker, homes.berth).replace(/unix:\/\/\/var\/run\/docker\.sock/g, 'unix:///run/berth/berth.sock');
+        assert.equal(b.stdout, same(d.stdout), argv.join(' '));
+        assert.equal(b.stderr, same(d.stderr), argv.join(' '));
+        assert.equal(b.code, d.status, argv.join(' '));
+      }
+    } finally {
+      rmSync(homes.berth, { recursive: true, force: true });
+      rmSync(homes.docker, { recursive: true, force: true });
+    }
+  });
+
   it('-H and --context conflict; two -H are refused', () => {
     const r = berth(['-H', 'unix:///a.sock', '-c', 'x', 'version']);
     assert.equal(r.code, 1);
@@ -282,7 +321,7 @@ describe('berth completion', { skip: noBin }, () => {
     const reg = spawnSync('bash', ['-c', `source ${file}; complete -p berth`], { encoding: 'utf8' });
     assert.equal(reg.stdout.trim(), 'complete -F _berth berth');
     assert.deepEqual(probe('berth con'), ['container', 'context']);
-    assert.deepEqual(probe('berth context '), ['--help', 'inspect', 'list', 'ls', 'show', 'use']);
+    assert.deepEqual(probe('berth context '), ['--help', 'create', 'inspect', 'list', 'ls', 'remove', 'rm', 'show', 'use']);
     assert.deepEqual(probe('berth -H unix:///x context l'), ['list', 'ls']);
     assert.deepEqual(probe('berth context ls --'), ['--format', '--help', '--quiet']);
     assert.deepEqual(probe('berth --t'), ['--tls', '--tlscacert', '--tlscert', '--tlskey', '--tlsverify']);
@@ -321,8 +360,6 @@ describe('berth: berthd on demand', () => {
     writeFileSync(env.BERTH_CONFIG_FILE, '{}');
     const pidfile = join(dir, 'exec', 'berthd.pid');
     try {
-      // a lock left by a starter that was killed does not hold the next one back
-      writeFileSync(join(dir, 'berthd.log.starting'), '999999999\n');
       // two calls at once: one starts berthd, the other waits for it
       const [r, r2] = await Promise.all([berthAsync(['version'], env), berthAsync(['version'], env)]);
       assert.equal(r.code, 0, r.stderr);

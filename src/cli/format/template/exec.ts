@@ -4,10 +4,13 @@
  * for key "Foo"`, `can't evaluate field Foo in type string`, `wrong number of args for Label:
  * want 1 got 0`, `error calling index: index out of range: 5`.
  */
+
+import { formatDuration } from '../units.js';
 import { printOne } from './gofmt.js';
 import { type Node, nodeString, type PipeNode, type Tree } from './parse.js';
 import {
   GoFloat,
+  GoStringerInt,
   isStringSlice,
   isTrue,
   kindOf,
@@ -15,6 +18,8 @@ import {
   mapGet,
   mapOfStrings,
   mapSize,
+  NilMap,
+  NilSlice,
   numberOf,
   structType,
   typeName,
@@ -32,8 +37,13 @@ export interface GoFunc {
 }
 export type FuncMap = Record<string, GoFunc>;
 
-/** missingkey=default prints `<no value>`; zero gives the zero value; error fails (docker inspect's raw pass). */
-export type MissingKey = 'default' | 'zero' | 'error';
+/**
+ * missingkey=default prints `<no value>`; zero gives the zero value; error fails. 'inspect'
+ * stands for docker inspect's two passes (Go structs first, then the raw JSON with
+ * missingkey=error): a key missing from an object that is a struct in Docker's types fails with
+ * the raw pass's message, one missing from a map (labels, options) is `<no value>`.
+ */
+export type MissingKey = 'default' | 'zero' | 'error' | 'inspect';
 
 /** An execution failure, with Go's message. */
 export class TemplateExecError extends Error {
@@ -373,13 +383,20 @@ class State {
         this.errorf(`${fieldName} is an unexported field of struct type ${structType(obj)}`);
       }
     } else if (kind === 'map') {
+      // A Go map type with methods (Docker's SubHeaderContext): methods come first.
+      if (receiver instanceof Map && /^\p{Lu}/u.test(fieldName) && Object.getPrototypeOf(receiver) !== Map.prototype) {
+        const m = (receiver as unknown as Record<string, unknown>)[fieldName];
+        if (typeof m === 'function') return this.evalMethod(dot, receiver, fieldName, m as (...a: unknown[]) => unknown, node, args, final);
+      }
       if (hasArgs) this.errorf(`${fieldName} is not a method but has arguments`);
       const result = mapGet(receiver, fieldName);
       if (result === undefined) {
-        if (this.opts.missingKey === 'error') this.errorf(`map has no entry for key ${JSON.stringify(fieldName)}`);
+        if (this.opts.missingKey === 'error' || (this.opts.missingKey === 'inspect' && looksLikeStruct(receiver))) {
+          this.errorf(`map has no entry for key ${JSON.stringify(fieldName)}`);
+        }
         if (this.opts.missingKey === 'zero') return mapZero(receiver);
       }
-      return result;
+      return this.opts.missingKey === 'inspect' ? typedField(fieldName, result) : result;
     }
     return this.errorf(`can't evaluate field ${fieldName} in type ${typeName(receiver)}`);
   }
@@ -453,7 +470,8 @@ class State {
       (typ === 'int' && k === 'int' && !(value instanceof GoFloat)) ||
       (typ === 'float' && k === 'float') ||
       (typ === 'bool' && k === 'bool') ||
-      (typ === 'strings' && (isStringSlice(value) || (Array.isArray(value) && value.length === 0)));
+      // null: the Engine's JSON for a nil []string (`join .Config.Cmd " "` with no Cmd).
+      (typ === 'strings' && (value === null || isStringSlice(value) || (Array.isArray(value) && value.length === 0)));
     if (!ok) this.errorf(`wrong type for value; expected ${goType(typ)}; got ${k === 'nil' ? 'interface {}' : typeName(value)}`);
     return value;
   }
@@ -528,4 +546,92 @@ export function mapZero(m: unknown): Val {
   // Docker's label and option maps are map[string]string: their zero is "" (`index .Labels "x"`
   // prints nothing when there is no such label, also when there are no labels at all).
   return mapOfStrings(m) ? '' : null;
+}
+
+/**
+ * Whether a JSON object stands for a Go struct in Docker's types (State, Config, a Mount) rather
+ * than a map (Labels, Options, Volumes, Networks): structs have capitalised field names and
+ * values of several types; Docker's maps have keys of any form, or all-string values.
+ */
+export function looksLikeStruct(m: unknown): boolean {
+  if (m instanceof Map) return false;
+  const keys = Object.keys(m as object);
+  if (keys.length === 0) return false;
+  if (!keys.every((k) => /^\p{Lu}/u.test(k))) return false;
+  return !mapOfStrings(m);
+}
+
+/** Docker's []T fields that the Engine sends as null when nil (Go prints a nil slice as []). */
+const NIL_SLICE_FIELDS = new Set([
+  'Env',
+  'Cmd',
+  'Entrypoint',
+  'Binds',
+  'Links',
+  'Dns',
+  'DnsOptions',
+  'DnsSearch',
+  'ExtraHosts',
+  'CapAdd',
+  'CapDrop',
+  'GroupAdd',
+  'SecurityOpt',
+  'Devices',
+  'DeviceRequests',
+  'DeviceCgroupRules',
+  'Ulimits',
+  'OnBuild',
+  'Shell',
+  'Mounts',
+  'Aliases',
+  'Layers',
+  'RepoTags',
+  'RepoDigests',
+  'Test',
+  'BlkioWeightDevice',
+  'BlkioDeviceReadBps',
+  'BlkioDeviceWriteBps',
+  'BlkioDeviceReadIOps',
+  'BlkioDeviceWriteIOps',
+  'MaskedPaths',
+  'ReadonlyPaths',
+  'ExecIDs',
+  'Log',
+  'DNSNames',
+  'VolumesFrom',
+  'Warnings',
+]);
+/** Docker's map fields the Engine sends as null when nil (Go prints a nil map as map[]). */
+const NIL_MAP_FIELDS = new Set([
+  'Labels',
+  'Volumes',
+  'ExposedPorts',
+  'Ports',
+  'PortBindings',
+  'Tmpfs',
+  'Sysctls',
+  'StorageOpt',
+  'Options',
+  'DriverOpts',
+  'Annotations',
+  'Data',
+  'Networks',
+  'Status',
+]);
+/** Healthcheck's time.Duration fields: Go prints them as "1m30s". */
+const DURATION_FIELDS = new Set(['Interval', 'Timeout', 'StartPeriod', 'StartInterval']);
+
+/**
+ * docker inspect runs templates over Docker's Go types first: a nil slice or map prints as `[]`
+ * or `map[]` (not `<nil>`), a time.Duration as `1m30s`. The JSON has lost those types; the
+ * field's name brings them back for the fields where it shows.
+ */
+function typedField(name: string, v: Val): Val {
+  if (v === null) {
+    if (NIL_SLICE_FIELDS.has(name)) return new NilSlice();
+    if (NIL_MAP_FIELDS.has(name)) return new NilMap();
+  } else if (typeof v === 'number' && DURATION_FIELDS.has(name) && Number.isInteger(v)) {
+    return new GoStringerInt(v, 'time.Duration', formatDuration);
+  }
+  return v;
 }

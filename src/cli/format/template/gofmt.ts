@@ -4,7 +4,7 @@
  * `<nil>`, floats as `%g` with the shortest digits (`1e+06`), and the `%!d(string=x)` family for
  * bad verbs and arguments.
  */
-import { bytesOf, GoFloat, isStringSlice, kindOf, mapEntries, numberOf, structType, typeName } from './values.js';
+import { bytesOf, GoStringerInt, isStringSlice, kindOf, mapEntries, numberOf, structType, typeName } from './values.js';
 
 /** A struct (class instance) that prints itself, as a Go fmt.Stringer. */
 interface Stringer {
@@ -323,7 +323,8 @@ function printValue(v: unknown, verb: string, spec: Spec, depth: number): string
     case 'bool':
       return verb === 'v' || verb === 't' ? pad(String(v), spec) : badVerb(verb, v);
     case 'int':
-      return fmtInteger(v as number, verb, spec) ?? badVerb(verb, v);
+      if (v instanceof GoStringerInt && 'vsqxX'.includes(verb)) return fmtString(v.String(), verb, spec) ?? badVerb(verb, v);
+      return fmtInteger(numberOf(v), verb, spec) ?? badVerb(verb, v);
     case 'float': {
       const x = numberOf(v);
       return fmtFloatVerb(x, verb, spec) ?? badVerb(verb, v);
@@ -387,10 +388,12 @@ export function sprintf(format: string, args: unknown[]): string {
     argNum = num - 1;
     i = close + 1;
   };
+  // Go refuses a width or precision argument (`*`) over a million (tooLarge).
+  const tooLarge = (x: number) => x > 1e6 || x < -1e6;
   const intArg = (): number | undefined => {
     if (argNum >= args.length) return undefined;
     const a = args[argNum++];
-    return kindOf(a) === 'int' ? numberOf(a) : undefined;
+    return kindOf(a) === 'int' && !tooLarge(numberOf(a)) ? numberOf(a) : undefined;
   };
   while (i < n) {
     const pct = format.indexOf('%', i);
@@ -477,6 +480,11 @@ export function sprintf(format: string, args: unknown[]): string {
       continue;
     }
     const a = args[argNum++];
+    if (verb === 'v' && spec.sharp && typeof a === 'string') {
+      // %#v: Go syntax; for the strings templates print, the quoted string.
+      out += pad(quote(a), spec);
+      continue;
+    }
     if (verb === 'v' && (spec.sharp || spec.plus)) {
       out += printValue(a, 'v', { ...spec, sharp: false }, 0);
       continue;
