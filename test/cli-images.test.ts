@@ -5,7 +5,8 @@
  * through the same config.json.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,14 +50,18 @@ describe('berth image commands', { skip, concurrency: false }, () => {
       ...(o.input !== undefined ? { input: o.input } : {}),
     });
   /** Both CLIs: the same exit code and output, `docker` read as `berth`. */
-  const same = async (args: string[], o: { input?: string } = {}) => {
-    const b = await berth(args, o);
-    const k = await docker(args, o);
+  const same = async (args: string[], o: { input?: string; readOnly?: boolean } = {}) => {
+    // read-only commands run side by side (the suite's time), others one after the other
+    const [b, k] = o.readOnly ? await Promise.all([berth(args, o), docker(args, o)]) : [await berth(args, o), await docker(args, o)];
     const norm = (s: string) =>
       s
         .replaceAll(dockerConfig, '<config>')
         .replaceAll(berthConfig, '<config>')
-        .replace(/\bdocker(?=[ :'])/g, 'berth');
+        .replace(/\bdocker(?=[ :'])/g, 'berth')
+        // the two calls are a moment apart: "41 seconds ago" may be "42 seconds ago" (and a
+        // table one column wider); the alignment itself is checked on berth's own tables
+        .replace(/\b(\d+ seconds|About a minute|\d+ minutes) ago\b/g, 'a while ago')
+        .replace(/(?<=\S) {2,}(?=\S)/g, '  ');
     assert.equal(b.code, k.code, `${b.command}: exit ${b.code} vs docker's ${k.code}\n${b.stderr}\n${k.stderr}`);
     assert.equal(norm(b.stderr), norm(k.stderr), b.command);
     assert.equal(norm(b.stdout), norm(k.stdout), b.command);
@@ -180,6 +185,60 @@ describe('berth image commands', { skip, concurrency: false }, () => {
     assert.match(entry.identitytoken, /^[0-9a-f-]{36}$/);
   });
 
+  it('login through a credential helper (credsStore) and on a terminal, shared with docker', async () => {
+    const cfg = join(dir, 'helper-config');
+    const bin = join(dir, 'bin');
+    mkdirSync(cfg);
+    mkdirSync(bin, { recursive: true });
+    // a docker-credential-* helper keeping one secret per server in files
+    const store = join(dir, 'helper-store');
+    mkdirSync(store);
+    writeFileSync(
+      join(bin, 'docker-credential-filestore'),
+      `#!/bin/sh\nset -e\nin=$(cat)\ncase "$1" in\n` +
+        `store) url=$(printf '%s' "$in" | sed 's/.*"ServerURL":"\\([^"]*\\)".*/\\1/'); printf '%s' "$in" > "${store}/$url" ;;\n` +
+        `get) if [ -f "${store}/$in" ]; then cat "${store}/$in"; else echo "credentials not found in native keychain"; exit 1; fi ;;\n` +
+        `erase) rm -f "${store}/$in" ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(join(cfg, 'config.json'), JSON.stringify({ credsStore: 'filestore' }));
+    const path = `${bin}:${process.env.PATH}`;
+    const withPath = (args: string[], cli: 'berth' | 'docker', input?: string) =>
+      runCommand(cli === 'berth' ? [process.execPath, BIN, ...args] : [DOCKER_V28, ...args], {
+        env: { ...env(cfg), PATH: path },
+        guardMs: 60_000,
+        ...(input !== undefined ? { input } : {}),
+      });
+    const b = await withPath(['login', '-u', 'alice', '--password-stdin', basic.host], 'berth', 'pw\n');
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(b.stderr, '', 'no "unencrypted" warning with a helper');
+    assert.deepEqual(JSON.parse(readFileSync(join(cfg, 'config.json'), 'utf8')), { credsStore: 'filestore', auths: { [basic.host]: {} } });
+    assert.deepEqual(JSON.parse(readFileSync(join(store, basic.host), 'utf8')), { ServerURL: basic.host, Username: 'alice', Secret: 'pw' });
+    await berth(['rmi', `${basic.host}/bb:v1`]);
+    const dk = await withPath(['pull', `${basic.host}/bb:v1`], 'docker');
+    assert.equal(dk.code, 0, dk.stderr);
+    const lo = await withPath(['logout', basic.host], 'berth');
+    assert.equal(lo.code, 0, lo.stderr);
+    assert.ok(!existsSync(join(store, basic.host)), 'erased from the helper');
+
+    // on a terminal: Username and Password asked, the password not echoed
+    const pty = await runCommand(
+      [
+        'sh',
+        '-c',
+        `(sleep 1; printf 'alice\\r'; sleep 0.5; printf 'pw\\r'; sleep 1) | script -qec "${process.execPath} ${BIN} login ${basic.host}" /dev/null`,
+      ],
+      { env: env(join(dir, 'pty-config')), guardMs: 60_000 },
+    );
+    assert.equal(pty.code, 0, pty.stdout);
+    assert.match(pty.stdout, /^Username: alice\r\nPassword: \r\n/);
+    assert.match(pty.stdout, /Login Succeeded\r\n$/);
+    assert.equal(
+      JSON.parse(readFileSync(join(dir, 'pty-config', 'config.json'), 'utf8')).auths[basic.host].auth,
+      Buffer.from('alice:pw').toString('base64'),
+    );
+  });
+
   it('login: bad input and refusals, as docker says them', async () => {
     const wrong = await same(['login', '-u', 'alice', '-p', 'nope', basic.host]);
     assert.equal(wrong.code, 1);
@@ -300,7 +359,7 @@ describe('berth image commands', { skip, concurrency: false }, () => {
       const keep = tags.includes('busybox:latest') ? 'busybox:latest' : tags[0];
       for (const extra of tags.filter((t) => t !== keep)) await d.api('DELETE', `/images/${extra}`);
     }
-    for (const args of [
+    const cases: string[][] = [
       ['images'],
       ['images', '-a'],
       ['images', '-q'],
@@ -327,9 +386,9 @@ describe('berth image commands', { skip, concurrency: false }, () => {
       ['image', 'inspect', '-f', '{{.Size}} {{json .RootFS}}', 'busybox'],
       ['image', 'inspect', '-f', '{{.Size}} {{.Foo}}', 'busybox'],
       ['image', 'inspect', 'nope', 'busybox'],
-    ]) {
-      await same(args);
-    }
+    ];
+    // three comparisons at a time: all of them only read
+    for (let i = 0; i < cases.length; i += 3) await Promise.all(cases.slice(i, i + 3).map((args) => same(args, { readOnly: true })));
     const table = await berth(['images']);
     assert.match(table.stdout, /^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n/);
     assert.match(table.stdout, /\n127\.0\.0\.1:\d+\/bb +v1 +[0-9a-f]{12} +N\/A +2\.\d+MB\n/);
@@ -349,5 +408,68 @@ describe('berth image commands', { skip, concurrency: false }, () => {
     assert.equal(yes.code, 0, yes.stderr);
     assert.match(yes.stdout, new RegExp(`Deleted Images:\ndeleted: ${id}\n(deleted: sha256:[0-9a-f]{64}\n)*\nTotal reclaimed space: `));
     await same(['image', 'prune', '-f']);
+  });
+});
+
+describe('berth image commands: help, and a daemon that dies mid-stream', { skip: existsSync(BIN) ? false : `${BIN} not built` }, () => {
+  it('--help word for word as the v28 docker CLI', { skip: existsSync(DOCKER_V28) ? false : 'no docker CLI' }, async () => {
+    const env = { BERTH_NO_AUTOSTART: '1', NODE_EXTRA_CA_CERTS: undefined, DOCKER_HOST: 'unix:///nonexistent.sock' };
+    await Promise.all(
+      [
+        ['pull'],
+        ['push'],
+        ['images'],
+        ['rmi'],
+        ['history'],
+        ['save'],
+        ['load'],
+        ['import'],
+        ['image', 'inspect'],
+        ['image', 'prune'],
+        ['login'],
+        ['logout'],
+        ['tag'],
+      ].map(async (cmd) => {
+        const [b, k] = await Promise.all([
+          runCommand([process.execPath, BIN, ...cmd, '--help'], { env }),
+          runCommand([DOCKER_V28, ...cmd, '--help'], { env }),
+        ]);
+        // docker's name becomes berth's, except in URLs
+        assert.equal(b.stdout, k.stdout.replace(/\bdocker\b(?!\.com)/g, 'berth'), cmd.join(' '));
+      }),
+    );
+  });
+
+  it('pull and save: "unexpected EOF", exit 1, no partial archive left', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-cli-images-cut-'));
+    const sock = join(dir, 'fake.sock');
+    const server = createServer((req, res) => {
+      if (req.url?.endsWith('/_ping')) {
+        res.writeHead(200, { 'Api-Version': '1.41', 'Content-Type': 'text/plain' });
+        res.end('OK');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': req.url?.includes('/images/get') ? 'application/x-tar' : 'application/json' });
+      res.write(
+        req.url?.includes('/images/get')
+          ? Buffer.alloc(4096)
+          : '{"status":"Pulling from x","id":"latest"}\r\n{"status":"Downloading","progressDetail":{"current":1,"total":10},"id":"abc"}\r\n',
+      );
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    t.after(() => {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const env = { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: dir, BERTH_NO_AUTOSTART: '1', NODE_EXTRA_CA_CERTS: undefined };
+    const pull = await runCommand([process.execPath, BIN, 'pull', 'x:latest'], { env, guardMs: 30_000 });
+    assert.equal(pull.code, 1);
+    assert.equal(pull.stdout, 'latest: Pulling from x\n');
+    assert.equal(pull.stderr, 'unexpected EOF\n');
+    const save = await runCommand([process.execPath, BIN, 'save', '-o', join(dir, 'x.tar'), 'x'], { env, guardMs: 30_000 });
+    assert.equal(save.code, 1);
+    assert.equal(save.stderr, 'failed to save image: unexpected EOF\n');
+    assert.deepEqual(readdirSync(dir).sort(), ['fake.sock'], 'neither the archive nor its temp file is left');
   });
 });

@@ -167,6 +167,12 @@ export function renderMessage(
   return error === undefined ? { text } : { text, error };
 }
 
+/** A response body that ended before its end (the daemon died, the socket was reset). */
+export function isCutShort(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return e?.message === 'aborted' || e?.code === 'ECONNRESET' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.code === 'EPIPE';
+}
+
 /**
  * Reads a daemon's JSON message stream to its end and shows it on `out` as the docker CLI does.
  * Rejects with a CliError (exit 1) carrying the stream's `errorDetail` message.
@@ -196,6 +202,8 @@ export async function displayProgress(
   } catch (err) {
     // a broken stream (garbage, cut short): its text, exit 1
     if (err instanceof StreamError) throw new CliError(err.message, 1);
+    // the connection dropped mid-stream: Go's reader says unexpected EOF
+    if (isCutShort(err)) throw new CliError('unexpected EOF', 1);
     throw err;
   }
 }
