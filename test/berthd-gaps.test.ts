@@ -2,9 +2,14 @@
  * Engine gaps closed after issue 8, each against what Debian's dockerd 20.10 does (observed with
  * test/helpers/dockerd.ts, the texts below are its own): `docker exec -w` of a missing directory
  * fails and leaves the container alone (runc's words, exit 126; `-d` answers the error), while
- * `docker run -w` still creates it.
+ * `docker run -w` still creates it; `docker cp` from a stopped container sees its /etc/hosts,
+ * /etc/hostname, /etc/resolv.conf and its volumes and binds (moby's mountVolumes), `docker
+ * export` does not.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berthd, berthdUnavailable, DOCKER_2010 } from './helpers/berthd.js';
 
@@ -84,5 +89,102 @@ describe('berthd: engine gaps', { skip, timeout: 300_000 }, () => {
     const run = await docker(['run', '--rm', '-w', '/newdir/a', 'busybox', 'pwd']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, '/newdir/a\n');
+  });
+
+  /** The names and contents of a tar's regular files. */
+  const tarFiles = (tar: Buffer): Map<string, string> => {
+    const out = new Map<string, string>();
+    for (let off = 0; off + 512 <= tar.length; ) {
+      const h = tar.subarray(off, off + 512);
+      if (h.every((b) => b === 0)) break;
+      const name = h.subarray(0, 100).toString().replace(/\0.*$/s, '');
+      const size = Number.parseInt(h.subarray(124, 136).toString().replace(/\0.*$/s, '').trim() || '0', 8);
+      const type = String.fromCharCode(h[156] ?? 0);
+      if (type === '0' || type === '\0') out.set(name, tar.subarray(off + 512, off + 512 + size).toString());
+      off += 512 + Math.ceil(size / 512) * 512;
+    }
+    return out;
+  };
+
+  test('cp from a stopped container: its /etc/hosts, hostname, resolv.conf, volumes and binds; export without them', async () => {
+    const host = join(d.dir, 'cp-bind');
+    mkdirSync(host);
+    writeFileSync(join(host, 'x'), 'from-the-host\n');
+    const run = await docker([
+      'run',
+      '--name',
+      'cps',
+      '--hostname',
+      'hh',
+      '--add-host',
+      'extra.example:10.1.2.3',
+      '-v',
+      'cpvol:/data',
+      '-v',
+      `${host}:/b:ro`,
+      'busybox',
+      'sh',
+      '-c',
+      'echo in-volume > /data/f; cat /etc/hostname',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'hh\n');
+    const files = (await d.api('GET', '/containers/cps/json')).body as { HostsPath: string; HostnamePath: string; ResolvConfPath: string };
+    // the container's own files, as its processes saw them (dockerd: the same content, mode 0644)
+    const cpOut = async (p: string) => {
+      const r = await d.docker(['cp', `cps:${p}`, '-']);
+      assert.equal(r.code, 0, `${p}: ${r.stderr}`);
+      return r;
+    };
+    const raw = async (p: string) => {
+      const out = join(d.dir, 'cp-out.tar');
+      execFileSync('curl', ['-sf', '--unix-socket', d.socket, '-o', out, `http://x/v1.41/containers/cps/archive?path=${p}`]);
+      return tarFiles(readFileSync(out));
+    };
+    for (const [p, own] of [
+      ['/etc/hosts', files.HostsPath],
+      ['/etc/hostname', files.HostnamePath],
+      ['/etc/resolv.conf', files.ResolvConfPath],
+    ] as const) {
+      await cpOut(p);
+      const got = await raw(p);
+      const base = p.slice(p.lastIndexOf('/') + 1);
+      assert.equal(got.get(base), readFileSync(own, 'utf8'), p);
+    }
+    assert.match((await raw('/etc/hosts')).get('hosts') ?? '', /^10\.1\.2\.3\textra\.example$/m);
+    assert.equal((await raw('/etc/hostname')).get('hostname'), 'hh\n');
+    const etc = await raw('/etc');
+    assert.equal(etc.get('etc/hostname'), 'hh\n', 'inside a directory too');
+    // the stat header of one: a regular file of the container's, 0644
+    const stat = await d.docker(['cp', 'cps:/etc/hostname', join(d.dir, 'hostname-out')]);
+    assert.equal(stat.code, 0, stat.stderr);
+    assert.equal(readFileSync(join(d.dir, 'hostname-out'), 'utf8'), 'hh\n');
+    // volumes and binds, as dockerd mounts them for the call
+    assert.equal((await raw('/data/f')).get('f'), 'in-volume\n');
+    assert.equal((await raw('/b/x')).get('x'), 'from-the-host\n');
+    // into the volume of a stopped container: it lands in the volume; the read-only bind refuses
+    const put = await docker(['cp', join(host, 'x'), 'cps:/data/put']);
+    assert.equal(put.code, 0, put.stderr);
+    const check = await docker(['run', '--rm', '-v', 'cpvol:/v', 'busybox', 'cat', '/v/put']);
+    assert.equal(check.stdout, 'from-the-host\n');
+    const ro = await docker(['cp', join(host, 'x'), 'cps:/b/y']);
+    assert.notEqual(ro.code, 0);
+    assert.equal(readFileSync(join(host, 'x'), 'utf8'), 'from-the-host\n');
+    // export: the rootfs alone (dockerd's too), not the container's files nor its volume
+    const exp = join(d.dir, 'export.tar');
+    const ex = await docker(['export', '-o', exp, 'cps']);
+    assert.equal(ex.code, 0, ex.stderr);
+    const exported = tarFiles(readFileSync(exp));
+    assert.notEqual(exported.get('etc/hostname'), 'hh\n');
+    assert.equal(exported.get('data/f'), undefined);
+    assert.equal(exported.get('b/x'), undefined);
+    assert.deepEqual(d.mounts(), [], 'nothing left mounted');
+    // never started: nothing of a run to mount (dockerd has no network files then either)
+    const created = await docker(['create', '--name', 'cpc2', '--hostname', 'never', 'busybox', 'true']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.notEqual((await d.docker(['cp', 'cpc2:/etc/hostname', '-'])).stdout.includes('never'), true);
+    await docker(['rm', '-f', 'cps', 'cpc2']);
+    await docker(['volume', 'rm', 'cpvol']);
+    assert.deepEqual(d.mounts(), []);
   });
 });
