@@ -4,11 +4,12 @@
  * fails and leaves the container alone (runc's words, exit 126; `-d` answers the error), while
  * `docker run -w` still creates it; `docker cp` from a stopped container sees its /etc/hosts,
  * /etc/hostname, /etc/resolv.conf and its volumes and binds (moby's mountVolumes), `docker
- * export` does not.
+ * export` does not; a log entry torn by a shim SIGKILLed mid-write is skipped by `docker logs`
+ * and cut off by the next run's shim, so that run's first entry is not glued to it and lost.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berthd, berthdUnavailable, DOCKER_2010 } from './helpers/berthd.js';
@@ -186,5 +187,30 @@ describe('berthd: engine gaps', { skip, timeout: 300_000 }, () => {
     await docker(['rm', '-f', 'cps', 'cpc2']);
     await docker(['volume', 'rm', 'cpvol']);
     assert.deepEqual(d.mounts(), []);
+  });
+
+  test('a torn last log entry (shim killed mid-write): logs skip it, the next run does not glue onto it', async () => {
+    const run = await docker(['run', '--name', 'torn', 'busybox', 'sh', '-c', 'echo line-$$']);
+    assert.equal(run.code, 0, run.stderr);
+    const id = (await docker(['inspect', '-f', '{{.Id}}', 'torn'])).stdout.trim();
+    const log = join(d.dataRoot, 'containers', id, `${id}-json.log`);
+    // what a write cut short by SIGKILL leaves: the first bytes of an entry, no '\n'
+    appendFileSync(log, '{"log":"a long line that was being written when the shim was kil');
+    const logs1 = await docker(['logs', 'torn']);
+    assert.equal(logs1.code, 0, logs1.stderr);
+    assert.equal(logs1.stdout, 'line-1\n');
+    assert.equal((await docker(['logs', '--tail', '1', 'torn'])).stdout, 'line-1\n');
+    // the next run's first entry starts on a line of its own
+    const again = await docker(['start', '-a', 'torn']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await docker(['logs', 'torn'])).stdout, 'line-1\nline-1\n');
+    assert.doesNotMatch(readFileSync(log, 'utf8'), /was kil/, 'the torn entry is cut off');
+    // a long tail without '\n' is not an entry of ours: ended, so that it is skipped alone
+    appendFileSync(log, 'x'.repeat(200 * 1024));
+    assert.equal((await docker(['start', '-a', 'torn'])).code, 0);
+    const logs3 = await docker(['logs', 'torn']);
+    assert.equal(logs3.code, 0, logs3.stderr);
+    assert.equal(logs3.stdout, 'line-1\nline-1\nline-1\n');
+    await docker(['rm', 'torn']);
   });
 });
