@@ -5,13 +5,17 @@
  * `docker run -w` still creates it; `docker cp` from a stopped container sees its /etc/hosts,
  * /etc/hostname, /etc/resolv.conf and its volumes and binds (moby's mountVolumes), `docker
  * export` does not; a log entry torn by a shim SIGKILLed mid-write is skipped by `docker logs`
- * and cut off by the next run's shim, so that run's first entry is not glued to it and lost.
+ * and cut off by the next run's shim, so that run's first entry is not glued to it and lost;
+ * shims live in the engine's cgroup for them (/berth/shims), so a kill of berthd's cgroup leaves
+ * the containers running.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readShimInfo } from '../src/engine/shim/client.js';
 import { Berthd, berthdUnavailable, DOCKER_2010 } from './helpers/berthd.js';
 
 const skip = berthdUnavailable();
@@ -212,5 +216,69 @@ describe('berthd: engine gaps', { skip, timeout: 300_000 }, () => {
     assert.equal(logs3.code, 0, logs3.stderr);
     assert.equal(logs3.stdout, 'line-1\nline-1\nline-1\n');
     await docker(['rm', 'torn']);
+  });
+
+  /** hierarchy (controllers, or '' for cgroup2) → path, from /proc/<pid>/cgroup. */
+  const cgroupsOf = (pid: number) =>
+    new Map(
+      readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const [, ctl, p] = /^\d+:([^:]*):(.*)$/.exec(l) ?? [];
+          return [ctl ?? '', p ?? ''] as const;
+        }),
+    );
+
+  test("shims live in the engine's cgroup for them, not berthd's: killing berthd's cgroup leaves containers running", async () => {
+    const unified = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find(
+      (m) => existsSync(join(m, 'cgroup.kill')) || existsSync(join(m, 'cgroup.subtree_control')),
+    );
+    const killable = unified !== undefined && existsSync(join(unified, 'cgroup.procs'));
+    // berthd in a cgroup of its own, as a service manager would run it
+    const own = unified ? join(unified, `berthd-gaps-${process.pid}`) : undefined;
+    if (own && killable) {
+      mkdirSync(own);
+      writeFileSync(join(own, 'cgroup.procs'), String(d.pid));
+    }
+    try {
+      const up = await docker(['run', '-d', '--name', 'cg', 'busybox', 'sleep', '1000']);
+      assert.equal(up.code, 0, up.stderr);
+      const id = up.stdout.trim();
+      const shim = readShimInfo(join(d.execRoot, 'containers', id));
+      assert.ok(shim);
+      const shimCg = cgroupsOf(shim.pid);
+      const berthdCg = cgroupsOf(d.pid!);
+      for (const [ctl, p] of shimCg) {
+        assert.match(p, /\/berth\/shims$/, `the shim's cgroup in '${ctl}'`);
+        assert.notEqual(p, berthdCg.get(ctl), `not berthd's in '${ctl}'`);
+      }
+      if (!own || !existsSync(join(own, 'cgroup.kill'))) return; // no cgroup.kill (kernel < 5.14): the placement is what is checked
+      // systemd stopping a service kills its cgroup: berthd goes, the shim and the container stay
+      const pid = Number((await docker(['inspect', '-f', '{{.State.Pid}}', 'cg'])).stdout.trim());
+      writeFileSync(join(own, 'cgroup.kill'), '1');
+      assert.ok(await d.exited(10_000), 'berthd killed with its cgroup');
+      await sleep(200);
+      assert.ok(existsSync(`/proc/${shim.pid}`), 'the shim survives');
+      assert.ok(existsSync(`/proc/${pid}`), 'the container survives');
+      await d.launch();
+      const st = await docker(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', 'cg']);
+      assert.equal(st.stdout.trim(), `running ${pid}`);
+      await docker(['rm', '-f', 'cg']);
+    } finally {
+      if (own && unified) {
+        // berthd back where it was, if this test failed before the kill
+        for (const p of readFileSync(join(own, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean))
+          writeFileSync(join(unified, 'cgroup.procs'), p);
+        for (let i = 0; i < 50; i++) {
+          try {
+            rmdirSync(own);
+            break;
+          } catch {
+            await sleep(50);
+          }
+        }
+      }
+    }
   });
 });

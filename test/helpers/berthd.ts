@@ -250,11 +250,14 @@ export class Berthd {
     }
     for (const m of this.mounts().reverse()) await runCommand(['umount', '-l', m]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
-    // The parent the engine's containers' cgroups sat under: removed once empty, if we made it.
+    // The parent the engine's containers' cgroups sat under, with the shims' cgroup in it
+    // (src/engine/shim/cgroups.ts): removed once empty, if we made it.
     for (const d of this.cgroupParents) {
-      try {
-        rmdirSync(d);
-      } catch {}
+      for (const dir of [join(d, 'shims'), d]) {
+        try {
+          rmdirSync(dir);
+        } catch {}
+      }
     }
   }
 }
