@@ -61,6 +61,10 @@ describe('berthd: engine gaps', { skip, timeout: 300_000 }, () => {
       file.stdout,
       `${EXEC_FAILED}chdir to cwd ("/etc/passwd") set in config.json failed: not a directory: unknown${ENOTDIR_HINT}\r\n`,
     );
+    // relative: refused as runc validates it, before anything starts
+    const rel = await docker(['exec', '-w', 'rel', 'wd', 'pwd']);
+    assert.equal(rel.code, 126);
+    assert.equal(rel.stdout, 'OCI runtime exec failed: exec failed: Cwd must be an absolute path: unknown\r\n');
     // detached: the API answers the start error (400), the CLI exits 1
     const det = await docker(['exec', '-d', '-w', '/missing', 'wd', 'pwd']);
     assert.equal(det.code, 1);
