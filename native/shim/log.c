@@ -101,11 +101,42 @@ static size_t escape(char *out, const unsigned char *s, size_t n) {
   return (size_t)(o - out);
 }
 
+/* A shim SIGKILLed in the middle of a write (a large entry is written page by page) leaves a
+ * torn entry without its '\n' at the end of the log. Appending to it would glue our first entry
+ * to it and readers would skip both: cut it off first (the log has one writer at a time). Only
+ * an entry of ours can be torn, so only the last sizeof entry bytes are searched; a longer tail
+ * without '\n' is someone else's garbage, ended with a '\n' so that readers skip it alone. */
+static void cut_torn_tail(struct logfile *l) {
+  char buf[4096];
+  off_t end = l->size, floor = l->size > (off_t)sizeof entry ? l->size - (off_t)sizeof entry : 0;
+  while (end > floor) {
+    size_t n = end - floor > (off_t)sizeof buf ? sizeof buf : (size_t)(end - floor);
+    if (pread(l->fd, buf, n, end - (off_t)n) != (ssize_t)n) return; /* cannot tell: leave it */
+    for (size_t i = n; i-- > 0;)
+      if (buf[i] == '\n') {
+        off_t keep = end - (off_t)n + (off_t)i + 1;
+        if (keep == l->size) return;
+        if (ftruncate(l->fd, keep) < 0)
+          diag("log: cut a torn entry off: %s", strerror(errno));
+        else
+          l->size = keep;
+        return;
+      }
+    end -= (off_t)n;
+  }
+  if (floor == 0) {
+    if (ftruncate(l->fd, 0) == 0) l->size = 0;
+  } else if (write(l->fd, "\n", 1) == 1) {
+    l->size++;
+  }
+}
+
 int log_open(struct logfile *l) {
-  l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  l->fd = open(l->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (l->fd < 0) return -1;
   struct stat st;
   l->size = fstat(l->fd, &st) == 0 ? st.st_size : 0;
+  if (l->size > 0) cut_torn_tail(l);
   return 0;
 }
 

@@ -97,6 +97,8 @@ struct client {
 
 /* ---- configuration (from the request) ---- */
 static char *cfg_id, *state_dir, *sock_path, *nsinit_path, *console_path, *runtime_path, *bundle, *cgroup_dir;
+static char *shim_cgroups[JMAX_ARRAY];
+static int shim_ncgroups;
 static const char *runtime_args[JMAX_ARRAY];
 static int runtime_nargs;
 static bool cfg_tty, cfg_stdin;
@@ -1456,6 +1458,9 @@ static void parse_request(void) {
   init_rows = json_int(&req, "rows", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
   init_cols = json_int(&req, "cols", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
   child_oom_adj = json_int(&req, "oom_score_adj", &x) && x >= -1000 && x <= 1000 ? (int)x : 0;
+  const struct jfield *sc = json_field(&req, "shim_cgroups");
+  if (sc && sc->type == J_ARR)
+    for (int k = 0; k < sc->n; k++) shim_cgroups[shim_ncgroups++] = xstrdup(sc->arr[k]);
   const struct jfield *ra = json_field(&req, "runtime_args");
   if (ra && ra->type == J_ARR)
     for (int k = 0; k < ra->n && k < JMAX_ARRAY - 8; k++) runtime_args[runtime_nargs++] = xstrdup(ra->arr[k]);
@@ -1592,6 +1597,15 @@ int main(int argc, char **argv) {
   }
   if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
     for (int fd = 3; fd < 1024; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  /* Out of berthd's cgroups, into the engine's cgroup for shims (the request's cgroup.procs
+   * files, one per hierarchy): a limit, a freeze or a kill of berthd's cgroup (systemd stopping
+   * the service) must not reach the containers' parents. Before any child exists, so that
+   * nothing of ours is left behind; a file we cannot write leaves us where we are (logged). */
+  for (int k = 0; k < shim_ncgroups; k++) {
+    int cf = open(shim_cgroups[k], O_WRONLY | O_CLOEXEC);
+    if (cf < 0 || write(cf, "0", 1) != 1) diag("join the shims' cgroup '%s': %s", shim_cgroups[k], strerror(errno));
+    if (cf >= 0) close(cf);
   }
   /* the shim must outlive an OOM in its container: -999; children get the container's value */
   int of = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);

@@ -149,7 +149,7 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
         isRunning: (id) => isActive(containers.find(id)?.State.Status ?? 'exited'),
       }),
       ...volumeRoutes({ volumes, events, volumeUsers: (name) => volumeUsers(engine, name) }),
-      ...archiveRoutes({ withRootfs: (ref, fn) => withContainerRootfs(engine, ref, fn) }),
+      ...archiveRoutes({ withRootfs: (ref, fn, opts) => withContainerRootfs(engine, ref, fn, opts) }),
       // stats, top, update, prune, commit, system df (h-more)
       ...containerMoreRoutes(engine),
       ...(extras.routes ?? []).flatMap((f) => f(engine, execs)),

@@ -250,7 +250,14 @@ export class Berthd {
     }
     for (const m of this.mounts().reverse()) await runCommand(['umount', '-l', m]).catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
-    // The parent the engine's containers' cgroups sat under: removed once empty, if we made it.
+    // The shims' cgroup (src/engine/shim/cgroups.ts), whoever made it: removed when empty (the
+    // kernel refuses while another berthd's shims live in it; a berthd makes it again when
+    // missing). Then the parent the containers' cgroups sat under, once empty, if we made it.
+    for (const d of cgroupParentDirs()) {
+      try {
+        rmdirSync(join(d, 'shims'));
+      } catch {}
+    }
     for (const d of this.cgroupParents) {
       try {
         rmdirSync(d);

@@ -12,7 +12,7 @@ import type { ApiRequest, ApiResponse, Route, RouteFactory } from '../types.js';
 
 export interface ArchiveDeps {
   /** Runs `fn` with the container's root directory and its name (`/name` → `name`); 404 when unknown. */
-  withRootfs<T>(idOrName: string, fn: (root: string, name: string) => Promise<T>): Promise<T>;
+  withRootfs<T>(idOrName: string, fn: (root: string, name: string) => Promise<T>, opts?: { mounts?: boolean }): Promise<T>;
 }
 
 export const STAT_HEADER = 'X-Docker-Container-Path-Stat';
@@ -83,8 +83,13 @@ export const archiveRoutes: RouteFactory<ArchiveDeps> = (deps): Route[] => [
     method: 'GET',
     path: '/containers/{id}/export',
     handler: (req, res) =>
-      deps.withRootfs(req.params.id ?? '', async (root) => {
-        await send(exportRootfs(root), res.stream('application/x-tar'), req.signal);
-      }),
+      deps.withRootfs(
+        req.params.id ?? '',
+        async (root) => {
+          await send(exportRootfs(root), res.stream('application/x-tar'), req.signal);
+        },
+        // dockerd exports the rootfs alone, without a stopped container's bind mounts
+        { mounts: false },
+      ),
   },
 ];

@@ -162,6 +162,8 @@ export async function startExec(
     onStart?.(err);
   };
   try {
+    // runc refuses this before it starts anything (libcontainer's validation), in its words
+    if (!process.cwd.startsWith('/')) throw new RuntimeValidationError('Cwd must be an absolute path');
     const r = await exec({
       root: engine.runtimeRoot,
       id: rec.Id,
@@ -205,6 +207,9 @@ function execConsoleSocket(engine: Engine, stateDir: string, id: string, execId:
   return path.join(dir, `${id.slice(0, 24)}.x${execId.slice(0, 12)}`);
 }
 
+/** A process runc's libcontainer refuses before starting it (no "unable to start container process"). */
+class RuntimeValidationError extends Error {}
+
 /**
  * A failed exec as dockerd 20.10 words it: containerd's shim wraps the runtime's error ("OCI
  * runtime exec failed: exec failed: unable to start container process: <cause>: unknown",
@@ -214,7 +219,8 @@ function execConsoleSocket(engine: Engine, stateDir: string, id: string, execId:
  */
 export function execStartError(err: unknown, object: string): BerthError {
   const cause = err instanceof Error ? err.message : String(err);
-  let message = `OCI runtime exec failed: exec failed: unable to start container process: ${cause}: unknown`;
+  const what = err instanceof RuntimeValidationError ? cause : `unable to start container process: ${cause}`;
+  let message = `OCI runtime exec failed: exec failed: ${what}: unknown`;
   const lower = message.toLowerCase();
   const known = /executable file not found|no such file or directory|permission denied|not a directory/.test(lower);
   if (lower.includes('not a directory'))

@@ -22,6 +22,7 @@ import { BerthError } from '../../common/errors.js';
 import { type CgroupDir, cgroupDirs, readCgroupLayout } from '../../runtime/cgroups/manager.js';
 import { mountAll } from '../../snapshots/mount.js';
 import type { Engine } from '../engine.js';
+import { shimCgroupProcs } from '../shim/cgroups.js';
 import { ShimClient } from '../shim/client.js';
 import type { ShimRequest } from '../shim/protocol.js';
 import { startShim } from '../shim/spawn.js';
@@ -70,6 +71,7 @@ export async function launchOciRuntime(engine: Engine, rec: ContainerRecord, o: 
     ...(o.oomScoreAdj ? { oom_score_adj: o.oomScoreAdj } : {}),
     // the shim kills the whole cgroup with it (`kill` with `all`: docker stop's SIGKILL)
     ...(cgroup ? { cgroup } : {}),
+    shim_cgroups: shimCgroupProcs(engine.log),
   };
   const shim = await startShim(req, undefined, ...(engine.options.shim ? [engine.options.shim] : []));
   const client = await ShimClient.connect(shim.socket);

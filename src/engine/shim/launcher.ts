@@ -25,6 +25,8 @@ export interface ShimLaunchOptions {
   stdin?: boolean;
   /** The container's cgroup v2 directory. */
   cgroup?: string;
+  /** cgroup.procs files the shim joins at start (cgroups.ts). */
+  shimCgroups?: string[];
   oomScoreAdj?: number;
   shim?: string;
   nsinit?: string;
@@ -115,6 +117,7 @@ export class ShimSession implements LaunchSession {
       stdin: opts.stdin,
       cgroup: opts.cgroup,
       oom_score_adj: opts.oomScoreAdj,
+      ...(opts.shimCgroups?.length ? { shim_cgroups: opts.shimCgroups } : {}),
     };
     const shim = await startShim(req, encodePlan(plan), opts.shim ?? shimPath());
     const client = await this.connect(shim.socket);

@@ -85,6 +85,8 @@ export interface ShimRequest {
   cgroup?: string;
   /** The container's oom_score_adj (the shim itself runs at -999). */
   oom_score_adj?: number;
+  /** cgroup.procs files the shim moves itself into at start (one per hierarchy): out of berthd's cgroups. */
+  shim_cgroups?: string[];
 }
 
 /** What the shim writes to exit.json and answers to `wait`. */
