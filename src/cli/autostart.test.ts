@@ -29,6 +29,13 @@ describe('berthd on demand', () => {
     assert.equal(startPlan(target('unix:///t/b.sock'), { BERTH_LOG: '/l/x.log', BERTH_PIDFILE: '/p.pid' }).log, '/l/x.log');
   });
 
+  it('BERTH_DOCKER_SOCKET: also listens where the docker CLI looks, naming the first socket too', () => {
+    const berth = 'unix:///run/berth/berth.sock';
+    assert.deepEqual(startPlan(target(berth), { BERTH_DOCKER_SOCKET: '1' }).args, ['-H', berth, '-H', 'unix:///var/run/docker.sock']);
+    assert.deepEqual(startPlan(target(berth), { BERTH_DOCKER_SOCKET: '/t/d.sock' }).args, ['-H', berth, '-H', 'unix:///t/d.sock']);
+    assert.deepEqual(startPlan(target(berth), { BERTH_DOCKER_SOCKET: '0' }).args, []);
+  });
+
   it('only for the default unix socket, when allowed', () => {
     const root = process.getuid?.() === 0;
     assert.equal(mayAutostart(target('unix:///run/berth/berth.sock'), {}), root);

@@ -62,7 +62,11 @@ export function startPlan(target: Target, env: NodeJS.ProcessEnv): StartPlan {
   const args: string[] = [];
   if (env.BERTH_DATA_ROOT) args.push('--data-root', env.BERTH_DATA_ROOT);
   if (env.BERTH_EXEC_ROOT) args.push('--exec-root', env.BERTH_EXEC_ROOT);
-  if (target.host !== BERTH_SOCKET) args.push('-H', target.host);
+  // BERTH_DOCKER_SOCKET (as scripts/berthd.sh): a second listener where the docker CLI looks; given
+  // -H, berthd listens only where told, so the first socket is named too.
+  const dockerSocket = env.BERTH_DOCKER_SOCKET && env.BERTH_DOCKER_SOCKET !== '0' ? env.BERTH_DOCKER_SOCKET : '';
+  if (target.host !== BERTH_SOCKET || dockerSocket) args.push('-H', target.host);
+  if (dockerSocket) args.push('-H', `unix://${dockerSocket === '1' ? '/var/run/docker.sock' : dockerSocket}`);
   const pidfile = env.BERTH_PIDFILE || (env.BERTH_EXEC_ROOT ? join(env.BERTH_EXEC_ROOT, 'berthd.pid') : '');
   if (pidfile) args.push('--pidfile', pidfile);
   if (env.BERTH_CONFIG_FILE) args.push('--config-file', env.BERTH_CONFIG_FILE);
