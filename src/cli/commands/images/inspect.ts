@@ -4,7 +4,7 @@
  * others, and the exit status is 1.
  */
 import { ApiError } from '../../../client/types.js';
-import { goJSON, Template } from '../../format/index.js';
+import { Inspector, inspectAll } from '../../format/index.js';
 import { CliError, type CommandSpec } from '../../types.js';
 
 export const inspect: CommandSpec = {
@@ -29,44 +29,22 @@ export const inspect: CommandSpec = {
   ],
   async run(ctx, inv) {
     const format = inv.flags.string('format');
-    let tmpl: Template | undefined;
-    if (format && format !== 'json') {
-      try {
-        // The raw JSON is what the template sees: a missing key is an error (missingkey=error).
-        tmpl = Template.parse(format, { missingKey: 'error' });
-      } catch (err) {
-        throw new CliError(`template parsing error: ${(err as Error).message}`);
-      }
-    }
+    Inspector.create(format); // a template that does not parse fails before any request
     const client = await ctx.client();
     if (inv.flags.string('platform'))
       throw new CliError(`"platform" requires API version 1.49, but the Docker daemon API version is ${client.version}`);
-    const found: unknown[] = [];
-    const errors: string[] = [];
-    let out = '';
+    const fetched: ({ value: unknown } | { error: string })[] = [];
     for (const name of inv.args) {
-      let body: unknown;
       try {
-        body = (await client.json('GET', `/images/${name}/json`)).body;
+        fetched.push({ value: (await client.json('GET', `/images/${name}/json`)).body });
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
-        errors.push(`Error response from daemon: ${err.message}`);
-        continue;
+        fetched.push({ error: `Error response from daemon: ${err.message}` });
       }
-      if (tmpl) {
-        try {
-          out += `${tmpl.execute(body)}\n`;
-        } catch (err) {
-          errors.push(`template parsing error: ${(err as Error).message}`);
-        }
-      } else found.push(body);
     }
-    // Docker's inspectors flush whatever happened: `[]` or an empty line when nothing came out.
-    if (format === 'json') out = `${goJSON(found)}\n`;
-    else if (!tmpl) out = found.length ? `${JSON.stringify(found, null, 4)}\n` : '[]\n';
-    else if (!out) out = '\n';
+    const { out, error } = inspectAll(format, fetched);
     ctx.stdout.write(out);
-    if (errors.length) throw new CliError(errors.join('\n'));
+    if (error) throw error;
     return 0;
   },
 };

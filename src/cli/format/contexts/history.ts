@@ -35,7 +35,7 @@ export function historyFormat(source: string, quiet: boolean, human: boolean): s
 }
 
 export class HistoryContext extends FormatContext {
-  static goType = '*formatter.historyContext';
+  static goType = '*image.historyContext'; // docker v28 keeps it in cli/command/image
   Header: Header = historyHeader;
   readonly #h: HistoryItem;
   readonly #trunc: boolean;

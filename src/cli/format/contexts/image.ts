@@ -22,6 +22,9 @@ export const defaultImageTableFormat =
 export const defaultImageTableFormatWithDigest =
   'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}';
 
+/** Go's zero time.Time as a Unix time. */
+const GO_ZERO_UNIX = -62135596800;
+
 export const imageHeader: Header = {
   ID: 'IMAGE ID',
   Repository: 'REPOSITORY',
@@ -90,10 +93,13 @@ export class ImageContext extends FormatContext {
     return this.#digest;
   }
   CreatedSince(): string {
-    // Go's zero time is never a Unix time, so this is never empty in practice.
+    // An image without a creation date comes as Go's zero time (-62135596800, as dockerd and
+    // berthd send it): empty here, so the default table shows N/A.
+    if ((this.#i.Created ?? 0) <= GO_ZERO_UNIX) return '';
     return timeAgo(this.#i.Created ?? 0, this.#now);
   }
   CreatedAt(): string {
+    if ((this.#i.Created ?? 0) <= GO_ZERO_UNIX) return '0001-01-01 00:00:00 +0000 UTC';
     return goTimeString(this.#i.Created ?? 0);
   }
   Size(): string {
