@@ -82,6 +82,40 @@ const ALLOWED: Allowed[] = [
     }),
   ),
   {
+    key: 'exec › missing.stdout',
+    side: 'berth→dockerd',
+    reason: "the engine's exec-error wording (runc vs berthd's crun-like one); both on stdout with \\r\\n and exit code 126",
+    edits: [
+      [
+        /OCI runtime exec failed: exec failed: unable to start container process: exec: "([^"]+)": (?:stat \S+: )?(.*?): unknown/,
+        "exec '$1': $2",
+      ],
+    ],
+  },
+  ...(['berth→berthd', 'berth→dockerd'] as const).flatMap((side): Allowed[] => [
+    {
+      key: 'system prune -f › yes.code',
+      side,
+      reason:
+        'berthd has no networks and no builder: it answers /networks/prune and /build/prune 404 "page not found"; docker stops there, berth takes it as nothing to prune and goes on',
+      got: '0',
+      ref: '1',
+    },
+    {
+      key: 'system prune -f › yes.stdout',
+      side,
+      reason: 'as yes.code: docker stops after the containers, berth goes on to its total',
+      edits: [[/Total reclaimed space: <size>\n$/, '']],
+    },
+    { key: 'system prune -f › yes.stderr', side, reason: 'as yes.code', got: '', ref: 'Error response from daemon: page not found\n' },
+  ]),
+  {
+    key: 'pull from a registry, run, rmi › pull.stdout',
+    side: 'berth→dockerd',
+    reason: 'the engine\'s progress messages: dockerd sends no "Verifying Checksum" for a layer downloaded in one read; berthd always does',
+    edits: [[/(<id12>: Pulling fs layer\n)/, '$1<id12>: Verifying Checksum\n']],
+  },
+  {
     key: 'info --format › server.stdout',
     side: 'berth→dockerd',
     reason: 'a different engine: dockerd 20.10 with the vfs driver vs berthd (overlay2)',
@@ -109,7 +143,9 @@ export function normalise(s: string, registry = ''): string {
     .replace(/(\d+|About an?|Less than a) (second|minute|hour|day|week|month|year)s?( ago)?/g, '<dur>')
     .replace(/\b\d+(\.\d+)?\s?([kKMGT]i?)?B\b/g, '<size>')
     .replace(/(^|[\s'"(])(berth|docker)(?=[\s'":])/gm, '$1<prog>')
-    .replace(TAG, '-S');
+    .replace(TAG, '-S')
+    // the docker CLI's own log lines (`cp` still writing its tar when the daemon has said 404): a client-side race
+    .replace(/^time="<time>" level=\w+ msg=.*\n/gm, '');
   if (registry) out = out.split(registry).join('<registry>');
   return out;
 }
@@ -306,7 +342,11 @@ const SCENARIOS: Scenario[] = [
       Object.assign(obs, res(await s.cli(['volume', 'ls', '-q', '--filter', `label=side=${s.tag}`]), 'ls-q'));
       Object.assign(
         obs,
-        res(await s.cli(['volume', 'ls', '--filter', `name=${v}`, '--format', '{{.Name}} {{.Driver}} {{.Labels}}']), 'ls-f'),
+        // Not {{.Labels}}: docker joins a volume's labels in Go's (random) map order.
+        res(
+          await s.cli(['volume', 'ls', '--filter', 'label=k=v', '--filter', `name=${v}`, '--format', '{{.Name}} {{.Driver}} {{.Scope}}']),
+          'ls-f',
+        ),
       );
       Object.assign(obs, res(await s.cli(['volume', 'inspect', '-f', '{{.Name}} {{.Driver}} {{.Scope}} {{json .Labels}}', v]), 'inspect'));
       Object.assign(obs, res(await s.cli(run(['--rm', '-v', `${v}:/data`], ['sh', '-c', 'echo kept > /data/f'])), 'write'));
@@ -348,7 +388,7 @@ const SCENARIOS: Scenario[] = [
       Object.assign(obs, res(await s.cli(['images', '--format', '{{.Repository}}:{{.Tag}}', r]), 'format'));
       Object.assign(
         obs,
-        res(await s.cli(['image', 'inspect', '-f', '{{json .Config.Cmd}} {{.Os}} {{len .RepoTags}}', `${r}:1`]), 'inspect'),
+        res(await s.cli(['image', 'inspect', '-f', '{{json .Config.Cmd}} {{.Os}} {{.Architecture}}', `${r}:1`]), 'inspect'),
       );
       Object.assign(obs, res(await s.cli(['rmi', `${r}:1`, `${r}:2`]), 'rmi'));
       Object.assign(obs, res(await s.cli(['rmi', `${r}:1`]), 'rmi-again'));
@@ -426,7 +466,7 @@ const SCENARIOS: Scenario[] = [
       await s.cli(run(['--name', n], ['true']));
       await s.cli(['rm', n]);
       const until = Math.floor(Date.now() / 1000) + 1;
-      const f = ['--since', String(since), '--until', String(until), '--filter', `container=${n}`];
+      const f = ['--since', String(since), '--until', String(until), '--filter', `container=${n}`, '--filter', 'type=container'];
       const obs = res(await s.cli(['events', ...f, '--format', '{{.Status}}']), '');
       Object.assign(
         obs,
@@ -476,10 +516,9 @@ const SCENARIOS: Scenario[] = [
       await s.cli(['volume', 'rm', `df${s.tag}`]);
       return {
         code: String(mine.code),
-        same: String(collapse(mine.stdout) === collapse(ref.stdout)),
-        mine: mine.stdout === ref.stdout ? '' : mine.stdout,
-        ref: mine.stdout === ref.stdout ? '' : ref.stdout,
-        json: String(mineJ.stdout === refJ.stdout),
+        // Two calls a moment apart: "9 seconds ago" may become "10 seconds ago" in between.
+        same: String(collapse(normalise(mine.stdout)) === collapse(normalise(ref.stdout))),
+        json: String(normalise(mineJ.stdout) === normalise(refJ.stdout)),
       };
     },
   },
@@ -500,7 +539,6 @@ const SCENARIOS: Scenario[] = [
         const args = ['events', '--since', since, '--until', until, '--filter', `volume=ev${s.tag}`, ...extra];
         const [mine, ref] = await Promise.all([s.cli(args), s.docker(args)]);
         obs[k] = mine.stdout === ref.stdout ? 'same' : `${mine.stdout}\n≠\n${ref.stdout}`;
-        obs[`${k}.lines`] = String(mine.stdout.split('\n').length - 1);
       }
       return obs;
     },
@@ -610,9 +648,10 @@ describe('berth and docker give the same answers (berth→berthd, docker→berth
       if (process.env.CLI_SHOW) process.stderr.write(`${s.name}: ${Date.now() - t} ms\n`);
     };
     for (const s of todo.filter((x) => x.exclusive)) await runOne(s);
+    // Mostly waiting on the daemons: four at a time.
     await pool(
       todo.filter((x) => !x.exclusive),
-      2,
+      4,
       runOne,
     );
     if (process.env.CLI_SHOW) process.stderr.write(`daemons up in ${t1 - t0} ms, scenarios in ${Date.now() - t1} ms\n`);
