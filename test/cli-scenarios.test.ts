@@ -115,6 +115,14 @@ const ALLOWED: Allowed[] = [
     reason: 'the engine\'s progress messages: dockerd sends no "Verifying Checksum" for a layer downloaded in one read; berthd always does',
     edits: [[/(<id12>: Pulling fs layer\n)/, '$1<id12>: Verifying Checksum\n']],
   },
+  ...(['berth→berthd', 'berth→dockerd'] as const).map(
+    (side): Allowed => ({
+      key: 'the daemon not running › info.stdout',
+      side,
+      reason: "the Client section is each CLI's own: its version",
+      edits: [[/^ Version: {4}\S+$/m, ' Version:    28.2.2']],
+    }),
+  ),
   {
     key: 'info --format › server.stdout',
     side: 'berth→dockerd',
@@ -552,6 +560,16 @@ const SCENARIOS: Scenario[] = [
       Object.assign(obs, res(await s.cli(['system', 'prune', '-f', '--filter', `label=sp=${s.tag}`]), 'yes'));
       Object.assign(obs, res(await s.cli(['system', 'prune', '-f', '--volumes', '--filter', 'until=1h']), 'until'));
       await s.cli(['rm', '-f', `sp${s.tag}`]);
+      return obs;
+    },
+  },
+  {
+    name: 'the daemon not running',
+    needs: ['info', 'volume ls'],
+    run: async (s) => {
+      const env = { DOCKER_HOST: 'unix:///nonexistent/berth-cli-test.sock' };
+      const obs = res(await s.cli(['info'], { env }), 'info');
+      Object.assign(obs, res(await s.cli(['volume', 'ls'], { env }), 'volume-ls'));
       return obs;
     },
   },

@@ -9,7 +9,9 @@
  * than every source file, the sources otherwise (a stale bundle would test old code).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DOCKER_V28 } from './berthd.js';
 import { REPO_ROOT, type RunResult, runCommand } from './runtime.js';
 
@@ -52,7 +54,8 @@ export function berthArgv(): string[] {
   if (chosen) return chosen;
   const want = process.env.BERTH_CLI;
   const bundle = [process.execPath, BERTH_BUNDLE];
-  const sources = [process.execPath, '--import', 'tsx', BERTH_ENTRY];
+  // tsx by its path: a test may run berth in another working directory.
+  const sources = [process.execPath, '--import', pathToFileURL(createRequire(BERTH_ENTRY).resolve('tsx')).href, BERTH_ENTRY];
   if (want === 'dist') chosen = bundle;
   else if (want === 'tsx') chosen = sources;
   else chosen = bundleIsFresh() ? bundle : sources;
