@@ -4,7 +4,7 @@
  * scripts/berthd.sh's variables), never the machine's /run/berth.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,23 @@ function berth(args: string[], env: Record<string, string | undefined> = {}, inp
 }
 
 /** The v28 docker CLI's answer, its program name made berth's (not in URLs). */
+function berthAsync(args: string[], env: Record<string, string | undefined>): Promise<Result> {
+  const e: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) e[k] = v;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 function docker(args: string[]): Result {
   const r = spawnSync(DOCKER, args, {
     env: { PATH: process.env.PATH, HOME: home, DOCKER_HOST: 'unix:///nonexistent.sock' },
@@ -125,7 +142,10 @@ describe('berth: bad input and help', { skip: noBin }, () => {
     assert.equal(bare.stderr, h.stdout);
     const g = berth(['context', '--help']);
     assert.equal(g.code, 0);
-    assert.match(g.stdout, /^Usage: {2}berth context COMMAND\n\nManage contexts\n\nCommands:\n {2}inspect {5}Display/);
+    assert.match(
+      g.stdout,
+      /^Usage: {2}berth context COMMAND\n\nManage contexts\n\nCommands:\n {2}create {6}Create a context\n {2}inspect {5}Display/,
+    );
     assert.equal(berth(['context']).stderr, g.stdout);
     const c = berth(['context', 'ls', '-h']);
     assert.equal(c.code, 0);
@@ -144,7 +164,6 @@ describe('berth: bad input and help', { skip: noBin }, () => {
   });
 
   it('a closed stdout ends berth quietly', async () => {
-    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [BIN, '--help'], {
       env: { PATH: process.env.PATH ?? '', HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -221,7 +240,9 @@ describe('berth: contexts of one socket', { skip: noBin }, () => {
     assert.equal(JSON.parse(readFileSync(join(cfg, 'config.json'), 'utf8')).currentContext, undefined);
   });
 
-  it('--format: json, templates, table templates; a bad template exits 64 (compared with docker)', { skip: existsSync(DOCKER) ? false : `no ${DOCKER}` }, () => {
+  it('--format: json, templates, table templates; a bad template exits 64 (compared with docker)', {
+    skip: existsSync(DOCKER) ? false : `no ${DOCKER}`,
+  }, () => {
     const env = { DOCKER_HOST: 'unix:///nonexistent.sock' };
     for (const argv of [
       ['context', 'ls', '--format', 'json'],
@@ -238,6 +259,42 @@ describe('berth: contexts of one socket', { skip: noBin }, () => {
       assert.equal(b.stdout, d.stdout, argv.join(' '));
       assert.equal(b.stderr.replace(/^Warning: .*\n/m, ''), d.stderr.replace(/^Warning: .*\n/m, ''), argv.join(' '));
       assert.equal(b.code, d.status, argv.join(' '));
+    }
+  });
+
+  it('create and rm write and remove what docker context create/rm do', { skip: existsSync(DOCKER) ? false : `no ${DOCKER}` }, () => {
+    const homes = { berth: mkdtempSync(join(tmpdir(), 'berth-ctx-b-')), docker: mkdtempSync(join(tmpdir(), 'berth-ctx-d-')) };
+    const ca = '/etc/ssl/certs/ca-certificates.crt';
+    const steps = [
+      ['context', 'create', 'aa', '--docker', 'host=unix:///tmp/a.sock', '--description', 'hi'],
+      ['context', 'create', 'aa', '--docker', 'host=unix:///tmp/b.sock'],
+      ['context', 'create', 'x'],
+      ['context', 'create', 'default'],
+      ['context', 'create', 'bb'],
+      ['context', 'create', 'cc', '--from', 'aa'],
+      ['context', 'create', 'dd', '--docker', `host=tcp://1.2.3.4,ca=${ca}`],
+      ['context', 'create', 'ee', '--docker', 'foo=bar'],
+      ['context', 'create', 'ff', '--from', 'nope'],
+      ['context', 'use', 'aa'],
+      ['context', 'rm', 'aa'],
+      ['context', 'rm', 'nope', 'bb'],
+      ['context', 'rm', '-f', 'aa', 'nope'],
+      ['context', 'show'],
+      ['context', 'inspect', '-f', '{{.Name}} {{json .Endpoints}} {{json .TLSMaterial}} {{.Storage.TLSPath}}', 'cc', 'dd'],
+    ];
+    try {
+      for (const argv of steps) {
+        const b = berth(argv, { HOME: homes.berth, BERTH_DEFAULT_HOST: undefined });
+        const d = spawnSync(DOCKER, argv, { env: { PATH: process.env.PATH, HOME: homes.docker }, encoding: 'utf8' });
+        const same = (s: string) =>
+          s.replaceAll(homes.docker, homes.berth).replace(/unix:\/\/\/var\/run\/docker\.sock/g, 'unix:///run/berth/berth.sock');
+        assert.equal(b.stdout, same(d.stdout), argv.join(' '));
+        assert.equal(b.stderr, same(d.stderr), argv.join(' '));
+        assert.equal(b.code, d.status, argv.join(' '));
+      }
+    } finally {
+      rmSync(homes.berth, { recursive: true, force: true });
+      rmSync(homes.docker, { recursive: true, force: true });
     }
   });
 
@@ -264,7 +321,7 @@ describe('berth completion', { skip: noBin }, () => {
     const reg = spawnSync('bash', ['-c', `source ${file}; complete -p berth`], { encoding: 'utf8' });
     assert.equal(reg.stdout.trim(), 'complete -F _berth berth');
     assert.deepEqual(probe('berth con'), ['container', 'context']);
-    assert.deepEqual(probe('berth context '), ['--help', 'inspect', 'list', 'ls', 'show', 'use']);
+    assert.deepEqual(probe('berth context '), ['--help', 'create', 'inspect', 'list', 'ls', 'remove', 'rm', 'show', 'use']);
     assert.deepEqual(probe('berth -H unix:///x context l'), ['list', 'ls']);
     assert.deepEqual(probe('berth context ls --'), ['--format', '--help', '--quiet']);
     assert.deepEqual(probe('berth --t'), ['--tls', '--tlscacert', '--tlscert', '--tlskey', '--tlsverify']);
@@ -303,9 +360,12 @@ describe('berth: berthd on demand', () => {
     writeFileSync(env.BERTH_CONFIG_FILE, '{}');
     const pidfile = join(dir, 'exec', 'berthd.pid');
     try {
-      const r = berth(['version'], env);
+      // two calls at once: one starts berthd, the other waits for it
+      const [r, r2] = await Promise.all([berthAsync(['version'], env), berthAsync(['version'], env)]);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stderr, `berth: berthd is not running; starting it (log: ${dir}/berthd.log)\n`);
+      assert.equal(r2.code, 0, r2.stderr);
+      assert.equal(`${r.stderr}${r2.stderr}`, `berth: berthd is not running; starting it (log: ${dir}/berthd.log)\n`);
+      assert.equal(readFileSync(join(dir, 'berthd.log'), 'utf8').match(/berthd start \(by berth\)/g)?.length, 1);
       assert.match(r.stdout, /\n\nServer: Berth\n Engine:\n {2}Version: {10}\d/);
       assert.match(readFileSync(join(dir, 'berthd.log'), 'utf8'), /berthd start \(by berth\)/);
       const again = berth(['version'], env);

@@ -9,7 +9,17 @@ for (const s of [process.stdout, process.stderr]) {
 }
 
 // No top-level await: this file is bundled as CommonJS.
-void main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+// stdin is a getter: process.stdin builds a stream (a file, pipe or tty reader, ~5 ms of modules)
+// that most commands never read
+const io = {
+  get stdin() {
+    return process.stdin;
+  },
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+};
+void main(process.argv.slice(2), io).then(
   (code) => {
     // exit once what was written is flushed (a pipe may be slower than us); open handles
     // (a hijacked socket, a timer) must not keep a finished command alive

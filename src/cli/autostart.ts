@@ -7,8 +7,10 @@
  * BERTH_CONFIG_FILE, BERTHD_ARGS, BERTHD_CMD), so tests run a private daemon, never /run/berth.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
+import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -101,31 +103,21 @@ export async function ensureDaemon(target: Target, env: NodeJS.ProcessEnv, stder
   const plan = startPlan(target, env);
   if (await pingUnix(plan.socket, 1000)) return;
   const timeoutMs = Number(env.BERTH_START_TIMEOUT || 20) * 1000;
-  // One starter at a time: two `berth` calls racing here would start two daemons. The lock is a
-  // file made with O_EXCL next to the log; a stale one (its writer died) is taken over after the timeout.
-  mkdirSync(dirname(plan.log), { recursive: true });
-  const lock = `${plan.log}.starting`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(lock, 'wx', 0o600);
-  } catch {
-    let stale = true;
-    try {
-      stale = Date.now() - statSync(lock).mtimeMs > timeoutMs;
-    } catch {}
-    if (!stale) {
-      // another berth is starting it: wait for it to answer
-      for (const end = Date.now() + timeoutMs; Date.now() < end; ) {
-        if (await pingUnix(plan.socket, 1000)) return;
-        await sleep(100);
-      }
-      return;
-    }
-    rmSync(lock, { force: true });
-    fd = openSync(lock, 'wx', 0o600);
+  const lockName = `berth-autostart:${createHash('sha256').update(plan.socket).digest('hex')}`;
+  // One starter at a time: two `berth` calls racing here would start two daemons. The lock is
+  // an abstract unix socket named after berthd's socket: binding it is atomic, and the kernel
+  // lets it go when its holder dies (SIGKILL between two lines leaves nothing stale behind).
+  let lock = await abstractLock(lockName);
+  for (const end = Date.now() + timeoutMs; !lock; lock = await abstractLock(lockName)) {
+    // another berth is starting it: wait for it to answer (or for its lock, if it failed)
+    if (await pingUnix(plan.socket, 1000)) return;
+    if (Date.now() > end) return;
+    await sleep(100);
   }
   try {
-    writeSync(fd, `${process.pid}\n`);
+    // the holder before us may have started it in the meantime
+    if (await pingUnix(plan.socket, 1000)) return;
+    mkdirSync(dirname(plan.log), { recursive: true });
     stderr.write(`berth: berthd is not running; starting it (log: ${plan.log})\n`);
     const logFd = openSync(plan.log, 'a', 0o640);
     writeSync(
@@ -159,9 +151,20 @@ export async function ensureDaemon(target: Target, env: NodeJS.ProcessEnv, stder
       await sleep(100);
     }
   } finally {
-    closeSync(fd);
-    rmSync(lock, { force: true });
+    lock.close();
   }
+}
+
+/** Binds an abstract unix socket (Linux): the one process that can is the lock's holder. */
+function abstractLock(name: string): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen({ path: `\0${name}` }, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
 }
 
 /** What to say when berthd's default socket does not answer: how to start it. */

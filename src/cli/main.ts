@@ -32,7 +32,14 @@ export async function main(
 ): Promise<number> {
   const { stdout, stderr, env } = io;
   const prog = tree.prog;
-  const cols = helpWidth(stdout.isTTY ? stdout.columns : undefined);
+  // docker wraps help to the terminal's width (of stdin, fd 0): here the terminal of stdout or,
+  // when that is piped (`berth run --help | less`), of stderr
+  const termCols = stdout.isTTY
+    ? stdout.columns
+    : (stderr as { isTTY?: boolean; columns?: number }).isTTY
+      ? (stderr as { columns?: number }).columns
+      : undefined;
+  const cols = helpWidth(termCols);
   const say = (s: string) => stderr.write(s.endsWith('\n') ? s : `${s}\n`);
   const gflags = globalFlags(env);
   const rootUsage = `Usage:  ${prog} [OPTIONS] COMMAND [ARG...]`;
@@ -144,7 +151,10 @@ export async function main(
   let client: Promise<EngineClient> | undefined;
   const ctx: CliContext & { globals: GlobalOptions; target(): Target } = {
     prog,
-    stdin: io.stdin,
+    // a getter: process.stdin makes a stream (and loads its modules) when first read
+    get stdin() {
+      return io.stdin;
+    },
     stdout,
     stderr,
     env,

@@ -1,5 +1,6 @@
 /** What the context verbs share: the contexts as the docker CLI shows them, `default` included. */
 
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ContextMeta, contextDirName, currentContextName, defaultHost, listContexts, readContext } from '../../contexts.js';
 import type { CliContext } from '../../types.js';
@@ -42,3 +43,8 @@ export function goJson(v: unknown, indent = '    '): string {
 
 export const HOST_WARNING =
   'Warning: DOCKER_HOST environment variable overrides the active context. To use a context, either set the global --context flag, or unset DOCKER_HOST environment variable.';
+
+/** A context of that name is stored (`default` never is). */
+export function exists(ctx: CliContext, name: string): boolean {
+  return name !== 'default' && existsSync(join(ctx.configDir, 'contexts', 'meta', contextDirName(name), 'meta.json'));
+}
