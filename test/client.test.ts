@@ -105,6 +105,29 @@ for (const d of daemons) {
       await c.json('DELETE', `/containers/${created.Id}`);
     });
 
+    it('exec start over a hijacked connection: stdin in, half-close, output out', async () => {
+      const { body: created } = await c.json<{ Id: string }>('POST', '/containers/create', { body: body('sleep 30') });
+      await c.json('POST', `/containers/${created.Id}/start`);
+      const { body: exec } = await c.json<{ Id: string }>('POST', `/containers/${created.Id}/exec`, {
+        body: { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false, Cmd: ['sh', '-c', 'cat; echo done >&2'] },
+      });
+      const { socket, head } = await c.hijack('POST', `/exec/${exec.Id}/start`, { body: { Detach: false, Tty: false } });
+      const src = new PassThrough();
+      src.write(head);
+      socket.pipe(src);
+      const out = new Collect();
+      const err = new Collect();
+      const copied = demux(src, out, err);
+      socket.write('hello from stdin\n');
+      socket.end(); // stdin EOF: cat ends, the output must still arrive
+      await copied;
+      assert.equal(out.text, 'hello from stdin\n');
+      assert.equal(err.text, 'done\n');
+      const info = await c.json<{ ExitCode: number; Running: boolean }>('GET', `/exec/${exec.Id}/json`);
+      assert.equal(info.body.ExitCode, 0);
+      await c.json('DELETE', `/containers/${created.Id}`, { query: { force: true } });
+    });
+
     it("a 404 is an ApiError with the daemon's message", async () => {
       await assert.rejects(
         c.json('GET', '/containers/nosuch/json'),

@@ -82,7 +82,8 @@ export function errorMessage(status: number, contentType: string | undefined, bo
   return body.toString('utf8').trim();
 }
 
-const CONNECT_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'ECONNRESET', 'EPIPE']);
+/** Nothing listens there: the daemon is not running (a reset or EPIPE mid-request is another story). */
+const CONNECT_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
 
 /** A dial failure as the CLI words it (the host kept, so the CLI can say how to start the daemon). */
 export function connectError(host: string, err: unknown): ConnectError {
@@ -201,7 +202,7 @@ function prepareBody(opts: RequestOptions | undefined): Prepared {
   return { headers, body: buf };
 }
 
-class Client implements EngineClient {
+class HttpClient implements EngineClient {
   readonly host: string;
   private readonly endpoint: Endpoint;
   private readonly dialer: Dialer;
@@ -335,7 +336,7 @@ class Client implements EngineClient {
       // write side when stdin ends and must still read all the output (engine-api.md A3).
       const req = this.dialer.transport.request({
         ...this.dialer.base,
-        agent: false,
+        agent: undefined, // not false: with false Node makes an agent and ignores createConnection
         createConnection: () => this.dialer.dial(),
         method,
         path: url,
@@ -352,8 +353,15 @@ class Client implements EngineClient {
         resolve({ socket, head });
       });
       req.once('response', (res: IncomingMessage) => {
+        const sock = res.socket;
+        const done = () => {
+          req.destroy();
+          sock?.destroy();
+        };
         readAll(res).then(
           (buf) => {
+            // a connection of its own, half-open allowed: nothing else will ever close it
+            done();
             const status = res.statusCode ?? 0;
             reject(
               new ApiError(
@@ -364,7 +372,10 @@ class Client implements EngineClient {
               ),
             );
           },
-          (err) => reject(connectError(this.host, err)),
+          (err) => {
+            done();
+            reject(connectError(this.host, err));
+          },
         );
       });
       req.once('error', (err) => reject((err as Error).name === 'AbortError' ? err : connectError(this.host, err)));
@@ -378,7 +389,10 @@ class Client implements EngineClient {
   }
 }
 
+/** The client with its negotiation exposed (the CLI pings first, as v28 does, e.g. for `version`). */
+export type Client = EngineClient & { negotiate(): Promise<string> };
+
 /** A client for one daemon. Nothing is dialed until the first request (which negotiates the version). */
-export function connect(opts: ConnectOptions = {}): EngineClient & { negotiate(): Promise<string> } {
-  return new Client(opts);
+export function connect(opts: ConnectOptions = {}): Client {
+  return new HttpClient(opts);
 }

@@ -103,6 +103,12 @@ describe('client over TLS', { skip: openssl ? undefined : 'openssl missing' }, (
         res.end(req.method === 'HEAD' ? undefined : '{"ok":true}');
       },
     );
+    server.on('upgrade', (_req, socket) => {
+      socket.write('HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+      const got: Buffer[] = [];
+      socket.on('data', (c: Buffer) => got.push(c));
+      socket.on('end', () => socket.end(`echo ${Buffer.concat(got).toString()}`));
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   });
@@ -143,6 +149,16 @@ describe('client over TLS', { skip: openssl ? undefined : 'openssl missing' }, (
     );
     const c = connect({ host: `tcp://127.0.0.1:${port}`, tls: { verify: true, ca: join(dir, 'other-ca.pem') } });
     await assert.rejects(c.json('GET', '/x'), (e: unknown) => e instanceof ConnectError && /certificate/.test(e.message));
+    c.close();
+  });
+  it('hijacks over TLS, reading after its own half-close', async () => {
+    const c = connect({ host: `tcp://127.0.0.1:${port}`, tls: resolveTls({}, { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir }) });
+    const { socket, head } = await c.hijack('POST', '/containers/x/attach');
+    const parts: Buffer[] = [head];
+    socket.on('data', (d: Buffer) => parts.push(d));
+    socket.end('in');
+    await new Promise((r) => socket.once('close', r));
+    assert.equal(Buffer.concat(parts).toString(), 'echo in');
     c.close();
   });
   it('--tls alone: encrypted without checking the daemon', async () => {

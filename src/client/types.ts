@@ -26,7 +26,12 @@ export interface ApiResponse<T = unknown> {
   body: T;
 }
 
-/** The connection taken over by attach or exec start (101 UPGRADED): raw bytes both ways. */
+/**
+ * The connection taken over by attach or exec start (101 UPGRADED): raw bytes both ways. The
+ * socket is half-open capable: `socket.end()` closes stdin only, and the output keeps coming
+ * until the daemon ends it. The daemon's end does not end our side: once the output has ended
+ * (`'end'`), call `socket.end()` or `socket.destroy()`.
+ */
 export interface Hijacked {
   socket: Socket;
   /** Bytes the daemon sent after the response head and that were read with it. */
