@@ -32,8 +32,13 @@ export interface GoFunc {
 }
 export type FuncMap = Record<string, GoFunc>;
 
-/** missingkey=default prints `<no value>`; zero gives the zero value; error fails (docker inspect's raw pass). */
-export type MissingKey = 'default' | 'zero' | 'error';
+/**
+ * missingkey=default prints `<no value>`; zero gives the zero value; error fails. 'inspect'
+ * stands for docker inspect's two passes (Go structs first, then the raw JSON with
+ * missingkey=error): a key missing from an object that is a struct in Docker's types fails with
+ * the raw pass's message, one missing from a map (labels, options) is `<no value>`.
+ */
+export type MissingKey = 'default' | 'zero' | 'error' | 'inspect';
 
 /** An execution failure, with Go's message. */
 export class TemplateExecError extends Error {
@@ -373,10 +378,17 @@ class State {
         this.errorf(`${fieldName} is an unexported field of struct type ${structType(obj)}`);
       }
     } else if (kind === 'map') {
+      // A Go map type with methods (Docker's SubHeaderContext): methods come first.
+      if (receiver instanceof Map && /^\p{Lu}/u.test(fieldName) && Object.getPrototypeOf(receiver) !== Map.prototype) {
+        const m = (receiver as unknown as Record<string, unknown>)[fieldName];
+        if (typeof m === 'function') return this.evalMethod(dot, receiver, fieldName, m as (...a: unknown[]) => unknown, node, args, final);
+      }
       if (hasArgs) this.errorf(`${fieldName} is not a method but has arguments`);
       const result = mapGet(receiver, fieldName);
       if (result === undefined) {
-        if (this.opts.missingKey === 'error') this.errorf(`map has no entry for key ${JSON.stringify(fieldName)}`);
+        if (this.opts.missingKey === 'error' || (this.opts.missingKey === 'inspect' && looksLikeStruct(receiver))) {
+          this.errorf(`map has no entry for key ${JSON.stringify(fieldName)}`);
+        }
         if (this.opts.missingKey === 'zero') return mapZero(receiver);
       }
       return result;
@@ -453,7 +465,8 @@ class State {
       (typ === 'int' && k === 'int' && !(value instanceof GoFloat)) ||
       (typ === 'float' && k === 'float') ||
       (typ === 'bool' && k === 'bool') ||
-      (typ === 'strings' && (isStringSlice(value) || (Array.isArray(value) && value.length === 0)));
+      // null: the Engine's JSON for a nil []string (`join .Config.Cmd " "` with no Cmd).
+      (typ === 'strings' && (value === null || isStringSlice(value) || (Array.isArray(value) && value.length === 0)));
     if (!ok) this.errorf(`wrong type for value; expected ${goType(typ)}; got ${k === 'nil' ? 'interface {}' : typeName(value)}`);
     return value;
   }
@@ -528,4 +541,17 @@ export function mapZero(m: unknown): Val {
   // Docker's label and option maps are map[string]string: their zero is "" (`index .Labels "x"`
   // prints nothing when there is no such label, also when there are no labels at all).
   return mapOfStrings(m) ? '' : null;
+}
+
+/**
+ * Whether a JSON object stands for a Go struct in Docker's types (State, Config, a Mount) rather
+ * than a map (Labels, Options, Volumes, Networks): structs have capitalised field names and
+ * values of several types; Docker's maps have keys of any form, or all-string values.
+ */
+export function looksLikeStruct(m: unknown): boolean {
+  if (m instanceof Map) return false;
+  const keys = Object.keys(m as object);
+  if (keys.length === 0) return false;
+  if (!keys.every((k) => /^\p{Lu}/u.test(k))) return false;
+  return !mapOfStrings(m);
 }

@@ -6,7 +6,20 @@
 import type { FuncMap, GoFunc } from './exec.js';
 import { mapZero } from './exec.js';
 import { printOne, sprint, sprintf, sprintln } from './gofmt.js';
-import { byteLength, bytesOf, isPlainObject, kindOf, mapGet, mapOfStrings, mapSize, numberOf, stringOf, typeName } from './values.js';
+import {
+  byteLength,
+  bytesOf,
+  GoFloat,
+  isPlainObject,
+  kindOf,
+  MARSHAL_ESCAPES_HTML,
+  mapGet,
+  mapOfStrings,
+  mapSize,
+  numberOf,
+  stringOf,
+  typeName,
+} from './values.js';
 
 const f = (params: GoFunc['params'], fn: GoFunc['fn'], variadic = false): GoFunc => ({ params, fn, variadic });
 
@@ -145,7 +158,8 @@ const derefType = (v: unknown): string => typeName(v).replace(/^\*/, '');
 
 function length(item: unknown): number {
   if (item === undefined) throw new Error('reflect: call of reflect.Value.Type on zero Value');
-  if (item === null) throw new Error('len of nil pointer');
+  // The Engine sends null for Docker's nil slices and maps, whose len is 0.
+  if (item === null) return 0;
   switch (kindOf(item)) {
     case 'string':
       return byteLength(item as string);
@@ -171,7 +185,8 @@ function call(name: string, fn: unknown, ...args: unknown[]): unknown {
 /** evalArgs: one string operand as is, otherwise fmt.Sprint of all. */
 function evalArgs(args: unknown[]): string {
   if (args.length === 1 && typeof args[0] === 'string') return args[0];
-  return sprint(args.map((a) => (a === undefined ? '<no value>' : a)));
+  // printableValue: a nil operand (no value, nil, JSON null) reads "<no value>" here.
+  return sprint(args.map((a) => (a === undefined || a === null ? '<no value>' : a)));
 }
 
 export function htmlEscape(s: string): string {
@@ -273,25 +288,50 @@ function isTrueValue(v: unknown): boolean {
 
 // ---- Docker's functions ----
 
+const escapeHTMLJSON = (s: string) => s.replaceAll('<', '\\u003c').replaceAll('>', '\\u003e').replaceAll('&', '\\u0026');
+const byKey = (a: readonly [string, unknown], b: readonly [string, unknown]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
 /**
- * Go's encoding/json for our values, with SetEscapeHTML(false): maps (label-like objects whose
- * values are all strings) come out with sorted keys, objects from the Engine in their order.
+ * Go's encoding/json for our values, with SetEscapeHTML(false) as Docker's `json` function:
+ * maps (Map, label-like objects whose values are all strings) with sorted keys, objects from the
+ * Engine in their order, and a format context's MarshalJSON with <, > and & escaped (Go's
+ * json.Marshal inside it escapes them).
  */
-export function goJSON(v: unknown): string {
-  const prepare = (x: unknown): unknown => {
-    if (x === undefined || x === null) return null;
-    if (typeof x !== 'object') return x;
-    if (typeof (x as { toJSON?: unknown }).toJSON === 'function') return prepare((x as { toJSON(): unknown }).toJSON());
-    if (Array.isArray(x)) return x.map(prepare);
-    if (x instanceof Map || (isPlainObject(x) && mapOfStrings(x))) {
-      const entries = x instanceof Map ? [...x.entries()].map(([k, e]) => [String(k), e] as const) : Object.entries(x);
-      return Object.fromEntries([...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, e]) => [k, prepare(e)]));
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, e] of Object.entries(x)) if (e !== undefined) out[k] = prepare(e);
-    return out;
+export function goJSON(v: unknown, escapeHTML = false): string {
+  const str = (s: string) => {
+    const q = JSON.stringify(s).replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029');
+    return escapeHTML ? escapeHTMLJSON(q) : q;
   };
-  return JSON.stringify(prepare(v)).replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029');
+  if (v === undefined || v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      return str(v);
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null';
+    case 'bigint':
+      return v.toString();
+    case 'boolean':
+      return String(v);
+    case 'function':
+    case 'symbol':
+      return 'null';
+  }
+  if (v instanceof GoFloat) return String(v.value);
+  const o = v as { toJSON?: () => unknown; constructor?: Record<symbol, unknown> };
+  if (typeof o.toJSON === 'function') {
+    return goJSON(o.toJSON(), escapeHTML || o.constructor?.[MARSHAL_ESCAPES_HTML] === true);
+  }
+  if (Array.isArray(v)) return `[${v.map((e) => goJSON(e, escapeHTML)).join(',')}]`;
+  let entries: [string, unknown][];
+  if (v instanceof Map) entries = [...v.entries()].map(([k, e]) => [String(k), e] as [string, unknown]).sort(byKey);
+  else if (isPlainObject(v)) {
+    entries = Object.entries(v);
+    if (mapOfStrings(v)) entries.sort(byKey);
+  } else entries = Object.entries(v).filter(([k]) => /^\p{Lu}/u.test(k));
+  return `{${entries
+    .filter(([, e]) => e !== undefined)
+    .map(([k, e]) => `${str(k)}:${goJSON(e, escapeHTML)}`)
+    .join(',')}}`;
 }
 
 const isTitleSeparator = (r: string): boolean => {
@@ -305,7 +345,7 @@ export function title(s: string): string {
   let prev = ' ';
   let out = '';
   for (const ch of s) {
-    out += isTitleSeparator(prev) ? ch.toUpperCase() : ch;
+    out += isTitleSeparator(prev) ? toUpper(ch) : ch;
     prev = ch;
   }
   return out;
@@ -323,6 +363,21 @@ export function truncate(s: string, length: number): string {
   return stringOf(b.subarray(0, Math.max(length, 0)));
 }
 
+/**
+ * strings.ToUpper / ToLower map rune by rune: a letter without a one-rune case pair (ß) stays,
+ * where JavaScript's full case mapping would write "SS".
+ */
+function mapRunes(s: string, f: (c: string) => string): string {
+  let out = '';
+  for (const ch of s) {
+    const m = f(ch);
+    out += [...m].length === 1 ? m : ch === '\u0130' ? 'i' : ch;
+  }
+  return out;
+}
+export const toUpper = (s: string): string => mapRunes(s, (c) => c.toUpperCase());
+export const toLower = (s: string): string => mapRunes(s, (c) => c.toLowerCase());
+
 export function padWithSpace(s: string, prefix: number, suffix: number): string {
   if (s === '') return s;
   return ' '.repeat(Math.max(prefix, 0)) + s + ' '.repeat(Math.max(suffix, 0));
@@ -333,8 +388,8 @@ export const dockerFuncs: FuncMap = {
   split: f(['string', 'string'], (s, sep) => split(s as string, sep as string)),
   join: f(['strings', 'string'], (a, sep) => ((a as string[] | null) ?? []).join(sep as string)),
   title: f(['string'], (s) => title(s as string)),
-  lower: f(['string'], (s) => (s as string).toLowerCase()),
-  upper: f(['string'], (s) => (s as string).toUpperCase()),
+  lower: f(['string'], (s) => toLower(s as string)),
+  upper: f(['string'], (s) => toUpper(s as string)),
   pad: f(['string', 'int', 'int'], (s, p, q) => padWithSpace(s as string, p as number, q as number)),
   truncate: f(['string', 'int'], (s, n) => truncate(s as string, n as number)),
 };

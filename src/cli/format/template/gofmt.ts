@@ -387,10 +387,12 @@ export function sprintf(format: string, args: unknown[]): string {
     argNum = num - 1;
     i = close + 1;
   };
+  // Go refuses a width or precision argument (`*`) over a million (tooLarge).
+  const tooLarge = (x: number) => x > 1e6 || x < -1e6;
   const intArg = (): number | undefined => {
     if (argNum >= args.length) return undefined;
     const a = args[argNum++];
-    return kindOf(a) === 'int' ? numberOf(a) : undefined;
+    return kindOf(a) === 'int' && !tooLarge(numberOf(a)) ? numberOf(a) : undefined;
   };
   while (i < n) {
     const pct = format.indexOf('%', i);
@@ -477,6 +479,11 @@ export function sprintf(format: string, args: unknown[]): string {
       continue;
     }
     const a = args[argNum++];
+    if (verb === 'v' && spec.sharp && typeof a === 'string') {
+      // %#v: Go syntax; for the strings templates print, the quoted string.
+      out += pad(quote(a), spec);
+      continue;
+    }
     if (verb === 'v' && (spec.sharp || spec.plus)) {
       out += printValue(a, 'v', { ...spec, sharp: false }, 0);
       continue;

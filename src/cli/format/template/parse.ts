@@ -348,7 +348,27 @@ export interface ParseOptions {
 
 /** Parses a template and the templates it defines ({{define}}, {{block}}); the first is `name`. */
 export function parse(text: string, opts: ParseOptions): Map<string, Tree> {
+  try {
+    return parseTrees(text, opts);
+  } catch (e) {
+    // A JavaScript stack overflow despite the depth limit is still the template's fault.
+    if (e instanceof RangeError) throw new TemplateParseError(`template: ${opts.name}:1: max expression depth exceeded`);
+    throw e;
+  }
+}
+
+/**
+ * Go limits nesting (maxStackDepth) so that a hostile template cannot exhaust the stack; ours is
+ * lower, for JavaScript's stack, and counts parentheses and nested actions alike.
+ */
+const MAX_DEPTH = 1000;
+
+function parseTrees(text: string, opts: ParseOptions): Map<string, Tree> {
   const items = lex(text);
+  let depth = 0;
+  const enter = () => {
+    if (++depth >= MAX_DEPTH) fail('max expression depth exceeded');
+  };
   const trees = new Map<string, Tree>();
   let i = 0;
   let furthest = 0;
@@ -483,6 +503,7 @@ export function parse(text: string, opts: ParseOptions): Map<string, Tree> {
 
   function control(kind: 'if' | 'range' | 'with'): IfNode | RangeNode | WithNode {
     const saved = vars.length;
+    enter();
     try {
       const pipe = pipeline(kind, 'rightDelim');
       if (kind === 'range') rangeDepth++;
@@ -502,6 +523,7 @@ export function parse(text: string, opts: ParseOptions): Map<string, Tree> {
       return { type: kind, pos: pipe.pos, line: pipe.line, pipe, list, elseList } as IfNode | RangeNode | WithNode;
     } finally {
       vars = vars.slice(0, saved);
+      depth--;
     }
   }
 
@@ -660,8 +682,12 @@ export function parse(text: string, opts: ParseOptions): Map<string, Tree> {
       case 'complex':
       case 'number':
         return wrap(() => newNumber(token.pos, token.val, token.typ));
-      case 'leftParen':
-        return pipeline('parenthesized pipeline', 'rightParen');
+      case 'leftParen': {
+        enter();
+        const p = pipeline('parenthesized pipeline', 'rightParen');
+        depth--;
+        return p;
+      }
       case 'string':
       case 'rawString':
         return { type: 'string', pos: token.pos, quoted: token.val, text: wrap(() => unquote(token.val)) };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { goErrors, goOutputs } from './golden.js';
+import { goErrors, goOutputs, goOutputsVersionData } from './golden.js';
 import { GoFloat, renderTemplate, Template, TemplateExecError, TemplateParseError } from './index.js';
 
 /** Stands in for Docker's *formatter.ContainerContext in the error table (its exported parts). */
@@ -32,6 +32,13 @@ function run(tpl: string, data: unknown): string {
 describe('Go text/template: outputs observed with Go', () => {
   for (const [tpl, want] of goOutputs) {
     it(tpl, () => assert.equal(run(tpl, {}), want));
+  }
+});
+
+describe('Go text/template: outputs observed with Go over docker version’s data', () => {
+  const version = { Client: { Version: '28.2.2', ApiVersion: '1.50', Os: 'linux', Arch: 'amd64' }, Server: null };
+  for (const [tpl, want] of goOutputsVersionData) {
+    it(tpl, () => assert.equal(run(tpl, version), want));
   }
 });
 
@@ -91,6 +98,7 @@ describe('Go text/template over the Engine JSON (docker inspect -f habits)', () 
     ['{{if eq .State.Status "running"}}up{{else}}down{{end}}', inspect, 'up'],
     ['{{if and .State.Running (not .State.ExitCode)}}ok{{end}}', inspect, 'ok'],
     ['{{.State.Health}}', inspect, '<nil>'],
+    ['{{len .State.Health}}|{{join .State.Health ","}}', inspect, '0|'],
     ['{{.Name | printf "%q"}}', inspect, '"/web"'],
     ['{{.Name | lower | upper}}', inspect, '/WEB'],
     ['{{slice .Id 0 3}}', inspect, 'abc'],
@@ -180,6 +188,11 @@ describe('Go text/template over the Engine JSON (docker inspect -f habits)', () 
       assert.equal(typeof out, 'string');
     }
     assert.equal(run('}}', {}), '}}');
+    // Deep nesting is an error, not a stack overflow; reasonable nesting works.
+    assert.equal(run(`{{${'('.repeat(5000)}1${')'.repeat(5000)}}}`, {}), 'ERR template: :1: max expression depth exceeded');
+    assert.equal(run(`${'{{if 1}}'.repeat(5000)}x${'{{end}}'.repeat(5000)}`, {}), 'ERR template: :1: max expression depth exceeded');
+    assert.equal(run(`${'{{with 1}}'.repeat(900)}x${'{{end}}'.repeat(900)}`, {}), 'x');
+    assert.equal(run(`{{${'('.repeat(900)}1${')'.repeat(900)}}}`, {}), '1');
     assert.equal(run('{{- }}', {}), 'ERR template: :1: missing value for command');
   });
 });

@@ -89,6 +89,7 @@ export function mapOfStrings(m: unknown): boolean {
 
 export function structType(v: object): string {
   const ctor = (v as { constructor?: { goType?: string; name?: string } }).constructor;
+  if (v instanceof Map && ctor?.goType) return ctor.goType;
   return ctor?.goType ?? `*${ctor?.name || 'struct'}`;
 }
 
@@ -152,3 +153,9 @@ export const byteLength = (s: string): number => {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
   return /^[\x00-\x7f]*$/.test(s) ? s.length : utf8.encode(s).length;
 };
+
+/**
+ * Marks a class whose toJSON is a Go MarshalJSON built with json.Marshal: its text escapes
+ * <, > and & even where the `json` function does not (Docker's format contexts).
+ */
+export const MARSHAL_ESCAPES_HTML: unique symbol = Symbol.for('berth.format.marshalEscapesHTML');
