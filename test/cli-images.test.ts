@@ -5,7 +5,8 @@
  * through the same config.json.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -289,6 +290,53 @@ describe('berth image commands', { skip, concurrency: false }, () => {
     await same(['push', 'nope:1']);
   });
 
+  it('images, history, image inspect: the same text as docker, formats and errors', async () => {
+    const ref = `${anon.host}/bb:v1`;
+    await berth(['pull', '-q', ref]);
+    // rows of one image under several names come in Go's random map order in docker: only
+    // images with one name each are compared whole (the others' extra names are removed)
+    const list = (await d.api('GET', '/images/json')).body as { RepoTags: string[] | null }[];
+    for (const img of list) {
+      const tags = img.RepoTags ?? [];
+      const keep = tags.includes('busybox:latest') ? 'busybox:latest' : tags[0];
+      for (const extra of tags.filter((t) => t !== keep)) await d.api('DELETE', `/images/${extra}`);
+    }
+    for (const args of [
+      ['images'],
+      ['images', '-a'],
+      ['images', '-q'],
+      ['images', '--digests'],
+      ['images', '--no-trunc'],
+      ['images', '--format', 'json'],
+      ['images', '--format', '{{json .}}'],
+      ['images', '--format', 'table {{.Repository}}\t{{.Size}}', '--digests'],
+      ['images', '--format', '{{.CreatedAt}}|{{.Containers}}|{{.VirtualSize}}|{{.SharedSize}}|{{.UniqueSize}}'],
+      ['images', 'busybox'],
+      ['images', '-f', 'dangling=true'],
+      ['images', '--format', '{{.Foo}}'],
+      ['images', '--format', '{{.ID'],
+      ['images', '-f', 'bad'],
+      ['images', '--tree'],
+      ['history', 'busybox'],
+      ['history', '-H=false', 'busybox'],
+      ['history', '--no-trunc', '-q', 'busybox'],
+      ['history', '--format', 'json', 'busybox'],
+      ['history', '--format', '{{.Foo}}', 'busybox'],
+      ['history', 'nope'],
+      ['image', 'inspect', 'busybox', ref],
+      ['image', 'inspect', '-f', 'json', 'busybox'],
+      ['image', 'inspect', '-f', '{{.Size}} {{json .RootFS}}', 'busybox'],
+      ['image', 'inspect', '-f', '{{.Size}} {{.Foo}}', 'busybox'],
+      ['image', 'inspect', 'nope', 'busybox'],
+    ]) {
+      await same(args);
+    }
+    const table = await berth(['images']);
+    assert.match(table.stdout, /^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n/);
+    assert.match(table.stdout, /\n127\.0\.0\.1:\d+\/bb +v1 +[0-9a-f]{12} +N\/A +2\.\d+MB\n/);
+    assert.match(table.stdout, /\nbusybox +latest +[0-9a-f]{12} +\d+ \w+ ago +\d/);
+  });
+
   it('image prune: the prompt, a refusal, filters, the report', async () => {
     const no = await same(['image', 'prune'], { input: 'n\n' });
     assert.equal(no.code, 0);
@@ -302,5 +350,40 @@ describe('berth image commands', { skip, concurrency: false }, () => {
     assert.equal(yes.code, 0, yes.stderr);
     assert.match(yes.stdout, new RegExp(`Deleted Images:\ndeleted: ${id}\n(deleted: sha256:[0-9a-f]{64}\n)*\nTotal reclaimed space: `));
     await same(['image', 'prune', '-f']);
+  });
+});
+
+describe('berth image commands: a daemon that dies mid-stream', { skip: existsSync(BIN) ? false : `${BIN} not built` }, () => {
+  it('pull and save: "unexpected EOF", exit 1, no partial archive left', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-cli-images-cut-'));
+    const sock = join(dir, 'fake.sock');
+    const server = createServer((req, res) => {
+      if (req.url?.endsWith('/_ping')) {
+        res.writeHead(200, { 'Api-Version': '1.41', 'Content-Type': 'text/plain' });
+        res.end('OK');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': req.url?.includes('/images/get') ? 'application/x-tar' : 'application/json' });
+      res.write(
+        req.url?.includes('/images/get')
+          ? Buffer.alloc(4096)
+          : '{"status":"Pulling from x","id":"latest"}\r\n{"status":"Downloading","progressDetail":{"current":1,"total":10},"id":"abc"}\r\n',
+      );
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    t.after(() => {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const env = { DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: dir, BERTH_NO_AUTOSTART: '1', NODE_EXTRA_CA_CERTS: undefined };
+    const pull = await runCommand([process.execPath, BIN, 'pull', 'x:latest'], { env, guardMs: 30_000 });
+    assert.equal(pull.code, 1);
+    assert.equal(pull.stdout, 'latest: Pulling from x\n');
+    assert.equal(pull.stderr, 'unexpected EOF\n');
+    const save = await runCommand([process.execPath, BIN, 'save', '-o', join(dir, 'x.tar'), 'x'], { env, guardMs: 30_000 });
+    assert.equal(save.code, 1);
+    assert.equal(save.stderr, 'failed to save image: unexpected EOF\n');
+    assert.deepEqual(readdirSync(dir).sort(), ['fake.sock'], 'neither the archive nor its temp file is left');
   });
 });

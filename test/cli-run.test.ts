@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Berthd, berthdUnavailable } from './helpers/berthd.js';
+import { makeImage, registryMissing, skopeoCopyIn, startRegistry, writeOciLayout } from './helpers/registry.js';
 import { REPO_ROOT, type RunResult, runCommand } from './helpers/runtime.js';
 
 interface Pty {
@@ -134,6 +135,30 @@ describe('berth run and the attached commands against berthd', { skip: unavailab
     assert.equal(both.stderr, 'conflicting options: cannot specify both --attach and --detach\n');
   });
 
+  it('create and run pull a missing image from a registry (progress on stderr, the id alone on stdout)', {
+    skip: registryMissing(),
+  }, async () => {
+    const reg = await startRegistry({ mode: 'anonymous' });
+    try {
+      const layout = join(d.dir, 'layout');
+      writeOciLayout(layout, makeImage({ format: 'oci', layers: 2, seed: 'run-pull' }), 'v1');
+      await skopeoCopyIn(reg, layout, 'v1', 'pulled');
+      const ref = `${reg.host}/pulled:v1`;
+      const c = await berth(['create', ref]);
+      assert.equal(c.code, 0, c.stderr);
+      assert.match(c.stdout, ID);
+      assert.match(c.stderr, new RegExp(`^Unable to find image '${ref}' locally\n`));
+      assert.match(c.stderr, /Pull complete/);
+      assert.match(c.stderr, new RegExp(`Status: Downloaded newer image for ${ref}\n`));
+      // --pull always pulls again (up to date now); -q keeps it quiet; the image has no shell: 127
+      const r = await berth(['run', '--rm', '-q', '--pull', 'always', ref, '/bin/sh']);
+      assert.equal(r.code, 127, r.stderr);
+      assert.doesNotMatch(r.stderr, /Status:|Unable to find/);
+    } finally {
+      await reg.stop();
+    }
+  });
+
   it('run: a signal to berth is forwarded to the container (sig-proxy)', async () => {
     const child = runCommand(
       [
@@ -155,6 +180,29 @@ describe('berth run and the attached commands against berthd', { skip: unavailab
     const r = await child;
     assert.equal(r.code, 7, r.stderr);
     assert.equal(readOr(join(d.dir, 'sig.out')), 'ready\ngot TERM\n');
+  });
+
+  it('run: a container deaf to SIGINT; the third one ends berth as docker does', async () => {
+    const child = runCommand(
+      [process.execPath, bundle, 'run', '--rm', '--name', 'deaf', 'busybox', 'sh', '-c', 'trap "" INT; echo ready; sleep 30'],
+      {
+        env,
+        guardMs: 30_000,
+        stdoutFile: join(d.dir, 'deaf.out'),
+      },
+    );
+    for (let i = 0; i < 300 && !readOr(join(d.dir, 'deaf.out')).includes('ready'); i++) await sleep(50);
+    const pid = berthPid(bundle, 'deaf');
+    assert.ok(pid, 'berth is running');
+    for (let i = 0; i < 3; i++) {
+      process.kill(pid, 'SIGINT');
+      await sleep(100);
+    }
+    const r = await child;
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'got 3 SIGTERM/SIGINTs, forcefully exiting\n');
+    assert.equal(await running('deaf'), true);
+    await d.api('DELETE', '/containers/deaf?force=1');
   });
 
   it('create then start -a: the id, then the output and the exit code; start reports each failure', async () => {
@@ -347,7 +395,22 @@ describe('berth run and the attached commands against berthd', { skip: unavailab
       assert.equal(b.after, b.before);
     });
 
-    it('SIGTERM to berth (no sig-proxy) restores the terminal; so does the daemon dying', async () => {
+    it('create -it then start -ai: typed input, the exit status, termios restored', async () => {
+      const c = await berth(['create', '-it', '--name', 'tty3', 'busybox', 'sh']);
+      assert.equal(c.code, 0, c.stderr);
+      const r = await inPty(
+        ['start', '-ai', 'tty3'],
+        [
+          { expect: /# /, send: 'echo started$((2*2))\r' },
+          { expect: /started4\r\n[\s\S]*# /, send: 'exit 4\r' },
+        ],
+      );
+      assert.equal(r.steps, 2, r.out);
+      assert.equal(r.status, 4, r.out);
+      assert.equal(r.after, r.before);
+    });
+
+    it('SIGTERM to berth (no sig-proxy), a failed start and the daemon dying all give the terminal back', async () => {
       const r = await inPty(
         ['run', '-it', '--rm', '--sig-proxy=false', 'busybox', 'sh'],
         [
@@ -363,6 +426,12 @@ describe('berth run and the attached commands against berthd', { skip: unavailab
       );
       assert.equal(r.status, 143, r.out);
       assert.equal(r.after, r.before);
+
+      // a start that fails while attached: the terminal is given back before the error is said
+      const f = await inPty(['run', '-it', '--rm', 'busybox', 'nosuchcmd'], []);
+      assert.equal(f.status, 127, f.out);
+      assert.match(f.out, /executable file not found[^\n]*\r\n\r\nRun 'berth run --help' for more information\r\n/);
+      assert.equal(f.after, f.before);
 
       const k = await inPty(['run', '-it', '--name', 'tty2', 'busybox', 'sh'], [{ expect: /# /, act: () => d.kill9() }]);
       assert.notEqual(k.status, 0, k.out);

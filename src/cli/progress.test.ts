@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
-import { displayProgress, humanSize, JsonValueSplitter, newDisplayState, progressString, renderMessage } from './progress.js';
+import { humanSize } from './format/index.js';
+import { displayProgress, newDisplayState, progressString, renderMessage } from './progress.js';
 import { CliError } from './types.js';
 
 async function show(messages: string[], isTTY: boolean, onAux?: (a: unknown) => void): Promise<{ text: string; err?: unknown }> {
@@ -95,16 +96,16 @@ test('errorDetail: a CliError with the message, exit 1; aux goes to the callback
   assert.equal(text, 'The push refers to repository [x]\n');
 });
 
-test('the splitter: values across chunks, braces inside strings, garbage and truncation', () => {
-  const s = new JsonValueSplitter();
-  assert.deepEqual(s.push('{"a":"}{\\"'), []);
-  assert.deepEqual(s.push('x"}  {"b":1}{"c"'), ['{"a":"}{\\"x"}', '{"b":1}']);
-  assert.deepEqual(s.push(':[1,{"d":2}]}\n'), ['{"c":[1,{"d":2}]}']);
-  s.end();
-  const t = new JsonValueSplitter();
-  t.push('{"a":1');
-  assert.throws(() => t.end(), /unexpected EOF/);
-  assert.throws(() => new JsonValueSplitter().push('x{}'), /invalid character 'x'/);
+test('a broken stream: garbage or cut short is an error, exit 1', async () => {
+  const cut = await show(['{"status":"a"}\n{"status":"Downlo'], false);
+  assert.ok(cut.err instanceof CliError);
+  assert.equal(cut.err.message, 'unexpected EOF');
+  assert.equal(cut.text, 'a\n');
+  const junk = await show(['{"status":"a"}\n<html>'], false);
+  assert.ok(junk.err instanceof CliError);
+  assert.match(junk.err.message, /invalid character '<'/);
+  const split = await show(['{"status":"x}{\\"', '"}  {"id":"l","status":"s","progressDetail":{}}'], false);
+  assert.equal(split.text, 'x}{"\nl: s\n');
 });
 
 test('stream messages and from/time fields', () => {

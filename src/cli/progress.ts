@@ -12,6 +12,8 @@
  * place that reads the stream and writes.
  */
 import { Writable } from 'node:stream';
+import { jsonValues, StreamError } from '../client/streams.js';
+import { humanSize } from './format/index.js';
 import { CliError } from './types.js';
 
 export interface JsonProgressDetail {
@@ -46,19 +48,6 @@ export interface ProgressOptions {
   onAux?(aux: unknown): void;
   /** The clock for the time-left estimate (tests). */
   now?(): number;
-}
-
-/** go-units HumanSize: decimal units, four significant digits (`36.45kB`, `1.065MB`). */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
-  let size = bytes;
-  let i = 0;
-  while (size >= 1000 && i < units.length - 1) {
-    size /= 1000;
-    i++;
-  }
-  // Go's %.4g: four significant digits, trailing zeros dropped.
-  return `${Number.parseFloat(size.toPrecision(4))}${units[i]}`;
 }
 
 /** Go's time.Duration String for whole seconds: `0s`, `45s`, `2m5s`, `1h0m3s`. */
@@ -178,68 +167,12 @@ export function renderMessage(
   return error === undefined ? { text } : { text, error };
 }
 
-/**
- * Splits a byte stream into the JSON values it holds, as Go's json.Decoder reads them: values
- * one after the other, separated by any whitespace (dockerd writes `\r\n`), not necessarily one
- * per chunk. Strings are tracked so braces inside them do not count.
- */
-export class JsonValueSplitter {
-  private buf = '';
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
-  private scanned = 0;
-  static readonly LIMIT = 64 * 1024 * 1024;
-
-  /** The complete values in `chunk` (and what was held back before it). */
-  push(chunk: string): string[] {
-    this.buf += chunk;
-    const out: string[] = [];
-    let startAt = 0;
-    for (let i = this.scanned; i < this.buf.length; i++) {
-      const c = this.buf[i]!;
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === '\\') this.escaped = true;
-        else if (c === '"') this.inString = false;
-        continue;
-      }
-      if (c === '"') this.inString = true;
-      else if (c === '{' || c === '[') this.depth++;
-      else if (c === '}' || c === ']') {
-        this.depth--;
-        if (this.depth === 0) {
-          out.push(this.buf.slice(startAt, i + 1).trim());
-          startAt = i + 1;
-        } else if (this.depth < 0) {
-          throw new CliError(`invalid character '${c}' looking for beginning of value`);
-        }
-      } else if (this.depth === 0 && !/\s/.test(c)) {
-        throw new CliError(`invalid character '${c}' looking for beginning of value`);
-      }
-    }
-    this.buf = this.buf.slice(startAt);
-    this.scanned = this.buf.length;
-    if (this.buf.length > JsonValueSplitter.LIMIT) throw new CliError('progress message too large');
-    return out;
-  }
-
-  /** At the end of the stream: an unfinished value is Go's `unexpected EOF`. */
-  end(): void {
-    if (this.buf.trim()) throw new CliError('unexpected EOF');
-  }
-}
-
-function parseMessage(text: string): JsonMessage {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v))
-    throw new CliError('json: cannot unmarshal value into Go value of type jsonmessage.JSONMessage');
-  return v as JsonMessage;
+/** A response body that ended before its end (the daemon died, the socket was reset). */
+export function isCutShort(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return (
+    e?.message === 'aborted' || e?.code === 'ECONNRESET' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.code === 'EPIPE'
+  );
 }
 
 /**
@@ -254,13 +187,12 @@ export async function displayProgress(
   const tty = opts.isTTY ?? out.isTTY === true;
   const width = opts.columns ?? out.columns ?? 200;
   const state = newDisplayState();
-  const splitter = new JsonValueSplitter();
-  const decoder = new TextDecoder();
   const write = (s: string) => (s ? out.write(s) : true);
-  for await (const chunk of stream) {
-    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    for (const value of splitter.push(text)) {
-      const jm = parseMessage(value);
+  try {
+    for await (const value of jsonValues(stream)) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        throw new CliError('json: cannot unmarshal array into Go value of type jsonmessage.JSONMessage');
+      const jm = value as JsonMessage;
       if (jm.aux !== undefined && jm.aux !== null) {
         opts.onAux?.(jm.aux);
         continue;
@@ -269,9 +201,13 @@ export async function displayProgress(
       write(r.text);
       if (r.error !== undefined) throw new CliError(r.error, 1);
     }
+  } catch (err) {
+    // a broken stream (garbage, cut short): its text, exit 1
+    if (err instanceof StreamError) throw new CliError(err.message, 1);
+    // the connection dropped mid-stream: Go's reader says unexpected EOF
+    if (isCutShort(err)) throw new CliError('unexpected EOF', 1);
+    throw err;
   }
-  splitter.push(decoder.decode());
-  splitter.end();
 }
 
 /** An output that shows nothing (`-q`): the stream is still read and its errors still fail. */

@@ -49,12 +49,13 @@ describe('EscapeMatcher', () => {
 describe('checkTty', () => {
   it('refuses stdin attached to a tty container without a terminal, as docker (exit 1)', () => {
     assert.throws(
-      () => checkTty(true, true, { isTTY: false }),
+      () => checkTty(true, true, () => ({ isTTY: false })),
       (e: unknown) => e instanceof CliError && e.message === 'the input device is not a TTY' && e.exitCode === 1,
     );
-    checkTty(false, true, {});
-    checkTty(true, false, {});
-    checkTty(true, true, { isTTY: true });
+    const unasked = () => assert.fail('stdin asked for');
+    checkTty(false, true, unasked);
+    checkTty(true, false, unasked);
+    checkTty(true, true, () => ({ isTTY: true }));
   });
 });
 

@@ -96,9 +96,12 @@ export interface TtyOutput {
   off?(event: 'resize', listener: () => void): unknown;
 }
 
-/** Docker's check before attaching stdin to a tty container: `the input device is not a TTY`, exit 1. */
-export function checkTty(attachStdin: boolean, tty: boolean, stdin: TtyInput): void {
-  if (attachStdin && tty && stdin.isTTY !== true) throw new CliError('the input device is not a TTY', 1);
+/**
+ * Docker's check before attaching stdin to a tty container: `the input device is not a TTY`,
+ * exit 1. stdin is asked for only then (making process.stdin costs berth start-up time).
+ */
+export function checkTty(attachStdin: boolean, tty: boolean, stdin: () => TtyInput): void {
+  if (attachStdin && tty && stdin().isTTY !== true) throw new CliError('the input device is not a TTY', 1);
 }
 
 const RESTORE_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -38,7 +38,7 @@ export const attach: CommandSpec = {
     try {
       const c = await inspectRunning(client, name);
       const tty = c.Config.Tty === true;
-      checkTty(!noStdin, tty, ctx.stdin);
+      checkTty(!noStdin, tty, () => ctx.stdin);
       if (inv.flags.bool('sig-proxy') && !tty) stops.push(forwardSignals(ctx, client, c.Id));
       const session = await attachContainer(ctx, client, c.Id, {
         stdin: !noStdin && c.Config.OpenStdin === true,

@@ -105,7 +105,14 @@ export async function waitFor(ctx: CliContext, client: EngineClient, id: string,
  */
 const PROXIED: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR2', 'SIGALRM', 'SIGCONT', 'SIGTSTP'];
 export function forwardSignals(ctx: CliContext, client: EngineClient, id: string): () => void {
+  let interrupts = 0;
   const handler = (sig: NodeJS.Signals) => {
+    // docker's way out of a container that ignores them: the third SIGINT/SIGTERM ends berth
+    // (the exit handlers give the terminal back).
+    if ((sig === 'SIGINT' || sig === 'SIGTERM') && ++interrupts >= 3) {
+      ctx.stderr.write(`got ${interrupts} SIGTERM/SIGINTs, forcefully exiting\n`);
+      process.exit(1);
+    }
     client.json('POST', `/containers/${seg(id)}/kill`, { query: { signal: sig.replace(/^SIG/, '') } }).catch((err) => {
       if (ctx.debug) ctx.stderr.write(`Error sending signal: ${errorText(err)}\n`);
     });

@@ -7,9 +7,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineClient } from '../../../client/types.js';
 import { ApiError } from '../../../client/types.js';
+import { familiar, normalizeReference } from '../../../distribution/reference.js';
 import { type CliContext, CliError, type CommandSpec, type Flags, type Invocation } from '../../types.js';
+import { pullImage } from '../images/pull.js';
 import { type ContainerCreateRequest, containerCreateRequest, createFlags, type ProxyConfig } from './options.js';
-import { familiarWithTag, pullImage } from './pull-image.js';
 
 export type { ContainerCreateRequest as CreateRequest } from './options.js';
 
@@ -38,6 +39,15 @@ function proxyConfig(configDir: string, host: string): ProxyConfig | undefined {
   }
 }
 
+/** `busybox` → `busybox:latest`, as docker names the image in `Unable to find image '…' locally`. */
+function familiarWithTag(image: string): string {
+  try {
+    return familiar(normalizeReference(image));
+  } catch {
+    return image;
+  }
+}
+
 /**
  * Creates the container as docker's createContainer does; returns its id. Errors are the
  * daemon's (ApiError) or the pull's.
@@ -54,8 +64,17 @@ export async function createContainer(ctx: CliContext, client: EngineClient, req
   if (out.isTTY === true && req.body.HostConfig !== undefined) {
     req.body.HostConfig.ConsoleSize = [out.rows ?? 0, out.columns ?? 0];
   }
-  const pullOpts = { quiet, ...(req.platform ? { platform: req.platform } : {}) };
-  if (pull === 'always') await pullImage(ctx, image, pullOpts);
+  // The pull talks on stderr: stdout is for the container's output (or the id) only.
+  const pullIt = async () => {
+    let ref: ReturnType<typeof normalizeReference>;
+    try {
+      ref = normalizeReference(image);
+    } catch (err) {
+      throw new CliError((err as Error).message, 125);
+    }
+    await pullImage(ctx, ref, { ...(quiet ? {} : { out: ctx.stderr }), ...(req.platform ? { platform: req.platform } : {}) });
+  };
+  if (pull === 'always') await pullIt();
   const create = () =>
     client.json<{ Id: string; Warnings?: string[] | null }>('POST', '/containers/create', {
       query: { name: req.name || undefined, platform: req.platform || undefined },
@@ -66,9 +85,8 @@ export async function createContainer(ctx: CliContext, client: EngineClient, req
     res = await create();
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 404 && pull === 'missing')) throw err;
-    // Only the id goes to stdout: the pull talks on stderr.
     ctx.stderr.write(`Unable to find image '${familiarWithTag(image)}' locally\n`);
-    await pullImage(ctx, image, pullOpts);
+    await pullIt();
     res = await create();
   }
   for (const w of res.body.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);

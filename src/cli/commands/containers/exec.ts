@@ -65,7 +65,7 @@ export const exec: CommandSpec = {
 
     const client = await ctx.client();
     await inspectContainer(client, container);
-    if (!detach) checkTty(attachStdin, tty, ctx.stdin);
+    if (!detach) checkTty(attachStdin, tty, () => ctx.stdin);
     const created = await client.json<{ Id: string }>('POST', `/containers/${seg(container)}/exec`, {
       body: {
         User: f.string('user'),

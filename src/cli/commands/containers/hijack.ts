@@ -66,7 +66,9 @@ export function streamSession(conn: Hijacked, opts: SessionOptions): Promise<Ses
       if (data.length > 0 && socket.writable) {
         if (!socket.write(data)) {
           stdin.pause();
-          socket.once('drain', () => stdin.resume());
+          socket.once('drain', () => {
+            if (!settled) stdin.resume();
+          });
         }
       }
       if (detached) {

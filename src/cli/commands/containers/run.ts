@@ -49,7 +49,7 @@ export const run: CommandSpec = {
     // attached (options.ts clears the Attach* fields).
     const req = createRequest(ctx, inv, 'run', client);
     const config = req.body;
-    if (!detach) checkTty(config.AttachStdin, config.Tty, ctx.stdin);
+    if (!detach) checkTty(config.AttachStdin, config.Tty, () => ctx.stdin);
     const autoRemove = config.HostConfig?.AutoRemove === true;
 
     let id: string;

@@ -57,14 +57,14 @@ export const inspect: CommandSpec = {
         try {
           out += `${tmpl.execute(body)}\n`;
         } catch (err) {
-          ctx.stdout.write(out);
-          throw new CliError(`template parsing error: ${(err as Error).message}`);
+          errors.push(`template parsing error: ${(err as Error).message}`);
         }
       } else found.push(body);
     }
-    // json: one compact array; default: the same indented by four spaces (Go's json.Indent)
+    // Docker's inspectors flush whatever happened: `[]` or an empty line when nothing came out.
     if (format === 'json') out = `${goJSON(found)}\n`;
     else if (!tmpl) out = found.length ? `${JSON.stringify(found, null, 4)}\n` : '[]\n';
+    else if (!out) out = '\n';
     ctx.stdout.write(out);
     if (errors.length) throw new CliError(errors.join('\n'));
     return 0;

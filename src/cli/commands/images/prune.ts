@@ -1,5 +1,5 @@
 /** `berth image prune`: a confirmation (unless -f), POST /images/prune, the deleted list and the reclaimed space. */
-import { humanSize } from '../../progress.js';
+import { humanSize } from '../../format/index.js';
 import type { CommandSpec } from '../../types.js';
 import { filtersQuery, parseFilters } from './filters.js';
 import { confirm } from './prompt.js';

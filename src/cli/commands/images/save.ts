@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { isCutShort } from '../../progress.js';
 import { CliError, type CommandSpec } from '../../types.js';
 import { goErrnoText } from './open-file.js';
 
@@ -70,11 +71,17 @@ export const save: CommandSpec = {
         await copyToFile(output, res);
       } catch (err) {
         if (err instanceof CliError || (err as Error).name === 'ApiError') throw err;
+        if (isCutShort(err)) throw new CliError('failed to save image: unexpected EOF');
         throw new CliError(`failed to save image: ${(err as { syscall?: string }).syscall ?? 'write'} ${output}: ${goErrnoText(err)}`);
       }
       return 0;
     }
-    await pipeline(res, ctx.stdout, { end: false });
+    try {
+      await pipeline(res, ctx.stdout, { end: false });
+    } catch (err) {
+      if (isCutShort(err)) throw new CliError('unexpected EOF');
+      throw err;
+    }
     if (ctx.stdout.writableNeedDrain) await once(ctx.stdout, 'drain');
     return 0;
   },
