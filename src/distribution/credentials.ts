@@ -14,6 +14,7 @@ import {
   closeSync,
   constants,
   fsyncSync,
+  mkdirSync,
   openSync,
   readFileSync,
   realpathSync,
@@ -330,6 +331,8 @@ function writeConfigObject(path: string, obj: Record<string, unknown>): void {
     /* a new file */
   }
   const text = JSON.stringify(obj, null, '\t').replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  // a first login creates the config directory, private, as the CLI does
+  mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
