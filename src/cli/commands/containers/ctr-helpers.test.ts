@@ -1,6 +1,7 @@
 /** The pure parts of the container commands: JSON re-spacing, ports, update's body, stats' arithmetic. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { formatStats } from '../../format/index.js';
 import type { Flags } from '../../types.js';
 import { commitTarget } from './commit.js';
 import { diffLines } from './diff.js';
@@ -8,7 +9,7 @@ import { parseFilters } from './filters.js';
 import { compactJson, indentJson } from './json-text.js';
 import { naturalCompare, portLines } from './port.js';
 import { withConfigPruneFilters } from './prune.js';
-import { cpuPercent, memUsageNoCache, statsEntry, statsRow } from './stats-calc.js';
+import { cpuPercent, memUsageNoCache, statsEntry } from './stats-calc.js';
 import { parseNanoCpus, parseRestartPolicy, updateBody } from './update.js';
 
 function flags(values: Record<string, string | number | boolean | string[]>): Flags {
@@ -114,18 +115,11 @@ describe('stats arithmetic (docker stats_helpers.go)', () => {
       pids_stats: { current: 1 },
       networks: { eth0: { rx_bytes: 1500, tx_bytes: 0 } },
     });
-    assert.deepEqual(statsRow(e, true), {
-      BlockIO: '8.19kB / 0B',
-      CPUPerc: '0.00%',
-      Container: 'c2',
-      ID: '49d205185a35',
-      MemPerc: '0.96%',
-      MemUsage: '196KiB / 20MiB',
-      Name: 'c2',
-      NetIO: '1.5kB / 0B',
-      PIDs: '1',
-    });
-    assert.equal(statsRow({ ...e, invalid: true }, false).MemUsage, '-- / --');
+    assert.equal(
+      formatStats([e], { format: 'json' }),
+      '{"BlockIO":"8.19kB / 0B","CPUPerc":"0.00%","Container":"c2","ID":"49d205185a35","MemPerc":"0.96%","MemUsage":"196KiB / 20MiB","Name":"c2","NetIO":"1.5kB / 0B","PIDs":"1"}\n',
+    );
+    assert.equal(formatStats([{ ...e, IsInvalid: true }], { format: '{{.MemUsage}} {{.CPUPerc}}' }), '-- / -- --\n');
   });
 });
 

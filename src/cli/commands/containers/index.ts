@@ -13,6 +13,7 @@ import { logs } from './logs.js';
 import { pauseCommand } from './pause.js';
 import { portCommand } from './port.js';
 import { pruneCommand } from './prune.js';
+import { psCommand } from './ps.js';
 import { renameCommand } from './rename.js';
 import { restartCommand } from './restart.js';
 import { rmCommand } from './rm.js';
@@ -42,6 +43,7 @@ export const containerGroup: GroupSpec = {
     pauseCommand,
     portCommand,
     pruneCommand,
+    psCommand,
     renameCommand,
     restartCommand,
     rmCommand,

@@ -50,7 +50,7 @@ export async function inspectObjects(ctx: CliContext, refs: string[], format: st
   let tmpl: Template | undefined;
   if (format !== '' && format !== 'json') {
     try {
-      tmpl = Template.parse(format).with({ missingKey: 'error' });
+      tmpl = Template.parse(format, { missingKey: 'inspect' });
     } catch (err) {
       throw new CliError(`template parsing error: ${(err as Error).message}`, 64);
     }

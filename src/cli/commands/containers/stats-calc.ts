@@ -2,9 +2,11 @@
  * What `docker stats` shows, computed from the API's stats object exactly as the docker CLI does
  * (cli/command/container/stats_helpers.go): CPU % from the two samples the object carries
  * (cpu_stats and precpu_stats), memory without the inactive file cache, block and network I/O
- * summed, and the row's fields as its template context sees them (strings, docker's units).
+ * summed: the StatsEntry the format helper's stats context prints.
  */
-import { bytesSize, humanSizeWithPrecision } from '../../format/index.js';
+import type { StatsEntry } from '../../format/index.js';
+
+export type { StatsEntry };
 
 /** The parts of the Engine API's stats object used here. */
 export interface ApiStats {
@@ -23,24 +25,6 @@ export interface CpuStats {
   cpu_usage?: { total_usage?: number; percpu_usage?: number[] | null };
   system_cpu_usage?: number;
   online_cpus?: number;
-}
-
-export interface StatsEntry {
-  /** The key the row was asked for: the name or id as typed, or the short id. */
-  container: string;
-  name: string;
-  id: string;
-  cpuPercentage: number;
-  memory: number;
-  memoryLimit: number;
-  memoryPercentage: number;
-  networkRx: number;
-  networkTx: number;
-  blockRead: number;
-  blockWrite: number;
-  pidsCurrent: number;
-  /** No (recent) sample: the row shows `--`. */
-  invalid: boolean;
 }
 
 /** (Δ container CPU / Δ system CPU) × CPUs × 100, from one stats object's two samples. */
@@ -85,93 +69,40 @@ export function networkIO(n: ApiStats['networks']): [number, number] {
 
 export function emptyEntry(container: string): StatsEntry {
   return {
-    container,
-    name: '',
-    id: '',
-    cpuPercentage: 0,
-    memory: 0,
-    memoryLimit: 0,
-    memoryPercentage: 0,
-    networkRx: 0,
-    networkTx: 0,
-    blockRead: 0,
-    blockWrite: 0,
-    pidsCurrent: 0,
-    invalid: false,
+    Container: container,
+    Name: '',
+    ID: '',
+    CPUPercentage: 0,
+    Memory: 0,
+    MemoryLimit: 0,
+    MemoryPercentage: 0,
+    NetworkRx: 0,
+    NetworkTx: 0,
+    BlockRead: 0,
+    BlockWrite: 0,
+    PidsCurrent: 0,
+    IsInvalid: false,
   };
 }
 
 export function statsEntry(container: string, v: ApiStats): StatsEntry {
   const memory = memUsageNoCache(v.memory_stats);
   const limit = v.memory_stats?.limit ?? 0;
-  const [networkRx, networkTx] = networkIO(v.networks);
-  const [blockRead, blockWrite] = blockIO(v.blkio_stats);
+  const [NetworkRx, NetworkTx] = networkIO(v.networks);
+  const [BlockRead, BlockWrite] = blockIO(v.blkio_stats);
   return {
-    container,
-    name: v.name ?? '',
-    id: v.id ?? '',
-    cpuPercentage: cpuPercent(v.precpu_stats, v.cpu_stats),
-    memory,
-    memoryLimit: limit,
-    memoryPercentage: limit !== 0 ? (memory / limit) * 100 : 0,
-    networkRx,
-    networkTx,
-    blockRead,
-    blockWrite,
-    pidsCurrent: v.pids_stats?.current ?? 0,
-    invalid: false,
+    Container: container,
+    Name: v.name ?? '',
+    ID: v.id ?? '',
+    CPUPercentage: cpuPercent(v.precpu_stats, v.cpu_stats),
+    Memory: memory,
+    MemoryLimit: limit,
+    MemoryPercentage: limit !== 0 ? (memory / limit) * 100 : 0,
+    NetworkRx,
+    NetworkTx,
+    BlockRead,
+    BlockWrite,
+    PidsCurrent: v.pids_stats?.current ?? 0,
+    IsInvalid: false,
   };
 }
-
-/** strconv.FormatFloat(v, 'f', 2, 64) + "%". */
-function percent(v: number): string {
-  return `${v.toFixed(2)}%`;
-}
-
-/** stringid.TruncateID. */
-export function truncateId(id: string): string {
-  const colon = id.indexOf(':');
-  return (colon >= 0 ? id.slice(colon + 1) : id).slice(0, 12);
-}
-
-/** The row as the template sees it (docker's statsContext; keys in its JSON order). */
-export interface StatsRow {
-  BlockIO: string;
-  CPUPerc: string;
-  Container: string;
-  ID: string;
-  MemPerc: string;
-  MemUsage: string;
-  Name: string;
-  NetIO: string;
-  PIDs: string;
-}
-
-export function statsRow(s: StatsEntry, trunc: boolean): StatsRow {
-  const io = (a: number, b: number) => `${humanSizeWithPrecision(a, 3)} / ${humanSizeWithPrecision(b, 3)}`;
-  return {
-    BlockIO: s.invalid ? '--' : io(s.blockRead, s.blockWrite),
-    CPUPerc: s.invalid ? '--' : percent(s.cpuPercentage),
-    Container: s.container,
-    ID: trunc ? truncateId(s.id) : s.id,
-    MemPerc: s.invalid ? '--' : percent(s.memoryPercentage),
-    MemUsage: s.invalid ? '-- / --' : `${bytesSize(s.memory)} / ${bytesSize(s.memoryLimit)}`,
-    Name: s.name.length > 1 ? s.name.slice(1) : '--',
-    NetIO: s.invalid ? '--' : io(s.networkRx, s.networkTx),
-    PIDs: s.invalid ? '--' : String(s.pidsCurrent),
-  };
-}
-
-export const STATS_HEADER: StatsRow = {
-  BlockIO: 'BLOCK I/O',
-  CPUPerc: 'CPU %',
-  Container: 'CONTAINER',
-  ID: 'CONTAINER ID',
-  MemPerc: 'MEM %',
-  MemUsage: 'MEM USAGE / LIMIT',
-  Name: 'NAME',
-  NetIO: 'NET I/O',
-  PIDs: 'PIDS',
-};
-
-export const STATS_TABLE = 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';

@@ -9,12 +9,12 @@
 
 import { eventsStream, jsonValues } from '../../../client/streams.js';
 import type { EngineClient } from '../../../client/types.js';
+import { formatStats } from '../../format/index.js';
 import type { CliContext, CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
 import { containerPath, errorText } from './each.js';
 import { readConfigJson } from './prune.js';
-import { compileFormat } from './render.js';
-import { type ApiStats, emptyEntry, STATS_HEADER, STATS_TABLE, type StatsEntry, statsEntry, statsRow } from './stats-calc.js';
+import { type ApiStats, emptyEntry, type StatsEntry, statsEntry } from './stats-calc.js';
 
 /** docker's collector gives up on a sample after this long and blanks the row. */
 const SAMPLE_TIMEOUT_MS = 2000;
@@ -49,7 +49,7 @@ function track(client: EngineClient, key: string, stream: boolean): Tracked {
     clearTimeout(timer);
     timer = setTimeout(() => {
       // SetErrorAndReset: zeroes, and `--` in the row
-      t.entry = { ...emptyEntry(key), name: t.entry.name, id: t.entry.id, invalid: true };
+      t.entry = { ...emptyEntry(key), Name: t.entry.Name, ID: t.entry.ID, IsInvalid: true };
       t.error = new Error('timeout waiting for stats');
       markFirst();
     }, SAMPLE_TIMEOUT_MS);
@@ -71,13 +71,13 @@ function track(client: EngineClient, key: string, stream: boolean): Tracked {
       }
       if (stream && !stopped) {
         // the stream ended (the container stopped): the row keeps its name and shows `--`
-        t.entry = { ...t.entry, invalid: true };
+        t.entry = { ...t.entry, IsInvalid: true };
         t.error = new Error('EOF');
       }
     } catch (err) {
       if (!stopped) {
         t.error = err;
-        t.entry = { ...t.entry, invalid: true };
+        t.entry = { ...t.entry, IsInvalid: true };
       }
     } finally {
       clearTimeout(timer);
@@ -118,7 +118,8 @@ export const statsCommand: CommandSpec = {
       const fromConfig = readConfigJson(ctx.configDir).statsFormat;
       format = typeof fromConfig === 'string' && fromConfig ? fromConfig : 'table';
     }
-    const renderer = compileFormat(format, STATS_TABLE, STATS_HEADER);
+    // a bad template fails before any request, as docker's does once it has its first samples
+    formatStats([], { format });
     const client = await ctx.client();
     const showAll = inv.args.length === 0;
     const tracked = new Map<string, Tracked>();
@@ -146,7 +147,11 @@ export const statsCommand: CommandSpec = {
         const errors = [...tracked.values()].filter((t) => t.error !== undefined).map((t) => errorText(t.error));
         if (errors.length > 0) throw new CliError(errors.join('\n'));
       }
-      const table = () => renderer.render([...tracked.values()].map((t) => statsRow(t.entry, trunc)));
+      const table = () =>
+        formatStats(
+          [...tracked.values()].map((t) => t.entry),
+          { format, noTrunc: !trunc },
+        );
       if (!stream) {
         ctx.stdout.write(table());
         return 0;
