@@ -92,6 +92,34 @@ describe('image transfer with the v28 CLI against berthd', { skip }, () => {
     await b.docker(['rmi', '127.0.0.1:1/bb:v1']);
   });
 
+  it('push to a registry with basic auth: refused anonymous, then with docker login', async () => {
+    const priv = await startRegistry({ mode: 'basic', users: { alice: 'pw' } });
+    try {
+      await b.docker(['tag', 'busybox', `${priv.host}/p:1`]);
+      const anon = await b.docker(['push', `${priv.host}/p:1`]);
+      assert.equal(anon.code, 1, anon.stdout);
+      assert.equal(anon.stderr, 'no basic auth credentials\n'); // dockerd's words, seen
+      const tok = await startRegistry({ mode: 'token', users: { alice: 'pw' } });
+      try {
+        await b.docker(['tag', 'busybox', `${tok.host}/p:1`]);
+        const denied = await b.docker(['push', `${tok.host}/p:1`]);
+        assert.equal(denied.code, 1);
+        assert.equal(denied.stderr, 'denied: requested access to the resource is denied\n');
+        await b.docker(['rmi', `${tok.host}/p:1`]);
+      } finally {
+        await tok.stop();
+      }
+      const login = await b.docker(['login', '-u', 'alice', '--password-stdin', priv.host], { input: 'pw\n' });
+      assert.equal(login.code, 0, login.stderr);
+      const pushed = await b.docker(['push', `${priv.host}/p:1`]);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.match(pushed.stdout, /^1: digest: sha256:[0-9a-f]{64} size: \d+$/m);
+      await b.docker(['rmi', `${priv.host}/p:1`]);
+    } finally {
+      await priv.stop();
+    }
+  });
+
   it('push through the client: the JSON messages, aux last; no X-Registry-Auth is a 400', async () => {
     const res = await api.stream('POST', `/images/${R}/bb/push`, { query: { tag: 'v1' }, headers: { 'X-Registry-Auth': 'e30=' } });
     const msgs: JSONMessage[] = [];

@@ -84,6 +84,11 @@ describe('client against an HTTP server', () => {
     });
     // The hijack endpoint: 101, then echo stdin back after the client half-closes, then end.
     server.on('upgrade', (req, socket: Socket) => {
+      if (req.url?.includes('/quick')) {
+        // output, then the daemon ends first (the process exited) while the client's stdin is open
+        socket.end('HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nbye');
+        return;
+      }
       if (!req.url?.includes('/attach')) {
         socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 28\r\n\r\n{"message":"No such thing"}\n');
         return;
@@ -198,7 +203,7 @@ describe('client against an HTTP server', () => {
     assert.equal(open, 0);
     c.close();
   });
-  it('hijacks with 101 and keeps reading after closing its write side', async () => {
+  it('hijacks with 101 and keeps reading after closing its write side', { timeout: 10_000 }, async () => {
     const c = connect({ host: `unix://${sock}` });
     const { socket, head } = await c.hijack('POST', '/containers/x/attach', { query: { stream: true } });
     const parts: Buffer[] = [head];
@@ -206,6 +211,12 @@ describe('client against an HTTP server', () => {
     socket.end('stdin!');
     await new Promise((r) => socket.once('close', r));
     assert.equal(Buffer.concat(parts).toString(), 'hello got stdin!');
+    // the daemon ending first ends the connection: nothing is left open to keep the CLI alive
+    const quick = await c.hijack('POST', '/exec/quick/start');
+    const got: Buffer[] = [quick.head];
+    quick.socket.on('data', (d) => got.push(d));
+    await new Promise((r) => quick.socket.once('close', r));
+    assert.equal(Buffer.concat(got).toString(), 'bye');
     await assert.rejects(
       c.hijack('POST', '/exec/x/start'),
       (e: unknown) => e instanceof ApiError && e.status === 404 && e.message === 'No such thing',

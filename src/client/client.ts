@@ -122,7 +122,12 @@ interface Dialer {
   agent: http.Agent;
   /** Request options that select the transport. */
   base: http.RequestOptions;
-  /** A fresh connection for a hijack, half-open allowed. */
+  /**
+   * A fresh connection for a hijack. Our `end()` half-closes (stdin EOF) and reading goes on
+   * until the daemon ends; the daemon's end ends our side too (allowHalfOpen false): once the
+   * output is over, dockerd reads no more stdin, and a socket left half-open would keep the CLI
+   * alive.
+   */
   dial(): net.Socket;
   transport: typeof http | typeof https;
 }
@@ -133,7 +138,7 @@ function makeDialer(ep: Endpoint, tlsOpts: TlsOptions | undefined): Dialer {
     return {
       agent,
       base: { socketPath: ep.path },
-      dial: () => net.createConnection({ path: ep.path, allowHalfOpen: true }),
+      dial: () => net.createConnection({ path: ep.path }),
       transport: http,
     };
   }
@@ -142,7 +147,7 @@ function makeDialer(ep: Endpoint, tlsOpts: TlsOptions | undefined): Dialer {
     return {
       agent,
       base: { host: ep.hostname, port: ep.port },
-      dial: () => net.createConnection({ host: ep.hostname, port: ep.port, allowHalfOpen: true }),
+      dial: () => net.createConnection({ host: ep.hostname, port: ep.port }),
       transport: http,
     };
   }
@@ -332,8 +337,8 @@ class HttpClient implements EngineClient {
     if (p.body === undefined) p.headers['Content-Length'] = '0';
     const url = this.url(path, opts?.query);
     return new Promise<Hijacked>((resolve, reject) => {
-      // A connection of its own, outside the pool, that stays half-open: the CLI closes its
-      // write side when stdin ends and must still read all the output (engine-api.md A3).
+      // A connection of its own, outside the pool: the CLI closes its write side when stdin
+      // ends and must still read all the output (engine-api.md A3).
       const req = this.dialer.transport.request({
         ...this.dialer.base,
         agent: undefined, // not false: with false Node makes an agent and ignores createConnection
@@ -360,7 +365,7 @@ class HttpClient implements EngineClient {
         };
         readAll(res).then(
           (buf) => {
-            // a connection of its own, half-open allowed: nothing else will ever close it
+            // a connection of its own, out of any pool: close it here
             done();
             const status = res.statusCode ?? 0;
             reject(

@@ -27,10 +27,9 @@ export interface ApiResponse<T = unknown> {
 }
 
 /**
- * The connection taken over by attach or exec start (101 UPGRADED): raw bytes both ways. The
- * socket is half-open capable: `socket.end()` closes stdin only, and the output keeps coming
- * until the daemon ends it. The daemon's end does not end our side: once the output has ended
- * (`'end'`), call `socket.end()` or `socket.destroy()`.
+ * The connection taken over by attach or exec start (101 UPGRADED): raw bytes both ways.
+ * `socket.end()` half-closes (stdin EOF) and the output keeps coming until the daemon ends the
+ * stream, which also ends our side.
  */
 export interface Hijacked {
   socket: Socket;

@@ -11,6 +11,7 @@ import { BerthError, invalid, isKind } from '../../common/errors.js';
 import { staticCredentials } from '../../distribution/credentials.js';
 import { registryErrorInfo } from '../../distribution/errors.js';
 import { familiar, familiarName, formatReference, parseReference, repositoryName } from '../../distribution/reference.js';
+import { isLoopbackHost } from '../../distribution/registry.js';
 import type { AuthConfig, Reference } from '../../distribution/types.js';
 import type { EventBus } from '../../engine/events.js';
 import { push } from '../../images/push.js';
@@ -53,6 +54,25 @@ export function pushErrorText(err: unknown, ref: Reference): string {
   if (info?.code) return `${info.code.toLowerCase().replace(/_/g, ' ')}: ${info.message ?? ''}`.trim();
   // the library's "push 'name': blob '…': cause" without its verbs
   return String((err as Error)?.message ?? err).replace(/^(?:push|blob|manifest) '[^']*': /g, '');
+}
+
+/**
+ * dockerd's words when a registry refuses a push without credentials (seen with docker-registry
+ * 2.8): `no basic auth credentials` behind a Basic challenge, the token server's pull-only grant
+ * worded `denied: …` behind a Bearer one. The challenge is read again from `/v2/` (one request,
+ * on this failure path only); undefined when it cannot be.
+ */
+async function anonymousRefusal(host: string, signal: AbortSignal): Promise<string | undefined> {
+  if (!isLoopbackHost(host)) return undefined; // https with certificates: left to the registry's own words
+  try {
+    const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) });
+    const scheme = (res.headers.get('www-authenticate') ?? '').split(' ')[0]?.toLowerCase();
+    if (scheme === 'basic') return 'no basic auth credentials';
+    if (scheme === 'bearer') return 'denied: requested access to the resource is denied';
+  } catch {
+    // the registry is gone too: keep the first error
+  }
+  return undefined;
 }
 
 /**
@@ -148,7 +168,9 @@ export const imageTransferRoutes: RouteFactory<ImageTransferDeps> = (deps) => {
       deps.events.publish('image', 'push', id, { ...labelsOf(img), name: familiarName(ref) });
       stream.end();
     } catch (err) {
-      stream.fail(err instanceof BerthError && LOCAL_MISS.test(err.message) ? err.message : pushErrorText(err, ref));
+      let text = err instanceof BerthError && LOCAL_MISS.test(err.message) ? err.message : pushErrorText(err, ref);
+      if (!auth && registryErrorInfo(err)?.status === 401) text = (await anonymousRefusal(ref.domain, req.signal)) ?? text;
+      stream.fail(text);
     } finally {
       client.close();
     }
