@@ -50,9 +50,9 @@ describe('berth image commands', { skip, concurrency: false }, () => {
       ...(o.input !== undefined ? { input: o.input } : {}),
     });
   /** Both CLIs: the same exit code and output, `docker` read as `berth`. */
-  const same = async (args: string[], o: { input?: string } = {}) => {
-    const b = await berth(args, o);
-    const k = await docker(args, o);
+  const same = async (args: string[], o: { input?: string; readOnly?: boolean } = {}) => {
+    // read-only commands run side by side (the suite's time), others one after the other
+    const [b, k] = o.readOnly ? await Promise.all([berth(args, o), docker(args, o)]) : [await berth(args, o), await docker(args, o)];
     const norm = (s: string) =>
       s
         .replaceAll(dockerConfig, '<config>')
@@ -359,7 +359,7 @@ describe('berth image commands', { skip, concurrency: false }, () => {
       const keep = tags.includes('busybox:latest') ? 'busybox:latest' : tags[0];
       for (const extra of tags.filter((t) => t !== keep)) await d.api('DELETE', `/images/${extra}`);
     }
-    for (const args of [
+    const cases: string[][] = [
       ['images'],
       ['images', '-a'],
       ['images', '-q'],
@@ -386,9 +386,9 @@ describe('berth image commands', { skip, concurrency: false }, () => {
       ['image', 'inspect', '-f', '{{.Size}} {{json .RootFS}}', 'busybox'],
       ['image', 'inspect', '-f', '{{.Size}} {{.Foo}}', 'busybox'],
       ['image', 'inspect', 'nope', 'busybox'],
-    ]) {
-      await same(args);
-    }
+    ];
+    // three comparisons at a time: all of them only read
+    for (let i = 0; i < cases.length; i += 3) await Promise.all(cases.slice(i, i + 3).map((args) => same(args, { readOnly: true })));
     const table = await berth(['images']);
     assert.match(table.stdout, /^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n/);
     assert.match(table.stdout, /\n127\.0\.0\.1:\d+\/bb +v1 +[0-9a-f]{12} +N\/A +2\.\d+MB\n/);
@@ -411,7 +411,35 @@ describe('berth image commands', { skip, concurrency: false }, () => {
   });
 });
 
-describe('berth image commands: a daemon that dies mid-stream', { skip: existsSync(BIN) ? false : `${BIN} not built` }, () => {
+describe('berth image commands: help, and a daemon that dies mid-stream', { skip: existsSync(BIN) ? false : `${BIN} not built` }, () => {
+  it('--help word for word as the v28 docker CLI', { skip: existsSync(DOCKER_V28) ? false : 'no docker CLI' }, async () => {
+    const env = { BERTH_NO_AUTOSTART: '1', NODE_EXTRA_CA_CERTS: undefined, DOCKER_HOST: 'unix:///nonexistent.sock' };
+    await Promise.all(
+      [
+        ['pull'],
+        ['push'],
+        ['images'],
+        ['rmi'],
+        ['history'],
+        ['save'],
+        ['load'],
+        ['import'],
+        ['image', 'inspect'],
+        ['image', 'prune'],
+        ['login'],
+        ['logout'],
+        ['tag'],
+      ].map(async (cmd) => {
+        const [b, k] = await Promise.all([
+          runCommand([process.execPath, BIN, ...cmd, '--help'], { env }),
+          runCommand([DOCKER_V28, ...cmd, '--help'], { env }),
+        ]);
+        // docker's name becomes berth's, except in URLs
+        assert.equal(b.stdout, k.stdout.replace(/\bdocker\b(?!\.com)/g, 'berth'), cmd.join(' '));
+      }),
+    );
+  });
+
   it('pull and save: "unexpected EOF", exit 1, no partial archive left', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-cli-images-cut-'));
     const sock = join(dir, 'fake.sock');

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type GlobalOptions, listContexts, resolveTarget, writeCurrentContext } from './contexts.js';
+import { configWarning, type GlobalOptions, listContexts, readConfigFile, resolveTarget, writeCurrentContext } from './contexts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-contexts-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,5 +95,20 @@ describe('the context store', () => {
       listContexts(dir).map((c) => c.Name),
       ['local', 'remote'],
     );
+  });
+});
+
+describe('a config.json that cannot be parsed', () => {
+  it('counts as empty with a warning, and is never overwritten', () => {
+    const d = join(dir, 'bad');
+    mkdirSync(d);
+    writeFileSync(join(d, 'config.json'), '{bad');
+    assert.deepEqual(readConfigFile(d), {});
+    assert.match(configWarning(d) ?? '', /^WARNING: Error parsing config file \(.*config\.json\): /);
+    assert.throws(() => writeCurrentContext(d, 'x'), /Error parsing config file/);
+    assert.equal(readFileSync(join(d, 'config.json'), 'utf8'), '{bad');
+    writeFileSync(join(d, 'config.json'), '[]');
+    assert.match(configWarning(d) ?? '', /not a JSON object/);
+    assert.equal(configWarning(dir), undefined);
   });
 });

@@ -44,26 +44,39 @@ export interface ConfigFile {
   [k: string]: unknown;
 }
 
+/** Reads config.json; one that cannot be parsed counts as empty (configWarning says why), as in the docker CLI. */
 export function readConfigFile(configDir: string): ConfigFile {
+  return loadConfig(configDir).config;
+}
+
+/** docker's `WARNING: Error parsing config file (…): …`, when config.json is not a JSON object. */
+export function configWarning(configDir: string): string | undefined {
+  return loadConfig(configDir).warning;
+}
+
+function loadConfig(configDir: string): { config: ConfigFile; warning?: string } {
   const file = join(configDir, 'config.json');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return {};
+    return { config: {} };
   }
-  if (text.trim() === '') return {};
+  if (text.trim() === '') return { config: {} };
   try {
     const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as ConfigFile) : {};
+    if (v && typeof v === 'object' && !Array.isArray(v)) return { config: v as ConfigFile };
+    return { config: {}, warning: `WARNING: Error parsing config file (${file}): not a JSON object` };
   } catch (err) {
-    throw new CliError(`loading config file: ${file}: ${(err as Error).message}`);
+    return { config: {}, warning: `WARNING: Error parsing config file (${file}): ${(err as Error).message}` };
   }
 }
 
 /** Sets config.json's currentContext, keeping every other key (atomic rename, the file's mode kept at 0600). */
 export function writeCurrentContext(configDir: string, name: string): void {
-  const cfg = readConfigFile(configDir);
+  const { config: cfg, warning } = loadConfig(configDir);
+  // never replace a file we could not read with one that has lost its content
+  if (warning) throw new CliError(warning.replace(/^WARNING: /, ''));
   if (name === 'default' || name === '') delete cfg.currentContext;
   else cfg.currentContext = name;
   mkdirSync(configDir, { recursive: true, mode: 0o700 });

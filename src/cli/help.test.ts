@@ -120,3 +120,20 @@ describe('completion', () => {
     assert.equal(k('ls [OPTIONS]'), undefined);
   });
 });
+
+describe('command lists', () => {
+  it('show the first line of a text of several lines', () => {
+    const login: CommandSpec = {
+      name: 'login',
+      usage: 'login',
+      short: 'Authenticate to a registry.\nDefaults to Docker Hub.',
+      flags: [],
+      run,
+    };
+    const t = buildTree('berth', [], [login]);
+    assert.match(rootHelp(t, [], 79), /\n {2}login {7}Authenticate to a registry\.\n\nGlobal/);
+    const r = resolve(t, ['login']);
+    if (r.kind !== 'command') assert.fail();
+    assert.match(commandHelp(t, r.node, 'login', 79), /\n\nAuthenticate to a registry\.\nDefaults to Docker Hub\.\n/);
+  });
+});

@@ -107,7 +107,8 @@ function trimRight(s: string): string {
 function commandList(title: string, entries: [string, string][]): string {
   if (entries.length === 0) return '';
   const pad = Math.max(11, ...entries.map(([n]) => n.length)) + 1;
-  return `\n\n${title}:\n${entries.map(([n, s]) => `  ${n.padEnd(pad)}${s}`).join('\n')}`;
+  // a command whose text has several lines (docker's Long) is listed by its first
+  return `\n\n${title}:\n${entries.map(([n, s]) => `  ${n.padEnd(pad)}${s.split('\n')[0]}`).join('\n')}`;
 }
 
 /** The usage line of a command as reached by `typed` (`berth ps [OPTIONS]`, `berth container ls [OPTIONS]`). */

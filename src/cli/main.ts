@@ -7,7 +7,7 @@ import { ApiError, ConnectError, type EngineClient } from '../client/types.js';
 import { ensureDaemon, howToStart } from './autostart.js';
 import { completeCommand, completionCommand } from './completion.js';
 import { openClient } from './connect.js';
-import { configDirOf, type GlobalOptions, resolveTarget, type Target } from './contexts.js';
+import { configDirOf, configWarning, type GlobalOptions, resolveTarget, type Target } from './contexts.js';
 import { arityError, FlagError, parseFlags } from './flags.js';
 import { globalFlags } from './globals.js';
 import { commandHelp, commandPath, groupHelp, helpWidth, rootHelp, useLine } from './help.js';
@@ -147,6 +147,8 @@ export async function main(
     tlskey: g.flags.changed('tlskey') ? g.flags.string('tlskey') : undefined,
   };
   const configDir = configDirOf(env, opts.config);
+  const warning = configWarning(configDir);
+  if (warning) say(warning);
   let target: Target | undefined;
   let client: Promise<EngineClient> | undefined;
   const ctx: CliContext & { globals: GlobalOptions; target(): Target } = {

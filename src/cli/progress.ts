@@ -170,9 +170,7 @@ export function renderMessage(
 /** A response body that ended before its end (the daemon died, the socket was reset). */
 export function isCutShort(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
-  return (
-    e?.message === 'aborted' || e?.code === 'ECONNRESET' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.code === 'EPIPE'
-  );
+  return e?.message === 'aborted' || e?.code === 'ECONNRESET' || e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || e?.code === 'EPIPE';
 }
 
 /**

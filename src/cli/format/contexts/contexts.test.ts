@@ -228,6 +228,25 @@ describe('docker inspect output', () => {
     assert.equal(r2.out, 'abc\n');
     assert.equal(r2.error?.message, 'Error: No such object: nosuch');
   });
+  it('reads the Engine’s nulls and durations as Docker’s Go types do (as observed)', () => {
+    const hc = {
+      Config: { Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 90000000000 }, Env: null, Volumes: null, Labels: null },
+      State: { Health: { Status: 'starting', FailingStreak: 0, Log: null } },
+      HostConfig: { Memory: 0, Binds: null },
+    };
+    const r = inspectAll(
+      '{{.Config.Healthcheck.Interval}} {{json .Config.Healthcheck}} {{.State.Health.Status}} {{.HostConfig.Memory}} {{.Config.Env}} {{.HostConfig.Binds}} {{len .HostConfig.Binds}} {{.Config.Volumes}}',
+      [{ value: hc }],
+    );
+    assert.equal(r.out, '1m30s {"Test":["CMD-SHELL","true"],"Interval":90000000000} starting 0 [] [] 0 map[]\n');
+    const img = { Config: { Cmd: ['sh'], Env: null, Labels: null }, Size: 2862718, RootFS: { Type: 'layers', Layers: ['sha256:2655'] } };
+    const r2 = inspectAll(
+      '{{.Config.Cmd}} {{.Size}} {{json .RootFS}} {{.Config.Env}} {{len .Config.Env}} {{.Config.Labels}} {{json .Config.Env}}',
+      [{ value: img }],
+    );
+    assert.equal(r2.out, '[sh] 2862718 {"Type":"layers","Layers":["sha256:2655"]} [] 0 map[] null\n');
+    assert.equal(inspectAll('{{if gt .Config.Healthcheck.Interval 1000}}long{{end}}', [{ value: hc }]).out, 'long\n');
+  });
   it('a template that does not parse exits 64', () => {
     assert.throws(
       () => inspectAll('{{.X', []),

@@ -4,10 +4,13 @@
  * for key "Foo"`, `can't evaluate field Foo in type string`, `wrong number of args for Label:
  * want 1 got 0`, `error calling index: index out of range: 5`.
  */
+
+import { formatDuration } from '../units.js';
 import { printOne } from './gofmt.js';
 import { type Node, nodeString, type PipeNode, type Tree } from './parse.js';
 import {
   GoFloat,
+  GoStringerInt,
   isStringSlice,
   isTrue,
   kindOf,
@@ -15,6 +18,8 @@ import {
   mapGet,
   mapOfStrings,
   mapSize,
+  NilMap,
+  NilSlice,
   numberOf,
   structType,
   typeName,
@@ -391,7 +396,7 @@ class State {
         }
         if (this.opts.missingKey === 'zero') return mapZero(receiver);
       }
-      return result;
+      return this.opts.missingKey === 'inspect' ? typedField(fieldName, result) : result;
     }
     return this.errorf(`can't evaluate field ${fieldName} in type ${typeName(receiver)}`);
   }
@@ -554,4 +559,79 @@ export function looksLikeStruct(m: unknown): boolean {
   if (keys.length === 0) return false;
   if (!keys.every((k) => /^\p{Lu}/u.test(k))) return false;
   return !mapOfStrings(m);
+}
+
+/** Docker's []T fields that the Engine sends as null when nil (Go prints a nil slice as []). */
+const NIL_SLICE_FIELDS = new Set([
+  'Env',
+  'Cmd',
+  'Entrypoint',
+  'Binds',
+  'Links',
+  'Dns',
+  'DnsOptions',
+  'DnsSearch',
+  'ExtraHosts',
+  'CapAdd',
+  'CapDrop',
+  'GroupAdd',
+  'SecurityOpt',
+  'Devices',
+  'DeviceRequests',
+  'DeviceCgroupRules',
+  'Ulimits',
+  'OnBuild',
+  'Shell',
+  'Mounts',
+  'Aliases',
+  'Layers',
+  'RepoTags',
+  'RepoDigests',
+  'Test',
+  'BlkioWeightDevice',
+  'BlkioDeviceReadBps',
+  'BlkioDeviceWriteBps',
+  'BlkioDeviceReadIOps',
+  'BlkioDeviceWriteIOps',
+  'MaskedPaths',
+  'ReadonlyPaths',
+  'ExecIDs',
+  'Log',
+  'DNSNames',
+  'VolumesFrom',
+  'Warnings',
+]);
+/** Docker's map fields the Engine sends as null when nil (Go prints a nil map as map[]). */
+const NIL_MAP_FIELDS = new Set([
+  'Labels',
+  'Volumes',
+  'ExposedPorts',
+  'Ports',
+  'PortBindings',
+  'Tmpfs',
+  'Sysctls',
+  'StorageOpt',
+  'Options',
+  'DriverOpts',
+  'Annotations',
+  'Data',
+  'Networks',
+  'Status',
+]);
+/** Healthcheck's time.Duration fields: Go prints them as "1m30s". */
+const DURATION_FIELDS = new Set(['Interval', 'Timeout', 'StartPeriod', 'StartInterval']);
+
+/**
+ * docker inspect runs templates over Docker's Go types first: a nil slice or map prints as `[]`
+ * or `map[]` (not `<nil>`), a time.Duration as `1m30s`. The JSON has lost those types; the
+ * field's name brings them back for the fields where it shows.
+ */
+function typedField(name: string, v: Val): Val {
+  if (v === null) {
+    if (NIL_SLICE_FIELDS.has(name)) return new NilSlice();
+    if (NIL_MAP_FIELDS.has(name)) return new NilMap();
+  } else if (typeof v === 'number' && DURATION_FIELDS.has(name) && Number.isInteger(v)) {
+    return new GoStringerInt(v, 'time.Duration', formatDuration);
+  }
+  return v;
 }

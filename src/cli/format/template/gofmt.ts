@@ -4,7 +4,7 @@
  * `<nil>`, floats as `%g` with the shortest digits (`1e+06`), and the `%!d(string=x)` family for
  * bad verbs and arguments.
  */
-import { bytesOf, GoFloat, isStringSlice, kindOf, mapEntries, numberOf, structType, typeName } from './values.js';
+import { bytesOf, GoStringerInt, isStringSlice, kindOf, mapEntries, numberOf, structType, typeName } from './values.js';
 
 /** A struct (class instance) that prints itself, as a Go fmt.Stringer. */
 interface Stringer {
@@ -323,7 +323,8 @@ function printValue(v: unknown, verb: string, spec: Spec, depth: number): string
     case 'bool':
       return verb === 'v' || verb === 't' ? pad(String(v), spec) : badVerb(verb, v);
     case 'int':
-      return fmtInteger(v as number, verb, spec) ?? badVerb(verb, v);
+      if (v instanceof GoStringerInt && 'vsqxX'.includes(verb)) return fmtString(v.String(), verb, spec) ?? badVerb(verb, v);
+      return fmtInteger(numberOf(v), verb, spec) ?? badVerb(verb, v);
     case 'float': {
       const x = numberOf(v);
       return fmtFloatVerb(x, verb, spec) ?? badVerb(verb, v);

@@ -23,6 +23,38 @@ export class GoFloat {
   }
 }
 
+/**
+ * An integer of a named Go type with a String method (time.Duration): compares and computes as
+ * an int, prints through its String (`1m30s`), encodes to JSON as the number.
+ */
+export class GoStringerInt {
+  constructor(
+    readonly value: number,
+    readonly goType: string,
+    private readonly str: (n: number) => string,
+  ) {}
+  String(): string {
+    return this.str(this.value);
+  }
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+/** A nil Go slice: prints `[]`, has no elements, encodes to JSON as null. */
+export class NilSlice extends Array<unknown> {
+  toJSON(): null {
+    return null;
+  }
+}
+
+/** A nil Go map: prints `map[]`, has no entries, encodes to JSON as null. */
+export class NilMap extends Map<string, unknown> {
+  toJSON(): null {
+    return null;
+  }
+}
+
 export type Kind = 'invalid' | 'nil' | 'bool' | 'int' | 'float' | 'string' | 'slice' | 'map' | 'struct' | 'func';
 
 export function kindOf(v: unknown): Kind {
@@ -41,6 +73,7 @@ export function kindOf(v: unknown): Kind {
       return 'func';
     case 'object':
       if (v instanceof GoFloat) return 'float';
+      if (v instanceof GoStringerInt) return 'int';
       if (Array.isArray(v)) return 'slice';
       if (v instanceof Map || isPlainObject(v)) return 'map';
       return 'struct';
@@ -56,7 +89,7 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 export function numberOf(v: unknown): number {
-  if (v instanceof GoFloat) return v.value;
+  if (v instanceof GoFloat || v instanceof GoStringerInt) return v.value;
   if (typeof v === 'bigint') return Number(v);
   return v as number;
 }
@@ -104,7 +137,7 @@ export function typeName(v: unknown): string {
     case 'bool':
       return 'bool';
     case 'int':
-      return 'int';
+      return v instanceof GoStringerInt ? v.goType : 'int';
     case 'float':
       return 'float64';
     case 'slice':
