@@ -375,7 +375,7 @@ const SCENARIOS: Scenario[] = [
       const obs = res(await s.cli(['volume', 'prune', ...f], { input: 'n\n' }), 'no');
       // The daemon's order of the deleted names means nothing: sorted.
       const pruned = await s.cli(['volume', 'prune', '-f', ...f]);
-      pruned.stdout = pruned.stdout.replace(/(?<=Deleted Volumes:\n)[^]*?(?=\n\n)/, (l) => l.split('\n').sort().join('\n'));
+      pruned.stdout = pruned.stdout.replace(/(?<=Deleted Volumes:\n)[\s\S]*?(?=\n\n)/, (l) => l.split('\n').sort().join('\n'));
       Object.assign(obs, res(pruned, 'anonymous'));
       Object.assign(obs, res(await s.cli(['volume', 'ls', '-q', ...f]), 'left'));
       Object.assign(obs, res(await s.cli(['volume', 'rm', `named${s.tag}`]), 'rm'));
