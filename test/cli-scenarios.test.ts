@@ -25,8 +25,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Berthd, berthdUnavailable } from './helpers/berthd.js';
-import { berth, berthCliUnavailable, berthCommands, bundleIsFresh, type CliOptions, type CliResult, docker } from './helpers/cli.js';
+import { Berthd, berthdUnavailable, DOCKER_V28 } from './helpers/berthd.js';
+import {
+  berth,
+  berthCliUnavailable,
+  berthCommands,
+  bundleIsFresh,
+  type CliOptions,
+  type CliResult,
+  docker,
+  type RunningCli,
+  start,
+} from './helpers/cli.js';
 import { Dockerd, dockerdUnavailable } from './helpers/dockerd.js';
 import { busyboxTar, imageOf, putImage } from './helpers/images.js';
 import { registryMissing, startRegistry, type TestRegistry } from './helpers/registry.js';
@@ -164,6 +174,8 @@ type Obs = Record<string, string>;
 interface Side {
   name: SideName;
   cli: Cli;
+  /** The same CLI, left running until told (streams). */
+  start: (args: string[]) => RunningCli;
   /** The v28 docker CLI on this side's daemon: for outputs that depend on the engine as a whole (info, df -v). */
   docker: Cli;
   /** `-sa`, `-sb`, `-sc`: appended to every name the scenario makes. */
@@ -575,6 +587,24 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'events stream until interrupted',
+    needs: ['events', 'volume create', 'volume rm'],
+    run: async (s) => {
+      const v = `evs${s.tag}`;
+      // --since replays what happened before the stream was up, then it goes on live.
+      const since = String(Math.floor(Date.now() / 1000) - 1);
+      await s.cli(['volume', 'create', v]);
+      const ev = s.start(['events', '--since', since, '--filter', `volume=${v}`, '--format', '{{.Type}} {{.Action}} {{.Actor.ID}}']);
+      for (let i = 0; i < 200 && !ev.stdout().includes('create'); i++) await sleep(50);
+      await s.cli(['volume', 'rm', v]);
+      for (let i = 0; i < 200 && !ev.stdout().includes('destroy'); i++) await sleep(50);
+      const seen = ev.stdout();
+      ev.signal('SIGINT');
+      const r = await ev.done;
+      return { 'live.stdout': seen, 'after.stdout': r.stdout.slice(seen.length), stderr: r.stderr, code: String(r.code) };
+    },
+  },
+  {
     name: 'system prune --help',
     needs: ['system prune'],
     run: async (s) => res(await s.cli(['system', 'prune', '--help']), '', { table: true }),
@@ -647,6 +677,7 @@ describe('berth and docker give the same answers (berth→berthd, docker→berth
       dir,
       cli: (args, x = {}) => prog(args, { ...o, ...x, env: { ...clientEnv, ...x.env } }),
       docker: (args, x = {}) => docker(args, { ...o, ...x, env: { ...clientEnv, ...x.env } }),
+      start: (args) => start(args, { ...o, env: clientEnv, ...(prog === docker ? { cli: DOCKER_V28 } : {}) }),
     });
     const bo = { host: berthd!.host, config: berthd!.dockerConfig };
     const sides: Side[] = [
