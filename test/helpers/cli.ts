@@ -8,8 +8,11 @@
  * `node --import tsx src/bin/berth.ts`), or by default the bundle when it exists and is newer
  * than every source file, the sources otherwise (a stale bundle would test old code).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DOCKER_V28 } from './berthd.js';
 import { REPO_ROOT, type RunResult, runCommand } from './runtime.js';
 
@@ -52,7 +55,8 @@ export function berthArgv(): string[] {
   if (chosen) return chosen;
   const want = process.env.BERTH_CLI;
   const bundle = [process.execPath, BERTH_BUNDLE];
-  const sources = [process.execPath, '--import', 'tsx', BERTH_ENTRY];
+  // tsx by its path: a test may run berth in another working directory.
+  const sources = [process.execPath, '--import', pathToFileURL(createRequire(BERTH_ENTRY).resolve('tsx')).href, BERTH_ENTRY];
   if (want === 'dist') chosen = bundle;
   else if (want === 'tsx') chosen = sources;
   else chosen = bundleIsFresh() ? bundle : sources;
@@ -108,6 +112,36 @@ async function run(argv: string[], o: CliOptions): Promise<CliResult> {
     guardMs: o.guardMs ?? 60_000,
   });
   return toResult(r);
+}
+
+/** A CLI left running (`events`, `logs -f`): its output so far, a signal to send, its end. */
+export interface RunningCli {
+  stdout(): string;
+  signal(sig: NodeJS.Signals): void;
+  done: Promise<CliResult>;
+}
+
+/** Starts `berth` (or, with `cli`, another program such as the docker CLI) and leaves it running. */
+export function start(args: string[], o: CliOptions & { cli?: string }): RunningCli {
+  const argv = o.cli ? [o.cli, ...args] : [...berthArgv(), ...args];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(cliEnv(o))) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], ...(o.cwd ? { cwd: o.cwd } : {}) });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const guard = setTimeout(() => child.kill('SIGKILL'), o.guardMs ?? 60_000);
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, sig) => {
+      clearTimeout(guard);
+      resolve({ code: code ?? 128 + (SIGNALS[sig ?? ''] ?? 0), stdout: out, stderr: err, command: argv.join(' ') });
+    }),
+  );
+  return { stdout: () => out, signal: (sig) => child.kill(sig), done };
 }
 
 /** `berth <args>` against `o.host`. */

@@ -829,7 +829,7 @@ export function containerCreateRequest(flags: Flags, args: string[], ctx: Contai
   const macAddress = flags.string('mac-address');
   if (macAddress !== '' && !isMAC(macAddress.trim())) fail(`${macAddress} is not a valid mac address`);
   const stdin = flags.bool('interactive');
-  let attachStdin = attach.includes('stdin') || stdin;
+  const attachStdin = attach.includes('stdin') || stdin;
   let attachStdout = attach.includes('stdout');
   let attachStderr = attach.includes('stderr');
   if (attach.length === 0) {

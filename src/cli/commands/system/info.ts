@@ -3,6 +3,7 @@
  * section, then the Server's fields as far as the engine gives them), or through `--format`.
  * The layout is computed by `infoText` (pure); the run function only fetches and writes.
  */
+import { ConnectError } from '../../../client/types.js';
 import type { CliContext, CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
 import { CLIENT_VERSION } from '../../version-info.js';
@@ -137,15 +138,19 @@ export const infoCommand: CommandSpec = {
     const client = clientInfo(ctx, CLIENT_VERSION);
     let info: Info | undefined;
     let serverError: string | undefined;
+    let unreachable: unknown;
     try {
       info = (await (await ctx.client()).json<Info>('GET', '/info')).body;
     } catch (err) {
+      if (err instanceof ConnectError) unreachable = err;
       serverError = errorText(err);
     }
     if (format === '') {
       ctx.stdout.write(`${clientText(client)}\nServer:\n`);
       if (info) ctx.stdout.write(serverText(info, ctx.debug));
       for (const w of (info?.Warnings as string[] | null) ?? []) ctx.stderr.write(`${w}\n`);
+      // No daemon: the sections' titles, then the error as every command reports it (v28).
+      if (unreachable) throw unreachable;
       if (serverError) {
         ctx.stderr.write(`ERROR: ${serverError}\n`);
         throw new CliError('errors pretty printing info');

@@ -4,7 +4,6 @@
  * errors in the CLI's words, and the texts of the flags these commands have in common.
  */
 import { ApiError } from '../../../client/types.js';
-import { humanSizeWithPrecision } from '../../format/index.js';
 import { type CliContext, CliError, type FlagSpec, UsageError } from '../../types.js';
 
 /** The `--format` help of list commands (table, json or a template). */
@@ -102,7 +101,7 @@ function readLine(stdin: CliContext['stdin']): Promise<string | undefined> {
   });
 }
 
-export { bytesSize, humanDuration, humanSize } from '../../format/index.js';
+export { bytesSize, humanSize } from '../../format/index.js';
 
 /** A daemon's error as the CLI prints it inside a longer message. */
 export function errorText(err: unknown): string {
@@ -119,6 +118,3 @@ export function goJsonIndent(v: unknown): string {
 export function goEscape(s: string): string {
   return s.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-
-/** go-units HumanSizeWithPrecision(n, 3): the SIZE column of image lists (`3.11MB`). */
-export const humanSize3 = (n: number): string => humanSizeWithPrecision(n, 3);

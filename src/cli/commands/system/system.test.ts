@@ -1,34 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { summary, verboseText } from './df.js';
 import { apiTimestamp, eventJson, eventLine } from './events.js';
 import { clientText, serverText } from './info.js';
 import { pruneWarning } from './prune.js';
 import { parseTemplate, writeList } from './render.js';
-import { bytesSize, filtersJson, humanDuration, humanSize, humanSize3, kvMap } from './shared.js';
+import { bytesSize, filtersJson, humanSize, kvMap } from './shared.js';
 
-describe('sizes and durations as go-units writes them', () => {
-  test('HumanSize: decimal, 4 significant digits', () => {
-    assert.equal(humanSize(0), '0B');
-    assert.equal(humanSize(999), '999B');
-    assert.equal(humanSize(1000), '1kB');
+describe('sizes as go-units writes them', () => {
+  test('HumanSize: decimal, 4 significant digits; BytesSize: binary', () => {
     assert.equal(humanSize(3112960), '3.113MB');
-    assert.equal(humanSize(2862592), '2.863MB');
-    assert.equal(humanSize(999_950), '1000kB');
-    assert.equal(humanSize3(3112960), '3.11MB');
-  });
-  test('BytesSize: binary', () => {
     assert.equal(bytesSize(25276190720), '23.54GiB');
-    assert.equal(bytesSize(1024), '1KiB');
-  });
-  test('HumanDuration', () => {
-    assert.equal(humanDuration(500), 'Less than a second');
-    assert.equal(humanDuration(1000), '1 second');
-    assert.equal(humanDuration(59_000), '59 seconds');
-    assert.equal(humanDuration(61_000), 'About a minute');
-    assert.equal(humanDuration(17 * 60_000), '17 minutes');
-    assert.equal(humanDuration(90 * 60_000), '2 hours');
-    assert.equal(humanDuration(3 * 86_400_000), '3 days');
   });
 });
 
@@ -107,66 +88,6 @@ describe('info', () => {
     assert.match(s, / Security Options:\n {2}seccomp\n {3}Profile: default\n {2}cgroupns\n/);
     assert.match(s, / Total Memory: 23.54GiB\n/);
     assert.match(s, / Insecure Registries:\n {2}127.0.0.0\/8\n Live Restore Enabled: true\n\n$/);
-  });
-});
-
-describe('df', () => {
-  const du = {
-    LayersSize: 3112960,
-    Images: [
-      {
-        Id: 'sha256:913ed11511f888cd',
-        RepoTags: ['busybox:latest'],
-        RepoDigests: [],
-        Created: 1_700_000_000,
-        Size: 3112960,
-        SharedSize: 0,
-        Containers: 1,
-      },
-    ],
-    Containers: [
-      {
-        Id: 'a'.repeat(64),
-        Names: ['/c1'],
-        Image: 'busybox',
-        Command: 'sh',
-        Created: 1_700_000_000,
-        State: 'exited',
-        Status: 'Exited (0)',
-        SizeRw: 100,
-      },
-      {
-        Id: 'b'.repeat(64),
-        Names: ['/c2'],
-        Image: 'busybox',
-        Command: 'sleep 1000',
-        Created: 1_700_000_000,
-        State: 'running',
-        Status: 'Up',
-        SizeRw: 300,
-      },
-    ],
-    Volumes: [{ Name: 'v1', Driver: 'local', Mountpoint: '/x', Scope: 'local', UsageData: { Size: 50, RefCount: 0 } }],
-    BuildCache: [],
-  };
-  test('the summary rows as Docker computes them (integer shares)', () => {
-    assert.deepEqual(
-      summary(du).map((r) => ({ ...r })),
-      [
-        { Active: '1', Reclaimable: '0B (0%)', Size: '3.113MB', TotalCount: '1', Type: 'Images' },
-        { Active: '1', Reclaimable: '100B (25%)', Size: '400B', TotalCount: '2', Type: 'Containers' },
-        { Active: '0', Reclaimable: '50B (100%)', Size: '50B', TotalCount: '1', Type: 'Local Volumes' },
-        { Active: '0', Reclaimable: '0B', Size: '0B', TotalCount: '0', Type: 'Build Cache' },
-      ],
-    );
-  });
-  test('-v: the four sections', () => {
-    const t = verboseText(du, 1_700_000_000_000 + 120_000);
-    assert.match(t, /^Images space usage:\n\nREPOSITORY {3}TAG {7}IMAGE ID {7}CREATED {9}SIZE/);
-    assert.match(t, /busybox {6}latest {4}913ed11511f8 {3}2 minutes ago {3}3.11MB/);
-    assert.match(t, /\nContainers space usage:\n\nCONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES/);
-    assert.match(t, /aaaaaaaaaaaa +busybox +"sh" +0 +100B +2 minutes ago +Exited \(0\) +c1\n/);
-    assert.match(t, /\nLocal Volumes space usage:\n\nVOLUME NAME +LINKS +SIZE\nv1 +0 +50B\n\nBuild cache usage: 0B\n/);
   });
 });
 

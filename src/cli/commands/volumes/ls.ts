@@ -1,55 +1,10 @@
-/** `berth volume ls`: GET /volumes, sorted by name, as a table, names (-q), JSON or a template. */
+/** `berth volume ls`: GET /volumes, sorted by name, through the format helper's volume context (table, -q, JSON, templates). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chooseFormat } from '../../format/formatter.js';
+import { formatVolumes, type VolumeSummary } from '../../format/index.js';
 import type { CliContext, CommandSpec } from '../../types.js';
-import { goStruct, type ListFormat, writeList } from '../system/render.js';
 import { filterFlag, filtersJson, LIST_FORMAT_USAGE } from '../system/shared.js';
-
-export interface Volume {
-  Name: string;
-  Driver: string;
-  Mountpoint: string;
-  Scope: string;
-  CreatedAt?: string;
-  Labels?: Record<string, string> | null;
-  Options?: Record<string, string> | null;
-  UsageData?: { Size: number; RefCount: number } | null;
-}
-
-/** Docker's volume format context: the fields a `--format` template sees. */
-export function volumeContext(v: Volume, size = 'N/A', links = 'N/A'): Record<string, unknown> {
-  return goStruct('*formatter.volumeContext', {
-    Name: v.Name,
-    Driver: v.Driver,
-    Scope: v.Scope,
-    Mountpoint: v.Mountpoint,
-    Labels: Object.entries(v.Labels ?? {})
-      .map(([k, val]) => `${k}=${val}`)
-      .join(','),
-    Links: links,
-    Size: size,
-    Group: 'N/A',
-    Availability: 'N/A',
-    Status: 'N/A',
-  });
-}
-
-export const volumeFormat: ListFormat<Volume> = {
-  defaultTable: 'table {{.Driver}}\t{{.Name}}',
-  headers: {
-    Name: 'VOLUME NAME',
-    Driver: 'DRIVER',
-    Scope: 'SCOPE',
-    Mountpoint: 'MOUNTPOINT',
-    Labels: 'LABELS',
-    Links: 'LINKS',
-    Size: 'SIZE',
-    Group: 'GROUP',
-    Availability: 'AVAILABILITY',
-    Status: 'STATUS',
-  },
-  context: (v) => volumeContext(v),
-};
 
 /** A key of the CLI's config.json (`volumesFormat`, `psFormat`…), or ''. */
 export function configFormat(ctx: CliContext, key: string): string {
@@ -75,13 +30,11 @@ export const lsCommand: CommandSpec = {
   async run(ctx, { flags }) {
     const filters = filtersJson(flags.list('filter'));
     const quiet = flags.bool('quiet');
-    let format = flags.string('format');
-    if (format === '') format = (!quiet && configFormat(ctx, 'volumesFormat')) || 'table';
-    if (quiet && format === 'table') format = '{{.Name}}';
+    const format = chooseFormat(flags.string('format'), configFormat(ctx, 'volumesFormat'), quiet);
     const client = await ctx.client();
-    const r = await client.json<{ Volumes: Volume[] | null; Warnings?: string[] | null }>('GET', '/volumes', { query: { filters } });
+    const r = await client.json<{ Volumes: VolumeSummary[] | null; Warnings?: string[] | null }>('GET', '/volumes', { query: { filters } });
     const vols = [...(r.body.Volumes ?? [])].sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
-    writeList(ctx.stdout, format, vols, volumeFormat);
+    ctx.stdout.write(formatVolumes(vols, { format, quiet }));
     for (const w of r.body.Warnings ?? []) ctx.stderr.write(`${w}\n`);
     return 0;
   },
