@@ -1,11 +1,11 @@
 /** The pure parts of the container commands: JSON re-spacing, ports, update's body, stats' arithmetic. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseFilters } from '../../filters.js';
 import { formatStats } from '../../format/index.js';
 import type { Flags } from '../../types.js';
 import { commitTarget } from './commit.js';
 import { diffLines } from './diff.js';
-import { parseFilters } from './filters.js';
 import { compactJson, indentJson } from './json-text.js';
 import { naturalCompare, portLines } from './port.js';
 import { withConfigPruneFilters } from './prune.js';

@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type FilterArgs, filtersQuery, parseFilters } from '../../filters.js';
 import { humanSize } from '../../format/index.js';
+import { confirm } from '../../prompt.js';
 import type { CliContext, CommandSpec } from '../../types.js';
-import { type FilterArgs, filtersQuery, parseFilters } from './filters.js';
 
 const WARNING = 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue?';
 
@@ -35,37 +36,6 @@ export function readConfigJson(configDir: string): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-/** Reads one line from stdin (the answer to a prompt); '' at end of input. */
-export function readLine(stdin: CliContext['stdin']): Promise<string> {
-  return new Promise((resolve) => {
-    let buf = '';
-    const done = (s: string) => {
-      stdin.off('data', onData);
-      stdin.off('end', onEnd);
-      stdin.off('error', onEnd);
-      stdin.pause();
-      resolve(s);
-    };
-    const onData = (chunk: Buffer | string) => {
-      buf += chunk.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) done(buf.slice(0, nl));
-    };
-    const onEnd = () => done(buf);
-    stdin.on('data', onData);
-    stdin.on('end', onEnd);
-    stdin.on('error', onEnd);
-    stdin.resume();
-  });
-}
-
-/** docker's prompt.Confirm: the question, ` [y/N] `, yes only for `y`/`Y`. */
-export async function confirm(ctx: CliContext, question: string): Promise<boolean> {
-  ctx.stdout.write(`${question} [y/N] `);
-  const answer = (await readLine(ctx.stdin)).trim();
-  return answer === 'y' || answer === 'Y';
 }
 
 export const pruneCommand: CommandSpec = {

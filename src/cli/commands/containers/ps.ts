@@ -5,9 +5,10 @@
  * the daemon is asked, and a template that reads `.Size` asks for sizes unless `--size` was
  * given either way.
  */
+
+import { filtersQuery, parseFilters } from '../../filters.js';
 import { containerTemplateNeedsSize, formatContainers } from '../../format/index.js';
 import type { CommandSpec } from '../../types.js';
-import { filtersQuery, parseFilters } from './filters.js';
 import { readConfigJson } from './prune.js';
 
 export const psCommand: CommandSpec = {

@@ -1,9 +1,9 @@
 /** `berth images` / `berth image ls`: GET /images/json, laid out by Docker's image formatter (src/cli/format). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { filtersQuery, parseFilters } from '../../filters.js';
 import { formatImages, type ImageSummary } from '../../format/index.js';
 import { CliError, type CommandSpec } from '../../types.js';
-import { filtersQuery, parseFilters } from './filters.js';
 
 /** config.json's `imagesFormat`, if any. */
 function configFormat(configDir: string, key: string): string {
@@ -39,8 +39,8 @@ export const ls: CommandSpec = {
   async run(ctx, inv) {
     const quiet = inv.flags.bool('quiet');
     const digests = inv.flags.bool('digests');
-    const filters = parseFilters(inv.flags.list('filter'), {}, '-f, --filter');
-    if (inv.args[0]) parseFilters([`reference=${inv.args[0]}`], filters);
+    const filters = parseFilters(inv.flags.list('filter'), '-f, --filter');
+    if (inv.args[0]) parseFilters([`reference=${inv.args[0]}`], undefined, filters);
     const client = await ctx.client();
     if (inv.flags.bool('tree'))
       throw new CliError(`"--tree" requires API version 1.47, but the Docker daemon API version is ${client.version}`);

@@ -1,8 +1,9 @@
 /** `berth image prune`: a confirmation (unless -f), POST /images/prune, the deleted list and the reclaimed space. */
+
+import { filtersQuery, parseFilters } from '../../filters.js';
 import { humanSize } from '../../format/index.js';
+import { confirm } from '../../prompt.js';
 import type { CommandSpec } from '../../types.js';
-import { filtersQuery, parseFilters } from './filters.js';
-import { confirm } from './prompt.js';
 
 const DANGLING_WARNING = 'WARNING! This will remove all dangling images.\nAre you sure you want to continue?';
 const ALL_WARNING =
@@ -25,8 +26,8 @@ export const prune: CommandSpec = {
   ],
   async run(ctx, inv) {
     const all = inv.flags.bool('all');
-    const filters = parseFilters(inv.flags.list('filter'));
-    parseFilters([`dangling=${!all}`], filters);
+    const filters = parseFilters(inv.flags.list('filter'), '--filter');
+    parseFilters([`dangling=${!all}`], undefined, filters);
     // A refusal ends quietly with status 0, as docker's cancelled prune does.
     if (!inv.flags.bool('force') && !(await confirm(ctx, all ? ALL_WARNING : DANGLING_WARNING))) return 0;
     const client = await ctx.client();

@@ -3,8 +3,11 @@
  * `filters` JSON, the confirmation prompt of the prune commands, Docker's size units, the daemon's
  * errors in the CLI's words, and the texts of the flags these commands have in common.
  */
+export { filtersJson, withFilter } from '../../filters.js';
+export { confirm } from '../../prompt.js';
+
 import { ApiError } from '../../../client/types.js';
-import { type CliContext, CliError, type FlagSpec, UsageError } from '../../types.js';
+import { type CliContext, CliError, type FlagSpec } from '../../types.js';
 
 /** The `--format` help of list commands (table, json or a template). */
 export const LIST_FORMAT_USAGE =
@@ -20,29 +23,6 @@ export const filterFlag = (usage: string, short?: string): FlagSpec => ({
   valueName: 'filter',
   usage,
 });
-
-/**
- * `--filter k=v` values → the API's `filters` (`{"k":{"v":true}}`, the shape v28 sends), or
- * undefined when none. A value without `=` is a flag error, as pflag reports it (exit 125).
- */
-export function filtersJson(values: string[], flag = '-f, --filter'): string | undefined {
-  if (values.length === 0) return undefined;
-  const f: Record<string, Record<string, boolean>> = {};
-  for (const v of values) {
-    const eq = v.indexOf('=');
-    if (eq < 0) throw new UsageError(`invalid argument "${v}" for "${flag}" flag: bad format of filter (expected name=value)`, 125);
-    const k = v.slice(0, eq).trim().toLowerCase();
-    f[k] = { ...f[k], [v.slice(eq + 1)]: true };
-  }
-  return JSON.stringify(f);
-}
-
-/** Adds `k=v` to a filters JSON (prune's `all=true`). */
-export function withFilter(json: string | undefined, k: string, v: string): string {
-  const f = json ? (JSON.parse(json) as Record<string, Record<string, boolean>>) : {};
-  f[k] = { ...f[k], [v]: true };
-  return JSON.stringify(f);
-}
 
 /** `k=v` strings → a map (Docker's ConvertKVStringsToMap: `k` alone maps to ""). */
 export function kvMap(values: string[]): Record<string, string> {
@@ -66,39 +46,6 @@ export function apiAtLeast(version: string, want: string): boolean {
 export function requireApi(flag: string, want: string, version: string): void {
   if (!apiAtLeast(version, want))
     throw new CliError(`"--${flag}" requires API version ${want}, but the Docker daemon API version is ${version}`);
-}
-
-/**
- * Docker's prompt: the question, ` [y/N] `, one line of stdin; yes only for `y`/`Y`. End of input
- * counts as no.
- */
-export async function confirm(ctx: CliContext, question: string): Promise<boolean> {
-  ctx.stdout.write(`${question} [y/N] `);
-  const line = await readLine(ctx.stdin);
-  return /^\s*[yY]\s*$/.test(line ?? '');
-}
-
-function readLine(stdin: CliContext['stdin']): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let buf = '';
-    const done = (v: string | undefined) => {
-      stdin.off('data', onData);
-      stdin.off('end', onEnd);
-      stdin.off('error', onEnd);
-      stdin.pause();
-      resolve(v);
-    };
-    const onData = (d: Buffer | string) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) done(buf.slice(0, nl));
-    };
-    const onEnd = () => done(buf === '' ? undefined : buf);
-    stdin.on('data', onData);
-    stdin.once('end', onEnd);
-    stdin.once('error', onEnd);
-    stdin.resume();
-  });
 }
 
 export { bytesSize, humanSize } from '../../format/index.js';

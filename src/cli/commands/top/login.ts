@@ -6,8 +6,8 @@
 import { ApiError } from '../../../client/types.js';
 import { DOCKER_HUB_KEY, dockerConfigCredentials, keyHostname, storeCredentials } from '../../../distribution/credentials.js';
 import type { AuthConfig } from '../../../distribution/types.js';
+import { readLine, readPassword } from '../../prompt.js';
 import { type CliContext, CliError, type CommandSpec } from '../../types.js';
-import { readLine, readPassword } from '../images/prompt.js';
 
 const UNENCRYPTED_WARNING = (path: string) =>
   `\nWARNING! Your credentials are stored unencrypted in '${path}'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n\n`;

@@ -2,7 +2,7 @@
  * Questions on the terminal, as the docker CLI asks them: a `[y/N]` confirmation (prune), a
  * line (login's Username) and a password read without echo.
  */
-import type { CliContext } from '../../types.js';
+import type { CliContext } from './types.js';
 
 /** One line from stdin (without its newline), or undefined at end of input. */
 export function readLine(stdin: CliContext['stdin']): Promise<string | undefined> {
