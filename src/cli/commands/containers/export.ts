@@ -3,11 +3,11 @@
  * terminal (docker's "cowardly refusing"). The file is written next to its final name and
  * renamed once complete, as docker's CopyToFile does, so a failed export leaves no half file.
  */
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { copyToFile } from '../../output-file.js';
 import type { CliContext, CommandSpec } from '../../types.js';
 import { CliError } from '../../types.js';
 import { containerPath } from './each.js';
@@ -21,18 +21,6 @@ export async function validateOutputPath(path: string): Promise<void> {
   }
   const s = await stat(path).catch(() => undefined);
   if (s?.isDirectory()) throw new Error(`invalid output path: ${JSON.stringify(path)} must be a directory or a regular file`);
-}
-
-/** Streams `body` into `path` through a temp file renamed at the end. */
-export async function copyToFile(path: string, body: Readable): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    await pipeline(body, createWriteStream(tmp, { mode: 0o600 }));
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 /** Copies a response body to the command's stdout, without ending it. */
@@ -56,7 +44,7 @@ export const exportCommand: CommandSpec = {
       });
     const client = await ctx.client();
     const body = await client.stream('GET', containerPath(inv.args[0]!, '/export'));
-    if (output) await copyToFile(output, body);
+    if (output) await copyToFile(output, body, ctx.stderr);
     else await copyToStdout(ctx, body);
     return 0;
   },

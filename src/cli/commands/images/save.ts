@@ -1,10 +1,10 @@
-/** `berth save` / `berth image save`: GET /images/get?names=…, to stdout (never a terminal) or to a file written whole, then renamed. */
+/** `berth save` / `berth image save`: GET /images/get?names=…, to stdout (never a terminal) or to a file written whole, then renamed (progress on a terminal). */
 
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { copyToFile } from '../../output-file.js';
 import { isCutShort } from '../../progress.js';
 import { CliError, type CommandSpec } from '../../types.js';
 import { goErrnoText } from './open-file.js';
@@ -24,25 +24,6 @@ function validateOutputPath(path: string): void {
     st = undefined;
   }
   if (st?.isDirectory()) throw new CliError('failed to save image: cannot write to a directory');
-}
-
-/** command.CopyToFile: a temp file next to the target, renamed over it once complete. */
-async function copyToFile(path: string, body: AsyncIterable<Buffer>): Promise<void> {
-  const tmp = join(dirname(path), `.tmp-${basename(path)}${randomBytes(5).readUInt32BE(0)}`);
-  const fd = openSync(tmp, 'w', 0o644);
-  let ok = false;
-  try {
-    for await (const chunk of body) {
-      let off = 0;
-      while (off < chunk.length) off += writeSync(fd, chunk, off);
-    }
-    fsyncSync(fd);
-    ok = true;
-  } finally {
-    closeSync(fd);
-    if (!ok) unlinkSync(tmp);
-  }
-  renameSync(tmp, path);
 }
 
 export const save: CommandSpec = {
@@ -68,7 +49,7 @@ export const save: CommandSpec = {
     const res = await client.stream('GET', '/images/get', { query: { names: inv.args } });
     if (output) {
       try {
-        await copyToFile(output, res);
+        await copyToFile(output, res, ctx.stderr);
       } catch (err) {
         if (err instanceof CliError || (err as Error).name === 'ApiError') throw err;
         if (isCutShort(err)) throw new CliError('failed to save image: unexpected EOF');
