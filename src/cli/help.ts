@@ -127,7 +127,7 @@ export function commandPath(tree: Tree, node: CommandNode, typedTop?: string): s
 
 /** `berth <cmd> --help`. */
 export function commandHelp(tree: Tree, node: CommandNode, typedTop: string | undefined, cols: number): string {
-  let out = `Usage:  ${useLine(tree, node, typedTop)}\n\n${node.spec.short.trim()}`;
+  let out = `Usage:  ${useLine(tree, node, typedTop)}\n\n${(node.spec.long ?? node.spec.short).trim()}`;
   const aliases = aliasLine(tree, node);
   if (aliases.length > 0) out += `\n\nAliases:\n  ${aliases.join(', ')}`;
   const options = trimRight(flagUsages(node.spec.flags, cols));

@@ -38,6 +38,8 @@ export interface CommandSpec {
   usage: string;
   /** One line, Docker's wording: `Create and run a new container from an image`. */
   short: string;
+  /** The description in the command's own help, where Docker's differs from `short` (login). */
+  long?: string;
   flags: FlagSpec[];
   /** Positional arity, checked before `run` with cobra's messages ("requires at least 1 argument"). */
   args?: { min?: number; max?: number };

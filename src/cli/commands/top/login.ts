@@ -54,7 +54,8 @@ async function loginAndStore(ctx: CliContext, auth: AuthConfig, serverAddress: s
 export const login: CommandSpec = {
   name: 'login',
   usage: 'login [OPTIONS] [SERVER]',
-  short: 'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
+  short: 'Authenticate to a registry',
+  long: 'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
   args: { max: 1 },
   flags: [
     { name: 'password', short: 'p', kind: 'string', usage: 'Password or Personal Access Token (PAT)' },

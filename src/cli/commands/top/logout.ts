@@ -5,7 +5,8 @@ import type { CommandSpec } from '../../types.js';
 export const logout: CommandSpec = {
   name: 'logout',
   usage: 'logout [SERVER]',
-  short: 'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.',
+  short: 'Log out from a registry',
+  long: 'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.',
   args: { max: 1 },
   flags: [],
   async run(ctx, inv) {
