@@ -5,6 +5,7 @@
  * through the same config.json.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { Berthd, berthdUnavailable, DOCKER_V28 } from './helpers/berthd.js';
 import { busyboxTar, imageOf, putImage } from './helpers/images.js';
 import { registryMissing, startRegistry, type TestRegistry } from './helpers/registry.js';
 import { REPO_ROOT, type RunResult, runCommand } from './helpers/runtime.js';
+import { packTar } from './helpers/tar.js';
 
 const BIN = join(REPO_ROOT, 'dist', 'berth.cjs');
 const skip = berthdUnavailable() ?? registryMissing() ?? (existsSync(BIN) ? false : `${BIN} not built (node scripts/bundle.mjs)`);
@@ -132,8 +134,11 @@ describe('berth image commands', { skip, concurrency: false }, () => {
   });
 
   it('pull on a terminal: one line per layer redrawn in place', async () => {
-    const ref = `${anon.host}/bb:v1`;
-    await berth(['rmi', ref]);
+    // a layer this berthd never had: it is downloaded, whatever the GC kept of earlier pulls
+    // (a layer still here, even of a removed image, is rightly "Already exists", as dockerd says)
+    const fresh = await packTar([{ name: 'tty-pull', data: randomBytes(16).toString('hex') }]);
+    await putImage(anon, 'bb', 'tty', [imageOf([fresh], { docker: true })]);
+    const ref = `${anon.host}/bb:tty`;
     // script(1) gives berth a pty; the output is the terminal's bytes
     const r = await runCommand(['script', '-qec', `${process.execPath} ${BIN} pull ${ref}`, '/dev/null'], {
       env: { ...env(berthConfig), COLUMNS: '150' },

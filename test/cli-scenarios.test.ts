@@ -102,11 +102,12 @@ const ALLOWED: Allowed[] = [
   {
     key: 'exec › missing.stdout',
     side: 'berth→dockerd',
-    reason: "the engine's exec-error wording (runc vs berthd's crun-like one); both on stdout with \\r\\n and exit code 126",
+    reason:
+      "the cause inside dockerd's exec-error wrapper: runc's `exec: \"cmd\": stat cmd: cause` vs berth-nsinit's `exec 'cmd': cause`; both on stdout with \\r\\n and exit code 126",
     edits: [
       [
-        /OCI runtime exec failed: exec failed: unable to start container process: exec: "([^"]+)": (?:stat \S+: )?(.*?): unknown/,
-        "exec '$1': $2",
+        /unable to start container process: exec: "([^"]+)": (?:stat \S+: )?(.*?): unknown/,
+        "unable to start container process: exec '$1': $2: unknown",
       ],
     ],
   },

@@ -48,10 +48,11 @@ describe('toJsonMessage', () => {
   });
 });
 
-function run(events: Parameters<PullProgress['event']>[0][]): JsonMessage[] {
+function run(events: Parameters<PullProgress['event']>[0][], imageWasHere = false): JsonMessage[] {
   const out: JsonMessage[] = [];
   const p = new PullProgress((m) => out.push(m));
   for (const e of events) p.event(e);
+  p.finish(imageWasHere);
   return out;
 }
 
@@ -102,17 +103,25 @@ describe('PullProgress: the puller events in dockerd order', () => {
       ['1 Pulling from bb', 'aaa Already exists', 'bbb Pulling fs layer', 'bbb Waiting', ' Digest: sha256:d'],
     );
   });
+  const allThere = [
+    { id: '1', status: 'Pulling from bb' },
+    { id: 'aaa', status: 'Pulling fs layer' },
+    { id: 'aaa', status: 'Already exists' },
+    { status: 'Digest: sha256:d' },
+    { status: 'Status: Image is up to date for bb:1' },
+  ];
   it('an image already here prints no layer lines (an up-to-date pull)', () => {
-    const out = run([
-      { id: '1', status: 'Pulling from bb' },
-      { id: 'aaa', status: 'Pulling fs layer' },
-      { id: 'aaa', status: 'Already exists' },
-      { status: 'Digest: sha256:d' },
-      { status: 'Status: Image is up to date for bb:1' },
-    ]);
+    const out = run(allThere, true);
     assert.deepEqual(
       out.map((m) => `${m.id ?? ''} ${m.status}`),
       ['1 Pulling from bb', ' Digest: sha256:d', ' Status: Image is up to date for bb:1'],
+    );
+  });
+  it('every layer here but not the image (shared layers, or removed before GC): "Already exists" lines', () => {
+    const out = run(allThere, false);
+    assert.deepEqual(
+      out.map((m) => `${m.id ?? ''} ${m.status}`),
+      ['1 Pulling from bb', 'aaa Already exists', ' Digest: sha256:d', ' Status: Image is up to date for bb:1'],
     );
   });
 });

@@ -8,8 +8,10 @@
  *   - dockerd says "Pulling from" only once the manifest resolved: an unknown tag is then a
  *     plain 404, not an error inside a 200 stream; we hold it until the next event;
  *   - a layer already present gets "Already exists" without a "Pulling fs layer" first;
- *   - an image whose config is already here gets no layer lines at all (an up-to-date pull
- *     prints only "Pulling from", "Digest:" and "Status:").
+ *   - an image whose ID (its config) was already here gets no layer lines at all (an up-to-date
+ *     pull prints only "Pulling from", "Digest:" and "Status:"): dockerd's pullSchema2 stops at
+ *     its image store. Layers that all exist are not enough — another image may share them —
+ *     so when every layer "Already exists", the lines wait for `finish()` to say which it was.
  */
 import type { ProgressEvent } from '../../images/types.js';
 import type { JsonMessage } from '../types.js';
@@ -105,6 +107,8 @@ type Held = { kind: 'from'; event: ProgressEvent } | { kind: 'layer'; id: string
 export class PullProgress {
   #held: Held[] = [];
   #flowing = false;
+  /** "Digest:" and what followed it, held while every layer already existed (see finish). */
+  #tail: ProgressEvent[] | undefined;
   constructor(private readonly write: (m: JsonMessage) => void) {}
 
   /** True once something was written (an error is then in-stream). */
@@ -120,6 +124,10 @@ export class PullProgress {
   }
 
   event(e: ProgressEvent): void {
+    if (this.#tail) {
+      this.#tail.push(e);
+      return;
+    }
     if (this.#flowing) {
       this.write(toJsonMessage(e));
       return;
@@ -135,13 +143,26 @@ export class PullProgress {
       return;
     }
     if (e.status.startsWith('Digest: ')) {
-      // nothing but "Already exists": dockerd found the config and pulled nothing
-      const onlyExisting = this.#held.every((h) => h.kind === 'from' || h.event.status === 'Already exists');
-      this.#flush(onlyExisting);
+      // nothing but "Already exists": whether dockerd would list the layers depends on whether
+      // the image itself was here, which the caller knows once the pull returned its ID
+      if (this.#held.every((h) => h.kind === 'from' || h.event.status === 'Already exists')) {
+        this.#tail = [e];
+        return;
+      }
+      this.#flush(false);
       this.write(toJsonMessage(e));
       return;
     }
     this.#flush(false);
     this.write(toJsonMessage(e));
+  }
+
+  /** The pull returned: `imageWasHere` (its ID was a local image before) drops the held layer lines. */
+  finish(imageWasHere: boolean): void {
+    const tail = this.#tail;
+    if (!tail) return;
+    this.#tail = undefined;
+    this.#flush(imageWasHere);
+    for (const e of tail) this.write(toJsonMessage(e));
   }
 }

@@ -208,13 +208,16 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
           : e,
       );
     const before = await leaving(full);
+    // dockerd lists no layers when the pulled image's ID was already here (see PullProgress)
+    const idsBefore = new Set((await local.all()).map((i) => i.id));
     try {
-      await svc.pull(full, {
+      const result = await svc.pull(full, {
         onProgress,
         signal: req.signal,
         ...(platform ? { platform } : {}),
         ...(client ? { resolver: client } : {}),
       });
+      progress.finish(idsBefore.has(result.id));
     } catch (err) {
       const e = pullError(err, ref);
       if (!stream) throw e;
