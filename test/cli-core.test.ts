@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -43,11 +43,14 @@ function berth(args: string[], env: Record<string, string | undefined> = {}, inp
 }
 
 /** The v28 docker CLI's answer, its program name made berth's (not in URLs). */
-function berthAsync(args: string[], env: Record<string, string | undefined>): Promise<Result> {
+/** `via`: a program to run instead of `node BIN` (a link named berth, as a global install makes). */
+function berthAsync(args: string[], env: Record<string, string | undefined>, via?: string): Promise<Result> {
   const e: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) e[k] = v;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = via
+      ? spawn(via, args, { env: e, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, [BIN, ...args], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -360,8 +363,13 @@ describe('berth: berthd on demand', () => {
     writeFileSync(env.BERTH_CONFIG_FILE, '{}');
     const pidfile = join(dir, 'exec', 'berthd.pid');
     try {
-      // two calls at once: one starts berthd, the other waits for it
-      const [r, r2] = await Promise.all([berthAsync(['version'], env), berthAsync(['version'], env)]);
+      // two calls at once: one starts berthd, the other waits for it. Both run as a global
+      // install runs berth: a link named `berth` into the package, run through its #! line (the
+      // starter finds dist/berthd.cjs by the link's real path).
+      mkdirSync(join(dir, 'bin'));
+      const link = join(dir, 'bin', 'berth');
+      symlinkSync(BIN, link);
+      const [r, r2] = await Promise.all([berthAsync(['version'], env, link), berthAsync(['version'], env, link)]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r2.code, 0, r2.stderr);
       assert.equal(`${r.stderr}${r2.stderr}`, `berth: berthd is not running; starting it (log: ${dir}/berthd.log)\n`);

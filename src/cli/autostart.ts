@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -44,15 +44,23 @@ export interface StartPlan {
   socket: string;
 }
 
-/** The berthd bundle next to this program's (dist/berth.cjs → dist/berthd.cjs), or the repo's dist/. */
+/**
+ * The berthd bundle next to this program's (dist/berth.cjs → dist/berthd.cjs), or the repo's
+ * dist/ when berth runs from source. The program is found by its real path: installed globally,
+ * berth runs as /usr/bin/berth, a link into the package.
+ */
 function berthdBundle(): string {
-  const main = process.argv[1] ?? '';
+  let main = process.argv[1] ?? '';
+  try {
+    main = realpathSync(main);
+  } catch {}
   if (/berth(\.main)?\.cjs$/.test(main)) return join(dirname(main), 'berthd.cjs');
   try {
-    return fileURLToPath(new URL('../../dist/berthd.cjs', import.meta.url));
-  } catch {
-    return join(process.cwd(), 'dist', 'berthd.cjs');
-  }
+    // from source: src/cli/autostart.ts → dist/berthd.cjs
+    const fromSource = fileURLToPath(new URL('../../dist/berthd.cjs', import.meta.url));
+    if (existsSync(fromSource)) return fromSource;
+  } catch {}
+  return join(process.cwd(), 'dist', 'berthd.cjs');
 }
 
 /** How berthd is started: pure, from the environment (scripts/berthd.sh's variables). */
@@ -129,7 +137,7 @@ export async function ensureDaemon(target: Target, env: NodeJS.ProcessEnv, stder
       `==> ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} berthd start (by berth): ${[...plan.cmd, ...plan.args].join(' ')}\n`,
     );
     const [file, ...pre] = plan.cmd as [string, ...string[]];
-    if (!existsSync(file) && file.includes('/')) throw new CliError(`berth: cannot start berthd: ${file} is missing`);
+    if (!existsSync(file) && file.includes('/')) throw new CliError(`cannot start berthd: ${file} is missing`);
     // detached: its own session, so neither this process's exit nor its terminal's hangup reaches it
     const child = spawn(file, [...pre, ...plan.args], { detached: true, stdio: ['ignore', logFd, logFd], env: { ...env } });
     closeSync(logFd);
@@ -144,12 +152,12 @@ export async function ensureDaemon(target: Target, env: NodeJS.ProcessEnv, stder
     for (const end = Date.now() + timeoutMs; ; ) {
       if (await pingUnix(plan.socket, 1000)) return;
       if (exited || (child.pid !== undefined && !alive(child.pid))) {
-        throw new CliError(`berth: berthd exited during start; the end of ${plan.log}:\n${tail(plan.log)}`);
+        throw new CliError(`berthd exited during start; the end of ${plan.log}:\n${tail(plan.log)}`);
       }
       if (Date.now() > end) {
         child.kill('SIGTERM');
         throw new CliError(
-          `berth: berthd (pid ${child.pid}) did not answer on ${target.host} within ${timeoutMs / 1000}s; stopped it. The end of ${plan.log}:\n${tail(plan.log)}`,
+          `berthd (pid ${child.pid}) did not answer on ${target.host} within ${timeoutMs / 1000}s; stopped it. The end of ${plan.log}:\n${tail(plan.log)}`,
         );
       }
       await sleep(100);
