@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import http from 'node:http';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,18 @@ export function pingUnix(socketPath: string, ms = 2000): Promise<boolean> {
       req.destroy();
       resolve(false);
     });
+  });
+}
+
+/** Whether a connection to the unix socket is accepted. */
+export function listening(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path: socketPath });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
   });
 }
 
@@ -113,7 +125,9 @@ export function mayAutostart(target: Target, env: NodeJS.ProcessEnv): boolean {
 export async function ensureDaemon(target: Target, env: NodeJS.ProcessEnv, stderr: NodeJS.WritableStream): Promise<void> {
   if (!mayAutostart(target, env)) return;
   const plan = startPlan(target, env);
-  if (await pingUnix(plan.socket, 1000)) return;
+  // Something listens: the command's own requests tell whether it is berthd (an HTTP ping here
+  // would cost every command a round trip and Node's HTTP stack before its first request).
+  if (await listening(plan.socket)) return;
   const timeoutMs = Number(env.BERTH_START_TIMEOUT || 20) * 1000;
   const lockName = `berth-autostart:${createHash('sha256').update(plan.socket).digest('hex')}`;
   // One starter at a time: two `berth` calls racing here would start two daemons. The lock is

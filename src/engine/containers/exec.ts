@@ -15,6 +15,7 @@ import type { Process } from '../../oci/spec.js';
 import { Container, exec } from '../../runtime/index.js';
 import type { Launcher, LaunchSession } from '../../runtime/launcher/launcher.js';
 import type { Engine } from '../engine.js';
+import { warmCgroupLock } from '../shim/cgroups.js';
 import { ShimClient } from '../shim/client.js';
 import { shimExecLauncher } from '../shim/launcher.js';
 import { ALL_CAPABILITIES, replaceOrAppendEnv, resolveUser } from '../spec/index.js';
@@ -105,6 +106,8 @@ export async function startExec(
   const rec = engine.containers.get(e.ContainerID);
   if (rec.State.Status !== 'running') throw new BerthError('failed-precondition', `Container ${rec.Id} is not running`, { object: rec.Id });
   e.started = true;
+  // the exec joins the container's cgroups: the kernel's wait for that overlaps what follows
+  warmCgroupLock();
   const cfg = e.config;
   const tty = cfg.Tty === true;
   const stdin = cfg.AttachStdin === true && conn !== undefined;
@@ -171,6 +174,7 @@ export async function startExec(
       detach: false,
       ...(consoleSocket ? { consoleSocket } : {}),
       launcher,
+      cgroupLockWarmed: true,
       onStarted: (pid) => {
         e.Pid = pid;
         report();

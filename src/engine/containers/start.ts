@@ -19,7 +19,7 @@ import { parseSize } from '../config/values.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
-import { shimCgroupProcs } from '../shim/cgroups.js';
+import { shimCgroupProcs, warmCgroupLock } from '../shim/cgroups.js';
 import { ShimClient } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
@@ -52,6 +52,9 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   const dir = engine.containerDir(id);
   const stateDir = engine.stateDir(id);
   const runtimeRoot = engine.runtimeRoot;
+  // The shim's move to /berth/shims and the init's into its cgroups wait for the kernel's
+  // cgroup lock: that wait (10–15 ms) overlaps the work below (runtime/cgroups/warm.ts).
+  if (!isOciRuntime(rec)) warmCgroupLock();
   // What an earlier run of this container may have left (a crash between two lines of ours).
   await deleteContainer(runtimeRoot, id, true).catch(() => {});
   rmSync(stateDir, { recursive: true, force: true });
@@ -131,7 +134,14 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
       (await (async () => {
         // berth-nsinit mounts the snapshot on the rootfs inside the container's own mount namespace:
         // the host never sees it, so nothing is left mounted when berthd or the shim die.
-        const opts = { root: runtimeRoot, id, bundle: dir, rootfsMounts: mounts, ...(consoleSocket ? { consoleSocket } : {}) };
+        const opts = {
+          root: runtimeRoot,
+          id,
+          bundle: dir,
+          rootfsMounts: mounts,
+          cgroupLockWarmed: true,
+          ...(consoleSocket ? { consoleSocket } : {}),
+        };
         const prepared = await prepare(opts, 'run-detached');
         crashPoint('start:prepared');
         const cgroups = prepared.record.cgroups;

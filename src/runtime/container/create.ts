@@ -13,7 +13,8 @@ import { parseSpec } from '../../oci/validate.js';
 import type { Mount as SnapshotMount } from '../../snapshots/types.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
 import { type CgroupDir, cgroupDirs, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
-import type { Effects } from '../effects.js';
+import { warmCgroupMigrations } from '../cgroups/warm.js';
+import { type Effects, hostEffects } from '../effects.js';
 import { type HookIo, runHooksOrFail } from '../hooks/run.js';
 import type { Launcher, LaunchSession, StdioHandles } from '../launcher/launcher.js';
 import { nsinitLauncher } from '../launcher/nsinit.js';
@@ -63,6 +64,11 @@ export interface CreateOptions {
   launcher?: Launcher;
   /** The host's cgroupfs, /proc and signals, or a fake (effects.ts). */
   effects?: Effects;
+  /**
+   * The caller already started the cgroup lock's warm-up (cgroups/warm.ts) for this launch, earlier
+   * than launchPrepared would; by default launchPrepared starts it.
+   */
+  cgroupLockWarmed?: boolean;
   /**
    * The root filesystem as mounts (a snapshotter's `Mount[]`, e.g. an overlay of image layers):
    * berth-nsinit stacks them on `root.path`, an existing (empty) directory, inside the
@@ -200,6 +206,9 @@ function selfIdentity(fx?: Effects): ProcessIdentity {
 export async function launchPrepared(p: PreparedContainer, opts: CreateOptions): Promise<Launched> {
   const { record } = p;
   const config = record.config;
+  // the kernel's wait for a cgroup migration overlaps what follows (cgroups/warm.ts)
+  if (!opts.cgroupLockWarmed && !opts.rootlessCgroups && (opts.effects ?? hostEffects) === hostEffects)
+    void warmCgroupMigrations(readCgroupLayout(), process.pid);
   try {
     mkdirSync(opts.root, { recursive: true, mode: 0o700 });
   } catch (err) {

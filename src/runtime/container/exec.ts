@@ -8,7 +8,8 @@ import path from 'node:path';
 import { BerthError, invalid, precondition } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import type { Process } from '../../oci/spec.js';
-import { procsFiles } from '../cgroups/manager.js';
+import { procsFiles, readCgroupLayout } from '../cgroups/manager.js';
+import { warmCgroupMigrations } from '../cgroups/warm.js';
 import type { Launcher, StdioHandles } from '../launcher/launcher.js';
 import { nsinitError, nsinitLauncher } from '../launcher/nsinit.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
@@ -30,6 +31,8 @@ export interface ExecOptions {
   forwardSignals?: SignalSource;
   /** What carries the process out (default: berth-nsinit as our child). */
   launcher?: Launcher;
+  /** The caller already started the cgroup lock's warm-up (cgroups/warm.ts); by default exec does. */
+  cgroupLockWarmed?: boolean;
   /** Called once the process has exec'd (its start can no longer fail), with its host pid. */
   onStarted?: (pid: number) => void;
 }
@@ -49,6 +52,8 @@ function setgroupsOf(pid: number): string | undefined {
 }
 
 export async function exec(opts: ExecOptions): Promise<ExecResult> {
+  // the exec joins the container's cgroups: the kernel's wait for that overlaps what follows
+  if (!opts.cgroupLockWarmed) void warmCgroupMigrations(readCgroupLayout(), process.pid);
   const c = await Container.load(opts.root, opts.id);
   const status = c.status();
   if (status === 'stopped') throw precondition('cannot exec in a stopped container', opts.id);

@@ -67,18 +67,28 @@ export const run: CommandSpec = {
       const attachOut = config.AttachStdout === true || config.AttachStderr === true;
       // Detached: the id is all berth prints (docker prints it before the start, too).
       if (!attachOut) ctx.stdout.write(`${id}\n`);
+      // The attach and the wait are both in place before the start, as in docker's order (attach,
+      // then wait); opened together, they cost one round trip instead of two.
+      const attaching =
+        config.AttachStdin === true || attachOut
+          ? attachContainer(ctx, client, id, {
+              stdin: config.AttachStdin === true,
+              stdout: config.AttachStdout === true,
+              stderr: config.AttachStderr === true,
+              tty: config.Tty === true,
+              detachKeys: detachKeysSpec(ctx, flags.string('detach-keys')),
+            })
+          : undefined;
+      const waiting = waitFor(ctx, client, id, autoRemove ? 'removed' : 'next-exit');
       let session: Attached | undefined;
-      if (config.AttachStdin === true || attachOut) {
-        session = await attachContainer(ctx, client, id, {
-          stdin: config.AttachStdin === true,
-          stdout: config.AttachStdout === true,
-          stderr: config.AttachStderr === true,
-          tty: config.Tty === true,
-          detachKeys: detachKeysSpec(ctx, flags.string('detach-keys')),
-        });
+      try {
+        session = await attaching;
+      } finally {
+        // a failed attach ends the command: its wait goes too (waitFor never rejects)
+        const waiter = await waiting;
+        stops.push(() => waiter.cancel());
       }
-      const waiter = await waitFor(ctx, client, id, autoRemove ? 'removed' : 'next-exit');
-      stops.push(() => waiter.cancel());
+      const waiter = await waiting;
       try {
         await client.json('POST', `/containers/${seg(id)}/start`);
       } catch (err) {
