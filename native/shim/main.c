@@ -344,6 +344,15 @@ static void fmt_ts(char *out, size_t n, long long sec, long long nsec) {
   }
 }
 
+/* `start`'s answer carries what the caller asks `state` for next: the pid and the start time. */
+static void answer_started(int i, long long id, struct proc *p) {
+  char s[80], extra[160];
+  fmt_ts(s, sizeof s, p->started_sec, p->started_nsec);
+  snprintf(extra, sizeof extra, ",\"pid\":%d,\"started_at\":%s", (int)p->pid, s);
+  answer_ok(i, id, extra);
+}
+
+
 static bool oom_killed(void) {
   if (!cgroup_dir || oom_base < 0) return false;
   char path[4096], buf[512];
@@ -683,7 +692,7 @@ static void set_running(struct proc *p) {
     write_file_atomic(state_dir, "state.json", buf, (size_t)n);
   }
   if (p->start_client >= 0) {
-    answer_ok(p->start_client, p->start_req, NULL);
+    answer_started(p->start_client, p->start_req, p);
     p->start_client = -1;
   }
 }
@@ -1074,7 +1083,7 @@ static void handle_json(int i, const unsigned char *data, size_t n) {
     return answer_ok(i, id, NULL);
   }
   if (!strcmp(op, "start")) {
-    if (p->st == S_RUNNING) return answer_ok(i, id, NULL);
+    if (p->st == S_RUNNING) return answer_started(i, id, p);
     if (p->st != S_CREATED) return answer_error(i, id, "ESTATE", "the process is not created");
     if (p->start_client >= 0) return answer_error(i, id, "EBUSY", "a start is in progress");
     p->start_client = i;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SHIM_VERSION "0.1.0"
+#define SHIM_VERSION "0.1.1"
 #define PROTO_VERSION 1
 
 /* Frame kinds (docs/shim-protocol.md). */

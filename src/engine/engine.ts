@@ -134,10 +134,24 @@ export class Engine {
       rmSync(dir, { recursive: true, force: true });
       return;
     }
-    const p = rm(to, { recursive: true, force: true }).catch(() => {});
+    this.inBackground(rm(to, { recursive: true, force: true }));
+  }
+
+  /** Work nobody waits for but shutdown (emptyTrash): its failure is not the caller's. */
+  inBackground(work: Promise<unknown>): void {
+    const p = work.then(
+      () => {},
+      () => {},
+    );
     this.pendingDiscards.add(p);
     void p.finally(() => this.pendingDiscards.delete(p));
   }
+
+  /**
+   * Containers whose last run recordExit cleaned up completely (container/monitor.ts): a removal
+   * right after (`--rm`) need not clean again. Dropped when the container starts or goes.
+   */
+  readonly cleanedRuns = new Set<string>();
 
   /** What a crash left in the trash directories; and waits for background removals (shutdown). */
   async emptyTrash(): Promise<void> {

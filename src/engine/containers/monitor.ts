@@ -56,7 +56,7 @@ export async function recordExit(engine: Engine, id: string, gen: number, exit: 
   await engine.withLock(id, async () => {
     const rec = engine.containers.find(id);
     if (!rec || rec.Generation !== gen || !isActive(rec.State.Status)) return;
-    await cleanupRun(engine, id);
+    if (await cleanupRun(engine, id)) engine.cleanedRuns.add(id);
     const ranMs = Date.parse(exit.finished_at ?? '') - Date.parse(rec.State.StartedAt);
     rec.State = {
       ...rec.State,
@@ -85,20 +85,29 @@ export async function recordExit(engine: Engine, id: string, gen: number, exit: 
   if (next === 'restart') engine.scheduleRestart(id, delay);
 }
 
-/** After an exit: the runtime's record and cgroups, the rootfs mount, the shim (released). */
-export async function cleanupRun(engine: Engine, id: string): Promise<void> {
-  await deleteContainer(engine.runtimeRoot, id, true).catch(() => {});
+/**
+ * After an exit: the runtime's record and cgroups, the rootfs mount, the shim (released).
+ * Whether all of it went: a part that failed is tried again by the removal.
+ */
+export async function cleanupRun(engine: Engine, id: string): Promise<boolean> {
+  let clean = true;
+  await deleteContainer(engine.runtimeRoot, id, true).catch(() => {
+    clean = false;
+  });
   const rec = engine.containers.find(id);
   if (engine.volumes && rec?.VolumeMounts?.length) detachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts);
   // another OCI runtime's state and cgroups (oci-runtime.ts); its host rootfs mount goes next
   await deleteOciRuntime(engine, id);
-  await unmountRootfs(path.join(engine.containerDir(id), 'rootfs')).catch(() => {});
+  await unmountRootfs(path.join(engine.containerDir(id), 'rootfs')).catch(() => {
+    clean = false;
+  });
   try {
     await using c = await ShimClient.connect(engine.shimSocket(id));
     await c.release();
   } catch {
     // already gone
   }
+  return clean;
 }
 
 /** moby restartmanager.ShouldRestart (the back-off is the caller's). */

@@ -67,10 +67,14 @@ export async function removeContainer(engine: Engine, ref: string, opts: RemoveO
 
 /** The part of a removal that a restart finishes for a record left `removing`. */
 export async function finishRemoval(engine: Engine, id: string): Promise<void> {
-  await cleanupRun(engine, id);
+  // `--rm`: the exit was just cleaned up (monitor.ts); a crash or a failed part cleans here
+  if (!engine.cleanedRuns.delete(id)) await cleanupRun(engine, id);
   crashPoint('remove:cleaned');
   const rec = engine.containers.find(id);
-  if (rec) await engine.images.snapshotter.remove(rec.SnapshotKey).catch(() => {});
+  // The snapshot's row goes now (synchronously, in remove's first step); its directory is
+  // renamed and deleted in the background. A crash before the rename leaves a directory
+  // without a row, which the snapshotter's start-up cleanup removes.
+  if (rec) engine.inBackground(engine.images.snapshotter.remove(rec.SnapshotKey));
   crashPoint('remove:snapshot');
   engine.discard(engine.containerDir(id));
   engine.discard(engine.stateDir(id));

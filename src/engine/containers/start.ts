@@ -52,6 +52,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   const dir = engine.containerDir(id);
   const stateDir = engine.stateDir(id);
   const runtimeRoot = engine.runtimeRoot;
+  engine.cleanedRuns.delete(id);
   // The shim's move to /berth/shims and the init's into its cgroups wait for the kernel's
   // cgroup lock: that wait (10–15 ms) overlaps the work below (runtime/cgroups/warm.ts).
   if (!isOciRuntime(rec)) warmCgroupLock();
@@ -166,9 +167,9 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     // now, between created and start, so they miss no output.
     await engine.connectPendingAttaches(id, engine.shimSocket(id));
     crashPoint('start:launched');
-    await client.start();
+    const started = await client.start();
     crashPoint('start:started');
-    const state = await client.state();
+    const state = started.pid ? { pid: started.pid, started_at: started.started_at } : await client.state();
     rec.State = {
       ...rec.State,
       Status: 'running',

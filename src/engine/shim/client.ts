@@ -159,8 +159,13 @@ export class ShimClient extends EventEmitter<ShimClientEvents> implements AsyncD
     return Number((await this.request('subscribe')).seq);
   }
 
-  async start(): Promise<void> {
-    await this.request('start');
+  /** Resolves once the process runs: its pid and start time (a shim before 0.1.1 answers neither). */
+  async start(): Promise<{ pid?: number; started_at?: string }> {
+    const a = await this.request('start');
+    return {
+      ...(typeof a.pid === 'number' ? { pid: a.pid } : {}),
+      ...(typeof a.started_at === 'string' ? { started_at: a.started_at } : {}),
+    };
   }
 
   async kill(signal: number, all = false): Promise<void> {
