@@ -39,7 +39,11 @@ export function runeWidth(cp: number): number {
   return 1;
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 export function stringWidth(s: string): number {
+  // nearly every cell: one column per character (a table of 1000 rows measures ~10,000 cells)
+  if (PRINTABLE_ASCII.test(s)) return s.length;
   let w = 0;
   for (const ch of s) w += runeWidth(ch.codePointAt(0) ?? 0);
   return w;
