@@ -1382,6 +1382,42 @@ static void loop(void) {
 static char *reqbuf;
 static size_t reqlen;
 
+/* A shim started by the spawner (below) answers on the spawner's stdout, tagged with the
+ * request's id, instead of on its own stdout and stderr. */
+static bool spawned;
+static uint32_t spawn_id;
+
+/* One line "<id> <text>\n" in a single write: shorter than PIPE_BUF, so the answers of shims
+ * starting at once never interleave. A newline inside the text becomes a space. */
+static void spawn_answer(const char *text) {
+  char line[3072];
+  int n = snprintf(line, sizeof line - 1, "%u %s", spawn_id, text);
+  if (n < 0) n = 0;
+  if ((size_t)n > sizeof line - 2) n = sizeof line - 2;
+  while (n > 0 && line[n - 1] == '\n') n--;
+  for (int k = 0; k < n; k++)
+    if (line[k] == '\n') line[k] = ' ';
+  line[n++] = '\n';
+  if (write(1, line, (size_t)n) < 0) {
+  }
+}
+
+/* What stage 1 says on its way out: the monitor's handshake line, or an error. */
+static int stage1_answer(bool ok, const char *text) {
+  if (spawned) {
+    if (ok) {
+      spawn_answer(text);
+    } else {
+      char e[3000];
+      snprintf(e, sizeof e, "error: %s", text);
+      spawn_answer(e);
+    }
+    return ok ? 0 : 1;
+  }
+  fputs(text, ok ? stdout : stderr);
+  return ok ? 0 : 1;
+}
+
 static void fail(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 static void fail(int fd, const char *fmt, ...) {
   char buf[1024];
@@ -1391,9 +1427,91 @@ static void fail(int fd, const char *fmt, ...) {
   va_end(ap);
   if (n < 0) n = 0;
   if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
+  if (fd == 2 && spawned) {
+    buf[n] = 0;
+    stage1_answer(false, buf);
+    _exit(1);
+  }
   if (write(fd, buf, (size_t)n) < 0) {
   }
   _exit(1);
+}
+
+static bool read_full(int fd, void *p, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read(fd, (char *)p + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    got += (size_t)r;
+  }
+  return true;
+}
+
+/*
+ * The spawner (`berth-shim --spawner [cgroup.procs…]`): berthd's one long-lived helper for
+ * starting shims. A fork of this small static process costs a fraction of a fork of berthd (a
+ * 60 MB Node process) and needs no exec; and the spawner joined the shims' cgroups once, so its
+ * children need no move between cgroups (a move may wait for an RCU grace period). Requests on
+ * stdin: [u32 id][u32 length][the frames a shim reads on its stdin], big-endian; per request one
+ * line on stdout, `<id> <the shim's answer line>` or `<id> error: <text>`. It ends at EOF on
+ * stdin, or with berthd (PDEATHSIG). Returns -1 in a child, which goes on as a shim's stage 1
+ * with the request in reqbuf; the spawner itself never returns but to exit.
+ */
+static int spawner_main(int argc, char **argv) {
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) return 1;
+  if (chdir("/") < 0) return 1;
+  for (int k = 2; k < argc; k++) {
+    int cf = open(argv[k], O_WRONLY | O_CLOEXEC);
+    if (cf < 0 || write(cf, "0", 1) != 1) fprintf(stderr, "berth-shim spawner: join '%s': %s\n", argv[k], strerror(errno));
+    if (cf >= 0) close(cf);
+  }
+  /* nothing of berthd's but the two pipes and stderr lives on in the shims' parents */
+  if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+    for (int fd = 3; fd < 1024; fd++) close(fd);
+  /* children are reaped by the kernel: the spawner never waits */
+  struct sigaction sa = {.sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT};
+  sigaction(SIGCHLD, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  for (;;) {
+    unsigned char hdr[8];
+    if (!read_full(0, hdr, sizeof hdr)) _exit(0); /* berthd closed the pipe, or died */
+    uint32_t id = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    uint32_t len = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7];
+    spawn_id = id;
+    if (len > MAX_PLAN_FRAME + MAX_JSON_FRAME + 64) {
+      spawn_answer("error: berth-shim: request too large");
+      _exit(1); /* the stream can no longer be followed */
+    }
+    char *body = malloc(len ? len : 1);
+    if (!body) _exit(1);
+    if (!read_full(0, body, len)) _exit(0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      struct sigaction dfl = {.sa_handler = SIG_DFL};
+      sigaction(SIGCHLD, &dfl, NULL);
+      signal(SIGPIPE, SIG_DFL);
+      prctl(PR_SET_PDEATHSIG, 0);
+      int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (nul < 0 || dup2(nul, 0) < 0) _exit(1);
+      close(nul);
+      /* a shim, not the spawner, to ps and pgrep: "berth-shim" over the spawner's command line */
+      char *start = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
+      memset(start, 0, (size_t)(end - start));
+      memcpy(start, "berth-shim", (size_t)(end - start) < 10 ? (size_t)(end - start) : 10);
+      spawned = true;
+      reqbuf = body;
+      reqlen = len;
+      return -1;
+    }
+    free(body);
+    if (pid < 0) {
+      char e[256];
+      snprintf(e, sizeof e, "error: berth-shim: fork: %s", strerror(errno));
+      spawn_answer(e);
+    }
+  }
 }
 
 static void read_request(void) {
@@ -1505,12 +1623,16 @@ int main(int argc, char **argv) {
     printf("berth-shim %s (protocol %d)\n", SHIM_VERSION, PROTO_VERSION);
     return 0;
   }
-  if (argc > 1) {
-    fprintf(stderr, "usage: berth-shim < request (see docs/shim-protocol.md)\n");
+  if (argc > 1 && !strcmp(argv[1], "--spawner")) {
+    int r = spawner_main(argc, argv);
+    if (r >= 0) return r;
+  } else if (argc > 1) {
+    fprintf(stderr, "usage: berth-shim < request, or berth-shim --spawner [cgroup.procs...] (see docs/shim-protocol.md)\n");
     return 2;
+  } else {
+    read_request();
   }
   /* ---- stage 1: validate, create, bind ---- */
-  read_request();
   parse_request();
   if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) fail(2, "berth-shim: mkdir '%s': %s\n", state_dir, strerror(errno));
   char path[4096];
@@ -1552,16 +1674,13 @@ int main(int argc, char **argv) {
       n += (size_t)r;
     }
     buf[n] = 0;
-    if (n == 0) {
-      fprintf(stderr, "berth-shim: the monitor died while starting\n");
-      return 1;
-    }
+    if (n == 0) return stage1_answer(false, "berth-shim: the monitor died while starting\n");
     if (buf[0] != '{') {
-      fprintf(stderr, "berth-shim: %s\n", buf);
-      return 1;
+      char e[1100];
+      snprintf(e, sizeof e, "berth-shim: %s\n", buf);
+      return stage1_answer(false, e);
     }
-    fputs(buf, stdout);
-    return 0;
+    return stage1_answer(true, buf);
   }
   /* ---- stage 2 ---- */
   close(hs[0]);

@@ -188,6 +188,7 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
               .map((r) => stopContainer(engine, r.Id).catch(() => {})),
           );
         }
+        engine.closeSpawner();
         await engine.emptyTrash().catch(() => {});
         await svc[Symbol.asyncDispose]().catch(() => {});
         pidfile.remove();

@@ -24,6 +24,9 @@ import { launchContainer } from './containers/start.js';
 import type { ContainerStore } from './containers/store.js';
 import type { EventBus } from './events.js';
 import type { HostInfo } from './host.js';
+import { shimCgroupProcs } from './shim/cgroups.js';
+import { shimPath } from './shim/spawn.js';
+import { ShimSpawner } from './shim/spawner.js';
 import type { VolumeStore } from './volumes/index.js';
 
 export interface RuntimeEntry {
@@ -152,6 +155,19 @@ export class Engine {
    * right after (`--rm`) need not clean again. Dropped when the container starts or goes.
    */
   readonly cleanedRuns = new Set<string>();
+
+  private spawner: ShimSpawner | undefined;
+
+  /** The shim spawner (shim/spawner.ts), started with the first container start. */
+  shimSpawner(): ShimSpawner {
+    this.spawner ??= new ShimSpawner(this.options.shim ?? shimPath(), () => shimCgroupProcs(this.log), this.log);
+    return this.spawner;
+  }
+
+  /** At shutdown: the spawner goes (the shims it started stay). */
+  closeSpawner(): void {
+    this.spawner?.close();
+  }
 
   /** What a crash left in the trash directories; and waits for background removals (shutdown). */
   async emptyTrash(): Promise<void> {

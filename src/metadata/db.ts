@@ -124,11 +124,36 @@ export function openMetadata(file: string, options: OpenOptions = {}): Db {
     }
     db.pragma('foreign_keys = ON');
     if (!options.readonly) migrate(db, file);
+    reusePreparedStatements(db);
     return db;
   } catch (err) {
     db.close();
     throw err;
   }
+}
+
+/**
+ * Statements are prepared once per connection and kept by their SQL: callers write
+ * `db.prepare(sql).get(…)` where they use it, and preparing costs more than running most of
+ * them (~1.6 ms of berthd's CPU per container start, in a profile). A kept statement is handed
+ * out with its modes reset (pluck, raw, expand are settings of the statement object), and a
+ * fresh one is prepared while it is busy (an iteration in progress).
+ */
+const KEPT_STATEMENTS = 512;
+function reusePreparedStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const kept = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    const s = kept.get(sql);
+    if (s === undefined) {
+      const fresh = prepare(sql);
+      if (kept.size < KEPT_STATEMENTS) kept.set(sql, fresh);
+      return fresh;
+    }
+    if (s.busy) return prepare(sql);
+    if (s.reader) s.pluck(false).raw(false).expand(false);
+    return s;
+  }) as Db['prepare'];
 }
 
 function migrate(db: Db, file: string): void {

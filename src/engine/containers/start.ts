@@ -19,7 +19,7 @@ import { parseSize } from '../config/values.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
-import { shimCgroupProcs, warmCgroupLock } from '../shim/cgroups.js';
+import { warmCgroupLock } from '../shim/cgroups.js';
 import { ShimClient } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
@@ -153,7 +153,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
           ...(log ? { log } : {}),
           stdin: rec.Config.OpenStdin === true,
           ...(cgroup ? { cgroup } : {}),
-          shimCgroups: shimCgroupProcs(engine.log),
+          spawner: engine.shimSpawner(),
           ...(size ? { size } : {}),
           ...(h.OomScoreAdj ? { oomScoreAdj: h.OomScoreAdj } : {}),
           ...(engine.options.shim ? { shim: engine.options.shim } : {}),

@@ -30,6 +30,8 @@ export interface ShimLaunchOptions {
   oomScoreAdj?: number;
   shim?: string;
   nsinit?: string;
+  /** Starts the shim instead of startShim (spawner.ts); it also puts the shim in its cgroup. */
+  spawner?: { spawn(req: ShimRequest, plan?: string): Promise<StartedShim> };
 }
 
 /** A launcher for ONE container: its shim's options are the container's. */
@@ -117,9 +119,11 @@ export class ShimSession implements LaunchSession {
       stdin: opts.stdin,
       cgroup: opts.cgroup,
       oom_score_adj: opts.oomScoreAdj,
-      ...(opts.shimCgroups?.length ? { shim_cgroups: opts.shimCgroups } : {}),
+      ...(opts.shimCgroups?.length && !opts.spawner ? { shim_cgroups: opts.shimCgroups } : {}),
     };
-    const shim = await startShim(req, encodePlan(plan), opts.shim ?? shimPath());
+    const shim = opts.spawner
+      ? await opts.spawner.spawn(req, encodePlan(plan))
+      : await startShim(req, encodePlan(plan), opts.shim ?? shimPath());
     const client = await this.connect(shim.socket);
     await client.request('launch');
     return { shim, client };

@@ -1,0 +1,199 @@
+/**
+ * berthd's shim spawner (src/engine/shim/spawner.ts, `berth-shim --spawner`) with the real
+ * binary: shims started at once get their own answers, errors read as startShim's, the spawner
+ * holds nothing of its caller's, shims are not its children for long, it dies with its parent
+ * (SIGKILL included), a killed spawner is replaced, and a shim binary without the mode is
+ * started directly. Every shim and spawner started here is stopped by pid.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readShimInfo, ShimClient, shimAlive } from '../src/engine/shim/client.js';
+import type { ShimRequest } from '../src/engine/shim/protocol.js';
+import { startShim } from '../src/engine/shim/spawn.js';
+import { ShimSpawner } from '../src/engine/shim/spawner.js';
+
+const SHIM = join(import.meta.dirname, '..', 'native', 'build', 'berth-shim');
+const NSINIT = join(import.meta.dirname, '..', 'native', 'build', 'berth-nsinit');
+const skip = process.getuid?.() !== 0 ? 'needs root' : existsSync(SHIM) ? undefined : `${SHIM} not built (make -C native)`;
+
+const work = mkdtempSync(join(tmpdir(), 'berth-spawner-'));
+const stateDirs: string[] = [];
+const spawners: ShimSpawner[] = [];
+after(async () => {
+  for (const s of spawners) s.close();
+  for (const d of stateDirs) await stopShim(d);
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function stopShim(stateDir: string): Promise<void> {
+  const info = readShimInfo(stateDir);
+  if (!info || !shimAlive(info)) return;
+  try {
+    await using c = await ShimClient.connect(info.socket);
+    await c.request('shutdown', { force: true });
+  } catch {
+    // gone meanwhile
+  }
+  for (let i = 0; i < 100 && shimAlive(info); i++) await sleep(20);
+  if (shimAlive(info)) process.kill(info.pid, 'SIGKILL');
+}
+
+let n = 0;
+/** A shim request that starts a shim (nothing is launched until `launch`). */
+function request(): ShimRequest {
+  const stateDir = join(work, `s${++n}`);
+  stateDirs.push(stateDir);
+  return { v: 1, id: `spawned-${n}`, state_dir: stateDir, nsinit: NSINIT };
+}
+
+function spawnerPid(s: ShimSpawner): number {
+  const pid = (s as unknown as { child?: { pid?: number } }).child?.pid;
+  assert.ok(pid, 'the spawner runs');
+  return pid;
+}
+
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+};
+
+async function gone(pid: number, ms = 5000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (!alive(pid)) return true;
+  return !alive(pid);
+}
+
+describe('the shim spawner', { skip }, () => {
+  test('ten shims at once: each answer reaches its caller, and each shim serves its socket', { timeout: 30_000 }, async () => {
+    const s = new ShimSpawner(SHIM, () => []);
+    spawners.push(s);
+    const reqs = Array.from({ length: 10 }, request);
+    const shims = await Promise.all(reqs.map((r) => s.spawn(r, 'plan text: not read before launch')));
+    assert.equal(new Set(shims.map((x) => x.socket)).size, 10);
+    for (const [k, shim] of shims.entries()) {
+      assert.equal(shim.socket, join(reqs[k]!.state_dir, 'shim.sock'));
+      await using c = await ShimClient.connect(shim.socket);
+      const st = await c.state();
+      assert.equal(st.shim_pid, shim.pid);
+      // the monitor is nobody's child of ours: not the spawner's, not this process's
+      const ppid = Number(readFileSync(`/proc/${shim.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      assert.notEqual(ppid, spawnerPid(s));
+      assert.notEqual(ppid, process.pid);
+    }
+  });
+
+  test("a refused request reads as startShim's refusal, and the spawner goes on", { timeout: 30_000 }, async () => {
+    const s = new ShimSpawner(SHIM, () => []);
+    spawners.push(s);
+    const bad = { ...request(), v: 7 } as unknown as ShimRequest;
+    const direct = await startShim(bad, 'x', SHIM).then(
+      () => 'started',
+      (e: Error) => e.message,
+    );
+    const spawned = await s.spawn(bad, 'x').then(
+      () => 'started',
+      (e: Error) => e.message,
+    );
+    assert.match(direct, /'v' must be 1/);
+    assert.equal(spawned, direct);
+    const ok = await s.spawn(request(), 'x');
+    assert.ok(alive(ok.pid));
+  });
+
+  test('the spawner holds no fd of its caller but its pipes, and no shim holds the spawner’s pipes', { timeout: 30_000 }, async () => {
+    const secret = join(work, 'secret');
+    writeFileSync(secret, 'x');
+    const fd = openSync(secret, 'r');
+    try {
+      const s = new ShimSpawner(SHIM, () => []);
+      spawners.push(s);
+      const shim = await s.spawn(request(), 'x');
+      // an fd may close between the listing and its readlink (the listing's own, in our process)
+      const links = (pid: number) =>
+        readdirSync(`/proc/${pid}/fd`).flatMap((f) => {
+          try {
+            return [readlinkSync(`/proc/${pid}/fd/${f}`)];
+          } catch {
+            return [];
+          }
+        });
+      const sp = links(spawnerPid(s));
+      assert.ok(!sp.includes(secret), `the spawner holds: ${sp.join(', ')}`);
+      assert.ok(sp.length <= 4, `the spawner holds stdin, stdout, stderr only: ${sp.join(', ')}`);
+      const mine = new Set(links(process.pid).filter((l) => l.startsWith('pipe:')));
+      const sh = links(shim.pid);
+      assert.ok(!sh.some((l) => mine.has(l)), `the shim holds none of our pipes: ${sh.join(', ')}`);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test('a killed spawner is replaced at the next start; one whose parent is SIGKILLed dies with it', { timeout: 30_000 }, async () => {
+    const s = new ShimSpawner(SHIM, () => []);
+    spawners.push(s);
+    await s.spawn(request(), 'x');
+    const first = spawnerPid(s);
+    process.kill(first, 'SIGKILL');
+    assert.ok(await gone(first));
+    await sleep(50);
+    const shim = await s.spawn(request(), 'x');
+    assert.ok(alive(shim.pid));
+    assert.notEqual(spawnerPid(s), first);
+
+    // A parent of its own, SIGKILLed: the spawner must not outlive it (PDEATHSIG).
+    const script = join(work, 'parent.mjs');
+    writeFileSync(
+      script,
+      `import { spawn } from 'node:child_process';
+const c = spawn(${JSON.stringify(SHIM)}, ['--spawner'], { stdio: ['pipe', 'pipe', 'inherit'] });
+console.log(c.pid);
+setInterval(() => {}, 1000);
+`,
+    );
+    const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    assert.ok(alive(pid));
+    parent.kill('SIGKILL');
+    assert.ok(await gone(pid), `spawner ${pid} died with its parent`);
+  });
+
+  test('a shim binary without the spawner mode: shims are started directly', { timeout: 30_000 }, async () => {
+    const old = join(work, 'old-shim');
+    writeFileSync(old, `#!/bin/sh\n[ "$1" = --spawner ] && exit 2\nexec ${SHIM} "$@"\n`);
+    chmodSync(old, 0o755);
+    const logs: string[] = [];
+    const s = new ShimSpawner(
+      old,
+      () => [],
+      (m) => logs.push(m),
+    );
+    spawners.push(s);
+    const [a, b] = await Promise.all([s.spawn(request(), 'x'), s.spawn(request(), 'x')]);
+    assert.ok(alive(a.pid) && alive(b.pid));
+    const c = await s.spawn(request(), 'x');
+    assert.ok(alive(c.pid));
+    assert.ok(
+      logs.some((l) => /no spawner mode/.test(l)),
+      logs.join('\n'),
+    );
+  });
+});
