@@ -38,7 +38,7 @@ import {
   start,
 } from './helpers/cli.js';
 import { Dockerd, dockerdUnavailable } from './helpers/dockerd.js';
-import { busyboxTar, imageOf, putImage } from './helpers/images.js';
+import { busyboxTar, imageOf, putImage, tarWithFile } from './helpers/images.js';
 import { registryMissing, startRegistry, type TestRegistry } from './helpers/registry.js';
 import { REPO_ROOT } from './helpers/runtime.js';
 
@@ -658,11 +658,14 @@ describe('berth and docker give the same answers (berth→berthd, docker→berth
     if (r.status === 'fulfilled') registry = r.value;
     for (const x of [b, d, r]) if (x.status === 'rejected') throw x.reason;
     if (registry) {
-      // An image of its own per repository (a label), so that one rmi never meets another's image.
+      // An image and a layer of its own per repository, so that one rmi never meets another's
+      // image, and no pull finds a layer another side pulled ("Already exists") before GC, which
+      // follows an rmi shortly, has collected it.
       const tar = busyboxTar(dir);
       for (const t of ['sa', 'sb', 'sc'])
         for (const repo of [`pulled-${t}`, `onrun-${t}`]) {
-          const img = imageOf([tar], { docker: true, config: { config: { Cmd: ['sh'], Labels: { repo } } } });
+          const layer = tarWithFile(tar, 'etc/berth-test-repo', `${repo}\n`);
+          const img = imageOf([layer], { docker: true, config: { config: { Cmd: ['sh'], Labels: { repo } } } });
           await putImage(registry, repo, '1', [img]);
         }
     }

@@ -22,7 +22,7 @@ import { type ImageService, type ImageServiceOptions, openImageService } from '.
 import { MediaType } from '../../src/oci/image.js';
 import { withMounted } from '../../src/snapshots/mount.js';
 import { reproducibleTarArgs } from './image.js';
-import { type Blob, blobOf, type TestImage, type TestRegistry } from './registry.js';
+import { type Blob, blobOf, type TestImage, type TestRegistry, tarOf } from './registry.js';
 import { sharedRootfs } from './rootfs.js';
 import { hostSync } from './runtime.js';
 
@@ -119,6 +119,22 @@ export async function putImage(reg: TestRegistry, repo: string, tag: string, ima
     await pusher.pushManifest(desc(img.manifest), img.manifest.bytes, index ? undefined : tag);
   }
   if (index) await pusher.pushManifest(desc(index), index.bytes, tag);
+}
+
+/**
+ * `tar` with one more regular file at its end: the members are walked by their headers up to the
+ * end-of-archive blocks, which the appended member's own replace. A layer of its own for each
+ * image that must share nothing with another.
+ */
+export function tarWithFile(tar: Buffer, name: string, content: string): Buffer {
+  let off = 0;
+  while (off + 512 <= tar.length) {
+    const h = tar.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break;
+    const size = Number.parseInt(h.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8);
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return Buffer.concat([tar.subarray(0, off), tarOf({ [name]: content })]);
 }
 
 /** A tar of the test rootfs (busybox with applet symlinks, the probe, /etc files), deterministic. */

@@ -24,7 +24,11 @@ function pathOf(req: ApiRequest): string {
   return p;
 }
 
-/** Copies a tar to the response; a client that goes away stops the walk. */
+/**
+ * Copies a tar to the response; a client that goes away stops the walk. The caller ends `out`
+ * once the container's root is given back (`sendRoot`): a client that has read to the end finds
+ * a stopped container's private mount gone (`docker export c | …; docker rm c` races nothing).
+ */
 async function send(tar: Readable, out: Writable, signal: AbortSignal): Promise<void> {
   const stop = () => tar.destroy();
   signal.addEventListener('abort', stop, { once: true });
@@ -33,7 +37,6 @@ async function send(tar: Readable, out: Writable, signal: AbortSignal): Promise<
       if (!out.write(chunk)) await Promise.race([once(out, 'drain'), once(out, 'close')]);
       if (out.destroyed) break;
     }
-    out.end();
   } catch (err) {
     // the 200 and part of the tar are out: cutting the connection is how the client learns
     out.destroy(err as Error);
@@ -41,6 +44,27 @@ async function send(tar: Readable, out: Writable, signal: AbortSignal): Promise<
     signal.removeEventListener('abort', stop);
     tar.destroy();
   }
+}
+
+/** A tar of the container's root as the response, ended after withRootfs has let the root go. */
+async function sendRoot(
+  deps: ArchiveDeps,
+  req: ApiRequest,
+  res: ApiResponse,
+  tarOf: (root: string, name: string) => Readable,
+  opts?: { mounts?: boolean },
+): Promise<void> {
+  let out: Writable | undefined;
+  await deps.withRootfs(
+    req.params.id ?? '',
+    async (root, name) => {
+      const tar = tarOf(root, name);
+      out = res.stream('application/x-tar');
+      await send(tar, out, req.signal);
+    },
+    opts,
+  );
+  if (out && !out.destroyed) out.end();
 }
 
 export const archiveRoutes: RouteFactory<ArchiveDeps> = (deps): Route[] => [
@@ -58,10 +82,10 @@ export const archiveRoutes: RouteFactory<ArchiveDeps> = (deps): Route[] => [
     method: 'GET',
     path: '/containers/{id}/archive',
     handler: (req, res) =>
-      deps.withRootfs(req.params.id ?? '', async (root, name) => {
+      sendRoot(deps, req, res, (root, name) => {
         const { stat, stream } = archivePath(root, pathOf(req), name);
         res.header(STAT_HEADER, encodePathStat(stat));
-        await send(stream, res.stream('application/x-tar'), req.signal);
+        return stream;
       }),
   },
   {
@@ -83,13 +107,7 @@ export const archiveRoutes: RouteFactory<ArchiveDeps> = (deps): Route[] => [
     method: 'GET',
     path: '/containers/{id}/export',
     handler: (req, res) =>
-      deps.withRootfs(
-        req.params.id ?? '',
-        async (root) => {
-          await send(exportRootfs(root), res.stream('application/x-tar'), req.signal);
-        },
-        // dockerd exports the rootfs alone, without a stopped container's bind mounts
-        { mounts: false },
-      ),
+      // dockerd exports the rootfs alone, without a stopped container's bind mounts
+      sendRoot(deps, req, res, (root) => exportRootfs(root), { mounts: false }),
   },
 ];

@@ -16,7 +16,7 @@ import type { Engine } from '../engine.js';
 import { readExitRecord, readShimInfo, reconcileLostShim, ShimClient, shimAlive } from '../shim/client.js';
 import { SNAPSHOT_PREFIX } from './create.js';
 import { cleanupRun, follow, type LostShimCgroups, lostShimCgroups, recordExit } from './monitor.js';
-import { isActive } from './record.js';
+import { type ContainerRecord, isActive } from './record.js';
 import { finishRemoval } from './remove.js';
 import { launchContainer } from './start.js';
 
@@ -48,55 +48,14 @@ export async function restoreContainers(engine: Engine): Promise<{ followed: num
   let followed = 0;
   let lost = 0;
   for (const rec of engine.containers.all()) {
-    const id = rec.Id;
-    if (rec.State.Status === 'removing' || rec.State.Status === 'dead') {
-      await finishRemoval(engine, id).catch((err) => engine.log?.(`finish removal of ${id}: ${(err as Error).message}`));
-      continue;
-    }
-    const stateDir = engine.stateDir(id);
-    const info = readShimInfo(stateDir);
-    const alive = info !== undefined && shimAlive(info);
-    if (!isActive(rec.State.Status)) {
-      if (alive) await shutdownShim(info.socket);
-      await cleanupRun(engine, id).catch(() => {});
-      continue;
-    }
-    if (alive) {
-      try {
-        await using c = await ShimClient.connect(info.socket);
-        const st = await c.state();
-        if (st.status === 'stopped' && st.exit) await recordExit(engine, id, rec.Generation, st.exit);
-        else {
-          if (rec.State.Status === 'restarting') {
-            rec.State.Status = 'running';
-            engine.containers.save(rec);
-          }
-          follow(engine, id, rec.Generation);
-          followed++;
-        }
-        continue;
-      } catch {
-        // it died just now: handled below as a dead shim
-      }
-    }
-    let exit = readExitRecord(stateDir);
-    if (!exit) {
-      let dirs: LostShimCgroups = {};
-      try {
-        dirs = lostShimCgroups(await Container.load(engine.runtimeRoot, id));
-      } catch {}
-      try {
-        exit = await reconcileLostShim(stateDir, dirs.cgroup, dirs.freezer);
-      } catch {
-        exit = undefined;
-      }
-      lost++;
-    }
-    if (exit) await recordExit(engine, id, rec.Generation, exit);
-    else {
-      rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: 255, Error: 'the shim died without an exit record' };
-      engine.containers.save(rec);
-      await cleanupRun(engine, id).catch(() => {});
+    // One container that cannot be restored must not keep berthd from starting: it is logged,
+    // and the others are restored.
+    try {
+      const r = await restoreOne(engine, rec);
+      if (r === 'followed') followed++;
+      if (r === 'lost') lost++;
+    } catch (err) {
+      engine.log?.(`restore ${rec.Id}: ${(err as Error).message}`);
     }
   }
 
@@ -113,6 +72,67 @@ export async function restoreContainers(engine: Engine): Promise<{ followed: num
       .catch((err) => engine.log?.(`restart ${rec.Id} at start-up: ${(err as Error).message}`));
   }
   return { followed, lost, swept };
+}
+
+/** One record at start-up: finished, followed again, or its exit recorded. */
+async function restoreOne(engine: Engine, rec: ContainerRecord): Promise<'followed' | 'lost' | 'done'> {
+  const id = rec.Id;
+  let lostOne = false;
+  if (rec.State.Status === 'removing' || rec.State.Status === 'dead') {
+    await finishRemoval(engine, id).catch((err) => engine.log?.(`finish removal of ${id}: ${(err as Error).message}`));
+    return 'done';
+  }
+  const stateDir = engine.stateDir(id);
+  const info = readShimInfo(stateDir);
+  const alive = info !== undefined && shimAlive(info);
+  if (!isActive(rec.State.Status)) {
+    if (alive) await shutdownShim(info.socket);
+    await cleanupRun(engine, id).catch(() => {});
+    return 'done';
+  }
+  if (alive) {
+    // Only asking the shim is guarded: what follows its answer (an exit recorded, a --rm
+    // removal) must not be taken for a shim that died and be handled again below.
+    let st: Awaited<ReturnType<ShimClient['state']>> | undefined;
+    try {
+      await using c = await ShimClient.connect(info.socket);
+      st = await c.state();
+    } catch {
+      // it died just now: handled below as a dead shim
+    }
+    if (st?.status === 'stopped' && st.exit) {
+      await recordExit(engine, id, rec.Generation, st.exit);
+      return 'done';
+    }
+    if (st) {
+      if (rec.State.Status === 'restarting') {
+        rec.State.Status = 'running';
+        engine.containers.save(rec);
+      }
+      follow(engine, id, rec.Generation);
+      return 'followed';
+    }
+  }
+  let exit = readExitRecord(stateDir);
+  if (!exit) {
+    let dirs: LostShimCgroups = {};
+    try {
+      dirs = lostShimCgroups(await Container.load(engine.runtimeRoot, id));
+    } catch {}
+    try {
+      exit = await reconcileLostShim(stateDir, dirs.cgroup, dirs.freezer);
+    } catch {
+      exit = undefined;
+    }
+    lostOne = true;
+  }
+  if (exit) await recordExit(engine, id, rec.Generation, exit);
+  else if (engine.containers.find(id) === rec) {
+    rec.State = { ...rec.State, Status: 'exited', Pid: 0, ExitCode: 255, Error: 'the shim died without an exit record' };
+    engine.containers.save(rec);
+    await cleanupRun(engine, id).catch(() => {});
+  }
+  return lostOne ? 'lost' : 'done';
 }
 
 async function shutdownShim(socket: string): Promise<void> {
