@@ -9,13 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type LogEntry, readLogs } from '../src/engine/logs/index.js';
-import { readShimInfo, ShimClient, shimAlive, waitExit } from '../src/engine/shim/client.js';
+import { readShimInfo, ShimClient, waitExit } from '../src/engine/shim/client.js';
 import { type ShimSession, shimLauncher } from '../src/engine/shim/launcher.js';
 import { deleteContainer, launchPrepared, prepare } from '../src/runtime/index.js';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
+import { stopShim } from './helpers/shim.js';
 
 const SHIM = join(import.meta.dirname, '..', 'native', 'build', 'berth-shim');
 const skip =
@@ -25,19 +25,6 @@ const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
-
-async function stopShim(stateDir: string): Promise<void> {
-  const info = readShimInfo(stateDir);
-  if (!info || !shimAlive(info)) return;
-  try {
-    await using c = await ShimClient.connect(info.socket);
-    await c.request('shutdown', { force: true });
-  } catch {
-    // gone meanwhile
-  }
-  for (let i = 0; i < 100 && shimAlive(info); i++) await sleep(20);
-  if (shimAlive(info)) process.kill(info.pid, 'SIGKILL');
-}
 
 /** A state dir (the log's directory) and a function that runs `script` in a container through the shim. */
 function container(log: { maxSize: number; maxFile: number }) {

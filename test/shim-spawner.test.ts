@@ -23,10 +23,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readShimInfo, ShimClient, shimAlive } from '../src/engine/shim/client.js';
+import { ShimClient } from '../src/engine/shim/client.js';
 import type { ShimRequest } from '../src/engine/shim/protocol.js';
 import { startShim } from '../src/engine/shim/spawn.js';
 import { ShimSpawner } from '../src/engine/shim/spawner.js';
+import { pidAlive } from './helpers/container.js';
+import { stopShim } from './helpers/shim.js';
 
 const SHIM = join(import.meta.dirname, '..', 'native', 'build', 'berth-shim');
 const NSINIT = join(import.meta.dirname, '..', 'native', 'build', 'berth-nsinit');
@@ -40,19 +42,6 @@ after(async () => {
   for (const d of stateDirs) await stopShim(d);
   rmSync(work, { recursive: true, force: true });
 });
-
-async function stopShim(stateDir: string): Promise<void> {
-  const info = readShimInfo(stateDir);
-  if (!info || !shimAlive(info)) return;
-  try {
-    await using c = await ShimClient.connect(info.socket);
-    await c.request('shutdown', { force: true });
-  } catch {
-    // gone meanwhile
-  }
-  for (let i = 0; i < 100 && shimAlive(info); i++) await sleep(20);
-  if (shimAlive(info)) process.kill(info.pid, 'SIGKILL');
-}
 
 let n = 0;
 /** A shim request that starts a shim (nothing is launched until `launch`). */
@@ -68,18 +57,9 @@ function spawnerPid(s: ShimSpawner): number {
   return pid;
 }
 
-const alive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
-
 async function gone(pid: number, ms = 5000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (!alive(pid)) return true;
-  return !alive(pid);
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (!pidAlive(pid)) return true;
+  return !pidAlive(pid);
 }
 
 describe('the shim spawner', { skip }, () => {
@@ -116,7 +96,7 @@ describe('the shim spawner', { skip }, () => {
     assert.match(direct, /'v' must be 1/);
     assert.equal(spawned, direct);
     const ok = await s.spawn(request(), 'x');
-    assert.ok(alive(ok.pid));
+    assert.ok(pidAlive(ok.pid));
   });
 
   test('the spawner holds no fd of its caller but its pipes, and no shim holds the spawner’s pipes', { timeout: 30_000 }, async () => {
@@ -156,7 +136,7 @@ describe('the shim spawner', { skip }, () => {
     assert.ok(await gone(first));
     await sleep(50);
     const shim = await s.spawn(request(), 'x');
-    assert.ok(alive(shim.pid));
+    assert.ok(pidAlive(shim.pid));
     assert.notEqual(spawnerPid(s), first);
 
     // A parent of its own, SIGKILLed: the spawner must not outlive it (PDEATHSIG).
@@ -171,7 +151,7 @@ setInterval(() => {}, 1000);
     );
     const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
-    assert.ok(alive(pid));
+    assert.ok(pidAlive(pid));
     parent.kill('SIGKILL');
     assert.ok(await gone(pid), `spawner ${pid} died with its parent`);
   });
@@ -188,9 +168,9 @@ setInterval(() => {}, 1000);
     );
     spawners.push(s);
     const [a, b] = await Promise.all([s.spawn(request(), 'x'), s.spawn(request(), 'x')]);
-    assert.ok(alive(a.pid) && alive(b.pid));
+    assert.ok(pidAlive(a.pid) && pidAlive(b.pid));
     const c = await s.spawn(request(), 'x');
-    assert.ok(alive(c.pid));
+    assert.ok(pidAlive(c.pid));
     assert.ok(
       logs.some((l) => /no spawner mode/.test(l)),
       logs.join('\n'),

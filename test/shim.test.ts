@@ -31,6 +31,7 @@ import { Container, create, deleteContainer, exec, launchPrepared, prepare, star
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { findBinary } from './helpers/runtime.js';
+import { stopShim } from './helpers/shim.js';
 import type { Spec } from './helpers/spec.js';
 
 const SHIM = join(import.meta.dirname, '..', 'native', 'build', 'berth-shim');
@@ -53,20 +54,6 @@ const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
-
-/** Ends a shim we started: `shutdown`, or SIGKILL by its pid if it does not answer. */
-async function stopShim(stateDir: string): Promise<void> {
-  const info = readShimInfo(stateDir);
-  if (!info || !shimAlive(info)) return;
-  try {
-    await using c = await ShimClient.connect(info.socket);
-    await c.request('shutdown', { force: true });
-  } catch {
-    // gone meanwhile
-  }
-  for (let i = 0; i < 100 && shimAlive(info); i++) await sleep(20);
-  if (shimAlive(info)) process.kill(info.pid, 'SIGKILL');
-}
 
 /** Creates the container of `args` through a shim (run-detached: the caller sends `start`). */
 async function launch(
