@@ -9,7 +9,7 @@
  * (BERTH_CRASH_AT, src/engine/crash.ts): the database and the host agree afterwards.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -267,6 +267,35 @@ describe('berthd faults', { skip, timeout: 600_000 }, () => {
     await consistent('berthd and shim killed');
     assert.deepEqual(cgroupDirs(id), []);
     assert.deepEqual(d.liveShims(), []);
+  });
+
+  test('a removal whose cgroups were still busy (its tomb left behind): berthd removes them when it starts', async () => {
+    const id = await ok(['run', '-d', '--name', 'busycg', 'busybox', 'sh', '-c', SCRIPT]);
+    const pid = (await state(id)).Pid;
+    const shim = shimOf(id);
+    const runtime = join(d.execRoot, 'runtime');
+    assert.ok(existsSync(join(runtime, id, 'state.json')), "the runtime's record of the run");
+    await d.kill9();
+    process.kill(shim, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
+    await until('the container process gone', () => !alive(pid));
+    // What a removal leaves when the runtime's teardown met a busy cgroup: the run entombed, the
+    // rest (row, directories) gone; nothing names the container any more but its tomb.
+    renameSync(join(runtime, id), join(runtime, '~d-busytest'));
+    const db = new Database(join(d.dataRoot, 'metadata.db'));
+    db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+    db.close();
+    rmSync(join(d.dataRoot, 'containers', id), { recursive: true, force: true });
+    rmSync(join(d.execRoot, 'containers', id), { recursive: true, force: true });
+    assert.notDeepEqual(cgroupDirs(id), [], 'the cgroups are there before the start');
+    await d.launch();
+    assert.deepEqual(cgroupDirs(id), []);
+    assert.deepEqual(
+      readdirSync(runtime).filter((n) => n.startsWith('~d-')),
+      [],
+      'no tomb left',
+    );
+    await consistent('busy cgroups');
   });
 
   /** Kills berthd at `point` during `verb`, restarts it, returns the container's id if it survived. */

@@ -6,7 +6,7 @@
  * running when berthd starts again (restore.ts): a monitor is state-less, it only needs the id.
  */
 import path from 'node:path';
-import { Container, deleteContainer } from '../../runtime/index.js';
+import { Container, collectTombs, deleteContainer } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
 import { lostExitRecord, ShimClient, waitExit } from '../shim/client.js';
 import type { ExitRecord } from '../shim/protocol.js';
@@ -91,8 +91,12 @@ export async function recordExit(engine: Engine, id: string, gen: number, exit: 
  */
 export async function cleanupRun(engine: Engine, id: string): Promise<boolean> {
   let clean = true;
-  await deleteContainer(engine.runtimeRoot, id, true).catch(() => {
+  await deleteContainer(engine.runtimeRoot, id, true).catch((err) => {
     clean = false;
+    // A cgroup still busy (processes of the container not yet reaped, on a loaded machine)
+    // leaves the run's tomb: its teardown is tried again a little later, whatever comes next.
+    engine.log?.(`clean up the run of ${id}: ${(err as Error).message}; trying again in 2 s`);
+    setTimeout(() => void collectTombs(engine.runtimeRoot).catch(() => {}), 2000).unref();
   });
   const rec = engine.containers.find(id);
   if (engine.volumes && rec?.VolumeMounts?.length) detachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts);

@@ -11,7 +11,7 @@
  */
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Container } from '../../runtime/index.js';
+import { Container, collectTombs } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
 import { readExitRecord, readShimInfo, reconcileLostShim, ShimClient, shimAlive } from '../shim/client.js';
 import { SNAPSHOT_PREFIX } from './create.js';
@@ -22,6 +22,9 @@ import { launchContainer } from './start.js';
 
 export async function restoreContainers(engine: Engine): Promise<{ followed: number; lost: number; swept: number }> {
   let swept = 0;
+  // Deletes that could not finish (a cgroup still busy) left tombs in the runtime's root: their
+  // cgroups go now (the runtime library otherwise finishes them only at its next delete).
+  await collectTombs(engine.runtimeRoot).catch((err) => engine.log?.(`finish deleted runs: ${(err as Error).message}`));
   const known = new Set(engine.containers.all().map((r) => r.Id));
   const cdir = path.join(engine.options.dataRoot, 'containers');
   for (const d of safeList(cdir)) {
