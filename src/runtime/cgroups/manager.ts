@@ -586,17 +586,22 @@ class FsManager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
+    // EBUSY while the last processes are not yet reaped: on a loaded machine (seen with two CPUs
+    // busy) that took more than the 1 s this used to wait, and the cgroups stayed. Up to ~5 s,
+    // polling fast first (the usual wait is a few ms).
     for (const d of this.dirs) {
       if (d.path === '/') continue;
-      for (let attempt = 0; ; attempt++) {
+      for (let waited = 0; ; ) {
         try {
           this.fx.rmdir(d.dir);
           break;
         } catch (err) {
           const code = errnoCode(err);
           if (code === 'ENOENT') break;
-          if (code === 'EBUSY' && attempt < 100) {
-            await sleep(10);
+          if (code === 'EBUSY' && waited < DESTROY_WAIT_MS) {
+            const step = waited < 200 ? 10 : 100;
+            await sleep(step);
+            waited += step;
             continue;
           }
           throw fromErrno('remove cgroup', d.dir, err);
@@ -605,6 +610,9 @@ class FsManager implements CgroupManager {
     }
   }
 }
+
+/** How long destroy() waits for a busy cgroup to empty before it gives up (see there). */
+const DESTROY_WAIT_MS = 5000;
 
 export interface ManagerOptions {
   /** The host, or a fake (effects.ts). */
