@@ -27,6 +27,7 @@ import { processStartTime, readShimInfo, ShimClient, shimAlive, waitExit } from 
 import { type ShimLaunchOptions, type ShimSession, shimExecLauncher, shimLauncher } from '../src/engine/shim/launcher.js';
 import { type ExitRecord, encodeFrame, Kind } from '../src/engine/shim/protocol.js';
 import { startShim } from '../src/engine/shim/spawn.js';
+import { ShimSpawner } from '../src/engine/shim/spawner.js';
 import { Container, create, deleteContainer, exec, launchPrepared, prepare, start } from '../src/runtime/index.js';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
@@ -440,59 +441,62 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     await assert.rejects(c.request('state', { exec: 'nope' }), /no such exec/);
   });
 
-  test('what a container sees of berth through the shim: at created, running and during an exec, only pipes, sockets and its own cwd', {
-    timeout: 30_000,
-  }, async () => {
-    const l = await launch(['/bin/sleep', '1000'], { stdin: true });
-    const c0 = await Container.load(l.root, l.id);
-    const init = c0.record.pid!;
-    const pidns = readlinkSync(`/proc/${init}/ns/pid`);
-    /** Every process in the container's pid namespace: its fds and whether its cwd is its root (never the host's). */
-    const scan = (stage: string): number => {
-      const hostRoot = statSync('/');
-      let seen = 0;
-      for (const d of readdirSync('/proc')) {
-        if (!/^\d+$/.test(d)) continue;
-        let links: string[];
-        try {
-          if (readlinkSync(`/proc/${d}/ns/pid`) !== pidns) continue;
-        } catch {
-          continue; // gone meanwhile, or not ours to inspect (the sandbox's pid 1 refuses even root)
+  for (const how of ['started directly', 'forked by the spawner'] as const)
+    test(`what a container sees of berth through the shim (${how}): at created, running and during an exec, only pipes, sockets and its own cwd`, {
+      timeout: 30_000,
+    }, async () => {
+      const spawner = how === 'forked by the spawner' ? new ShimSpawner(SHIM, () => []) : undefined;
+      if (spawner) cleanups.push(async () => spawner.close());
+      const l = await launch(['/bin/sleep', '1000'], { stdin: true, ...(spawner ? { shim: { spawner } } : {}) });
+      const c0 = await Container.load(l.root, l.id);
+      const init = c0.record.pid!;
+      const pidns = readlinkSync(`/proc/${init}/ns/pid`);
+      /** Every process in the container's pid namespace: its fds and whether its cwd is its root (never the host's). */
+      const scan = (stage: string): number => {
+        const hostRoot = statSync('/');
+        let seen = 0;
+        for (const d of readdirSync('/proc')) {
+          if (!/^\d+$/.test(d)) continue;
+          let links: string[];
+          try {
+            if (readlinkSync(`/proc/${d}/ns/pid`) !== pidns) continue;
+          } catch {
+            continue; // gone meanwhile, or not ours to inspect (the sandbox's pid 1 refuses even root)
+          }
+          try {
+            links = readdirSync(`/proc/${d}/fd`).map((fd) => readlinkSync(`/proc/${d}/fd/${fd}`));
+            const cwd = statSync(`/proc/${d}/cwd`);
+            const root = statSync(`/proc/${d}/root`);
+            assert.ok(!(root.dev === hostRoot.dev && root.ino === hostRoot.ino), `${stage}: pid ${d} has the host's root`);
+            assert.ok(cwd.dev === root.dev && cwd.ino === root.ino, `${stage}: the cwd of pid ${d} is its root (/)`);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') continue; // gone meanwhile
+            throw err;
+          }
+          const bad = links.filter((k) => !/^(pipe|socket|anon_inode):/.test(k) && k !== '/dev/null' && !/^\/dev\/pts\/\d+$/.test(k));
+          assert.deepEqual(bad, [], `${stage}: pid ${d} holds only pipes, sockets and /dev/null: ${links.join(', ')}`);
+          seen++;
         }
-        try {
-          links = readdirSync(`/proc/${d}/fd`).map((fd) => readlinkSync(`/proc/${d}/fd/${fd}`));
-          const cwd = statSync(`/proc/${d}/cwd`);
-          const root = statSync(`/proc/${d}/root`);
-          assert.ok(!(root.dev === hostRoot.dev && root.ino === hostRoot.ino), `${stage}: pid ${d} has the host's root`);
-          assert.ok(cwd.dev === root.dev && cwd.ino === root.ino, `${stage}: the cwd of pid ${d} is its root (/)`);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') continue; // gone meanwhile
-          throw err;
-        }
-        const bad = links.filter((k) => !/^(pipe|socket|anon_inode):/.test(k) && k !== '/dev/null' && !/^\/dev\/pts\/\d+$/.test(k));
-        assert.deepEqual(bad, [], `${stage}: pid ${d} holds only pipes, sockets and /dev/null: ${links.join(', ')}`);
-        seen++;
+        return seen;
+      };
+      assert.ok(scan('created') >= 1, 'the created init is seen');
+      await startIt(l);
+      assert.ok(scan('running') >= 1, 'the running init is seen');
+      const running = exec({
+        root: l.root,
+        id: l.id,
+        process: { ...c0.record.config.process!, args: ['/bin/sleep', '2'] },
+        detach: false,
+        launcher: shimExecLauncher({ socket: l.socket, execId: 'scan' }),
+      });
+      let during = 0;
+      for (let i = 0; i < 150 && during < 2; i++) {
+        during = scan('during exec');
+        await sleep(10);
       }
-      return seen;
-    };
-    assert.ok(scan('created') >= 1, 'the created init is seen');
-    await startIt(l);
-    assert.ok(scan('running') >= 1, 'the running init is seen');
-    const running = exec({
-      root: l.root,
-      id: l.id,
-      process: { ...c0.record.config.process!, args: ['/bin/sleep', '2'] },
-      detach: false,
-      launcher: shimExecLauncher({ socket: l.socket, execId: 'scan' }),
+      assert.ok(during >= 2, `the exec's process is seen beside the init (${during})`);
+      assert.equal((await running).exitCode, 0);
     });
-    let during = 0;
-    for (let i = 0; i < 150 && during < 2; i++) {
-      during = scan('during exec');
-      await sleep(10);
-    }
-    assert.ok(during >= 2, `the exec's process is seen beside the init (${during})`);
-    assert.equal((await running).exitCode, 0);
-  });
 
   test('exec with a terminal hosted by the shim: the pty master reaches the shim, the size applies', { timeout: 30_000 }, async () => {
     const l = await launch(['/bin/sleep', '1000']);
