@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { BerthError, fromErrno } from '../../common/errors.js';
 import { secureRandomHex, writeFileAtomic } from '../../common/fs.js';
 import { GC_ROOT_LABEL } from '../../images/gc.js';
+import { warmOwnCgroupLock } from '../../runtime/cgroups/warm.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { lookupImage } from '../image-lookup.js';
-import { warmCgroupLock } from '../shim/cgroups.js';
 import {
   type CreateRequest,
   DEFAULT_MASKED_PATHS,
@@ -55,8 +55,8 @@ async function createWithName(engine: Engine, req: CreateRequest, id: string, fi
   const warnings = validateCreate(req, engine.host.facts);
   checkEngineSupport(engine, req);
   const { image, resolved } = await lookupImage(engine.images, imageRef);
-  // `docker run` starts it next: the kernel's cgroup lock is warm by then (shim/cgroups.ts)
-  warmCgroupLock();
+  // `docker run` starts it next: the kernel's cgroup lock is warm by then (runtime/cgroups/warm.ts)
+  warmOwnCgroupLock();
 
   const config = mergeConfig({ image: resolved.config.config, request: req.config, id });
   config.Image = imageRef;

@@ -12,10 +12,10 @@ import type { Duplex } from 'node:stream';
 import { BerthError } from '../../common/errors.js';
 import { secureRandomHex } from '../../common/fs.js';
 import type { Process } from '../../oci/spec.js';
+import { warmOwnCgroupLock } from '../../runtime/cgroups/warm.js';
 import { Container, exec } from '../../runtime/index.js';
 import type { Launcher, LaunchSession } from '../../runtime/launcher/launcher.js';
 import type { Engine } from '../engine.js';
-import { warmCgroupLock } from '../shim/cgroups.js';
 import { ShimClient } from '../shim/client.js';
 import { shimExecLauncher } from '../shim/launcher.js';
 import { ALL_CAPABILITIES, replaceOrAppendEnv, resolveUser } from '../spec/index.js';
@@ -107,7 +107,7 @@ export async function startExec(
   if (rec.State.Status !== 'running') throw new BerthError('failed-precondition', `Container ${rec.Id} is not running`, { object: rec.Id });
   e.started = true;
   // the exec joins the container's cgroups: the kernel's wait for that overlaps what follows
-  warmCgroupLock();
+  warmOwnCgroupLock();
   const cfg = e.config;
   const tty = cfg.Tty === true;
   const stdin = cfg.AttachStdin === true && conn !== undefined;

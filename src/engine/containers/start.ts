@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
+import { warmOwnCgroupLock } from '../../runtime/cgroups/warm.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
 import { mountCount, unmountAll } from '../../snapshots/mount.js';
 import { withPrivateMount } from '../../snapshots/private-mount.js';
@@ -19,7 +20,6 @@ import { parseSize } from '../config/values.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { deviceInfo, hostDevices } from '../host.js';
-import { warmCgroupLock } from '../shim/cgroups.js';
 import { ShimClient } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
@@ -55,7 +55,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   engine.cleanedRuns.delete(id);
   // The shim's move to /berth/shims and the init's into its cgroups wait for the kernel's
   // cgroup lock: that wait (10–15 ms) overlaps the work below (runtime/cgroups/warm.ts).
-  if (!isOciRuntime(rec)) warmCgroupLock();
+  if (!isOciRuntime(rec)) warmOwnCgroupLock();
   // What an earlier run of this container may have left (a crash between two lines of ours).
   await deleteContainer(runtimeRoot, id, true).catch(() => {});
   rmSync(stateDir, { recursive: true, force: true });

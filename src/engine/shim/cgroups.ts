@@ -9,7 +9,6 @@
  */
 import { existsSync } from 'node:fs';
 import { type CgroupDir, cgroupDirs, managerFor, procsFiles, readCgroupLayout } from '../../runtime/cgroups/manager.js';
-import { warmCgroupMigrations } from '../../runtime/cgroups/warm.js';
 
 export const SHIM_CGROUP = '/berth/shims';
 
@@ -27,19 +26,5 @@ export function shimCgroupProcs(log?: (msg: string) => void): string[] {
     // the shim then stays in berthd's cgroups, as before: not a reason to fail a start
     log?.(`the shims' cgroup ${SHIM_CGROUP}: ${(err as Error).message}`);
     return [];
-  }
-}
-
-/**
- * A start moves the shim and the init into cgroups, an exec its process: each move waits for the
- * kernel's cgroup lock (an RCU grace period, 10–15 ms here) unless one happened just before.
- * Called on create, start and exec, it lets that wait run beside their work
- * (runtime/cgroups/warm.ts). The layout is read afresh: berthd may have been moved.
- */
-export function warmCgroupLock(): void {
-  try {
-    void warmCgroupMigrations(readCgroupLayout(), process.pid);
-  } catch {
-    // no cgroupfs to read: nothing to warm
   }
 }

@@ -14,6 +14,7 @@
  */
 import { close, openSync, write } from 'node:fs';
 import type { CgroupLayout, Hierarchy } from './layout.js';
+import { readCgroupLayout } from './manager.js';
 
 /**
  * The cgroup.procs file of the caller's own cgroup in the hierarchy whose attach is cheapest
@@ -47,4 +48,18 @@ export function warmCgroupMigrations(layout: CgroupLayout, pid: number): Promise
   // One threadpool job for the slow write: a promise chain (open, write, close) would wait for
   // the event loop between steps, i.e. behind the caller's synchronous work.
   return new Promise((resolve) => write(fd, String(pid), () => close(fd, () => resolve())));
+}
+
+/**
+ * The warm-up for this process, from a layout read now (a process moved since must not move
+ * back). Never throws: without a readable cgroup layout there is nothing to warm.
+ */
+export function warmOwnCgroupLock(): void {
+  let layout: CgroupLayout;
+  try {
+    layout = readCgroupLayout();
+  } catch {
+    return;
+  }
+  void warmCgroupMigrations(layout, process.pid);
 }

@@ -13,7 +13,7 @@ import { parseSpec } from '../../oci/validate.js';
 import type { Mount as SnapshotMount } from '../../snapshots/types.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
 import { type CgroupDir, cgroupDirs, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
-import { warmCgroupMigrations } from '../cgroups/warm.js';
+import { warmOwnCgroupLock } from '../cgroups/warm.js';
 import { type Effects, hostEffects } from '../effects.js';
 import { type HookIo, runHooksOrFail } from '../hooks/run.js';
 import type { Launcher, LaunchSession, StdioHandles } from '../launcher/launcher.js';
@@ -207,8 +207,7 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
   const { record } = p;
   const config = record.config;
   // the kernel's wait for a cgroup migration overlaps what follows (cgroups/warm.ts)
-  if (!opts.cgroupLockWarmed && !opts.rootlessCgroups && (opts.effects ?? hostEffects) === hostEffects)
-    void warmCgroupMigrations(readCgroupLayout(), process.pid);
+  if (!opts.cgroupLockWarmed && !opts.rootlessCgroups && (opts.effects ?? hostEffects) === hostEffects) warmOwnCgroupLock();
   try {
     mkdirSync(opts.root, { recursive: true, mode: 0o700 });
   } catch (err) {

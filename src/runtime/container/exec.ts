@@ -8,8 +8,8 @@ import path from 'node:path';
 import { BerthError, invalid, precondition } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import type { Process } from '../../oci/spec.js';
-import { procsFiles, readCgroupLayout } from '../cgroups/manager.js';
-import { warmCgroupMigrations } from '../cgroups/warm.js';
+import { procsFiles } from '../cgroups/manager.js';
+import { warmOwnCgroupLock } from '../cgroups/warm.js';
 import type { Launcher, StdioHandles } from '../launcher/launcher.js';
 import { nsinitError, nsinitLauncher } from '../launcher/nsinit.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
@@ -53,7 +53,7 @@ function setgroupsOf(pid: number): string | undefined {
 
 export async function exec(opts: ExecOptions): Promise<ExecResult> {
   // the exec joins the container's cgroups: the kernel's wait for that overlaps what follows
-  if (!opts.cgroupLockWarmed) void warmCgroupMigrations(readCgroupLayout(), process.pid);
+  if (!opts.cgroupLockWarmed) warmOwnCgroupLock();
   const c = await Container.load(opts.root, opts.id);
   const status = c.status();
   if (status === 'stopped') throw precondition('cannot exec in a stopped container', opts.id);

@@ -81,14 +81,14 @@ export const run: CommandSpec = {
           : undefined;
       const waiting = waitFor(ctx, client, id, autoRemove ? 'removed' : 'next-exit');
       let session: Attached | undefined;
+      let waiter!: Awaited<typeof waiting>;
       try {
         session = await attaching;
       } finally {
         // a failed attach ends the command: its wait goes too (waitFor never rejects)
-        const waiter = await waiting;
+        waiter = await waiting;
         stops.push(() => waiter.cancel());
       }
-      const waiter = await waiting;
       try {
         await client.json('POST', `/containers/${seg(id)}/start`);
       } catch (err) {
