@@ -119,7 +119,7 @@ export abstract class DirSnapshotter implements Snapshotter {
         await rename(tmp, final);
         syncDir(this.root);
       } catch (err) {
-        await rm(tmp, { recursive: true, force: true }).catch(() => {});
+        await removeTree(tmp).catch(() => {});
         throw fromErrno(`${verb} snapshot`, key, err);
       }
       let row: Row;
@@ -189,7 +189,7 @@ export abstract class DirSnapshotter implements Snapshotter {
         orphan = /^(?:tomb|check)-/.test(name);
       }
       if (!orphan) continue;
-      await rm(path.join(this.root, name), { recursive: true, force: true });
+      await removeTree(path.join(this.root, name));
       removed++;
     }
     return removed;
@@ -217,7 +217,7 @@ export abstract class DirSnapshotter implements Snapshotter {
       if (errnoCode(err) === 'ENOENT') return;
       throw fromErrno('remove snapshot directory', this.dir(id), err);
     }
-    await rm(tomb, { recursive: true, force: true });
+    await removeTree(tomb);
   }
 
   private newId(): number {
@@ -248,4 +248,15 @@ export async function makeRoot(root: string): Promise<string> {
     throw fromErrno('create snapshotter root', root, err);
   }
   return path.resolve(root);
+}
+
+/**
+ * Deletes a snapshot's tree. After a crash of ours, the native snapshotter's `cp` may still be
+ * writing into it for a moment: its death signal (PDEATHSIG) is delivered asynchronously and a
+ * killed process finishes its current system call (one reflink or copy of a file) first. A
+ * recursive delete racing it fails with ENOTEMPTY; Node's retries (linear back-off, ~2 s in
+ * all) outlast that.
+ */
+function removeTree(dir: string): Promise<void> {
+  return rm(dir, { recursive: true, force: true, maxRetries: 12, retryDelay: 30 });
 }
