@@ -3,6 +3,7 @@
  * help, the CliContext (the client made lazily, berthd started on demand), and the printing of
  * errors with the docker CLI's texts and exit codes.
  */
+import { resolve as resolvePath } from 'node:path';
 import { ApiError, ConnectError, type EngineClient } from '../client/types.js';
 import { ensureDaemon, howToStart } from './autostart.js';
 import { completeCommand, completionCommand } from './completion.js';
@@ -11,6 +12,7 @@ import { configDirOf, configWarning, type GlobalOptions, resolveTarget, type Tar
 import { arityError, FlagError, parseFlags } from './flags.js';
 import { globalFlags } from './globals.js';
 import { commandHelp, commandPath, groupHelp, helpWidth, rootHelp, useLine } from './help.js';
+import { processSignals, type SignalSource } from './signals.js';
 import { buildTree, type CommandNode, resolve, type Tree } from './tree.js';
 import { type CliContext, CliError, type FlagSpec, UsageError } from './types.js';
 import { BERTH_VERSION_LINE } from './version-info.js';
@@ -20,6 +22,10 @@ export interface Io {
   stdout: CliContext['stdout'];
   stderr: CliContext['stderr'];
   env: NodeJS.ProcessEnv;
+  /** The caller's working directory; process.cwd() when not given. */
+  cwd?: string;
+  /** The caller's signals; the process's when not given. */
+  signals?: SignalSource;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic', 'trace'];
@@ -146,7 +152,9 @@ export async function main(
     tlscert: g.flags.changed('tlscert') ? g.flags.string('tlscert') : undefined,
     tlskey: g.flags.changed('tlskey') ? g.flags.string('tlskey') : undefined,
   };
-  const configDir = configDirOf(env, opts.config);
+  const cwd = io.cwd ?? process.cwd();
+  // absolute: the CLI host's worker has berthd's working directory, not the caller's
+  const configDir = resolvePath(cwd, configDirOf(env, opts.config));
   const warning = configWarning(configDir);
   if (warning) say(warning);
   let target: Target | undefined;
@@ -160,6 +168,8 @@ export async function main(
     stdout,
     stderr,
     env,
+    cwd,
+    signals: io.signals ?? processSignals,
     configDir,
     debug: g.flags.bool('debug') || level === 'debug',
     globals: opts,

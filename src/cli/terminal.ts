@@ -7,7 +7,9 @@
  * The pure parts (detach keys, the escape matcher) are separate from the one owner of the
  * effects (RawTerminal), so they can be tested without a tty.
  */
+
 import { spawnSync } from 'node:child_process';
+import { processSignals, type SignalSource } from './signals.js';
 import { CliError } from './types.js';
 
 /** ctrl-p ctrl-q: Docker's default detach sequence. */
@@ -119,14 +121,17 @@ export class RawTerminal {
   private readonly onExit = () => this.restore();
   private readonly onSignal = (sig: NodeJS.Signals) => {
     // Someone else (the signal proxy) handles it: berth goes on, still attached.
-    if (process.listenerCount(sig) > 1) return;
+    if (this.signals.listenerCount(sig) > 1) return;
     this.restore();
     process.exitCode = 128 + (SIGNO[sig as (typeof RESTORE_SIGNALS)[number]] ?? 0);
     // Die by the signal itself, as the shell expects from a killed program.
-    process.kill(process.pid, sig);
+    this.signals.raise(sig);
   };
 
-  private constructor(private readonly input: TtyInput) {
+  private constructor(
+    private readonly input: TtyInput,
+    private readonly signals: SignalSource,
+  ) {
     input.setRawMode?.(true);
     // libuv's raw mode keeps output post-processing (ONLCR), so the container's own \r\n
     // would reach the screen as \r\r\n; Docker's raw mode (cfmakeraw) turns it off. Node
@@ -134,20 +139,20 @@ export class RawTerminal {
     // the termios libuv saved before raw mode, this flag included.
     spawnSync('stty', ['-opost'], { stdio: [input.fd ?? 0, 'ignore', 'ignore'] });
     process.on('exit', this.onExit);
-    for (const sig of RESTORE_SIGNALS) process.on(sig, this.onSignal);
+    for (const sig of RESTORE_SIGNALS) signals.on(sig, this.onSignal);
   }
 
   /** Raw mode when `input` is a terminal; undefined (nothing to restore) otherwise. */
-  static enter(input: TtyInput): RawTerminal | undefined {
+  static enter(input: TtyInput, signals: SignalSource = processSignals): RawTerminal | undefined {
     if (input.isTTY !== true || typeof input.setRawMode !== 'function') return undefined;
-    return new RawTerminal(input);
+    return new RawTerminal(input, signals);
   }
 
   restore(): void {
     if (this.restored) return;
     this.restored = true;
     process.off('exit', this.onExit);
-    for (const sig of RESTORE_SIGNALS) process.off(sig, this.onSignal);
+    for (const sig of RESTORE_SIGNALS) this.signals.off(sig, this.onSignal);
     try {
       // libuv saved the terminal's original termios on entering raw mode and puts it back here.
       this.input.setRawMode?.(false);

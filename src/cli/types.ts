@@ -8,6 +8,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { EngineClient } from '../client/types.js';
+import type { SignalSource } from './signals.js';
 
 /**
  * bool: `-d`, `--detach`, `--detach=false`.
@@ -83,6 +84,10 @@ export interface CliContext {
   stdout: Writable & { isTTY?: boolean; columns?: number; rows?: number };
   stderr: Writable & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** The caller's working directory: relative paths given by the user resolve against it, never against process.cwd(). */
+  cwd: string;
+  /** The caller's signals: process.on(…) would not hear them when the command runs in berthd's CLI host. */
+  signals: SignalSource;
   /** DOCKER_CONFIG, `--config`, or ~/.docker: config.json (auths, credsStore, psFormat…) lives there. */
   configDir: string;
   /** Connects on first use (DOCKER_HOST, `-H`, the current context), negotiating the API version. */

@@ -117,9 +117,9 @@ export function forwardSignals(ctx: CliContext, client: EngineClient, id: string
       if (ctx.debug) ctx.stderr.write(`Error sending signal: ${errorText(err)}\n`);
     });
   };
-  for (const s of PROXIED) process.on(s, handler);
+  for (const s of PROXIED) ctx.signals.on(s, handler);
   return () => {
-    for (const s of PROXIED) process.off(s, handler);
+    for (const s of PROXIED) ctx.signals.off(s, handler);
   };
 }
 
@@ -181,7 +181,7 @@ export function startSession(ctx: CliContext, conn: Awaited<ReturnType<EngineCli
     }
     keys = d.keys;
   }
-  const opts: SessionOptions = { tty: a.tty, detachKeys: keys };
+  const opts: SessionOptions = { tty: a.tty, detachKeys: keys, signals: ctx.signals };
   if (a.stdin) opts.stdin = ctx.stdin;
   if (a.stdout) opts.stdout = ctx.stdout;
   // With a tty the container has one output stream; docker sends it all to stdout.

@@ -78,7 +78,7 @@ export function preserveTrailingDotOrSeparator(cleaned: string, original: string
 }
 
 /** An absolute local path, the trailing `/` or `/.` kept. */
-export function resolveLocalPath(p: string, cwd = process.cwd()): string {
+export function resolveLocalPath(p: string, cwd: string): string {
   return preserveTrailingDotOrSeparator(goClean(path.posix.resolve(cwd, p)), p);
 }
 

@@ -87,7 +87,7 @@ function summary(ctx: CliContext, quiet: boolean, bytes: number, dest: string): 
 async function copyFromContainer(ctx: CliContext, ctr: string, srcPath: string, dstArg: string, o: CpOptions): Promise<void> {
   let dstPath = dstArg;
   if (dstPath !== '-') {
-    dstPath = resolveLocalPath(dstPath);
+    dstPath = resolveLocalPath(dstPath, ctx.cwd);
     await validateOutputPath(dstPath).catch((err: Error) => {
       throw new CliError(err.message);
     });
@@ -125,7 +125,7 @@ async function copyFromContainer(ctx: CliContext, ctr: string, srcPath: string, 
 }
 
 async function copyToContainer(ctx: CliContext, srcArg: string, ctr: string, dstPath: string, o: CpOptions): Promise<void> {
-  const srcPath = srcArg === '-' ? '-' : resolveLocalPath(srcArg);
+  const srcPath = srcArg === '-' ? '-' : resolveLocalPath(srcArg, ctx.cwd);
   const client = await ctx.client();
   const dst: CopyInfo = { path: dstPath, exists: false, isDir: false, rebaseName: '' };
   let st = await statPath(client, ctr, dstPath);

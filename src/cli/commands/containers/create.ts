@@ -4,7 +4,7 @@
  * and create again), the daemon's warnings, `--cidfile`.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { EngineClient } from '../../../client/types.js';
 import { ApiError } from '../../../client/types.js';
 import { familiar, normalizeReference } from '../../../distribution/reference.js';
@@ -18,9 +18,9 @@ export type { ContainerCreateRequest as CreateRequest } from './options.js';
 export function createRequest(ctx: CliContext, inv: Invocation, command: 'run' | 'create', client: EngineClient): ContainerCreateRequest {
   const proxy = proxyConfig(ctx.configDir, client.host);
   return containerCreateRequest(inv.flags, inv.args, {
-    readFile: (path) => readFileSync(path),
+    readFile: (path) => readFileSync(resolve(ctx.cwd, path)),
     env: ctx.env,
-    cwd: process.cwd(),
+    cwd: ctx.cwd,
     command,
     prog: ctx.prog,
     apiVersion: client.version,
@@ -57,7 +57,7 @@ export async function createContainer(ctx: CliContext, client: EngineClient, req
   const quiet = flags.bool('quiet');
   const image = req.body.Image ?? '';
   const cidfile = flags.string('cidfile');
-  if (cidfile !== '' && existsSync(cidfile)) {
+  if (cidfile !== '' && existsSync(resolve(ctx.cwd, cidfile))) {
     throw new Error(`container ID file found, make sure the other container isn't running or delete ${cidfile}`);
   }
   const out = ctx.stdout as { isTTY?: boolean; rows?: number; columns?: number };
@@ -92,7 +92,7 @@ export async function createContainer(ctx: CliContext, client: EngineClient, req
   for (const w of res.body.Warnings ?? []) ctx.stderr.write(`WARNING: ${w}\n`);
   if (cidfile !== '') {
     try {
-      writeFileSync(cidfile, res.body.Id, { flag: 'wx' });
+      writeFileSync(resolve(ctx.cwd, cidfile), res.body.Id, { flag: 'wx' });
     } catch (err) {
       throw new Error(`failed to create the container ID file: ${(err as Error).message}`);
     }

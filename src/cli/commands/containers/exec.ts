@@ -5,6 +5,7 @@
  * inspect as berth's own.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { checkTty } from '../../terminal.js';
 import { CliError, type CommandSpec, UsageError } from '../../types.js';
 import { DETACHED_TEXT, detachKeysSpec, followTtySize, seg, startSession } from './attached.js';
@@ -48,7 +49,7 @@ export const exec: CommandSpec = {
     for (const file of f.list('env-file')) {
       let content: Buffer;
       try {
-        content = readFileSync(file);
+        content = readFileSync(resolve(ctx.cwd, file));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         throw new CliError(`open ${file}: ${code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`, 1);

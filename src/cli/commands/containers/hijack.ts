@@ -8,6 +8,7 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { copyOutput, StreamError } from '../../../client/streams.js';
 import type { Hijacked } from '../../../client/types.js';
+import type { SignalSource } from '../../signals.js';
 import { EscapeMatcher, RawTerminal, type TtyInput } from '../../terminal.js';
 
 export interface SessionOptions {
@@ -17,6 +18,8 @@ export interface SessionOptions {
   stdout?: Writable;
   stderr?: Writable;
   detachKeys: readonly number[];
+  /** Where the terminal's restore hears SIGINT/SIGTERM/SIGHUP; the process's when absent. */
+  signals?: SignalSource;
 }
 
 /** How the session ended: the stream was finished by the daemon, or the user typed the detach keys. */
@@ -27,7 +30,7 @@ const discard = (): Writable => new PassThrough().resume();
 
 export function streamSession(conn: Hijacked, opts: SessionOptions): Promise<SessionEnd> {
   const { socket } = conn;
-  const raw = opts.stdin !== undefined && opts.tty ? RawTerminal.enter(opts.stdin) : undefined;
+  const raw = opts.stdin !== undefined && opts.tty ? RawTerminal.enter(opts.stdin, opts.signals) : undefined;
   return new Promise<SessionEnd>((resolve, reject) => {
     let settled = false;
     let stopInput = () => {};

@@ -24,7 +24,7 @@ export const importImage: CommandSpec = {
     if (source === '-') body = ctx.stdin;
     else if (!source.startsWith('http://') && !source.startsWith('https://')) {
       // A local file is sent as the body; a URL is the daemon's to fetch (berthd refuses it: no network).
-      body = await openInput(source);
+      body = await openInput(source, ctx.cwd);
       fromSrc = '-';
     }
     const query: Record<string, string | string[]> = { fromSrc, repo, tag: '', message: inv.flags.string('message') };

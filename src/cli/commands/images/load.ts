@@ -22,7 +22,7 @@ export const load: CommandSpec = {
   async run(ctx, inv) {
     const path = inv.flags.string('input');
     let input: Readable = ctx.stdin;
-    if (path) input = await openInput(path);
+    if (path) input = await openInput(path, ctx.cwd);
     // Nothing would ever come from a terminal: docker refuses rather than hang.
     else if (ctx.stdin.isTTY) throw new CliError('requested load from stdin, but stdin is empty');
     if (inv.flags.string('platform')) throw new CliError('"platform" requires API version 1.48, but the Docker daemon API version is 1.41');

@@ -1,6 +1,7 @@
 /** Opening a file the user named, with Go's error text (`open /x: no such file or directory`). */
 import type { ReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { errnoCode } from '../../../common/errors.js';
 import { CliError } from '../../types.js';
 
@@ -19,9 +20,9 @@ export function goErrnoText(err: unknown): string {
 }
 
 /** A read stream over `path`, opened now so a missing file fails before any request. */
-export async function openInput(path: string): Promise<ReadStream> {
+export async function openInput(path: string, cwd: string): Promise<ReadStream> {
   try {
-    const fh = await open(path, 'r');
+    const fh = await open(resolve(cwd, path), 'r');
     const st = await fh.stat();
     if (st.isDirectory()) {
       await fh.close();

@@ -2,7 +2,7 @@
 
 import { once } from 'node:events';
 import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { copyToFile } from '../../output-file.js';
 import { isCutShort } from '../../progress.js';
@@ -10,16 +10,16 @@ import { CliError, type CommandSpec } from '../../types.js';
 import { goErrnoText } from './open-file.js';
 
 /** command.ValidateOutputPath (and CopyToFile's refusal of a directory), with the CLI's texts. */
-function validateOutputPath(path: string): void {
+function validateOutputPath(path: string, cwd: string): void {
   const dir = dirname(path);
   try {
-    statSync(dir);
+    statSync(resolve(cwd, dir));
   } catch (err) {
     throw new CliError(`failed to save image: invalid output path: stat ${dir}: ${goErrnoText(err)}`);
   }
   let st: ReturnType<typeof statSync> | undefined;
   try {
-    st = statSync(path);
+    st = statSync(resolve(cwd, path));
   } catch {
     st = undefined;
   }
@@ -43,13 +43,13 @@ export const save: CommandSpec = {
   async run(ctx, inv) {
     const output = inv.flags.string('output');
     if (!output && ctx.stdout.isTTY) throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
-    if (output) validateOutputPath(output);
+    if (output) validateOutputPath(output, ctx.cwd);
     if (inv.flags.string('platform')) throw new CliError('"platform" requires API version 1.48, but the Docker daemon API version is 1.41');
     const client = await ctx.client();
     const res = await client.stream('GET', '/images/get', { query: { names: inv.args } });
     if (output) {
       try {
-        await copyToFile(output, res, ctx.stderr);
+        await copyToFile(resolve(ctx.cwd, output), res, ctx.stderr);
       } catch (err) {
         if (err instanceof CliError || (err as Error).name === 'ApiError') throw err;
         if (isCutShort(err)) throw new CliError('failed to save image: unexpected EOF');

@@ -135,8 +135,8 @@ export const eventsCommand: CommandSpec = {
     const ac = new AbortController();
     // Interrupted: end the stream and leave with the status a signal gives.
     const onSignal = () => ac.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    ctx.signals.on('SIGINT', onSignal);
+    ctx.signals.on('SIGTERM', onSignal);
     try {
       const res = await client.stream('GET', '/events', { query, signal: ac.signal });
       for await (const ev of events(res)) {
@@ -160,8 +160,8 @@ export const eventsCommand: CommandSpec = {
       if (ac.signal.aborted) return 130;
       throw err;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      ctx.signals.off('SIGINT', onSignal);
+      ctx.signals.off('SIGTERM', onSignal);
     }
     return 0;
   },
