@@ -1,6 +1,6 @@
 /*
  * berth_native: the few host system calls the TypeScript side needs in-process and Node lacks
- * (xattrs, mknod, mount, openat2). Every call is synchronous and thin: it converts its
+ * (xattrs, mknod, mount, openat2, fd passing). Every call is synchronous and thin: it converts its
  * arguments, makes one system call, and on failure throws an Error whose `code` is the errno
  * name ("ENOENT"), `errno` its number and `syscall` the call, with a message in Node's own form
  * ("ENOENT: no such file or directory, lgetxattr '/x'") so that src/common/errors.ts reads it
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -308,6 +309,93 @@ static napi_value js_openat2(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * recvFds(sockfd, max): one recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC) of at most `max` bytes,
+ * with the descriptors passed alongside (SCM_RIGHTS): { data: Buffer, fds: number[] }. Throws
+ * EAGAIN when nothing is there yet. The received fds are close-on-exec, so no child of ours
+ * (a shim, a container) can inherit them; a truncated control message (more fds than fit) is
+ * an error, after closing what did arrive.
+ */
+#define MAX_PASSED_FDS 8
+static napi_value js_recvFds(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int64_t fd, max;
+  if (!arg_int64(env, argv[0], "sockfd", &fd) || !arg_int64(env, argv[1], "max", &max)) return NULL;
+  if (max <= 0 || max > (1 << 24)) return throw_type(env, "max out of range");
+  void *buf = malloc((size_t)max);
+  if (buf == NULL) return throw_errno(env, ENOMEM, "recvmsg", NULL);
+  union {
+    char bytes[CMSG_SPACE(sizeof(int) * MAX_PASSED_FDS)];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = {.iov_base = buf, .iov_len = (size_t)max};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
+  ssize_t n;
+  do n = recvmsg((int)fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    free(buf);
+    return throw_errno(env, err, "recvmsg", NULL);
+  }
+  int fds[MAX_PASSED_FDS];
+  size_t nfds = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < k && nfds < MAX_PASSED_FDS; i++) memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+  }
+  if (msg.msg_flags & MSG_CTRUNC) {
+    for (size_t i = 0; i < nfds; i++) close(fds[i]);
+    free(buf);
+    return throw_errno(env, EMSGSIZE, "recvmsg", NULL);
+  }
+  napi_value result, data, list, v;
+  napi_create_object(env, &result);
+  void *copy;
+  napi_create_buffer_copy(env, (size_t)n, buf, &copy, &data);
+  free(buf);
+  napi_create_array_with_length(env, nfds, &list);
+  for (size_t i = 0; i < nfds; i++) {
+    napi_create_int32(env, fds[i], &v);
+    napi_set_element(env, list, (uint32_t)i, v);
+  }
+  napi_set_named_property(env, result, "data", data);
+  napi_set_named_property(env, result, "fds", list);
+  return result;
+}
+
+/* dupCloexec(fd): a new descriptor for the same open file, close-on-exec (fcntl F_DUPFD_CLOEXEC). */
+static napi_value js_dupCloexec(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int64_t fd;
+  if (!arg_int64(env, argv[0], "fd", &fd)) return NULL;
+  int d = fcntl((int)fd, F_DUPFD_CLOEXEC, 3);
+  if (d < 0) return throw_errno(env, errno, "fcntl", NULL);
+  napi_value result;
+  napi_create_int32(env, d, &result);
+  return result;
+}
+
+/* peerCred(sockfd): the connected unix peer's credentials at connect time (SO_PEERCRED): { pid, uid, gid }. */
+static napi_value js_peerCred(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int64_t fd;
+  if (!arg_int64(env, argv[0], "sockfd", &fd)) return NULL;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt((int)fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return throw_errno(env, errno, "getsockopt", NULL);
+  napi_value result, v;
+  napi_create_object(env, &result);
+  napi_create_int32(env, cred.pid, &v);
+  napi_set_named_property(env, result, "pid", v);
+  napi_create_uint32(env, cred.uid, &v);
+  napi_set_named_property(env, result, "uid", v);
+  napi_create_uint32(env, cred.gid, &v);
+  napi_set_named_property(env, result, "gid", v);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -315,7 +403,8 @@ static napi_value init(napi_env env, napi_value exports) {
   } fns[] = {
       {"lgetxattr", js_lgetxattr}, {"llistxattr", js_llistxattr}, {"lsetxattr", js_lsetxattr},
       {"lremovexattr", js_lremovexattr}, {"mknodat", js_mknodat}, {"mount", js_mount},
-      {"umount2", js_umount2}, {"openat2", js_openat2},
+      {"umount2", js_umount2}, {"openat2", js_openat2}, {"recvFds", js_recvFds}, {"dupCloexec", js_dupCloexec},
+      {"peerCred", js_peerCred},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -142,16 +142,7 @@ export async function main(
     return 1;
   }
 
-  const opts: GlobalOptions = {
-    hosts: g.flags.list('host'),
-    context: g.flags.string('context') || undefined,
-    config: g.flags.changed('config') ? g.flags.string('config') : undefined,
-    tls: g.flags.changed('tls') ? g.flags.bool('tls') : undefined,
-    tlsverify: g.flags.changed('tlsverify') ? g.flags.bool('tlsverify') : undefined,
-    tlscacert: g.flags.changed('tlscacert') ? g.flags.string('tlscacert') : undefined,
-    tlscert: g.flags.changed('tlscert') ? g.flags.string('tlscert') : undefined,
-    tlskey: g.flags.changed('tlskey') ? g.flags.string('tlskey') : undefined,
-  };
+  const opts = globalOptions(g.flags);
   const cwd = io.cwd ?? process.cwd();
   // absolute: the CLI host's worker has berthd's working directory, not the caller's
   const configDir = resolvePath(cwd, configDirOf(env, opts.config));
@@ -196,6 +187,34 @@ export async function main(
         (c) => c.close(),
         () => {},
       );
+  }
+}
+
+function globalOptions(flags: ReturnType<typeof parseFlags>['flags']): GlobalOptions {
+  return {
+    hosts: flags.list('host'),
+    context: flags.string('context') || undefined,
+    config: flags.changed('config') ? flags.string('config') : undefined,
+    tls: flags.changed('tls') ? flags.bool('tls') : undefined,
+    tlsverify: flags.changed('tlsverify') ? flags.bool('tlsverify') : undefined,
+    tlscacert: flags.changed('tlscacert') ? flags.string('tlscacert') : undefined,
+    tlscert: flags.changed('tlscert') ? flags.string('tlscert') : undefined,
+    tlskey: flags.changed('tlskey') ? flags.string('tlskey') : undefined,
+  };
+}
+
+/**
+ * The daemon an invocation would talk to, as main resolves it (-H, DOCKER_HOST, contexts), or
+ * undefined when it would not get that far (a flag error, help, a bad context): berthd's CLI
+ * host runs a command itself only when this is one of its own sockets.
+ */
+export function targetOf(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Target | undefined {
+  try {
+    const g = parseFlags(globalFlags(env), argv, { interspersed: false });
+    const opts = globalOptions(g.flags);
+    return resolveTarget(opts, env, resolvePath(cwd, configDirOf(env, opts.config)));
+  } catch {
+    return undefined;
   }
 }
 

@@ -19,6 +19,7 @@ import type { Route } from '../api/types.js';
 import { BerthError, fromErrno } from '../common/errors.js';
 import { openImageService } from '../images/service.js';
 import { sweepStaleMounts } from '../snapshots/private-mount.js';
+import { CliHost } from './cli-host/host.js';
 import { writePidfile } from './config/pidfile.js';
 import type { DaemonConfig } from './config/types.js';
 import { withContainerRootfs } from './containers/archive-root.js';
@@ -173,12 +174,27 @@ export async function startDaemon(cfg: DaemonConfig, extras: DaemonExtras = {}):
         await server.close().catch(() => {});
         throw err;
       });
+    // `berth` commands run here when the front hands them over (no Node start per command); a
+    // failure to listen costs speed only: the front then runs them itself
+    const unixSockets = cfg.listeners.flatMap((l) => (l.proto === 'unix' ? [l.path] : []));
+    const cliHost =
+      unixSockets.length > 0
+        ? await CliHost.listen({
+            socketPath: path.join(cfg.execRoot, 'cli.sock'),
+            ownSockets: unixSockets,
+            ...(log ? { log: (l: string) => log.warn(l) } : {}),
+          }).catch((err: Error) => {
+            log?.warn(`berth's CLI host is off: ${err.message}`);
+            return undefined;
+          })
+        : undefined;
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         engine.accepting = false;
         engine.cancelAllRestarts();
         health.close();
+        await cliHost?.close().catch(() => {});
         await server.close().catch(() => {});
         if (!cfg.liveRestore) {
           await Promise.all(

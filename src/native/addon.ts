@@ -23,6 +23,9 @@ interface Binding {
   mount(source: PathArg | null, target: PathArg, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: PathArg, flags: number): void;
   openat2(dirfd: number, path: PathArg, flags: number, resolve: number): number;
+  recvFds(sockfd: number, max: number): { data: Buffer; fds: number[] };
+  dupCloexec(fd: number): number;
+  peerCred(sockfd: number): { pid: number; uid: number; gid: number };
 }
 
 /** Where the addon is: next to the bundle (dist/ → native/build/) or in the source tree. */
@@ -102,4 +105,22 @@ export function umount2(target: PathArg, flags = 0): void {
 /** openat2(2), O_CLOEXEC always; the fd is the caller's to close (fs.closeSync). */
 export function openat2(dirfd: number, file: PathArg, flags: number, resolve: number): number {
   return native().openat2(dirfd, file, flags, resolve);
+}
+
+/**
+ * One recvmsg without waiting, with the descriptors passed along (SCM_RIGHTS), received
+ * close-on-exec. Throws EAGAIN when nothing has arrived yet.
+ */
+export function recvFds(sockfd: number, max: number): { data: Buffer; fds: number[] } {
+  return native().recvFds(sockfd, max);
+}
+
+/** A second descriptor for the same open file, close-on-exec. */
+export function dupCloexec(fd: number): number {
+  return native().dupCloexec(fd);
+}
+
+/** The connected unix socket peer's pid, uid and gid as of its connect (SO_PEERCRED). */
+export function peerCred(sockfd: number): { pid: number; uid: number; gid: number } {
+  return native().peerCred(sockfd);
 }
