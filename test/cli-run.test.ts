@@ -8,6 +8,7 @@
  *
  * berth runs as an esbuild bundle made once here (a tsx start costs ~2 s per call).
  */
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,26 +16,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Berthd, berthdUnavailable } from './helpers/berthd.js';
+import { loadPty, type PtyStep, inPty as ptyRun } from './helpers/pty.js';
 import { makeImage, registryMissing, skopeoCopyIn, startRegistry, writeOciLayout } from './helpers/registry.js';
 import { REPO_ROOT, type RunResult, runCommand } from './helpers/runtime.js';
-
-interface Pty {
-  pid: number;
-  onData(cb: (d: string) => void): void;
-  onExit(cb: (e: { exitCode: number; signal?: number }) => void): void;
-  write(d: string): void;
-  resize(cols: number, rows: number): void;
-  kill(sig?: string): void;
-}
-type PtyModule = { spawn(file: string, args: string[], o: { cols: number; rows: number; env: NodeJS.ProcessEnv; cwd?: string }): Pty };
-
-function loadPty(): PtyModule | string {
-  try {
-    return createRequire(import.meta.url)('@lydell/node-pty') as PtyModule;
-  } catch (err) {
-    return `@lydell/node-pty does not load here: ${(err as Error).message.split('\n')[0]}`;
-  }
-}
 
 const unavailable = berthdUnavailable();
 const pty = loadPty();
@@ -294,55 +278,11 @@ describe('berth run and the attached commands against berthd', { skip: unavailab
   });
 
   describe('under a real terminal', { skip: typeof pty === 'string' ? pty : undefined }, () => {
-    /**
-     * Runs `berth <args>` in a pty through a shell that records `stty -g` before and after
-     * it and prints berth's status, typing `steps` as their expectations appear.
-     */
-    async function inPty(
-      args: string[],
-      steps: { expect: RegExp; send?: string; resize?: [number, number]; act?: (p: Pty) => void | Promise<void> }[],
-    ): Promise<{ out: string; status: number; before: string; after: string; steps: number }> {
-      const tag = Math.random().toString(36).slice(2);
-      const before = join(d.dir, `${tag}.before`);
-      const afterFile = join(d.dir, `${tag}.after`);
-      const cmd = [process.execPath, bundle, ...args].map((a) => `'${a}'`).join(' ');
-      const script = `stty -g > ${before}; ${cmd}; rc=$?; stty -g > ${afterFile}; echo "<rc=$rc>"`;
-      const p = (pty as PtyModule).spawn('/bin/sh', ['-c', script], {
-        cols: 100,
-        rows: 30,
+    const inPty = (args: string[], steps: PtyStep[]) =>
+      ptyRun(pty as Exclude<typeof pty, string>, [process.execPath, bundle, ...args], steps, {
         env: { ...process.env, ...env } as NodeJS.ProcessEnv,
+        dir: d.dir,
       });
-      let out = '';
-      let window = '';
-      let done = 0;
-      let busy = false;
-      const advance = async () => {
-        if (busy) return;
-        busy = true;
-        try {
-          for (let step = steps[done]; step !== undefined && step.expect.test(window); step = steps[done]) {
-            done++;
-            window = '';
-            if (step.resize) p.resize(step.resize[0], step.resize[1]);
-            if (step.act) await step.act(p);
-            if (step.send !== undefined) p.write(step.send);
-          }
-        } finally {
-          busy = false;
-        }
-      };
-      p.onData((data) => {
-        out += data;
-        window += data;
-        void advance();
-      });
-      const exited = new Promise<void>((resolve) => p.onExit(() => resolve()));
-      const guard = setTimeout(() => p.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(guard);
-      const m = /<rc=(\d+)>/.exec(out);
-      return { out, status: m ? Number(m[1]) : -1, before: readOr(before), after: readOr(afterFile), steps: done };
-    }
 
     it('run -it: typed commands, a resize seen inside, exit status, termios restored', async () => {
       const r = await inPty(

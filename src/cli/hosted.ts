@@ -29,6 +29,11 @@ export interface RunRequest {
   cwd: string;
   /** The caller's stdin, stdout and stderr, as received (owned by the host). */
   fds: [number, number, number];
+  /**
+   * A duplicate of each, also owned (and closed) by the host: for the streams whose handle
+   * must not close what it was given (terminals, files).
+   */
+  spares: [number, number, number];
   /** The unix sockets berthd serves the API on: a command for another daemon is not run here. */
   ownSockets: string[];
 }
@@ -75,14 +80,25 @@ class FdWriter extends Writable {
   }
 }
 
-function outputOn(fd: number): Io['stdout'] {
-  return tty.isatty(fd) ? new tty.WriteStream(dupCloexec(fd)) : new FdWriter(fd);
+/**
+ * A terminal stream on the host's spare descriptor. libuv reopens a terminal (a file
+ * description of its own, so that non-blocking mode touches no one else; its handle closes
+ * that one) and points the number it was given at it, so the spare stays open until the host
+ * closes it, whichever way the worker ends. The spare is also what `stty` runs on (RawTerminal).
+ */
+function terminal<T extends tty.ReadStream | tty.WriteStream>(s: T, spare: number): T & { fd: number } {
+  return Object.assign(s, { fd: spare });
+}
+
+function outputOn(fd: number, spare: number): Io['stdout'] {
+  return tty.isatty(fd) ? terminal(new tty.WriteStream(spare), spare) : new FdWriter(fd);
 }
 
 /** What process.stdin would be on this descriptor: a terminal, a file, or a pipe or socket. */
-function inputOn(fd: number): Io['stdin'] {
-  if (tty.isatty(fd)) return new tty.ReadStream(dupCloexec(fd));
-  if (fstatSync(fd).isFile()) return createReadStream('', { fd: dupCloexec(fd), autoClose: true }) as unknown as Io['stdin'];
+function inputOn(fd: number, spare: number): Io['stdin'] {
+  if (tty.isatty(fd)) return terminal(new tty.ReadStream(spare), spare);
+  if (fstatSync(fd).isFile()) return createReadStream('', { fd: spare, autoClose: false }) as unknown as Io['stdin'];
+  // a pipe's handle closes its descriptor, at its end or with the worker: a duplicate of its own
   return new Socket({ fd: dupCloexec(fd), readable: true, writable: false }) as unknown as Io['stdin'];
 }
 
@@ -142,8 +158,8 @@ export async function runHosted(
   for (const k of Object.keys(process.env)) delete process.env[k];
   Object.assign(process.env, req.env);
   const [inFd, outFd, errFd] = req.fds;
-  const stdout = outputOn(outFd);
-  const stderr = errFd === outFd ? stdout : outputOn(errFd);
+  const stdout = outputOn(outFd, req.spares[1]);
+  const stderr = outputOn(errFd, req.spares[2]);
   let stdin: Io['stdin'] | undefined;
   const signals = new ForwardedSignals(post);
   onSignal((sig) => signals.deliver(sig, [stdout, stderr]));
@@ -160,7 +176,7 @@ export async function runHosted(
   }
   const io: Io = {
     get stdin() {
-      stdin ??= inputOn(inFd);
+      stdin ??= inputOn(inFd, req.spares[0]);
       return stdin;
     },
     stdout,
@@ -193,10 +209,12 @@ function settle(clean: { resources: number; exit: number }, post: (m: FromWorker
   const now = { resources: process.getActiveResourcesInfo().length - (waited > 0 ? 1 : 0), exit: process.listenerCount('exit') };
   if (now.resources <= clean.resources && now.exit <= clean.exit) post({ type: 'settled', reusable: true });
   else if (waited >= 100) {
-    if (process.env.BERTH_CLI_HOST_DEBUG) process.stderr.write(`not reusable: ${process.getActiveResourcesInfo().join(',')}; exit listeners ${now.exit} (clean: ${clean.resources}, ${clean.exit})\n`);
+    if (process.env.BERTH_CLI_HOST_DEBUG)
+      process.stderr.write(
+        `not reusable: ${process.getActiveResourcesInfo().join(',')}; exit listeners ${now.exit} (clean: ${clean.resources}, ${clean.exit})\n`,
+      );
     post({ type: 'settled', reusable: false });
-  }
-  else setTimeout(() => settle(clean, post, waited + 5), 5);
+  } else setTimeout(() => settle(clean, post, waited + 5), 5);
 }
 
 /**

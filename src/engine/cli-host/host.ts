@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, RunRequest, ToWorker } from '../../cli/hosted.js';
 import { errnoCode } from '../../common/errors.js';
-import { peerCred, recvFds } from '../../native/addon.js';
+import { dupCloexec, peerCred, recvFds } from '../../native/addon.js';
 import { refusal } from './peer.js';
 import { type CliRequest, parseRequest, requestLength, signalName, signalNumber } from './request.js';
 
@@ -232,15 +232,35 @@ export class CliHost {
   }
 
   private run(sock: Socket, request: CliRequest, fds: [number, number, number]): void {
+    // spares: for the worker's terminal and file streams, whose handles must not own them
+    let spares: [number, number, number];
+    try {
+      spares = fds.map((f) => dupCloexec(f)) as [number, number, number];
+    } catch (err) {
+      for (const f of fds) closeQuietly(f);
+      this.opts.log?.(`cli host: ${(err as Error).message}`);
+      if (!sock.destroyed) sock.end('fallback\n');
+      return;
+    }
     const pooled = this.take();
     const { worker, ready } = pooled;
     let answered = false;
     let released = false;
+    // The received descriptors are written synchronously (or not at all) by the worker: done
+    // with at `exit`. The spares may carry a request in flight (a file read) until the worker
+    // is back to its baseline (settled) or terminated (Node drains its requests first).
     let fdsOpen = true;
+    let sparesOpen = true;
     const closeFds = () => {
       if (!fdsOpen) return;
       fdsOpen = false;
       for (const f of fds) closeQuietly(f);
+    };
+    const closeAll = () => {
+      closeFds();
+      if (!sparesOpen) return;
+      sparesOpen = false;
+      for (const f of spares) closeQuietly(f);
     };
     const answer = (line: string) => {
       if (answered) return;
@@ -255,13 +275,13 @@ export class CliHost {
       worker.off('error', onError);
       worker.off('exit', onExit);
       if (reusable) {
-        closeFds();
+        closeAll();
         this.release(pooled, true);
         return;
       }
       const gone = worker.terminate();
       this.release(pooled, false);
-      void gone.finally(closeFds);
+      void gone.finally(closeAll);
     };
     const post = (m: ToWorker) => {
       if (!answered) worker.postMessage(m);
@@ -312,7 +332,7 @@ export class CliHost {
     });
     ready.then(
       () => {
-        const run: RunRequest = { type: 'run', ...request, fds, ownSockets: this.opts.ownSockets };
+        const run: RunRequest = { type: 'run', ...request, fds, spares, ownSockets: this.opts.ownSockets };
         post(run);
         sock.resume();
       },
