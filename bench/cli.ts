@@ -2,9 +2,14 @@
  * The CLI benchmark (run by bench/cli.sh): the `berth` CLI against the v28 docker CLI, on berthd
  * and on Debian's dockerd 20.10 (overlay2), both started here with private roots.
  *
+ * `berth` is the installed command, the static front native/build/berth, which hands the
+ * command to berthd's CLI host (a warm worker thread); `berth(node)` is dist/berth.cjs run by
+ * Node, what the front falls back to (no berthd, not root, another daemon).
+ *
  *   1. `run --rm --network none busybox true`: berth→berthd, docker→berthd, docker→dockerd;
  *   2. the CLI's own start-up: `version` (one API call) and `--version` (none), berth and docker;
- *   3. peak RSS (GNU time -v) of the same commands;
+ *   3. peak RSS (GNU time -v) of the same commands, and berthd's RSS before any command and
+ *      with the CLI host's warm workers (the front's memory lives there);
  *   4. `ps -a` and `images` with CONTAINERS containers (created, not started) and IMAGES
  *      distinct images (tiny tars imported through the API) on each daemon: berth→berthd,
  *      docker→berthd, docker→dockerd.
@@ -23,6 +28,7 @@ import { Berthd, DOCKER_V28 } from '../test/helpers/berthd.js';
 import { BERTH_BUNDLE } from '../test/helpers/cli.js';
 import { Dockerd } from '../test/helpers/dockerd.js';
 import { tarOf } from '../test/helpers/registry.js';
+import { REPO_ROOT } from '../test/helpers/runtime.js';
 
 const num = (name: string, dflt: number) => {
   const v = Number(process.env[name] ?? dflt);
@@ -172,21 +178,30 @@ async function main(): Promise<void> {
       BERTH_NO_AUTOSTART: '1',
       DOCKER_BUILDKIT: '0',
     });
-    const bb: Target = { name: 'berth→berthd', argv: [process.execPath, BERTH_BUNDLE], env: env(berthd.host, berthd.dockerConfig) };
+    const bb: Target = {
+      name: 'berth→berthd',
+      argv: [join(REPO_ROOT, 'native', 'build', 'berth')],
+      env: { ...env(berthd.host, berthd.dockerConfig), BERTH_CLI_SOCKET: join(berthd.execRoot, 'cli.sock') },
+    };
+    const bn: Target = { name: 'berth(node)→berthd', argv: [process.execPath, BERTH_BUNDLE], env: env(berthd.host, berthd.dockerConfig) };
+    const rss = (pid: number | undefined) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    put('berthd RSS (MiB)', 'berth→berthd', rss(berthd.pid));
     const db: Target = { name: 'docker→berthd', argv: [DOCKER_V28], env: env(berthd.host, berthd.dockerConfig) };
     const dd: Target = { name: 'docker→dockerd', argv: [DOCKER_V28], env: env(dockerd.host, dockerd.dockerConfig) };
-    const targets = [bb.name, db.name, dd.name];
+    const targets = [bb.name, bn.name, db.name, dd.name];
     const withBerth = (words: string[]) => {
-      if (berthHas(bb, words)) return [bb, db, dd];
+      if (berthHas(bb, words)) return [bb, bn, db, dd];
       notes.push(`berth ${words.join(' ')}: not written yet, docker only`);
       return [db, dd];
     };
 
     hyperfine('run --rm busybox true', withBerth(['run']), ['run', '--rm', '--network', 'none', 'busybox', 'true'], work);
-    hyperfine('--version', [bb, db], ['--version'], work);
-    hyperfine('version', [bb, db, dd], ['version'], work);
-    for (const t of [bb, db]) peakRss('--version', t, ['--version']);
-    for (const t of [bb, db]) peakRss('version', t, ['version']);
+    hyperfine('--version', [bb, bn, db], ['--version'], work);
+    hyperfine('version', [bb, bn, db, dd], ['version'], work);
+    for (const t of [bb, bn, db]) peakRss('--version', t, ['--version']);
+    for (const t of [bb, bn, db]) peakRss('version', t, ['version']);
+    put('berthd RSS, CLI workers warm (MiB)', 'berth→berthd', rss(berthd.pid));
+    notes.push('berth→berthd runs in berthd: its memory is the front (peak RSS) plus the warm workers (berthd RSS rows)');
 
     await Promise.all([populate('berthd', berthd.socket), populate('dockerd', dockerd.socket)]);
     for (const [metric, words] of [
