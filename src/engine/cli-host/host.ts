@@ -50,6 +50,8 @@ interface Pooled {
 
 /** Warm workers kept for the next commands (each ~13 MB): enough for a shell script's pace. */
 const MAX_IDLE = 2;
+/** Commands run here at once; beyond, fronts run theirs in Node processes of their own. */
+const MAX_RUNNING = 16;
 
 export class CliHost {
   private readonly idleWorkers: Pooled[] = [];
@@ -178,6 +180,7 @@ export class CliHost {
     } catch (err) {
       why = (err as Error).message;
     }
+    if (why === undefined && this.running.size >= MAX_RUNNING) why = `${MAX_RUNNING} commands running already`;
     if (why !== undefined) {
       answer('fallback');
       return;
