@@ -48,8 +48,8 @@ interface Pooled {
   ready: Promise<void>;
 }
 
-/** Warm workers kept for the next commands (each ~13 MB): enough for a shell script's pace. */
-const MAX_IDLE = 2;
+/** Warm workers kept for the next command (each 12–16 MB): one, so that the CLI costs berthd no more than a docker CLI process. */
+const MAX_IDLE = 1;
 /** Commands run here at once; beyond, fronts run theirs in Node processes of their own. */
 const MAX_RUNNING = 16;
 
