@@ -207,7 +207,8 @@ export class CliHost {
       for (;;) {
         let got: { data: Buffer; fds: number[] } | undefined;
         try {
-          got = recvFds(fd, total === undefined ? 65536 : total - have);
+          // the length first, then exactly the rest: a signal line sent right after stays unread
+          got = recvFds(fd, total === undefined ? 4 - have : total - have);
         } catch (err) {
           if (errnoCode(err) !== 'EAGAIN') throw err;
         }
