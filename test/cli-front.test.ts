@@ -305,6 +305,25 @@ describe('the berth front and berthd’s CLI host', { skip: unavailable }, () =>
     });
   });
 
+  it('berthd SIGKILLed mid-command: the front says so, exits 1, the terminal’s settings are back', {
+    skip: typeof pty === 'string' ? pty : undefined,
+  }, async () => {
+    const r = await inPty(
+      pty as Exclude<typeof pty, string>,
+      [FRONT, 'run', '-it', '--rm', 'busybox', 'sh'],
+      [{ expect: /# /, act: () => d.kill9() }],
+      { env: { ...env, PATH: sttyOnly(work), TERM: 'xterm' }, dir: d.dir },
+    );
+    assert.equal(r.steps, 1, JSON.stringify(r.out));
+    assert.equal(r.status, 1, JSON.stringify(r.out));
+    assert.match(r.out, /berthd ended the command without a status/);
+    assert.equal(r.after, r.before, 'termios restored by the front');
+    // live-restore: berthd comes back (its CLI socket with it) and the host serves again
+    await d.launch();
+    const v = await viaHost(['version', '--format', 'back']);
+    assert.deepEqual([v.code, v.stdout], [0, 'back\n'], v.stderr);
+  });
+
   it('berthd stopped: the front runs the command in Node (no socket to connect to)', async () => {
     // last: this stops the daemon
     await d.stop();

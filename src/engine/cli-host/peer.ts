@@ -3,8 +3,9 @@
  * credentials, capabilities, mount namespace and root: `berth cp` writes files, `berth save -o`
  * creates them, `--env-file` reads them. So the host serves a caller only when running the
  * command in its own process would have been the same: uid 0 (as berthd sees it: a root of
- * another user namespace is not), every capability berthd has, and berthd's user and mount
- * namespaces and root directory. Anyone else is answered `fallback`, and the front runs the
+ * another user namespace is not), every capability berthd has, no seccomp filter and
+ * berthd's security label (AppArmor, SELinux), and berthd's user and mount namespaces and
+ * root directory. Anyone else is answered `fallback`, and the front runs the
  * command in a process of its own, as the caller. The socket is root's alone (0600) besides.
  */
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
@@ -26,14 +27,36 @@ export function refusal(peer: Peer): string | undefined {
     const root = statSync(`${proc}/root`);
     const ours = statSync('/proc/self/root');
     if (root.dev !== ours.dev || root.ino !== ours.ino) return 'another root directory';
-    const theirs = capEff(readFileSync(`${proc}/status`, 'utf8'));
-    const own = capEff(readFileSync('/proc/self/status', 'utf8'));
+    const status = readFileSync(`${proc}/status`, 'utf8');
+    const ownStatus = readFileSync('/proc/self/status', 'utf8');
+    const theirs = capEff(status);
+    const own = capEff(ownStatus);
     if (theirs === undefined || own === undefined || (own & ~theirs) !== 0n) return 'fewer capabilities';
+    // filters are inherited: a caller with more than berthd's is confined further than berthd
+    if (seccompFilters(status) > seccompFilters(ownStatus)) return 'a seccomp filter';
+    if (label(proc) !== label('/proc/self')) return 'another security label';
     return undefined;
   } catch (err) {
     // the caller is gone, or /proc says nothing: not served here
     return `caller ${peer.pid}: ${(err as Error).message}`;
   }
+}
+
+/** The LSM label (AppArmor profile, SELinux context), or '' where there is none. */
+function label(proc: string): string {
+  try {
+    return readFileSync(`${proc}/attr/current`, 'utf8').replace(/\0/g, '').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** How many seccomp filters a process has (0: none; a strict-mode process counts as confined). */
+export function seccompFilters(status: string): number {
+  const mode = /^Seccomp:\s*(\d+)$/m.exec(status)?.[1];
+  if (mode === '0') return 0;
+  const n = /^Seccomp_filters:\s*(\d+)$/m.exec(status)?.[1];
+  return mode === '2' && n !== undefined ? Number(n) : Number.POSITIVE_INFINITY;
 }
 
 export function capEff(status: string): bigint | undefined {

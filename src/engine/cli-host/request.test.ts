@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { capEff, refusal } from './peer.js';
+import { capEff, refusal, seccompFilters } from './peer.js';
 import { encodeRequest, MAGIC, MAX_REQUEST, parseRequest, requestLength, signalName, signalNumber } from './request.js';
 
 /** A request's bytes from raw strings, as a front (or anyone on the socket) might send them. */
@@ -57,6 +57,13 @@ describe('whom the host serves', () => {
   it('reads the effective capabilities from /proc/<pid>/status', () => {
     assert.equal(capEff('Name:\tx\nCapEff:\t000001ffffffffff\n'), 0x1ffffffffffn);
     assert.equal(capEff('Name:\tx\n'), undefined);
+  });
+
+  it('counts seccomp filters (strict mode and an unknown answer count as confined)', () => {
+    assert.equal(seccompFilters('Seccomp:\t0\nSeccomp_filters:\t0\n'), 0);
+    assert.equal(seccompFilters('Seccomp:\t2\nSeccomp_filters:\t3\n'), 3);
+    assert.equal(seccompFilters('Seccomp:\t1\n'), Number.POSITIVE_INFINITY);
+    assert.equal(seccompFilters('Name:\tx\n'), Number.POSITIVE_INFINITY);
   });
 
   it('refuses non-root callers and callers that are gone', () => {
