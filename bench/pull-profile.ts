@@ -1,7 +1,7 @@
 /**
  * One pull, instrumented: per-layer progress timestamps (ms from the start), apply start/end,
  * process CPU (user+sys), for finding the critical path. Not a benchmark: prints, asserts nothing.
- *   SIZE_MB=200 IMAGE=one|five [SPECULATE=1] node --import tsx bench/pull-profile.ts
+ *   SIZE_MB=200 IMAGE=one|five [SPECULATE=0] node --import tsx bench/pull-profile.ts
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -48,7 +48,7 @@ try {
   const c0 = process.cpuUsage();
   const last = new Map<string, string>();
   await svc.pull(`${reg.host}/bench/x:v1`, {
-    speculate: process.env.SPECULATE === '1',
+    speculate: process.env.SPECULATE !== '0',
     onProgress: (e) => {
       const key = `${e.id ?? '-'} ${e.status}`;
       if (last.get(e.id ?? '-') === e.status) return;

@@ -6,7 +6,7 @@
  *   skopeo  skopeo copy docker://… oci:…          download + verify only
  *   dockerd docker pull against Debian's dockerd (its own data-root, exec-root and socket)
  * plus the machine's limits on the one-layer image's layer: sha256sum, gzip -d, tar -x.
- * SPECULATE=1 pulls with `speculate: true` (src/images/pull.ts). Every cell is the median of RUNS pulls of images the puller has never seen (an empty store each
+ * SPECULATE=0 pulls with `speculate: false` (src/images/pull.ts; on by default). Every cell is the median of RUNS pulls of images the puller has never seen (an empty store each
  * time; nothing deleted before the end, see below). Prints a table and
  * the ratios; asserts nothing.
  */
@@ -97,7 +97,7 @@ try {
       const root = join(work, `berth-${label === 'one layer' ? 'one' : 'five'}-${i}`);
       const svc = await openImageService({ root });
       await settle();
-      cell.berth!.push(await time(() => svc.pull(ref, { speculate: process.env.SPECULATE === '1' })));
+      cell.berth!.push(await time(() => svc.pull(ref, { speculate: process.env.SPECULATE !== '0' })));
       await svc[Symbol.asyncDispose]();
       if (which('skopeo')) {
         const out = join(work, `skopeo-${label === 'one layer' ? 'one' : 'five'}-${i}`);
