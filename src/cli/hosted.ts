@@ -208,13 +208,8 @@ function settle(clean: { resources: number; exit: number }, post: (m: FromWorker
   // from our own timer's callback that timer is still listed as active
   const now = { resources: process.getActiveResourcesInfo().length - (waited > 0 ? 1 : 0), exit: process.listenerCount('exit') };
   if (now.resources <= clean.resources && now.exit <= clean.exit) post({ type: 'settled', reusable: true });
-  else if (waited >= 100) {
-    if (process.env.BERTH_CLI_HOST_DEBUG)
-      process.stderr.write(
-        `not reusable: ${process.getActiveResourcesInfo().join(',')}; exit listeners ${now.exit} (clean: ${clean.resources}, ${clean.exit})\n`,
-      );
-    post({ type: 'settled', reusable: false });
-  } else setTimeout(() => settle(clean, post, waited + 5), 5);
+  else if (waited >= 100) post({ type: 'settled', reusable: false });
+  else setTimeout(() => settle(clean, post, waited + 5), 5);
 }
 
 /**
