@@ -167,6 +167,9 @@ describe('the berth front and berthd’s CLI host', { skip: unavailable }, () =>
     assert.equal(capless.code, 127, capless.stderr);
     const capNode = await front(['version', '--format', '{{.Server.Os}}'], { wrap: fewer });
     assert.deepEqual([capNode.code, capNode.stdout], [0, 'linux\n'], capNode.stderr);
+    // another time zone than berthd's: dates would come out in berthd's
+    const tz = await front(['version'], { env: { PATH: NO_NODE, TZ: 'Asia/Tokyo' } });
+    assert.equal(tz.code, 127, tz.stderr);
     // BERTH_NO_CLI_HOST turns the host off for a call
     const off = await front(['version'], { env: { PATH: NO_NODE, BERTH_NO_CLI_HOST: '1' } });
     assert.equal(off.code, 127);

@@ -53,6 +53,9 @@ export type FromWorker =
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/** berthd's TZ, as the worker starts with a copy of berthd's environment (replaced per command). */
+const HOST_TZ = process.env.TZ;
+
 /**
  * Synchronous writes to a caller's file, pipe or socket: a worker may block, and the bytes
  * land in order with those of the caller's other programs (a shared file offset, `>>`).
@@ -149,6 +152,9 @@ export async function runHosted(
   post: (m: FromWorker) => void,
   onSignal: (fn: (sig: NodeJS.Signals) => void) => void,
 ): Promise<number | 'fallback'> {
+  // Dates are formatted in the process's time zone (libc's, read from berthd's environment):
+  // a caller in another one gets its own process
+  if ((req.env.TZ ?? '') !== (HOST_TZ ?? '')) return 'fallback';
   const target = targetOf(req.argv, req.env, req.cwd);
   if (target !== undefined) {
     const path = socketPathOf(target.host);
