@@ -83,23 +83,19 @@ class FdWriter extends Writable {
   }
 }
 
-/**
- * A terminal stream on the host's spare descriptor. libuv reopens a terminal (a file
+/*
+ * Terminals get streams on the host's spare descriptor. libuv reopens a terminal (a file
  * description of its own, so that non-blocking mode touches no one else; its handle closes
  * that one) and points the number it was given at it, so the spare stays open until the host
  * closes it, whichever way the worker ends. The spare is also what `stty` runs on (RawTerminal).
  */
-function terminal<T extends tty.ReadStream | tty.WriteStream>(s: T, spare: number): T & { fd: number } {
-  return Object.assign(s, { fd: spare });
-}
-
 function outputOn(fd: number, spare: number): Io['stdout'] {
-  return tty.isatty(fd) ? terminal(new tty.WriteStream(spare), spare) : new FdWriter(fd);
+  return tty.isatty(fd) ? Object.assign(new tty.WriteStream(spare), { fd: spare }) : new FdWriter(fd);
 }
 
 /** What process.stdin would be on this descriptor: a terminal, a file, or a pipe or socket. */
 function inputOn(fd: number, spare: number): Io['stdin'] {
-  if (tty.isatty(fd)) return terminal(new tty.ReadStream(spare), spare);
+  if (tty.isatty(fd)) return Object.assign(new tty.ReadStream(spare), { fd: spare });
   if (fstatSync(fd).isFile()) return createReadStream('', { fd: spare, autoClose: false }) as unknown as Io['stdin'];
   // a pipe's handle closes its descriptor, at its end or with the worker: a duplicate of its own
   return new Socket({ fd: dupCloexec(fd), readable: true, writable: false }) as unknown as Io['stdin'];

@@ -11,7 +11,7 @@
  * The front's `sig N` lines become the command's signals. docs/cli.md "The front and berthd's
  * CLI host".
  */
-import { closeSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { Worker } from 'node:worker_threads';
 import type { FromWorker, RunRequest, ToWorker } from '../../cli/hosted.js';
 import { errnoCode } from '../../common/errors.js';
 import { dupCloexec, peerCred, recvFds } from '../../native/addon.js';
+import { closeQuietly } from '../archive/resolve.js';
 import { refusal } from './peer.js';
 import { type CliRequest, parseRequest, requestLength, signalName, signalNumber } from './request.js';
 
@@ -109,13 +110,14 @@ export class CliHost {
    * terminated (and a fresh one warmed in its place). A minute without commands lets them all go
    * (berthd's idle memory).
    */
-  private release(w: Pooled, reusable: boolean): void {
+  private release(w: Pooled, reusable: boolean): Promise<unknown> {
     this.running.delete(w.worker);
     w.worker.removeAllListeners('message');
+    let gone: Promise<unknown> = Promise.resolve();
     if (reusable && this.idleWorkers.length < MAX_IDLE && this.server.listening) {
       this.idleWorkers.push(w);
     } else {
-      void w.worker.terminate();
+      gone = w.worker.terminate();
       if (this.idleWorkers.length === 0 && this.server.listening) {
         this.idleWorkers.push(this.spawn());
       }
@@ -124,6 +126,7 @@ export class CliHost {
     this.idle = setTimeout(() => {
       for (const p of this.idleWorkers.splice(0)) void p.worker.terminate();
     }, this.opts.idleMs ?? 60_000).unref();
+    return gone;
   }
 
   private forget(w: Pooled): void {
@@ -131,7 +134,7 @@ export class CliHost {
     if (i >= 0) this.idleWorkers.splice(i, 1);
   }
 
-  private spawn(): { worker: Worker; ready: Promise<void> } {
+  private spawn(): Pooled {
     const worker = new Worker(this.script.file, {
       execArgv: this.script.execArgv,
       // a copy of berthd's, replaced by the caller's before the command runs
@@ -278,14 +281,9 @@ export class CliHost {
       released = true;
       worker.off('error', onError);
       worker.off('exit', onExit);
-      if (reusable) {
-        closeAll();
-        this.release(pooled, true);
-        return;
-      }
-      const gone = worker.terminate();
-      this.release(pooled, false);
-      void gone.finally(closeAll);
+      // a settled worker holds nothing of the caller's: close now; any other once it is gone
+      if (reusable) closeAll();
+      void this.release(pooled, reusable).finally(closeAll);
     };
     const post = (m: ToWorker) => {
       if (!answered) worker.postMessage(m);
@@ -347,10 +345,4 @@ export class CliHost {
       },
     );
   }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {}
 }
