@@ -12,11 +12,14 @@ import { join } from 'node:path';
 import { openImageService } from '../src/images/service.js';
 import { imageOf, putImage } from '../test/helpers/images.js';
 import { startRegistry, tarOf } from '../test/helpers/registry.js';
+import { freshFs } from './fresh-fs.js';
 
 const SIZE_MB = Number(process.env.SIZE_MB ?? 200);
 const IMAGE = process.env.IMAGE ?? 'one';
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-prof-'));
 const reg = await startRegistry({ mode: 'anonymous' });
+// the store on a fresh filesystem: see bench/fresh-fs.ts (BENCH_FS=host: under $TMPDIR)
+const fs = await freshFs(work);
 try {
   const part = Math.max(1, Math.floor(SIZE_MB / 5)) << 20;
   const img =
@@ -35,10 +38,10 @@ try {
       '--quiet',
       '--src-tls-verify=false',
       `docker://${reg.host}/bench/x:v1`,
-      `oci:${work}/sk:x`,
+      `oci:${fs.dir}/sk:x`,
     ]);
   }
-  const svc = await openImageService({ root: join(work, 'root') });
+  const svc = await openImageService({ root: join(fs.dir, 'root') });
   // PROF=file: a CPU profile of the pull alone (open it in Chrome's DevTools)
   const session = process.env.PROF ? new Session() : undefined;
   session?.connect();
@@ -49,6 +52,7 @@ try {
   const last = new Map<string, string>();
   await svc.pull(`${reg.host}/bench/x:v1`, {
     speculate: process.env.SPECULATE !== '0',
+    ...(process.env.CONC ? { concurrency: Number(process.env.CONC) } : {}),
     onProgress: (e) => {
       const key = `${e.id ?? '-'} ${e.status}`;
       if (last.get(e.id ?? '-') === e.status) return;
@@ -66,5 +70,6 @@ try {
   await svc[Symbol.asyncDispose]();
 } finally {
   await reg.stop();
+  await fs[Symbol.asyncDispose]();
   rmSync(work, { recursive: true, force: true });
 }

@@ -6,9 +6,12 @@
  *   skopeo  skopeo copy docker://… oci:…          download + verify only
  *   dockerd docker pull against Debian's dockerd (its own data-root, exec-root and socket)
  * plus the machine's limits on the one-layer image's layer: sha256sum, gzip -d, tar -x.
- * SPECULATE=0 pulls with `speculate: false` (src/images/pull.ts; on by default). Every cell is the median of RUNS pulls of images the puller has never seen (an empty store each
- * time; nothing deleted before the end, see below). Prints a table and
- * the ratios; asserts nothing.
+ * SPECULATE=0 pulls with `speculate: false` (src/images/pull.ts; on by default). Every cell is
+ * the median of RUNS pulls of images the puller has never seen (an empty store each time;
+ * nothing deleted before the end, see below). Prints a table and the ratios; asserts nothing.
+ *
+ * Where the pulls write: for all three tools, a fresh ext4 filesystem on a loop device that the
+ * bench makes and removes (bench/fresh-fs.ts says why; BENCH_FS=host writes under $TMPDIR).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +22,7 @@ import { promisify } from 'node:util';
 import { openImageService } from '../src/images/service.js';
 import { imageOf, putImage } from '../test/helpers/images.js';
 import { startRegistry, tarOf } from '../test/helpers/registry.js';
+import { type FreshFs, freshFs } from './fresh-fs.js';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -37,8 +41,14 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-pull-'));
 const reg = await startRegistry({ mode: 'anonymous' });
 let dockerd: ChildProcess | undefined;
-const dk = join(work, 'dockerd');
+// every puller's destination (see the file comment)
+let fs: FreshFs | undefined;
+let dest = work;
+let dk = join(dest, 'dockerd');
 try {
+  fs = await freshFs(work);
+  dest = fs.dir;
+  dk = join(dest, 'dockerd');
   // One pair of images per run, never pulled before by anyone: no cell deletes what it pulled
   // until the end. A deletion just before a pull would tax whoever allocates inodes next on a
   // journal-less ext4 such as this VM's (the inode allocator skips the inodes freed in the last
@@ -94,13 +104,13 @@ try {
     const cell: Record<string, number[]> = { berth: [], skopeo: [], dockerd: [] };
     for (let i = 0; i < RUNS; i++) {
       const ref = refOf(i);
-      const root = join(work, `berth-${label === 'one layer' ? 'one' : 'five'}-${i}`);
+      const root = join(dest, `berth-${label === 'one layer' ? 'one' : 'five'}-${i}`);
       const svc = await openImageService({ root });
       await settle();
       cell.berth!.push(await time(() => svc.pull(ref, { speculate: process.env.SPECULATE !== '0' })));
       await svc[Symbol.asyncDispose]();
       if (which('skopeo')) {
-        const out = join(work, `skopeo-${label === 'one layer' ? 'one' : 'five'}-${i}`);
+        const out = join(dest, `skopeo-${label === 'one layer' ? 'one' : 'five'}-${i}`);
         await settle();
         cell.skopeo!.push(
           await time(() =>
@@ -129,7 +139,7 @@ try {
   for (let i = 0; i < RUNS; i++) {
     limits.sha256sum!.push(await time(() => run('sha256sum', [layerFile])));
     limits['gzip -d']!.push(await time(() => run('sh', ['-c', `gzip -dc < ${layerFile} > /dev/null`])));
-    const x = join(work, `x${i}`);
+    const x = join(dest, `x${i}`);
     mkdirSync(x);
     limits['tar -x']!.push(await time(() => run('tar', ['-xf', join(work, 'layer.tar'), '-C', x])));
     rmSync(x, { recursive: true, force: true });
@@ -156,5 +166,6 @@ try {
     await run('sh', ['-c', `grep -o ' ${dk}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]).catch(() => {});
   }
   await reg.stop();
+  await fs?.[Symbol.asyncDispose]();
   rmSync(work, { recursive: true, force: true });
 }

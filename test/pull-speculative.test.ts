@@ -10,6 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { applyLayer } from '../src/archive/apply.js';
 import type { ApplyLayer } from '../src/archive/types.js';
@@ -163,5 +167,97 @@ describe('speculative apply', { skip }, () => {
       left.push(info.name);
     });
     assert.deepEqual(left.sort(), [...chains].sort());
+  });
+});
+
+describe('applied as it downloads', { skip }, () => {
+  /** five layers of distinct sizes, none answering another's lookups */
+  async function fiveLayers() {
+    const sizes = [40_000, 5_000, 120_000, 1_000, 60_000];
+    const tars = await Promise.all(sizes.map((n, i) => packTar([{ name: `l${i}/data`, data: randomBytes(n), mtime: old }])));
+    return imageOf(tars);
+  }
+
+  test('downloads go smallest first when speculating, in the manifest’s order otherwise', async (t) => {
+    const reg = await startRegistry({ mode: 'anonymous' });
+    t.after(() => reg.stop());
+    const img = await fiveLayers();
+    await putImage(reg, 'order/x', 'v1', [img]);
+    const ref = `${reg.host}/order/x:v1`;
+    const bySize = img.layers.map((l, i) => ({ i, size: l.size })).sort((a, b) => a.size - b.size || a.i - b.i);
+    const ids = img.layers.map((l) => l.digest.slice('sha256:'.length, 'sha256:'.length + 12));
+    const downloadOrder = async (speculate: boolean) => {
+      const svc = await testService(t);
+      const seen: string[] = [];
+      await svc.pull(ref, {
+        concurrency: 1,
+        speculate,
+        onProgress: (e) => {
+          if (e.status === 'Downloading' && e.id !== undefined && !seen.includes(e.id)) seen.push(e.id);
+        },
+      });
+      return seen.map((id) => ids.indexOf(id));
+    };
+    assert.deepEqual(
+      await downloadOrder(true),
+      bySize.map((l) => l.i),
+      'smallest first',
+    );
+    assert.deepEqual(await downloadOrder(false), [0, 1, 2, 3, 4], 'the manifest’s order');
+  });
+
+  test('a speculative apply that fails mid-stream fails nothing: the layer is applied on its parent', async (t) => {
+    const reg = await startRegistry({ mode: 'anonymous' });
+    t.after(() => reg.stop());
+    const img = await fiveLayers();
+    await putImage(reg, 'fail/x', 'v1', [img]);
+    const ref = `${reg.host}/fail/x:v1`;
+    const diffIds = (JSON.parse(img.config.bytes.toString()) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids;
+    // layer 0 waits until the speculative applies have run (or 20 s), so that they do speculate
+    const calls: { diffId: string; speculative: boolean; streamed: boolean }[] = [];
+    let failed = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const timer = setTimeout(release, 20_000);
+    t.after(() => clearTimeout(timer));
+    const failing: ApplyLayer = async (input, options) => {
+      const speculative = options.recordLookups === true;
+      const streamed = input instanceof Readable;
+      calls.push({ diffId: options.expectedDiffId ?? '', speculative, streamed });
+      if (options.expectedDiffId === diffIds[0] && !speculative) await gate;
+      if (speculative) {
+        // read a little, then fail as a broken helper would, with the download still going
+        try {
+          for await (const _ of input as AsyncIterable<Buffer>) break;
+          throw new Error('the helper died');
+        } finally {
+          if (++failed === 4) release();
+        }
+      }
+      return applyLayer(input, options);
+    };
+    const svc = await testService(t, { apply: failing });
+    await svc.pull(ref, { concurrency: 5 });
+    const spec = calls.filter((c) => c.speculative);
+    assert.equal(spec.length, 4, 'layers 1-4 were applied speculatively');
+    assert.ok(
+      spec.every((c) => c.streamed),
+      'from the download, not from the store',
+    );
+    const onParent = diffIds.map((d) => calls.filter((c) => c.diffId === d && !c.speculative).length);
+    assert.deepEqual(onParent, [1, 1, 1, 1, 1], 'each layer applied once on its parent');
+    // the image is whole, and nothing speculative is left behind
+    const chains = chainIds(diffIds);
+    const left: string[] = [];
+    await svc.snapshotter.walk((info) => {
+      left.push(info.name);
+    });
+    assert.deepEqual(left.sort(), [...chains].sort());
+    for (const [i, chain] of chains.entries()) {
+      const want = [40_000, 5_000, 120_000, 1_000, 60_000][i];
+      assert.equal(statSync(join(await upperOf(svc, chain), `l${i}`, 'data')).size, want, `layer ${i}'s file`);
+    }
   });
 });
