@@ -201,7 +201,7 @@ export class Puller {
   }
 
   async #pull(ref: Reference, name: string, lease: ActiveLease, options: PullOptions, progress: ProgressSink): Promise<PullResult> {
-    const { content, images } = this.#deps;
+    const { images } = this.#deps;
     const resolver = options.resolver ?? this.#deps.resolver;
     progress({ id: ref.tag ?? ref.digest ?? 'latest', status: `Pulling from ${ref.path}` });
     const target = await resolver.resolve(ref);
