@@ -19,6 +19,7 @@ import { Readable, type Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { BerthError, type ErrorKind } from '../common/errors.js';
+import { drainOrClose } from '../common/streams.js';
 import type { Compression } from '../oci/image.js';
 import type { ApplyInput, ApplyLayer, ApplyOptions, ApplyResult } from './types.js';
 
@@ -147,19 +148,6 @@ function watch(name: string, proc: ChildProcess): Child {
   return child;
 }
 
-/** Waits for 'drain' or 'close', whichever comes first, leaving no listener behind. */
-function drainOrClose(dest: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      dest.off('drain', done);
-      dest.off('close', done);
-      resolve();
-    };
-    dest.on('drain', done);
-    dest.on('close', done);
-  });
-}
-
 /** Writes `input` into `dest`, with backpressure, checking the first bytes against `expected`. */
 async function pump(input: Readable, dest: Writable, check: (head: Buffer) => void): Promise<void> {
   let head: Buffer | null = Buffer.alloc(0);
@@ -183,7 +171,7 @@ async function pump(input: Readable, dest: Writable, check: (head: Buffer) => vo
 }
 
 export const applyLayer: ApplyLayer = async (source: ApplyInput, options: ApplyOptions): Promise<ApplyResult> => {
-  const { layer, compression, target } = options;
+  const { layer, compression } = options;
   const fail = (kind: ErrorKind, message: string, cause?: unknown) =>
     new BerthError(kind, `apply layer '${layer}': ${message}`, { object: layer, cause });
   if (options.signal?.aborted) {

@@ -26,6 +26,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { BerthError, isKind } from '../common/errors.js';
+import { drainOrClose } from '../common/streams.js';
 import type { ContentStore, Writer } from '../content/types.js';
 import type { Reference, Resolver } from '../distribution/types.js';
 import { type Descriptor, type Platform, sha256Digest } from '../oci/image.js';
@@ -134,19 +135,21 @@ interface Tee {
 /** Writes to a stream with backpressure, failing when the consumer failed. */
 async function feed(sink: PassThrough, chunk: Buffer): Promise<void> {
   if (sink.destroyed) throw sink.errored ?? new Error('apply stopped reading');
-  if (!sink.write(chunk)) {
-    // a consumer destroyed while we wait never drains: its 'close' ends the wait too
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        sink.off('drain', done);
-        sink.off('close', done);
-        resolve();
-      };
-      sink.on('drain', done);
-      sink.on('close', done);
-    });
-  }
+  if (!sink.write(chunk)) await drainOrClose(sink);
   if (sink.destroyed) throw sink.errored ?? new Error('apply stopped reading');
+}
+
+/**
+ * The stream apply reads from: batches (see BATCH) handed over one by one, as written. A byte
+ * stream would hand its reader everything buffered at once, concatenated: a copy of every byte
+ * whenever apply is behind, which is exactly when the buffer is useful.
+ */
+function teeSink(size: number): PassThrough {
+  return new PassThrough({
+    readableObjectMode: true,
+    readableHighWaterMark: Math.max(1, Math.ceil(Math.min(size, TEE_BUFFER) / BATCH)),
+    writableHighWaterMark: BATCH,
+  });
 }
 
 /** Feeds a tee: a speculative one that stopped reading is left behind, a required one fails the download. */
@@ -478,7 +481,7 @@ export class Puller {
         const ahead = !applied && !onParent && speculating;
         const tee: Tee | undefined =
           onParent || ahead
-            ? { sink: new PassThrough({ highWaterMark: Math.min(layer.desc.size, TEE_BUFFER) }), required: onParent }
+            ? { sink: teeSink(layer.desc.size), required: onParent }
             : undefined;
         const applying = onParent ? applyLayerSnapshot(applyArgs, tee!.sink) : undefined;
         const aheadApply = ahead ? applySpeculative(applyArgs, tee!.sink) : undefined;
