@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { applyLayer } from '../src/archive/apply.js';
 import type { ApplyLayer } from '../src/archive/types.js';
 import type { ImageService } from '../src/images/service.js';
@@ -58,6 +58,17 @@ walk('')
 print(out.hexdigest())
 `;
   return execFileSync('python3', ['-c', script, dir, String(since / 1000)], { encoding: 'utf8' }).trim();
+}
+
+/** A promise that `release` settles, or 20 s (the assertions that depended on it then fail). */
+function timedGate(t: TestContext): { gate: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const timer = setTimeout(release, 20_000);
+  t.after(() => clearTimeout(timer));
+  return { gate, release };
 }
 
 /** The upperdir of committed snapshot `key` (its own layer: the first lowerdir, or the bind source). */
@@ -129,12 +140,7 @@ describe('speculative apply', { skip }, () => {
     // one of them finds its parent uncommitted, whatever the machine's load
     const calls: { diffId: string; speculative: boolean }[] = [];
     let speculativeDone = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const timer = setTimeout(release, 20_000);
-    t.after(() => clearTimeout(timer));
+    const { gate, release } = timedGate(t);
     const recording: ApplyLayer = async (input, options) => {
       const speculative = options.recordLookups === true;
       calls.push({ diffId: options.expectedDiffId ?? '', speculative });
@@ -171,19 +177,19 @@ describe('speculative apply', { skip }, () => {
 });
 
 describe('applied as it downloads', { skip }, () => {
-  /** five layers of distinct sizes, none answering another's lookups */
-  async function fiveLayers() {
+  /** A registry (stopped after the test) holding `name`: five layers of distinct sizes, none answering another's lookups. */
+  async function fiveLayers(t: TestContext, name: string) {
+    const reg = await startRegistry({ mode: 'anonymous' });
+    t.after(() => reg.stop());
     const sizes = [40_000, 5_000, 120_000, 1_000, 60_000];
     const tars = await Promise.all(sizes.map((n, i) => packTar([{ name: `l${i}/data`, data: randomBytes(n), mtime: old }])));
-    return imageOf(tars);
+    const img = imageOf(tars);
+    await putImage(reg, name, 'v1', [img]);
+    return { img, ref: `${reg.host}/${name}:v1` };
   }
 
   test('downloads go smallest first when speculating, in the manifest’s order otherwise', async (t) => {
-    const reg = await startRegistry({ mode: 'anonymous' });
-    t.after(() => reg.stop());
-    const img = await fiveLayers();
-    await putImage(reg, 'order/x', 'v1', [img]);
-    const ref = `${reg.host}/order/x:v1`;
+    const { img, ref } = await fiveLayers(t, 'order/x');
     const bySize = img.layers.map((l, i) => ({ i, size: l.size })).sort((a, b) => a.size - b.size || a.i - b.i);
     const ids = img.layers.map((l) => l.digest.slice('sha256:'.length, 'sha256:'.length + 12));
     const downloadOrder = async (speculate: boolean) => {
@@ -207,21 +213,12 @@ describe('applied as it downloads', { skip }, () => {
   });
 
   test('a speculative apply that fails mid-stream fails nothing: the layer is applied on its parent', async (t) => {
-    const reg = await startRegistry({ mode: 'anonymous' });
-    t.after(() => reg.stop());
-    const img = await fiveLayers();
-    await putImage(reg, 'fail/x', 'v1', [img]);
-    const ref = `${reg.host}/fail/x:v1`;
+    const { img, ref } = await fiveLayers(t, 'fail/x');
     const diffIds = (JSON.parse(img.config.bytes.toString()) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids;
     // layer 0 waits until the speculative applies have run (or 20 s), so that they do speculate
     const calls: { diffId: string; speculative: boolean; streamed: boolean }[] = [];
     let failed = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const timer = setTimeout(release, 20_000);
-    t.after(() => clearTimeout(timer));
+    const { gate, release } = timedGate(t);
     const failing: ApplyLayer = async (input, options) => {
       const speculative = options.recordLookups === true;
       const streamed = input instanceof Readable;
