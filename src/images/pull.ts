@@ -479,10 +479,7 @@ export class Puller {
         // speculatively where the snapshotter can adopt, else nowhere (see the file comment)
         const onParent = !applied && parentReady();
         const ahead = !applied && !onParent && speculating;
-        const tee: Tee | undefined =
-          onParent || ahead
-            ? { sink: teeSink(layer.desc.size), required: onParent }
-            : undefined;
+        const tee: Tee | undefined = onParent || ahead ? { sink: teeSink(layer.desc.size), required: onParent } : undefined;
         const applying = onParent ? applyLayerSnapshot(applyArgs, tee!.sink) : undefined;
         const aheadApply = ahead ? applySpeculative(applyArgs, tee!.sink) : undefined;
         // a failed download must not leave apply waiting, nor an unhandled rejection behind
