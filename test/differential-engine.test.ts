@@ -161,10 +161,15 @@ const ALLOWED: Allowed[] = [
   // ---- ps and inspect
   {
     key: 'docker ps -a formats › format.stdout',
-    reason:
-      "ps --size: berthd's SizeRw is the snapshot's disk usage (directory blocks count: a few kB for the mount points it creates), dockerd's (vfs) the files' bytes (0B); the image part differs as in 'images › list.stdout'",
-    berthdEdits: [[/\|[\d.]+k?B \(virtual [\d.]+MB\)$/gm, '|<size> (virtual <size>)']],
-    dockerdEdits: [[/\|0B \(virtual [\d.]+MB\)$/gm, '|<size> (virtual <size>)']],
+    reason: "ps --size: SizeRw is the same (the files' bytes); the image part differs as in 'images › list.stdout'",
+    berthdEdits: [[/\|0B \(virtual [\d.]+MB\)$/gm, '|0B (virtual <size>)']],
+    dockerdEdits: [[/\|0B \(virtual [\d.]+MB\)$/gm, '|0B (virtual <size>)']],
+  },
+  {
+    key: 'sizes: inspect -s and ps -s › ps.stdout',
+    reason: "SizeRw is the same (the files' bytes, hard links once); the image part differs as in 'images › list.stdout'",
+    berthdEdits: [[/ \(virtual [\d.]+MB\)$/gm, ' (virtual <size>)']],
+    dockerdEdits: [[/ \(virtual [\d.]+MB\)$/gm, ' (virtual <size>)']],
   },
   {
     key: 'docker inspect fields › created.HostConfig.Runtime',
@@ -485,6 +490,30 @@ const SCENARIOS: Scenario[] = [
       Object.assign(obs, res(await docker(['ps', '-aq', '--filter', 'name=ps-']), 'quiet'));
       Object.assign(obs, res(await docker(['ps', '-a', '-n', '1', '--filter', 'name=ps-', '--format', '{{.Names}}']), 'last'));
       await docker(['rm', '-f', 'ps-created', 'ps-exited', 'ps-running']);
+      return obs;
+    },
+  },
+  {
+    name: 'sizes: inspect -s and ps -s',
+    run: async (docker) => {
+      const obs: Obs = {};
+      // 12345 bytes, a hard link to them (counted once) and a 4-byte symlink: dockerd's SizeRw is 12349
+      const w = await docker(
+        run(['--name', 'sizes-w'], ['sh', '-c', 'head -c 12345 /dev/zero > /data && ln /data /data2 && ln -s data /link']),
+      );
+      obs['run.code'] = String(w.code);
+      await docker(run(['--name', 'sizes-0'], ['true']));
+      await docker(['create', ...NONE, '--name', 'sizes-c', 'busybox']);
+      for (const name of ['sizes-w', 'sizes-0', 'sizes-c']) {
+        Object.assign(obs, res(await docker(['inspect', '-s', '-f', '{{.SizeRw}}', name]), `${name}.rw`));
+        const raw = await docker(['inspect', '-s', name]);
+        const keys = Object.keys((JSON.parse(raw.stdout) as Record<string, unknown>[])[0] ?? {});
+        obs[`${name}.order`] = keys.filter((k) => ['GraphDriver', 'SizeRw', 'SizeRootFs', 'Mounts'].includes(k)).join(',');
+      }
+      // without -s: no sizes at all
+      obs['no-s'] = (await docker(['inspect', '-f', '{{.SizeRw}}', 'sizes-w'])).stdout;
+      Object.assign(obs, res(await docker(['ps', '-a', '-s', '--filter', 'name=sizes-', '--format', '{{.Names}} {{.Size}}']), 'ps'));
+      await docker(['rm', '-f', 'sizes-w', 'sizes-0', 'sizes-c']);
       return obs;
     },
   },

@@ -8,6 +8,7 @@
 import { resolveImage } from '../images/resolve.js';
 import { listItem } from './containers/inspect.js';
 import { volumeUsers } from './containers/remove.js';
+import { writableSize } from './containers/size.js';
 import type { Engine } from './engine.js';
 import { toApiVolume } from './volumes/index.js';
 
@@ -66,10 +67,7 @@ export async function systemDf(engine: Engine): Promise<Record<string, unknown>>
   const now = Date.now();
   const Containers = await Promise.all(
     containers.map(async (c) => {
-      const rw = await svc.snapshotter
-        .usage(c.SnapshotKey)
-        .then((u) => u.size)
-        .catch(() => 0);
+      const rw = await writableSize(svc.snapshotter, c.SnapshotKey);
       const image = byId.get(c.Image);
       return { ...listItem(c, now), SizeRw: rw, SizeRootFs: rw + (image?.Size ?? 0) };
     }),

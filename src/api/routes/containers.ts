@@ -12,8 +12,10 @@ import { inspectContainer, listItem } from '../../engine/containers/inspect.js';
 import { killContainer } from '../../engine/containers/kill.js';
 import { listContainers } from '../../engine/containers/list.js';
 import { pauseContainer, unpauseContainer } from '../../engine/containers/pause.js';
+import type { ContainerRecord } from '../../engine/containers/record.js';
 import { renameContainer } from '../../engine/containers/rename.js';
 import { restartContainer } from '../../engine/containers/restart.js';
+import { containerSizes } from '../../engine/containers/size.js';
 import { startContainer } from '../../engine/containers/start.js';
 import { stopContainer } from '../../engine/containers/stop.js';
 import { parseCondition, waitContainer } from '../../engine/containers/wait.js';
@@ -29,8 +31,7 @@ export interface ContainerDeps {
 }
 
 export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
-  const inspect = (ref: string) => {
-    const rec = engine.containers.get(ref);
+  const inspect = (rec: ContainerRecord, size?: { SizeRw: number; SizeRootFs: number }) => {
     const dir = engine.containerDir(rec.Id);
     const out = inspectContainer(rec, {
       logPath: engine.logPath(rec.Id),
@@ -38,11 +39,17 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
       hostsPath: `${dir}/hosts`,
       resolvConfPath: `${dir}/resolv.conf`,
       driver: engine.images.snapshotter.name === 'overlayfs' ? 'overlay2' : engine.images.snapshotter.name,
+      ...(size ? { sizeRw: size.SizeRw, sizeRootFs: size.SizeRootFs } : {}),
     });
     out.ExecIDs = execs.forContainer(rec.Id).length ? execs.forContainer(rec.Id) : null;
     return out;
   };
   const timeout = (v: number | undefined) => v;
+  /** SizeRw and SizeRootFs (size=1): src/engine/containers/size.ts */
+  const sizes = (recs: ContainerRecord[]) =>
+    containerSizes(engine.images.snapshotter, recs, (id) =>
+      lookupImage(engine.images, id).then((l) => l.resolved.layers.reduce((a, x) => a + x.desc.size, 0)),
+    );
 
   return [
     {
@@ -67,33 +74,18 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
         });
         const now = Date.now();
         const items = recs.map((r) => listItem(r, now));
-        // `ps --size` (size=1): dockerd's SizeRw (the writable layer) and SizeRootFs (that plus the image)
-        if (req.bool('size')) {
-          const imageSizes = new Map<string, Promise<number>>();
-          const imageSize = (id: string) => {
-            let p = imageSizes.get(id);
-            if (!p) {
-              p = lookupImage(engine.images, id)
-                .then((l) => l.resolved.layers.reduce((a, x) => a + x.desc.size, 0))
-                .catch(() => 0);
-              imageSizes.set(id, p);
-            }
-            return p;
-          };
-          await Promise.all(
-            recs.map(async (r, i) => {
-              const rw = await engine.images.snapshotter
-                .usage(r.SnapshotKey)
-                .then((u) => u.size)
-                .catch(() => 0);
-              Object.assign(items[i]!, { SizeRw: rw, SizeRootFs: rw + (await imageSize(r.Image)) });
-            }),
-          );
-        }
+        if (req.bool('size')) for (const [i, size] of (await sizes(recs)).entries()) Object.assign(items[i]!, size);
         res.json(items);
       },
     },
-    { method: 'GET', path: '/containers/{id}/json', handler: (req, res) => res.json(inspect(req.params.id!)) },
+    {
+      method: 'GET',
+      path: '/containers/{id}/json',
+      handler: async (req, res) => {
+        const rec = engine.containers.get(req.params.id!);
+        res.json(inspect(rec, req.bool('size') ? (await sizes([rec]))[0] : undefined));
+      },
+    },
     {
       method: 'POST',
       path: '/containers/{id}/start',

@@ -54,6 +54,9 @@ export function inspectContainer(rec: ContainerRecord, ctx: InspectContext): Rec
     ExecIDs: null,
     HostConfig: rec.HostConfig,
     GraphDriver: { Name: ctx.driver, Data: ctx.graphData ?? null },
+    // where dockerd's ContainerJSONBase has them (size=1 only): `docker inspect -s` shows the order
+    ...(ctx.sizeRw !== undefined ? { SizeRw: ctx.sizeRw } : {}),
+    ...(ctx.sizeRootFs !== undefined ? { SizeRootFs: ctx.sizeRootFs } : {}),
     Mounts: rec.Mounts,
     Config: {
       ...rec.Config,
@@ -63,8 +66,6 @@ export function inspectContainer(rec: ContainerRecord, ctx: InspectContext): Rec
     },
     NetworkSettings: networkSettings(rec),
   };
-  if (ctx.sizeRw !== undefined) out.SizeRw = ctx.sizeRw;
-  if (ctx.sizeRootFs !== undefined) out.SizeRootFs = ctx.sizeRootFs;
   return out;
 }
 
