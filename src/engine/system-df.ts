@@ -10,6 +10,7 @@ import { listItem } from './containers/inspect.js';
 import { volumeUsers } from './containers/remove.js';
 import { writableSize } from './containers/size.js';
 import type { Engine } from './engine.js';
+import { layerSize } from './image-size.js';
 import { toApiVolume } from './volumes/index.js';
 
 export async function systemDf(engine: Engine): Promise<Record<string, unknown>> {
@@ -36,13 +37,13 @@ export async function systemDf(engine: Engine): Promise<Record<string, unknown>>
       continue;
     }
     const layers = r.layers.map((l) => l.desc.digest);
-    for (const l of r.layers) layerSizes.set(l.desc.digest, l.desc.size);
+    for (const l of r.layers) layerSizes.set(l.desc.digest, await layerSize(svc.snapshotter, l.chainId, l.desc.size));
     const e = byId.get(r.id) ?? {
       Id: r.id,
       RepoTags: [],
       RepoDigests: [],
       Created: Math.floor(Date.parse(r.config.created ?? '') / 1000) || 0,
-      Size: r.layers.reduce((a, l) => a + l.desc.size, 0),
+      Size: r.layers.reduce((a, l) => a + (layerSizes.get(l.desc.digest) ?? 0), 0),
       layers,
       Labels: r.config.config?.Labels ?? {},
     };

@@ -21,6 +21,7 @@ import { stopContainer } from '../../engine/containers/stop.js';
 import { parseCondition, waitContainer } from '../../engine/containers/wait.js';
 import type { Engine } from '../../engine/engine.js';
 import { lookupImage } from '../../engine/image-lookup.js';
+import { imageSize } from '../../engine/image-size.js';
 import { formatLogEntry, parseLogsQuery, readLogs } from '../../engine/logs/index.js';
 import { ShimClient } from '../../engine/shim/client.js';
 import type { Route } from '../types.js';
@@ -48,7 +49,7 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
   /** SizeRw and SizeRootFs (size=1): src/engine/containers/size.ts */
   const sizes = (recs: ContainerRecord[]) =>
     containerSizes(engine.images.snapshotter, recs, (id) =>
-      lookupImage(engine.images, id).then((l) => l.resolved.layers.reduce((a, x) => a + x.desc.size, 0)),
+      lookupImage(engine.images, id).then((l) => imageSize(engine.images.snapshotter, l.resolved.layers)),
     );
 
   return [

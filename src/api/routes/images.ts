@@ -19,6 +19,7 @@ import {
 import { isLoopbackHost } from '../../distribution/registry.js';
 import type { AuthConfig, Reference } from '../../distribution/types.js';
 import type { EventBus } from '../../engine/events.js';
+import { layerSize as layerSizeOf } from '../../engine/image-size.js';
 import { hostPlatform } from '../../images/manifest.js';
 import { anonymousName, isAnonymousName, type LocalImage, localImages, repoNames } from '../../images/resolve-local.js';
 import type { ImageService } from '../../images/service.js';
@@ -82,14 +83,7 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
   const local = localImages({ images: svc.images, content: svc.content });
   const graphDriver = { Name: svc.snapshotter.name === 'overlayfs' ? 'overlay2' : 'vfs', Data: null };
 
-  const layerSize = async (chainId: string, compressed: number): Promise<number> => {
-    try {
-      return (await svc.snapshotter.usage(chainId)).size;
-    } catch (err) {
-      if (isKind(err, 'not-found')) return compressed;
-      throw err;
-    }
-  };
+  const layerSize = (chainId: string, blobSize: number) => layerSizeOf(svc.snapshotter, chainId, blobSize);
 
   const sourcesOf = async (img: LocalImage): Promise<Map<string, Record<string, string>>> => {
     const out = new Map<string, Record<string, string>>();
