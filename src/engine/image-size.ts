@@ -1,18 +1,40 @@
 /**
  * Image sizes, one definition for `images`, `image inspect`, `history`, `ps -s` (SizeRootFs),
- * `inspect -s` and `system df`: a layer counts its unpacked snapshot's usage (what it takes on
- * disk, as containerd reports it), or its blob's size while it is not unpacked.
+ * `inspect -s` and `system df`, as dockerd counts them: a layer is the bytes of its unpacked
+ * regular files (moby's layer size, summed from the tar's file entries as it unpacks), or its
+ * blob's size while it is not unpacked. With a snapshotter whose layers are not apart (native: each is a full copy),
+ * the snapshot's own usage stands in.
  */
 import { isKind } from '../common/errors.js';
 import type { Snapshotter } from '../snapshots/types.js';
+import { layerDirs } from './containers/rootfs.js';
+import { apparentSize } from './containers/size.js';
+
+/**
+ * Counted once per layer and snapshotter: a chain ID names the same files for as long as any
+ * snapshot has it (content-addressed), so the count never goes stale.
+ */
+const counted = new WeakMap<Snapshotter, Map<string, number>>();
 
 export async function layerSize(snapshotter: Snapshotter, chainId: string, blobSize: number): Promise<number> {
+  let sizes = counted.get(snapshotter);
+  const known = sizes?.get(chainId);
+  if (known !== undefined) return known;
+  let size: number;
   try {
-    return (await snapshotter.usage(chainId)).size;
+    if (snapshotter.name === 'overlayfs') {
+      // a committed overlay snapshot's first layer directory is its own
+      const own = layerDirs(await snapshotter.mounts(chainId))[0];
+      if (own === undefined) return blobSize;
+      size = await apparentSize(own, { regularOnly: true });
+    } else size = (await snapshotter.usage(chainId)).size;
   } catch (err) {
     if (isKind(err, 'not-found')) return blobSize;
     throw err;
   }
+  if (!sizes) counted.set(snapshotter, (sizes = new Map()));
+  sizes.set(chainId, size);
+  return size;
 }
 
 export async function imageSize(snapshotter: Snapshotter, layers: readonly { chainId: string; desc: { size: number } }[]): Promise<number> {

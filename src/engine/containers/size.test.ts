@@ -17,5 +17,6 @@ test("apparentSize: the files' bytes as dockerd counts them (no directories, emp
   // a name that is not UTF-8 is still counted
   writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0xff, 0xfe])]), Buffer.alloc(7));
   assert.equal(await apparentSize(dir), 100 + 3 + 50 + 7);
+  assert.equal(await apparentSize(dir, { regularOnly: true }), 100 + 50 + 7, 'a layer: no symlinks');
   assert.equal(await apparentSize(join(dir, 'missing')), 0, 'a directory removed meanwhile counts nothing');
 });

@@ -10,8 +10,12 @@ import { errnoCode } from '../../common/errors.js';
 import type { Snapshotter } from '../../snapshots/types.js';
 import type { ContainerRecord } from './record.js';
 
-/** The apparent size of the non-directory entries under `dir`, hard links counted once. */
-export async function apparentSize(dir: string): Promise<number> {
+/**
+ * The apparent size of the non-directory entries under `dir`, hard links counted once; with
+ * `regularOnly`, of regular files only (a layer's size as dockerd records it at unpack time:
+ * the tar's file bytes, where symlinks weigh nothing).
+ */
+export async function apparentSize(dir: string, options: { regularOnly?: boolean } = {}): Promise<number> {
   const seen = new Set<number>();
   let total = 0;
   // names as bytes: a layer's names need not be UTF-8
@@ -34,7 +38,7 @@ export async function apparentSize(dir: string): Promise<number> {
         continue;
       }
       const st = await lstat(p).catch(() => undefined);
-      if (!st || st.size === 0 || seen.has(st.ino)) continue;
+      if (!st || st.size === 0 || seen.has(st.ino) || (options.regularOnly && !st.isFile())) continue;
       seen.add(st.ino);
       total += st.size;
     }
