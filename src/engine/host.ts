@@ -3,10 +3,10 @@
  * CPUs, kernel, architecture, the last capability, device nodes for --privileged and --device.
  * Read once per daemon where they cannot change; devices are walked only when asked.
  */
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import path from 'node:path';
-import { fromErrno } from '../common/errors.js';
+import { BerthError, fromErrno } from '../common/errors.js';
 import { nativeSeccompArch, type TargetArch } from '../runtime/seccomp/arch.js';
 import type { HostFacts } from './spec/create-config.js';
 import type { HostDevice } from './spec/oci-spec.js';
@@ -26,6 +26,16 @@ function readTrim(file: string): string | undefined {
   }
 }
 
+/**
+ * Whether block I/O can be weighed here (moby's sysinfo BlkioWeight): v1's blkio.weight (CFQ)
+ * or blkio.bfq.weight (BFQ), or cgroup v2 with the io controller. Not with mq-deadline or none
+ * as every queue's scheduler (this VM): dockerd then discards --blkio-weight with a warning.
+ */
+function canWeighBlockIo(): boolean {
+  if (['/sys/fs/cgroup/blkio/blkio.weight', '/sys/fs/cgroup/blkio/blkio.bfq.weight'].some((f) => existsSync(f))) return true;
+  return (readTrim('/sys/fs/cgroup/cgroup.controllers') ?? '').split(' ').includes('io');
+}
+
 export function hostInfo(): HostInfo {
   const lastCap = Number(readTrim('/proc/sys/kernel/cap_last_cap'));
   return {
@@ -33,7 +43,7 @@ export function hostInfo(): HostInfo {
       ncpu: availableParallelism(),
       cpus: readTrim('/sys/devices/system/cpu/online'),
       mems: readTrim('/sys/devices/system/node/online') ?? '0',
-      blkioWeight: true,
+      blkioWeight: canWeighBlockIo(),
     },
     arch: nativeSeccompArch(),
     kernel: release(),
@@ -78,6 +88,26 @@ export function hostDevices(root = '/dev'): { path: string; device: HostDevice }
     }
   };
   walk(root);
+  return out;
+}
+
+/**
+ * major:minor of each block device path of --blkio-weight-device and --device-{read,write}-{bps,iops}
+ * (a stat that follows links, as moby's getBlkioThrottleDevices).
+ */
+export function blockDeviceNumbers(paths: string[]): Record<string, { major: number; minor: number }> {
+  const out: Record<string, { major: number; minor: number }> = {};
+  for (const p of paths) {
+    let d: HostDevice | undefined;
+    try {
+      d = deviceOf(p);
+    } catch (err) {
+      // the request names it: a bad request, not a missing object of ours
+      throw new BerthError('invalid-argument', fromErrno('stat', p, err).message, { cause: err, object: p });
+    }
+    if (d?.type !== 'b') throw new BerthError('invalid-argument', `${p} is not a block device`, { object: p });
+    out[p] = { major: d.major, minor: d.minor };
+  }
   return out;
 }
 

@@ -19,7 +19,7 @@ import { withPrivateMount } from '../../snapshots/private-mount.js';
 import { parseSize } from '../config/values.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
-import { deviceInfo, hostDevices } from '../host.js';
+import { blockDeviceNumbers, deviceInfo, hostDevices } from '../host.js';
 import { ShimClient } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
@@ -82,9 +82,15 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
       host: {
         arch: engine.host.arch,
         kernel: engine.host.kernel,
+        ...(engine.host.facts.blkioWeight === false ? { blkioWeight: false } : {}),
         ...(engine.host.lastCap === undefined ? {} : { lastCap: engine.host.lastCap }),
         ...(h.Privileged ? { devices: hostDevices() } : {}),
         deviceInfo: deviceInfo((h.Devices ?? []).map((d) => d.PathOnHost)),
+        blockDevices: blockDeviceNumbers(
+          [h.BlkioWeightDevice, h.BlkioDeviceReadBps, h.BlkioDeviceWriteBps, h.BlkioDeviceReadIOps, h.BlkioDeviceWriteIOps].flatMap((l) =>
+            (l ?? []).map((d) => d.Path ?? ''),
+          ),
+        ),
         ...(engine.options.defaultUlimits ? { defaultUlimits: engine.options.defaultUlimits } : {}),
       },
       namespacePath: (other, type) => {

@@ -78,6 +78,12 @@ export interface MountSpec {
 }
 
 /** moby api/types/container.HostConfig with its embedded Resources, as far as Berth reads it. */
+/** A --device-read-bps/--device-write-bps/--device-read-iops/--device-write-iops entry (moby's blkiodev.ThrottleDevice). */
+export interface ThrottleDevice {
+  Path?: string;
+  Rate?: number;
+}
+
 export interface HostConfig {
   Binds?: string[] | null;
   ContainerIDFile?: string;
@@ -120,6 +126,11 @@ export interface HostConfig {
   NanoCpus?: number;
   CgroupParent?: string;
   BlkioWeight?: number;
+  BlkioWeightDevice?: { Path?: string; Weight?: number }[] | null;
+  BlkioDeviceReadBps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteBps?: ThrottleDevice[] | null;
+  BlkioDeviceReadIOps?: ThrottleDevice[] | null;
+  BlkioDeviceWriteIOps?: ThrottleDevice[] | null;
   CpuPeriod?: number;
   CpuQuota?: number;
   CpuRealtimePeriod?: number;
@@ -155,6 +166,7 @@ type Kind =
   | 'bool'
   | 'int'
   | 'uint16'
+  | 'uint64'
   | 'strings'
   | 'strslice'
   | 'map-string'
@@ -171,6 +183,7 @@ const GO_TYPE: Record<string, string> = {
   bool: 'bool',
   int: 'int64',
   uint16: 'uint16',
+  uint64: 'uint64',
   strings: '[]string',
   strslice: 'strslice.StrSlice',
   'map-string': 'map[string]string',
@@ -208,6 +221,8 @@ const CONFIG_FIELDS: Fields = {
   StopTimeout: 'int?',
   Shell: 'strslice',
 };
+
+const THROTTLE_DEVICES: Kind = { list: 'ThrottleDevice', fields: { Path: 'string', Rate: 'uint64' } };
 
 const HOST_FIELDS: Fields = {
   Binds: 'strings',
@@ -250,6 +265,11 @@ const HOST_FIELDS: Fields = {
   NanoCpus: 'int',
   CgroupParent: 'string',
   BlkioWeight: 'uint16',
+  BlkioWeightDevice: { list: 'WeightDevice', fields: { Path: 'string', Weight: 'uint16' } },
+  BlkioDeviceReadBps: THROTTLE_DEVICES,
+  BlkioDeviceWriteBps: THROTTLE_DEVICES,
+  BlkioDeviceReadIOps: THROTTLE_DEVICES,
+  BlkioDeviceWriteIOps: THROTTLE_DEVICES,
   CpuPeriod: 'int',
   CpuQuota: 'int',
   CpuRealtimePeriod: 'int',
@@ -324,8 +344,14 @@ function decodeValue(kind: Kind, value: unknown, where: string): unknown {
     case 'int':
     case 'int?':
     case 'uint16':
+    case 'uint64':
       // JSON.parse has already rounded anything beyond 2^53: refuse rather than guess.
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || (kind === 'uint16' && (value < 0 || value > 65535)))
+      if (
+        typeof value !== 'number' ||
+        !Number.isSafeInteger(value) ||
+        (kind === 'uint16' && (value < 0 || value > 65535)) ||
+        (kind === 'uint64' && value < 0)
+      )
         throw typeError(value, where, goType);
       return value;
     case 'strslice':
@@ -485,6 +511,8 @@ export function validateCreate(req: CreateRequest, host: HostFacts): string[] {
 
   if ((h.BlkioWeight ?? 0) > 0 && host.blkioWeight === false)
     warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
+  if ((h.BlkioWeightDevice ?? []).length > 0 && host.blkioWeight === false)
+    warnings.push('Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.');
   for (const u of h.Ulimits ?? []) validateUlimit(u);
   for (const d of h.Devices ?? []) {
     if (!d.PathOnHost) throw bad('Devices', 'invalid device mapping: PathOnHost is empty');

@@ -340,3 +340,50 @@ describe('the OCI spec dockerd produces', () => {
     validateSpec(s);
   });
 });
+
+describe('blkio options', () => {
+  const blockDevices = { '/dev/vda': { major: 254, minor: 0 }, '/dev/sdb': { major: 8, minor: 16 } };
+  const body = decodeCreateBody({
+    HostConfig: {
+      BlkioWeight: 300,
+      BlkioWeightDevice: [{ Path: '/dev/sdb', Weight: 200 }],
+      BlkioDeviceReadBps: [{ Path: '/dev/vda', Rate: 1048576 }],
+      BlkioDeviceWriteBps: [{ Path: '/dev/sdb', Rate: 2097152 }],
+      BlkioDeviceReadIOps: [{ Path: '/dev/vda', Rate: 100 }],
+      BlkioDeviceWriteIOps: null,
+    },
+  });
+
+  test('weights and throttles by major:minor, as moby stats the paths', () => {
+    const s = spec({}, body.hostConfig, { host: { arch: 'x86_64', kernel: '6.18.0', blockDevices } });
+    assert.deepEqual(s.linux?.resources?.blockIO, {
+      weight: 300,
+      weightDevice: [{ major: 8, minor: 16, weight: 200 }],
+      throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 1048576 }],
+      throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 2097152 }],
+      throttleReadIOPSDevice: [{ major: 254, minor: 0, rate: 100 }],
+    });
+  });
+
+  test('weights are discarded where the host cannot weigh; throttles stay', () => {
+    const s = spec({}, body.hostConfig, { host: { arch: 'x86_64', kernel: '6.18.0', blockDevices, blkioWeight: false } });
+    assert.deepEqual(s.linux?.resources?.blockIO, {
+      weight: 0,
+      throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 1048576 }],
+      throttleWriteBpsDevice: [{ major: 8, minor: 16, rate: 2097152 }],
+      throttleReadIOPSDevice: [{ major: 254, minor: 0, rate: 100 }],
+    });
+  });
+
+  test('the decoder keeps the lists and refuses what Go would', () => {
+    assert.deepEqual(body.hostConfig.BlkioDeviceReadBps, [{ Path: '/dev/vda', Rate: 1048576 }]);
+    assert.equal(body.hostConfig.BlkioDeviceWriteIOps, undefined);
+    assert.throws(() => decodeCreateBody({ HostConfig: { BlkioDeviceReadBps: [{ Path: '/dev/vda', Rate: -1 }] } }), /uint64/);
+    assert.throws(() => decodeCreateBody({ HostConfig: { BlkioWeightDevice: {} } }), /WeightDevice/);
+    // a path the engine found no device number for is refused, not written as 0:0
+    refuses(
+      () => spec({}, body.hostConfig, { host: { arch: 'x86_64', kernel: '6.18.0', blockDevices: {} } }),
+      /no device number for block device '\/dev\/sdb'/,
+    );
+  });
+});

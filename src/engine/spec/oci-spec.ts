@@ -18,7 +18,7 @@ import {
 import type { TargetArch } from '../../runtime/seccomp/arch.js';
 import { type DockerSeccompProfile, dockerProfileToOci } from '../../runtime/seccomp/docker-profile.js';
 import { knownCapabilities, tweakCapabilities } from './caps.js';
-import { type CreateConfig, type HostConfig, ULIMIT_NAMES } from './create-config.js';
+import { type CreateConfig, type HostConfig, type ThrottleDevice, ULIMIT_NAMES } from './create-config.js';
 import { containerEnv, processOf } from './merge.js';
 import { dockerDefaultSeccompProfile } from './seccomp-default.js';
 import { resolveUser } from './user.js';
@@ -122,6 +122,8 @@ export interface SpecInput {
     seccompProfile?: DockerSeccompProfile;
     /** false: the host cannot weigh block I/O and the weight is discarded, as dockerd does. */
     blkioWeight?: boolean;
+    /** major:minor of the block devices the blkio options name, keyed by path (engine/host.ts blockDeviceNumbers). */
+    blockDevices?: Record<string, { major: number; minor: number }>;
     /** AppArmor enabled on the host: the default profile's name (dockerd: "docker-default"). */
     apparmorProfile?: string;
   };
@@ -489,7 +491,7 @@ export function buildSpec(input: SpecInput): Spec {
     devices: rules,
     memory: memoryResources(h),
     cpu: cpuResources(h),
-    blockIO: { weight: host.blkioWeight === false ? 0 : (h.BlkioWeight ?? 0) },
+    blockIO: blockIO(h, host),
   };
   // 0 and negative mean unlimited, and dockerd then writes no pids limit at all.
   if (h.PidsLimit !== undefined && h.PidsLimit !== null && h.PidsLimit > 0) resources.pids = { limit: h.PidsLimit };
@@ -538,4 +540,29 @@ export function buildSpec(input: SpecInput): Spec {
   };
   if (spec.hostname === '') delete spec.hostname;
   return spec;
+}
+
+/** blkio: the weight, and the per-device weights and throttles of --blkio-weight-device and --device-{read,write}-{bps,iops}. */
+function blockIO(h: HostConfig, host: { blkioWeight?: boolean; blockDevices?: Record<string, { major: number; minor: number }> }) {
+  const numbers = (p: string | undefined) => {
+    const d = p === undefined ? undefined : host.blockDevices?.[p];
+    if (!d) throw bad('HostConfig', `no device number for block device '${p ?? ''}'`);
+    return d;
+  };
+  const throttle = (list: ThrottleDevice[] | null | undefined) => (list ?? []).map((t) => ({ ...numbers(t.Path), rate: t.Rate ?? 0 }));
+  const out: NonNullable<Resources['blockIO']> = { weight: host.blkioWeight === false ? 0 : (h.BlkioWeight ?? 0) };
+  // discarded with a warning at create where the host cannot weigh (create-config.ts), as dockerd
+  const weightDevice =
+    host.blkioWeight === false ? [] : (h.BlkioWeightDevice ?? []).map((d) => ({ ...numbers(d.Path), weight: d.Weight ?? 0 }));
+  if (weightDevice.length) out.weightDevice = weightDevice;
+  for (const [key, list] of [
+    ['throttleReadBpsDevice', h.BlkioDeviceReadBps],
+    ['throttleWriteBpsDevice', h.BlkioDeviceWriteBps],
+    ['throttleReadIOPSDevice', h.BlkioDeviceReadIOps],
+    ['throttleWriteIOPSDevice', h.BlkioDeviceWriteIOps],
+  ] as const) {
+    const devices = throttle(list);
+    if (devices.length) out[key] = devices;
+  }
+  return out;
 }
