@@ -367,6 +367,11 @@ const SCENARIOS: Scenario[] = [
         await docker(['inspect', '-f', '{{json .HostConfig.BlkioDeviceReadBps}} {{json .HostConfig.BlkioWeightDevice}}', 'blkio-c'])
       ).stdout;
       await docker(['rm', '-f', 'blkio-c']);
+      // a live update of the weight: discarded with the same warning
+      await docker(run(['-d', '--name', 'blkio-u'], ['sleep', '1000']));
+      Object.assign(obs, res(await docker(['update', '--blkio-weight', '300', 'blkio-u']), 'update'));
+      obs['update.inspect'] = (await docker(['inspect', '-f', '{{.HostConfig.BlkioWeight}}', 'blkio-u'])).stdout;
+      await docker(['rm', '-f', 'blkio-u']);
       // a path that is no device: refused at start by both (their words differ)
       obs['missing.code'] = String((await docker(run(['--rm', '--device-read-bps', '/dev/nosuchdisk:1mb'], ['true']))).code);
       return obs;

@@ -116,12 +116,17 @@ export async function updateContainer(engine: Engine, ref: string, body: UpdateB
     const rec = engine.containers.get(rec0.Id);
     if (rec.State.Status === 'removing' || rec.State.Status === 'dead')
       throw new BerthError('failed-precondition', `Container ${rec.Id} is marked for removal and cannot be "update"`, { object: rec.Id });
+    // as dockerd's verifyPlatformContainerResources on update: a weight nothing can apply is dropped
+    let warnings: string[] = [];
+    if (body.BlkioWeight && engine.host.facts.blkioWeight === false) {
+      warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
+      body = { ...body, BlkioWeight: 0 };
+    }
     const next = updatedHostConfig(rec.HostConfig, body);
     const change = resourceChange(next, body);
-    let warnings: string[] = [];
     if ((rec.State.Status === 'running' || rec.State.Status === 'paused') && Object.keys(change).length) {
       try {
-        warnings = await update(engine.runtimeRoot, rec.Id, change);
+        warnings.push(...(await update(engine.runtimeRoot, rec.Id, change)));
       } catch (err) {
         throw new BerthError('invalid-argument', `Cannot update container ${rec.Id}: ${(err as Error).message}`, {
           object: rec.Id,
