@@ -32,7 +32,10 @@ export async function layerSize(snapshotter: Snapshotter, chainId: string, blobS
     if (isKind(err, 'not-found')) return blobSize;
     throw err;
   }
-  if (!sizes) counted.set(snapshotter, (sizes = new Map()));
+  if (!sizes) {
+    sizes = new Map();
+    counted.set(snapshotter, sizes);
+  }
   sizes.set(chainId, size);
   return size;
 }
