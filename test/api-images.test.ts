@@ -209,6 +209,36 @@ describe('image API with the real clients', { skip }, () => {
     assert.equal(ls.stdout.trim(), '');
   });
 
+  test('docker pull -a, and an API pull without a tag: every tag, as dockerd (one Status line at the end)', async () => {
+    const other = imageOf([busyboxTar(dir)], { docker: true, config: { config: { Cmd: ['sh'], Labels: { 'org.test': 'other' } } } });
+    await putImage(reg, 'alltags', 'a', [img]);
+    await putImage(reg, 'alltags', 'b', [other]);
+    const r = await docker('pull', '-a', `${host}/alltags`);
+    ok(r, 'pull -a');
+    assert.match(r.stdout, /^a: Pulling from alltags$/m);
+    assert.match(r.stdout, /^b: Pulling from alltags$/m);
+    // in the order the registry lists them
+    const listed = ((await (await fetch(`http://${host}/v2/alltags/tags/list`)).json()) as { tags: string[] }).tags;
+    assert.deepEqual(r.stdout.match(/^\w+(?=: Pulling from)/gm), listed, r.stdout);
+    assert.equal(r.stdout.match(/^Digest: /gm)?.length, 2, r.stdout);
+    assert.deepEqual(r.stdout.match(/^Status: .*$/gm), [`Status: Downloaded newer image for ${host}/alltags`]);
+    const tags = await docker('images', '--format', '{{.Tag}}', `${host}/alltags`);
+    assert.deepEqual(tags.stdout.split('\n').filter(Boolean).sort(), ['a', 'b']);
+    const again = await docker('pull', '--all-tags', `${host}/alltags`);
+    ok(again, 'pull -a again');
+    assert.deepEqual(again.stdout.match(/^Status: .*$/gm), [`Status: Image is up to date for ${host}/alltags`]);
+    // the raw API with no tag at all: the same (dockerode's pull('name') gets every tag from dockerd too)
+    const raw = await api('POST', `/v1.41/images/create?fromImage=${encodeURIComponent(`${host}/alltags`)}`);
+    assert.equal(raw.status, 200);
+    assert.match(raw.body, /"status":"Pulling from alltags","id":"a"/);
+    assert.match(raw.body, /"status":"Pulling from alltags","id":"b"/);
+    // a repository with no such name: the registry's 404, before any stream
+    const none = await docker('pull', '-a', `${host}/nosuchrepo`);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /^Error response from daemon: /);
+    ok(await docker('rmi', `${host}/alltags:a`, `${host}/alltags:b`), 'rmi');
+  });
+
   test('a missing tag: a plain 404 with "manifest unknown", exit 1', async () => {
     const r = await docker('pull', `${host}/busybox:nope`);
     assert.equal(r.code, 1);

@@ -45,7 +45,10 @@ export const TAG_TIME_LABEL = 'berth.image.tag-time';
 
 const DIGEST_TAG = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
-/** `fromImage` and `tag` as dockerd's PullImage combines them (a tag may be a digest; none means latest). */
+/**
+ * `fromImage` and `tag` as dockerd's PullImage combines them (a tag may be a digest). With
+ * neither a tag nor a digest dockerd pulls every tag (the route does); this gives `latest`.
+ */
 export function pullReference(fromImage: string, tag: string): Reference {
   const image = fromImage.replace(/:$/, '');
   const ref = parseReference(image);
@@ -177,30 +180,38 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
     }
   };
 
-  const pull = async (req: ApiRequest, res: ApiResponse, fromImage: string): Promise<void> => {
-    let ref: Reference;
-    try {
-      ref = pullReference(fromImage, req.query.get('tag') ?? '');
-    } catch (err) {
-      throw invalid(`invalid reference format: ${(err as Error).message.replace(/^parse reference '.*?': /, '')}`, fromImage);
-    }
+  /**
+   * One reference pulled into `write`'s stream, with dockerd's lines. `quiet`: without its
+   * "Status:" line (a pull of every tag says one at the end). Returns whether it was up to date,
+   * or the error message to end the stream with once the stream exists (before that, throws).
+   */
+  const pullOne = async (
+    req: ApiRequest,
+    ref: Reference,
+    out: { stream?: ProgressStream; open: () => ProgressStream },
+    client: ReturnType<ImageService['registryClient']> | undefined,
+    quiet: boolean,
+  ): Promise<{ upToDate: boolean } | { failed: string }> => {
     const platform = platformOf(req);
-    const auth = registryAuth(req);
-    const client = auth ? svc.registryClient(staticCredentials(auth, ref.domain)) : undefined;
-    let stream: ProgressStream | undefined;
     const progress = new PullProgress((m) => {
-      stream ??= res.progress();
-      stream.write(m);
+      out.stream ??= out.open();
+      out.stream.write(m);
     });
     // the puller names the image in full; dockerd's Status line uses the familiar form
     const full = formatReference(ref);
     const shown = familiar(ref);
-    const onProgress = (e: ProgressEvent) =>
+    let upToDate = false;
+    const onProgress = (e: ProgressEvent) => {
+      if (e.status.startsWith('Status: ')) {
+        upToDate = e.status.startsWith('Status: Image is up to date');
+        if (quiet) return;
+      }
       progress.event(
         e.status.startsWith('Status: ') && e.status.endsWith(` ${full}`)
           ? { ...e, status: `${e.status.slice(0, -full.length)}${shown}` }
           : e,
       );
+    };
     const before = await leaving(full);
     // dockerd lists no layers when the pulled image's ID was already here (see PullProgress)
     const idsBefore = new Set((await local.all()).map((i) => i.id));
@@ -214,17 +225,60 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
       progress.finish(idsBefore.has(result.id));
     } catch (err) {
       const e = pullError(err, ref);
-      if (!stream) throw e;
-      stream.fail(e.message);
-      return;
+      if (!out.stream) throw e;
+      return { failed: e.message };
+    }
+    keepIfLeft(before, full);
+    if (!quiet) publish('pull', shown, familiarName(ref), await local.resolve(full).catch(() => undefined));
+    return { upToDate };
+  };
+
+  const pull = async (req: ApiRequest, res: ApiResponse, fromImage: string): Promise<void> => {
+    const tag = req.query.get('tag') ?? '';
+    let ref: Reference;
+    let named: Reference;
+    try {
+      ref = pullReference(fromImage, tag);
+      named = parseReference(fromImage.replace(/:$/, ''));
+    } catch (err) {
+      throw invalid(`invalid reference format: ${(err as Error).message.replace(/^parse reference '.*?': /, '')}`, fromImage);
+    }
+    const auth = registryAuth(req);
+    const client = auth ? svc.registryClient(staticCredentials(auth, ref.domain)) : undefined;
+    const out: { stream?: ProgressStream; open: () => ProgressStream } = { open: () => res.progress() };
+    try {
+      // dockerd pulls every tag of a name given without a tag or digest (`docker pull -a`; an
+      // API client that sends no tag gets the same)
+      if (!tag && named.tag === undefined && named.digest === undefined) {
+        const lister = client ?? svc.registryClient();
+        let tags: string[];
+        try {
+          tags = await lister.tags(ref);
+        } catch (err) {
+          throw pullError(err, ref);
+        } finally {
+          if (lister !== client) lister.close();
+        }
+        let downloaded = false;
+        for (const t of tags) {
+          const r = await pullOne(req, { domain: ref.domain, path: ref.path, tag: t }, out, client, true);
+          if ('failed' in r) return out.stream!.fail(r.failed);
+          downloaded ||= !r.upToDate;
+        }
+        const shown = familiarName(ref);
+        out.stream ??= out.open();
+        const stream = out.stream;
+        stream.write({ status: downloaded ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}` });
+        publish('pull', shown, shown, undefined);
+        return stream.end();
+      }
+      const r = await pullOne(req, ref, out, client, false);
+      if ('failed' in r) return out.stream!.fail(r.failed);
+      // a pull that found everything still says Digest and Status: the stream exists
+      (out.stream ?? res.progress()).end();
     } finally {
       client?.close();
     }
-    keepIfLeft(before, full);
-    const pulled = await local.resolve(full).catch(() => undefined);
-    publish('pull', shown, familiarName(ref), pulled);
-    // a pull that found everything still says Digest and Status: the stream exists
-    (stream ?? res.progress()).end();
   };
 
   const importImage = async (req: ApiRequest, res: ApiResponse, fromSrc: string): Promise<void> => {

@@ -38,13 +38,6 @@ export async function pullImage(ctx: CliContext, ref: Reference, opts: PullOptio
   await displayProgress(res, opts.out ?? discardOutput());
 }
 
-async function refuseAllTagsOnBerthd(ctx: CliContext): Promise<void> {
-  const client = await ctx.client();
-  const v = await client.json<{ Platform?: { Name?: string } }>('GET', '/version');
-  if (/berth/i.test(v.body?.Platform?.Name ?? ''))
-    throw new CliError('pulling all tags (--all-tags) is not supported by berthd: pull each tag by name');
-}
-
 export const pull: CommandSpec = {
   name: 'pull',
   usage: 'pull [OPTIONS] NAME[:TAG|@DIGEST]',
@@ -63,7 +56,6 @@ export const pull: CommandSpec = {
     const ref = parseCliReference(inv.args[0]!);
     const nameOnly = ref.tag === undefined && ref.digest === undefined;
     if (all && !nameOnly) throw new CliError("tag can't be used with --all-tags/-a");
-    if (all) await refuseAllTagsOnBerthd(ctx);
     if (!all && nameOnly) {
       ref.tag = 'latest';
       if (!quiet) ctx.stdout.write('Using default tag: latest\n');
