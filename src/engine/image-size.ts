@@ -2,13 +2,11 @@
  * Image sizes, one definition for `images`, `image inspect`, `history`, `ps -s` (SizeRootFs),
  * `inspect -s` and `system df`, as dockerd counts them: a layer is the bytes of its unpacked
  * regular files (moby's layer size, summed from the tar's file entries as it unpacks), or its
- * blob's size while it is not unpacked. With a snapshotter whose layers are not apart (native: each is a full copy),
- * the snapshot's own usage stands in.
+ * blob's size while it is not unpacked (src/engine/containers/size.ts ownBytes).
  */
 import { isKind } from '../common/errors.js';
 import type { Snapshotter } from '../snapshots/types.js';
-import { layerDirs } from './containers/rootfs.js';
-import { apparentSize } from './containers/size.js';
+import { ownBytes } from './containers/size.js';
 
 /**
  * Counted once per layer and snapshotter: a chain ID names the same files for as long as any
@@ -22,12 +20,7 @@ export async function layerSize(snapshotter: Snapshotter, chainId: string, blobS
   if (known !== undefined) return known;
   let size: number;
   try {
-    if (snapshotter.name === 'overlayfs') {
-      // a committed overlay snapshot's first layer directory is its own
-      const own = layerDirs(await snapshotter.mounts(chainId))[0];
-      if (own === undefined) return blobSize;
-      size = await apparentSize(own, { regularOnly: true });
-    } else size = (await snapshotter.usage(chainId)).size;
+    size = await ownBytes(snapshotter, chainId, { regularOnly: true });
   } catch (err) {
     if (isKind(err, 'not-found')) return blobSize;
     throw err;

@@ -181,20 +181,22 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
   };
 
   /**
-   * One reference pulled into `write`'s stream, with dockerd's lines. `quiet`: without its
-   * "Status:" line (a pull of every tag says one at the end). Returns whether it was up to date,
-   * or the error message to end the stream with once the stream exists (before that, throws).
+   * One reference pulled, with dockerd's lines, into the response's progress stream (opened at
+   * the first line, kept in `out`). `quiet`: without its "Status:" line (a pull of every tag
+   * says one at the end). Returns whether it was up to date, or, once the stream exists, the
+   * error to end it with (before that, throws: a plain error response).
    */
   const pullOne = async (
     req: ApiRequest,
     ref: Reference,
-    out: { stream?: ProgressStream; open: () => ProgressStream },
+    res: ApiResponse,
+    out: { stream?: ProgressStream },
     client: ReturnType<ImageService['registryClient']> | undefined,
     quiet: boolean,
   ): Promise<{ upToDate: boolean } | { failed: string }> => {
     const platform = platformOf(req);
     const progress = new PullProgress((m) => {
-      out.stream ??= out.open();
+      out.stream ??= res.progress();
       out.stream.write(m);
     });
     // the puller names the image in full; dockerd's Status line uses the familiar form
@@ -245,7 +247,7 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
     }
     const auth = registryAuth(req);
     const client = auth ? svc.registryClient(staticCredentials(auth, ref.domain)) : undefined;
-    const out: { stream?: ProgressStream; open: () => ProgressStream } = { open: () => res.progress() };
+    const out: { stream?: ProgressStream } = {};
     try {
       // dockerd pulls every tag of a name given without a tag or digest (`docker pull -a`; an
       // API client that sends no tag gets the same)
@@ -261,18 +263,17 @@ export const imageRoutes: RouteFactory<ImageRouteDeps> = (deps) => {
         }
         let downloaded = false;
         for (const t of tags) {
-          const r = await pullOne(req, { domain: ref.domain, path: ref.path, tag: t }, out, client, true);
+          const r = await pullOne(req, { domain: ref.domain, path: ref.path, tag: t }, res, out, client, true);
           if ('failed' in r) return out.stream!.fail(r.failed);
           downloaded ||= !r.upToDate;
         }
         const shown = familiarName(ref);
-        out.stream ??= out.open();
-        const stream = out.stream;
+        const stream = out.stream ?? res.progress();
         stream.write({ status: downloaded ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}` });
         publish('pull', shown, shown, undefined);
         return stream.end();
       }
-      const r = await pullOne(req, ref, out, client, false);
+      const r = await pullOne(req, ref, res, out, client, false);
       if ('failed' in r) return out.stream!.fail(r.failed);
       // a pull that found everything still says Digest and Status: the stream exists
       (out.stream ?? res.progress()).end();

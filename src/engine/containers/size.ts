@@ -9,6 +9,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { errnoCode } from '../../common/errors.js';
 import type { Snapshotter } from '../../snapshots/types.js';
 import type { ContainerRecord } from './record.js';
+import { layerDirs } from './rootfs.js';
 
 /**
  * The apparent size of the non-directory entries under `dir`, hard links counted once; with
@@ -46,17 +47,22 @@ export async function apparentSize(dir: string, options: { regularOnly?: boolean
   return total;
 }
 
-/** SizeRw of the container whose rootfs is snapshot `key`: its overlay upperdir, else the snapshotter's usage. */
-export async function writableSize(snapshotter: Snapshotter, key: string): Promise<number> {
-  try {
-    const [m] = await snapshotter.mounts(key);
-    const upper = m?.type === 'overlay' ? m.options.find((o) => o.startsWith('upperdir=')) : undefined;
-    if (upper) return await apparentSize(upper.slice('upperdir='.length));
-    return (await snapshotter.usage(key)).size;
-  } catch {
-    // removed meanwhile, or never had a snapshot: dockerd reports 0 too
-    return 0;
+/**
+ * The bytes of snapshot `key`'s own files. overlayfs keeps each snapshot's files apart: the
+ * first layer directory of its mounts (an active snapshot's upperdir, a committed one's own
+ * lowerdir); with other snapshotters (native: full copies) the snapshot's usage stands in.
+ */
+export async function ownBytes(snapshotter: Snapshotter, key: string, options: { regularOnly?: boolean } = {}): Promise<number> {
+  if (snapshotter.name === 'overlayfs') {
+    const own = layerDirs(await snapshotter.mounts(key))[0];
+    if (own !== undefined) return apparentSize(own, options);
   }
+  return (await snapshotter.usage(key)).size;
+}
+
+/** SizeRw of the container whose rootfs is snapshot `key`; 0 when it is gone or never had one, as dockerd says. */
+export function writableSize(snapshotter: Snapshotter, key: string): Promise<number> {
+  return ownBytes(snapshotter, key).catch(() => 0);
 }
 
 /** SizeRw and SizeRootFs of each record; `imageSize` is asked once per image. */

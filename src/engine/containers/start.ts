@@ -22,7 +22,7 @@ import type { Engine } from '../engine.js';
 import { blockDeviceNumbers, deviceInfo, hostDevices } from '../host.js';
 import { ShimClient } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
-import { buildSpec, mountPoints, specMounts } from '../spec/index.js';
+import { blkioDevicePaths, buildSpec, mountPoints, specMounts } from '../spec/index.js';
 import { attachVolumes, detachVolumes, ociMounts } from '../volumes/index.js';
 import { applyInit, findInit } from './init.js';
 import { follow } from './monitor.js';
@@ -86,11 +86,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
         ...(engine.host.lastCap === undefined ? {} : { lastCap: engine.host.lastCap }),
         ...(h.Privileged ? { devices: hostDevices() } : {}),
         deviceInfo: deviceInfo((h.Devices ?? []).map((d) => d.PathOnHost)),
-        blockDevices: blockDeviceNumbers(
-          [h.BlkioWeightDevice, h.BlkioDeviceReadBps, h.BlkioDeviceWriteBps, h.BlkioDeviceReadIOps, h.BlkioDeviceWriteIOps].flatMap((l) =>
-            (l ?? []).map((d) => d.Path ?? ''),
-          ),
-        ),
+        blockDevices: blockDeviceNumbers(blkioDevicePaths(h)),
         ...(engine.options.defaultUlimits ? { defaultUlimits: engine.options.defaultUlimits } : {}),
       },
       namespacePath: (other, type) => {

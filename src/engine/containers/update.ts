@@ -117,7 +117,7 @@ export async function updateContainer(engine: Engine, ref: string, body: UpdateB
     if (rec.State.Status === 'removing' || rec.State.Status === 'dead')
       throw new BerthError('failed-precondition', `Container ${rec.Id} is marked for removal and cannot be "update"`, { object: rec.Id });
     // as dockerd's verifyPlatformContainerResources on update: a weight nothing can apply is dropped
-    let warnings: string[] = [];
+    const warnings: string[] = [];
     if (body.BlkioWeight && engine.host.facts.blkioWeight === false) {
       warnings.push('Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.');
       body = { ...body, BlkioWeight: 0 };

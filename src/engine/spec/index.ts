@@ -17,6 +17,7 @@ export {
 } from './create-config.js';
 export { cleanPath, containerEnv, DEFAULT_PATH, type MergeInput, mergeConfig, processOf, replaceOrAppendEnv } from './merge.js';
 export {
+  blkioDevicePaths,
   buildSpec,
   DEFAULT_MASKED_PATHS,
   DEFAULT_READONLY_PATHS,

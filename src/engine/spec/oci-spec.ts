@@ -542,6 +542,13 @@ export function buildSpec(input: SpecInput): Spec {
   return spec;
 }
 
+/** The block device paths the blkio options name (the engine stats them: `host.blockDevices`). */
+export function blkioDevicePaths(h: HostConfig): string[] {
+  return [h.BlkioWeightDevice, h.BlkioDeviceReadBps, h.BlkioDeviceWriteBps, h.BlkioDeviceReadIOps, h.BlkioDeviceWriteIOps].flatMap((l) =>
+    (l ?? []).map((d) => d.Path ?? ''),
+  );
+}
+
 /** blkio: the weight, and the per-device weights and throttles of --blkio-weight-device and --device-{read,write}-{bps,iops}. */
 function blockIO(h: HostConfig, host: { blkioWeight?: boolean; blockDevices?: Record<string, { major: number; minor: number }> }) {
   const numbers = (p: string | undefined) => {
