@@ -2,7 +2,7 @@
  * Pull benchmark driver (bench/pull.sh runs it): a one-layer image (one random file of SIZE_MB)
  * and a 5-layer image (four random files and one layer of small files) in a local
  * docker-registry, pulled by
- *   berth   ImageService.pull in this process: download + verify + unpack into overlay snapshots
+ *   berth   ImageService.pull in a process of its own (bench/pull-one.ts): download + verify + unpack into overlay snapshots
  *   skopeo  skopeo copy docker://… oci:…          download + verify only
  *   dockerd docker pull against Debian's dockerd (its own data-root, exec-root and socket)
  * plus the machine's limits on the one-layer image's layer: sha256sum, gzip -d, tar -x.
@@ -19,7 +19,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { openImageService } from '../src/images/service.js';
 import { imageOf, putImage } from '../test/helpers/images.js';
 import { startRegistry, tarOf } from '../test/helpers/registry.js';
 import { type FreshFs, freshFs } from './fresh-fs.js';
@@ -58,8 +57,9 @@ try {
   console.error(`building ${RUNS} pair(s) of images (${SIZE_MB} MiB)…`);
   const part = Math.max(1, Math.floor(SIZE_MB / 5)) << 20;
   const sizes = { 'one layer': 0, '5 layers': 0 };
-  let big: Buffer = Buffer.alloc(0);
-  let bigLayer: Buffer = Buffer.alloc(0);
+  // the one-layer image's layer, for the limits below: on disk, not in this process (see below)
+  const layerFile = join(work, 'layer.tar.gz');
+  const tarFile = join(work, 'layer.tar');
   for (let i = 0; i < RUNS; i++) {
     const tar = tarOf({ 'random.bin': randomBytes(SIZE_MB << 20) });
     const one = imageOf([tar]);
@@ -69,8 +69,12 @@ try {
     await putImage(reg, `bench/five${i}`, 'v1', [five]);
     sizes['one layer'] = one.layers[0]!.size;
     sizes['5 layers'] = five.layers.reduce((a, l) => a + l.size, 0);
-    if (i === 0) [big, bigLayer] = [tar, one.layers[0]!.bytes];
+    if (i === 0) {
+      writeFileSync(layerFile, one.layers[0]!.bytes);
+      writeFileSync(tarFile, tar);
+    }
   }
+
   const images = { 'one layer': (i: number) => `${reg.host}/bench/one${i}:v1`, '5 layers': (i: number) => `${reg.host}/bench/five${i}:v1` };
 
   // dockerd, on its own everything; stopped by PID below
@@ -105,10 +109,11 @@ try {
     for (let i = 0; i < RUNS; i++) {
       const ref = refOf(i);
       const root = join(dest, `berth-${label === 'one layer' ? 'one' : 'five'}-${i}`);
-      const svc = await openImageService({ root });
       await settle();
-      cell.berth!.push(await time(() => svc.pull(ref, { speculate: process.env.SPECULATE !== '0' })));
-      await svc[Symbol.asyncDispose]();
+      // in a process of its own, the size of a daemon's (see bench/pull-one.ts), timed there
+      const out = await run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'pull-one.ts'), root, ref]);
+      if (process.env.PROGRESS) console.error(out.stderr);
+      cell.berth!.push((JSON.parse(out.stdout) as { ms: number }).ms);
       if (which('skopeo')) {
         const out = join(dest, `skopeo-${label === 'one layer' ? 'one' : 'five'}-${i}`);
         await settle();
@@ -132,16 +137,13 @@ try {
   }
 
   // the machine's limits on the one-layer image's layer
-  const layerFile = join(work, 'layer.tar.gz');
-  writeFileSync(layerFile, bigLayer);
-  writeFileSync(join(work, 'layer.tar'), big);
   const limits: Record<string, number[]> = { sha256sum: [], 'gzip -d': [], 'tar -x': [] };
   for (let i = 0; i < RUNS; i++) {
     limits.sha256sum!.push(await time(() => run('sha256sum', [layerFile])));
     limits['gzip -d']!.push(await time(() => run('sh', ['-c', `gzip -dc < ${layerFile} > /dev/null`])));
     const x = join(dest, `x${i}`);
     mkdirSync(x);
-    limits['tar -x']!.push(await time(() => run('tar', ['-xf', join(work, 'layer.tar'), '-C', x])));
+    limits['tar -x']!.push(await time(() => run('tar', ['-xf', tarFile, '-C', x])));
     rmSync(x, { recursive: true, force: true });
   }
 

@@ -29,7 +29,7 @@ cd "$(dirname "$0")/.."
 #   openssl              keys and certificates for the registry's token-auth tests
 #   zstd pigz isal       zstd layers (zstd -dc), and the peers' decompressors; igzip (isal) is used
 #                        for gzip layers when present, as containerd does
-#   libssl-dev           libcrypto for berth-unpack's sha256 of the uncompressed layer (SHA-NI)
+#   libssl-dev           libcrypto for the sha256 of berth-unpack (uncompressed layer) and berth-ingest (blob), SHA-NI
 #   musl-tools           musl-gcc: berth-shim is linked statically against musl (one shim per
 #                        container: ~200 kB RSS against ~770 kB static glibc, 1.6 MB dynamic)
 #   tini                 /usr/bin/tini-static: berthd's `docker run --init` (bind-mounted at

@@ -9,14 +9,14 @@
  * trusted.overlay.*, file times; directory times when they come from the archive).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { describe, type TestContext, test } from 'node:test';
 import { applyLayer } from '../src/archive/apply.js';
-import type { ApplyLayer } from '../src/archive/types.js';
+import { type ApplyLayer, isFeed } from '../src/archive/types.js';
 import type { ImageService } from '../src/images/service.js';
 import { chainIds } from '../src/oci/image.js';
 import { imageOf, putImage, testService } from './helpers/images.js';
@@ -221,13 +221,18 @@ describe('applied as it downloads', { skip }, () => {
     const { gate, release } = timedGate(t);
     const failing: ApplyLayer = async (input, options) => {
       const speculative = options.recordLookups === true;
-      const streamed = input instanceof Readable;
+      const streamed = isFeed(input);
       calls.push({ diffId: options.expectedDiffId ?? '', speculative, streamed });
       if (options.expectedDiffId === diffIds[0] && !speculative) await gate;
       if (speculative) {
-        // read a little, then fail as a broken helper would, with the download still going
+        // a process that reads a little and dies, as a broken helper would, with the download still going
         try {
-          for await (const _ of input as AsyncIterable<Buffer>) break;
+          if (!isFeed(input)) throw new Error('not fed from the download');
+          const helper = spawn('sh', ['-c', 'head -c 1 >/dev/null; exit 3'], { stdio: ['pipe', 'ignore', 'ignore'] });
+          const stdin = helper.stdin;
+          stdin.on('error', () => {});
+          input.attach({ stdin, pipe: true, check: () => {}, abort: () => helper.kill('SIGKILL') });
+          await once(helper, 'close');
           throw new Error('the helper died');
         } finally {
           if (++failed === 4) release();

@@ -21,7 +21,7 @@ import { createGunzip } from 'node:zlib';
 import { BerthError, type ErrorKind } from '../common/errors.js';
 import { drainOrClose } from '../common/streams.js';
 import type { Compression } from '../oci/image.js';
-import type { ApplyInput, ApplyLayer, ApplyOptions, ApplyResult } from './types.js';
+import { type ApplyFeed, type ApplyInput, type ApplyLayer, type ApplyOptions, type ApplyResult, isFeed } from './types.js';
 
 /**
  * After a speculative apply (`recordLookups`): true when the lower layers `parents` (top first)
@@ -52,13 +52,17 @@ export async function checkLookups(lookups: string[], parents: string[], options
   return stdout.trim() === 'absent';
 }
 
-/** Finds the helper next to the bundle (dist/ → native/build/) or in the source tree. */
-export function unpackPath(): string {
+/** Finds a helper of the image library next to the bundle (dist/ → native/build/) or in the source tree. */
+export function helperPath(name: 'berth-unpack' | 'berth-ingest'): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [path.join(here, '../native/build/berth-unpack'), path.join(here, '../../native/build/berth-unpack')]) {
+  for (const candidate of [path.join(here, '../native/build', name), path.join(here, '../../native/build', name)]) {
     if (existsSync(candidate)) return candidate;
   }
-  throw new BerthError('not-found', `find 'berth-unpack': not built (run 'npm run build')`, { object: 'berth-unpack' });
+  throw new BerthError('not-found', `find '${name}': not built (run 'npm run build')`, { object: name });
+}
+
+export function unpackPath(): string {
+  return helperPath('berth-unpack');
 }
 
 let igzipCache: string | null | undefined;
@@ -180,6 +184,7 @@ export const applyLayer: ApplyLayer = async (source: ApplyInput, options: ApplyO
   }
   const tool = compression === 'zstd' ? 'zstd' : compression === 'gzip' && options.gzip !== 'zlib' ? findIgzip() : null;
   if (source instanceof Readable) return applyStream(source, undefined, tool, options, fail);
+  if (isFeed(source)) return applyStream(undefined, undefined, tool, options, fail, source);
   // A file: the first child reads it through its own descriptor (no copy through Node). Its
   // first bytes are checked against the media type here, with a pread that leaves the offset at 0.
   let fh: FileHandle;
@@ -216,13 +221,14 @@ function checkHead(head: Buffer, compression: Compression, fail: (kind: ErrorKin
   }
 }
 
-/** Runs the children on `input` (pumped by Node) or on `fd` (the first child's stdin). */
+/** Runs the children on `input` (pumped by Node), on `fd` (the first child's stdin) or on what `feed` writes. */
 async function applyStream(
   input: Readable | undefined,
   fd: number | undefined,
   tool: string | null,
   options: ApplyOptions,
   fail: (kind: ErrorKind, message: string, cause?: unknown) => BerthError,
+  feed?: ApplyFeed,
 ): Promise<ApplyResult> {
   const { compression, target } = options;
 
@@ -304,6 +310,27 @@ async function applyStream(
 
   let inputError: unknown;
   let pumped = false;
+  if (feed && sink) {
+    const port = sink;
+    feed.attach({
+      stdin: port,
+      // Node's zlib is not a pipe: then the feeder writes here itself
+      pipe: gunzip === undefined,
+      check: (head) => {
+        try {
+          check(head);
+        } catch {
+          killAll();
+        }
+      },
+      abort: (reason) => {
+        inputError ??= reason;
+        // the helper must not apply a truncated layer as if it were whole
+        killAll();
+        port.destroy();
+      },
+    });
+  }
   // a helper that stops early (a refused entry) stops the feeding too: nothing else would
   void helper.exited.then(() => {
     if (!pumped) {
@@ -313,8 +340,11 @@ async function applyStream(
   });
   try {
     try {
-      if (input && sink) await pump(input, sink, check);
-      pumped = true;
+      // a feed is written by the caller: until the helper exits, its stdin stays open
+      if (input && sink) {
+        await pump(input, sink, check);
+        pumped = true;
+      }
     } catch (err) {
       inputError = err;
       // the helper must not apply a truncated layer as if it were whole
@@ -329,7 +359,8 @@ async function applyStream(
     // a decompressor that fails truncates the stream: blame it, not the helper's "unexpected end";
     // one that fails because the helper stopped reading (EPIPE) is not the cause
     const truncated = !helperError || /unexpected end/.test(helperError.message);
-    if (decompressor && decompExit && decompExit.code !== 0 && truncated) {
+    // (a decompressor we killed because the input failed is not the cause either)
+    if (decompressor && decompExit && decompExit.code !== 0 && truncated && !inputError) {
       const why = decompressor.stderr.trim().split('\n').at(-1) || `exit ${decompExit.code ?? decompExit.signal}`;
       throw fail('unavailable', `${decompressor.name} -dc failed: ${why}`);
     }

@@ -5,7 +5,7 @@
  * string checks. Diff walks an overlay upperdir (or compares two trees) and writes a
  * reproducible OCI layer.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Compression } from '../oci/image.js';
 
 export interface ApplyTarget {
@@ -54,11 +54,40 @@ export interface ApplyResult {
   lookups?: string[];
 }
 
+/** What a fed apply hands its feeder (see ApplyFeed). */
+export interface FeedPort {
+  /** where the layer's bytes go; the feeder ends it (or closes it, by handing it to a process) */
+  stdin: Writable;
+  /** true when `stdin` is a pipe to apply's first process, which the feeder may hand to a process of its own */
+  pipe: boolean;
+  /**
+   * To be called with the layer's first bytes (at least 4, or all there are): on a mismatch with
+   * the media type, apply stops and fails with the message a stream input would give.
+   */
+  check(head: Buffer): void;
+  /** The feeder failed: apply kills its processes and fails with `read: <reason>`, not applying a truncated layer. */
+  abort(reason: Error): void;
+}
+
 /**
- * The layer's bytes: a stream, or a file (a committed blob) that the decompressor or the helper
- * then reads itself, without the bytes passing through Node.
+ * Input written by the caller, as it arrives: apply calls `attach` once its first process runs.
+ * The feeder may hand `stdin` to another process (a pull's berth-ingest writes the blob and this
+ * copy), so the bytes never pass through Node. `attach` is never called when apply fails first.
  */
-export type ApplyInput = Readable | { file: string };
+export interface ApplyFeed {
+  readonly kind: 'feed';
+  attach(port: FeedPort): void;
+}
+
+/**
+ * The layer's bytes: a stream, a file (a committed blob) that the decompressor or the helper
+ * then reads itself, without the bytes passing through Node, or a feed.
+ */
+export type ApplyInput = Readable | { file: string } | ApplyFeed;
+
+export function isFeed(input: ApplyInput): input is ApplyFeed {
+  return (input as ApplyFeed).kind === 'feed';
+}
 
 export type ApplyLayer = (input: ApplyInput, options: ApplyOptions) => Promise<ApplyResult>;
 

@@ -1,5 +1,6 @@
 /** Small file helpers with crash-safe semantics. */
 import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { fromErrno } from './errors.js';
 
@@ -60,5 +61,19 @@ export function writeFileAtomic(file: string, data: string, opts: AtomicWriteOpt
       // never created, or already renamed
     }
     throw fromErrno('write', file, err);
+  }
+}
+
+/**
+ * Makes the renames and creations in `dir` durable (before a row that depends on them commits).
+ * On the thread pool: a directory's fsync waits for the journal (5–30 ms under a pull's writes),
+ * which berthd's event loop must not.
+ */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

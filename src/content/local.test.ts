@@ -715,3 +715,47 @@ test('SIGKILL at random points of a stream of commits: every row names a whole b
     for (const st of await store.listStatuses()) assert.ok(st.offset <= st.total, 'an ingest never holds more than its total');
   }
 });
+
+test('lend and adopt: a borrower writes the data file, the writer commits what it reports', async (t) => {
+  const { store } = fixture(t);
+  const [b, digest] = content(300_000);
+  const w = await store.writer({ ref: 'lent', expected: digest, total: b.length });
+  const fd = w.lend?.();
+  assert.equal(typeof fd, 'number');
+  // while lent, the writer takes nothing itself
+  await rejectsKind(w.write(b.subarray(0, 1)), 'failed-precondition', /lent to another writer/);
+  await rejectsKind(w.commit(b.length, digest), 'failed-precondition', /lent/);
+  assert.throws(() => w.lend?.(), /lent to another writer/);
+  writeFileSync(`/proc/self/fd/${fd}`, b);
+  w.adopt?.(b.length, digest);
+  assert.equal(w.digest(), digest);
+  assert.equal(w.status().offset, b.length);
+  // adopted bytes are the whole blob: no more writes
+  await rejectsKind(w.write(b.subarray(0, 1)), 'failed-precondition', /written by another writer/);
+  await w.commit(b.length, digest);
+  assert.deepEqual(await store.readAll(digest), b);
+});
+
+test('lend: only an empty ingest; a loan given up resumes; a wrong report fails the commit', async (t) => {
+  const { store } = fixture(t);
+  const [b, digest] = content(200_000);
+  const w = await store.writer({ ref: 'resumed', expected: digest, total: b.length });
+  await w.write(b.subarray(0, 1000));
+  assert.throws(() => w.lend?.(), /1000 bytes are written already/);
+  await w.truncate(0);
+  const fd = w.lend?.() as number;
+  // the borrower writes a prefix and dies: no adopt, the writer is closed
+  writeFileSync(`/proc/self/fd/${fd}`, b.subarray(0, 5000));
+  assert.throws(() => w.adopt?.(5000, 'sha256:nope'), /digest/);
+  await w.close();
+  // the next writer re-hashes the prefix and goes on from it
+  const w2 = await store.writer({ ref: 'resumed', expected: digest, total: b.length });
+  assert.equal(w2.status().offset, 5000);
+  assert.equal(w2.digest(), sha(b.subarray(0, 5000)));
+  await w2.truncate(0);
+  // a borrower that reports a size the file does not have: the commit says so, and commits nothing
+  w2.lend?.();
+  w2.adopt?.(b.length, digest);
+  await assert.rejects(w2.commit(b.length, digest), /commit ingest 'resumed': data holds 0 bytes, 200000 were written/);
+  await rejectsKind(store.info(digest), 'not-found');
+});

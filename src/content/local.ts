@@ -23,7 +23,7 @@ import { type FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } f
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, errnoCode, exists, fromErrno, invalid, notFound, precondition } from '../common/errors.js';
-import { uniqueName, writeFileAtomic } from '../common/fs.js';
+import { syncDir, uniqueName, writeFileAtomic } from '../common/fs.js';
 import { lockNamed, type NamedLock } from '../common/lock.js';
 import { type Db, parseLabels } from '../metadata/db.js';
 import { assertDigest, digestHex } from '../oci/image.js';
@@ -89,15 +89,6 @@ function readMs(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** What the store knows of one ingest directory, read without taking its lock. */
@@ -606,7 +597,30 @@ class LocalWriter implements Writer {
   }
 
   digest(): string {
-    return `sha256:${this.hash.copy().digest('hex')}`;
+    return this.adopted ?? `sha256:${this.hash.copy().digest('hex')}`;
+  }
+
+  /** the data file is written by a borrower (see Writer.lend) */
+  private lent = false;
+  /** the digest a borrower reported for what it wrote; no writes after it */
+  private adopted: string | undefined;
+
+  lend(): number {
+    this.check('lend');
+    if (this.offset !== 0 || this.adopted !== undefined) {
+      throw precondition(`lend ingest '${this.ref}': ${this.offset} bytes are written already`, this.ref);
+    }
+    this.lent = true;
+    return this.fh.fd;
+  }
+
+  adopt(length: number, digest: string): void {
+    if (!this.lent) throw precondition(`adopt ingest '${this.ref}': the data file is not lent`, this.ref);
+    assertDigest(digest, 'adopted digest');
+    this.lent = false;
+    this.adopted = digest;
+    this.offset = length;
+    this.updatedAt = Date.now();
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -619,6 +633,7 @@ class LocalWriter implements Writer {
   private check(verb: string): void {
     if (this.state !== 'open') throw precondition(`${verb} ingest '${this.ref}': the writer is ${this.state}`, this.ref);
     if (this.ending) throw precondition(`${verb} ingest '${this.ref}': the writer is being ${this.ending}`, this.ref);
+    if (this.lent) throw precondition(`${verb} ingest '${this.ref}': the data file is lent to another writer`, this.ref);
   }
 
   /** The first I/O failure: every queued operation after it fails too (offsets would be wrong). */
@@ -647,6 +662,7 @@ class LocalWriter implements Writer {
   write(chunk: Uint8Array): Promise<void> {
     try {
       this.check('write');
+      if (this.adopted !== undefined) throw precondition(`write ingest '${this.ref}': the data was written by another writer`, this.ref);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -681,6 +697,7 @@ class LocalWriter implements Writer {
       return Promise.reject(err);
     }
     this.hash = createHash('sha256');
+    this.adopted = undefined;
     this.offset = 0;
     this.unflushed = 0;
     this.updatedAt = Date.now();
@@ -743,7 +760,7 @@ class LocalWriter implements Writer {
       }
       try {
         await rename(path.join(this.dir, 'data'), target);
-        await fsyncDir(this.store.blobsDir);
+        await syncDir(this.store.blobsDir);
         this.store.insertRow(digest, length, labels);
       } catch (err) {
         // the ingest may have lost its data to blobs/: a later writer starts from what is left,

@@ -53,6 +53,18 @@ export interface Writer extends AsyncDisposable {
   commit(size: number, expected: string, options?: { labels?: Record<string, string> }): Promise<void>;
   /** Releases the ref without removing the partial data (a later writer resumes it). */
   close(): Promise<void>;
+  /**
+   * Lends the data file to a process that writes the blob from its first byte (berth-ingest):
+   * its descriptor, open until `adopt` or `close`. Only while nothing is written; until `adopt`
+   * the writer takes no write, truncate or commit. Optional: a store may not have files.
+   */
+  lend?(): number;
+  /**
+   * Ends the loan: the borrower wrote `length` bytes that hash to `digest`. After it, commit
+   * (which checks the file's size) or truncate; no more writes. Without it, only close: a later
+   * writer re-hashes whatever the borrower left.
+   */
+  adopt?(length: number, digest: string): void;
 }
 
 export interface Ingester {

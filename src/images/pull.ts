@@ -3,7 +3,8 @@
  * config and the layers in parallel (3 at a time). Each layer's bytes go, as they arrive, both
  * into the content store's ingest (which verifies the compressed digest and size at commit) and
  * into apply (decompress, untar into an active snapshot on the parent chain, check the diff_id),
- * with no temporary copy read back. Layer i is committed (as its chain ID) only after layer i−1.
+ * with no temporary copy read back; a berth-ingest process does both, so that Node only moves
+ * the socket's bytes (blob-sink.ts). Layer i is committed (as its chain ID) only after layer i−1.
  *
  * When a layer's parent is not committed yet as its download starts (an earlier layer is still
  * downloading), and `speculate` is not turned off, its bytes go just as well into an apply: a
@@ -24,12 +25,11 @@
  * Concurrent pulls in one process share work: a layer (by chain ID) and a manifest (by digest)
  * are fetched once, and every waiting pull sees the progress.
  */
-import { PassThrough, type Readable } from 'node:stream';
 import { BerthError, isKind } from '../common/errors.js';
-import { drainOrClose } from '../common/streams.js';
 import type { ContentStore, Writer } from '../content/types.js';
 import type { Reference, Resolver } from '../distribution/types.js';
 import { type Descriptor, type Platform, sha256Digest } from '../oci/image.js';
+import { ApplyTee, type BlobSink, feedFromStore, IngestHelper, NodeSink } from './blob-sink.js';
 import { contentResource, type ImageDeps, ingestResource, snapshotResource } from './deps.js';
 import { type ActiveLease, withLease } from './lease.js';
 import {
@@ -105,61 +105,12 @@ interface Flight<T> {
   sinks: Set<ProgressSink>;
 }
 
-/** bytes per ingest write and apply feed (see #download) */
-const BATCH = 1 << 20;
-
-/**
- * What a tee into apply buffers before the download waits for apply: enough that a layer of
- * small files (whose apply is slower than its download) does not hold its download slot, and
- * so the other layers' downloads, while the kernel creates its files.
- */
-const TEE_BUFFER = 8 << 20;
-
 const RETRYABLE_KINDS = new Set(['unavailable', 'internal']);
 
 function retryable(err: unknown): boolean {
   if (err instanceof BerthError) return RETRYABLE_KINDS.has(err.kind) && !isKind(err, 'invalid-argument');
   const code = (err as NodeJS.ErrnoException)?.code;
   return code !== 'ABORT_ERR';
-}
-
-/**
- * An apply fed as the bytes arrive. `required`: its failure fails the download (the apply on
- * the committed parent); otherwise (a speculative apply) the download goes on without it.
- */
-interface Tee {
-  sink: PassThrough;
-  required: boolean;
-}
-
-/** Writes to a stream with backpressure, failing when the consumer failed. */
-async function feed(sink: PassThrough, chunk: Buffer): Promise<void> {
-  if (sink.destroyed) throw sink.errored ?? new Error('apply stopped reading');
-  if (!sink.write(chunk)) await drainOrClose(sink);
-  if (sink.destroyed) throw sink.errored ?? new Error('apply stopped reading');
-}
-
-/**
- * The stream apply reads from: batches (see BATCH) handed over one by one, as written. A byte
- * stream would hand its reader everything buffered at once, concatenated: a copy of every byte
- * whenever apply is behind, which is exactly when the buffer is useful.
- */
-function teeSink(size: number): PassThrough {
-  return new PassThrough({
-    readableObjectMode: true,
-    readableHighWaterMark: Math.max(1, Math.ceil(Math.min(size, TEE_BUFFER) / BATCH)),
-    writableHighWaterMark: BATCH,
-  });
-}
-
-/** Feeds a tee: a speculative one that stopped reading is left behind, a required one fails the download. */
-async function feedTee(tee: Tee, chunk: Buffer): Promise<void> {
-  if (!tee.required && tee.sink.destroyed) return;
-  try {
-    await feed(tee.sink, chunk);
-  } catch (err) {
-    if (tee.required) throw err;
-  }
 }
 
 export class Puller {
@@ -479,9 +430,10 @@ export class Puller {
         // speculatively where the snapshotter can adopt, else nowhere (see the file comment)
         const onParent = !applied && parentReady();
         const ahead = !applied && !onParent && speculating;
-        const tee: Tee | undefined = onParent || ahead ? { sink: teeSink(layer.desc.size), required: onParent } : undefined;
-        const applying = onParent ? applyLayerSnapshot(applyArgs, tee!.sink) : undefined;
-        const aheadApply = ahead ? applySpeculative(applyArgs, tee!.sink) : undefined;
+        const tee = onParent || ahead ? new ApplyTee(onParent) : undefined;
+        const applying = onParent ? applyLayerSnapshot(applyArgs, tee!) : undefined;
+        const aheadApply = ahead ? applySpeculative(applyArgs, tee!) : undefined;
+        tee?.watch((applying ?? aheadApply)!);
         // a failed download must not leave apply waiting, nor an unhandled rejection behind
         applying?.catch(() => {});
         aheadApply?.catch(() => {});
@@ -490,7 +442,7 @@ export class Puller {
           releaseOnce();
           if (tee) {
             if (teed) {
-              tee.sink.end();
+              tee.end();
               emit({ id, status: 'Extracting', current: layer.desc.size, total: layer.desc.size });
               if (applying) {
                 await applying;
@@ -503,13 +455,13 @@ export class Puller {
               }
             } else {
               // the ingest resumed from an earlier process: apply reads the whole blob below
-              tee.sink.destroy(new Error('resumed download: applying from the content store'));
+              tee.abort(new Error('resumed download: applying from the content store'));
               await applying?.catch(() => {});
               await aheadApply?.catch(() => {});
             }
           }
         } catch (err) {
-          tee?.sink.destroy(err as Error);
+          tee?.abort(err as Error);
           await applying?.catch(() => {});
           const s = await aheadApply?.catch(() => undefined);
           if (s) await snapshotter.remove(s.key).catch(() => {});
@@ -559,9 +511,9 @@ export class Puller {
 
   /**
    * Fetches `desc` into the content store, resuming a partial ingest with Range and retrying
-   * (with Range from the ingest's offset) on transient failures. Every byte also goes to `tee`
-   * when given; returns false when it could not (the ingest already held a prefix from an
-   * earlier process, which `tee` never saw).
+   * (with Range from the bytes received) on transient failures. Every byte also goes to `tee`
+   * when given (through berth-ingest where it can: see blob-sink.ts); returns false when it
+   * could not (the ingest already held a prefix from an earlier process, which `tee` never saw).
    */
   async #download(
     desc: Descriptor,
@@ -570,7 +522,7 @@ export class Puller {
     source: { key: string; repo: string },
     options: PullOptions,
     emit: ProgressSink,
-    tee: Tee | undefined,
+    tee: ApplyTee | undefined,
     /** called once every byte is in, before the digest check and the ingest's fsync */
     onFetched: () => void = () => {},
   ): Promise<boolean> {
@@ -581,78 +533,65 @@ export class Puller {
     const w = await this.#openWriter(ref, desc);
     if (w === undefined) {
       // committed meanwhile by another process: feed the tee from the stored blob
-      if (tee) await pipeInto(content.reader(desc.digest), tee);
+      if (tee) await feedFromStore(content.reader(desc.digest) as AsyncIterable<Buffer> & { destroy(): void }, tee);
       return true;
     }
+    let sink: BlobSink | undefined;
+    let fetched = false;
     try {
-      let offset = w.status().offset;
-      if (offset > desc.size) {
-        await w.truncate(0);
-        offset = 0;
-      }
-      const teed = tee !== undefined && offset === 0;
+      if (w.status().offset > desc.size) await w.truncate(0);
+      const teed = tee !== undefined && w.status().offset === 0;
+      // apply's stdin once it runs (undefined when it failed first)
+      const port = teed ? await tee.attached : undefined;
+      sink = IngestHelper.fits(w, port) ? new IngestHelper(w, desc.digest, port) : new NodeSink(w, teed ? tee : undefined, port);
       const attempts = Math.max(1, options.attempts ?? 5);
       let delay = options.retryDelayMs ?? 1000;
       let lastEmit = 0;
       for (let attempt = 1; ; attempt++) {
         try {
-          if (offset < desc.size) {
-            const fetchOpts: { offset?: number; signal?: AbortSignal } = { offset };
+          if (sink.received < desc.size) {
+            const fetchOpts: { offset?: number; signal?: AbortSignal } = { offset: sink.received };
             if (options.signal) fetchOpts.signal = options.signal;
             const stream = await fetcher.fetch(desc, fetchOpts);
-            // The socket hands over 64 KiB at a time; the ingest write (a thread-pool round trip)
-            // and apply's pipe take them in batches of BATCH bytes: fewer calls, same bytes.
-            let pending: Buffer[] = [];
-            let pendingBytes = 0;
-            const flush = async () => {
-              const batch = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-              pending = [];
-              pendingBytes = 0;
-              // the disk write and apply's read run side by side: neither waits for the other's batch
-              if (teed) await Promise.all([w.write(batch), feedTee(tee, batch)]);
-              else await w.write(batch);
-              offset += batch.length;
-              const now = Date.now();
-              if (now - lastEmit > 100 || offset === desc.size) {
-                lastEmit = now;
-                emit({ id, status: 'Downloading', current: offset, total: desc.size });
-              }
-            };
             try {
               for await (const chunk of stream as AsyncIterable<Buffer>) {
-                if (offset + pendingBytes + chunk.length > desc.size) {
+                if (sink.received + chunk.length > desc.size) {
                   stream.destroy();
-                  pending = [];
-                  pendingBytes = 0;
                   throw new BerthError(
                     'invalid-argument',
                     `blob '${desc.digest}': more than the ${desc.size} bytes its descriptor declares`,
                   );
                 }
-                pending.push(chunk);
-                pendingBytes += chunk.length;
-                if (pendingBytes >= BATCH) await flush();
+                if (teed) tee.sniff(chunk);
+                await sink.write(chunk);
+                if (teed && tee.mustStop()) throw tee.failed;
+                const now = Date.now();
+                if (now - lastEmit > 100 || sink.received === desc.size) {
+                  lastEmit = now;
+                  emit({ id, status: 'Downloading', current: sink.received, total: desc.size });
+                }
               }
             } finally {
               // bytes received before a cut connection are a good prefix: keep them, so the retry's Range starts after them
-              if (pendingBytes > 0) await flush();
+              await sink.flush();
             }
           }
-          if (offset !== desc.size) {
-            throw new BerthError('unavailable', `blob '${desc.digest}': short read: ${offset} of ${desc.size} bytes`);
+          if (sink.received !== desc.size) {
+            throw new BerthError('unavailable', `blob '${desc.digest}': short read: ${sink.received} of ${desc.size} bytes`);
           }
           break;
         } catch (err) {
           // once apply has stopped, the bytes it saw cannot be replayed into it
-          if (attempt >= attempts || !retryable(err) || options.signal?.aborted || (teed && tee.required && tee.sink.destroyed)) throw err;
+          if (attempt >= attempts || !retryable(err) || options.signal?.aborted || sink.failed || (teed && tee.mustStop())) throw err;
           emit({ id, status: `Retrying in ${Math.round(delay / 1000)} second${delay === 1000 ? '' : 's'}` });
           await new Promise((r) => setTimeout(r, delay));
           delay *= 2;
-          offset = w.status().offset;
         }
       }
       onFetched();
       emit({ id, status: 'Verifying Checksum' });
+      await sink.finish();
+      fetched = true;
       try {
         await w.commit(desc.size, desc.digest, { labels: { [source.key]: source.repo } });
       } catch (err) {
@@ -664,6 +603,13 @@ export class Puller {
       }
       emit({ id, status: 'Download complete' });
       return teed || tee === undefined;
+    } catch (err) {
+      if (!fetched) {
+        // apply first: it must fail, not see a clean end of a truncated layer
+        tee?.abort(err as Error);
+        await sink?.stop();
+      }
+      throw err;
     } finally {
       await w.close().catch(() => {});
     }
@@ -680,18 +626,6 @@ export class Puller {
       }
       await new Promise((r) => setTimeout(r, wait));
     }
-  }
-}
-
-/** Copies a stream into a tee with backpressure (without ending it). */
-async function pipeInto(from: Readable, to: Tee): Promise<void> {
-  try {
-    for await (const chunk of from as AsyncIterable<Buffer>) {
-      await feedTee(to, chunk);
-      if (to.sink.destroyed) break;
-    }
-  } finally {
-    from.destroy();
   }
 }
 

@@ -14,10 +14,11 @@
 import { chmod, chown, lstat, mkdir, readdir, rename, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { invalid } from '../common/errors.js';
+import { syncDir } from '../common/fs.js';
 import type { Db } from '../metadata/db.js';
 import { checkOverlay, overlayBaseOptions } from './check.js';
 import type { Row } from './rows.js';
-import { DirSnapshotter, makeRoot, syncDir } from './store.js';
+import { DirSnapshotter, makeRoot } from './store.js';
 import type { Kind, Mount } from './types.js';
 
 export interface OverlayOptions {
@@ -97,8 +98,8 @@ export class OverlaySnapshotter extends DirSnapshotter {
     await chmod(srcFs, st.mode & 0o7777);
     await rmdir(dst);
     await rename(srcFs, dst);
-    syncDir(this.dir(row.id));
-    syncDir(this.dir(src.id));
+    await syncDir(this.dir(row.id));
+    await syncDir(this.dir(src.id));
     await this.remove(from);
   }
 

@@ -12,11 +12,10 @@
  * So there is never a row without its directory, and `cleanup()` deletes what no row names:
  * `<id>` directories without a row, `new-*`, `tomb-*` and `check-*` leftovers.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode, fromErrno, invalid, precondition } from '../common/errors.js';
-import { uniqueName } from '../common/fs.js';
+import { syncDir, uniqueName } from '../common/fs.js';
 import type { Db } from '../metadata/db.js';
 import { checkKey, checkLabels, type Row, Rows, toInfo } from './rows.js';
 import type { Info, Kind, Mount, Snapshotter, Usage } from './types.js';
@@ -117,7 +116,7 @@ export abstract class DirSnapshotter implements Snapshotter {
         await mkdir(tmp, { mode: 0o700 });
         await this.build(tmp, kind, parentRow);
         await rename(tmp, final);
-        syncDir(this.root);
+        await syncDir(this.root);
       } catch (err) {
         await removeTree(tmp).catch(() => {});
         throw fromErrno(`${verb} snapshot`, key, err);
@@ -226,16 +225,6 @@ export abstract class DirSnapshotter implements Snapshotter {
       const id = 1 + Math.floor(Math.random() * (ID_LIMIT - 1));
       if (!used.has(id) && !this.inflight.has(id)) return id;
     }
-  }
-}
-
-/** Makes a rename in `dir` durable before the row that depends on it commits. */
-export function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -1,0 +1,293 @@
+/**
+ * Where a layer's downloaded bytes go: the content store's ingest and, when an apply runs as
+ * the layer downloads, that apply's input. Two sinks carry the bytes:
+ *
+ * - `IngestHelper` (the default): one berth-ingest process (native/ingest) reads the bytes from
+ *   a pipe, hashes them, writes them into the ingest's data file (lent by the writer) and copies
+ *   them into the apply's first process, whose stdin it holds. Node only moves the socket's
+ *   bytes into one pipe: the hashing, the file writes and the copy to the decompressor cost
+ *   Node's thread ~7 ms of CPU per MB before (docs/layer-apply.md), on a 2-CPU machine the
+ *   bound of a pull.
+ * - `NodeSink`: the same in Node (the writer hashes and writes; Node writes apply's stdin), for
+ *   what the helper cannot take: a store whose writer lends no file, an ingest that resumes a
+ *   prefix, an apply reading through Node's own zlib.
+ *
+ * A speculative apply that fails costs neither the download: the helper stops copying on
+ * EPIPE and goes on with the blob; Node's feed skips it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { helperPath } from '../archive/apply.js';
+import type { ApplyFeed, FeedPort } from '../archive/types.js';
+import { BerthError } from '../common/errors.js';
+import { drainOrClose } from '../common/streams.js';
+import type { Writer } from '../content/types.js';
+
+/** bytes per ingest write and apply feed in Node (see NodeSink) */
+const BATCH = 1 << 20;
+
+/**
+ * What the feed into apply buffers before the download waits for apply: enough that a layer of
+ * small files (whose apply is slower than its download) does not hold its download slot, and
+ * so the other layers' downloads, while the kernel creates its files.
+ */
+export const TEE_BUFFER = 8 << 20;
+
+/**
+ * An apply fed as the bytes arrive (the pull hands it to apply as its input). `required`: its
+ * failure fails the download (the apply on the committed parent); otherwise (a speculative
+ * apply) the download goes on without it.
+ */
+export class ApplyTee implements ApplyFeed {
+  readonly kind = 'feed';
+  /** the apply's port once its first process runs; undefined when it failed before */
+  readonly attached: Promise<FeedPort | undefined>;
+  /** the apply's failure, once it failed */
+  failed: unknown;
+  #port: FeedPort | undefined;
+  #settle!: (port: FeedPort | undefined) => void;
+  #head: Buffer | null = Buffer.alloc(0);
+  #aborted: Error | undefined;
+
+  constructor(readonly required: boolean) {
+    this.attached = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
+  }
+
+  attach(port: FeedPort): void {
+    this.#port = port;
+    this.#settle(port);
+    // aborted before apply ran: it must not wait for bytes that will not come
+    if (this.#aborted) port.abort(this.#aborted);
+  }
+
+  /** Follows the apply (started with this tee as its input): a failure before attaching settles `attached`. */
+  watch(applying: Promise<unknown>): void {
+    applying.then(
+      () => this.#settle(undefined),
+      (err: unknown) => {
+        this.failed = err ?? new Error('apply failed');
+        this.#settle(undefined);
+      },
+    );
+  }
+
+  /** Shows apply the stream's first bytes (its check against the media type). */
+  sniff(chunk: Buffer): void {
+    if (!this.#head) return;
+    this.#head = Buffer.concat([this.#head, chunk]);
+    if (this.#head.length >= 4) this.#checkHead();
+  }
+
+  #checkHead(): void {
+    if (this.#head && this.#port) this.#port.check(this.#head);
+    this.#head = null;
+  }
+
+  /** Every byte was fed: apply sees its end (a helper holding the pipe closes it when it exits). */
+  end(): void {
+    this.#checkHead();
+    const stdin = this.#port?.stdin;
+    if (stdin && !stdin.destroyed) stdin.end();
+  }
+
+  /** The bytes will not all come: apply stops and fails, never applying a truncated layer. */
+  abort(reason: Error): void {
+    this.#aborted ??= reason;
+    this.#port?.abort(reason);
+  }
+
+  /** True when apply's failure must stop the download. */
+  mustStop(): boolean {
+    return this.required && this.failed !== undefined;
+  }
+}
+
+/** The download's destination for one attempt after another; see the file comment. */
+export interface BlobSink {
+  /** bytes accepted so far (the next Range starts here) */
+  readonly received: number;
+  write(chunk: Buffer): Promise<void>;
+  /** Writes out what is batched (a cut connection's bytes are a good prefix: kept). */
+  flush(): Promise<void>;
+  /** Every byte is in: after it, the writer holds them (commit is the caller's). */
+  finish(): Promise<void>;
+  /** Gives up: what was written stays in the ingest for a later resume. Never throws. */
+  stop(): Promise<void>;
+  /** true once the sink itself failed: another attempt cannot help */
+  readonly failed: boolean;
+}
+
+/** Writes into a pipe with backpressure beyond `limit` buffered bytes; false when the reader is gone. */
+async function feedPipe(dest: Writable, chunk: Buffer, limit: number): Promise<boolean> {
+  if (dest.destroyed) return false;
+  dest.write(chunk);
+  if (dest.writableLength > limit) await drainOrClose(dest);
+  return !dest.destroyed;
+}
+
+/** Feeds apply from Node: a speculative apply that stopped reading is left behind, a required one fails the download. */
+async function feedTee(tee: ApplyTee, port: FeedPort | undefined, chunk: Buffer): Promise<void> {
+  if (!port) {
+    if (tee.mustStop()) throw tee.failed;
+    return;
+  }
+  if (!(await feedPipe(port.stdin, chunk, TEE_BUFFER)) && tee.required) {
+    throw tee.failed ?? port.stdin.errored ?? new Error('apply stopped reading');
+  }
+}
+
+/** Copies a committed blob's stream into a tee (with backpressure; the caller ends the tee). */
+export async function feedFromStore(from: AsyncIterable<Buffer> & { destroy(): void }, tee: ApplyTee): Promise<void> {
+  const port = await tee.attached;
+  try {
+    for await (const chunk of from) {
+      tee.sniff(chunk);
+      await feedTee(tee, port, chunk);
+      if (!port || port.stdin.destroyed) break;
+    }
+  } finally {
+    from.destroy();
+  }
+}
+
+/** The bytes through Node: the writer hashes and writes them, Node writes apply's stdin. */
+export class NodeSink implements BlobSink {
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #received: number;
+
+  constructor(
+    private readonly writer: Writer,
+    private readonly tee: ApplyTee | undefined,
+    private readonly port: FeedPort | undefined,
+  ) {
+    this.#received = writer.status().offset;
+  }
+
+  get received(): number {
+    return this.#received;
+  }
+
+  // the writer's failures are its own: a write after one fails at once
+  readonly failed = false;
+
+  // The socket hands over 64 KiB at a time; the ingest write (a thread-pool round trip) and
+  // apply's pipe take them in batches of BATCH bytes: fewer calls, same bytes.
+  async write(chunk: Buffer): Promise<void> {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    this.#received += chunk.length;
+    if (this.#pendingBytes >= BATCH) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#pendingBytes === 0) return;
+    const batch = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    // the disk write and apply's read run side by side: neither waits for the other's batch
+    const tee = this.tee;
+    if (tee) await Promise.all([this.writer.write(batch), feedTee(tee, this.port, batch)]);
+    else await this.writer.write(batch);
+  }
+
+  finish(): Promise<void> {
+    return this.flush();
+  }
+
+  async stop(): Promise<void> {
+    await this.flush().catch(() => {});
+  }
+}
+
+/** What berth-ingest said: `ok bytes=N sha256=HEX`, or its error line (if any). */
+function parseIngest(stderr: string): { bytes: number; digest: string } | { error: string | undefined } {
+  const ok = /^ok bytes=(\d+) sha256=([0-9a-f]{64})$/m.exec(stderr);
+  if (ok) return { bytes: Number(ok[1]), digest: `sha256:${ok[2]}` };
+  const err = /^error (\S+) - (.*)$/m.exec(stderr);
+  return { error: err ? `${err[2]} (${err[1]})` : stderr.trim().slice(-300) || undefined };
+}
+
+/** The bytes through berth-ingest (see the file comment). */
+export class IngestHelper implements BlobSink {
+  #received = 0;
+  readonly #proc: ChildProcess;
+  readonly #stdin: Writable;
+  #stderr = '';
+  readonly #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  /**
+   * Can the helper take this download? The writer must lend its file with nothing written yet,
+   * and an apply must read from a pipe (not Node's zlib).
+   */
+  static fits(writer: Writer, port: FeedPort | undefined): boolean {
+    return typeof writer.lend === 'function' && typeof writer.adopt === 'function' && writer.status().offset === 0 && port?.pipe !== false;
+  }
+
+  /** Starts the helper on the writer's data file, copying into `port`'s pipe when given. */
+  constructor(
+    private readonly writer: Writer,
+    private readonly digest: string,
+    port: FeedPort | undefined,
+  ) {
+    const fd = (writer.lend as () => number).call(writer);
+    // Node keeps its copy of apply's stdin: apply sees its end only when the tee ends, after
+    // the blob's digest is verified (ApplyTee.end), not when the helper exits
+    this.#proc = spawn(helperPath('berth-ingest'), [], { stdio: ['pipe', port ? port.stdin : 'ignore', 'pipe', fd] });
+    this.#stdin = this.#proc.stdin as Writable;
+    // a helper that died is reported by its exit, not by an EPIPE here
+    this.#stdin.on('error', () => {});
+    this.#proc.stderr?.setEncoding('utf8');
+    this.#proc.stderr?.on('data', (d: string) => {
+      if (this.#stderr.length < 1 << 16) this.#stderr += d;
+    });
+    this.#exited = new Promise((resolve) => {
+      this.#proc.once('close', (code, signal) => resolve({ code, signal }));
+      this.#proc.once('error', () => resolve({ code: null, signal: null }));
+    });
+  }
+
+  get received(): number {
+    return this.#received;
+  }
+
+  failed = false;
+
+  async write(chunk: Buffer): Promise<void> {
+    if (!(await feedPipe(this.#stdin, chunk, TEE_BUFFER))) throw await this.#failure();
+    this.#received += chunk.length;
+  }
+
+  async flush(): Promise<void> {}
+
+  async finish(): Promise<void> {
+    this.#stdin.end();
+    const exit = await this.#exited;
+    const said = parseIngest(this.#stderr);
+    if (exit.code !== 0 || 'error' in said) throw await this.#failure();
+    if (said.bytes !== this.#received) {
+      throw new BerthError('internal', `blob '${this.digest}': berth-ingest wrote ${said.bytes} bytes, ${this.#received} were sent`, {
+        object: this.digest,
+      });
+    }
+    (this.writer.adopt as (length: number, digest: string) => void).call(this.writer, said.bytes, said.digest);
+  }
+
+  async stop(): Promise<void> {
+    // a clean end: what it read reaches the file (a prefix the next writer resumes from)
+    if (!this.#stdin.destroyed) this.#stdin.end();
+    await this.#exited;
+  }
+
+  async #failure(): Promise<BerthError> {
+    this.failed = true;
+    this.#proc.kill('SIGKILL');
+    const exit = await this.#exited;
+    const said = parseIngest(this.#stderr);
+    const why = ('error' in said && said.error) || (exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`);
+    // a full disk, an I/O error: the store's trouble, as a writer's own would be
+    return new BerthError('unavailable', `ingest '${this.digest}': berth-ingest failed: ${why}`, { object: this.digest });
+  }
+}
