@@ -48,12 +48,11 @@ try {
   fs = await freshFs(work);
   dest = fs.dir;
   dk = join(dest, 'dockerd');
-  // One pair of images per run, never pulled before by anyone: no cell deletes what it pulled
-  // until the end. A deletion just before a pull would tax whoever allocates inodes next on a
-  // journal-less ext4 such as this VM's (the inode allocator skips the inodes freed in the last
-  // minute, scanning past each one: a 5,000-file layer then takes 2 s instead of 0.1 s, and
-  // which tool pays depends on where its directories land), so the cells would measure each
-  // other's clean-up rather than the pulls.
+  // One pair of images per run, never pulled before by anyone. Each cell's output is deleted
+  // after it is timed (then `sync`): on this VM a filesystem that fills up makes every later
+  // pull 1.4–1.8× slower, skopeo's and berth's alike (seen after ~1.5 GB; not the host's block
+  // allocation: a written-out image does the same). The fresh filesystem has a journal, so the
+  // deletions do not tax the next file creations (see fresh-fs.ts).
   console.error(`building ${RUNS} pair(s) of images (${SIZE_MB} MiB)…`);
   const part = Math.max(1, Math.floor(SIZE_MB / 5)) << 20;
   const sizes = { 'one layer': 0, '5 layers': 0 };
@@ -78,7 +77,8 @@ try {
   const images = { 'one layer': (i: number) => `${reg.host}/bench/one${i}:v1`, '5 layers': (i: number) => `${reg.host}/bench/five${i}:v1` };
 
   // dockerd, on its own everything; stopped by PID below
-  if (which('dockerd') && which('docker')) {
+  // BENCH_DOCKERD=0: without dockerd (its column empty)
+  if (process.env.BENCH_DOCKERD !== '0' && which('dockerd') && which('docker')) {
     mkdirSync(dk, { recursive: true });
     dockerd = spawn(
       which('dockerd')!,
@@ -104,7 +104,7 @@ try {
   const settle = () => run('sync', []);
 
   const rows: Record<string, Record<string, number | undefined>> = {};
-  for (const [label, refOf] of Object.entries(images)) {
+  for (const [label, refOf] of process.env.FIVE_FIRST ? Object.entries(images).reverse() : Object.entries(images)) {
     const cell: Record<string, number[]> = { berth: [], skopeo: [], dockerd: [] };
     for (let i = 0; i < RUNS; i++) {
       const ref = refOf(i);
@@ -114,6 +114,7 @@ try {
       const out = await run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'pull-one.ts'), root, ref]);
       if (process.env.PROGRESS) console.error(out.stderr);
       cell.berth!.push((JSON.parse(out.stdout) as { ms: number }).ms);
+      rmSync(root, { recursive: true, force: true });
       if (which('skopeo')) {
         const out = join(dest, `skopeo-${label === 'one layer' ? 'one' : 'five'}-${i}`);
         await settle();
@@ -122,10 +123,12 @@ try {
             run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${out}:x`]),
           ),
         );
+        rmSync(out, { recursive: true, force: true });
       }
       if (dockerd) {
         await settle();
         cell.dockerd!.push(await time(() => docker('pull', '-q', ref)));
+        await docker('rmi', ref);
       }
     }
     console.error(
