@@ -9,6 +9,7 @@
  * of racing `delete --force` all succeed.
  */
 import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BerthError, errnoCode, fromErrno, precondition } from '../../common/errors.js';
 import { uniqueName } from '../../common/fs.js';
@@ -105,7 +106,7 @@ export async function deleteContainer(root: string, id: string, force = false, o
       // No record: nothing of the container exists, or a directory without a record (left by
       // an older version's create): nothing to kill, the directory goes.
       const tomb = entomb(root, dir);
-      if (tomb) rmSync(tomb, { recursive: true, force: true });
+      if (tomb) await rm(tomb, { recursive: true, force: true });
       if (!tomb && !force) throw new BerthError('not-found', 'container does not exist', { object: id });
       warnings = [];
     } else {
@@ -114,7 +115,8 @@ export async function deleteContainer(root: string, id: string, force = false, o
       const tomb = entomb(root, dir);
       if (!tomb) throw new BerthError('internal', `container ${id} vanished under its lock`, { object: id });
       warnings = await teardown(c.record, { hooks: c.record.pid > 0, hookIo: opts.hookIo, effects: opts.effects });
-      rmSync(tomb, { recursive: true, force: true });
+      // on the thread pool: a daemon's event loop does not wait for the unlinks
+      await rm(tomb, { recursive: true, force: true });
     }
   }
   await collectTombs(root, opts.effects).catch(() => {});
