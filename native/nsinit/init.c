@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/close_range.h>
 #include <linux/keyctl.h>
 #include <unistd.h>
 
@@ -251,7 +252,7 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	rootfs_close();
 	/* Nothing of ours reaches the container: fds past the preserved ones close on exec
 	 * (those we still use already are close-on-exec). */
-	if (close_range(3 + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+	if (sys_close_range(3 + (unsigned)p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		die_errno("close_range");
 
 	/* The process's identity is taken before `created`, as runc does: a created container's

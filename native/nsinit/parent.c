@@ -17,6 +17,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/close_range.h>
+#ifdef __GLIBC__
+#define RLIMIT_RESOURCE(r) ((enum __rlimit_resource)(r)) /* glibc's prlimit takes its enum */
+#else
+#define RLIMIT_RESOURCE(r) (r)
+#endif
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,7 +66,7 @@ static void run_map_tool(const char *tool, pid_t pid, struct idmap *m, size_t n,
 		sigprocmask(SIG_SETMASK, mask, NULL);
 		if (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
 			_exit(126);
-		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+		sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		execv(tool, argv);
 		dprintf(2, "exec: %s", errno_text(errno));
 		_exit(127);
@@ -163,7 +169,7 @@ static void set_rlimits(struct plan *p, pid_t child)
 		struct rlimit rl = {
 			.rlim_cur = r->soft == UINT64_MAX ? RLIM_INFINITY : (rlim_t)r->soft,
 			.rlim_max = r->hard == UINT64_MAX ? RLIM_INFINITY : (rlim_t)r->hard};
-		if (prlimit(child, (enum __rlimit_resource)r->res, &rl, NULL) < 0) {
+		if (prlimit(child, RLIMIT_RESOURCE(r->res), &rl, NULL) < 0) {
 			if (r->res < (int)(sizeof rlimit_names / sizeof *rlimit_names))
 				die_errno("setrlimit %s", rlimit_names[r->res]);
 			die_errno("setrlimit %d", r->res);
@@ -279,11 +285,11 @@ static void close_all_but(int *keep, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (keep[i] < 0 || (unsigned)keep[i] < lo)
 			continue;
-		if ((unsigned)keep[i] > lo && close_range(lo, (unsigned)keep[i] - 1, 0) < 0)
+		if ((unsigned)keep[i] > lo && sys_close_range(lo, (unsigned)keep[i] - 1, 0) < 0)
 			die_errno("close_range");
 		lo = (unsigned)keep[i] + 1;
 	}
-	if (close_range(lo, ~0U, 0) < 0)
+	if (sys_close_range(lo, ~0U, 0) < 0)
 		die_errno("close_range");
 }
 

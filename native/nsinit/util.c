@@ -1,4 +1,5 @@
 #include "util.h"
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +19,16 @@ pid_t g_child = 0;
 int g_die_status = 1;
 void (*g_on_die)(void);
 
+#include "errno-texts.h" /* glibc's texts, generated at build time (native/tools/errno-texts.c) */
+
 const char *errno_text(int err)
 {
 	static char buf[256];
-	snprintf(buf, sizeof buf, "%s", strerror(err));
+	/* glibc's words whichever libc this is built with: they are Go's, so runc's */
+	if (err >= 0 && (size_t)err < sizeof errno_texts / sizeof *errno_texts)
+		snprintf(buf, sizeof buf, "%s", errno_texts[err]);
+	else
+		snprintf(buf, sizeof buf, "%s", strerror(err));
 	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z') && buf[1] != '/')
 		buf[0] = (char)(buf[0] - 'A' + 'a');
 	return buf;
@@ -330,4 +337,9 @@ void set_title(const char *title)
 		memset(title_buf, 0, title_len);
 		strncpy(title_buf, title, title_len - 1);
 	}
+}
+
+int sys_close_range(unsigned first, unsigned last, unsigned flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
 }
