@@ -237,8 +237,9 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
     // Without hooks the pid is written once, with 'created' below (a record write is ~0.5 ms of
     // a daemon's CPU): until then the cgroups, named in the staged record and joined by the init
     // before its pid is reported, are how `delete --force` finds it. Hooks see the pid in the
-    // state, and poststop runs only for a recorded pid: with hooks it is written now.
-    if (hasHooks(config)) await updateRecord(opts.root, record);
+    // state, and poststop runs only for a recorded pid; without cgroups (rootless) the pid is
+    // the only way to the init: then it is written now.
+    if (hasHooks(config) || record.cgroups.length === 0) await updateRecord(opts.root, record);
     const container = await Container.open(opts.root, record);
     if (plan.syncHooks) {
       await session.expect('hooks');
