@@ -262,3 +262,69 @@ test('kill --all: freezes, signals every process of the cgroup and the init, tha
   ]);
   await deleteContainer(root, 'c6', true, { effects: fx });
 });
+
+/** A launcher that reports the pid, then waits for `gate` before `created` (a create caught in between). */
+function pausedAfterPid(fx: RecordingEffects, pid: number, gate: Promise<void>): ScriptedLauncher {
+  const launcher = new ScriptedLauncher(fx, () => [{ type: 'pid', pid }, { type: 'created' }, { type: 'eof' }]);
+  const launch = launcher.launch.bind(launcher);
+  launcher.launch = (plan) => {
+    const session = launch(plan);
+    const next = session.next;
+    let n = 0;
+    session.next = async () => {
+      if (n++ === 1) await gate;
+      return next();
+    };
+    return session;
+  };
+  return launcher;
+}
+
+test('create without hooks records the pid with created; a delete --force in between finds the init by its cgroups', async (t) => {
+  const fx = fakeHost();
+  const { root, bundle } = tempBundle(t);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  const creating = create({ root, id: 'c6', bundle, launcher: pausedAfterPid(fx, 4646, gate), effects: fx });
+  creating.catch(() => {});
+  // wait until the launcher has reported the pid (the cgroups hold the init)
+  for (let i = 0; i < 200 && fx.readFile('/sys/fs/cgroup/memory/c6/cgroup.procs') !== '4646'; i++)
+    await new Promise((r) => setTimeout(r, 5));
+  const onDisk = await Container.load(root, 'c6');
+  assert.equal(onDisk.record.phase, 'creating');
+  assert.equal(onDisk.record.pid, 0, 'one record write less: the pid comes with created');
+  const before = fx.calls.length;
+  await deleteContainer(root, 'c6', true, { effects: fx });
+  const log = fx.log().slice(before);
+  assert.deepEqual(
+    log.filter((l) => l.startsWith('kill')),
+    ['kill 4646 SIGKILL'],
+    `the init, through its cgroups:\n${log.join('\n')}`,
+  );
+  assert.deepEqual(leftInRoot(root), []);
+  open();
+  await assert.rejects(creating, /c6 was deleted while being created/);
+});
+
+test('create with hooks records the pid as soon as it is known (hooks see it; poststop needs it)', async (t) => {
+  const fx = fakeHost();
+  const { root, bundle } = tempBundle(t, (s) => {
+    s.hooks = { poststop: [{ path: '/bin/true' }] };
+  });
+  let open!: () => void;
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  const creating = create({ root, id: 'c7', bundle, launcher: pausedAfterPid(fx, 4747, gate), effects: fx });
+  let pid = 0;
+  for (let i = 0; i < 200 && pid === 0; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+    pid = (await Container.load(root, 'c7').catch(() => undefined))?.record.pid ?? 0;
+  }
+  assert.equal(pid, 4747);
+  open();
+  await creating;
+  assert.equal((await Container.load(root, 'c7')).record.phase, 'created');
+});
