@@ -17,6 +17,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../common/errors.js';
 import type { ImageService } from '../images/service.js';
+import { removeTree } from '../native/addon.js';
 import { Backoff } from './containers/monitor.js';
 import type { ContainerRecord } from './containers/record.js';
 import { type RemoveOptions, removeContainer } from './containers/remove.js';
@@ -137,7 +138,8 @@ export class Engine {
       rmSync(dir, { recursive: true, force: true });
       return;
     }
-    this.inBackground(rm(to, { recursive: true, force: true }));
+    // in C on the thread pool: the event loop pays nothing per file (native/addon)
+    this.inBackground(removeTree(to));
   }
 
   /** Work nobody waits for but shutdown (emptyTrash): its failure is not the caller's. */

@@ -4,7 +4,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fromErrno } from '../common/errors.js';
-import { AT_FDCWD, lgetxattr, llistxattr, lremovexattr, lsetxattr, mknod, mount, openat2, Resolve, umount2, XattrFlags } from './addon.js';
+import {
+  AT_FDCWD,
+  lgetxattr,
+  llistxattr,
+  lremovexattr,
+  lsetxattr,
+  mknod,
+  mount,
+  openat2,
+  Resolve,
+  removeTree,
+  umount2,
+  XattrFlags,
+} from './addon.js';
 
 function tmp(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'berth-addon-'));
@@ -108,4 +121,77 @@ test('mount and umount2 a tmpfs', (t) => {
   assert.equal(statSync(dir).dev, before);
   assert.throws(() => umount2(dir), { code: 'EINVAL' });
   assert.throws(() => mount('none', path.join(dir, 'missing'), 'tmpfs'), { code: 'ENOENT' });
+});
+
+test('removeTree: files, links, fifos, nested and empty directories go; what a link points to stays', async (t) => {
+  const dir = tmp(t);
+  const outside = path.join(dir, 'outside');
+  mkdirSync(outside);
+  writeFileSync(path.join(outside, 'keep'), 'precious');
+  const tree = path.join(dir, 'tree');
+  mkdirSync(path.join(tree, 'a/b/c'), { recursive: true });
+  mkdirSync(path.join(tree, 'empty'));
+  writeFileSync(path.join(tree, 'a/b/c/f'), 'x');
+  writeFileSync(path.join(tree, 'a/g'), 'y');
+  symlinkSync(outside, path.join(tree, 'a/link-to-dir'));
+  symlinkSync(path.join(outside, 'keep'), path.join(tree, 'link-to-file'));
+  mknod(path.join(tree, 'a/b/fifo'), constants.S_IFIFO | 0o600);
+  await removeTree(tree);
+  assert.throws(() => statSync(tree), { code: 'ENOENT' });
+  assert.equal(readFileSync(path.join(outside, 'keep'), 'utf8'), 'precious', 'a symbolic link is removed, never followed');
+  // a missing path is success; a symbolic link as the root goes itself, not its target
+  await removeTree(tree);
+  symlinkSync(outside, path.join(dir, 'root-link'));
+  await removeTree(path.join(dir, 'root-link'));
+  assert.equal(readFileSync(path.join(outside, 'keep'), 'utf8'), 'precious');
+  assert.throws(() => statSync(path.join(dir, 'root-link')), { code: 'ENOENT' });
+});
+
+test('removeTree: 3000 levels deep and 2000 entries wide', async (t) => {
+  const dir = tmp(t);
+  const tree = path.join(dir, 'deep');
+  // built with relative steps: the full path is longer than PATH_MAX
+  mkdirSync(tree);
+  const fd = openat2(AT_FDCWD, tree, constants.O_RDONLY | constants.O_DIRECTORY, 0);
+  closeSync(fd);
+  let cwd = tree;
+  const start = process.cwd();
+  try {
+    for (let i = 0; i < 3000; i++) {
+      process.chdir(cwd);
+      mkdirSync('d');
+      cwd = 'd';
+    }
+  } finally {
+    process.chdir(start);
+  }
+  const wide = path.join(dir, 'wide');
+  mkdirSync(wide);
+  for (let i = 0; i < 1000; i++) {
+    mkdirSync(path.join(wide, `d${i}`));
+    writeFileSync(path.join(wide, `d${i}`, 'f'), '');
+    writeFileSync(path.join(wide, `f${i}`), '');
+  }
+  await removeTree(tree);
+  await removeTree(wide);
+  assert.throws(() => statSync(tree), { code: 'ENOENT' });
+  assert.throws(() => statSync(wide), { code: 'ENOENT' });
+});
+
+test('removeTree: a mount inside the tree is not entered (EXDEV), its contents stay', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to mount');
+  const dir = tmp(t);
+  const tree = path.join(dir, 'tree');
+  const mnt = path.join(tree, 'sub/mnt');
+  mkdirSync(mnt, { recursive: true });
+  writeFileSync(path.join(tree, 'sub/file'), 'x');
+  mount('tmpfs', mnt, 'tmpfs', 0, 'size=1m');
+  try {
+    writeFileSync(path.join(mnt, 'inside'), 'on the mount');
+    await assert.rejects(removeTree(tree), (err: NodeJS.ErrnoException) => err.code === 'EXDEV' && err.path === tree);
+    assert.equal(readFileSync(path.join(mnt, 'inside'), 'utf8'), 'on the mount');
+  } finally {
+    // before tmp()'s clean-up, which would descend into the mount
+    umount2(mnt, 2 /* MNT_DETACH */);
+  }
 });

@@ -6,6 +6,7 @@
  * importing this module never fails on a machine where it is not built.
  */
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,7 @@ interface Binding {
   recvFds(sockfd: number, max: number): { data: Buffer; fds: number[] };
   dupCloexec(fd: number): number;
   peerCred(sockfd: number): { pid: number; uid: number; gid: number };
+  removeTree(path: PathArg): Promise<void>;
 }
 
 /** Where the addon is: next to the bundle (dist/ → native/build/) or in the source tree. */
@@ -123,4 +125,20 @@ export function dupCloexec(fd: number): number {
 /** The connected unix socket peer's pid, uid and gid as of its connect (SO_PEERCRED). */
 export function peerCred(sockfd: number): { pid: number; uid: number; gid: number } {
   return native().peerCred(sockfd);
+}
+
+/**
+ * Deletes a directory tree (or a file, or a symbolic link itself) on the thread pool, in C: no
+ * JavaScript per entry on the event loop, no symbolic link followed, no mount inside the tree
+ * entered (EXDEV), a missing path is success (native/addon/berth_native.c). A tree deeper than
+ * the process's descriptors allow (EMFILE) goes through Node's rm instead.
+ */
+export async function removeTree(file: string): Promise<void> {
+  try {
+    await native().removeTree(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EMFILE' && code !== 'ENFILE') throw err;
+    await rm(file, { recursive: true, force: true });
+  }
 }

@@ -12,11 +12,12 @@
  * So there is never a row without its directory, and `cleanup()` deletes what no row names:
  * `<id>` directories without a row, `new-*`, `tomb-*` and `check-*` leftovers.
  */
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode, fromErrno, invalid, precondition } from '../common/errors.js';
 import { syncDir, uniqueName } from '../common/fs.js';
 import type { Db } from '../metadata/db.js';
+import { removeTree as removeTreeNative } from '../native/addon.js';
 import { checkKey, checkLabels, type Row, Rows, toInfo } from './rows.js';
 import type { Info, Kind, Mount, Snapshotter, Usage } from './types.js';
 import { diskUsage } from './usage.js';
@@ -240,12 +241,13 @@ export async function makeRoot(root: string): Promise<string> {
 }
 
 /**
- * Deletes a snapshot's tree. After a crash of ours, the native snapshotter's `cp` may still be
- * writing into it for a moment: its death signal (PDEATHSIG) is delivered asynchronously and a
- * killed process finishes its current system call (one reflink or copy of a file) first. A
- * recursive delete racing it fails with ENOTEMPTY; Node's retries (linear back-off, ~2 s in
- * all) outlast that.
+ * Deletes a snapshot's tree, in C on the thread pool (native/addon: no JavaScript per file on a
+ * daemon's event loop, no symbolic link followed, no mount inside entered). After a crash of
+ * ours, the native snapshotter's `cp` may still be writing into it for a moment: its death
+ * signal (PDEATHSIG) is delivered asynchronously and a killed process finishes its current
+ * system call (one reflink or copy of a file) first. A directory found not empty at its rmdir
+ * is emptied again, 12 times 30 ms apart, which outlasts that.
  */
 function removeTree(dir: string): Promise<void> {
-  return rm(dir, { recursive: true, force: true, maxRetries: 12, retryDelay: 30 });
+  return removeTreeNative(dir);
 }
