@@ -16,7 +16,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { applyLayer, findIgzip } from '../src/archive/apply.js';
-import type { ApplyOptions } from '../src/archive/types.js';
+import type { ApplyFeed, ApplyOptions } from '../src/archive/types.js';
 import { BerthError, isKind } from '../src/common/errors.js';
 import { packTar } from './helpers/tar.js';
 
@@ -146,6 +146,40 @@ describe('applyLayer', { skip }, () => {
       assert.rejects(
         applyLayer({ file: `${file}.missing` }, { compression: 'none', layer: 'sha256:ef', target: target(t), sync: false }),
         (err: Error) => isKind(err, 'not-found') && /^apply layer 'sha256:ef': open '/.test(err.message),
+      ),
+    );
+  });
+
+  test('a feed: the caller writes the first process’s stdin; a wrong media type is refused, an abort never applies a truncated layer', async (t) => {
+    const tar = await layer();
+    /** A feed that writes `data` (in two parts, checking the head) and then ends, or aborts after the first part. */
+    const feedOf = (data: Buffer, abortAfterFirst = false): ApplyFeed => ({
+      kind: 'feed',
+      attach(port) {
+        const half = Math.floor(data.length / 2);
+        port.check(data.subarray(0, Math.max(4, Math.min(half, data.length))));
+        port.stdin.write(data.subarray(0, half));
+        if (abortAfterFirst) {
+          port.abort(new Error('the download failed'));
+          return;
+        }
+        port.stdin.end(data.subarray(half));
+      },
+    });
+    const tgt = target(t);
+    const r = await clean(() => applyLayer(feedOf(gzipSync(tar)), { compression: 'gzip', layer: 'f', target: tgt, sync: false }));
+    assert.deepEqual(r, { diffId: sha(tar), size: tar.length, entries: 3 });
+    await clean(() =>
+      assert.rejects(
+        applyLayer(feedOf(tar), { compression: 'gzip', layer: 'sha256:ab', target: target(t), sync: false }),
+        /^BerthError: apply layer 'sha256:ab': the media type says gzip but the data is not compressed$/,
+      ),
+    );
+    // a plain tar cut at an entry boundary could pass for a whole one: the abort must fail it
+    await clean(() =>
+      assert.rejects(
+        applyLayer(feedOf(tar, true), { compression: 'none', layer: 'sha256:cd', target: target(t), sync: false }),
+        (err: Error) => isKind(err, 'unavailable') && /^apply layer 'sha256:cd': read: the download failed$/.test(err.message),
       ),
     );
   });

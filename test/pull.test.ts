@@ -17,7 +17,7 @@ import type { Resolver } from '../src/distribution/types.js';
 import type { ProgressEvent } from '../src/images/types.js';
 import { withMounted } from '../src/snapshots/mount.js';
 import { busyboxTar, fsck, HOST_ARCH, imageOf, indexOf, putImage, registryOptions, testService, withBundle } from './helpers/images.js';
-import { registryMissing, startRegistry, type TestRegistry } from './helpers/registry.js';
+import { blobOf, registryMissing, startRegistry, type TestRegistry } from './helpers/registry.js';
 import { firstReason, needsRoot } from './helpers/requires.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { createRuntime } from './helpers/runtime.js';
@@ -333,6 +333,34 @@ describe('pull', { skip }, () => {
       );
       assert.equal(out.code, 0, out.stderr);
       assert.equal(out.stdout, 'pulled by berth\n/bin/busybox\n');
+    });
+  });
+
+  test('a layer whose bytes are not what its media type says fails the pull naming it, first layer or not', async (t) => {
+    await withRegistry('anonymous', async (reg) => {
+      // layer 1 is a plain tar under a gzip media type: applied as it downloads on its parent
+      // (no speculation) or speculatively, the feed's check refuses it either way
+      const good = await files(2, 'good');
+      const plain = await files(1, 'plain');
+      const img = imageOf([good, plain], { compression: ['gzip', 'none'] });
+      const manifest = JSON.parse(img.manifest.bytes.toString()) as { layers: { mediaType: string }[] };
+      manifest.layers[1]!.mediaType = 'application/vnd.oci.image.layer.v1.tar+gzip';
+      const lying = { ...img, manifest: blobOf(img.manifest.mediaType, Buffer.from(JSON.stringify(manifest))) };
+      await putImage(reg, 'pull/lying', 'v1', [lying]);
+      for (const speculate of [false, true]) {
+        const svc = await testService(t);
+        await assert.rejects(svc.pull(`${reg.host}/pull/lying:v1`, { speculate }), (err: Error) => {
+          assert.match(
+            err.message,
+            new RegExp(`layer '${img.layers[1]!.digest}'.*the media type says gzip but the data is not compressed`),
+            `speculate ${speculate}`,
+          );
+          return true;
+        });
+        await svc.gc({ ingestGrace: 0 });
+        const after = await fsck(svc);
+        assert.deepEqual([after.snapshots, after.corrupt], [[], []], 'nothing but what GC keeps');
+      }
     });
   });
 
