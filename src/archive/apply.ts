@@ -126,14 +126,15 @@ export function parseSummary(stdout: string): { entries: number; size: number; s
   return { entries: Number(m[1]), size: Number(m[2]), sha256: m[3] as string };
 }
 
-interface Child {
+/** A helper process followed to its exit, its stderr kept (the last 64 KiB at most). */
+export interface Child {
   name: string;
   proc: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: string;
 }
 
-function watch(name: string, proc: ChildProcess): Child {
+export function watch(name: string, proc: ChildProcess): Child {
   const child: Child = {
     name,
     proc,

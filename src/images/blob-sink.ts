@@ -15,9 +15,9 @@
  * A speculative apply that fails costs neither the download: the helper stops copying on
  * EPIPE and goes on with the blob; Node's feed skips it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import type { Writable } from 'node:stream';
-import { helperPath } from '../archive/apply.js';
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { type Child, helperPath, parseHelperError, watch } from '../archive/apply.js';
 import type { ApplyFeed, FeedPort } from '../archive/types.js';
 import { BerthError } from '../common/errors.js';
 import { drainOrClose } from '../common/streams.js';
@@ -139,10 +139,10 @@ async function feedTee(tee: ApplyTee, port: FeedPort | undefined, chunk: Buffer)
 }
 
 /** Copies a committed blob's stream into a tee (with backpressure; the caller ends the tee). */
-export async function feedFromStore(from: AsyncIterable<Buffer> & { destroy(): void }, tee: ApplyTee): Promise<void> {
+export async function feedFromStore(from: Readable, tee: ApplyTee): Promise<void> {
   const port = await tee.attached;
   try {
-    for await (const chunk of from) {
+    for await (const chunk of from as AsyncIterable<Buffer>) {
       tee.sniff(chunk);
       await feedTee(tee, port, chunk);
       if (!port || port.stdin.destroyed) break;
@@ -202,51 +202,43 @@ export class NodeSink implements BlobSink {
   }
 }
 
-/** What berth-ingest said: `ok bytes=N sha256=HEX`, or its error line (if any). */
-function parseIngest(stderr: string): { bytes: number; digest: string } | { error: string | undefined } {
+/** berth-ingest's last line: `ok bytes=N sha256=HEX` (its errors are berth-unpack's `error` lines). */
+function parseIngestSummary(stderr: string): { bytes: number; digest: string } | undefined {
   const ok = /^ok bytes=(\d+) sha256=([0-9a-f]{64})$/m.exec(stderr);
-  if (ok) return { bytes: Number(ok[1]), digest: `sha256:${ok[2]}` };
-  const err = /^error (\S+) - (.*)$/m.exec(stderr);
-  return { error: err ? `${err[2]} (${err[1]})` : stderr.trim().slice(-300) || undefined };
+  return ok ? { bytes: Number(ok[1]), digest: `sha256:${ok[2]}` } : undefined;
 }
+
+/** A writer that can lend its data file (Writer.lend). */
+type LendingWriter = Writer & Required<Pick<Writer, 'lend' | 'adopt'>>;
 
 /** The bytes through berth-ingest (see the file comment). */
 export class IngestHelper implements BlobSink {
   #received = 0;
-  readonly #proc: ChildProcess;
+  readonly #child: Child;
   readonly #stdin: Writable;
-  #stderr = '';
-  readonly #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   /**
    * Can the helper take this download? The writer must lend its file with nothing written yet,
    * and an apply must read from a pipe (not Node's zlib).
    */
-  static fits(writer: Writer, port: FeedPort | undefined): boolean {
+  static fits(writer: Writer, port: FeedPort | undefined): writer is LendingWriter {
     return typeof writer.lend === 'function' && typeof writer.adopt === 'function' && writer.status().offset === 0 && port?.pipe !== false;
   }
 
   /** Starts the helper on the writer's data file, copying into `port`'s pipe when given. */
   constructor(
-    private readonly writer: Writer,
+    private readonly writer: LendingWriter,
     private readonly digest: string,
     port: FeedPort | undefined,
   ) {
-    const fd = (writer.lend as () => number).call(writer);
+    const fd = writer.lend();
     // Node keeps its copy of apply's stdin: apply sees its end only when the tee ends, after
     // the blob's digest is verified (ApplyTee.end), not when the helper exits
-    this.#proc = spawn(helperPath('berth-ingest'), [], { stdio: ['pipe', port ? port.stdin : 'ignore', 'pipe', fd] });
-    this.#stdin = this.#proc.stdin as Writable;
-    // a helper that died is reported by its exit, not by an EPIPE here
-    this.#stdin.on('error', () => {});
-    this.#proc.stderr?.setEncoding('utf8');
-    this.#proc.stderr?.on('data', (d: string) => {
-      if (this.#stderr.length < 1 << 16) this.#stderr += d;
-    });
-    this.#exited = new Promise((resolve) => {
-      this.#proc.once('close', (code, signal) => resolve({ code, signal }));
-      this.#proc.once('error', () => resolve({ code: null, signal: null }));
-    });
+    this.#child = watch(
+      'berth-ingest',
+      spawn(helperPath('berth-ingest'), [], { stdio: ['pipe', port ? port.stdin : 'ignore', 'pipe', fd] }),
+    );
+    this.#stdin = this.#child.proc.stdin as Writable;
   }
 
   get received(): number {
@@ -264,29 +256,29 @@ export class IngestHelper implements BlobSink {
 
   async finish(): Promise<void> {
     this.#stdin.end();
-    const exit = await this.#exited;
-    const said = parseIngest(this.#stderr);
-    if (exit.code !== 0 || 'error' in said) throw await this.#failure();
+    const exit = await this.#child.exited;
+    const said = parseIngestSummary(this.#child.stderr);
+    if (exit.code !== 0 || !said) throw await this.#failure();
     if (said.bytes !== this.#received) {
       throw new BerthError('internal', `blob '${this.digest}': berth-ingest wrote ${said.bytes} bytes, ${this.#received} were sent`, {
         object: this.digest,
       });
     }
-    (this.writer.adopt as (length: number, digest: string) => void).call(this.writer, said.bytes, said.digest);
+    this.writer.adopt(said.bytes, said.digest);
   }
 
   async stop(): Promise<void> {
     // a clean end: what it read reaches the file (a prefix the next writer resumes from)
     if (!this.#stdin.destroyed) this.#stdin.end();
-    await this.#exited;
+    await this.#child.exited;
   }
 
   async #failure(): Promise<BerthError> {
     this.failed = true;
-    this.#proc.kill('SIGKILL');
-    const exit = await this.#exited;
-    const said = parseIngest(this.#stderr);
-    const why = ('error' in said && said.error) || (exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`);
+    this.#child.proc.kill('SIGKILL');
+    const exit = await this.#child.exited;
+    const e = parseHelperError(this.#child.stderr);
+    const why = e ? `${e.message} (${e.errno})` : exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
     // a full disk, an I/O error: the store's trouble, as a writer's own would be
     return new BerthError('unavailable', `ingest '${this.digest}': berth-ingest failed: ${why}`, { object: this.digest });
   }

@@ -533,7 +533,7 @@ export class Puller {
     const w = await this.#openWriter(ref, desc);
     if (w === undefined) {
       // committed meanwhile by another process: feed the tee from the stored blob
-      if (tee) await feedFromStore(content.reader(desc.digest) as AsyncIterable<Buffer> & { destroy(): void }, tee);
+      if (tee) await feedFromStore(content.reader(desc.digest), tee);
       return true;
     }
     let sink: BlobSink | undefined;

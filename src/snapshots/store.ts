@@ -17,7 +17,12 @@ import path from 'node:path';
 import { errnoCode, fromErrno, invalid, precondition } from '../common/errors.js';
 import { syncDir, uniqueName } from '../common/fs.js';
 import type { Db } from '../metadata/db.js';
-import { removeTree as removeTreeNative } from '../native/addon.js';
+// A snapshot's tree is deleted in C on the thread pool: no JavaScript per file on a daemon's
+// event loop, no symbolic link followed, no mount inside entered. After a crash of ours, the
+// native snapshotter's `cp` may still be writing into it for a moment (its death signal is
+// asynchronous; a killed process finishes its current system call first): a directory found not
+// empty at its rmdir is emptied again, 12 times 30 ms apart, which outlasts that.
+import { removeTree } from '../native/addon.js';
 import { checkKey, checkLabels, type Row, Rows, toInfo } from './rows.js';
 import type { Info, Kind, Mount, Snapshotter, Usage } from './types.js';
 import { diskUsage } from './usage.js';
@@ -238,16 +243,4 @@ export async function makeRoot(root: string): Promise<string> {
     throw fromErrno('create snapshotter root', root, err);
   }
   return path.resolve(root);
-}
-
-/**
- * Deletes a snapshot's tree, in C on the thread pool (native/addon: no JavaScript per file on a
- * daemon's event loop, no symbolic link followed, no mount inside entered). After a crash of
- * ours, the native snapshotter's `cp` may still be writing into it for a moment: its death
- * signal (PDEATHSIG) is delivered asynchronously and a killed process finishes its current
- * system call (one reflink or copy of a file) first. A directory found not empty at its rmdir
- * is emptied again, 12 times 30 ms apart, which outlasts that.
- */
-function removeTree(dir: string): Promise<void> {
-  return removeTreeNative(dir);
 }
