@@ -30,6 +30,7 @@ import { reapStaleLeases } from './lease.js';
 import { type ExportOptions, exportOciLayout, type ImportOptions, importOciLayout } from './oci-layout.js';
 import { Puller, type PullOptions, type PullResult } from './pull.js';
 import { type PushOptions, type PushResult, push } from './push.js';
+import type { ResolvedImage } from './resolve.js';
 import { ImageStore } from './store.js';
 import type { Image } from './types.js';
 import { prepareRootfs, unpack } from './unpack.js';
@@ -134,7 +135,7 @@ export class ImageService implements AsyncDisposable {
     return unpack(this.deps, name);
   }
   /** An active snapshot `key` on the image's layers, as mounts (a container's rootfs). */
-  rootfs(name: string, key: string, options?: { readonly?: boolean; labels?: Record<string, string> }) {
+  rootfs(name: string, key: string, options?: { readonly?: boolean; labels?: Record<string, string>; resolved?: ResolvedImage }) {
     return prepareRootfs(this.deps, name, key, options);
   }
   save(names: string[], out: Writable, options?: SaveOptions): Promise<void> {

@@ -264,10 +264,12 @@ export async function prepareRootfs(
   deps: ImageDeps,
   name: string,
   key: string,
-  options: { readonly?: boolean; labels?: Record<string, string> } = {},
+  options: { readonly?: boolean; labels?: Record<string, string>; resolved?: ResolvedImage } = {},
 ): Promise<Mount[]> {
+  // `resolved`: the caller's resolution of this very image (the engine's create has one): its
+  // manifest and config are not read and parsed again
   const image = deps.images.get(name);
-  const img = await resolveImage(deps.content, image.target, image.name);
+  const img = options.resolved ?? (await resolveImage(deps.content, image.target, image.name));
   if (img.topChainId !== undefined && !(await snapshotExists(deps.snapshotter, img.topChainId))) {
     await withLease(deps.leases, `unpack ${image.name}`, (lease) => unpackResolved(deps, img, image.name, { lease }));
   }

@@ -11,6 +11,7 @@
  * redirect_dir and metacopy stay off (the kernel default): layer diff reads the upperdir and
  * cannot follow either.
  */
+import { chmodSync, chownSync, lstatSync, mkdirSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, rename, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { invalid } from '../common/errors.js';
@@ -45,17 +46,19 @@ export class OverlaySnapshotter extends DirSnapshotter {
     return new OverlaySnapshotter(root, options.db);
   }
 
+  // Six metadata calls of a few microseconds each: made at once, as six thread-pool round trips
+  // they were ~0.3 ms of every container create.
   protected async build(dir: string, _kind: Exclude<Kind, 'committed'>, parent: Row | undefined): Promise<void> {
     const fs = path.join(dir, 'fs');
-    await mkdir(fs, { mode: 0o755 });
-    await chmod(fs, 0o755); // not subject to the umask
-    await mkdir(path.join(dir, 'work'), { mode: 0o711 });
+    mkdirSync(fs, { mode: 0o755 });
+    chmodSync(fs, 0o755); // not subject to the umask
+    mkdirSync(path.join(dir, 'work'), { mode: 0o711 });
     if (parent) {
       // overlayfs shows the upper root's owner and mode: start from the parent's, so the
       // mounted root keeps what the image set (containerd copies the owner)
-      const st = await lstat(this.fsDir(parent.id));
-      await chown(fs, st.uid, st.gid);
-      await chmod(fs, st.mode & 0o7777);
+      const st = lstatSync(this.fsDir(parent.id));
+      chownSync(fs, st.uid, st.gid);
+      chmodSync(fs, st.mode & 0o7777);
     }
   }
 

@@ -76,7 +76,7 @@ async function createWithName(engine: Engine, req: CreateRequest, id: string, fi
     // otherwise delete this snapshot under the container being created (found by
     // test/berthd-load.test.ts: `start` then failed with "mount overlay …: no such file or
     // directory"). A crash before the insert leaves it to the start-up sweep (restore.ts).
-    await engine.images.rootfs(image.name, key, { labels: { 'berth.container': id, [GC_ROOT_LABEL]: 'container' } });
+    await engine.images.rootfs(image.name, key, { labels: { 'berth.container': id, [GC_ROOT_LABEL]: 'container' }, resolved });
     snapshotMade = true;
     crashPoint('create:snapshot');
     writeContainerFiles(engine, dir, config.Hostname ?? id.slice(0, 12), req);

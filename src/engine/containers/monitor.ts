@@ -6,31 +6,43 @@
  * running when berthd starts again (restore.ts): a monitor is state-less, it only needs the id.
  */
 import path from 'node:path';
+import type { CgroupDir } from '../../runtime/cgroups/manager.js';
 import { Container, collectTombs, deleteContainer } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
 import { lostExitRecord, ShimClient, waitExit } from '../shim/client.js';
 import type { ExitRecord } from '../shim/protocol.js';
 import { detachVolumes } from '../volumes/index.js';
-import { deleteOciRuntime } from './oci-runtime.js';
+import { deleteOciRuntime, isOciRuntime } from './oci-runtime.js';
 import { isActive, rfc3339Nano } from './record.js';
 import { unmountRootfs } from './start.js';
 
-/** Follows generation `gen` of container `id` until its exit is recorded. Never throws. */
-export function follow(engine: Engine, id: string, gen: number): void {
+/**
+ * Follows generation `gen` of container `id` until its exit is recorded. Never throws. `dirs`:
+ * the run's cgroups when the caller has them (a start), else read from the runtime's record.
+ */
+export function follow(engine: Engine, id: string, gen: number, dirs?: LostShimCgroups): void {
   void (async () => {
-    let dirs: LostShimCgroups = {};
-    try {
-      dirs = lostShimCgroups(await Container.load(engine.runtimeRoot, id));
-    } catch {
-      // no runtime state: the shim's record (or its absence) decides
+    if (!dirs) {
+      try {
+        dirs = lostShimCgroups((await Container.load(engine.runtimeRoot, id)).record.cgroups);
+      } catch {
+        // no runtime state: the shim's record (or its absence) decides
+        dirs = {};
+      }
     }
-    let exit: ExitRecord;
+    // The connection that waits also releases the shim after the clean-up (one connect less).
+    const client = await ShimClient.connect(engine.shimSocket(id)).catch(() => undefined);
     try {
-      exit = await waitExit(engine.stateDir(id), dirs);
-    } catch (err) {
-      exit = lostExitRecord(String((err as Error).message));
+      let exit: ExitRecord;
+      try {
+        exit = await waitExit(engine.stateDir(id), { ...dirs, ...(client ? { client } : {}) });
+      } catch (err) {
+        exit = lostExitRecord(String((err as Error).message));
+      }
+      await recordExit(engine, id, gen, exit, client).catch((err) => engine.log?.(`record exit of ${id}: ${(err as Error).message}`));
+    } finally {
+      client?.close();
     }
-    await recordExit(engine, id, gen, exit).catch((err) => engine.log?.(`record exit of ${id}: ${(err as Error).message}`));
   })();
 }
 
@@ -42,21 +54,20 @@ export interface LostShimCgroups {
 }
 
 /** The cgroup directories reconcileLostShim needs, from the runtime library's record of the run. */
-export function lostShimCgroups(c: Container): LostShimCgroups {
-  const gs = c.record.cgroups;
+export function lostShimCgroups(gs: readonly CgroupDir[]): LostShimCgroups {
   const cgroup = (gs.find((g) => g.hierarchy.version === 2) ?? gs[0])?.dir;
   const freezer = gs.find((g) => g.hierarchy.version === 1 && g.hierarchy.controllers.includes('freezer'))?.dir;
   return { ...(cgroup ? { cgroup } : {}), ...(freezer ? { freezer } : {}) };
 }
 
 /** Records the exit of generation `gen`, cleans its run up, then restarts or removes as asked. */
-export async function recordExit(engine: Engine, id: string, gen: number, exit: ExitRecord): Promise<void> {
+export async function recordExit(engine: Engine, id: string, gen: number, exit: ExitRecord, shim?: ShimClient): Promise<void> {
   let next: 'restart' | 'remove' | undefined;
   let delay = 0;
   await engine.withLock(id, async () => {
     const rec = engine.containers.find(id);
     if (!rec || rec.Generation !== gen || !isActive(rec.State.Status)) return;
-    if (await cleanupRun(engine, id)) engine.cleanedRuns.add(id);
+    if (await cleanupRun(engine, id, { shim, rootfsOnHost: isOciRuntime(rec) })) engine.cleanedRuns.add(id);
     const ranMs = Date.parse(exit.finished_at ?? '') - Date.parse(rec.State.StartedAt);
     rec.State = {
       ...rec.State,
@@ -87,9 +98,12 @@ export async function recordExit(engine: Engine, id: string, gen: number, exit: 
 
 /**
  * After an exit: the runtime's record and cgroups, the rootfs mount, the shim (released).
- * Whether all of it went: a part that failed is tried again by the removal.
+ * Whether all of it went: a part that failed is tried again by the removal. `shim`: a
+ * connection to the shim already open; `rootfsOnHost: false` when the run cannot have mounted
+ * the rootfs on the host (berth-nsinit mounts it in the container's own mount namespace), which
+ * spares a read of mountinfo.
  */
-export async function cleanupRun(engine: Engine, id: string): Promise<boolean> {
+export async function cleanupRun(engine: Engine, id: string, opts: { shim?: ShimClient; rootfsOnHost?: boolean } = {}): Promise<boolean> {
   let clean = true;
   await deleteContainer(engine.runtimeRoot, id, true).catch((err) => {
     clean = false;
@@ -102,12 +116,16 @@ export async function cleanupRun(engine: Engine, id: string): Promise<boolean> {
   if (engine.volumes && rec?.VolumeMounts?.length) detachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts);
   // another OCI runtime's state and cgroups (oci-runtime.ts); its host rootfs mount goes next
   await deleteOciRuntime(engine, id);
-  await unmountRootfs(path.join(engine.containerDir(id), 'rootfs')).catch(() => {
-    clean = false;
-  });
+  if (opts.rootfsOnHost !== false)
+    await unmountRootfs(path.join(engine.containerDir(id), 'rootfs')).catch(() => {
+      clean = false;
+    });
   try {
-    await using c = await ShimClient.connect(engine.shimSocket(id));
-    await c.release();
+    if (opts.shim) await opts.shim.release();
+    else {
+      await using c = await ShimClient.connect(engine.shimSocket(id));
+      await c.release();
+    }
   } catch {
     // already gone
   }

@@ -120,7 +120,7 @@ async function restoreOne(engine: Engine, rec: ContainerRecord): Promise<'follow
   if (!exit) {
     let dirs: LostShimCgroups = {};
     try {
-      dirs = lostShimCgroups(await Container.load(engine.runtimeRoot, id));
+      dirs = lostShimCgroups((await Container.load(engine.runtimeRoot, id)).record.cgroups);
     } catch {}
     try {
       exit = await reconcileLostShim(stateDir, dirs.cgroup, dirs.freezer);

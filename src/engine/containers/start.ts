@@ -25,7 +25,7 @@ import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { blkioDevicePaths, buildSpec, mountPoints, specMounts } from '../spec/index.js';
 import { attachVolumes, detachVolumes, ociMounts } from '../volumes/index.js';
 import { applyInit, findInit } from './init.js';
-import { follow } from './monitor.js';
+import { follow, type LostShimCgroups, lostShimCgroups } from './monitor.js';
 import { deleteOciRuntime, isOciRuntime, launchOciRuntime } from './oci-runtime.js';
 import { type ContainerRecord, rfc3339Nano } from './record.js';
 import { readRootfsFile } from './rootfs.js';
@@ -63,6 +63,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 
   let session: ShimSession | undefined;
+  let runCgroups: LostShimCgroups | undefined;
   let volumesHeld = false;
   let oci: ShimClient | undefined;
   try {
@@ -148,6 +149,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
         const prepared = await prepare(opts, 'run-detached');
         crashPoint('start:prepared');
         const cgroups = prepared.record.cgroups;
+        runCgroups = lostShimCgroups(cgroups);
         const cgroup = (cgroups.find((c) => c.hierarchy.version === 2) ?? cgroups[0])?.dir;
         const launcher = shimLauncher({
           stateDir,
@@ -188,7 +190,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     engine.publish(rec, 'start');
     session?.detach();
     oci?.close();
-    follow(engine, rec.Id, rec.Generation);
+    follow(engine, rec.Id, rec.Generation, runCgroups);
   } catch (err) {
     await session?.[Symbol.asyncDispose]().catch(() => {});
     oci?.close();
