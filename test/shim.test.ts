@@ -617,6 +617,63 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.equal(rec.message, "exec '/no/such/binary': no such file or directory");
   });
 
+  test('launched at start-up (`launch`): what nsinit said before anyone connected is held, then claimed by `launch`', {
+    timeout: 30_000,
+  }, async () => {
+    // The shim answers ready; only once the container is fully created does the caller connect
+    // and claim: the pid and `created` messages must come from the shim's hold, in order.
+    let startedAt = 0;
+    const delayed = {
+      spawn: async (req: Parameters<typeof startShim>[0], plan?: string) => {
+        assert.equal(req.launch, true, 'the launcher asks for a launch at start-up');
+        const shim = await startShim(req, plan, SHIM);
+        startedAt = Date.now();
+        await using c = await ShimClient.connect(shim.socket);
+        for (let i = 0; i < 500 && (await c.state()).status !== 'created'; i++) await sleep(10);
+        assert.equal((await c.state()).status, 'created', 'created with no connection claiming the launch');
+        return shim;
+      },
+    };
+    const l = await launch(['/bin/sh', '-c', 'echo held; exit 3'], { shim: { spawner: delayed } });
+    assert.ok(startedAt > 0);
+    await using c = await ShimClient.connect(l.socket);
+    await assert.rejects(c.request('launch'), /EALREADY|launched already/, 'a launch is claimed once');
+    await startIt(l);
+    assert.equal((await c.wait()).exit_code, 3);
+    assert.deepEqual(
+      logEntries(l.logPath).entries.map((e) => e.log),
+      ['held\n'],
+    );
+  });
+
+  test('launched at start-up and failed: the claiming `launch` gets the reason; the exit record says start_failed', {
+    timeout: 30_000,
+  }, async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'berth-shim-state-'));
+    cleanups.push(async () => {
+      await stopShim(stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
+    });
+    const shim = await startShim(
+      {
+        v: 1,
+        id: uniqueId('shim-early'),
+        state_dir: stateDir,
+        nsinit: join(import.meta.dirname, '..', 'native', 'build', 'berth-nsinit'),
+        tty: true,
+        console_socket: join(stateDir, 'no-such-dir', 'console.sock'),
+        launch: true,
+      },
+      'berth-plan 1\n',
+      SHIM,
+    );
+    await using c = await ShimClient.connect(shim.socket);
+    await assert.rejects(c.request('launch'), /bind console socket '.*no-such-dir\/console\.sock': No such file or directory/);
+    const rec = await c.wait();
+    assert.equal(rec.reason, 'start_failed');
+    assert.match(String(rec.message), /bind console socket/);
+  });
+
   test('a client that never reads does not stall the container: it is cut off past 1 MiB', { timeout: 30_000 }, async () => {
     const l = await launch(['/bin/sh', '-c', 'head -c 4000000 /dev/zero; echo done']);
     const slow = net.connect(l.socket);

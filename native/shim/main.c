@@ -3,10 +3,12 @@
  *
  *   berth-shim            request frames on stdin (docs/shim-protocol.md), one JSON line on stdout
  *
- * Stage 1 reads the request, creates the state dir and binds the control socket, forks; stage 2
- * setsid()s and forks again (stage 3 is no session leader: no tty becomes its controlling
- * terminal) and exits; stage 3 becomes the container's subreaper, reports ready through a pipe
- * and runs the event loop: one thread, one epoll, signals from a signalfd, no work in handlers.
+ * Stage 1 reads the request, creates the state dir and binds the control socket, setsid()s and
+ * forks, relays the monitor's handshake and exits; stage 2, the monitor (no session leader: no
+ * tty becomes its controlling terminal), becomes the container's subreaper, reports ready
+ * through a pipe and runs the event loop: one thread, one epoll, signals from a signalfd, no
+ * work in handlers. With `launch` in the request it launches the container right after the
+ * handshake, holding nsinit's messages until a connection claims them with `launch`.
  *
  * It monitors processes: proc 0 is the container's init (logged, exit.json), the others are
  * execs (a second berth-nsinit with a join plan and `wait 1`: the parent stage stays, since an
@@ -41,6 +43,7 @@
 
 #define MAX_CLIENTS 16
 #define MAX_PROCS 17                 /* the init and 16 execs */
+#define HELD_MAX 8                   /* events held for a connection yet to claim a launch */
 #define CLIENT_OUT_MAX (1024 * 1024) /* an attach client further behind is disconnected */
 #define STDIN_MAX (64 * 1024)
 #define DRAIN_MS 2000 /* output after a process's exit is read for at most this long */
@@ -74,6 +77,13 @@ struct proc {
   size_t stdin_qlen;
   int relay, start_client;
   long long start_req;
+  /* Launched at start-up (the request's `launch`): until a connection claims it with `launch`,
+   * the events for that connection are held here, and a launch error is kept for its answer. */
+  bool relay_held;
+  char *held[HELD_MAX];
+  size_t held_len[HELD_MAX];
+  int nheld;
+  char *launch_error;
   long long created_sec, created_nsec, started_sec, started_nsec, finished_sec, finished_nsec;
   char *fail_message;
   const char *reason;
@@ -101,7 +111,7 @@ static char *shim_cgroups[JMAX_ARRAY];
 static int shim_ncgroups;
 static const char *runtime_args[JMAX_ARRAY];
 static int runtime_nargs;
-static bool cfg_tty, cfg_stdin;
+static bool cfg_tty, cfg_stdin, cfg_launch;
 static unsigned short init_rows, init_cols;
 static int child_oom_adj;
 static char *plan;
@@ -139,7 +149,7 @@ void diag(const char *fmt, ...) {
   if (n < 0) return;
   if ((size_t)n > sizeof buf - 2) n = sizeof buf - 2;
   buf[n++] = '\n';
-  /* fd 2 is shim.log in stage 3 */
+  /* fd 2 is shim.log in the monitor */
   if (write(2, buf, (size_t)n) < 0) {
   }
 }
@@ -325,6 +335,16 @@ static void event(const char *name, struct proc *p, const char *extra, bool rela
     sb_str(&b, p->exec_id);
   }
   sb_fmt(&b, "%s}", extra ? extra : "");
+  if (relay && p && p->relay_held) {
+    /* nsinit's few messages (pid, hooks, created, error, EOF, its exit): a sixth cannot come */
+    if (p->nheld < HELD_MAX) {
+      p->held[p->nheld] = xmalloc(b.len);
+      memcpy(p->held[p->nheld], b.p, b.len);
+      p->held_len[p->nheld++] = b.len;
+    }
+    sb_free(&b);
+    return;
+  }
   for (int i = 0; i < MAX_CLIENTS; i++)
     if (clients[i].fd >= 0 && (relay ? p && p->relay == i : clients[i].subscribed)) client_json(i, &b);
   sb_free(&b);
@@ -1059,6 +1079,23 @@ static void handle_json(int i, const unsigned char *data, size_t n) {
   if (!strcmp(op, "state")) return op_state(i, id, p);
   if (!strcmp(op, "launch")) {
     if (p->exec_id) return answer_error(i, id, "EINVAL", "an exec is launched with 'exec'");
+    if (p->relay_held) {
+      /* launched at start-up: this connection takes the relay, and what it missed */
+      p->relay_held = false;
+      p->relay = i;
+      if (p->launch_error) answer_error(i, id, "EFAILED", p->launch_error);
+      else {
+        char extra[48];
+        snprintf(extra, sizeof extra, ",\"helper_pid\":%d", (int)p->helper_pid);
+        answer_ok(i, id, extra);
+      }
+      for (int k = 0; k < p->nheld; k++) {
+        client_send(i, K_JSON, p->held[k], p->held_len[k]);
+        free(p->held[k]);
+      }
+      p->nheld = 0;
+      return;
+    }
     if (p->st != S_NEW) return answer_error(i, id, "EALREADY", "the container was launched already");
     if (!runtime_path && !plan) return answer_error(i, id, "EINVAL", "no plan was given");
     char m[512];
@@ -1585,6 +1622,7 @@ static void parse_request(void) {
   if (lg.max_file < 1 || lg.max_file > 100) fail(2, "berth-shim: request: log_max_file must be 1..100\n");
   cfg_tty = json_bool(&req, "tty", false);
   cfg_stdin = json_bool(&req, "stdin", false);
+  cfg_launch = json_bool(&req, "launch", false);
   init_rows = json_int(&req, "rows", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
   init_cols = json_int(&req, "cols", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
   child_oom_adj = json_int(&req, "oom_score_adj", &x) && x >= -1000 && x <= 1000 ? (int)x : 0;
@@ -1662,12 +1700,15 @@ int main(int argc, char **argv) {
 
   int hs[2];
   if (pipe2(hs, O_CLOEXEC) < 0) fail(2, "berth-shim: pipe: %s\n", strerror(errno));
+  /* A session of our own, whose leader (this stage) exits as soon as the monitor is ready: the
+   * monitor is no session leader, so no terminal it opens becomes its controlling one. (Already
+   * a leader when the caller made one of us: then setsid fails, and nothing needs doing.) */
+  if (getsid(0) != getpid() && setsid() < 0) fail(2, "berth-shim: setsid: %s\n", strerror(errno));
   pid_t p2 = fork();
   if (p2 < 0) fail(2, "berth-shim: fork: %s\n", strerror(errno));
   if (p2 > 0) {
+    /* the monitor closes its end once it said it is ready (or died): read to EOF */
     close(hs[1]);
-    int status;
-    waitpid(p2, &status, 0);
     char buf[1024];
     size_t n = 0;
     for (;;) {
@@ -1685,13 +1726,8 @@ int main(int argc, char **argv) {
     }
     return stage1_answer(true, buf);
   }
-  /* ---- stage 2 ---- */
+  /* ---- stage 2: the monitor ---- */
   close(hs[0]);
-  if (setsid() < 0) fail(hs[1], "setsid: %s", strerror(errno));
-  pid_t p3 = fork();
-  if (p3 < 0) fail(hs[1], "fork: %s", strerror(errno));
-  if (p3 > 0) _exit(0);
-  /* ---- stage 3: the monitor ---- */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) fail(hs[1], "set subreaper: %s", strerror(errno));
   if (chdir("/") < 0) fail(hs[1], "chdir /: %s", strerror(errno));
   umask(022);
@@ -1796,6 +1832,20 @@ int main(int argc, char **argv) {
   sb_free(&hi);
   close(hs[1]);
   idle_since = mono_ms();
+  if (cfg_launch) {
+    /* The container is launched now, while the caller hears we are ready and connects: its
+     * `launch` then claims what nsinit said meanwhile (held by event()). */
+    struct proc *p = &procs[0];
+    char m[512];
+    p->relay_held = true;
+    if (do_launch(p, plan, plan_len, m, sizeof m) < 0) {
+      p->launch_error = xstrdup(m);
+      start_failed(p, m);
+      proc_exited(p, 255, 0, false);
+    }
+    free(plan);
+    plan = NULL;
+  }
   loop();
   unlink(sock_path);
   return 0;

@@ -18,6 +18,8 @@ import path from 'node:path';
 import { errnoCode } from '../common/errors.js';
 import type { ImageService } from '../images/service.js';
 import { removeTree } from '../native/addon.js';
+import type { CgroupLayout } from '../runtime/cgroups/layout.js';
+import { readCgroupLayout } from '../runtime/cgroups/manager.js';
 import { Backoff } from './containers/monitor.js';
 import type { ContainerRecord } from './containers/record.js';
 import { type RemoveOptions, removeContainer } from './containers/remove.js';
@@ -159,6 +161,16 @@ export class Engine {
   readonly cleanedRuns = new Set<string>();
 
   private spawner: ShimSpawner | undefined;
+  private cgroups: CgroupLayout | undefined;
+
+  /**
+   * The host's cgroup mounts, read at the first start and kept (dockerd reads its cgroup info
+   * once too): every start would otherwise read and parse mountinfo again.
+   */
+  cgroupLayout(): CgroupLayout {
+    this.cgroups ??= readCgroupLayout();
+    return this.cgroups;
+  }
 
   /** The shim spawner (shim/spawner.ts), started with the first container start. */
   shimSpawner(): ShimSpawner {

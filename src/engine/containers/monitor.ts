@@ -6,6 +6,7 @@
  * running when berthd starts again (restore.ts): a monitor is state-less, it only needs the id.
  */
 import path from 'node:path';
+import { removeTree } from '../../native/addon.js';
 import type { CgroupDir } from '../../runtime/cgroups/manager.js';
 import { Container, collectTombs, deleteContainer } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
@@ -105,7 +106,7 @@ export async function recordExit(engine: Engine, id: string, gen: number, exit: 
  */
 export async function cleanupRun(engine: Engine, id: string, opts: { shim?: ShimClient; rootfsOnHost?: boolean } = {}): Promise<boolean> {
   let clean = true;
-  await deleteContainer(engine.runtimeRoot, id, true).catch((err) => {
+  await deleteContainer(engine.runtimeRoot, id, true, { removeDir: removeTree }).catch((err) => {
     clean = false;
     // A cgroup still busy (processes of the container not yet reaped, on a loaded machine)
     // leaves the run's tomb: its teardown is tried again a little later, whatever comes next.

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
+import { removeTree } from '../../native/addon.js';
 import { warmOwnCgroupLock } from '../../runtime/cgroups/warm.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
 import { mountCount, unmountAll } from '../../snapshots/mount.js';
@@ -57,7 +58,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   // cgroup lock: that wait (10–15 ms) overlaps the work below (runtime/cgroups/warm.ts).
   if (!isOciRuntime(rec)) warmOwnCgroupLock();
   // What an earlier run of this container may have left (a crash between two lines of ours).
-  await deleteContainer(runtimeRoot, id, true).catch(() => {});
+  await deleteContainer(runtimeRoot, id, true, { removeDir: removeTree }).catch(() => {});
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(path.dirname(engine.shimSocket(id)), { recursive: true, mode: 0o700 });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -144,6 +145,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
           bundle: dir,
           rootfsMounts: mounts,
           cgroupLockWarmed: true,
+          cgroupLayout: engine.cgroupLayout(),
           ...(consoleSocket ? { consoleSocket } : {}),
         };
         const prepared = await prepare(opts, 'run-detached');

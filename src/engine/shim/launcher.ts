@@ -120,6 +120,8 @@ export class ShimSession implements LaunchSession {
       cgroup: opts.cgroup,
       oom_score_adj: opts.oomScoreAdj,
       ...(opts.shimCgroups?.length && !opts.spawner ? { shim_cgroups: opts.shimCgroups } : {}),
+      // nsinit starts while we hear the shim is ready and connect; `launch` below claims it
+      launch: true,
     };
     const shim = opts.spawner
       ? await opts.spawner.spawn(req, encodePlan(plan))

@@ -87,6 +87,11 @@ export interface ShimRequest {
   oom_score_adj?: number;
   /** cgroup.procs files the shim moves itself into at start (one per hierarchy): out of berthd's cgroups. */
   shim_cgroups?: string[];
+  /**
+   * Launch at once, after the handshake, instead of on a connection's `launch` (which then claims
+   * the launch and the messages held until then): the container's start overlaps the connect.
+   */
+  launch?: boolean;
 }
 
 /** What the shim writes to exit.json and answers to `wait`. */

@@ -54,6 +54,11 @@ export interface CreateOptions {
   hookIo?: HookIo;
   /** Force a cgroup driver ('v1', 'hybrid', 'v2'); default: what the host has. */
   cgroupDriver?: string;
+  /**
+   * The host's cgroup mounts as the caller read them (readCgroupLayout; a daemon reads them once,
+   * as dockerd does): reading and parsing mountinfo is ~0.3 ms of every create. Default: read now.
+   */
+  cgroupLayout?: CgroupLayout;
   /** Cgroups we may not write to are skipped (runc's --rootless; rootless.ts). */
   rootlessCgroups?: boolean;
   /** The cgroup2 device-filter helper (default: next to the bundle or in the source tree). */
@@ -142,7 +147,7 @@ export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<Pr
   } catch (err) {
     throw fromErrno('stat rootfs', rootfs, err);
   }
-  const layout: CgroupLayout = selectLayout(readCgroupLayout(opts.effects), opts.cgroupDriver);
+  const layout: CgroupLayout = selectLayout(opts.cgroupLayout ?? readCgroupLayout(opts.effects), opts.cgroupDriver);
   const all = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
 
   // Socket activation: the caller's LISTEN_FDS pass through to the container as runc passes
