@@ -29,6 +29,7 @@ import { type ExitRecord, encodeFrame, Kind } from '../src/engine/shim/protocol.
 import { startShim } from '../src/engine/shim/spawn.js';
 import { ShimSpawner } from '../src/engine/shim/spawner.js';
 import { Container, create, deleteContainer, exec, launchPrepared, prepare, start } from '../src/runtime/index.js';
+import { nsinitPath } from '../src/runtime/launcher/nsinit.js';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { findBinary } from './helpers/runtime.js';
@@ -445,11 +446,32 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     test(`what a container sees of berth through the shim (${how}): at created, running and during an exec, only pipes, sockets and its own cwd`, {
       timeout: 30_000,
     }, async () => {
-      const spawner = how === 'forked by the spawner' ? new ShimSpawner(SHIM, () => []) : undefined;
+      // the spawner as berthd starts it: with the berth-nsinit its shims launch, of which it keeps
+      // one sealed copy that the shims execute
+      const spawner = how === 'forked by the spawner' ? new ShimSpawner(SHIM, () => [], undefined, nsinitPath()) : undefined;
       if (spawner) cleanups.push(async () => spawner.close());
       const l = await launch(['/bin/sleep', '1000'], { stdin: true, ...(spawner ? { shim: { spawner } } : {}) });
       const c0 = await Container.load(l.root, l.id);
       const init = c0.record.pid!;
+      if (spawner) {
+        const spawnerPid = (spawner as unknown as { child?: { pid?: number } }).child?.pid;
+        const copy = `/proc/${spawnerPid}/fd/3`;
+        assert.equal(readlinkSync(copy), '/memfd:berth-nsinit (deleted)', "the spawner's fd 3 is its copy of berth-nsinit");
+        assert.equal(statSync(`/proc/${init}/exe`).ino, statSync(copy).ino, 'the created init runs from the copy the spawner made');
+        // sealed (EPERM), and refused while it runs anyway (ETXTBSY)
+        assert.throws(
+          () => {
+            const fd = openSync(copy, 'r+');
+            try {
+              writeFileSync(fd, 'x');
+            } finally {
+              closeSync(fd);
+            }
+          },
+          /EPERM|ETXTBSY/,
+          'the copy cannot be written',
+        );
+      }
       const pidns = readlinkSync(`/proc/${init}/ns/pid`);
       /** Every process in the container's pid namespace: its fds and whether its cwd is its root (never the host's). */
       const scan = (stage: string): number => {

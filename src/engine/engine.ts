@@ -20,6 +20,7 @@ import type { ImageService } from '../images/service.js';
 import { removeTree } from '../native/addon.js';
 import type { CgroupLayout } from '../runtime/cgroups/layout.js';
 import { readCgroupLayout } from '../runtime/cgroups/manager.js';
+import { nsinitPath } from '../runtime/launcher/nsinit.js';
 import { Backoff } from './containers/monitor.js';
 import type { ContainerRecord } from './containers/record.js';
 import { type RemoveOptions, removeContainer } from './containers/remove.js';
@@ -174,7 +175,12 @@ export class Engine {
 
   /** The shim spawner (shim/spawner.ts), started with the first container start. */
   shimSpawner(): ShimSpawner {
-    this.spawner ??= new ShimSpawner(this.options.shim ?? shimPath(), () => shimCgroupProcs(this.log), this.log);
+    this.spawner ??= new ShimSpawner(
+      this.options.shim ?? shimPath(),
+      () => shimCgroupProcs(this.log),
+      this.log,
+      this.options.nsinit ?? nsinitPath(),
+    );
     return this.spawner;
   }
 

@@ -63,11 +63,16 @@ export class ShimSpawner {
   /** The binary has no spawner mode (it refused `--spawner` before answering): direct starts only. */
   private unsupported = false;
 
-  /** `cgroups`: the cgroup.procs files the spawner joins (its shims are born there). */
+  /**
+   * `cgroups`: the cgroup.procs files the spawner joins (its shims are born there). `nsinit`: the
+   * berth-nsinit the requests name; the spawner keeps one sealed copy of it in memory, which its
+   * shims execute (berth-nsinit would otherwise copy itself at every launch: CVE-2019-5736).
+   */
   constructor(
     private readonly binary: string,
     private readonly cgroups: () => string[],
     private readonly log?: (msg: string) => void,
+    private readonly nsinit?: string,
   ) {}
 
   /** Starts a shim; resolves once it serves its socket (as startShim). */
@@ -103,7 +108,8 @@ export class ShimSpawner {
     let c: ChildProcess;
     try {
       // stderr: berthd's own (its log), where the spawner says what it could not do
-      c = spawn(this.binary, ['--spawner', ...this.cgroups()], { stdio: ['pipe', 'pipe', 'inherit'], argv0: 'berth-shim' });
+      const args = ['--spawner', ...(this.nsinit ? [`--nsinit=${this.nsinit}`] : []), ...this.cgroups()];
+      c = spawn(this.binary, args, { stdio: ['pipe', 'pipe', 'inherit'], argv0: 'berth-shim' });
     } catch (err) {
       this.log?.(`shim spawner: ${(err as Error).message}`);
       return undefined;
