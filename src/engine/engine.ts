@@ -19,7 +19,7 @@ import { errnoCode } from '../common/errors.js';
 import type { ImageService } from '../images/service.js';
 import { removeTree } from '../native/addon.js';
 import type { CgroupLayout } from '../runtime/cgroups/layout.js';
-import { readCgroupLayout } from '../runtime/cgroups/manager.js';
+import { refreshCgroupLayout } from '../runtime/cgroups/manager.js';
 import { nsinitPath } from '../runtime/launcher/nsinit.js';
 import { Backoff } from './containers/monitor.js';
 import type { ContainerRecord } from './containers/record.js';
@@ -166,11 +166,13 @@ export class Engine {
 
   /**
    * The host's cgroup mounts, read at the first start and kept (dockerd reads its cgroup info
-   * once too): every start would otherwise read and parse mountinfo again.
+   * once too: every start would otherwise read and parse mountinfo again), with berthd's own
+   * cgroups read each time (it may have been moved).
    */
   cgroupLayout(): CgroupLayout {
-    this.cgroups ??= readCgroupLayout();
-    return this.cgroups;
+    const layout = refreshCgroupLayout(this.cgroups);
+    this.cgroups = layout;
+    return layout;
   }
 
   /** The shim spawner (shim/spawner.ts), started with the first container start. */

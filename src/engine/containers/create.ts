@@ -56,7 +56,7 @@ async function createWithName(engine: Engine, req: CreateRequest, id: string, fi
   checkEngineSupport(engine, req);
   const { image, resolved } = await lookupImage(engine.images, imageRef);
   // `docker run` starts it next: the kernel's cgroup lock is warm by then (runtime/cgroups/warm.ts)
-  warmOwnCgroupLock();
+  warmOwnCgroupLock(engine.cgroupLayout());
 
   const config = mergeConfig({ image: resolved.config.config, request: req.config, id });
   config.Image = imageRef;

@@ -107,7 +107,7 @@ export async function startExec(
   if (rec.State.Status !== 'running') throw new BerthError('failed-precondition', `Container ${rec.Id} is not running`, { object: rec.Id });
   e.started = true;
   // the exec joins the container's cgroups: the kernel's wait for that overlaps what follows
-  warmOwnCgroupLock();
+  warmOwnCgroupLock(engine.cgroupLayout());
   const cfg = e.config;
   const tty = cfg.Tty === true;
   const stdin = cfg.AttachStdin === true && conn !== undefined;

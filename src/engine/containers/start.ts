@@ -56,7 +56,8 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   engine.cleanedRuns.delete(id);
   // The shim's move to /berth/shims and the init's into its cgroups wait for the kernel's
   // cgroup lock: that wait (10–15 ms) overlaps the work below (runtime/cgroups/warm.ts).
-  if (!isOciRuntime(rec)) warmOwnCgroupLock();
+  const cgroupLayout = engine.cgroupLayout();
+  if (!isOciRuntime(rec)) warmOwnCgroupLock(cgroupLayout);
   // What an earlier run of this container may have left (a crash between two lines of ours).
   await deleteContainer(runtimeRoot, id, true, { removeDir: removeTree }).catch(() => {});
   rmSync(stateDir, { recursive: true, force: true });
@@ -145,7 +146,8 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
           bundle: dir,
           rootfsMounts: mounts,
           cgroupLockWarmed: true,
-          cgroupLayout: engine.cgroupLayout(),
+          cgroupLayout,
+          config: spec,
           ...(consoleSocket ? { consoleSocket } : {}),
         };
         const prepared = await prepare(opts, 'run-detached');

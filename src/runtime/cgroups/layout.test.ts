@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { containerCgroupPath, hierarchyDirName, parseCgroupLayout, selectLayout } from './layout.js';
+import { containerCgroupPath, hierarchyDirName, parseCgroupLayout, selectLayout, withOwnCgroups } from './layout.js';
 
 const HYBRID_MOUNTINFO = `30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
@@ -30,6 +30,23 @@ test('a hybrid host: v1 controllers plus cgroup2, each with the caller own path'
   assert.equal(containerCgroupPath(memory, '../../escape'), '/escape');
   assert.equal(hierarchyDirName(layout.hierarchies[2]!), 'systemd');
   assert.equal(hierarchyDirName(layout.hierarchies[3]!), 'unified');
+});
+
+test('the caller moved since the layout was read: its own paths are read again, the mounts kept', () => {
+  const earlier = parseCgroupLayout(HYBRID_MOUNTINFO, HYBRID_CGROUP);
+  const now = withOwnCgroups(earlier, '9:name=systemd:/moved\n4:memory:/elsewhere\n1:cpu:/\n0::/moved');
+  assert.deepEqual(
+    now.hierarchies.map((h) => [h.mountpoint, h.ownPath]),
+    [
+      ['/sys/fs/cgroup/cpu', '/'],
+      ['/sys/fs/cgroup/memory', '/elsewhere'],
+      ['/sys/fs/cgroup/systemd', '/moved'],
+      ['/sys/fs/cgroup/unified', '/moved'],
+    ],
+  );
+  assert.equal(now.mode, 'hybrid');
+  assert.equal(earlier.hierarchies[1]!.ownPath, '/process_api/abc', 'the earlier layout is left as it was');
+  assert.deepEqual(withOwnCgroups(earlier, HYBRID_CGROUP), earlier, 'unmoved: the same layout');
 });
 
 test('pure v2 and pure v1 are told apart', () => {

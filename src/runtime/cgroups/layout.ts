@@ -33,13 +33,7 @@ function unescapeMountinfo(s: string): string {
 }
 
 export function parseCgroupLayout(mountinfo: string, procSelfCgroup: string): CgroupLayout {
-  const own = new Map<string, string>();
-  for (const line of procSelfCgroup.split('\n')) {
-    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
-    if (!m) continue;
-    const [, , names, path] = m as unknown as [string, string, string, string];
-    own.set(names === '' ? '' : names, path);
-  }
+  const own = ownCgroups(procSelfCgroup);
   const hierarchies: Hierarchy[] = [];
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
@@ -51,7 +45,7 @@ export function parseCgroupLayout(mountinfo: string, procSelfCgroup: string): Cg
     const mountRoot = unescapeMountinfo(left[3] ?? '/');
     const mountpoint = unescapeMountinfo(left[4] ?? '');
     if (fstype === 'cgroup2') {
-      hierarchies.push({ mountpoint, controllers: [], version: 2, ownPath: own.get('') ?? '/', mountRoot });
+      hierarchies.push({ mountpoint, controllers: [], version: 2, ownPath: ownPathIn(2, [], own), mountRoot });
       continue;
     }
     const superOpts = (right[2] ?? '').split(',');
@@ -65,11 +59,7 @@ export function parseCgroupLayout(mountinfo: string, procSelfCgroup: string): Cg
         o !== 'xattr' &&
         o !== 'cpuset_v2_mode',
     );
-    const key = [...own.keys()].find((k) => {
-      const names = k.split(',');
-      return names.length === controllers.length && names.every((n) => controllers.includes(n));
-    });
-    hierarchies.push({ mountpoint, controllers, version: 1, ownPath: key === undefined ? '/' : (own.get(key) ?? '/'), mountRoot });
+    hierarchies.push({ mountpoint, controllers, version: 1, ownPath: ownPathIn(1, controllers, own), mountRoot });
   }
   // The same hierarchy can be mounted twice (bind mounts): keep the first mount of each.
   const seen = new Set<string>();
@@ -83,6 +73,36 @@ export function parseCgroupLayout(mountinfo: string, procSelfCgroup: string): Cg
   const v2 = unique.some((h) => h.version === 2);
   const mode: CgroupMode = v1 && v2 ? 'hybrid' : v1 ? 'v1' : 'v2';
   return { mode, hierarchies: unique };
+}
+
+/** /proc/self/cgroup: the caller's path per hierarchy, keyed by its controllers ('' for cgroup2). */
+function ownCgroups(procSelfCgroup: string): Map<string, string> {
+  const own = new Map<string, string>();
+  for (const line of procSelfCgroup.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    const [, , names, path] = m as unknown as [string, string, string, string];
+    own.set(names === '' ? '' : names, path);
+  }
+  return own;
+}
+
+function ownPathIn(version: 1 | 2, controllers: readonly string[], own: Map<string, string>): string {
+  if (version === 2) return own.get('') ?? '/';
+  const key = [...own.keys()].find((k) => {
+    const names = k.split(',');
+    return names.length === controllers.length && names.every((n) => controllers.includes(n));
+  });
+  return key === undefined ? '/' : (own.get(key) ?? '/');
+}
+
+/**
+ * The layout with the caller's own cgroups read again (a fresh /proc/self/cgroup) and its
+ * mounts as they were: a daemon reads mountinfo once, but may have been moved since.
+ */
+export function withOwnCgroups(layout: CgroupLayout, procSelfCgroup: string): CgroupLayout {
+  const own = ownCgroups(procSelfCgroup);
+  return { ...layout, hierarchies: layout.hierarchies.map((h) => ({ ...h, ownPath: ownPathIn(h.version, h.controllers, own) })) };
 }
 
 /**
