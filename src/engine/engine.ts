@@ -12,14 +12,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../common/errors.js';
 import type { ImageService } from '../images/service.js';
 import { removeTree } from '../native/addon.js';
-import type { CgroupLayout } from '../runtime/cgroups/layout.js';
-import { refreshCgroupLayout } from '../runtime/cgroups/manager.js';
+import { type CgroupLayout, withOwnCgroups } from '../runtime/cgroups/layout.js';
+import { readCgroupLayout } from '../runtime/cgroups/manager.js';
 import { nsinitPath } from '../runtime/launcher/nsinit.js';
 import { Backoff } from './containers/monitor.js';
 import type { ContainerRecord } from './containers/record.js';
@@ -163,6 +163,7 @@ export class Engine {
 
   private spawner: ShimSpawner | undefined;
   private cgroups: CgroupLayout | undefined;
+  private ownCgroups = '';
 
   /**
    * The host's cgroup mounts, read at the first start and kept (dockerd reads its cgroup info
@@ -170,9 +171,11 @@ export class Engine {
    * cgroups read each time (it may have been moved).
    */
   cgroupLayout(): CgroupLayout {
-    const layout = refreshCgroupLayout(this.cgroups);
-    this.cgroups = layout;
-    return layout;
+    const own = readFileSync('/proc/self/cgroup', 'utf8');
+    if (this.cgroups && own === this.ownCgroups) return this.cgroups;
+    this.cgroups = this.cgroups ? withOwnCgroups(this.cgroups, own) : readCgroupLayout();
+    this.ownCgroups = own;
+    return this.cgroups;
   }
 
   /** The shim spawner (shim/spawner.ts), started with the first container start. */

@@ -21,14 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { BerthError, errnoCode, fromErrno } from '../../common/errors.js';
 import type { Spec } from '../../oci/spec.js';
 import { type Effects, hostEffects } from '../effects.js';
-import {
-  type CgroupDriverName,
-  type CgroupLayout,
-  containerCgroupPath,
-  type Hierarchy,
-  parseCgroupLayout,
-  withOwnCgroups,
-} from './layout.js';
+import { type CgroupDriverName, type CgroupLayout, containerCgroupPath, type Hierarchy, parseCgroupLayout } from './layout.js';
 import { hugepageDirToSize, type LinuxResources, parseResources } from './resources.js';
 import {
   emptyStats,
@@ -60,14 +53,6 @@ export interface CgroupDir {
 
 export function readCgroupLayout(fx: Effects = hostEffects): CgroupLayout {
   return parseCgroupLayout(mustRead(fx, '/proc/self/mountinfo'), mustRead(fx, '/proc/self/cgroup'));
-}
-
-/**
- * The layout from `mounts` (a layout read earlier: mountinfo is ~0.2 ms to read and parse) with
- * the caller's own cgroups read now; without `mounts`, readCgroupLayout.
- */
-export function refreshCgroupLayout(mounts: CgroupLayout | undefined, fx: Effects = hostEffects): CgroupLayout {
-  return mounts ? withOwnCgroups(mounts, mustRead(fx, '/proc/self/cgroup')) : readCgroupLayout(fx);
 }
 
 function mustRead(fx: Effects, file: string): string {

@@ -14,7 +14,7 @@
  */
 import { close, openSync, write } from 'node:fs';
 import type { CgroupLayout, Hierarchy } from './layout.js';
-import { refreshCgroupLayout } from './manager.js';
+import { readCgroupLayout } from './manager.js';
 
 /**
  * The cgroup.procs file of the caller's own cgroup in the hierarchy whose attach is cheapest
@@ -51,14 +51,14 @@ export function warmCgroupMigrations(layout: CgroupLayout, pid: number): Promise
 }
 
 /**
- * The warm-up for this process, with its own cgroups read now (a process moved since must not
- * move back); `mounts`: the cgroup mounts as read earlier (else read now too). Never throws:
- * without a readable cgroup layout there is nothing to warm.
+ * The warm-up for this process, from a layout whose own cgroups were read just now (a process
+ * moved since must not move back): `fresh`, or read here. Never throws: without a readable
+ * cgroup layout there is nothing to warm.
  */
-export function warmOwnCgroupLock(mounts?: CgroupLayout): void {
+export function warmOwnCgroupLock(fresh?: CgroupLayout): void {
   let layout: CgroupLayout;
   try {
-    layout = refreshCgroupLayout(mounts);
+    layout = fresh ?? readCgroupLayout();
   } catch {
     return;
   }
