@@ -696,6 +696,24 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.match(String(rec.message), /bind console socket/);
   });
 
+  test("the container's mount namespace is held by the shim from the init's pid to the shim's exit", { timeout: 30_000 }, async () => {
+    const l = await launch(['/bin/true']);
+    const c0 = await Container.load(l.root, l.id);
+    const ns = readlinkSync(`/proc/${c0.record.pid}/ns/mnt`);
+    assert.notEqual(ns, readlinkSync('/proc/self/ns/mnt'), 'the container has a mount namespace of its own');
+    const info = readShimInfo(l.stateDir)!;
+    const held = () => readdirSync(`/proc/${info.pid}/fd`).filter((fd) => readlinkSync(`/proc/${info.pid}/fd/${fd}`) === ns).length;
+    assert.equal(held(), 1, 'held while created');
+    await startIt(l);
+    await using c = await ShimClient.connect(l.socket);
+    assert.equal((await c.wait()).exit_code, 0);
+    // the exit is told first; the namespace (its unmounts, the overlay's sync) goes with the shim
+    assert.equal(held(), 1, 'still held after the exit was told');
+    await c.release();
+    for (let i = 0; i < 250 && shimAlive(info); i++) await sleep(20);
+    assert.equal(shimAlive(info), false, 'released, the shim exits (and the namespace with it)');
+  });
+
   test('a client that never reads does not stall the container: it is cut off past 1 MiB', { timeout: 30_000 }, async () => {
     const l = await launch(['/bin/sh', '-c', 'head -c 4000000 /dev/zero; echo done']);
     const slow = net.connect(l.socket);
@@ -856,8 +874,12 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     for (const m of mem) assert.ok(m.rss > 0 && m.rss <= 1024, `a berth-shim's VmRSS is ${m.rss} kB: the budget is 1024 kB per container`);
     // fds of the shim itself: nothing but its own (no fd of the caller crossed)
     const links = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    // ... and the container's mount namespace (never the host's): see the namespace test above
+    const hostNs = readlinkSync('/proc/self/ns/mnt');
     assert.ok(
-      links.every((k) => /^(pipe|socket|anon_inode):|^\/dev\/null$/.test(k) || k.startsWith(l.stateDir)),
+      links.every(
+        (k) => /^(pipe|socket|anon_inode):|^\/dev\/null$/.test(k) || k.startsWith(l.stateDir) || (/^mnt:\[\d+\]$/.test(k) && k !== hostNs),
+      ),
       `the shim holds only its own fds: ${links.join(', ')}`,
     );
   });

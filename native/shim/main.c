@@ -131,6 +131,13 @@ static struct proc procs[MAX_PROCS];
 static struct logfile lg;
 static struct linebuf lb_out, lb_err;
 static bool released, exit_written;
+/* A reference to the container's mount namespace, held from the init's pid to our own exit:
+ * without it the namespace went with the init's last reference, and its teardown — an RCU grace
+ * period, every mount undone, the overlay syncing its upper filesystem — were the init's last
+ * steps before its exit reached us (~1.2 ms of every `docker run`, measured here). With it, the
+ * teardown is our exit's, after berthd released us, when nobody waits for it. Never passed on:
+ * close-on-exec, and our children close what they inherit. */
+static int init_mntns = -1;
 static long long idle_since;
 static unsigned long long seq;
 static long long oom_base = -1;
@@ -790,6 +797,12 @@ static void proc_exited_status(struct proc *p, int status) {
 static void set_pid(struct proc *p, pid_t pid) {
   p->pid = pid;
   if (p->exec_id) return; /* an exec's exit comes from its helper (wait 1) */
+  /* Not reaped yet (we reap, and only in our loop): the pid is still the init's. */
+  if (init_mntns < 0) {
+    char ns[64];
+    snprintf(ns, sizeof ns, "/proc/%d/ns/mnt", (int)pid);
+    init_mntns = open(ns, O_RDONLY | O_CLOEXEC);
+  }
   for (int k = 0; k < nearly; k++)
     if (early[k].pid == pid) proc_exited_status(p, early[k].status);
 }

@@ -10,6 +10,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { removeTree } from '../../native/addon.js';
@@ -21,7 +22,7 @@ import { parseSize } from '../config/values.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { blockDeviceNumbers, deviceInfo, hostDevices } from '../host.js';
-import { ShimClient } from '../shim/client.js';
+import { readShimInfo, ShimClient, shimAlive } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { blkioDevicePaths, buildSpec, mountPoints, specMounts } from '../spec/index.js';
 import { attachVolumes, detachVolumes, ociMounts } from '../volumes/index.js';
@@ -60,6 +61,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
   if (!isOciRuntime(rec)) warmOwnCgroupLock(cgroupLayout);
   // What an earlier run of this container may have left (a crash between two lines of ours).
   await deleteContainer(runtimeRoot, id, true, { removeDir: removeTree }).catch(() => {});
+  await previousShimGone(engine, stateDir);
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(path.dirname(engine.shimSocket(id)), { recursive: true, mode: 0o700 });
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -208,6 +210,31 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     // `docker run --rm` waits for `removed` even when the start failed (dockerd removes it too).
     if (rec.HostConfig.AutoRemove) setImmediate(() => void engine.remove(id, { force: true }).catch(() => {}));
     throw new BerthError('invalid-argument', message, { object: id, cause: err });
+  }
+}
+
+/**
+ * The shim of the container's last run, released by its exit's clean-up, exits at once; its
+ * exit also tears the last run's mount namespace down (the shim holds it so that the init's exit
+ * is told first: docs/shim-protocol.md). A restart waits for that (a few ms at most), so the
+ * same writable layer is never mounted by two overlays at once.
+ */
+async function previousShimGone(engine: Engine, stateDir: string): Promise<void> {
+  const info = readShimInfo(stateDir);
+  if (!info || !shimAlive(info)) return;
+  try {
+    // released already, normally; if not (a crash between the exit and its clean-up), now
+    await using c = await ShimClient.connect(info.socket);
+    await c.release();
+  } catch {
+    // gone meanwhile
+  }
+  for (let waited = 0; shimAlive(info); waited += 2) {
+    if (waited >= 2000) {
+      engine.log?.(`the shim of the last run (pid ${info.pid}) is still there after 2 s; starting anyway`);
+      return;
+    }
+    await sleep(2);
   }
 }
 
