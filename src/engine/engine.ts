@@ -170,12 +170,17 @@ export class Engine {
    * once too: every start would otherwise read and parse mountinfo again), with berthd's own
    * cgroups read each time (it may have been moved).
    */
-  cgroupLayout(): CgroupLayout {
-    const own = readFileSync('/proc/self/cgroup', 'utf8');
-    if (this.cgroups && own === this.ownCgroups) return this.cgroups;
-    this.cgroups = this.cgroups ? withOwnCgroups(this.cgroups, own) : readCgroupLayout();
-    this.ownCgroups = own;
-    return this.cgroups;
+  cgroupLayout(): CgroupLayout | undefined {
+    try {
+      const own = readFileSync('/proc/self/cgroup', 'utf8');
+      if (this.cgroups && own === this.ownCgroups) return this.cgroups;
+      this.cgroups = this.cgroups ? withOwnCgroups(this.cgroups, own) : readCgroupLayout();
+      this.ownCgroups = own;
+      return this.cgroups;
+    } catch {
+      // unreadable: whoever needs the layout reads it and says why it cannot
+      return undefined;
+    }
   }
 
   /** The shim spawner (shim/spawner.ts), started with the first container start. */

@@ -148,7 +148,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
           bundle: dir,
           rootfsMounts: mounts,
           cgroupLockWarmed: true,
-          cgroupLayout,
+          ...(cgroupLayout ? { cgroupLayout } : {}),
           config: spec,
           ...(consoleSocket ? { consoleSocket } : {}),
         };
