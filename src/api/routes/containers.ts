@@ -202,20 +202,39 @@ export function containerRoutes({ engine, execs }: ContainerDeps): Route[] {
                 req.signal.addEventListener('abort', end);
               })
             : Promise.resolve();
+        // The log's files are opened before the answer's head goes out: a client that then waits
+        // for the exit and removes the container (docker-py's `run`) still gets every line, from
+        // files that stay readable once removed.
+        let opened!: () => void;
+        const open = new Promise<void>((resolve) => {
+          opened = resolve;
+        });
+        const entries = readLogs(engine.logPath(rec.Id), { ...q.options, done, signal: req.signal, onOpen: () => opened() })[
+          Symbol.asyncIterator
+        ]();
+        let next = entries.next();
+        try {
+          await Promise.race([open, next]);
+        } catch (err) {
+          await entries.return?.();
+          throw err;
+        }
         // API 1.41 answers raw-stream either way (multiplexed-stream is ≥ 1.42); clients go by Config.Tty.
         const out = res.stream('application/vnd.docker.raw-stream');
         const fmt = { tty: rec.Config.Tty === true, timestamps: q.timestamps };
         try {
-          for await (const entry of readLogs(engine.logPath(rec.Id), { ...q.options, done, signal: req.signal })) {
-            const bytes = formatLogEntry(entry, fmt);
+          for (let r = await next; !r.done; r = await next) {
+            const bytes = formatLogEntry(r.value, fmt);
             if (bytes.length && !out.write(bytes))
-              await new Promise((r) => {
-                out.once('drain', r);
-                out.once('close', r);
+              await new Promise((resolve) => {
+                out.once('drain', resolve);
+                out.once('close', resolve);
               });
             if (out.destroyed) break;
+            next = entries.next();
           }
         } finally {
+          await entries.return?.();
           out.end();
         }
       },

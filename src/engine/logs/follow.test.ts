@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogEntry } from './entry.js';
@@ -278,4 +278,30 @@ test('a follower is woken by the directory watch, and by the fallback interval w
   g.exit();
   assert.deepEqual(await g.finished, [line(1)]);
   w2.close();
+});
+
+test('once onOpen is called, the log may go (the container removed): the follower still delivers all of it', async () => {
+  // docker-py's `run`: logs (follow) → wait → remove → only then read the stream. The API answers
+  // the head only after onOpen, so what the files held is what the client gets.
+  const path = fresh();
+  const w = new ShimLikeWriter(path);
+  w.write('stdout', line(0));
+  let exit!: () => void;
+  const done = new Promise<void>((r) => {
+    exit = r;
+  });
+  let opened!: () => void;
+  const open = new Promise<void>((r) => {
+    opened = r;
+  });
+  const it = readLogs(path, { follow: true, done, pollMs: 50, onOpen: () => opened() })[Symbol.asyncIterator]();
+  const first = it.next();
+  await open;
+  w.write('stderr', line(1)); // the rest of the output, then the exit, then the removal
+  w.close();
+  exit();
+  rmSync(dirname(path), { recursive: true, force: true });
+  const got: string[] = [];
+  for (let r = await first; !r.done; r = await it.next()) got.push(r.value.line.toString());
+  assert.deepEqual(got, [line(0), line(1)]);
 });

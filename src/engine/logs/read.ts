@@ -34,6 +34,12 @@ export interface ReadLogsOptions {
   done?: Promise<unknown>;
   /** The reader is no longer wanted (the client went away): end at once. */
   signal?: AbortSignal;
+  /**
+   * Called once the log's files as they are now are open (or found missing), when the first
+   * `next()` has run that far: from then on they stay readable even if the container and its
+   * log are removed.
+   */
+  onOpen?: () => void;
   /** The file system (tests count the bytes read through it). */
   fs?: LogFileSystem;
   /** A follower's fallback poll interval in ms, besides fs.watch (default 500). */
@@ -126,6 +132,7 @@ class Reader {
     for (;;) {
       const exited = this.exited;
       files = await this.open();
+      this.o.onOpen?.();
       if (files.length > 0) break;
       if (exited || this.over) return;
       await this.wake!.wait();
