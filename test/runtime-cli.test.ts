@@ -191,6 +191,20 @@ describe('berth-runtime CLI', { skip }, () => {
     assert.deepEqual(leftovers(rt, id, b), []);
   });
 
+  test('the container process starts with every signal at its default (none ignored, none blocked)', async () => {
+    // berth-runtime ignores SIGPIPE (Node), its caller may have ignored more (a shell: SIGQUIT),
+    // glibc's posix_spawn leaves its own 32 and 33 ignored in berth-nsinit: none of it may reach
+    // the container (an ignored disposition survives execve), as with runc
+    await using b = await Bundle.create();
+    await b.editConfig((s) => {
+      s.process!.args = ['grep', '-E', '^Sig(Ign|Blk)', '/proc/self/status'];
+    });
+    const r = await rt.run(['run', uniqueId('sigs')], { cwd: b.dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^SigBlk:\s+0+$/m);
+    assert.match(r.stdout, /^SigIgn:\s+0+$/m);
+  });
+
   test('only stdio and --preserve-fds reach the container; no other host fd leaks', async () => {
     await using b = await Bundle.create({ probeArgs: ['fds'] });
     writeFileSync(b.path('passed.txt'), 'x');

@@ -11,6 +11,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <uv.h>
 
 #include <ctype.h>
 #include <dirent.h>
@@ -28,6 +29,15 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+extern char **environ;
 
 /* Largest xattr value the kernel allows (XATTR_SIZE_MAX) and largest name list (XATTR_LIST_MAX). */
 #define VALUE_MAX 65536
@@ -628,6 +638,247 @@ static napi_value js_removeTree(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* ------------------------------------------------------------------ spawning berth-nsinit */
+
+/*
+ * spawnHelper(file, argv0, args, fds, detached) -> { pid, sync, pidfd }
+ *
+ * Starts `file` the way the runtime starts berth-nsinit, without Node's child_process (whose
+ * module, with net and stream, costs ~3.5 ms of every berth-runtime call that spawns, and which
+ * forks the whole Node process: posix_spawn uses CLONE_VFORK). The child gets fds[i] as fd i
+ * (-1: /dev/null) and one end of a new socketpair as fd fds.length, the sync socket, and no
+ * other fd of ours. Signal dispositions are reset and the mask emptied, as
+ * libuv does; `detached` makes a new session. Returns the other end of the socketpair and a
+ * pidfd of the child (for watchFd and waitPidfd). Throws the errno of a failed exec.
+ */
+static napi_value js_spawnHelper(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  napi_value result = NULL;
+  char *file = NULL, **cargv = NULL;
+  int *high = NULL;
+  uint32_t nargs = 0, nfds = 0;
+  int sp[2] = {-1, -1};
+  bool is_array = false, detached = false;
+  file = arg_cstr(env, argv[0], "file");
+  if (file == NULL) goto out;
+  napi_is_array(env, argv[2], &is_array);
+  if (!is_array) {
+    throw_type(env, "args must be an array");
+    goto out;
+  }
+  napi_get_array_length(env, argv[2], &nargs);
+  cargv = calloc(nargs + 2, sizeof *cargv);
+  if (cargv == NULL) {
+    throw_errno(env, ENOMEM, "malloc", NULL);
+    goto out;
+  }
+  cargv[0] = arg_cstr(env, argv[1], "argv0");
+  if (cargv[0] == NULL) goto out;
+  for (uint32_t i = 0; i < nargs; i++) {
+    napi_value a;
+    napi_get_element(env, argv[2], i, &a);
+    cargv[i + 1] = arg_cstr(env, a, "args[i]");
+    if (cargv[i + 1] == NULL) goto out;
+  }
+  napi_is_array(env, argv[3], &is_array);
+  if (!is_array) {
+    throw_type(env, "fds must be an array");
+    goto out;
+  }
+  napi_get_array_length(env, argv[3], &nfds);
+  napi_get_value_bool(env, argv[4], &detached);
+  high = malloc((nfds + 1) * sizeof *high);
+  if (high == NULL) {
+    throw_errno(env, ENOMEM, "malloc", NULL);
+    goto out;
+  }
+  for (uint32_t i = 0; i <= nfds; i++) high[i] = -1;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+    throw_errno(env, errno, "socketpair", NULL);
+    goto out;
+  }
+  /* Copies above every target fd first: a dup2 onto fd i must never clobber a source that a
+   * later dup2 still needs (the caller's fd 1 meant to become the child's fd 2, say). */
+  for (uint32_t i = 0; i <= nfds; i++) {
+    int64_t fd = sp[1];
+    if (i < nfds) {
+      napi_value a;
+      napi_get_element(env, argv[3], i, &a);
+      if (!arg_int64(env, a, "fds[i]", &fd)) goto out;
+    }
+    if (fd < 0) continue;
+    high[i] = fcntl((int)fd, F_DUPFD_CLOEXEC, (int)nfds + 1);
+    if (high[i] < 0) {
+      throw_errno(env, errno, "fcntl", NULL);
+      goto out;
+    }
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&at);
+  for (uint32_t i = 0; i <= nfds; i++) {
+    if (high[i] < 0) posix_spawn_file_actions_addopen(&fa, (int)i, "/dev/null", O_RDWR, 0);
+    else posix_spawn_file_actions_adddup2(&fa, high[i], (int)i);
+  }
+  /* and nothing else, even an fd someone left without close-on-exec */
+  posix_spawn_file_actions_addclosefrom_np(&fa, (int)nfds + 1);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (detached ? POSIX_SPAWN_SETSID : 0));
+  pid_t pid = 0;
+  int err = posix_spawn(&pid, file, &fa, &at, cargv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  if (err != 0) {
+    throw_errno(env, err, "spawn", file);
+    goto out;
+  }
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) {
+    /* ours and not reaped: it cannot be followed, so it goes */
+    int e = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    throw_errno(env, e, "pidfd_open", NULL);
+    goto out;
+  }
+  napi_value v;
+  napi_create_object(env, &result);
+  napi_create_int32(env, pid, &v);
+  napi_set_named_property(env, result, "pid", v);
+  napi_create_int32(env, sp[0], &v);
+  napi_set_named_property(env, result, "sync", v);
+  napi_create_int32(env, pidfd, &v);
+  napi_set_named_property(env, result, "pidfd", v);
+  sp[0] = -1; /* the caller's now */
+out:
+  if (sp[0] >= 0) close(sp[0]);
+  if (sp[1] >= 0) close(sp[1]);
+  if (high != NULL)
+    for (uint32_t i = 0; i <= nfds; i++)
+      if (high[i] >= 0) close(high[i]);
+  free(high);
+  if (cargv != NULL)
+    for (uint32_t i = 0; i <= nargs; i++) free(cargv[i]);
+  free(cargv);
+  free(file);
+  return result;
+}
+
+/* waitPidfd(pidfd) -> { code, signal } once the child exited (reaped now), else null. */
+static napi_value js_waitPidfd(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int64_t fd;
+  if (!arg_int64(env, argv[0], "pidfd", &fd)) return NULL;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) < 0) return throw_errno(env, errno, "waitid", NULL);
+  napi_value r, v;
+  if (si.si_pid == 0) {
+    napi_get_null(env, &r);
+    return r;
+  }
+  napi_create_object(env, &r);
+  bool signaled = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+  napi_create_int32(env, signaled ? -1 : si.si_status, &v);
+  napi_set_named_property(env, r, "code", v);
+  napi_create_int32(env, signaled ? si.si_status : 0, &v);
+  napi_set_named_property(env, r, "signal", v);
+  return r;
+}
+
+/*
+ * watchFd(fd, callback) -> handle: calls callback() (in a callback scope: ticks and promise jobs
+ * run after it) whenever fd is readable (or hung up), until unwatchFd(handle). While watched the
+ * fd keeps the event loop alive, as a child process or a socket does in Node. The fd stays the
+ * caller's to read and close (after unwatchFd).
+ */
+struct fdwatch {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref cb;
+  napi_async_context ctx;
+  bool stopped;
+  /* owned by the JS handle and by the uv handle (until closed): freed when both let go */
+  int refs;
+};
+
+static void fdwatch_release(struct fdwatch *w) {
+  if (--w->refs == 0) free(w);
+}
+
+static void fdwatch_closed(uv_handle_t *h) { fdwatch_release(h->data); }
+
+static void fdwatch_event(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  struct fdwatch *w = h->data;
+  if (w->stopped) return;
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, recv, ret;
+  napi_get_reference_value(env, w->cb, &cb);
+  napi_get_global(env, &recv); /* napi_make_callback wants an object */
+  if (napi_make_callback(env, w->ctx, recv, cb, 0, NULL, &ret) == napi_pending_exception) {
+    napi_value e;
+    napi_get_and_clear_last_exception(env, &e);
+    napi_fatal_exception(env, e);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void fdwatch_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  fdwatch_release(data);
+}
+
+static napi_value js_watchFd(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  int64_t fd;
+  if (!arg_int64(env, argv[0], "fd", &fd)) return NULL;
+  struct fdwatch *w = calloc(1, sizeof *w);
+  if (w == NULL) return throw_errno(env, ENOMEM, "malloc", NULL);
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  int r = uv_poll_init(loop, &w->poll, (int)fd);
+  if (r < 0) {
+    free(w);
+    return throw_errno(env, -r, "uv_poll_init", NULL);
+  }
+  w->poll.data = w;
+  w->env = env;
+  w->refs = 2;
+  napi_create_reference(env, argv[1], 1, &w->cb);
+  napi_value name;
+  napi_create_string_utf8(env, "berth:watchFd", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &w->ctx);
+  uv_poll_start(&w->poll, UV_READABLE | UV_DISCONNECT, fdwatch_event);
+  napi_value handle;
+  napi_create_external(env, w, fdwatch_finalize, NULL, &handle);
+  return handle;
+}
+
+static napi_value js_unwatchFd(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  struct fdwatch *w = NULL;
+  napi_get_value_external(env, argv[0], (void **)&w);
+  napi_value u;
+  napi_get_undefined(env, &u);
+  if (w == NULL || w->stopped) return u;
+  w->stopped = true;
+  uv_poll_stop(&w->poll);
+  napi_delete_reference(env, w->cb);
+  napi_async_destroy(env, w->ctx);
+  uv_close((uv_handle_t *)&w->poll, fdwatch_closed);
+  return u;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -636,7 +887,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"lgetxattr", js_lgetxattr}, {"llistxattr", js_llistxattr}, {"lsetxattr", js_lsetxattr},
       {"lremovexattr", js_lremovexattr}, {"mknodat", js_mknodat}, {"mount", js_mount},
       {"umount2", js_umount2}, {"openat2", js_openat2}, {"recvFds", js_recvFds}, {"dupCloexec", js_dupCloexec},
-      {"peerCred", js_peerCred}, {"removeTree", js_removeTree},
+      {"peerCred", js_peerCred}, {"removeTree", js_removeTree}, {"spawnHelper", js_spawnHelper},
+      {"waitPidfd", js_waitPidfd}, {"watchFd", js_watchFd}, {"unwatchFd", js_unwatchFd},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -24,7 +24,7 @@ static void run_hook(const char *kind, struct hook *h, const char *state)
 	if (c == 0) {
 		if (dup2(pfd[0], 0) < 0)
 			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
+		reset_signals();
 		execve(h->path, h->args.v, h->env.v);
 		_exit(127);
 	}

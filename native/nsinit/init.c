@@ -279,7 +279,7 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 		die_code(EINVAL, "start: the container has no process to run (config.json: process)");
 
 	run_hooks(p, HOOK_START_CONTAINER, getpid());
-	signal(SIGPIPE, SIG_DFL); /* ignored dispositions survive execve */
+	reset_signals(); /* ignored dispositions survive execve */
 	/* With no_new_privs, as late as possible: nothing but execve runs under the filter. */
 	if (p->seccomp && p->no_new_privs)
 		seccomp_load(p);

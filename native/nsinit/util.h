@@ -56,3 +56,8 @@ ssize_t recv_fd(int sock, char *buf, size_t len, int *fd);
 /* Process titles for ps: comm via PR_SET_NAME, and the argv area overwritten. */
 void title_init(int argc, char **argv);
 void set_title(const char *title);
+
+/* Every signal's disposition back to SIG_DFL (the libc's own signals too, through the system
+ * call): ignored dispositions survive execve, and whoever started us may have left some (Node
+ * ignores SIGPIPE; glibc's posix_spawn ignores its internal 32 and 33 in the child). */
+void reset_signals(void);

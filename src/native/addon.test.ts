@@ -1,5 +1,18 @@
 import assert from 'node:assert/strict';
-import { closeSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -12,6 +25,7 @@ import {
   lsetxattr,
   mknod,
   mount,
+  nativeIfLoadable,
   openat2,
   Resolve,
   removeTree,
@@ -194,4 +208,92 @@ test('removeTree: a mount inside the tree is not entered (EXDEV), its contents s
     // before tmp()'s clean-up, which would descend into the mount
     umount2(mnt, 2 /* MNT_DETACH */);
   }
+});
+
+/** Starts `script` under /bin/sh the way the runtime starts berth-nsinit; its sync socket is fd `fds.length`. */
+async function spawnSh(script: string, fds: number[], detached = false) {
+  const addon = nativeIfLoadable()!;
+  const child = addon.spawnHelper('/bin/sh', 'sh-helper', ['-c', script, 'sh-helper'], fds, detached);
+  let text = '';
+  const buf = Buffer.alloc(4096);
+  const eof = new Promise<void>((resolve) => {
+    const w = addon.watchFd(child.sync, () => {
+      const n = readSync(child.sync, buf);
+      if (n > 0) text += buf.toString('utf8', 0, n);
+      else {
+        addon.unwatchFd(w);
+        closeSync(child.sync);
+        resolve();
+      }
+    });
+  });
+  const exit = await new Promise<{ code: number; signal: number }>((resolve) => {
+    const w = addon.watchFd(child.pidfd, () => {
+      const r = addon.waitPidfd(child.pidfd);
+      if (!r) return;
+      addon.unwatchFd(w);
+      closeSync(child.pidfd);
+      resolve(r);
+    });
+  });
+  await eof;
+  return { pid: child.pid, text, exit };
+}
+
+test('spawnHelper: fds mapped as asked (crossing ones too), the sync socket after them, the exit from a pidfd', async (t) => {
+  const dir = tmp(t);
+  const a = openSync(path.join(dir, 'a'), 'w+');
+  const b = openSync(path.join(dir, 'b'), 'w+');
+  t.after(() => {
+    closeSync(a);
+    closeSync(b);
+  });
+  // the child's fd 1 is our b and its fd 2 our a, whatever numbers they have here
+  const r = await spawnSh('echo out; echo err >&2; echo "sync $#" >&3; ls /proc/self/fd >&3; exit 7', [-1, b, a]);
+  assert.deepEqual(r.exit, { code: 7, signal: 0 });
+  assert.equal(readFileSync(path.join(dir, 'b'), 'utf8'), 'out\n');
+  assert.equal(readFileSync(path.join(dir, 'a'), 'utf8'), 'err\n');
+  const [first, ...fdsSeen] = r.text.trim().split('\n');
+  assert.equal(first, 'sync 0');
+  // ls itself opens one fd for the directory: 0–3 and that one, nothing of ours
+  assert.deepEqual(
+    fdsSeen.filter((f) => Number(f) > 4),
+    [],
+    `no fd of ours in the child: ${fdsSeen}`,
+  );
+  assert.ok(
+    ['0', '1', '2', '3'].every((f) => fdsSeen.includes(f)),
+    `fds in the child: ${fdsSeen}`,
+  );
+});
+
+test("spawnHelper: signals back to their defaults (Node ignores SIGPIPE), a new session when detached, a kill's signal", async () => {
+  const plain = await spawnSh(
+    'grep -E "^Sig(Ign|Blk)" /proc/self/status >&3; cut -d" " -f6 /proc/self/stat >&3; echo $$ >&3',
+    [-1, -1, -1],
+  );
+  // nothing ignored but glibc's own 32 and 33, which its posix_spawn leaves ignored in the child
+  // (berth-nsinit puts every disposition back before the container's execve: reset_signals)
+  const ign = BigInt(`0x${/^SigIgn:\s+([0-9a-f]+)$/m.exec(plain.text)?.[1]}`);
+  assert.equal(ign & ~0x180000000n, 0n, `SigIgn ${ign.toString(16)}`);
+  assert.match(plain.text, /^SigBlk:\s+0+$/m);
+  const detached = await spawnSh('cut -d" " -f6 /proc/$$/stat >&3; echo $$ >&3', [-1, -1, -1], true);
+  const [sid, pid] = detached.text.trim().split('\n');
+  assert.equal(sid, pid, 'its own session');
+  const killed = await spawnSh('kill -TERM $$; sleep 5', [-1, -1, -1]);
+  assert.deepEqual(killed.exit, { code: -1, signal: 15 });
+});
+
+test('spawnHelper: a file that cannot be run throws its errno, and leaves no fd behind', () => {
+  const addon = nativeIfLoadable()!;
+  const before = readdirSync('/proc/self/fd').length;
+  assert.throws(
+    () => addon.spawnHelper('/no/such/helper', 'x', [], [-1, -1, -1], false),
+    (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.syscall === 'spawn',
+  );
+  assert.throws(
+    () => addon.spawnHelper('/etc', 'x', [], [-1, -1, -1], false),
+    (e: NodeJS.ErrnoException) => e.code === 'EACCES',
+  );
+  assert.equal(readdirSync('/proc/self/fd').length, before);
 });

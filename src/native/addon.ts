@@ -28,7 +28,21 @@ interface Binding {
   dupCloexec(fd: number): number;
   peerCred(sockfd: number): { pid: number; uid: number; gid: number };
   removeTree(path: PathArg): Promise<void>;
+  spawnHelper(file: string, argv0: string, args: string[], fds: number[], detached: boolean): SpawnedHelper;
+  waitPidfd(pidfd: number): { code: number; signal: number } | null;
+  watchFd(fd: number, onReadable: () => void): FdWatch;
+  unwatchFd(handle: FdWatch): void;
 }
+
+/** A child started by spawnHelper: its pid, our end of its sync socket, a pidfd of it. */
+export interface SpawnedHelper {
+  pid: number;
+  sync: number;
+  pidfd: number;
+}
+
+/** An fd being watched for readability (watchFd); opaque. */
+export type FdWatch = { readonly __fdWatch: unique symbol };
 
 /** Where the addon is: next to the bundle (dist/ → native/build/) or in the source tree. */
 export function addonPath(): string {
@@ -43,6 +57,15 @@ let binding: Binding | undefined;
 function native(): Binding {
   binding ??= createRequire(import.meta.url)(addonPath()) as Binding;
   return binding;
+}
+
+/** The addon, or undefined where it is not built or cannot load (callers then do without). */
+export function nativeIfLoadable(): Binding | undefined {
+  try {
+    return native();
+  } catch {
+    return undefined;
+  }
 }
 
 export const AT_FDCWD = -100;
