@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Container, create, deleteContainer, exec, kill, pause, resume, run, start, update } from '../src/runtime/index.js';
+import { nsinitLauncher } from '../src/runtime/launcher/nsinit.js';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { PROBE } from './helpers/spec.js';
@@ -124,5 +125,44 @@ describe('the runtime library in one process', { skip }, () => {
       'no state directory, staging directory or tomb left',
     );
     for (const id of all) assert.deepEqual(cgroupDirsNamed(id), [], `no cgroup of ${id} left`);
+  });
+
+  test('child_process, where the addon cannot load, launches the same way: run, create, exec, errors; nothing left', async (t) => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    await using once = await Bundle.create({ probeArgs: ['hostname'] });
+    const root = mkdtempSync(join(tmpdir(), 'berth-embed-node-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const ids = [uniqueId('viaNode'), uniqueId('viaNode'), uniqueId('viaNode')];
+    t.after(async () => {
+      for (const id of ids) await deleteContainer(root, id, true).catch(() => {});
+    });
+    const launcher = nsinitLauncher(undefined, { spawnWith: 'node' });
+    const [ran, made, missing] = ids as [string, string, string];
+    assert.equal((await run({ root, id: ran, bundle: once.dir, detach: false, launcher })).exitCode, 0);
+    await create({ root, id: made, bundle: b.dir, launcher });
+    await start(root, made);
+    const c = await Container.load(root, made);
+    const r = await exec({
+      root,
+      id: made,
+      process: { ...c.record.config.process!, args: ['/bin/sh', '-c', 'exit 5'] },
+      detach: false,
+      launcher,
+    });
+    assert.equal(r.exitCode, 5);
+    await assert.rejects(
+      run({ root, id: missing, bundle: once.dir, detach: false, launcher: nsinitLauncher('/no/such/berth-nsinit', { spawnWith: 'node' }) }),
+      /spawn '\/no\/such\/berth-nsinit': no such file or directory/,
+    );
+    await assert.rejects(
+      run({ root, id: missing, bundle: once.dir, detach: false, launcher: nsinitLauncher('/no/such/berth-nsinit') }),
+      /spawn '\/no\/such\/berth-nsinit': no such file or directory/,
+      'the addon says it in the same words',
+    );
+    for (const id of ids) await deleteContainer(root, id, true);
+    assert.deepEqual(
+      readdirSync(root).filter((n) => !n.startsWith('~')),
+      [],
+    );
   });
 });
