@@ -74,6 +74,9 @@ const binaries = {
     globalsWithValue: ['--root', '--log', '--log-format', '--cgroup-driver', '--criu', '--rootless'],
     warmup: [['--version'], ['--help']],
     snapshot: 'src/bin/berth-runtime-snapshot.ts',
+    // berth-nsinit is spawned and the container lock taken through the addon: only `start` (its
+    // start socket) and a few rarer paths still load net and stream, ~3 ms a call
+    lazy: ['net', 'stream'],
   },
   // The Docker-compatible CLI. Its loader picks a code cache per top-level word (a command or a
   // group); the global options with a value are skipped to find it.

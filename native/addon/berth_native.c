@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -879,6 +881,73 @@ static napi_value js_unwatchFd(napi_env env, napi_callback_info info) {
   return u;
 }
 
+/* --------------------------------------------------------- locks on abstract unix socket names */
+
+/* The address of abstract name `name` (without its leading NUL), and its length. */
+static socklen_t abstract_addr(struct sockaddr_un *a, const char *name) {
+  memset(a, 0, sizeof *a);
+  a->sun_family = AF_UNIX;
+  size_t n = strlen(name);
+  if (n > sizeof a->sun_path - 1) n = sizeof a->sun_path - 1;
+  memcpy(a->sun_path + 1, name, n);
+  /* the whole sun_path, zero-padded: the length Node 20's net binds the same name with (an
+   * abstract name is all of its bytes, so a shorter length would be another name) */
+  return (socklen_t)sizeof *a;
+}
+
+/*
+ * lockBind(name) -> fd, or -1 when the name is bound already (EADDRINUSE). The lock of
+ * common/lock.ts without node:net (~3 ms of every short-lived berth-runtime call to load): held
+ * while the fd is open, released by closing it (or by the holder's death); waiters connected to
+ * it (lockConnect) then see their connection reset. Node's net holders and waiters interoperate:
+ * the name and its length are the same.
+ */
+static napi_value js_lockBind(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  char *name = arg_cstr(env, argv[0], "name");
+  if (name == NULL) return NULL;
+  struct sockaddr_un a;
+  socklen_t len = abstract_addr(&a, name);
+  free(name);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket", NULL);
+  if (bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+    int e = errno;
+    close(fd);
+    if (e != EADDRINUSE) return throw_errno(env, e, "bind", NULL);
+    fd = -1;
+  }
+  napi_value r;
+  napi_create_int32(env, fd, &r);
+  return r;
+}
+
+/*
+ * lockConnect(name) -> fd of a connection to the holder of `name` (watch it: it is reset or ends
+ * when the holder lets go), or -1 when nobody holds it (ECONNREFUSED), or -2 when the holder's
+ * queue is full (EAGAIN: try again a little later).
+ */
+static napi_value js_lockConnect(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  char *name = arg_cstr(env, argv[0], "name");
+  if (name == NULL) return NULL;
+  struct sockaddr_un a;
+  socklen_t len = abstract_addr(&a, name);
+  free(name);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket", NULL);
+  if (connect(fd, (struct sockaddr *)&a, len) < 0) {
+    int e = errno;
+    close(fd);
+    if (e == ECONNREFUSED || e == ENOENT) fd = -1;
+    else if (e == EAGAIN) fd = -2;
+    else return throw_errno(env, e, "connect", NULL);
+  }
+  napi_value r;
+  napi_create_int32(env, fd, &r);
+  return r;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -889,6 +958,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"umount2", js_umount2}, {"openat2", js_openat2}, {"recvFds", js_recvFds}, {"dupCloexec", js_dupCloexec},
       {"peerCred", js_peerCred}, {"removeTree", js_removeTree}, {"spawnHelper", js_spawnHelper},
       {"waitPidfd", js_waitPidfd}, {"watchFd", js_watchFd}, {"unwatchFd", js_unwatchFd},
+      {"lockBind", js_lockBind}, {"lockConnect", js_lockConnect},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -98,6 +98,31 @@ function socketName(namespace: string, root: string, id: string, s: string): str
   return `\0${namespace}-${h}`;
 }
 
+/** A bound name: releasing it (or dying) lets the next one in. */
+export interface LockHold {
+  release(): Promise<void>;
+}
+
+/**
+ * How the abstract names are bound and waited on. node:net by default; the runtime passes one
+ * without node:net (native/lock-transport.ts: ~3 ms of loading saved in each short-lived
+ * berth-runtime call). Both speak the same kernel names, so their holders and waiters mix.
+ */
+export interface LockTransport {
+  /** Binds `name` (it starts with a NUL: an abstract name), or resolves undefined if it is taken. */
+  tryBind(name: string): Promise<LockHold | undefined>;
+  /** Resolves once the holder of `name` releases it or dies (or is already gone). */
+  holderGone(name: string): Promise<void>;
+}
+
+export const netLockTransport: LockTransport = {
+  tryBind: async (name) => {
+    const held = await tryBind(name);
+    return held ? { release: () => unbind(held) } : undefined;
+  },
+  holderGone: (name) => holderGone(name),
+};
+
 interface Held {
   server: net.Server;
   /** Waiters connected to us: dropping them on release wakes them. */
@@ -140,15 +165,21 @@ function unbind(held: Held): Promise<void> {
   });
 }
 
-async function acquireAcrossProcesses(namespace: string, root: string, id: string, wait: boolean): Promise<Held | undefined | false> {
+async function acquireAcrossProcesses(
+  namespace: string,
+  root: string,
+  id: string,
+  wait: boolean,
+  transport: LockTransport,
+): Promise<LockHold | undefined | false> {
   const s = salt(root);
   if (s === undefined) return undefined; // no root: nothing to protect
   const name = socketName(namespace, root, id, s);
   for (;;) {
-    const server = await tryBind(name);
-    if (server) return server;
+    const held = await transport.tryBind(name);
+    if (held) return held;
     if (!wait) return false;
-    await holderGone(name);
+    await transport.holderGone(name);
   }
 }
 
@@ -157,6 +188,8 @@ export interface LockOptions {
   namespace: string;
   /** false: resolve undefined at once when the lock is taken, instead of waiting. */
   wait?: boolean;
+  /** How names are bound and waited on across processes (default: node:net). */
+  transport?: LockTransport;
 }
 
 /**
@@ -181,9 +214,9 @@ export async function lockNamed(root: string, id: string, opts: LockOptions): Pr
     if (queues.get(key) === tail) queues.delete(key);
   };
   await before;
-  let server: Held | undefined | false;
+  let server: LockHold | undefined | false;
   try {
-    server = await acquireAcrossProcesses(opts.namespace, root, id, wait);
+    server = await acquireAcrossProcesses(opts.namespace, root, id, wait, opts.transport ?? netLockTransport);
   } catch (err) {
     leaveQueue();
     throw err;
@@ -196,7 +229,7 @@ export async function lockNamed(root: string, id: string, opts: LockOptions): Pr
   const release = async () => {
     if (released) return;
     released = true;
-    if (server) await unbind(server);
+    if (server) await server.release();
     leaveQueue();
   };
   return { release, [Symbol.asyncDispose]: release };

@@ -32,6 +32,8 @@ interface Binding {
   waitPidfd(pidfd: number): { code: number; signal: number } | null;
   watchFd(fd: number, onReadable: () => void): FdWatch;
   unwatchFd(handle: FdWatch): void;
+  lockBind(name: string): number;
+  lockConnect(name: string): number;
 }
 
 /** A child started by spawnHelper: its pid, our end of its sync socket, a pidfd of it. */

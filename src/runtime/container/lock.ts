@@ -5,6 +5,7 @@
  * holder that dies — SIGKILL included — must not leave it taken: common/lock.ts explains how.
  */
 import { lockNamed, type NamedLock } from '../../common/lock.js';
+import { nativeLockTransport } from '../../native/lock-transport.js';
 
 export { hash128 } from '../../common/lock.js';
 export type ContainerLock = NamedLock;
@@ -20,5 +21,7 @@ export async function lockContainer(
   id: string,
   opts: { wait: boolean } = { wait: true },
 ): Promise<ContainerLock | undefined> {
-  return lockNamed(root, id, { namespace: 'berth-runtime-lock', wait: opts.wait });
+  // the addon's transport where it loads: no node:net to load in a short-lived berth-runtime call
+  const transport = nativeLockTransport();
+  return lockNamed(root, id, { namespace: 'berth-runtime-lock', wait: opts.wait, ...(transport ? { transport } : {}) });
 }
