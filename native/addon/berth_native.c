@@ -948,6 +948,19 @@ static napi_value js_lockConnect(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* pidfdOpen(pid) -> a pidfd of any process (readable once it exits: watchFd); throws ESRCH. */
+static napi_value js_pidfdOpen(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  int64_t pid;
+  if (!arg_int64(env, argv[0], "pid", &pid)) return NULL;
+  int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (fd < 0) return throw_errno(env, errno, "pidfd_open", NULL);
+  /* close-on-exec: pidfd_open sets it, by definition of the call */
+  napi_value r;
+  napi_create_int32(env, fd, &r);
+  return r;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -958,7 +971,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"umount2", js_umount2}, {"openat2", js_openat2}, {"recvFds", js_recvFds}, {"dupCloexec", js_dupCloexec},
       {"peerCred", js_peerCred}, {"removeTree", js_removeTree}, {"spawnHelper", js_spawnHelper},
       {"waitPidfd", js_waitPidfd}, {"watchFd", js_watchFd}, {"unwatchFd", js_unwatchFd},
-      {"lockBind", js_lockBind}, {"lockConnect", js_lockConnect},
+      {"lockBind", js_lockBind}, {"lockConnect", js_lockConnect}, {"pidfdOpen", js_pidfdOpen},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

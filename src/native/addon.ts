@@ -34,6 +34,7 @@ interface Binding {
   unwatchFd(handle: FdWatch): void;
   lockBind(name: string): number;
   lockConnect(name: string): number;
+  pidfdOpen(pid: number): number;
 }
 
 /** A child started by spawnHelper: its pid, our end of its sync socket, a pidfd of it. */

@@ -10,7 +10,7 @@ import { removeTree } from '../../native/addon.js';
 import type { CgroupDir } from '../../runtime/cgroups/manager.js';
 import { Container, collectTombs, deleteContainer } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
-import { lostExitRecord, ShimClient, waitExit } from '../shim/client.js';
+import { lostExitRecord, readShimInfo, ShimClient, shimGone, waitExit } from '../shim/client.js';
 import type { ExitRecord } from '../shim/protocol.js';
 import { detachVolumes } from '../volumes/index.js';
 import { deleteOciRuntime, isOciRuntime } from './oci-runtime.js';
@@ -106,6 +106,19 @@ export async function recordExit(engine: Engine, id: string, gen: number, exit: 
  */
 export async function cleanupRun(engine: Engine, id: string, opts: { shim?: ShimClient; rootfsOnHost?: boolean } = {}): Promise<boolean> {
   let clean = true;
+  // The shim is released first: it exits, and with it the container's mount namespace it holds
+  // (docs/shim-protocol.md), while the rest is cleaned up here; the end waits for it, so that a
+  // stopped container is mounted nowhere (a `docker cp` right after mounts its snapshot again).
+  const shimInfo = readShimInfo(engine.stateDir(id));
+  try {
+    if (opts.shim) await opts.shim.release();
+    else {
+      await using c = await ShimClient.connect(engine.shimSocket(id));
+      await c.release();
+    }
+  } catch {
+    // already gone
+  }
   await deleteContainer(engine.runtimeRoot, id, true, { removeDir: removeTree }).catch((err) => {
     clean = false;
     // A cgroup still busy (processes of the container not yet reaped, on a loaded machine)
@@ -121,15 +134,8 @@ export async function cleanupRun(engine: Engine, id: string, opts: { shim?: Shim
     await unmountRootfs(path.join(engine.containerDir(id), 'rootfs')).catch(() => {
       clean = false;
     });
-  try {
-    if (opts.shim) await opts.shim.release();
-    else {
-      await using c = await ShimClient.connect(engine.shimSocket(id));
-      await c.release();
-    }
-  } catch {
-    // already gone
-  }
+  if (shimInfo && !(await shimGone(shimInfo, 2000)))
+    engine.log?.(`the shim of ${id} (pid ${shimInfo.pid}) was released but is still there after 2 s`);
   return clean;
 }
 

@@ -10,7 +10,6 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { removeTree } from '../../native/addon.js';
@@ -22,7 +21,7 @@ import { parseSize } from '../config/values.js';
 import { crashPoint } from '../crash.js';
 import type { Engine } from '../engine.js';
 import { blockDeviceNumbers, deviceInfo, hostDevices } from '../host.js';
-import { readShimInfo, ShimClient, shimAlive } from '../shim/client.js';
+import { readShimInfo, ShimClient, shimAlive, shimGone } from '../shim/client.js';
 import { type ShimSession, shimLauncher } from '../shim/launcher.js';
 import { blkioDevicePaths, buildSpec, mountPoints, specMounts } from '../spec/index.js';
 import { attachVolumes, detachVolumes, ociMounts } from '../volumes/index.js';
@@ -229,13 +228,7 @@ async function previousShimGone(engine: Engine, stateDir: string): Promise<void>
   } catch {
     // gone meanwhile
   }
-  for (let waited = 0; shimAlive(info); waited += 2) {
-    if (waited >= 2000) {
-      engine.log?.(`the shim of the last run (pid ${info.pid}) is still there after 2 s; starting anyway`);
-      return;
-    }
-    await sleep(2);
-  }
+  if (!(await shimGone(info, 2000))) engine.log?.(`the shim of the last run (pid ${info.pid}) is still there after 2 s; starting anyway`);
 }
 
 /** After a failed start: the shim, the runtime's state and cgroups, the rootfs mount. */

@@ -4,12 +4,13 @@
  * change to the container.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../../common/errors.js';
+import { nativeIfLoadable } from '../../native/addon.js';
 import {
   type ExitRecord,
   encodeData,
@@ -249,6 +250,45 @@ export function processStartTime(pid: number): string | undefined {
 export function shimAlive(info: ShimInfo): boolean {
   const t = processStartTime(info.pid);
   return t !== undefined && t === info.start_time;
+}
+
+/**
+ * Resolves true once the shim of `info` has exited (at once if it is gone), false after
+ * `timeoutMs`. Followed on a pidfd where the addon loads, else looked at every 2 ms.
+ */
+export async function shimGone(info: ShimInfo, timeoutMs: number): Promise<boolean> {
+  if (!shimAlive(info)) return true;
+  const addon = nativeIfLoadable();
+  let pidfd: number;
+  try {
+    if (!addon?.pidfdOpen) throw new Error('no addon');
+    pidfd = addon.pidfdOpen(info.pid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    for (let waited = 0; shimAlive(info); waited += 2) {
+      if (waited >= timeoutMs) return false;
+      await sleep(2);
+    }
+    return true;
+  }
+  // the pidfd pins the process: if it is still the shim now, its exit is the one we see
+  if (!shimAlive(info)) {
+    closeSync(pidfd);
+    return true;
+  }
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (gone: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      addon.unwatchFd(watch);
+      closeSync(pidfd);
+      resolve(gone);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    const watch = addon.watchFd(pidfd, () => done(true));
+  });
 }
 
 /** The record of a container whose status is lost: exit code 255, as containerd reports it. */
