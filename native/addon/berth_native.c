@@ -895,6 +895,23 @@ static socklen_t abstract_addr(struct sockaddr_un *a, const char *name) {
   return (socklen_t)sizeof *a;
 }
 
+/* A new unix stream socket for abstract name `arg`, its address in `a`; -1 with an exception pending. */
+static int abstract_socket(napi_env env, napi_value arg, struct sockaddr_un *a, socklen_t *len) {
+  char *name = arg_cstr(env, arg, "name");
+  if (name == NULL) return -1;
+  *len = abstract_addr(a, name);
+  free(name);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) throw_errno(env, errno, "socket", NULL);
+  return fd;
+}
+
+static napi_value int32_value(napi_env env, int n) {
+  napi_value r;
+  napi_create_int32(env, n, &r);
+  return r;
+}
+
 /*
  * lockBind(name) -> fd, or -1 when the name is bound already (EADDRINUSE). The lock of
  * common/lock.ts without node:net (~3 ms of every short-lived berth-runtime call to load): held
@@ -904,22 +921,17 @@ static socklen_t abstract_addr(struct sockaddr_un *a, const char *name) {
  */
 static napi_value js_lockBind(napi_env env, napi_callback_info info) {
   ARGS(1);
-  char *name = arg_cstr(env, argv[0], "name");
-  if (name == NULL) return NULL;
   struct sockaddr_un a;
-  socklen_t len = abstract_addr(&a, name);
-  free(name);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return throw_errno(env, errno, "socket", NULL);
+  socklen_t len;
+  int fd = abstract_socket(env, argv[0], &a, &len);
+  if (fd < 0) return NULL;
   if (bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, SOMAXCONN) < 0) {
     int e = errno;
     close(fd);
     if (e != EADDRINUSE) return throw_errno(env, e, "bind", NULL);
     fd = -1;
   }
-  napi_value r;
-  napi_create_int32(env, fd, &r);
-  return r;
+  return int32_value(env, fd);
 }
 
 /*
@@ -929,13 +941,10 @@ static napi_value js_lockBind(napi_env env, napi_callback_info info) {
  */
 static napi_value js_lockConnect(napi_env env, napi_callback_info info) {
   ARGS(1);
-  char *name = arg_cstr(env, argv[0], "name");
-  if (name == NULL) return NULL;
   struct sockaddr_un a;
-  socklen_t len = abstract_addr(&a, name);
-  free(name);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return throw_errno(env, errno, "socket", NULL);
+  socklen_t len;
+  int fd = abstract_socket(env, argv[0], &a, &len);
+  if (fd < 0) return NULL;
   if (connect(fd, (struct sockaddr *)&a, len) < 0) {
     int e = errno;
     close(fd);
@@ -943,9 +952,7 @@ static napi_value js_lockConnect(napi_env env, napi_callback_info info) {
     else if (e == EAGAIN) fd = -2;
     else return throw_errno(env, e, "connect", NULL);
   }
-  napi_value r;
-  napi_create_int32(env, fd, &r);
-  return r;
+  return int32_value(env, fd);
 }
 
 /* pidfdOpen(pid) -> a pidfd of any process (readable once it exits: watchFd); throws ESRCH. */
@@ -956,9 +963,7 @@ static napi_value js_pidfdOpen(napi_env env, napi_callback_info info) {
   int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
   if (fd < 0) return throw_errno(env, errno, "pidfd_open", NULL);
   /* close-on-exec: pidfd_open sets it, by definition of the call */
-  napi_value r;
-  napi_create_int32(env, fd, &r);
-  return r;
+  return int32_value(env, fd);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
