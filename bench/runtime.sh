@@ -13,8 +13,8 @@
 #   c-s-d-resources      the same with memory, pids and cpu limits set (the cgroup writes)
 #   exec                 X --root R exec ID /bin/true, in a container running `sleep`
 # plus the peak RSS of one `run` (GNU time -v, "Maximum resident set size"), and the floor under
-# berth-runtime: right after each of its scenarios, the same number of starts of an empty Node
-# script on berth-runtime's own path (an executable .cjs file with a `#!/usr/bin/env node`
+# berth-runtime: right after each of its scenarios, as many starts of an empty Node script as
+# the scenario starts Node (one per row: start and delete are the C front's) on berth-runtime's own path (an executable .cjs file with a `#!/usr/bin/env node`
 # line), so that "above the floor" compares runs made under the same load.
 #
 # Must run as root (the runtimes need it). Leaves nothing behind: every container is deleted,
@@ -273,8 +273,9 @@ for scenario in run create-start-delete c-s-d-resources exec; do
     [[ $scenario == exec ]] && in_env "$rt" timeout 20 sh -c "$X delete --force $id" >/dev/null 2>&1
     if [[ $rt == berth ]]; then
       case $scenario in
-        run | exec) floor=$Q_FLOOR ;;
-        *) floor="$Q_FLOOR && $Q_FLOOR && $Q_FLOOR" ;; # three calls, three Node starts
+        # create is Node; start and delete of these containers are the C front's
+        # (docs/runtime-front.md): one Node start per row
+        *) floor=$Q_FLOOR ;;
       esac
       bench_one "$scenario" floor "$floor" none
     fi

@@ -94,4 +94,4 @@ if [ "${BERTH_NO_GLOBAL:-}" != 1 ]; then
   echo "==> npm install -g . (berth-runtime on PATH)"
   npm install -g . --no-audit --no-fund --loglevel=error >/dev/null
 fi
-echo "==> installed: $(command -v berth-runtime || echo "dist/berth-runtime.mjs")"
+echo "==> installed: $(command -v berth-runtime || echo "native/build/berth-runtime")"

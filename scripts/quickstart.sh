@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-RT="$(command -v berth-runtime || echo "$PWD/dist/berth-runtime.mjs")"
+RT="$(command -v berth-runtime || echo "$PWD/native/build/berth-runtime")"
 
 demo="$(mktemp -d /tmp/berth-demo.XXXXXX)"
 trap 'rm -rf "$demo"' EXIT

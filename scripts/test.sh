@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # autostart test lifts this for its private daemon).
 export BERTH_NO_AUTOSTART=1
 # the bundler writes dist/berth-runtime.cjs, berthd.cjs and berth.cjs (package.json bin)
-[ -x native/build/berth-nsinit ] && [ -x native/build/berth ] && [ -f dist/berth-runtime.cjs ] && [ -f dist/berthd.cjs ] && [ -f dist/berth.cjs ] || npm run build
+[ -x native/build/berth-nsinit ] && [ -x native/build/berth ] && [ -x native/build/berth-runtime ] && [ -f dist/berth-runtime.cjs ] && [ -f dist/berthd.cjs ] && [ -f dist/berth.cjs ] || npm run build
 echo "==> tsc --noEmit"
 npx tsc --noEmit
 echo "==> biome check"

@@ -1,0 +1,72 @@
+/* berth-runtime's front: the verbs it can carry out alone in C, and Node for everything else
+ * (docs/runtime-front.md). */
+#ifndef BERTH_RUNTIME_FRONT_H
+#define BERTH_RUNTIME_FRONT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What a verb returns to say "not here: let the Node runtime do it", before any side effect. */
+#define FALLBACK (-1)
+
+/* runc's global flags, as far as the front reads them. */
+struct globals {
+	const char *root; /* --root, or the default state root */
+	const char *log;  /* --log: a file for the log lines */
+	bool json;        /* --log-format json */
+};
+
+/* ---- json.c: a reader of spans of a JSON text, for the runtime's own state.json ---- */
+struct jspan {
+	const char *p, *end; /* one JSON value, [p, end) */
+};
+bool json_root(const char *text, size_t len, struct jspan *out);
+bool json_get(struct jspan obj, const char *key, struct jspan *out);
+/* Iterates an array: *it starts as the array's span; each call yields the next element. */
+bool json_next(struct jspan *it, struct jspan *elem, bool *first);
+bool json_string(struct jspan v, char *buf, size_t cap);
+bool json_int(struct jspan v, long long *out);
+bool json_is(struct jspan v, const char *literal);
+bool json_empty_or_null(struct jspan v);
+
+/* ---- record.c: a container's state.json, and what its status derives from ---- */
+#define MAX_CGROUPS 32
+struct record {
+	long long pid;
+	char start_time[32];
+	bool creating;    /* phase "creating": create has not finished */
+	bool has_process; /* config.process is present */
+	bool poststart;   /* config.hooks.poststart is not empty */
+	bool poststop;    /* config.hooks.poststop is not empty */
+	int ncgroups;
+	char cgroup[MAX_CGROUPS][PATH_MAX]; /* each cgroup's host directory */
+	bool cgroup_is_root[MAX_CGROUPS];   /* its path in the hierarchy is "/": never removed */
+	int freezer;                        /* index of the freezer's directory (v1 freezer, else cgroup2), or -1 */
+	int freezer_version;
+	int v2; /* index of the cgroup2 directory, or -1 */
+};
+int read_record(int dirfd, struct record *r);
+bool process_alive(long long pid, const char *start_time);
+bool record_frozen(const struct record *r);
+/* A record's creator, when it has one (a staged record's): for telling an abandoned one. */
+bool record_creator(int dirfd, long long *pid, char *start_time, size_t cap);
+/* A record's id (a tomb's). */
+bool record_id(int dirfd, char *id, size_t cap);
+
+/* ---- lock.c: the container lock of common/lock.ts, on the same abstract socket names ---- */
+/* Takes the lock of `id` under `root` (waiting, or not): its fd, -2 when taken and !wait, or
+ * FALLBACK when the front cannot compute the name (no salt yet, a root it cannot spell). */
+int lock_container(const char *root, const char *id, bool wait);
+
+/* ---- delete.c ---- */
+int fast_delete(const struct globals *g, const char *id, bool force);
+bool delete_leftovers(const struct globals *g);
+
+/* ---- main.c ---- */
+void log_error(const struct globals *g, const char *msg);
+
+/* ---- start.c ---- */
+int fast_start(const struct globals *g, const char *id);
+
+#endif

@@ -1,0 +1,279 @@
+/**
+ * berth-runtime's front (native/runtime-front/, docs/runtime-front.md): `start` and `delete` of a
+ * plain container are carried out in C; everything else goes to the Node runtime, unchanged.
+ * Which side ran is made visible by PATH: without a `node` on it, the front's own verbs still
+ * work and a hand-over fails with "exec 'node'". Each hand-over is shown to change nothing
+ * first, and then to give the Node runtime's answer.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { lockContainer } from '../src/runtime/container/lock.js';
+import { Bundle } from './helpers/bundle.js';
+import { mustCreate, pidAlive, state, waitForExit } from './helpers/container.js';
+import { rootfsUnavailable } from './helpers/rootfs.js';
+import { createRuntime, REPO_ROOT, type RunResult, type Runtime } from './helpers/runtime.js';
+
+const FRONT = join(REPO_ROOT, 'native/build/berth-runtime');
+const NODE_RUNTIME = join(REPO_ROOT, 'dist/berth-runtime.cjs');
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root'
+    : !existsSync(FRONT)
+      ? `${FRONT} is not built (npm run build)`
+      : (rootfsUnavailable() ?? createRuntime('berth').unavailable);
+
+/** A PATH with no node on it: only what the front does itself can succeed. */
+const NO_NODE = { PATH: '/nonexistent' };
+
+/** cgroup directories of `id` anywhere under the hierarchies' roots or our own cgroups. */
+function cgroupDirsOf(id: string): string[] {
+  const found: string[] = [];
+  for (const ctrl of readdirSync('/sys/fs/cgroup')) {
+    const base = join('/sys/fs/cgroup', ctrl);
+    const own = ['/'];
+    for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+      const [, names, p] = line.split(':');
+      if (p && (names === ctrl || names === `name=${ctrl}` || (names === '' && ctrl === 'unified'))) own.push(p);
+    }
+    for (const o of own) if (existsSync(join(base, o, id))) found.push(join(base, o, id));
+  }
+  return found;
+}
+
+function handedOver(r: RunResult, what: string): void {
+  assert.notEqual(r.code, 0, `${what}: the front must hand over to Node (it succeeded without it)`);
+  assert.match(r.stderr, /berth-runtime: exec 'node'/, `${what}: ${r.stderr}`);
+}
+
+/** The log line without its time, which differs between two runs. */
+const timeless = (s: string) => s.replace(/time="[^"]*"/g, 'time=T').replace(/"time":"[^"]*"/g, '"time":"T"');
+
+describe('berth-runtime front', { skip }, () => {
+  let rt: Runtime;
+  before(() => {
+    rt = createRuntime('berth');
+    assert.equal(rt.argv[0], FRONT, 'package.json bin runs the front');
+  });
+  after(async () => {
+    await rt?.[Symbol.asyncDispose]();
+  });
+
+  /** The Node runtime itself, on the same state root. */
+  function runNode(args: string[]): Promise<RunResult> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [NODE_RUNTIME, '--root', rt.rootDir, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, command: args.join(' '), timedOut: false }));
+    });
+  }
+
+  test('start and delete of a plain container are done without Node: it runs, then nothing of it is left', async () => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    const id = `bc-front-${randomBytes(4).toString('hex')}`;
+    const c = await mustCreate(rt, b, id);
+    const start = await rt.run(['start', id], { env: NO_NODE });
+    assert.equal(start.code, 0, start.stderr);
+    assert.equal(start.stderr, '');
+    assert.equal((await state(rt, id)).status, 'running');
+    const pid = c.pid();
+    assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('sleep'), 'the container runs its process');
+    const again = await rt.run(['start', id], { env: NO_NODE });
+    handedOver(again, 'start of a running container');
+
+    const del = await rt.run(['delete', '--force', id], { env: NO_NODE });
+    assert.equal(del.code, 0, del.stderr);
+    await waitForExit(pid);
+    assert.ok(!existsSync(join(rt.rootDir, id)), 'state dir removed');
+    assert.deepEqual(cgroupDirsOf(id), [], 'cgroups removed');
+    assert.deepEqual(
+      readdirSync(rt.rootDir).filter((n) => n.startsWith('~') && n !== '~lock-salt'),
+      [],
+      'no tomb left',
+    );
+
+    // a stopped container: delete without --force
+    const id2 = `${id}-stopped`;
+    const c2 = await mustCreate(rt, b, id2);
+    assert.equal((await rt.run(['start', id2], { env: NO_NODE })).code, 0);
+    process.kill(c2.pid(), 'SIGKILL');
+    await waitForExit(c2.pid());
+    const del2 = await rt.run(['delete', id2], { env: NO_NODE });
+    assert.equal(del2.code, 0, del2.stderr);
+    assert.ok(!existsSync(join(rt.rootDir, id2)));
+    assert.deepEqual(cgroupDirsOf(id2), []);
+  });
+
+  test('what the front does not carry out goes to Node unchanged, with the Node runtime’s answers', async () => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    const id = `bc-front-${randomBytes(4).toString('hex')}`;
+
+    const missing = await rt.run(['start', id], { env: NO_NODE });
+    handedOver(missing, 'start of a missing container');
+    const missingNode = await rt.run(['start', id]);
+    assert.equal(missingNode.code, 1);
+    assert.match(missingNode.stderr, /container does not exist/);
+
+    // a paused created container: the front would wait forever on its frozen init
+    await mustCreate(rt, b, id);
+    assert.equal((await rt.run(['pause', id])).code, 0);
+    handedOver(await rt.run(['start', id], { env: NO_NODE }), 'start of a paused container');
+    const paused = await rt.run(['start', id]);
+    assert.equal(paused.code, 1);
+    assert.match(paused.stderr, /cannot start an already running container/);
+    assert.equal((await rt.run(['resume', id])).code, 0);
+    assert.equal((await state(rt, id)).status, 'created', 'the hand-overs changed nothing');
+
+    // delete without --force of a live container
+    handedOver(await rt.run(['delete', id], { env: NO_NODE }), 'delete of a created container');
+    const strict = await rt.run(['delete', id]);
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, new RegExp(`cannot delete container ${id} that is not stopped: created`));
+
+    // a record the front cannot read: Node says what is wrong with it
+    const record = join(rt.rootDir, id, 'state.json');
+    const saved = readFileSync(record);
+    writeFileSync(record, '{"version":1,"id":');
+    handedOver(await rt.run(['start', id], { env: NO_NODE }), 'start with a torn record');
+    const torn = await rt.run(['start', id]);
+    assert.equal(torn.code, 1);
+    assert.match(torn.stderr, /parse '.*state\.json'/);
+    writeFileSync(record, saved);
+    assert.equal((await state(rt, id)).status, 'created');
+
+    // flags the front does not read, and more than one id
+    handedOver(await rt.run(['--debug', 'start', id], { env: NO_NODE }), 'start --debug');
+    handedOver(await rt.run(['delete', '--force', id, `${id}-2`], { env: NO_NODE }), 'delete of two ids');
+    assert.equal((await state(rt, id)).status, 'created');
+    assert.equal((await rt.run(['delete', '--force', id], { env: NO_NODE })).code, 0);
+  });
+
+  test('poststart and poststop hooks are run by Node', async () => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    const marks = b.path('marks');
+    await b.editConfig((s) => {
+      s.hooks = {
+        poststart: [{ path: '/bin/sh', args: ['sh', '-c', `echo poststart >> ${marks}`] }],
+        poststop: [{ path: '/bin/sh', args: ['sh', '-c', `echo poststop >> ${marks}`] }],
+      };
+    });
+    const id = `bc-front-${randomBytes(4).toString('hex')}`;
+    await mustCreate(rt, b, id);
+    handedOver(await rt.run(['start', id], { env: NO_NODE }), 'start with poststart hooks');
+    assert.equal((await state(rt, id)).status, 'created');
+    assert.equal((await rt.run(['start', id])).code, 0);
+    handedOver(await rt.run(['delete', '--force', id], { env: NO_NODE }), 'delete with poststop hooks');
+    assert.ok(existsSync(join(rt.rootDir, id)), 'nothing was deleted before the hand-over');
+    assert.equal((await rt.run(['delete', '--force', id])).code, 0);
+    assert.equal(readFileSync(marks, 'utf8'), 'poststart\npoststop\n');
+  });
+
+  test('a failed start says what the Node runtime says, on stderr and in a --log json file', async () => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    // create checks the executable: it goes away between create and start, so the exec fails
+    const gone = b.inRootfs('gone');
+    await b.editConfig((s) => {
+      s.process!.args = ['/gone'];
+    });
+    const front = `bc-front-${randomBytes(4).toString('hex')}`;
+    const viaNode = `${front}-node`;
+    const logA = b.path('front.log');
+    const logN = b.path('node.log');
+    writeFileSync(gone, '#!/bin/sh\n', { mode: 0o755 });
+    for (const id of [front, viaNode, `${front}-3`, `${viaNode}-3`]) await mustCreate(rt, b, id);
+    rmSync(gone);
+    const a = await rt.run(['start', front], { env: NO_NODE });
+    const n = await runNode(['start', viaNode]);
+    assert.equal(a.code, 1);
+    assert.equal(n.code, 1);
+    assert.match(a.stderr, /gone/);
+    assert.equal(timeless(a.stderr), timeless(n.stderr));
+
+    const a3 = await rt.run(['--log', logA, '--log-format', 'json', 'start', `${front}-3`], { env: NO_NODE });
+    const n3 = await runNode(['--log', logN, '--log-format', 'json', 'start', `${viaNode}-3`]);
+    assert.equal(a3.code, 1);
+    assert.equal(n3.code, 1);
+    assert.equal(a3.stderr, n3.stderr, 'the bare message on stderr');
+    const last = (f: string) => JSON.parse(readFileSync(f, 'utf8').trim().split('\n').at(-1)!) as { level: string; msg: string };
+    assert.deepEqual(last(logA), last(logN));
+    assert.equal(last(logA).level, 'error');
+  });
+
+  test('the container lock is the Node runtime’s: delete waits for a holder in another process', async () => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    const id = `bc-front-${randomBytes(4).toString('hex')}`;
+    const c = await mustCreate(rt, b, id);
+    const lock = await lockContainer(rt.rootDir, id);
+    let done = false;
+    const del = rt.run(['delete', '--force', id], { env: NO_NODE }).then((r) => {
+      done = true;
+      return r;
+    });
+    await sleep(500);
+    assert.equal(done, false, 'delete waits while the lock is held');
+    assert.ok(pidAlive(c.pid()), 'and has killed nothing');
+    await lock.release();
+    const r = await del;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!existsSync(join(rt.rootDir, id)));
+  });
+
+  test('delete killed with SIGKILL at 20 random points: the next delete --force leaves nothing', async () => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    for (let i = 0; i < 20; i++) {
+      const id = `bc-front-kill-${randomBytes(4).toString('hex')}`;
+      const c = await mustCreate(rt, b, id);
+      assert.equal((await rt.run(['start', id])).code, 0);
+      const pid = c.pid();
+      const child = spawn(FRONT, ['--root', rt.rootDir, 'delete', '--force', id], { stdio: 'ignore' });
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      await sleep(Math.random() * 8);
+      child.kill('SIGKILL');
+      await exited;
+      const again = await rt.run(['delete', '--force', id]);
+      assert.equal(again.code, 0, again.stderr);
+      await waitForExit(pid);
+      assert.ok(!existsSync(join(rt.rootDir, id)), `state of ${id} removed (kill point ${i})`);
+      assert.deepEqual(cgroupDirsOf(id), [], `cgroups of ${id} removed (kill point ${i})`);
+    }
+    assert.deepEqual(
+      readdirSync(rt.rootDir).filter((n) => n.startsWith('~') && n !== '~lock-salt'),
+      [],
+      'no tomb is left',
+    );
+  });
+
+  test('a tomb left by a delete that died is finished by the next delete, through Node', async () => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    const id = `bc-front-${randomBytes(4).toString('hex')}`;
+    const c = await mustCreate(rt, b, id);
+    assert.equal((await rt.run(['start', id])).code, 0);
+    // what a delete killed right after its rename leaves: the container's directory as a tomb
+    const tomb = join(rt.rootDir, `~d-test${randomBytes(4).toString('hex')}`);
+    renameSync(join(rt.rootDir, id), tomb);
+    const other = `${id}-other`;
+    await mustCreate(rt, b, other);
+    handedOver(await rt.run(['delete', '--force', other], { env: NO_NODE }), 'delete with a tomb to collect');
+    assert.ok(!existsSync(join(rt.rootDir, other)), 'the container itself was deleted before the hand-over');
+    assert.ok(existsSync(tomb));
+    const r = await rt.run(['delete', '--force', `${id}-third`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!existsSync(tomb), 'the tomb is collected');
+    await waitForExit(c.pid());
+    assert.deepEqual(cgroupDirsOf(id), []);
+  });
+});
