@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lockContainer } from '../src/runtime/container/lock.js';
 import { Bundle } from './helpers/bundle.js';
-import { mustCreate, pidAlive, state, waitForExit } from './helpers/container.js';
+import { mustCreate, pidAlive, state, waitForExit, waitForFile } from './helpers/container.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { createRuntime, REPO_ROOT, type RunResult, type Runtime } from './helpers/runtime.js';
 
@@ -160,6 +160,34 @@ describe('berth-runtime front', { skip }, () => {
     handedOver(await rt.run(['delete', '--force', id, `${id}-2`], { env: NO_NODE }), 'delete of two ids');
     assert.equal((await state(rt, id)).status, 'created');
     assert.equal((await rt.run(['delete', '--force', id], { env: NO_NODE })).code, 0);
+  });
+
+  test('kill of a live container is done without Node; other forms and states go to Node', async () => {
+    await using b = await Bundle.create({ probeArgs: ['wait-signal', '60'] });
+    const id = `bc-front-${randomBytes(4).toString('hex')}`;
+    const c = await mustCreate(rt, b, id);
+    assert.equal((await rt.run(['start', id], { env: NO_NODE })).code, 0);
+    await waitForFile(c.stdoutFile, (t) => t.includes('ready'));
+    for (const signal of ['USR1', 'SIGUSR2', '10']) {
+      const r = await rt.run(['kill', id, signal], { env: NO_NODE });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await waitForFile(c.stdoutFile, (t) => (t.match(/signal=SIGUSR1/g) ?? []).length === 2 && t.includes('signal=SIGUSR2'));
+    handedOver(await rt.run(['kill', '--all', id, 'KILL'], { env: NO_NODE }), 'kill --all');
+    handedOver(await rt.run(['kill', id, 'NOSUCHSIGNAL'], { env: NO_NODE }), 'kill with an unknown signal');
+    const unknown = await rt.run(['kill', id, 'NOSUCHSIGNAL']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown signal \\"NOSUCHSIGNAL\\"/);
+    assert.ok(pidAlive(c.pid()), 'the hand-overs sent nothing');
+    // without a signal: SIGTERM, which ends the probe
+    assert.equal((await rt.run(['kill', id], { env: NO_NODE })).code, 0);
+    await waitForExit(c.pid());
+    assert.match(await c.stdout(), /signal=SIGTERM/);
+    handedOver(await rt.run(['kill', id, 'KILL'], { env: NO_NODE }), 'kill of a stopped container');
+    const stopped = await rt.run(['kill', id, 'KILL']);
+    assert.equal(stopped.code, 1);
+    assert.match(stopped.stderr, /container not running/);
+    assert.equal((await rt.run(['delete', id], { env: NO_NODE })).code, 0);
   });
 
   test('poststart and poststop hooks are run by Node', async () => {

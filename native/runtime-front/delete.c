@@ -216,7 +216,7 @@ int fast_delete(const struct globals *g, const char *id, bool force) {
 	/* a pidfd taken before the kill, and the process checked again: a reused pid is not ours */
 	if (alive) {
 		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)r->pid, 0);
-		if (pidfd < 0 || !process_alive(r->pid, r->start_time)) {
+		if (!process_alive(r->pid, r->start_time)) {
 			if (pidfd >= 0) close(pidfd);
 			pidfd = -1;
 			alive = false;
@@ -260,6 +260,10 @@ int fast_delete(const struct globals *g, const char *id, bool force) {
 		for (long long left; (left = deadline - now_ms()) > 0;)
 			if (poll(&p, 1, (int)left) != -1 || errno != EINTR) break;
 		close(pidfd);
+	} else if (alive) {
+		/* no pidfd: proc.ts's waitGone, /proc with a backoff */
+		long long deadline = now_ms() + WAIT_MS;
+		for (long delay = 1; process_alive(r->pid, r->start_time) && now_ms() < deadline; delay = delay < 50 ? delay * 2 : 50) sleep_ms(delay);
 	}
 	if (r->v2 >= 0) wait_empty(r->cgroup[r->v2]);
 	if (destroy_cgroups(g, r) != 0) rc = 1;

@@ -63,6 +63,9 @@ int lock_container(const char *root, const char *id, bool wait);
 int fast_delete(const struct globals *g, const char *id, bool force);
 bool delete_leftovers(const struct globals *g);
 
+/* ---- kill.c ---- */
+int fast_kill(const struct globals *g, const char *id, const char *signal_name);
+
 /* ---- main.c ---- */
 void log_error(const struct globals *g, const char *msg);
 

@@ -6,6 +6,7 @@
  * verb out, so handing over to Node is always safe. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,10 @@
 
 /* Runs the Node runtime in this process's place: dist/berth-runtime.cjs beside native/build/,
  * with the node on PATH, as the script's `#!/usr/bin/env -S node --` would (one exec fewer). */
+static struct sigaction caller_sigpipe;
+
 static void __attribute__((noreturn)) fallback(int argc, char **argv) {
+	sigaction(SIGPIPE, &caller_sigpipe, NULL);
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n <= 0) {
@@ -141,6 +145,8 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name) {
 }
 
 int main(int argc, char **argv) {
+	/* a closed stderr or log pipe must not kill the front midway (Node ignores SIGPIPE too) */
+	sigaction(SIGPIPE, &(struct sigaction){.sa_handler = SIG_IGN}, &caller_sigpipe);
 	struct globals g = {0};
 	const char *format = "text";
 	int i = 1;
@@ -167,6 +173,12 @@ int main(int argc, char **argv) {
 	/* `start <id>` and nothing else */
 	if (i + 2 == argc && !strcmp(argv[i], "start") && argv[i + 1][0] != '-' && valid_id(argv[i + 1])) {
 		int rc = fast_start(&g, argv[i + 1]);
+		if (rc != FALLBACK) return rc;
+	}
+	/* `kill <id> [signal]` (without --all) */
+	if (i < argc && !strcmp(argv[i], "kill") && (i + 2 == argc || i + 3 == argc) && argv[i + 1][0] != '-' && valid_id(argv[i + 1]) &&
+	    (i + 2 == argc || argv[i + 2][0] != '-')) {
+		int rc = fast_kill(&g, argv[i + 1], i + 3 == argc ? argv[i + 2] : NULL);
 		if (rc != FALLBACK) return rc;
 	}
 	/* `delete [-f|--force] <id>`, the flag before or after the one id */
