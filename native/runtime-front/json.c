@@ -125,8 +125,14 @@ bool json_get(struct jspan obj, const char *key, struct jspan *out) {
 	while (p < end && *p == '"') {
 		const char *kend = check_string(p, end);
 		if (!kend) return false;
-		/* keys are compared as written: the runtime's keys need no escapes */
-		bool match = (size_t)(kend - p - 2) == klen && !memcmp(p + 1, key, klen);
+		/* keys are compared as JSON.parse reads them: decoded when they hold an escape */
+		bool match;
+		if (memchr(p, '\\', (size_t)(kend - p))) {
+			char decoded[256];
+			match = json_string((struct jspan){p, kend}, decoded, sizeof decoded) && !strcmp(decoded, key);
+		} else {
+			match = (size_t)(kend - p - 2) == klen && !memcmp(p + 1, key, klen);
+		}
 		p = ws(ws(kend, end) + 1, end);
 		const char *vend = skip(p, end);
 		if (!vend) return false;
@@ -232,10 +238,12 @@ bool json_int(struct jspan v, long long *out) {
 	if (neg) p++;
 	if (p >= v.end) return false;
 	long long n = 0;
+	/* as exact as a JavaScript number: beyond 2^53 - 1 JSON.parse would round, so decline */
 	for (; p < v.end; p++) {
-		if (*p < '0' || *p > '9' || n > (LLONG_MAX - 9) / 10) return false;
+		if (*p < '0' || *p > '9' || n > 900719925474099LL) return false;
 		n = n * 10 + (*p - '0');
 	}
+	if (n > 9007199254740991LL) return false;
 	*out = neg ? -n : n;
 	return true;
 }
