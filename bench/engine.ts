@@ -147,6 +147,46 @@ function sequential(t: Target): void {
   results[t.name]![`docker run ×${RUNS_SEQ} in a row (ms each)`] = ms / RUNS_SEQ;
 }
 
+/** berth-runtime as package.json installs it: the C front (docs/runtime-front.md). */
+const RUNTIME_FRONT = join(process.cwd(), 'native/build/berth-runtime');
+
+/** A runtime binary that is the Node runtime alone (every verb in Node, as before the front). */
+function nodeOnlyRuntime(work: string): string {
+  const file = join(work, 'berth-runtime-node');
+  writeFileSync(file, `#!/bin/sh\nexec node ${quote(join(process.cwd(), 'dist/berth-runtime.cjs'))} "$@"\n`, { mode: 0o755 });
+  return file;
+}
+
+/** `docker run --rm` on dockerd + containerd with each OCI runtime: what the runtime adds there. */
+const runtimeResults: Record<string, number> = {};
+function runtimesUnderDockerd(t: Target, work: string): void {
+  const out = join(work, 'hyperfine-runtimes.json');
+  const names = ['runc', 'berth', 'berth-node'];
+  const args = ['--runs', String(RUNS), '--warmup', '3', '--export-json', out, '--style', 'basic'];
+  for (const n of names) args.push('-n', n, cli(t, `run --rm --network none --runtime ${n} busybox true`));
+  const r = spawnSync('hyperfine', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error('hyperfine (runtimes under dockerd) failed');
+  const j = JSON.parse(readFileSync(out, 'utf8')) as { results: { median: number }[] };
+  names.forEach((n, i) => {
+    runtimeResults[n] = j.results[i]!.median * 1000;
+  });
+}
+
+function printRuntimes(): void {
+  const runc = runtimeResults.runc;
+  if (runc === undefined) return;
+  const label: Record<string, string> = {
+    runc: 'runc',
+    berth: 'berth-runtime (its C front: start, kill, delete in C)',
+    'berth-node': 'berth-runtime, every verb in Node',
+  };
+  const lines = ['', 'docker run --rm --network none busybox true on dockerd + containerd, by OCI runtime (median ms, ×runc):'];
+  for (const [n, ms] of Object.entries(runtimeResults))
+    lines.push(`  ${label[n]!.padEnd(56)} ${ms.toFixed(1).padStart(8)}  ${(ms / runc).toFixed(2)}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (OUT) writeFileSync(OUT.replace(/(\.json)?$/, '.runtimes.json'), `${JSON.stringify(runtimeResults, null, 2)}\n`);
+}
+
 async function apiLoop(t: Target): Promise<void> {
   const body = { Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'none' } };
   const cycle = async () => {
@@ -285,6 +325,12 @@ async function main(): Promise<void> {
         '--bridge=none',
         '--ip-forward=false',
         '--ip-masq=false',
+        // berth-runtime as installed (its C front) and the Node runtime alone: the price a
+        // dockerd user pays for choosing berth-runtime (the last table)
+        '--add-runtime',
+        `berth=${RUNTIME_FRONT}`,
+        '--add-runtime',
+        `berth-node=${nodeOnlyRuntime(work)}`,
       ],
       { socket: dockerSock, logFile: join(work, 'dockerd.log') },
     );
@@ -309,11 +355,14 @@ async function main(): Promise<void> {
       log(`${t.name}: API loop ×${API_N} …`);
       await apiLoop(t);
     }
+    log('dockerd: docker run --rm with runc, berth-runtime and the Node runtime alone …');
+    runtimesUnderDockerd(dt, work);
     log(`berthd: ${MANY} sleep containers …`);
     await many(bt, MANY);
     log(`dockerd: ${MANY_DOCKERD} sleep containers …`);
     await many(dt, MANY_DOCKERD);
     print();
+    printRuntimes();
   } finally {
     log('cleaning up …');
     if (dockerd && !dockerd.exited) {

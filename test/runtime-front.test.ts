@@ -106,6 +106,11 @@ describe('berth-runtime front', { skip }, () => {
       'no tomb left',
     );
 
+    // containerd's shim deletes twice: the second, --force of a container that is gone, succeeds in C
+    const again2 = await rt.run(['delete', '--force', id], { env: NO_NODE });
+    assert.equal(again2.code, 0, again2.stderr);
+    handedOver(await rt.run(['delete', id], { env: NO_NODE }), 'delete without --force of a missing container');
+
     // a stopped container: delete without --force
     const id2 = `${id}-stopped`;
     const c2 = await mustCreate(rt, b, id2);

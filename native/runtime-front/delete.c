@@ -204,7 +204,16 @@ int fast_delete(const struct globals *g, const char *id, bool force) {
 	struct record *r = malloc(sizeof *r);
 	int dirfd = -1, pidfd = -1;
 	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", g->root, id) >= sizeof dir || !r) goto fallback;
-	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) goto fallback;
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		/* `delete --force` of a container that does not exist succeeds (containerd's shim
+		 * deletes twice: once after the exit, once --force as it cleans up) */
+		if (errno == ENOENT && force) {
+			free(r);
+			close(lock);
+			return 0;
+		}
+		goto fallback;
+	}
 	/* a creating container, or one whose poststop hooks must run (pid > 0): Node's */
 	if (read_record(dirfd, r) != 0 || r->creating || (r->poststop && r->pid > 0)) goto fallback;
 	bool alive = process_alive(r->pid, r->start_time);
