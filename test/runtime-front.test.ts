@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,7 @@ import { Bundle } from './helpers/bundle.js';
 import { mustCreate, pidAlive, state, waitForExit, waitForFile } from './helpers/container.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { createRuntime, REPO_ROOT, type RunResult, type Runtime } from './helpers/runtime.js';
+import { PROBE } from './helpers/spec.js';
 
 const FRONT = join(REPO_ROOT, 'native/build/berth-runtime');
 const NODE_RUNTIME = join(REPO_ROOT, 'dist/berth-runtime.cjs');
@@ -193,6 +194,67 @@ describe('berth-runtime front', { skip }, () => {
     assert.equal(stopped.code, 1);
     assert.match(stopped.stderr, /container not running/);
     assert.equal((await rt.run(['delete', id], { env: NO_NODE })).code, 0);
+  });
+
+  test('a plain exec runs in C and gives what the Node runtime gives: output, identity, exit status, fds', async () => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    const id = `bc-front-${randomBytes(4).toString('hex')}`;
+    await mustCreate(rt, b, id);
+    assert.equal((await rt.run(['start', id], { env: NO_NODE })).code, 0);
+    const template = join(rt.rootDir, id, 'exec.plan');
+    assert.ok(existsSync(template), 'create wrote the plan of a plain exec');
+    // the probe reports what a process sees; argv with the bytes the plan's encoding escapes
+    const tricky = ['', '-', 'a b', '100%', 'é', 'tab\there', '--flag-like'];
+    const cases: string[][] = [
+      [PROBE, 'ids', '+', 'caps', '+', 'env', '+', 'cwd', '+', 'nnp', '+', 'rlimits', '+', 'umask', '+', 'fds'],
+      [PROBE, 'argv', ...tricky],
+      [PROBE, 'exit', '7'],
+    ];
+    for (const args of cases) {
+      const front = await rt.run(['exec', id, ...args], { env: NO_NODE });
+      const viaNode = await runNode(['exec', id, ...args]);
+      assert.equal(front.code, viaNode.code, `exit status of ${args.join(' ')}: ${front.stderr}`);
+      // fds 0–2 are this test's pipes, a new pair for each run: their inode numbers differ
+      const same = (t: string) => t.replace(/(socket|pipe):\[\d+\]/g, '$1:[n]');
+      assert.equal(same(front.stdout), same(viaNode.stdout), `output of ${args.join(' ')}`);
+      assert.equal(front.stderr, viaNode.stderr);
+    }
+    assert.equal((await rt.run(['exec', id, PROBE, 'exit', '7'], { env: NO_NODE })).code, 7);
+
+    // what the front does not do: flags, a command that fails before it starts, a paused container
+    handedOver(await rt.run(['exec', '-e', 'X=1', id, PROBE, 'env'], { env: NO_NODE }), 'exec with a flag');
+    handedOver(await rt.run(['exec', id, '/no/such/command'], { env: NO_NODE }), 'exec of a missing command');
+    const missing = await rt.run(['exec', id, '/no/such/command']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /exec '\/no\/such\/command': no such file or directory/);
+    assert.equal((await rt.run(['pause', id])).code, 0);
+    handedOver(await rt.run(['exec', id, PROBE, 'ids'], { env: NO_NODE }), 'exec into a paused container');
+    assert.equal((await rt.run(['resume', id])).code, 0);
+    // without the template (a container of an older version): Node
+    rmSync(template);
+    handedOver(await rt.run(['exec', id, PROBE, 'ids'], { env: NO_NODE }), 'exec without a template');
+    assert.equal((await rt.run(['exec', id, PROBE, 'ids'])).code, 0);
+    assert.equal((await rt.run(['delete', '--force', id], { env: NO_NODE })).code, 0);
+  });
+
+  test('a signal to a foreground exec reaches the process', async () => {
+    await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
+    const id = `bc-front-${randomBytes(4).toString('hex')}`;
+    await mustCreate(rt, b, id);
+    assert.equal((await rt.run(['start', id], { env: NO_NODE })).code, 0);
+    const out = b.path('exec.out');
+    const child = spawn(FRONT, ['--root', rt.rootDir, 'exec', id, PROBE, 'wait-signal', '30'], {
+      stdio: ['ignore', openSync(out, 'w'), 'ignore'],
+      env: { ...process.env, ...NO_NODE },
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    await waitForFile(out, (t) => t.includes('ready'));
+    child.kill('SIGUSR1');
+    await waitForFile(out, (t) => t.includes('signal=SIGUSR1'));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, 'the probe ends on SIGTERM, exit 0');
+    assert.match(readFileSync(out, 'utf8'), /signal=SIGTERM/);
+    assert.equal((await rt.run(['delete', '--force', id], { env: NO_NODE })).code, 0);
   });
 
   test('poststart and poststop hooks are run by Node', async () => {

@@ -63,6 +63,12 @@ int lock_container(const char *root, const char *id, bool wait);
 int fast_delete(const struct globals *g, const char *id, bool force);
 bool delete_leftovers(const struct globals *g);
 
+/* ---- exec.c ---- */
+int fast_exec(const struct globals *g, const char *id, int argc, char **argv);
+
+/* ---- start.c ---- */
+bool report_error_line(const struct globals *g, const char *text, size_t len);
+
 /* ---- kill.c ---- */
 int fast_kill(const struct globals *g, const char *id, const char *signal_name);
 

@@ -175,6 +175,11 @@ int main(int argc, char **argv) {
 		int rc = fast_start(&g, argv[i + 1]);
 		if (rc != FALLBACK) return rc;
 	}
+	/* `exec <id> <command> [args…]`: no flags, in the foreground */
+	if (i + 3 <= argc && !strcmp(argv[i], "exec") && argv[i + 1][0] != '-' && valid_id(argv[i + 1]) && argv[i + 2][0] != '-') {
+		int rc = fast_exec(&g, argv[i + 1], argc - (i + 2), argv + i + 2);
+		if (rc != FALLBACK) return rc;
+	}
 	/* `kill <id> [signal]` (without --all) */
 	if (i < argc && !strcmp(argv[i], "kill") && (i + 2 == argc || i + 3 == argc) && argv[i + 1][0] != '-' && valid_id(argv[i + 1]) &&
 	    (i + 2 == argc || argv[i + 2][0] != '-')) {

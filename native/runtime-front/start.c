@@ -34,7 +34,7 @@ static void decode_field(const char *f, size_t n, char *out, size_t cap) {
 
 /* The first line of `text` that starts with "error " (start.ts's /^error .*$/m), reported as
  * start.ts reports it: nsinit's own message, or a malformed line quoted. */
-static bool report_error_line(const struct globals *g, const char *text, size_t len) {
+bool report_error_line(const struct globals *g, const char *text, size_t len) {
 	const char *line = text, *end = text + len;
 	while (line < end) {
 		const char *eol = memchr(line, '\n', (size_t)(end - line));

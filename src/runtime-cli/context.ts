@@ -144,6 +144,8 @@ export function makeContext(program: Command): Context {
         noNewKeyring: f.newKeyring === false,
         cgroupDriver: globals().cgroupDriver ?? process.env.BERTH_CGROUP_DRIVER,
         rootlessCgroups: rootlessCgroups(globals().rootless),
+        // for the C front's exec (docs/runtime-front.md)
+        execTemplate: true,
       };
     },
   };

@@ -31,6 +31,7 @@ import {
   writeRecord,
 } from './container.js';
 import { entomb, teardown } from './delete.js';
+import { writeExecTemplate } from './exec.js';
 import { grantableCaps } from './host.js';
 import { lockContainer } from './lock.js';
 import { procStat } from './proc.js';
@@ -75,6 +76,11 @@ export interface CreateOptions {
   launcher?: Launcher;
   /** The host's cgroupfs, /proc and signals, or a fake (effects.ts). */
   effects?: Effects;
+  /**
+   * Also write the plan of a plain `exec` into the container's directory (exec.ts's
+   * writeExecTemplate), for berth-runtime's C front. The CLI asks for it; a daemon need not.
+   */
+  execTemplate?: boolean;
   /**
    * The caller already started the cgroup lock's warm-up (cgroups/warm.ts) for this launch, earlier
    * than launchPrepared would; by default launchPrepared starts it.
@@ -262,6 +268,8 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
     await session.expect('created');
     record.phase = 'created';
     await updateRecord(opts.root, record);
+    // the plan of a plain `exec`, for berth-runtime's C front (a foreground run is gone before any)
+    if (opts.execTemplate && p.mode !== 'run-foreground') writeExecTemplate(container, plan.seccomp);
     if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(record.pid), { durable: false });
     return { container, session, warnings };
   } catch (err) {

@@ -12,7 +12,9 @@ import { procsFiles } from '../cgroups/manager.js';
 import { warmOwnCgroupLock } from '../cgroups/warm.js';
 import type { Launcher, StdioHandles } from '../launcher/launcher.js';
 import { nsinitError, nsinitLauncher } from '../launcher/nsinit.js';
+import { encodePlan } from '../plan/encode.js';
 import { buildExecPlan } from '../plan/exec-plan.js';
+import type { LaunchPlan, PlanSeccomp } from '../plan/plan.js';
 import { Container } from './container.js';
 import { grantableCaps } from './host.js';
 import type { SignalSource } from './run.js';
@@ -51,6 +53,60 @@ function setgroupsOf(pid: number): string | undefined {
   }
 }
 
+/** The plan that runs `process` in container `c` (whose init is alive). */
+function execPlanOf(
+  c: Container,
+  process: Process,
+  o: { wait: boolean; consoleSocket?: string; preserveFds: number; compiledSeccomp?: PlanSeccomp },
+): { plan: LaunchPlan; warnings: string[] } {
+  const namespaces = (c.record.config.linux?.namespaces ?? []).map((n) => n.type);
+  return buildExecPlan({
+    id: c.id,
+    initPid: c.record.pid,
+    namespaces,
+    rootfs: c.record.rootfs,
+    process,
+    wait: o.wait,
+    consoleSocket: o.consoleSocket,
+    preserveFds: o.preserveFds,
+    cgroupProcs: procsFiles(c.record.cgroups),
+    seccomp: c.record.config.linux?.seccomp,
+    compiledSeccomp: o.compiledSeccomp,
+    chroot: !c.record.config.linux?.namespaces?.some((n) => n.type === 'mount' && !n.path),
+    grantableCaps: grantableCaps(),
+    setgroupsDenied: namespaces.includes('user') && setgroupsOf(c.record.pid) === 'deny',
+  });
+}
+
+/** The template's file in the container's directory, and the line that stands for the argv. */
+export const EXEC_TEMPLATE = 'exec.plan';
+export const EXEC_TEMPLATE_ARGS = '@args';
+
+/**
+ * Writes the plan of a plain foreground `exec <id> <command…>` — the container's own process
+ * with another argv, as composeProcess makes it without flags — with the argv's `arg` records
+ * replaced by one `@args` line, for berth-runtime's C front to fill in (docs/runtime-front.md).
+ * Nothing is written where the Node runtime would say more than the plan does (warnings, a
+ * process it would refuse): then the front hands every exec to Node.
+ */
+export function writeExecTemplate(c: Container, compiledSeccomp: PlanSeccomp | undefined): void {
+  const base = c.record.config.process;
+  if (!base) return;
+  const proc: Process = { ...base, args: [EXEC_TEMPLATE_ARGS], terminal: false };
+  let built: { plan: LaunchPlan; warnings: string[] };
+  try {
+    built = execPlanOf(c, proc, { wait: true, preserveFds: 0, compiledSeccomp });
+  } catch {
+    return;
+  }
+  if (built.warnings.length > 0) return;
+  const lines = encodePlan(built.plan).split('\n');
+  const at = lines.indexOf(`arg ${EXEC_TEMPLATE_ARGS}`);
+  if (at < 0 || lines.indexOf(`arg ${EXEC_TEMPLATE_ARGS}`, at + 1) >= 0) return;
+  lines[at] = EXEC_TEMPLATE_ARGS;
+  writeFileAtomic(path.join(c.dir, EXEC_TEMPLATE), lines.join('\n'), { mode: 0o600, durable: false });
+}
+
 export async function exec(opts: ExecOptions): Promise<ExecResult> {
   // the exec joins the container's cgroups: the kernel's wait for that overlaps what follows
   if (!opts.cgroupLockWarmed) warmOwnCgroupLock();
@@ -65,21 +121,10 @@ export async function exec(opts: ExecOptions): Promise<ExecResult> {
     throw invalid('cannot allocate tty if berth-runtime will detach without setting console socket', 'console-socket');
   if (!terminal && opts.consoleSocket)
     throw invalid('cannot use console socket if berth-runtime will not detach or allocate tty', 'console-socket');
-  const namespaces = (c.record.config.linux?.namespaces ?? []).map((n) => n.type);
-  const { plan, warnings } = buildExecPlan({
-    id: opts.id,
-    initPid: c.record.pid,
-    namespaces,
-    rootfs: c.record.rootfs,
-    process: opts.process,
+  const { plan, warnings } = execPlanOf(c, opts.process, {
     wait: !opts.detach,
     consoleSocket: opts.consoleSocket ? path.resolve(opts.consoleSocket) : undefined,
     preserveFds: opts.stdio?.preserveFds?.length ?? 0,
-    cgroupProcs: procsFiles(c.record.cgroups),
-    seccomp: c.record.config.linux?.seccomp,
-    chroot: !c.record.config.linux?.namespaces?.some((n) => n.type === 'mount' && !n.path),
-    grantableCaps: grantableCaps(),
-    setgroupsDenied: namespaces.includes('user') && setgroupsOf(c.record.pid) === 'deny',
   });
   await using session = (opts.launcher ?? nsinitLauncher()).launch(plan, { stdio: opts.stdio ?? {}, detached: !opts.detach });
   const unsubscribe = !opts.detach && opts.forwardSignals ? opts.forwardSignals((sig) => session.signal(sig)) : undefined;

@@ -7,7 +7,7 @@ import { invalid } from '../../common/errors.js';
 import type { NamespaceType, Process } from '../../oci/spec.js';
 import { planSeccomp } from '../seccomp/index.js';
 import { capabilitySets } from './capabilities.js';
-import type { KernelNamespace, LaunchPlan } from './plan.js';
+import type { KernelNamespace, LaunchPlan, PlanSeccomp } from './plan.js';
 import { planRlimits } from './rlimits.js';
 
 /** The file name under /proc/<pid>/ns/ of each namespace type. */
@@ -41,6 +41,8 @@ export interface ExecPlanContext {
   chroot?: boolean;
   /** The container's linux.seccomp: an exec'd process gets the same filter, as with runc. */
   seccomp?: unknown;
+  /** That filter compiled already (the container's own plan has it): not compiled again. */
+  compiledSeccomp?: PlanSeccomp;
 }
 
 export function buildExecPlan(ctx: ExecPlanContext): { plan: LaunchPlan; warnings: string[] } {
@@ -93,7 +95,7 @@ export function buildExecPlan(ctx: ExecPlanContext): { plan: LaunchPlan; warning
       noNewPrivileges: proc.noNewPrivileges ?? false,
     },
     preserveFds: ctx.preserveFds,
-    seccomp: planSeccomp(ctx.seccomp),
+    seccomp: ctx.compiledSeccomp ?? planSeccomp(ctx.seccomp),
     hooks: [],
   };
   return { plan, warnings };
