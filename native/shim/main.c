@@ -876,6 +876,13 @@ static int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(stat
 
 static void helper_exited(struct proc *p, int status) {
   p->helper_pid = 0;
+  /* Its last words first: SIGCHLD can come before the sync channel's data in one batch of
+   * events, and judged by what was read so far (no pid yet, not created) a container that was
+   * created would be failed and its cgroup killed — under load, `start` then met a stopped
+   * process ("the process is not created"). The init stage keeps its copy of the channel until
+   * its exec, so this reads what is there and stops (EAGAIN), or reads the EOF after an exec. */
+  while (p->sync_fd >= 0 && read_sync(p)) {
+  }
   char extra[160];
   snprintf(extra, sizeof extra, ",\"status\":%d", status_code(status));
   event("helper_exited", p, extra, true);
