@@ -246,7 +246,8 @@ int fast_delete(const struct globals *g, const char *id, bool force) {
 	if (alive) kill((pid_t)r->pid, SIGKILL);
 	for (int i = 0; i < r->ncgroups; i++) {
 		struct stat st;
-		if (stat(r->cgroup[i], &st) != 0) continue;
+		/* never a root cgroup: its processes are every process (manager.ts's pids()) */
+		if (r->cgroup_is_root[i] || stat(r->cgroup[i], &st) != 0) continue;
 		kill_tree(r->cgroup[i], 0);
 		break;
 	}

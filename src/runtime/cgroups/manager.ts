@@ -462,9 +462,10 @@ class FsManager implements CgroupManager {
   }
 
   pids(): number[] {
-    // the first hierarchy that has the cgroup; sub-cgroups the container made count too
+    // the first hierarchy that has the cgroup; sub-cgroups the container made count too. Never a
+    // root cgroup (create refuses one; a record from elsewhere): that would be every process.
     for (const d of this.dirs) {
-      if (!this.fx.exists(d.dir)) continue;
+      if (d.path === '/' || !this.fx.exists(d.dir)) continue;
       const out: number[] = [];
       const walk = (dir: string) => {
         for (const p of (this.fx.readFile(`${dir}/cgroup.procs`) ?? '').split('\n')) if (p) out.push(Number(p));

@@ -161,6 +161,14 @@ export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<Pr
   }
   const layout: CgroupLayout = selectLayout(opts.cgroupLayout ?? readCgroupLayout(opts.effects), opts.cgroupDriver);
   const all = cgroupDirs(layout, config.linux?.cgroupsPath || opts.id);
+  // A container in a hierarchy's root cgroup would own every process of the host: its delete
+  // kills what is in its cgroup and below (runc puts it there, and its delete does the same).
+  const root = all.find((d) => d.path === '/');
+  if (root)
+    throw invalid(
+      `config.json: linux.cgroupsPath '${config.linux?.cgroupsPath}' is the root of ${root.hierarchy.mountpoint}: a container cannot have the root cgroup, whose processes are the host's`,
+      'linux.cgroupsPath',
+    );
 
   // Socket activation: the caller's LISTEN_FDS pass through to the container as runc passes
   // them, as the first fds from 3, followed by --preserve-fds.

@@ -4,7 +4,7 @@
  * needed: the cgroupfs, /proc and signals are the fake's, the state root a temporary directory.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -191,6 +191,20 @@ test('create: a refused cgroup write removes what was made; the launcher is neve
     'no cgroup left',
   );
   assert.deepEqual(leftInRoot(root), []);
+});
+
+test('create: a cgroupsPath that is a root cgroup is refused before anything is made', async (t) => {
+  for (const cgroupsPath of ['/', '/x/..', '../../../..']) {
+    const fx = fakeHost();
+    const { root, bundle } = tempBundle(t, (s) => {
+      s.linux!.cgroupsPath = cgroupsPath;
+    });
+    const launcher = new ScriptedLauncher(fx, () => [{ type: 'pid', pid: 1 }]);
+    await assert.rejects(create({ root, id: 'c-root', bundle, launcher, effects: fx }), /linux\.cgroupsPath .* is the root of /);
+    assert.equal(launcher.plans.length, 0);
+    assert.deepEqual(fx.log(), [], `nothing done for ${cgroupsPath}`);
+    assert.ok(!existsSync(root) || leftInRoot(root).length === 0, 'no state');
+  }
 });
 
 test('delete --force: kills the init and every process of the cgroups, then removes the cgroups and the record', async (t) => {
