@@ -108,7 +108,7 @@ lines.push(
   `peak RSS of one run (MiB): ${runtimes.map((rt) => `${rt} ${peakRssKiB[rt] != null ? fmt(peakRssKiB[rt] / 1024) : '—'}`).join(', ')}`,
 );
 lines.push(
-  'Node floor: as many starts of an empty `#!/usr/bin/env node` script as the row starts Node (the C front does start and delete), timed right after it.',
+  'Node floor: as many starts of an empty `#!/usr/bin/env node` script as the row starts Node (the C front does start, delete and a plain exec: no floor for exec), timed right after it.',
 );
 const problems = runtimes.filter((rt) => meta.runtimes[rt].error).map((rt) => `${rt}: unavailable: ${meta.runtimes[rt].error}`);
 for (const [key, label] of SCENARIOS) {

@@ -14,7 +14,8 @@
 #   exec                 X --root R exec ID /bin/true, in a container running `sleep`
 # plus the peak RSS of one `run` (GNU time -v, "Maximum resident set size"), and the floor under
 # berth-runtime: right after each of its scenarios, as many starts of an empty Node script as
-# the scenario starts Node (one per row: start and delete are the C front's) on berth-runtime's own path (an executable .cjs file with a `#!/usr/bin/env node`
+# the scenario starts Node (one for run and for create; none for exec: start, delete and a plain
+# exec are the C front's) on berth-runtime's own path (an executable .cjs file with a `#!/usr/bin/env node`
 # line), so that "above the floor" compares runs made under the same load.
 #
 # Must run as root (the runtimes need it). Leaves nothing behind: every container is deleted,
@@ -271,13 +272,10 @@ for scenario in run create-start-delete c-s-d-resources exec; do
     esac
     bench_one "$scenario" "$rt" "$command" "$id"
     [[ $scenario == exec ]] && in_env "$rt" timeout 20 sh -c "$X delete --force $id" >/dev/null 2>&1
-    if [[ $rt == berth ]]; then
-      case $scenario in
-        # create is Node; start and delete of these containers are the C front's
-        # (docs/runtime-front.md): one Node start per row
-        *) floor=$Q_FLOOR ;;
-      esac
-      bench_one "$scenario" floor "$floor" none
+    # The floor: one Node start for run and for create (start, delete and a plain exec are the
+    # C front's, docs/runtime-front.md: exec starts no Node, so it has no floor)
+    if [[ $rt == berth && $scenario != exec ]]; then
+      bench_one "$scenario" floor "$Q_FLOOR" none
     fi
   done
 done
