@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bundle, mountPointsUnder } from './helpers/bundle.js';
-import { mustCreate } from './helpers/container.js';
+import { cgroupDirsOf, mustCreate } from './helpers/container.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { createRuntime, type Runtime } from './helpers/runtime.js';
 
@@ -46,21 +46,6 @@ function processesInCgroupsOf(id: string): number[] {
     } catch {
       // gone
     }
-  }
-  return found;
-}
-
-/** cgroup directories named `id` directly under each hierarchy's root or under our own cgroup. */
-function cgroupDirsOf(id: string): string[] {
-  const found: string[] = [];
-  for (const ctrl of readdirSync('/sys/fs/cgroup')) {
-    const base = join('/sys/fs/cgroup', ctrl);
-    const own: string[] = ['/'];
-    for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
-      const [, names, p] = line.split(':');
-      if (p && (names === ctrl || names === `name=${ctrl}` || (names === '' && ctrl === 'unified'))) own.push(p);
-    }
-    for (const o of own) if (existsSync(join(base, o, id))) found.push(join(base, o, id));
   }
   return found;
 }

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lockContainer } from '../src/runtime/container/lock.js';
 import { Bundle } from './helpers/bundle.js';
-import { mustCreate, pidAlive, state, waitForExit, waitForFile } from './helpers/container.js';
+import { cgroupDirsOf, mustCreate, pidAlive, state, waitForExit, waitForFile } from './helpers/container.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
 import { createRuntime, REPO_ROOT, type RunResult, type Runtime } from './helpers/runtime.js';
 import { PROBE } from './helpers/spec.js';
@@ -30,21 +30,6 @@ const skip =
 
 /** A PATH with no node on it: only what the front does itself can succeed. */
 const NO_NODE = { PATH: '/nonexistent' };
-
-/** cgroup directories of `id` anywhere under the hierarchies' roots or our own cgroups. */
-function cgroupDirsOf(id: string): string[] {
-  const found: string[] = [];
-  for (const ctrl of readdirSync('/sys/fs/cgroup')) {
-    const base = join('/sys/fs/cgroup', ctrl);
-    const own = ['/'];
-    for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
-      const [, names, p] = line.split(':');
-      if (p && (names === ctrl || names === `name=${ctrl}` || (names === '' && ctrl === 'unified'))) own.push(p);
-    }
-    for (const o of own) if (existsSync(join(base, o, id))) found.push(join(base, o, id));
-  }
-  return found;
-}
 
 function handedOver(r: RunResult, what: string): void {
   assert.notEqual(r.code, 0, `${what}: the front must hand over to Node (it succeeded without it)`);

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* What a verb returns to say "not here: let the Node runtime do it", before any side effect. */
 #define FALLBACK (-1)
@@ -47,6 +48,7 @@ struct record {
 	int v2; /* index of the cgroup2 directory, or -1 */
 };
 int read_record(int dirfd, struct record *r);
+ssize_t read_small(const char *path, char *buf, size_t cap);
 bool process_alive(long long pid, const char *start_time);
 bool record_frozen(const struct record *r);
 /* A record's creator, when it has one (a staged record's): for telling an abandoned one. */

@@ -108,12 +108,7 @@ void log_error(const struct globals *g, const char *msg) {
 /* Whether this process is in a user namespace that does not map the whole id range (rootless.ts). */
 static bool in_user_namespace(void) {
 	char buf[128];
-	int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return false;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0) return false;
-	buf[n] = '\0';
+	if (read_small("/proc/self/uid_map", buf, sizeof buf) <= 0) return false;
 	unsigned long long inside, outside, count;
 	char extra;
 	return !(sscanf(buf, " %llu %llu %llu %c", &inside, &outside, &count, &extra) == 3 && inside == 0 && outside == 0 && count == 4294967295ULL);

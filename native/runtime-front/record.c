@@ -112,18 +112,24 @@ out:
 	return rc;
 }
 
+/* The start of a small file (a /proc or cgroupfs one), NUL-terminated: its length, or -1. */
+ssize_t read_small(const char *path, char *buf, size_t cap) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) return -1;
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0) return -1;
+	buf[n] = '\0';
+	return n;
+}
+
 /* Whether pid is alive and still the process the record names (/proc/<pid>/stat field 22),
  * as proc.ts's isAlive: a zombie counts as gone. */
 bool process_alive(long long pid, const char *start_time) {
 	char path[64], buf[1024];
 	if (pid <= 0) return false;
 	snprintf(path, sizeof path, "/proc/%lld/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return false;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0) return false;
-	buf[n] = '\0';
+	if (read_small(path, buf, sizeof buf) <= 0) return false;
 	/* the command name may hold spaces and parentheses: fields count from the last ')' */
 	char *p = strrchr(buf, ')');
 	if (!p || p[1] != ' ') return false;
@@ -145,12 +151,7 @@ bool record_frozen(const struct record *r) {
 	if (r->freezer < 0) return false;
 	char path[PATH_MAX + 32], buf[32];
 	snprintf(path, sizeof path, "%s/%s", r->cgroup[r->freezer], r->freezer_version == 1 ? "freezer.state" : "cgroup.freeze");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return false;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0) return false;
-	buf[n] = '\0';
+	if (read_small(path, buf, sizeof buf) <= 0) return false;
 	buf[strcspn(buf, "\n")] = '\0';
 	return strcmp(buf, r->freezer_version == 1 ? "FROZEN" : "1") == 0;
 }

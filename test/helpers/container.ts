@@ -4,8 +4,9 @@
  * parsed JSON, waiting on status and on processes, running the probe in the
  * foreground.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bundle } from './bundle.js';
 import { ProbeOutput } from './probe.js';
@@ -218,4 +219,19 @@ export function parseProcCgroup(text: string): Map<string, string> {
     for (const c of ctrls.split(',')) if (c) m.set(c, path);
   }
   return m;
+}
+
+/** cgroup directories named `id` directly under each hierarchy's root or under our own cgroup. */
+export function cgroupDirsOf(id: string): string[] {
+  const found: string[] = [];
+  for (const ctrl of readdirSync('/sys/fs/cgroup')) {
+    const base = join('/sys/fs/cgroup', ctrl);
+    const own: string[] = ['/'];
+    for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+      const [, names, p] = line.split(':');
+      if (p && (names === ctrl || names === `name=${ctrl}` || (names === '' && ctrl === 'unified'))) own.push(p);
+    }
+    for (const o of own) if (existsSync(join(base, o, id))) found.push(join(base, o, id));
+  }
+  return found;
 }
