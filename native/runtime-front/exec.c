@@ -77,26 +77,6 @@ static bool fill(const char *tpl, size_t len, char **argv, int argc, struct text
 	return rest <= tpl + len ? put(plan, rest, (size_t)(tpl + len - rest)) : true;
 }
 
-static char *read_template(int dirfd, size_t *len) {
-	int fd = openat(dirfd, TEMPLATE, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) return NULL;
-	struct text t = {0};
-	char buf[16384];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR) continue;
-		if (n < 0 || t.len + (size_t)n > MAX_TEMPLATE || (n > 0 && !put(&t, buf, (size_t)n))) {
-			free(t.data);
-			close(fd);
-			return NULL;
-		}
-		if (n == 0) break;
-	}
-	close(fd);
-	*len = t.len;
-	return t.data;
-}
-
 /* Signals forwarded to berth-nsinit's parent stage, which forwards them to the process
  * (context.ts's FORWARDED). */
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -131,16 +111,14 @@ static void reap(pid_t pid, int *status) {
 }
 
 int fast_exec(const struct globals *g, const char *id, int argc, char **argv) {
-	char dir[PATH_MAX];
-	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", g->root, id) >= sizeof dir) return FALLBACK;
-	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) return FALLBACK;
-	struct record *r = malloc(sizeof *r);
 	/* exec.ts: not stopped, not creating, not paused */
-	bool ok = r && read_record(dirfd, r) == 0 && !r->creating && process_alive(r->pid, r->start_time) && !record_frozen(r);
+	int dirfd;
+	struct record *r = load_live(g, id, &dirfd);
+	if (!r) return FALLBACK;
+	bool ok = !record_frozen(r);
 	free(r);
 	size_t tlen = 0;
-	char *tpl = ok ? read_template(dirfd, &tlen) : NULL;
+	char *tpl = ok ? read_file_at(dirfd, TEMPLATE, MAX_TEMPLATE, &tlen) : NULL;
 	close(dirfd);
 	struct text plan = {0};
 	if (!tpl || !fill(tpl, tlen, argv, argc, &plan)) {

@@ -49,6 +49,11 @@ struct record {
 };
 int read_record(int dirfd, struct record *r);
 ssize_t read_small(const char *path, char *buf, size_t cap);
+char *read_file_at(int dirfd, const char *name, size_t max, size_t *len);
+/* The container's directory (an fd) and its record (the caller frees it), when the record is
+ * readable, not `creating`, and its init alive — what start, kill and exec check first; NULL
+ * otherwise, with nothing left open. */
+struct record *load_live(const struct globals *g, const char *id, int *dirfd);
 bool process_alive(long long pid, const char *start_time);
 bool record_frozen(const struct record *r);
 /* A record's creator, when it has one (a staged record's): for telling an abandoned one. */

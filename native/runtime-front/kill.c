@@ -39,20 +39,15 @@ static int parse_signal(const char *raw) {
 }
 
 int fast_kill(const struct globals *g, const char *id, const char *signal_name) {
-	(void)g;
 	int sig = parse_signal(signal_name ? signal_name : "SIGTERM");
 	if (sig < 0) return FALLBACK;
-	char dir[PATH_MAX];
-	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", g->root, id) >= sizeof dir) return FALLBACK;
-	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) return FALLBACK;
-	struct record *r = malloc(sizeof *r);
 	/* canKill: created, running or paused — an init that is alive, a record that is not creating */
-	bool ok = r && read_record(dirfd, r) == 0 && !r->creating && process_alive(r->pid, r->start_time);
-	long long pid = ok ? r->pid : 0;
+	int dirfd;
+	struct record *r = load_live(g, id, &dirfd);
+	if (!r) return FALLBACK;
+	long long pid = r->pid;
 	free(r);
 	close(dirfd);
-	if (!ok) return FALLBACK;
 	if (kill((pid_t)pid, sig) != 0 && errno != ESRCH) return FALLBACK;
 	return 0;
 }

@@ -45,11 +45,9 @@ static socklen_t lock_address(const char *root, const char *id, struct sockaddr_
 	if (!realpath(root, real)) return 0;
 	char file[PATH_MAX + 16];
 	snprintf(file, sizeof file, "%s/" SALT_FILE, real);
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) return 0; /* Node makes the salt on first use */
-	ssize_t n = read(fd, salt, sizeof salt);
-	close(fd);
-	if (n <= 0 || (size_t)n == sizeof salt || !ascii(salt, (size_t)n) || !ascii(real, strlen(real))) return 0;
+	/* none yet: Node makes the salt on first use */
+	ssize_t n = read_small(file, salt, sizeof salt);
+	if (n <= 0 || (size_t)n == sizeof salt - 1 || !ascii(salt, (size_t)n) || !ascii(real, strlen(real))) return 0;
 	/* `${salt}\0${real}\0${id}` */
 	size_t rl = strlen(real), il = strlen(id), len = (size_t)n + 1 + rl + 1 + il;
 	unsigned char *text = malloc(len);

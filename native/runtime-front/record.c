@@ -14,8 +14,8 @@
 
 #define MAX_RECORD (16 << 20)
 
-/* Reads a whole small file; NULL on any error. The caller frees it. */
-static char *slurp(int dirfd, const char *name, size_t max, size_t *len) {
+/* Reads a whole file of at most `max` bytes; NULL on any error. The caller frees it. */
+char *read_file_at(int dirfd, const char *name, size_t max, size_t *len) {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) return NULL;
 	size_t cap = 16384, n = 0;
@@ -87,7 +87,7 @@ static bool read_cgroups(struct jspan root, struct record *r) {
 /* 0, or FALLBACK when the record is missing, unreadable, or not one the front understands. */
 int read_record(int dirfd, struct record *r) {
 	size_t len;
-	char *text = slurp(dirfd, "state.json", MAX_RECORD, &len);
+	char *text = read_file_at(dirfd, "state.json", MAX_RECORD, &len);
 	if (!text) return FALLBACK;
 	struct jspan root, v, config, hooks;
 	long long version;
@@ -158,7 +158,7 @@ bool record_frozen(const struct record *r) {
 
 bool record_creator(int dirfd, long long *pid, char *start_time, size_t cap) {
 	size_t len;
-	char *text = slurp(dirfd, "state.json", MAX_RECORD, &len);
+	char *text = read_file_at(dirfd, "state.json", MAX_RECORD, &len);
 	if (!text) return false;
 	struct jspan root, creator, v;
 	bool ok = json_root(text, len, &root) && json_get(root, "creator", &creator) && json_get(creator, "pid", &v) && json_int(v, pid) &&
@@ -169,10 +169,25 @@ bool record_creator(int dirfd, long long *pid, char *start_time, size_t cap) {
 
 bool record_id(int dirfd, char *id, size_t cap) {
 	size_t len;
-	char *text = slurp(dirfd, "state.json", MAX_RECORD, &len);
+	char *text = read_file_at(dirfd, "state.json", MAX_RECORD, &len);
 	if (!text) return false;
 	struct jspan root, v;
 	bool ok = json_root(text, len, &root) && json_get(root, "id", &v) && json_string(v, id, cap);
 	free(text);
 	return ok;
+}
+
+struct record *load_live(const struct globals *g, const char *id, int *dirfd) {
+	char dir[PATH_MAX];
+	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", g->root, id) >= sizeof dir) return NULL;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) return NULL;
+	struct record *r = malloc(sizeof *r);
+	if (!r || read_record(fd, r) != 0 || r->creating || !process_alive(r->pid, r->start_time)) {
+		free(r);
+		close(fd);
+		return NULL;
+	}
+	*dirfd = fd;
+	return r;
 }

@@ -65,19 +65,16 @@ bool report_error_line(const struct globals *g, const char *text, size_t len) {
 }
 
 int fast_start(const struct globals *g, const char *id) {
-	char dir[PATH_MAX];
-	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", g->root, id) >= sizeof dir) return FALLBACK;
-	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) return FALLBACK;
-	struct record *r = malloc(sizeof *r);
+	int dirfd;
+	struct record *r = load_live(g, id, &dirfd);
+	if (!r) return FALLBACK;
 	/* what start.ts checks: created (init alive, not paused, the socket there), a process to start */
-	if (!r || read_record(dirfd, r) != 0 || r->creating || !r->has_process || r->poststart || !process_alive(r->pid, r->start_time) ||
-	    record_frozen(r)) {
-		free(r);
+	bool ok = r->has_process && !r->poststart && !record_frozen(r);
+	free(r);
+	if (!ok) {
 		close(dirfd);
 		return FALLBACK;
 	}
-	free(r);
 
 	/* Claim the socket: of racing starts exactly one renames it. Random, as start.ts's name. */
 	unsigned int rnd = 0;
