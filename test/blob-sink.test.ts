@@ -2,12 +2,16 @@
  * The byte path of a layer download (src/images/blob-sink.ts) with the real berth-ingest
  * (native/ingest) and a real content store: the blob lands whole and verified, the copy reaches
  * apply's process byte for byte, an apply that dies costs the blob nothing, a helper that dies
- * fails the download with its reason, and the Node fallback writes the same blob.
+ * fails the download with its reason, and the Node fallback writes the same blob. A plain-HTTP
+ * body left on its connection is read by the helper itself: whole, after a cut, refused, aborted,
+ * with bytes Node had read before the hand-over.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -15,6 +19,8 @@ import { helperPath } from '../src/archive/apply.js';
 import type { FeedPort } from '../src/archive/types.js';
 import { isKind } from '../src/common/errors.js';
 import { LocalContentStore } from '../src/content/local.js';
+import { socketBodyOf } from '../src/distribution/registry.js';
+import { isSocketBody } from '../src/distribution/types.js';
 import { ApplyTee, type BlobSink, IngestHelper, NodeSink } from '../src/images/blob-sink.js';
 import { openMetadata } from '../src/metadata/db.js';
 
@@ -195,4 +201,224 @@ test('a tee aborted before apply attaches aborts apply when it does', () => {
     aborted.map((e) => e.message),
     ['download failed'],
   );
+});
+
+// ------------------------------------------------------------------ bodies left on their connection
+
+interface Served {
+  url: string;
+  requests: { range?: string }[];
+}
+
+/**
+ * An HTTP server on loopback serving `body` (with Range), whose answers `plan` may shape:
+ * `cutAfter` bytes then the connection is destroyed, or `stallAfter` bytes then nothing.
+ */
+async function serve(
+  t: TestContext,
+  body: Buffer,
+  plan: (i: number) => { cutAfter?: number; stallAfter?: number } = () => ({}),
+): Promise<Served> {
+  const requests: { range?: string }[] = [];
+  const server = http.createServer((req, res) => {
+    const i = requests.length;
+    requests.push({ range: req.headers.range });
+    const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+    const part = body.subarray(from);
+    res.writeHead(from > 0 ? 206 : 200, {
+      'content-length': String(part.length),
+      ...(from > 0 ? { 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` } : {}),
+    });
+    const { cutAfter, stallAfter } = plan(i);
+    const limit = cutAfter ?? stallAfter ?? part.length;
+    let sent = 0;
+    const next = () => {
+      while (sent < limit) {
+        const piece = part.subarray(sent, Math.min(limit, sent + 256 * 1024));
+        sent += piece.length;
+        if (!res.write(piece)) return res.once('drain', next);
+      }
+      if (cutAfter !== undefined) setTimeout(() => res.socket?.destroy(), 20);
+      else if (stallAfter === undefined) res.end();
+    };
+    next();
+  });
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/blob`, requests };
+}
+
+/** A GET of `url` on a connection of its own; resolves with the response once its headers are in. */
+function get(url: string, headers: Record<string, string> = {}): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => http.get(url, { agent: false, headers }, resolve).on('error', reject));
+}
+
+test('berth-ingest takes a plain-HTTP body from its connection: Node reads only the head', async (t) => {
+  const { root, store: s } = store(t);
+  const b = randomBytes(6 * 1024 * 1024 + 11);
+  const digest = sha(b);
+  const { url } = await serve(t, b);
+  const copy = path.join(root, 'copy');
+  const r = reader(t, `cat > '${copy}'`);
+  const tee = new ApplyTee(true);
+  tee.attach(r.port);
+  const w = await s.writer({ ref: 'socket', expected: digest, total: b.length });
+  if (!IngestHelper.fits(w, r.port)) assert.fail('an empty ingest and a piped apply fit the helper');
+  const sink = new IngestHelper(w, digest, r.port);
+  assert.equal(sink.takesSockets, true);
+  const res = await get(url);
+  const socket = res.socket;
+  const body = await socketBodyOf(res, 'test@blob', b.length);
+  if (!isSocketBody(body)) assert.fail('a large plain-HTTP body with a Content-Length is left on its connection');
+  const headBytes = body.head.reduce((n, c) => n + c.length, 0);
+  assert.ok(headBytes >= 4, `the head holds apply's first bytes (${headBytes})`);
+  assert.equal(headBytes + body.remaining, b.length);
+  for (const c of body.head) tee.sniff(c);
+  const progress: number[] = [];
+  assert.equal(await sink.take(body, (n) => progress.push(n)), 'done');
+  const nodeRead = socket.bytesRead;
+  body.release();
+  assert.equal(sink.received, b.length);
+  assert.ok(
+    progress.every((n, i) => n > headBytes && n <= b.length && (i === 0 || n >= progress[i - 1]!)),
+    `progress ${progress.join(', ')}`,
+  );
+  assert.ok(nodeRead < 1024 * 1024, `Node's socket read ${nodeRead} bytes: the head and the headers, not the body`);
+  await sink.finish();
+  await w.commit(b.length, digest);
+  tee.end();
+  await exited(r.proc);
+  assert.deepEqual(readFileSync(copy), b, 'apply read the blob byte for byte');
+  assert.deepEqual(await s.readAll(digest), b);
+  await w.close();
+  assert.deepEqual(ingestChildren(), []);
+});
+
+test('a connection cut during a take is a short take; the same helper goes on from a Range answer', async (t) => {
+  const { store: s } = store(t);
+  const b = randomBytes(4 * 1024 * 1024);
+  const digest = sha(b);
+  const served = await serve(t, b, (i) => (i === 0 ? { cutAfter: 1536 * 1024 } : {}));
+  const w = await s.writer({ ref: 'cut', expected: digest, total: b.length });
+  if (!IngestHelper.fits(w, undefined)) assert.fail('the local store lends its files');
+  const sink = new IngestHelper(w, digest, undefined);
+  const first = await socketBodyOf(await get(served.url), 'test@blob', b.length);
+  if (!isSocketBody(first)) assert.fail('the first answer is left on its connection');
+  assert.equal(await sink.take(first, () => {}), 'short');
+  first.release();
+  const got = sink.received;
+  assert.ok(got > 0 && got <= 1536 * 1024, `received ${got} before the cut`);
+  const res = await get(served.url, { range: `bytes=${got}-` });
+  assert.equal(res.statusCode, 206);
+  const rest = await socketBodyOf(res, 'test@blob', b.length - got);
+  if (!isSocketBody(rest)) assert.fail('the Range answer is left on its connection too');
+  assert.equal(await sink.take(rest, () => {}), 'done');
+  rest.release();
+  await sink.finish();
+  await w.commit(b.length, digest);
+  assert.deepEqual(await s.readAll(digest), b);
+  assert.deepEqual(
+    served.requests.map((q) => q.range),
+    [undefined, `bytes=${got}-`],
+  );
+  await w.close();
+});
+
+test('a connection the helper cannot take is read by Node, and none is offered again', async (t) => {
+  const { store: s } = store(t);
+  const b = randomBytes(3 * 1024 * 1024 + 1);
+  const digest = sha(b);
+  const { url } = await serve(t, b);
+  const w = await s.writer({ ref: 'refused', expected: digest, total: b.length });
+  if (!IngestHelper.fits(w, undefined)) assert.fail('the local store lends its files');
+  const sink = new IngestHelper(w, digest, undefined);
+  const body = await socketBodyOf(await get(url), 'test@blob', b.length);
+  if (!isSocketBody(body)) assert.fail('left on its connection');
+  // a descriptor this process does not have: pidfd_getfd fails (EBADF), as it does without ptrace access
+  assert.equal(await sink.take({ ...body, fd: 1_000_000 }, () => {}), 'refused');
+  assert.equal(sink.takesSockets, false);
+  for await (const chunk of body.resume()) await sink.write(chunk as Buffer);
+  body.release();
+  await sink.finish();
+  await w.commit(b.length, digest);
+  assert.deepEqual(await s.readAll(digest), b);
+  await w.close();
+});
+
+test('bytes Node read while the response waited are all in the head (none lost between Node and the helper)', async (t) => {
+  const { store: s } = store(t);
+  for (let round = 0; round < 4; round++) {
+    const b = randomBytes(5 * 1024 * 1024 + round);
+    const digest = sha(b);
+    const { url } = await serve(t, b);
+    const w = await s.writer({ ref: `late-${round}`, expected: digest, total: b.length });
+    if (!IngestHelper.fits(w, undefined)) assert.fail('the local store lends its files');
+    const sink = new IngestHelper(w, digest, undefined);
+    const res = await get(url);
+    // as when three downloads share the event loop: the response fills, the socket pauses with bytes of its own
+    await new Promise((r) => setTimeout(r, 30 + 20 * round));
+    const body = await socketBodyOf(res, 'test@blob', b.length);
+    if (!isSocketBody(body)) assert.fail('left on its connection');
+    assert.equal(await sink.take(body, () => {}), 'done');
+    body.release();
+    await sink.finish();
+    await w.commit(b.length, digest);
+    assert.deepEqual(await s.readAll(digest), b, `round ${round}`);
+    await w.close();
+  }
+});
+
+test('an aborted take ends at once as a short one', async (t) => {
+  const { store: s } = store(t);
+  const b = randomBytes(4 * 1024 * 1024);
+  const digest = sha(b);
+  const { url } = await serve(t, b, () => ({ stallAfter: 2 * 1024 * 1024 }));
+  const w = await s.writer({ ref: 'abort', expected: digest, total: b.length });
+  if (!IngestHelper.fits(w, undefined)) assert.fail('the local store lends its files');
+  const sink = new IngestHelper(w, digest, undefined);
+  const body = await socketBodyOf(await get(url), 'test@blob', b.length);
+  if (!isSocketBody(body)) assert.fail('left on its connection');
+  const ac = new AbortController();
+  const started = Date.now();
+  // the server stalls after 2 MiB: the helper waits on the connection until told to stop
+  const timer = setTimeout(() => ac.abort(), 300);
+  assert.equal(await sink.take(body, () => {}, ac.signal), 'short');
+  clearTimeout(timer);
+  assert.ok(Date.now() - started < 2000, 'the stop ended the take, not a deadline');
+  body.release();
+  assert.ok(sink.received <= 2 * 1024 * 1024);
+  await sink.stop();
+  await w.close();
+  assert.deepEqual(ingestChildren(), []);
+});
+
+test('small bodies, TLS-less or not, and bodies without a Content-Length stay with Node', async (t) => {
+  const small = randomBytes(100_000);
+  const { url } = await serve(t, small);
+  const res = await get(url);
+  assert.equal(await socketBodyOf(res, 'test@blob', small.length), undefined);
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  assert.deepEqual(Buffer.concat(chunks), small);
+  // chunked transfer encoding: no Content-Length to hand the reader
+  const big = randomBytes(2 * 1024 * 1024);
+  const server = http.createServer((_req, r) => {
+    r.writeHead(200, { 'transfer-encoding': 'chunked' });
+    r.end(big);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const res2 = await get(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`);
+  assert.equal(await socketBodyOf(res2, 'test@blob', big.length), undefined);
+  const got: Buffer[] = [];
+  for await (const c of res2) got.push(c as Buffer);
+  assert.deepEqual(Buffer.concat(got), big);
 });

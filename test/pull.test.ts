@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createResolver } from '../src/distribution/registry.js';
-import type { Resolver } from '../src/distribution/types.js';
+import { type Fetcher, type FetchOptions, isSocketBody, type Resolver } from '../src/distribution/types.js';
 import type { ProgressEvent } from '../src/images/types.js';
+import type { Descriptor } from '../src/oci/image.js';
 import { withMounted } from '../src/snapshots/mount.js';
 import { busyboxTar, fsck, HOST_ARCH, imageOf, indexOf, putImage, registryOptions, testService, withBundle } from './helpers/images.js';
 import { blobOf, registryMissing, startRegistry, type TestRegistry } from './helpers/registry.js';
@@ -248,62 +249,112 @@ describe('pull', { skip }, () => {
     });
   });
 
-  test('a connection cut mid-layer: the retry resumes with Range from the ingest offset, apply never notices', async (t) => {
-    await withRegistry('anonymous', async (reg) => {
-      const noise = randomBytes(400_000);
-      const img = imageOf([await packTar([{ name: 'noise', data: noise }])]);
-      await putImage(reg, 'pull/cut', 'v1', [img]);
-      // a proxy that kills the first connection after 150 kB went to the client
-      let cut = false;
-      const proxy = net.createServer((client) => {
-        const upstream = net.connect(reg.port, '127.0.0.1');
-        let down = 0;
-        client.pipe(upstream);
-        upstream.on('data', (d: Buffer) => {
-          down += d.length;
-          if (!cut && down > 150_000) {
-            cut = true;
+  // 400 kB: Node reads the body; 3 MB: berth-ingest reads it from the connection (blob-sink.ts)
+  for (const [size, reader] of [
+    [400_000, 'Node'],
+    [3_000_000, 'berth-ingest'],
+  ] as const)
+    test(`a connection cut mid-layer (${reader} reading): the retry resumes with Range from the ingest offset, apply never notices`, async (t) => {
+      await withRegistry('anonymous', async (reg) => {
+        const noise = randomBytes(size);
+        const img = imageOf([await packTar([{ name: 'noise', data: noise }])]);
+        await putImage(reg, 'pull/cut', 'v1', [img]);
+        // a proxy that kills the first connection after 150 kB went to the client
+        let cut = false;
+        const proxy = net.createServer((client) => {
+          const upstream = net.connect(reg.port, '127.0.0.1');
+          let down = 0;
+          client.pipe(upstream);
+          upstream.on('data', (d: Buffer) => {
+            down += d.length;
+            if (!cut && down > size / 2) {
+              cut = true;
+              client.destroy();
+              upstream.destroy();
+              return;
+            }
+            client.write(d);
+          });
+          upstream.on('end', () => client.end());
+          const drop = () => {
             client.destroy();
             upstream.destroy();
-            return;
-          }
-          client.write(d);
+          };
+          client.on('error', drop);
+          upstream.on('error', drop);
         });
-        upstream.on('end', () => client.end());
-        const drop = () => {
-          client.destroy();
-          upstream.destroy();
+        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+        t.after(() => new Promise<void>((r) => proxy.close(() => r())));
+        const host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+        const offsets: number[] = [];
+        let socketBodies = 0;
+        const inner = createResolver({});
+        const resolver: Resolver = {
+          resolve: (ref) => inner.resolve(ref),
+          pusher: (ref) => inner.pusher(ref),
+          fetcher: (ref) =>
+            ({
+              fetch: async (desc: Descriptor, opts?: FetchOptions & { socketBody?: true }) => {
+                if (desc.digest === img.layers[0]!.digest) offsets.push(opts?.offset ?? 0);
+                const got = await inner.fetcher(ref).fetch(desc, opts as FetchOptions & { socketBody: true });
+                if (isSocketBody(got)) socketBodies++;
+                return got;
+              },
+            }) as Fetcher,
         };
-        client.on('error', drop);
-        upstream.on('error', drop);
+        const svc = await testService(t, { resolver });
+        const events: ProgressEvent[] = [];
+        const r = await svc.pull(`${host}/pull/cut:v1`, { retryDelayMs: 10, onProgress: (e) => events.push(e) });
+        assert.equal(r.id, img.config.digest);
+        assert.ok(cut, 'the proxy cut a connection');
+        assert.equal(offsets[0], 0);
+        assert.ok(offsets.length >= 2 && offsets.at(-1)! > 0, `fetch offsets ${offsets.join(', ')}`);
+        assert.ok(events.some((e) => /^Retrying in/.test(e.status)));
+        assert.equal(socketBodies, reader === 'Node' ? 0 : offsets.length, 'who read the layer');
+        const mounts = await svc.rootfs(`${host}/pull/cut:v1`, 'view-cut', { readonly: true });
+        await withMounted(mounts, (dir) => {
+          assert.ok(readFileSync(join(dir, 'noise')).equals(noise));
+        }).finally(() => svc.snapshotter.remove('view-cut'));
       });
-      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-      t.after(() => new Promise<void>((r) => proxy.close(() => r())));
-      const host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-      const offsets: number[] = [];
+    });
+
+  test('four layers of a few MiB, three at a time: berth-ingest reads each from its connection, trees whole', async (t) => {
+    await withRegistry('anonymous', async (reg) => {
+      const datas = [0, 1, 2, 3].map((i) => randomBytes((2 << 20) + i * 333_333));
+      const img = imageOf(await Promise.all(datas.map((d, i) => packTar([{ name: `layer${i}.bin`, data: d }]))));
+      await putImage(reg, 'pull/big', 'v1', [img]);
+      let socketBodies = 0;
       const inner = createResolver({});
       const resolver: Resolver = {
         resolve: (ref) => inner.resolve(ref),
         pusher: (ref) => inner.pusher(ref),
-        fetcher: (ref) => ({
-          fetch: (desc, opts) => {
-            if (desc.digest === img.layers[0]!.digest) offsets.push(opts?.offset ?? 0);
-            return inner.fetcher(ref).fetch(desc, opts);
-          },
-        }),
+        fetcher: (ref) =>
+          ({
+            fetch: async (desc: Descriptor, opts?: FetchOptions & { socketBody?: true }) => {
+              const got = await inner.fetcher(ref).fetch(desc, opts as FetchOptions & { socketBody: true });
+              if (isSocketBody(got)) socketBodies++;
+              return got;
+            },
+          }) as Fetcher,
       };
       const svc = await testService(t, { resolver });
       const events: ProgressEvent[] = [];
-      const r = await svc.pull(`${host}/pull/cut:v1`, { retryDelayMs: 10, onProgress: (e) => events.push(e) });
+      const r = await svc.pull(`${reg.host}/pull/big:v1`, { onProgress: (e) => events.push(e) });
       assert.equal(r.id, img.config.digest);
-      assert.ok(cut, 'the proxy cut a connection');
-      assert.equal(offsets[0], 0);
-      assert.ok(offsets.length >= 2 && offsets.at(-1)! > 0, `fetch offsets ${offsets.join(', ')}`);
-      assert.ok(events.some((e) => /^Retrying in/.test(e.status)));
-      const mounts = await svc.rootfs(`${host}/pull/cut:v1`, 'view-cut', { readonly: true });
+      assert.equal(socketBodies, 4, 'every layer was left on its connection');
+      for (const l of img.layers) {
+        const sizes = events.filter((e) => e.id === l.digest.slice(7, 19) && e.status === 'Downloading').map((e) => e.current ?? 0);
+        assert.ok(
+          sizes.length > 0 && sizes.every((n, i) => n <= l.size && (i === 0 || n >= sizes[i - 1]!)),
+          `progress ${sizes.join(', ')}`,
+        );
+      }
+      const mounts = await svc.rootfs(`${reg.host}/pull/big:v1`, 'view-big', { readonly: true });
       await withMounted(mounts, (dir) => {
-        assert.ok(readFileSync(join(dir, 'noise')).equals(noise));
-      }).finally(() => svc.snapshotter.remove('view-cut'));
+        for (const [i, d] of datas.entries()) assert.ok(readFileSync(join(dir, `layer${i}.bin`)).equals(d), `layer${i}.bin`);
+      }).finally(() => svc.snapshotter.remove('view-big'));
+      const f = await fsck(svc);
+      assert.deepEqual([f.corrupt, f.missing, f.leases], [[], [], 0]);
     });
   });
 

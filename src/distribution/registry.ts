@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { BerthError } from '../common/errors.js';
 import { type Descriptor, isIndexType, isManifestType, MediaType, sha256Digest } from '../oci/image.js';
@@ -23,7 +23,7 @@ import { basicAuthorization, type Challenge, parseWwwAuthenticate, pullScope, pu
 import { registryError } from './errors.js';
 import { discard, type HttpRequest, header, NodeTransport, readBody, type Transport } from './http.js';
 import { DOCKER_HUB, formatReference, manifestReference, repositoryName } from './reference.js';
-import type { AuthConfig, Fetcher, Pusher, PushOutcome, Reference, RegistryOptions, Resolver } from './types.js';
+import type { AuthConfig, Fetcher, FetchOptions, Pusher, PushOutcome, Reference, RegistryOptions, Resolver, SocketBody } from './types.js';
 
 /** Docker Hub's API host. */
 export const DOCKER_HUB_API = 'registry-1.docker.io';
@@ -535,18 +535,24 @@ export class RegistryClient implements Resolver {
 
   fetcher(ref: Reference): Fetcher {
     const ctx: Ctx = { host: ref.domain, object: formatReference(ref), scopes: [pullScope(ref.path)] };
-    return {
-      fetch: (desc, options = {}) =>
-        this.onEndpoints(
-          ref,
-          true,
-          (st) => this.fetchOne(ref, { ...ctx, signal: options.signal }, st, desc, options.offset ?? 0),
-          options.signal,
-        ),
-    };
+    const fetch = (desc: Descriptor, options: FetchOptions & { socketBody?: boolean } = {}) =>
+      this.onEndpoints(
+        ref,
+        true,
+        (st) => this.fetchOne(ref, { ...ctx, signal: options.signal }, st, desc, options.offset ?? 0, options.socketBody === true),
+        options.signal,
+      );
+    return { fetch } as Fetcher;
   }
 
-  private async fetchOne(ref: Reference, ctx: Ctx, st: EndpointState, desc: Descriptor, offset: number): Promise<Readable> {
+  private async fetchOne(
+    ref: Reference,
+    ctx: Ctx,
+    st: EndpointState,
+    desc: Descriptor,
+    offset: number,
+    socketBody = false,
+  ): Promise<Readable | SocketBody> {
     const object = `${repositoryName(ref)}@${desc.digest}`;
     if (!/^sha256:[a-f0-9]{64}$/.test(desc.digest)) {
       throw new BerthError('invalid-argument', `fetch '${object}': not a sha256 digest`, { object });
@@ -586,6 +592,10 @@ export class RegistryClient implements Resolver {
       return Readable.from([], { objectMode: false });
     } else {
       await this.fail('fetch', c, res);
+    }
+    if (socketBody && skip === 0) {
+      const body = await socketBodyOf(res, object, desc.size - offset);
+      if (body) return body;
     }
     return res.pipe(counted(res, object, desc.size - offset, skip));
   }
@@ -901,6 +911,77 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       { once: true },
     );
   });
+}
+
+/** Smaller bodies are read by Node: handing a connection over costs more than it saves. */
+const SOCKET_BODY_MIN = 1 << 20;
+
+/** What socketBodyOf uses of Node's socket handle (a TCPWrap): its descriptor, and stopping its reads. */
+interface RawHandle {
+  fd?: number;
+  readStop?: () => number;
+  readStart?: () => number;
+}
+
+/**
+ * The body of `res` left on its connection (types.ts SocketBody), when it can be: a plain-HTTP
+ * connection (TLS lives in Node), a Content-Length of `expected` bytes, no transfer or content
+ * encoding, at least SOCKET_BODY_MIN bytes. Node stops reading the socket; the body bytes its
+ * HTTP parser had already read become the head. Otherwise undefined, and nothing is changed.
+ */
+export async function socketBodyOf(res: IncomingMessage, object: string, expected: number): Promise<SocketBody | undefined> {
+  const socket = res.socket as (Socket & { encrypted?: boolean; _handle?: RawHandle | null }) | null;
+  if (!socket || socket.encrypted || expected < SOCKET_BODY_MIN) return undefined;
+  if (header(res, 'content-length') !== String(expected)) return undefined;
+  if (res.headers['transfer-encoding'] !== undefined || res.headers['content-encoding'] !== undefined) return undefined;
+  // The read that carried the headers may carry body bytes too, which the parser pushes into
+  // res after the 'response' event: one turn of the event loop later they are all in res.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const handle = socket._handle;
+  const fd = handle?.fd;
+  if (!handle || typeof handle.readStop !== 'function' || typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) return undefined;
+  // at least the first 4 bytes in Node, for apply's check of the compression (ApplyTee.sniff)
+  if (res.complete || res.destroyed || socket.destroyed || res.readableLength < 4) return undefined;
+  handle.readStop();
+  // Bytes the socket read but did not hand to the parser (it pauses the socket while res is
+  // full) are in the socket's own buffer: a read() gives them to the parser ('data'), which
+  // pushes them into res.
+  for (let i = 0; i < 1024 && socket.readableLength > 0; i++) socket.read();
+  const head: Buffer[] = [];
+  let n = 0;
+  for (let c: Buffer | null = res.read(); c !== null; c = res.read()) {
+    head.push(c);
+    n += c.length;
+  }
+  // reading res may have asked for more: the socket stays stopped (libuv reads only in its poll phase)
+  handle.readStop();
+  if (socket.readableLength > 0 || n > expected) {
+    // not every byte Node read is in the head: Node reads this body itself
+    if (n > 0) res.unshift(Buffer.concat(head, n));
+    handle.readStart?.();
+    return undefined;
+  }
+  // Node's idle timer (http.ts) would destroy the request while another process reads it
+  socket.setTimeout(0);
+  // a connection destroyed with its response unfinished makes res emit 'aborted' and an error
+  res.on('error', () => {});
+  let released = false;
+  return {
+    kind: 'socket-body',
+    head,
+    fd,
+    remaining: expected - n,
+    object,
+    resume: () => {
+      handle.readStart?.();
+      return res.pipe(counted(res, object, expected - n, 0));
+    },
+    release: () => {
+      if (released) return;
+      released = true;
+      socket.destroy();
+    },
+  };
 }
 
 /**

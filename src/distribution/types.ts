@@ -41,9 +41,48 @@ export interface RegistryOptions {
   signal?: AbortSignal;
 }
 
+export interface FetchOptions {
+  offset?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A blob's body left on its connection, for a reader that takes the connection itself
+ * (berth-ingest, through pidfd_getfd: src/images/blob-sink.ts): a plain-HTTP response whose
+ * headers Node read, with `remaining` bytes still unread in the socket behind `head`. The
+ * connection is never reused: `release` closes it, after the reader is done with it.
+ */
+export interface SocketBody {
+  readonly kind: 'socket-body';
+  /** the body's first bytes, which Node's HTTP parser had read with the headers */
+  readonly head: readonly Buffer[];
+  /** the connection's descriptor in this process */
+  readonly fd: number;
+  /** the body's bytes after `head`, still in the socket */
+  readonly remaining: number;
+  /** what is fetched, for messages (`repo@digest`) */
+  readonly object: string;
+  /**
+   * Node reads the rest itself after all (the reader could not take the connection): the bytes
+   * after `head`, as `fetch`'s stream would give them (an error on a short read).
+   */
+  resume(): Readable;
+  /** Closes the connection (a taken one too: it is never reused). Idempotent. */
+  release(): void;
+}
+
+export function isSocketBody(x: unknown): x is SocketBody {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'socket-body';
+}
+
 export interface Fetcher {
   /** The blob or manifest bytes from `offset` (Range); the stream errors on a short read. */
-  fetch(desc: Descriptor, options?: { offset?: number; signal?: AbortSignal }): Promise<Readable>;
+  fetch(desc: Descriptor, options?: FetchOptions): Promise<Readable>;
+  /**
+   * The same, or — when `socketBody` is set and the body is a large blob on a plain-HTTP
+   * connection with a Content-Length — the body left on its connection.
+   */
+  fetch(desc: Descriptor, options: FetchOptions & { socketBody: true }): Promise<Readable | SocketBody>;
 }
 
 export type PushOutcome = 'pushed' | 'exists' | 'mounted';

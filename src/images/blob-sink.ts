@@ -16,12 +16,13 @@
  * EPIPE and goes on with the blob; Node's feed skips it.
  */
 import { spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { type Child, helperPath, parseHelperError, watch } from '../archive/apply.js';
 import type { ApplyFeed, FeedPort } from '../archive/types.js';
 import { BerthError } from '../common/errors.js';
 import { drainOrClose } from '../common/streams.js';
 import type { Writer } from '../content/types.js';
+import type { SocketBody } from '../distribution/types.js';
 
 /** bytes per ingest write and apply feed in Node (see NodeSink) */
 const BATCH = 1 << 20;
@@ -117,6 +118,15 @@ export interface BlobSink {
   stop(): Promise<void>;
   /** true once the sink itself failed: another attempt cannot help */
   readonly failed: boolean;
+  /** true when `take` can read a body from its connection (the fetch may then offer one) */
+  readonly takesSockets: boolean;
+  /**
+   * Takes the body's bytes: its head, then the rest straight from its connection. 'done' when
+   * every byte came, 'short' when the connection ended first (`received` says where: resume
+   * with Range), 'refused' when the connection could not be taken (the head is taken; the
+   * caller reads the rest with `body.resume()`, and no connection is offered again).
+   */
+  take?(body: SocketBody, onProgress: (received: number) => void, signal?: AbortSignal): Promise<'done' | 'short' | 'refused'>;
 }
 
 /** Writes into a pipe with backpressure beyond `limit` buffered bytes; false when the reader is gone. */
@@ -172,6 +182,7 @@ export class NodeSink implements BlobSink {
 
   // the writer's failures are its own: a write after one fails at once
   readonly failed = false;
+  readonly takesSockets = false;
 
   // The socket hands over 64 KiB at a time; the ingest write (a thread-pool round trip) and
   // apply's pipe take them in batches of BATCH bytes: fewer calls, same bytes.
@@ -211,11 +222,27 @@ function parseIngestSummary(stderr: string): { bytes: number; digest: string } |
 /** A writer that can lend its data file (Writer.lend). */
 type LendingWriter = Writer & Required<Pick<Writer, 'lend' | 'adopt'>>;
 
-/** The bytes through berth-ingest (see the file comment). */
+/** A take's replies from berth-ingest (native/ingest/main.c): `at N`, `took N [ERRNAME]`, `refused ERRNAME`. */
+interface TakeWaiter {
+  progress(n: number): void;
+  done(line: string): void;
+  fail(err: Error): void;
+}
+
+/**
+ * The bytes through berth-ingest (see the file comment). Bytes Node read come through the
+ * helper's stdin; a body left on its connection (a plain-HTTP download) is read by the helper
+ * itself, which takes a copy of the connection's descriptor (`take` on its control socket):
+ * then Node's thread sees none of the body but its first read.
+ */
 export class IngestHelper implements BlobSink {
   #received = 0;
   readonly #child: Child;
   readonly #stdin: Writable;
+  readonly #control: Duplex;
+  #controlText = '';
+  #waiter: TakeWaiter | undefined;
+  #takes = true;
 
   /**
    * Can the helper take this download? The writer must lend its file with nothing written yet,
@@ -236,9 +263,14 @@ export class IngestHelper implements BlobSink {
     // the blob's digest is verified (ApplyTee.end), not when the helper exits
     this.#child = watch(
       'berth-ingest',
-      spawn(helperPath('berth-ingest'), [], { stdio: ['pipe', port ? port.stdin : 'ignore', 'pipe', fd] }),
+      spawn(helperPath('berth-ingest'), ['--control', '4'], { stdio: ['pipe', port ? port.stdin : 'ignore', 'pipe', fd, 'pipe'] }),
     );
     this.#stdin = this.#child.proc.stdin as Writable;
+    this.#control = this.#child.proc.stdio[4] as Duplex;
+    this.#control.setEncoding('latin1');
+    this.#control.on('data', (text: string) => this.#onControl(text));
+    this.#control.on('error', () => {});
+    this.#control.on('close', () => this.#waiter?.fail(new Error('berth-ingest closed its control socket')));
   }
 
   get received(): number {
@@ -247,14 +279,78 @@ export class IngestHelper implements BlobSink {
 
   failed = false;
 
+  get takesSockets(): boolean {
+    return this.#takes && !this.failed;
+  }
+
   async write(chunk: Buffer): Promise<void> {
     if (!(await feedPipe(this.#stdin, chunk, TEE_BUFFER))) throw await this.#failure();
     this.#received += chunk.length;
   }
 
+  async take(body: SocketBody, onProgress: (received: number) => void, signal?: AbortSignal): Promise<'done' | 'short' | 'refused'> {
+    // The head goes through stdin, and is in the helper's stdin buffer before the command: the
+    // helper reads what its stdin holds first (a write's callback runs once the kernel has it).
+    for (const chunk of body.head) {
+      const sent = await new Promise<boolean>((resolve) => this.#stdin.write(chunk, (err) => resolve(!err)));
+      if (!sent) throw await this.#failure();
+      this.#received += chunk.length;
+    }
+    if (body.remaining === 0) return 'done';
+    const base = this.#received;
+    const line = await new Promise<string>((resolve, reject) => {
+      const onAbort = () => this.#control.write('stop\n');
+      this.#waiter = {
+        progress: (n) => {
+          this.#received = base + n;
+          onProgress(this.#received);
+        },
+        done: (l) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(l);
+        },
+        fail: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#control.write(`take ${process.pid} ${body.fd} ${body.remaining}\n`);
+    }).catch(async () => {
+      throw await this.#failure();
+    });
+    this.#waiter = undefined;
+    const took = /^took (\d+)(?: (\w+))?$/.exec(line);
+    if (took) {
+      const n = Number(took[1]);
+      this.#received = base + n;
+      if (n === body.remaining && took[2] === undefined) return 'done';
+      if (n > body.remaining) throw await this.#failure();
+      return 'short';
+    }
+    // pidfd_getfd refused (no ptrace access to us: another user namespace, a seccomp policy)
+    this.#takes = false;
+    return 'refused';
+  }
+
+  #onControl(text: string): void {
+    this.#controlText += text;
+    for (let nl = this.#controlText.indexOf('\n'); nl >= 0; nl = this.#controlText.indexOf('\n')) {
+      const line = this.#controlText.slice(0, nl);
+      this.#controlText = this.#controlText.slice(nl + 1);
+      const w = this.#waiter;
+      if (!w) continue;
+      const at = /^at (\d+)$/.exec(line);
+      if (at) w.progress(Number(at[1]));
+      else if (/^(took \d+( \w+)?|refused \w+)$/.test(line)) w.done(line);
+      else w.fail(new Error(`berth-ingest said '${line}'`));
+    }
+  }
+
   async flush(): Promise<void> {}
 
   async finish(): Promise<void> {
+    this.#control.end();
     this.#stdin.end();
     const exit = await this.#child.exited;
     const said = parseIngestSummary(this.#child.stderr);
@@ -269,6 +365,7 @@ export class IngestHelper implements BlobSink {
 
   async stop(): Promise<void> {
     // a clean end: what it read reaches the file (a prefix the next writer resumes from)
+    this.#control.end();
     if (!this.#stdin.destroyed) this.#stdin.end();
     await this.#child.exited;
   }

@@ -25,9 +25,10 @@
  * Concurrent pulls in one process share work: a layer (by chain ID) and a manifest (by digest)
  * are fetched once, and every waiting pull sees the progress.
  */
+import type { Readable } from 'node:stream';
 import { BerthError, isKind } from '../common/errors.js';
 import type { ContentStore, Writer } from '../content/types.js';
-import type { Reference, Resolver } from '../distribution/types.js';
+import { isSocketBody, type Reference, type Resolver } from '../distribution/types.js';
 import { type Descriptor, type Platform, sha256Digest } from '../oci/image.js';
 import { ApplyTee, type BlobSink, feedFromStore, IngestHelper, NodeSink } from './blob-sink.js';
 import { contentResource, type ImageDeps, ingestResource, snapshotResource } from './deps.js';
@@ -552,11 +553,35 @@ export class Puller {
           if (sink.received < desc.size) {
             const fetchOpts: { offset?: number; signal?: AbortSignal } = { offset: sink.received };
             if (options.signal) fetchOpts.signal = options.signal;
-            const stream = await fetcher.fetch(desc, fetchOpts);
+            const progress = (received: number) => {
+              const now = Date.now();
+              if (now - lastEmit > 100 || received === desc.size) {
+                lastEmit = now;
+                emit({ id, status: 'Downloading', current: received, total: desc.size });
+              }
+            };
+            const got = sink.takesSockets
+              ? await fetcher.fetch(desc, { ...fetchOpts, socketBody: true })
+              : await fetcher.fetch(desc, fetchOpts);
+            let stream: Readable | undefined;
             try {
-              for await (const chunk of stream as AsyncIterable<Buffer>) {
+              if (isSocketBody(got)) {
+                // a plain-HTTP body: berth-ingest reads it from the connection (blob-sink.ts)
+                if (teed) for (const chunk of got.head) tee.sniff(chunk);
+                const took = sink.take ? await sink.take(got, progress, options.signal) : 'refused';
+                progress(sink.received);
+                if (teed && tee.mustStop()) throw tee.failed;
+                if (took === 'short')
+                  throw new BerthError(
+                    'unavailable',
+                    `fetch '${got.object}': connection ended after ${sink.received - (fetchOpts.offset ?? 0)} of ${desc.size - (fetchOpts.offset ?? 0)} bytes`,
+                    { object: got.object },
+                  );
+                if (took === 'refused') stream = got.resume();
+              } else stream = got;
+              for await (const chunk of (stream ?? []) as AsyncIterable<Buffer>) {
                 if (sink.received + chunk.length > desc.size) {
-                  stream.destroy();
+                  stream?.destroy();
                   throw new BerthError(
                     'invalid-argument',
                     `blob '${desc.digest}': more than the ${desc.size} bytes its descriptor declares`,
@@ -565,13 +590,10 @@ export class Puller {
                 if (teed) tee.sniff(chunk);
                 await sink.write(chunk);
                 if (teed && tee.mustStop()) throw tee.failed;
-                const now = Date.now();
-                if (now - lastEmit > 100 || sink.received === desc.size) {
-                  lastEmit = now;
-                  emit({ id, status: 'Downloading', current: sink.received, total: desc.size });
-                }
+                progress(sink.received);
               }
             } finally {
+              if (isSocketBody(got)) got.release();
               // bytes received before a cut connection are a good prefix: keep them, so the retry's Range starts after them
               await sink.flush();
             }
