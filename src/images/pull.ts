@@ -28,7 +28,7 @@
 import type { Readable } from 'node:stream';
 import { BerthError, isKind } from '../common/errors.js';
 import type { ContentStore, Writer } from '../content/types.js';
-import { isSocketBody, type Reference, type Resolver } from '../distribution/types.js';
+import { isSocketBody, type Reference, type Resolver, type SocketBody } from '../distribution/types.js';
 import { type Descriptor, type Platform, sha256Digest } from '../oci/image.js';
 import { ApplyTee, type BlobSink, feedFromStore, IngestHelper, NodeSink } from './blob-sink.js';
 import { contentResource, type ImageDeps, ingestResource, snapshotResource } from './deps.js';
@@ -539,9 +539,21 @@ export class Puller {
     }
     let sink: BlobSink | undefined;
     let fetched = false;
+    let early: Promise<Readable | SocketBody> | undefined;
     try {
       if (w.status().offset > desc.size) await w.truncate(0);
       const teed = tee !== undefined && w.status().offset === 0;
+      // The first request goes out while apply's processes start (tens of milliseconds, more
+      // while other layers' writes make the snapshot's fsync wait): its answer waits in the
+      // socket. Its body is offered as a connection when the helper will likely take the
+      // download (a NodeSink reads such a body through `resume`).
+      const first = w.status().offset;
+      if (first < desc.size) {
+        const opts = { offset: first, ...(options.signal ? { signal: options.signal } : {}) };
+        early = IngestHelper.fits(w, undefined) ? fetcher.fetch(desc, { ...opts, socketBody: true }) : fetcher.fetch(desc, opts);
+        // a failure is the first attempt's, handled there; one never awaited (apply failed first) is released below
+        early.catch(() => {});
+      }
       // apply's stdin once it runs (undefined when it failed first)
       const port = teed ? await tee.attached : undefined;
       sink = IngestHelper.fits(w, port) ? new IngestHelper(w, desc.digest, port) : new NodeSink(w, teed ? tee : undefined, port);
@@ -560,15 +572,26 @@ export class Puller {
                 emit({ id, status: 'Downloading', current: received, total: desc.size });
               }
             };
-            const got = sink.takesSockets
-              ? await fetcher.fetch(desc, { ...fetchOpts, socketBody: true })
-              : await fetcher.fetch(desc, fetchOpts);
+            const pending = early;
+            early = undefined;
+            const got =
+              pending && sink.received === first
+                ? await pending
+                : sink.takesSockets
+                  ? await fetcher.fetch(desc, { ...fetchOpts, socketBody: true })
+                  : await fetcher.fetch(desc, fetchOpts);
             let stream: Readable | undefined;
             try {
               if (isSocketBody(got)) {
                 // a plain-HTTP body: berth-ingest reads it from the connection (blob-sink.ts)
                 if (teed) for (const chunk of got.head) tee.sniff(chunk);
-                const took = sink.take ? await sink.take(got, progress, options.signal) : 'refused';
+                let took: 'done' | 'short' | 'refused';
+                if (sink.take) took = await sink.take(got, progress, options.signal);
+                else {
+                  // a sink that takes no connection (Node's zlib, a resumed ingest): Node reads it all
+                  for (const chunk of got.head) await sink.write(chunk);
+                  took = got.remaining === 0 ? 'done' : 'refused';
+                }
                 progress(sink.received);
                 if (teed && tee.mustStop()) throw tee.failed;
                 if (took === 'short')
@@ -633,6 +656,12 @@ export class Puller {
       }
       throw err;
     } finally {
+      // an early request that was never used: its connection goes
+      if (early)
+        void early.then(
+          (got) => (isSocketBody(got) ? got.release() : got.destroy()),
+          () => {},
+        );
       await w.close().catch(() => {});
     }
   }
