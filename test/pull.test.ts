@@ -358,6 +358,56 @@ describe('pull', { skip }, () => {
     });
   });
 
+  test('a pull aborted while berth-ingest reads a connection stops at once with the abort as its reason', async (t) => {
+    await withRegistry('anonymous', async (reg) => {
+      const datas = [0, 1].map(() => randomBytes(4 << 20));
+      const img = imageOf(await Promise.all(datas.map((d, i) => packTar([{ name: `f${i}`, data: d }]))));
+      await putImage(reg, 'pull/abort', 'v1', [img]);
+      // a proxy that stops forwarding a response after 1.5 MB of it: the layers' takes wait on their connections
+      const conns = new Set<net.Socket>();
+      const proxy = net.createServer((client) => {
+        const upstream = net.connect(reg.port, '127.0.0.1');
+        conns.add(client).add(upstream);
+        let down = 0;
+        client.pipe(upstream);
+        upstream.on('data', (d: Buffer) => {
+          down += d.length;
+          if (down < 1_500_000) client.write(d);
+        });
+        const drop = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', drop);
+        upstream.on('error', drop);
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      t.after(() => {
+        for (const c of conns) c.destroy();
+        return new Promise<void>((r) => proxy.close(() => r()));
+      });
+      const host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      const svc = await testService(t);
+      const ac = new AbortController();
+      const reason = new Error('the client went away');
+      let downloading = 0;
+      const started = Date.now();
+      const pulling = svc.pull(`${host}/pull/abort:v1`, {
+        signal: ac.signal,
+        onProgress: (e) => {
+          if (e.status === 'Downloading' && ++downloading === 1) setTimeout(() => ac.abort(reason), 300);
+        },
+      });
+      // the reason, named with the layer whose take it stopped
+      await assert.rejects(pulling, (e: Error) => /^pull '[^']+': layer 'sha256:[0-9a-f]{64}': the client went away$/.test(e.message));
+      assert.ok(Date.now() - started < 5000, `stopped after ${Date.now() - started} ms`);
+      assert.ok(downloading > 0, 'a layer was downloading');
+      await svc.gc();
+      const f = await fsck(svc);
+      assert.deepEqual([f.leases, f.snapshots], [0, []]);
+    });
+  });
+
   test('a pulled busybox image runs under berth-runtime from its snapshot mounts', async (t) => {
     const why = rootfsUnavailable() ?? createRuntime('berth').unavailable;
     if (why) return t.skip(why);

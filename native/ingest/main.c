@@ -15,7 +15,7 @@
  * (a plain-HTTP response whose headers Node has read): `take PID FD BYTES` asks for a copy of
  * fd FD of process PID (pidfd_getfd) and the next BYTES bytes read from it directly, after
  * whatever Node wrote to stdin before the command (the body bytes its HTTP parser had already
- * read). While reading it says `at N` (bytes so far, at most every 50 ms) and at the end `took
+ * read). While reading it says `at N` (bytes so far: after the first read, then at most every 50 ms) and at the end `took
  * N` or `took N ERRNAME` (EOF: the connection ended early), or `refused ERRNAME` when it cannot
  * get the fd; `stop` from Node ends a take early. Node then resumes with a Range request and
  * stdin or another take: the hash, the file offset and apply's copy go on in this process.
@@ -227,7 +227,8 @@ static void take(int ctl, const char *cmd, int *stdin_open)
 	}
 	close(pidfd);
 	/* Node's socket is non-blocking (the flag is the connection's, shared with Node's fd): poll */
-	uint64_t got = 0, last = now_ms();
+	/* the first read is reported at once (a client's first progress), then at most every 50 ms */
+	uint64_t got = 0, last = 0;
 	int err = 0;
 	while (got < want) {
 		struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };

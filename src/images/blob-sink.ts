@@ -297,6 +297,8 @@ export class IngestHelper implements BlobSink {
       this.#received += chunk.length;
     }
     if (body.remaining === 0) return 'done';
+    // aborted already: its 'abort' event has come and gone, and would never stop this take
+    if (signal?.aborted) return 'short';
     const base = this.#received;
     const line = await new Promise<string>((resolve, reject) => {
       const onAbort = () => this.#control.write('stop\n');

@@ -594,6 +594,8 @@ export class Puller {
                 }
                 progress(sink.received);
                 if (teed && tee.mustStop()) throw tee.failed;
+                // a take the pull's abort stopped ends short: the abort is the reason
+                if (options.signal?.aborted) throw options.signal.reason;
                 if (took === 'short')
                   throw new BerthError(
                     'unavailable',
