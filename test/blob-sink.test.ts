@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -159,6 +159,34 @@ test('berth-ingest: no data file is a clear error', () => {
   const bad = spawnSync(helperPath('berth-ingest'), ['--frob'], { input: '' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr.toString(), /usage: berth-ingest/);
+});
+
+test('berth-ingest: a control line it does not know, or a bad --control, is a clear error', async (t) => {
+  const { root } = store(t);
+  const data = openSync(path.join(root, 'data'), 'w+');
+  t.after(() => closeSync(data));
+  const p = spawn(helperPath('berth-ingest'), ['--control', '4'], { stdio: ['pipe', 'ignore', 'pipe', data, 'pipe'] });
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const ctl = p.stdio[4] as net.Socket;
+  ctl.write('take 1 2\n');
+  await exited(p);
+  assert.equal(p.exitCode, 1);
+  assert.match(err, /^error EPROTO - bad take command from Node: '1 2'$/m);
+  const q = spawn(helperPath('berth-ingest'), ['--control', '4'], { stdio: ['pipe', 'ignore', 'pipe', data, 'pipe'] });
+  let err2 = '';
+  q.stderr!.on('data', (d: Buffer) => {
+    err2 += d.toString();
+  });
+  (q.stdio[4] as net.Socket).write('frob\n');
+  await exited(q);
+  assert.equal(q.exitCode, 1);
+  assert.match(err2, /^error EPROTO - unexpected command from Node: 'frob'$/m);
+  const r = spawnSync(helperPath('berth-ingest'), ['--control', '2'], { input: '', stdio: ['pipe', 'ignore', 'pipe', data] });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr.toString(), /^error EBADF - --control 2: not an open descriptor above 3$/m);
 });
 
 test('the Node sink writes the same blob, and feeds a resumed ingest from its prefix', async (t) => {
