@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { createResolver } from '../src/distribution/registry.js';
 import { type Fetcher, type FetchOptions, isSocketBody, type Resolver } from '../src/distribution/types.js';
 import type { ProgressEvent } from '../src/images/types.js';
@@ -57,6 +57,61 @@ async function withRegistry<T>(mode: TestRegistry['mode'], fn: (reg: TestRegistr
 
 const files = (n: number, seed: string) =>
   packTar(Array.from({ length: n }, (_, i) => ({ name: `${seed}/f${i}`, data: `${seed} ${i}\n` })));
+
+/**
+ * A TCP proxy on loopback to `reg`, for cutting or stalling connections: `onData` sees each
+ * chunk the registry sends on a connection (`sent` bytes of it so far, this chunk included) and
+ * says what to do with it. Every connection is destroyed when the test ends.
+ */
+async function proxyTo(t: TestContext, reg: TestRegistry, onData: (sent: number) => 'forward' | 'cut' | 'hold'): Promise<string> {
+  const conns = new Set<net.Socket>();
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(reg.port, '127.0.0.1');
+    conns.add(client).add(upstream);
+    let sent = 0;
+    client.pipe(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    upstream.on('data', (d: Buffer) => {
+      sent += d.length;
+      const what = onData(sent);
+      if (what === 'cut') drop();
+      else if (what === 'forward') client.write(d);
+    });
+    upstream.on('end', () => client.end());
+    client.on('error', drop);
+    upstream.on('error', drop);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const c of conns) c.destroy();
+    return new Promise<void>((r) => proxy.close(() => r()));
+  });
+  return `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+}
+
+/** The registry client as a resolver whose fetches are watched: each one's offset, and how many gave a SocketBody. */
+function watchedResolver(): { resolver: Resolver; fetches: { digest: string; offset: number }[]; socketBodies: () => number } {
+  const inner = createResolver({});
+  const fetches: { digest: string; offset: number }[] = [];
+  let socketBodies = 0;
+  const resolver: Resolver = {
+    resolve: (ref) => inner.resolve(ref),
+    pusher: (ref) => inner.pusher(ref),
+    fetcher: (ref) =>
+      ({
+        fetch: async (desc: Descriptor, opts?: FetchOptions & { socketBody?: true }) => {
+          fetches.push({ digest: desc.digest, offset: opts?.offset ?? 0 });
+          const got = await inner.fetcher(ref).fetch(desc, opts as FetchOptions & { socketBody: true });
+          if (isSocketBody(got)) socketBodies++;
+          return got;
+        },
+      }) as Fetcher,
+  };
+  return { resolver, fetches, socketBodies: () => socketBodies };
+}
 
 describe('pull', { skip }, () => {
   for (const mode of ['anonymous', 'basic', 'token'] as const) {
@@ -259,58 +314,24 @@ describe('pull', { skip }, () => {
         const noise = randomBytes(size);
         const img = imageOf([await packTar([{ name: 'noise', data: noise }])]);
         await putImage(reg, 'pull/cut', 'v1', [img]);
-        // a proxy that kills the first connection after 150 kB went to the client
+        // a proxy that kills the first connection once half the layer went to the client
         let cut = false;
-        const proxy = net.createServer((client) => {
-          const upstream = net.connect(reg.port, '127.0.0.1');
-          let down = 0;
-          client.pipe(upstream);
-          upstream.on('data', (d: Buffer) => {
-            down += d.length;
-            if (!cut && down > size / 2) {
-              cut = true;
-              client.destroy();
-              upstream.destroy();
-              return;
-            }
-            client.write(d);
-          });
-          upstream.on('end', () => client.end());
-          const drop = () => {
-            client.destroy();
-            upstream.destroy();
-          };
-          client.on('error', drop);
-          upstream.on('error', drop);
+        const host = await proxyTo(t, reg, (sent) => {
+          if (cut || sent <= size / 2) return 'forward';
+          cut = true;
+          return 'cut';
         });
-        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-        t.after(() => new Promise<void>((r) => proxy.close(() => r())));
-        const host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-        const offsets: number[] = [];
-        let socketBodies = 0;
-        const inner = createResolver({});
-        const resolver: Resolver = {
-          resolve: (ref) => inner.resolve(ref),
-          pusher: (ref) => inner.pusher(ref),
-          fetcher: (ref) =>
-            ({
-              fetch: async (desc: Descriptor, opts?: FetchOptions & { socketBody?: true }) => {
-                if (desc.digest === img.layers[0]!.digest) offsets.push(opts?.offset ?? 0);
-                const got = await inner.fetcher(ref).fetch(desc, opts as FetchOptions & { socketBody: true });
-                if (isSocketBody(got)) socketBodies++;
-                return got;
-              },
-            }) as Fetcher,
-        };
+        const { resolver, fetches, socketBodies } = watchedResolver();
         const svc = await testService(t, { resolver });
         const events: ProgressEvent[] = [];
         const r = await svc.pull(`${host}/pull/cut:v1`, { retryDelayMs: 10, onProgress: (e) => events.push(e) });
         assert.equal(r.id, img.config.digest);
         assert.ok(cut, 'the proxy cut a connection');
+        const offsets = fetches.filter((f) => f.digest === img.layers[0]!.digest).map((f) => f.offset);
         assert.equal(offsets[0], 0);
         assert.ok(offsets.length >= 2 && offsets.at(-1)! > 0, `fetch offsets ${offsets.join(', ')}`);
         assert.ok(events.some((e) => /^Retrying in/.test(e.status)));
-        assert.equal(socketBodies, reader === 'Node' ? 0 : offsets.length, 'who read the layer');
+        assert.equal(socketBodies(), reader === 'Node' ? 0 : offsets.length, 'who read the layer');
         const mounts = await svc.rootfs(`${host}/pull/cut:v1`, 'view-cut', { readonly: true });
         await withMounted(mounts, (dir) => {
           assert.ok(readFileSync(join(dir, 'noise')).equals(noise));
@@ -323,25 +344,12 @@ describe('pull', { skip }, () => {
       const datas = [0, 1, 2, 3].map((i) => randomBytes((2 << 20) + i * 333_333));
       const img = imageOf(await Promise.all(datas.map((d, i) => packTar([{ name: `layer${i}.bin`, data: d }]))));
       await putImage(reg, 'pull/big', 'v1', [img]);
-      let socketBodies = 0;
-      const inner = createResolver({});
-      const resolver: Resolver = {
-        resolve: (ref) => inner.resolve(ref),
-        pusher: (ref) => inner.pusher(ref),
-        fetcher: (ref) =>
-          ({
-            fetch: async (desc: Descriptor, opts?: FetchOptions & { socketBody?: true }) => {
-              const got = await inner.fetcher(ref).fetch(desc, opts as FetchOptions & { socketBody: true });
-              if (isSocketBody(got)) socketBodies++;
-              return got;
-            },
-          }) as Fetcher,
-      };
+      const { resolver, socketBodies } = watchedResolver();
       const svc = await testService(t, { resolver });
       const events: ProgressEvent[] = [];
       const r = await svc.pull(`${reg.host}/pull/big:v1`, { onProgress: (e) => events.push(e) });
       assert.equal(r.id, img.config.digest);
-      assert.equal(socketBodies, 4, 'every layer was left on its connection');
+      assert.equal(socketBodies(), 4, 'every layer was left on its connection');
       for (const l of img.layers) {
         const sizes = events.filter((e) => e.id === l.digest.slice(7, 19) && e.status === 'Downloading').map((e) => e.current ?? 0);
         assert.ok(
@@ -363,30 +371,8 @@ describe('pull', { skip }, () => {
       const datas = [0, 1].map(() => randomBytes(4 << 20));
       const img = imageOf(await Promise.all(datas.map((d, i) => packTar([{ name: `f${i}`, data: d }]))));
       await putImage(reg, 'pull/abort', 'v1', [img]);
-      // a proxy that stops forwarding a response after 1.5 MB of it: the layers' takes wait on their connections
-      const conns = new Set<net.Socket>();
-      const proxy = net.createServer((client) => {
-        const upstream = net.connect(reg.port, '127.0.0.1');
-        conns.add(client).add(upstream);
-        let down = 0;
-        client.pipe(upstream);
-        upstream.on('data', (d: Buffer) => {
-          down += d.length;
-          if (down < 1_500_000) client.write(d);
-        });
-        const drop = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', drop);
-        upstream.on('error', drop);
-      });
-      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-      t.after(() => {
-        for (const c of conns) c.destroy();
-        return new Promise<void>((r) => proxy.close(() => r()));
-      });
-      const host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      // a proxy that stops forwarding a connection after 1.5 MB: the layers' takes wait on their connections
+      const host = await proxyTo(t, reg, (sent) => (sent < 1_500_000 ? 'forward' : 'hold'));
       const svc = await testService(t);
       const ac = new AbortController();
       const reason = new Error('the client went away');
