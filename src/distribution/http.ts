@@ -24,6 +24,9 @@ export interface Transport {
   close(): void;
 }
 
+/** How long a request may wait for its answer's next bytes before it is given up. */
+export const IDLE_TIMEOUT_MS = 60_000;
+
 export class NodeTransport implements Transport {
   private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 32 });
   private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
@@ -41,7 +44,9 @@ export class NodeTransport implements Transport {
       const r = (tls ? httpsRequest : httpRequest)(req.url, { method: req.method, headers, agent, signal: req.signal }, resolve);
       r.on('error', reject);
       // A stalled connect or response must not hang a pull forever.
-      r.setTimeout(60_000, () => r.destroy(new BerthError('unavailable', `${req.method} '${req.url.href}': no answer for 60 s`)));
+      r.setTimeout(IDLE_TIMEOUT_MS, () =>
+        r.destroy(new BerthError('unavailable', `${req.method} '${req.url.href}': no answer for ${IDLE_TIMEOUT_MS / 1000} s`)),
+      );
       if (req.body === undefined) r.end();
       else if (Buffer.isBuffer(req.body)) r.end(req.body);
       else {

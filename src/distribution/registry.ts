@@ -21,7 +21,7 @@ import { BerthError } from '../common/errors.js';
 import { type Descriptor, isIndexType, isManifestType, MediaType, sha256Digest } from '../oci/image.js';
 import { basicAuthorization, type Challenge, parseWwwAuthenticate, pullScope, pushScopes, TokenCache } from './auth.js';
 import { registryError } from './errors.js';
-import { discard, type HttpRequest, header, NodeTransport, readBody, type Transport } from './http.js';
+import { discard, type HttpRequest, header, IDLE_TIMEOUT_MS, NodeTransport, readBody, type Transport } from './http.js';
 import { DOCKER_HUB, formatReference, manifestReference, repositoryName } from './reference.js';
 import type { AuthConfig, Fetcher, FetchOptions, Pusher, PushOutcome, Reference, RegistryOptions, Resolver, SocketBody } from './types.js';
 
@@ -973,6 +973,8 @@ export async function socketBodyOf(res: IncomingMessage, object: string, expecte
     remaining: expected - n,
     object,
     resume: () => {
+      // Node reads again, under the request's idle timer again
+      socket.setTimeout(IDLE_TIMEOUT_MS);
       handle.readStart?.();
       return res.pipe(counted(res, object, expected - n, 0));
     },
