@@ -381,6 +381,29 @@ test('a connection the helper cannot take is read by Node, and none is offered a
   await w.close();
 });
 
+test('the Node sink takes a body left on its connection as Node bytes: the head, then the rest through resume', async (t) => {
+  const { store: s } = store(t);
+  const b = randomBytes(2 * 1024 * 1024 + 9);
+  const digest = sha(b);
+  const { url } = await serve(t, b);
+  const w = await s.writer({ ref: 'node-socket', expected: digest, total: b.length });
+  const sink = new NodeSink(w, undefined, undefined);
+  assert.equal(sink.takesSockets, false);
+  const body = await socketBodyOf(await get(url), 'test@blob', b.length);
+  if (!isSocketBody(body)) assert.fail('left on its connection');
+  assert.equal(await sink.take(body), 'refused');
+  assert.equal(
+    sink.received,
+    body.head.reduce((n, c) => n + c.length, 0),
+  );
+  for await (const chunk of body.resume()) await sink.write(chunk as Buffer);
+  body.release();
+  await sink.finish();
+  await w.commit(b.length, digest);
+  assert.deepEqual(await s.readAll(digest), b);
+  await w.close();
+});
+
 test('bytes Node read while the response waited are all in the head (none lost between Node and the helper)', async (t) => {
   const { store: s } = store(t);
   for (let round = 0; round < 4; round++) {

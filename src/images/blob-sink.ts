@@ -124,9 +124,10 @@ export interface BlobSink {
    * Takes the body's bytes: its head, then the rest straight from its connection. 'done' when
    * every byte came, 'short' when the connection ended first (`received` says where: resume
    * with Range), 'refused' when the connection could not be taken (the head is taken; the
-   * caller reads the rest with `body.resume()`, and no connection is offered again).
+   * caller reads the rest with `body.resume()`, and no connection is offered again). A sink
+   * that takes no connection takes the head and refuses the rest.
    */
-  take?(body: SocketBody, onProgress: (received: number) => void, signal?: AbortSignal): Promise<'done' | 'short' | 'refused'>;
+  take(body: SocketBody, onProgress: (received: number) => void, signal?: AbortSignal): Promise<'done' | 'short' | 'refused'>;
 }
 
 /** Writes into a pipe with backpressure beyond `limit` buffered bytes; false when the reader is gone. */
@@ -183,6 +184,12 @@ export class NodeSink implements BlobSink {
   // the writer's failures are its own: a write after one fails at once
   readonly failed = false;
   readonly takesSockets = false;
+
+  /** Takes no connection (its bytes are Node's to write): the head, then 'refused' unless that was all. */
+  async take(body: SocketBody): Promise<'done' | 'refused'> {
+    for (const chunk of body.head) await this.write(chunk);
+    return body.remaining === 0 ? 'done' : 'refused';
+  }
 
   // The socket hands over 64 KiB at a time; the ingest write (a thread-pool round trip) and
   // apply's pipe take them in batches of BATCH bytes: fewer calls, same bytes.

@@ -585,13 +585,7 @@ export class Puller {
               if (isSocketBody(got)) {
                 // a plain-HTTP body: berth-ingest reads it from the connection (blob-sink.ts)
                 if (teed) for (const chunk of got.head) tee.sniff(chunk);
-                let took: 'done' | 'short' | 'refused';
-                if (sink.take) took = await sink.take(got, progress, options.signal);
-                else {
-                  // a sink that takes no connection (Node's zlib, a resumed ingest): Node reads it all
-                  for (const chunk of got.head) await sink.write(chunk);
-                  took = got.remaining === 0 ? 'done' : 'refused';
-                }
+                const took = await sink.take(got, progress, options.signal);
                 progress(sink.received);
                 if (teed && tee.mustStop()) throw tee.failed;
                 // a take the pull's abort stopped ends short: the abort is the reason
