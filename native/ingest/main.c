@@ -45,10 +45,15 @@
 
 #define BUF_SIZE (1 << 20)
 
-static void die(int err, const char *fmt, ...)
+static const char *errname(int err)
 {
 	const char *name = strerrorname_np(err);
-	fprintf(stderr, "error %s - ", name ? name : "EIO");
+	return name ? name : "EIO";
+}
+
+static void die(int err, const char *fmt, ...)
+{
+	fprintf(stderr, "error %s - ", errname(err));
 	va_list ap;
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -156,12 +161,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static const char *errname(int err)
-{
-	const char *name = strerrorname_np(err);
-	return name ? name : "EIO";
-}
-
 /*
  * A control line that is not `take` while no take runs: `stop` (late, after a take ended by
  * itself) is nothing; anything else is Node and us out of step.
@@ -229,7 +228,8 @@ static void take(int ctl, const char *cmd, int *stdin_open)
 	/* Node's socket is non-blocking (the flag is the connection's, shared with Node's fd): poll */
 	/* the first read is reported at once (a client's first progress), then at most every 50 ms */
 	uint64_t got = 0, last = 0;
-	int err = 0;
+	/* why the take ended early: EOF, or an errno name */
+	const char *why = NULL;
 	while (got < want) {
 		struct pollfd p[2] = { { .fd = sock, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
 		/* Node's own deadline for an answer (http.ts): 60 s without a byte */
@@ -239,7 +239,7 @@ static void take(int ctl, const char *cmd, int *stdin_open)
 		if (r < 0)
 			die(errno, "poll: %s", strerror(errno));
 		if (r == 0) {
-			err = ETIMEDOUT;
+			why = errname(ETIMEDOUT);
 			break;
 		}
 		if (p[1].revents) {
@@ -247,7 +247,7 @@ static void take(int ctl, const char *cmd, int *stdin_open)
 			if (c == 0)
 				die(EPIPE, "Node closed the control socket during a take");
 			if (c == 2) {
-				err = ECANCELED;
+				why = errname(ECANCELED);
 				break;
 			}
 		}
@@ -258,12 +258,7 @@ static void take(int ctl, const char *cmd, int *stdin_open)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
-			err = n == 0 ? 0 : errno;
-			if (n == 0) {
-				close(sock);
-				say(ctl, "took %llu EOF\n", (unsigned long long)got);
-				return;
-			}
+			why = n == 0 ? "EOF" : errname(errno);
 			break;
 		}
 		consume(blob.buf, (size_t)n);
@@ -275,8 +270,8 @@ static void take(int ctl, const char *cmd, int *stdin_open)
 		}
 	}
 	close(sock);
-	if (err)
-		say(ctl, "took %llu %s\n", (unsigned long long)got, errname(err));
+	if (why)
+		say(ctl, "took %llu %s\n", (unsigned long long)got, why);
 	else
 		say(ctl, "took %llu\n", (unsigned long long)got);
 }
