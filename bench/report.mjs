@@ -17,6 +17,7 @@ const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
 const runtimes = Object.keys(meta.runtimes);
 const SCENARIOS = [
   ['run', 'run /bin/true'],
+  ['run-first', 'run, first of its bundle'],
   ['create-start-delete', 'create+start+delete'],
   ['c-s-d-resources', 'create+start+delete, with resources'],
   ['exec', 'exec /bin/true'],
@@ -108,7 +109,7 @@ lines.push(
   `peak RSS of one run (MiB): ${runtimes.map((rt) => `${rt} ${peakRssKiB[rt] != null ? fmt(peakRssKiB[rt] / 1024) : '—'}`).join(', ')}`,
 );
 lines.push(
-  'Node floor: as many starts of an empty `#!/usr/bin/env node` script as the row starts Node (the C front does start, delete and a plain exec: no floor for exec), timed right after it.',
+  'Node floor: as many starts of an empty `#!/usr/bin/env node` script as the row starts Node (the C front does start, delete, a plain exec and a run from its bundle\'s template: no floor there), timed right after it.',
 );
 const problems = runtimes.filter((rt) => meta.runtimes[rt].error).map((rt) => `${rt}: unavailable: ${meta.runtimes[rt].error}`);
 for (const [key, label] of SCENARIOS) {

@@ -7,6 +7,9 @@
 #
 # Scenarios, each timed with hyperfine for every runtime:
 #   run                  X --root R run --bundle B ID            (foreground /bin/true; gone afterwards)
+#   run-first            the same, as the first run of its bundle: for berth-runtime the bundle's
+#                        run template is removed before each run (hyperfine --prepare), so each
+#                        is the Node runtime's, which writes it again (docs/runtime-front.md)
 #   create-start-delete  X --root R create --bundle B ID && X --root R start ID && X --root R delete -f ID
 #                        (the youki/runc README method; /bin/true may exit right after start,
 #                        and `delete -f` handles both the running and the stopped case)
@@ -223,13 +226,14 @@ done
 # anyway, so this is no less "side by side" than one invocation with several commands.
 # Ids: each command deletes its own container, so one fixed id per (scenario, runtime) is reused.
 HF_OPTS=(--warmup "$WARMUP" --runs "$RUNS" --style basic)
+PREPARE=()
 
 bench_one() { # scenario rt command container-id
   local scenario=$1 rt=$2 command=$3 id=$4 out=$RESULTS/$1.$2 msg
   log ""
   log "== $scenario: $rt"
   printf '%s\n' "$command" >"$out.cmd"
-  if ! in_env "$rt" hyperfine "${HF_OPTS[@]}" --export-json "$out.json" -n "$rt" "$command" >&2 </dev/null; then
+  if ! in_env "$rt" hyperfine "${HF_OPTS[@]}" "${PREPARE[@]}" --export-json "$out.json" -n "$rt" "$command" >&2 </dev/null; then
     rm -f "$out.json"
     # hyperfine hides the command's output: run it once more to show why it failed.
     in_env "$rt" timeout 20 sh -c "${CMD[$rt]} delete --force $id" >/dev/null 2>&1 || true
@@ -251,14 +255,19 @@ Q_FLOOR=$(printf %q "$FLOOR")
 CMD[floor]=true
 NEEDS_NS[floor]=0
 
-for scenario in run create-start-delete c-s-d-resources exec; do
+for scenario in run run-first create-start-delete c-s-d-resources exec; do
   for rt in $RUNTIMES; do
+    PREPARE=()
     [[ ${AVAILABLE[$rt]} == 1 ]] || continue
     id="$PREFIX-$rt-$scenario"
     IDS+=("$id")
     X=${CMD[$rt]}
     case $scenario in
       run) command="$X run --bundle $Q_BUNDLE $id" ;;
+      run-first)
+        command="$X run --bundle $Q_BUNDLE $id"
+        [[ $rt == berth ]] && PREPARE=(--prepare "rm -f $(printf %q "$WORK/root-berth")/~run-*")
+        ;;
       create-start-delete) command="$X create --bundle $Q_BUNDLE $id && $X start $id && $X delete --force $id" ;;
       c-s-d-resources) command="$X create --bundle $Q_BUNDLE_RES $id && $X start $id && $X delete --force $id" ;;
       exec)
@@ -272,9 +281,10 @@ for scenario in run create-start-delete c-s-d-resources exec; do
     esac
     bench_one "$scenario" "$rt" "$command" "$id"
     [[ $scenario == exec ]] && in_env "$rt" timeout 20 sh -c "$X delete --force $id" >/dev/null 2>&1
-    # The floor: one Node start for run and for create (start, delete and a plain exec are the
-    # C front's, docs/runtime-front.md: exec starts no Node, so it has no floor)
-    if [[ $rt == berth && $scenario != exec ]]; then
+    # The floor: one Node start for a first run and for create (start, delete, a plain exec and
+    # a run from the bundle's template are the C front's, docs/runtime-front.md: no floor there)
+    if [[ $rt == berth && $scenario != exec && $scenario != run ]]; then
+      PREPARE=()
       bench_one "$scenario" floor "$Q_FLOOR" none
     fi
   done

@@ -193,6 +193,10 @@ static const char *status_of(const struct record *r, int dirfd, bool alive) {
 }
 
 int fast_delete(const struct globals *g, const char *id, bool force) {
+	return delete_container(g, id, force, false);
+}
+
+int delete_container(const struct globals *g, const char *id, bool force, bool creating) {
 	int lock = lock_container(g->root, id, true);
 	if (lock < 0) return FALLBACK;
 	char dir[PATH_MAX];
@@ -210,7 +214,7 @@ int fast_delete(const struct globals *g, const char *id, bool force) {
 		goto fallback;
 	}
 	/* a creating container, or one whose poststop hooks must run (pid > 0): Node's */
-	if (read_record(dirfd, r) != 0 || r->creating || (r->poststop && r->pid > 0)) goto fallback;
+	if (read_record(dirfd, r) != 0 || (r->creating && !creating) || (r->poststop && r->pid > 0)) goto fallback;
 	bool alive = process_alive(r->pid, r->start_time);
 	const char *status = status_of(r, dirfd, alive);
 	if (!force && strcmp(status, "stopped") != 0) goto fallback; /* Node says why not */

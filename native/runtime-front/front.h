@@ -55,6 +55,8 @@ char *read_file_at(int dirfd, const char *name, size_t max, size_t *len);
  * otherwise, with nothing left open. */
 struct record *load_live(const struct globals *g, const char *id, int *dirfd);
 bool process_alive(long long pid, const char *start_time);
+/* /proc/<pid>/stat's field 22 (proc.ts's startTime); false for a zombie or no such process. */
+bool proc_start_time(long long pid, char *out, size_t cap);
 bool record_frozen(const struct record *r);
 /* A record's creator, when it has one (a staged record's): for telling an abandoned one. */
 bool record_creator(int dirfd, long long *pid, char *start_time, size_t cap);
@@ -68,7 +70,33 @@ int lock_container(const char *root, const char *id, bool wait);
 
 /* ---- delete.c ---- */
 int fast_delete(const struct globals *g, const char *id, bool force);
+/* fast_delete, or with `creating` the delete of a record still being created by this process (run.c's undo). */
+int delete_container(const struct globals *g, const char *id, bool force, bool creating);
 bool delete_leftovers(const struct globals *g);
+
+/* ---- text.c ---- */
+struct text {
+	char *data;
+	size_t len, cap;
+};
+bool put(struct text *t, const char *s, size_t n);
+bool put_field(struct text *t, const char *s);
+size_t decode_field(const char *f, size_t n, char *out, size_t cap);
+
+/* ---- helper.c: berth-nsinit as our child ---- */
+struct helper {
+	pid_t pid;
+	int sock; /* the sync socket */
+};
+bool exe_dir(char *out, size_t cap);
+/* Spawns berth-nsinit and writes the plan; our forwarded signals go to it from then on. */
+bool helper_spawn(const char *plan, size_t len, struct helper *h);
+bool helper_read_line(const struct helper *h, char *buf, size_t cap);
+bool helper_send(const struct helper *h, const char *line);
+void helper_close(struct helper *h);
+/* Closes the sync socket, reaps it: its exit code, or 128+signal. */
+int helper_wait(struct helper *h);
+void helper_kill(struct helper *h);
 
 /* ---- exec.c ---- */
 int fast_exec(const struct globals *g, const char *id, int argc, char **argv);
@@ -79,8 +107,13 @@ bool report_error_line(const struct globals *g, const char *text, size_t len);
 /* ---- kill.c ---- */
 int fast_kill(const struct globals *g, const char *id, const char *signal_name);
 
+/* ---- run.c ---- */
+int fast_run(const struct globals *g, const char *id, const char *bundle, int nglobal, char **argv);
+
 /* ---- main.c ---- */
 void log_error(const struct globals *g, const char *msg);
+/* Runs the Node runtime in this process's place with these arguments (argv[0] is skipped). */
+void __attribute__((noreturn)) run_node(int argc, char **argv);
 
 /* ---- start.c ---- */
 int fast_start(const struct globals *g, const char *id);

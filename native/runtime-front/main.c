@@ -21,7 +21,7 @@
  * with the node on PATH, as the script's `#!/usr/bin/env -S node --` would (one exec fewer). */
 static struct sigaction caller_sigpipe;
 
-static void __attribute__((noreturn)) fallback(int argc, char **argv) {
+void __attribute__((noreturn)) run_node(int argc, char **argv) {
 	sigaction(SIGPIPE, &caller_sigpipe, NULL);
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -139,10 +139,34 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name) {
 	return argv[++*i];
 }
 
+static void __attribute__((noreturn)) fallback(int argc, char **argv) {
+	run_node(argc, argv);
+}
+
+/* `run [-b|--bundle <dir>] <id>`: the id, and the bundle or NULL; false for any other flag. */
+static bool run_args(int argc, char **argv, int i, const char **id, const char **bundle) {
+	*id = *bundle = NULL;
+	for (int j = i + 1; j < argc; j++) {
+		const char *a = argv[j];
+		if (!strcmp(a, "-b") || !strcmp(a, "--bundle")) {
+			if (*bundle || j + 1 >= argc) return false;
+			*bundle = argv[++j];
+		} else if (!strncmp(a, "--bundle=", 9)) {
+			if (*bundle) return false;
+			*bundle = a + 9;
+		} else if (a[0] == '-' || *id)
+			return false;
+		else
+			*id = a;
+	}
+	return *id && (!*bundle || **bundle);
+}
+
 int main(int argc, char **argv) {
 	/* a closed stderr or log pipe must not kill the front midway (Node ignores SIGPIPE too) */
 	sigaction(SIGPIPE, &(struct sigaction){.sa_handler = SIG_IGN}, &caller_sigpipe);
 	struct globals g = {0};
+	bool cgroup_flags = false;
 	const char *format = "text";
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -153,9 +177,10 @@ int main(int argc, char **argv) {
 			g.log = v;
 		else if ((v = flag_value(argc, argv, &i, "--log-format")))
 			format = v;
-		else if (flag_value(argc, argv, &i, "--cgroup-driver") || flag_value(argc, argv, &i, "--criu") ||
-			 flag_value(argc, argv, &i, "--rootless") || !strcmp(argv[i], "--systemd-cgroup"))
+		else if (flag_value(argc, argv, &i, "--criu"))
 			continue; /* not used by the verbs served here */
+		else if (flag_value(argc, argv, &i, "--cgroup-driver") || flag_value(argc, argv, &i, "--rootless") || !strcmp(argv[i], "--systemd-cgroup"))
+			cgroup_flags = true; /* only `run` decides cgroups */
 		else
 			fallback(argc, argv); /* --debug, --help, --version, anything unknown */
 	}
@@ -165,6 +190,14 @@ int main(int argc, char **argv) {
 	if (!g.root && !(g.root = default_root())) fallback(argc, argv);
 	if (!*g.root) fallback(argc, argv);
 
+	/* `run [--bundle <dir>] <id>` in the foreground, from the bundle's template, where nothing
+	 * in the environment changes what the Node runtime would do (context.ts reads these) */
+	const char *run_id, *run_bundle;
+	if (i < argc && !strcmp(argv[i], "run") && !cgroup_flags && run_args(argc, argv, i, &run_id, &run_bundle) && valid_id(run_id) &&
+	    !getenv("LISTEN_FDS") && !getenv("BERTH_NSINIT") && !getenv("BERTH_CGROUP_BPF") && !getenv("BERTH_CGROUP_DRIVER")) {
+		int rc = fast_run(&g, run_id, run_bundle, i, argv);
+		if (rc != FALLBACK) return rc;
+	}
 	/* `start <id>` and nothing else */
 	if (i + 2 == argc && !strcmp(argv[i], "start") && argv[i + 1][0] != '-' && valid_id(argv[i + 1])) {
 		int rc = fast_start(&g, argv[i + 1]);

@@ -123,9 +123,7 @@ ssize_t read_small(const char *path, char *buf, size_t cap) {
 	return n;
 }
 
-/* Whether pid is alive and still the process the record names (/proc/<pid>/stat field 22),
- * as proc.ts's isAlive: a zombie counts as gone. */
-bool process_alive(long long pid, const char *start_time) {
+bool proc_start_time(long long pid, char *out, size_t cap) {
 	char path[64], buf[1024];
 	if (pid <= 0) return false;
 	snprintf(path, sizeof path, "/proc/%lld/stat", pid);
@@ -143,7 +141,17 @@ bool process_alive(long long pid, const char *start_time) {
 		p++;
 	}
 	size_t len = strcspn(p, " ");
-	return len == strlen(start_time) && !memcmp(p, start_time, len);
+	if (len + 1 > cap) return false;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return true;
+}
+
+/* Whether pid is alive and still the process the record names, as proc.ts's isAlive: a zombie
+ * counts as gone. */
+bool process_alive(long long pid, const char *start_time) {
+	char now[32];
+	return proc_start_time(pid, now, sizeof now) && !strcmp(now, start_time);
 }
 
 /* As manager.ts's frozen(): an unreadable freezer is not frozen. */

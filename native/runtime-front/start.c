@@ -16,22 +16,6 @@
 
 #define START_SOCKET "exec.sock"
 
-/* encode.ts's decodeField: `-` is empty, %XX a byte. */
-static void decode_field(const char *f, size_t n, char *out, size_t cap) {
-	size_t o = 0;
-	if (n == 1 && f[0] == '-') n = 0;
-	for (size_t i = 0; i < n && o + 1 < cap; i++) {
-		if (f[i] == '%' && i + 2 < n) {
-			char hex[3] = {f[i + 1], f[i + 2], 0};
-			out[o++] = (char)strtol(hex, NULL, 16);
-			i += 2;
-		} else {
-			out[o++] = f[i];
-		}
-	}
-	out[o] = '\0';
-}
-
 /* The first line of `text` that starts with "error " (start.ts's /^error .*$/m), reported as
  * start.ts reports it: nsinit's own message, or a malformed line quoted. */
 bool report_error_line(const struct globals *g, const char *text, size_t len) {

@@ -42,13 +42,14 @@ export interface AtomicWriteOptions {
  * to it (fsync it when durable), rename it over the target. Synchronous: the files are small,
  * and a thread-pool round trip costs more than the write.
  */
-export function writeFileAtomic(file: string, data: string, opts: AtomicWriteOptions = {}): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   // unique per call, not per process: one process may write the same file from two tasks
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${uniqueName()}.tmp`);
   try {
     const fd = openSync(tmp, 'w', opts.mode ?? 0o644);
     try {
-      writeSync(fd, data);
+      if (typeof data === 'string') writeSync(fd, data);
+      else writeSync(fd, data);
       if (opts.durable ?? true) fsyncSync(fd);
     } finally {
       closeSync(fd);

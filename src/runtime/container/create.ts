@@ -14,12 +14,13 @@ import { parseSpec, validateSpec } from '../../oci/validate.js';
 import type { Mount as SnapshotMount } from '../../snapshots/types.js';
 import { type CgroupLayout, hierarchyDirName, selectLayout } from '../cgroups/layout.js';
 import { type CgroupDir, cgroupDirs, procsFiles, readCgroupLayout, setUpCgroups } from '../cgroups/manager.js';
-import { warmOwnCgroupLock } from '../cgroups/warm.js';
+import { warmOwnCgroupLock, warmTarget } from '../cgroups/warm.js';
 import { type Effects, hostEffects } from '../effects.js';
 import { type HookIo, runHooksOrFail } from '../hooks/run.js';
 import type { Launcher, LaunchSession, StdioHandles } from '../launcher/launcher.js';
 import { nsinitLauncher } from '../launcher/nsinit.js';
 import { type BuiltPlan, buildPlan, type CgroupMountSource } from '../plan/build.js';
+import { encodePlan } from '../plan/encode.js';
 import {
   Container,
   type ContainerRecord,
@@ -36,6 +37,7 @@ import { grantableCaps } from './host.js';
 import { lockContainer } from './lock.js';
 import { procStat } from './proc.js';
 import { idMapHost, setUpRootlessCgroups } from './rootless.js';
+import { encodeRunTemplate, newMarker, RecordingEffects, readRunHostFacts, writeRunTemplate } from './run-template.js';
 
 export interface CreateOptions {
   root: string;
@@ -93,6 +95,12 @@ export interface CreateOptions {
    * unmount when the container is gone. Needs `{"type": "mount"}` in linux.namespaces.
    */
   rootfsMounts?: readonly SnapshotMount[];
+  /**
+   * After a foreground run that berth-runtime's C front could carry out alone, write what was
+   * decided as the bundle's run template (run-template.ts; docs/runtime-front.md). `key` is the
+   * identity of the runtime's build (buildKey of its script and berth-nsinit). The CLI asks for it.
+   */
+  runTemplate?: { key: string };
 }
 
 export type LaunchMode = 'create' | 'run-detached' | 'run-foreground';
@@ -240,6 +248,8 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
   }
   await stageRecord(opts.root, record);
   let session: LaunchSession | undefined;
+  // the cgroup setup recorded, for the C front's template of this run
+  const recorder = opts.runTemplate && p.mode === 'run-foreground' && templateFits(p, opts) ? new RecordingEffects(hostEffects) : undefined;
   try {
     // the limits are in place before the first process enters the cgroup
     let built = p.planned;
@@ -252,7 +262,7 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
       record.cgroups = dirs;
       await updateRecord(opts.root, record);
       built = p.plan({ dirs, mountDirs });
-    } else cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf, effects: opts.effects });
+    } else cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf, effects: recorder ?? opts.effects });
     const { plan } = built;
     const warnings = [...cgroupWarnings, ...built.warnings];
     const launcher = opts.launcher ?? nsinitLauncher();
@@ -279,11 +289,77 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
     // the plan of a plain `exec`, for berth-runtime's C front (a foreground run is gone before any)
     if (opts.execTemplate && p.mode !== 'run-foreground') writeExecTemplate(container, plan.seccomp);
     if (opts.pidFile) writeFileAtomic(path.resolve(opts.pidFile), String(record.pid), { durable: false });
+    if (recorder && opts.runTemplate && !recorder.unfit && warnings.length === 0 && !plan.syncHooks)
+      await saveRunTemplate(p, opts, opts.runTemplate.key, recorder);
     return { container, session, warnings };
   } catch (err) {
     await session?.[Symbol.asyncDispose]();
     await abandon(opts.root, record, opts.hookIo, opts.effects);
     throw err;
+  }
+}
+
+/**
+ * Whether the C front could carry out a run like this one: no flag, hook, terminal, user
+ * namespace or rootless cgroup, the host's effects, root, and no cgroup2 device program (a
+ * helper process the recording does not see).
+ */
+function templateFits(p: PreparedContainer, opts: CreateOptions): boolean {
+  const config = p.record.config;
+  const hierarchies = p.layout.hierarchies;
+  const v1Devices = hierarchies.some((h) => h.version === 1 && h.controllers.includes('devices'));
+  return (
+    (opts.effects === undefined || opts.effects === hostEffects) &&
+    !opts.rootlessCgroups &&
+    !opts.cgroupDriver &&
+    !opts.pidFile &&
+    !opts.consoleSocket &&
+    !opts.noPivot &&
+    !opts.noNewKeyring &&
+    !opts.rootfsMounts &&
+    !opts.config &&
+    (opts.listenFds ?? 0) === 0 &&
+    (opts.stdio?.preserveFds?.length ?? 0) === 0 &&
+    process.geteuid?.() === 0 &&
+    !hasHooks(config) &&
+    !config.process?.terminal &&
+    !(config.linux?.namespaces ?? []).some((n) => n.type === 'user') &&
+    p.record.cgroups.length > 0 &&
+    (v1Devices || !hierarchies.some((h) => h.version === 2))
+  );
+}
+
+/**
+ * The template of this run, for a stand-in id: config.json read once more (its bytes are what the
+ * front compares), prepared for the marker, written with the recorded cgroup setup. A template
+ * that cannot be made is no error of the run.
+ */
+async function saveRunTemplate(p: PreparedContainer, opts: CreateOptions, key: string, recorder: RecordingEffects): Promise<void> {
+  try {
+    const file = path.join(p.record.bundle, 'config.json');
+    const bytes = readFileSync(file);
+    const marker = newMarker();
+    if (bytes.includes(marker)) return;
+    const host = readRunHostFacts();
+    const m = await prepare({ ...opts, id: marker, config: parseSpec(bytes.toString('utf8'), file) }, 'run-foreground');
+    // config.json changed since this run read it: the recording is not the template's
+    if (JSON.stringify(m.record.config) !== JSON.stringify(p.record.config) || m.record.cgroups.length !== p.record.cgroups.length) return;
+    const text = encodeRunTemplate({
+      key,
+      bundle: p.record.bundle,
+      config: bytes,
+      host,
+      marker,
+      warm: warmTarget(m.layout) ?? '',
+      record: m.record,
+      realDirs: p.record.cgroups,
+      markerDirs: m.record.cgroups,
+      ops: recorder.ops,
+      plan: encodePlan(m.planned.plan),
+    });
+    writeRunTemplate(opts.root, p.record.bundle, text);
+  } catch {
+    // no template: the next run is Node's again
   }
 }
 
