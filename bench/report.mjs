@@ -109,7 +109,7 @@ lines.push(
   `peak RSS of one run (MiB): ${runtimes.map((rt) => `${rt} ${peakRssKiB[rt] != null ? fmt(peakRssKiB[rt] / 1024) : '—'}`).join(', ')}`,
 );
 lines.push(
-  'Node floor: as many starts of an empty `#!/usr/bin/env node` script as the row starts Node (the C front does start, delete, a plain exec and a run from its bundle\'s template: no floor there), timed right after it.',
+  'Node floor: as many starts of an empty `#!/usr/bin/env node` script as the row starts Node (the C front does start, delete, a plain exec and a run from the template of its bundle: no floor there), timed right after it.',
 );
 const problems = runtimes.filter((rt) => meta.runtimes[rt].error).map((rt) => `${rt}: unavailable: ${meta.runtimes[rt].error}`);
 for (const [key, label] of SCENARIOS) {
