@@ -1,7 +1,7 @@
 /**
  * One pull, instrumented: per-layer progress timestamps (ms from the start), apply start/end,
  * process CPU (user+sys), for finding the critical path. Not a benchmark: prints, asserts nothing.
- *   SIZE_MB=200 IMAGE=one|five [SPECULATE=0] node --import tsx bench/pull-profile.ts
+ *   SIZE_MB=200 IMAGE=one|five [SPECULATE=0] [COMPRESSION=gzip|zstd|none (one)] node --import tsx bench/pull-profile.ts
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +24,7 @@ try {
   const part = Math.max(1, Math.floor(SIZE_MB / 5)) << 20;
   const img =
     IMAGE === 'one'
-      ? imageOf([tarOf({ 'random.bin': randomBytes(SIZE_MB << 20) })])
+      ? imageOf([tarOf({ 'random.bin': randomBytes(SIZE_MB << 20) })], { compression: (process.env.COMPRESSION ?? 'gzip') as 'gzip' })
       : imageOf([
           ...[1, 2, 3, 4].map((i) => tarOf({ [`layer${i}.bin`]: randomBytes(part) })),
           tarOf(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`d${i % 50}/f${i}`, randomBytes(1024)]))),
