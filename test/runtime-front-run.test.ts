@@ -16,24 +16,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { templateName } from '../src/runtime/container/run-template.js';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { cgroupDirsOf, pidAlive, state, waitForExit, waitForFile } from './helpers/container.js';
-import { rootfsUnavailable } from './helpers/rootfs.js';
-import { createRuntime, REPO_ROOT, type RunResult, type Runtime } from './helpers/runtime.js';
+import { FRONT, frontUnavailable, handedOver, NO_NODE } from './helpers/front.js';
+import { createRuntime, type Runtime } from './helpers/runtime.js';
 
-const FRONT = join(REPO_ROOT, 'native/build/berth-runtime');
-const skip =
-  process.getuid?.() !== 0
-    ? 'needs root'
-    : !existsSync(FRONT)
-      ? `${FRONT} is not built (npm run build)`
-      : (rootfsUnavailable() ?? createRuntime('berth').unavailable);
-
-/** A PATH with no node on it: only what the front does itself can succeed. */
-const NO_NODE = { PATH: '/nonexistent' };
-
-function handedOver(r: RunResult, what: string): void {
-  assert.notEqual(r.code, 0, `${what}: the front must hand over to Node (it succeeded without it)`);
-  assert.match(r.stderr, /berth-runtime: exec 'node'/, `${what}: ${r.stderr}`);
-}
+const skip = frontUnavailable();
 
 /** fds 0–2 are this test's pipes, a new pair for each run: their inode numbers differ. */
 const sameOutput = (t: string) => t.replace(/(socket|pipe):\[\d+\]/g, '$1:[n]');

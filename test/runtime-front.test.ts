@@ -15,26 +15,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { lockContainer } from '../src/runtime/container/lock.js';
 import { Bundle } from './helpers/bundle.js';
 import { cgroupDirsOf, mustCreate, pidAlive, state, waitForExit, waitForFile } from './helpers/container.js';
-import { rootfsUnavailable } from './helpers/rootfs.js';
+import { FRONT, frontUnavailable, handedOver, NO_NODE } from './helpers/front.js';
 import { createRuntime, REPO_ROOT, type RunResult, type Runtime } from './helpers/runtime.js';
 import { PROBE } from './helpers/spec.js';
 
-const FRONT = join(REPO_ROOT, 'native/build/berth-runtime');
 const NODE_RUNTIME = join(REPO_ROOT, 'dist/berth-runtime.cjs');
-const skip =
-  process.getuid?.() !== 0
-    ? 'needs root'
-    : !existsSync(FRONT)
-      ? `${FRONT} is not built (npm run build)`
-      : (rootfsUnavailable() ?? createRuntime('berth').unavailable);
-
-/** A PATH with no node on it: only what the front does itself can succeed. */
-const NO_NODE = { PATH: '/nonexistent' };
-
-function handedOver(r: RunResult, what: string): void {
-  assert.notEqual(r.code, 0, `${what}: the front must hand over to Node (it succeeded without it)`);
-  assert.match(r.stderr, /berth-runtime: exec 'node'/, `${what}: ${r.stderr}`);
-}
+const skip = frontUnavailable();
 
 /** The log line without its time, which differs between two runs. */
 const timeless = (s: string) => s.replace(/time="[^"]*"/g, 'time=T').replace(/"time":"[^"]*"/g, '"time":"T"');

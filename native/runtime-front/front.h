@@ -114,6 +114,8 @@ int fast_run(const struct globals *g, const char *id, const char *bundle, int ng
 void log_error(const struct globals *g, const char *msg);
 /* Runs the Node runtime in this process's place with these arguments (argv[0] is skipped). */
 void __attribute__((noreturn)) run_node(int argc, char **argv);
+/* Node's `delete --force <id>` with the first `nglobal` words of argv (the program, global flags). */
+void __attribute__((noreturn)) run_node_delete(int nglobal, char **argv, const char *id);
 
 /* ---- start.c ---- */
 int fast_start(const struct globals *g, const char *id);

@@ -139,6 +139,17 @@ static const char *flag_value(int argc, char **argv, int *i, const char *name) {
 	return argv[++*i];
 }
 
+void __attribute__((noreturn)) run_node_delete(int nglobal, char **argv, const char *id) {
+	char *args[nglobal + 4];
+	int k = 0;
+	for (int j = 0; j < nglobal; j++) args[k++] = argv[j];
+	args[k++] = "delete";
+	args[k++] = "--force";
+	args[k++] = (char *)id;
+	args[k] = NULL;
+	run_node(k, args);
+}
+
 static void __attribute__((noreturn)) fallback(int argc, char **argv) {
 	run_node(argc, argv);
 }
@@ -231,14 +242,7 @@ int main(int argc, char **argv) {
 			if (rc == 0 && delete_leftovers(&g)) {
 				/* The container is gone; Node's `delete --force` of it finds nothing to delete
 				 * and collects what deletes and creates that died left in the root. */
-				char *again[argc + 3];
-				int k = 0;
-				for (int j = 0; j < i; j++) again[k++] = argv[j];
-				again[k++] = "delete";
-				again[k++] = "--force";
-				again[k++] = (char *)id;
-				again[k] = NULL;
-				fallback(k, again);
+				run_node_delete(i, argv, id);
 			}
 			if (rc != FALLBACK) return rc;
 		}

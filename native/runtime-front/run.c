@@ -443,16 +443,7 @@ static void undo(const struct globals *g, const char *id, struct helper *h) {
 /* Node's `delete --force <id>`, in a child, for what the front's delete hands over. */
 static int node_delete(int nglobal, char **argv, const char *id) {
 	pid_t pid = fork();
-	if (pid == 0) {
-		char *args[nglobal + 4];
-		int k = 0;
-		for (int j = 0; j < nglobal; j++) args[k++] = argv[j];
-		args[k++] = "delete";
-		args[k++] = "--force";
-		args[k++] = (char *)id;
-		args[k] = NULL;
-		run_node(k, args);
-	}
+	if (pid == 0) run_node_delete(nglobal, argv, id);
 	if (pid < 0) return 1;
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
