@@ -279,14 +279,16 @@ static bool replay(struct section ops_text, const char *marker, const char *id) 
 		char *eol = strchr(line, '\n');
 		if (eol) *eol = '\0';
 		char *cur = line, *op = field(&cur), *f1 = field(&cur);
-		if (!op || !f1) {
+		/* a decoded field is never longer than its encoding: one that would not fit is refused,
+		 * never cut short (a shortened path names another file) */
+		if (!op || !f1 || strlen(f1) > PATH_MAX) {
 			ok = false;
 			break;
 		}
 		decode_field(f1, strlen(f1), a, PATH_MAX + 1);
 		if (!strcmp(op, "read") || !strcmp(op, "write")) {
 			char *f2 = field(&cur);
-			if (!f2 || cur) {
+			if (!f2 || cur || strlen(f2) >= MAX_CGROUP_FILE) {
 				ok = false;
 				break;
 			}
