@@ -243,6 +243,45 @@ describe('berth-runtime front: run from a template', { skip }, () => {
     nothingLeftOf(id, 'a run killed from outside');
   });
 
+  test('a SIGTERM during a C run’s setup is held until the process runs, or ends the run: never handed to Node', async () => {
+    await using b = await Bundle.create({ probeArgs: ['wait-signal', '60'] });
+    const warm = uniqueId('frun');
+    const w = spawn(FRONT, ['--root', rt.rootDir, 'run', '--bundle', b.dir, warm], {
+      stdio: 'ignore',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
+    });
+    const wExited = new Promise((r) => w.once('exit', r));
+    await waitForTemplate(templateOf(b));
+    assert.equal((await rt.run(['kill', warm, 'KILL'])).code, 0);
+    await wExited;
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const id = uniqueId('frun');
+      const err = b.path(`term-${i}.err`);
+      const child = spawn(FRONT, ['--root', rt.rootDir, 'run', '--bundle', b.dir, id], {
+        stdio: ['ignore', 'ignore', openSync(err, 'w')],
+        env: { ...process.env, ...NO_NODE },
+      });
+      const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (code, sig) => r([code, sig])));
+      await sleep(Math.random() * 12);
+      // stopped, signalled, continued: the signal lands at a random point of the run
+      const pid = child.pid as number;
+      process.kill(pid, 'SIGSTOP');
+      process.kill(pid, 'SIGTERM');
+      process.kill(pid, 'SIGCONT');
+      const [code, sig] = await exited;
+      // before the signals are held: killed by it; while held: 143 after undoing; once the
+      // process runs: forwarded to it (the probe ends on SIGTERM with 0)
+      const outcome = sig === 'SIGTERM' ? 'killed' : code === 143 ? 'ended' : code === 0 ? 'forwarded' : `code ${code}`;
+      assert.ok(['killed', 'ended', 'forwarded'].includes(outcome), `point ${i}: ${outcome}: ${readFileSync(err, 'utf8')}`);
+      outcomes.add(outcome);
+      // a run killed before it held signals may leave its staged record: delete --force collects it
+      if (outcome === 'killed') assert.equal((await rt.run(['delete', '--force', id])).code, 0);
+      nothingLeftOf(id, `point ${i} (${outcome})`);
+    }
+    assert.ok(outcomes.size > 0);
+  });
+
   test('a C run killed with SIGKILL at 20 random points: the next delete --force leaves nothing', async () => {
     await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
     const warm = uniqueId('frun');

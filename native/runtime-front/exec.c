@@ -61,16 +61,20 @@ int fast_exec(const struct globals *g, const char *id, int argc, char **argv) {
 	free(tpl);
 
 	struct helper h;
+	sigset_t saved;
+	helper_hold_signals(&saved);
 	bool spawned = helper_spawn(plan.data, plan.len, &h);
 	free(plan.data);
-	if (!spawned) return FALLBACK;
 	char line[8192];
-	if (!(helper_read_line(&h, line, sizeof line) && !strncmp(line, "pid ", 4) && helper_read_line(&h, line, sizeof line) &&
-	      !strcmp(line, "created") && helper_send(&h, "start\n"))) {
-		/* nothing of the command has run: Node runs the exec and tells what went wrong */
-		helper_kill(&h);
-		return FALLBACK;
+	if (!spawned || !(helper_read_line(&h, line, sizeof line) && !strncmp(line, "pid ", 4) && helper_read_line(&h, line, sizeof line) &&
+			  !strcmp(line, "created") && helper_send(&h, "start\n"))) {
+		/* nothing of the command has run: Node runs the exec and tells what went wrong,
+		 * unless we were told to stop meanwhile */
+		if (spawned) helper_kill(&h);
+		int sig = helper_release_signals(&saved, false);
+		return sig ? 128 + sig : FALLBACK;
 	}
+	helper_release_signals(&saved, true);
 	/* EOF: the process exec'd; an `error` line first: it did not */
 	bool failed = helper_read_line(&h, line, sizeof line) && !strncmp(line, "error ", 6);
 	int status = helper_wait(&h);

@@ -4,6 +4,7 @@
 #define BERTH_RUNTIME_FRONT_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -89,6 +90,13 @@ struct helper {
 	int sock; /* the sync socket */
 };
 bool exe_dir(char *out, size_t cap);
+/* The forwarded signals held (blocked) from before the first side effect of a run or exec until
+ * its process has been started, as runc's run buffers them: a ctrl-c during the setup is not
+ * lost (forwarded once the process runs) and never makes the front hand the verb to Node, which
+ * would carry it out anyway. helper_release_signals unblocks them; with !started it first
+ * returns one that is pending (SIGWINCH aside), or 0: then the verb ends as killed by it. */
+void helper_hold_signals(sigset_t *saved);
+int helper_release_signals(const sigset_t *saved, bool started);
 /* Spawns berth-nsinit and writes the plan; our forwarded signals go to it from then on. */
 bool helper_spawn(const char *plan, size_t len, struct helper *h);
 bool helper_read_line(const struct helper *h, char *buf, size_t cap);

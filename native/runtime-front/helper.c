@@ -21,6 +21,24 @@ static void forward(int sig) {
 	if (helper > 0) kill(helper, sig);
 }
 
+void helper_hold_signals(sigset_t *saved) {
+	sigset_t all;
+	sigemptyset(&all);
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaddset(&all, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &all, saved);
+}
+
+int helper_release_signals(const sigset_t *saved, bool started) {
+	int sig = 0;
+	sigset_t pending;
+	if (!started && sigpending(&pending) == 0)
+		for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0] && !sig; i++)
+			if (forwarded[i] != SIGWINCH && sigismember(&pending, forwarded[i])) sig = forwarded[i];
+	/* what is pending is delivered now: forwarded to a running helper, or dropped (none left) */
+	sigprocmask(SIG_SETMASK, saved, NULL);
+	return sig;
+}
+
 bool exe_dir(char *out, size_t cap) {
 	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
 	if (n <= 0) return false;

@@ -475,6 +475,11 @@ int fast_run(const struct globals *g, const char *id, const char *bundle_arg, in
 	memcpy(marker, t.marker.p, MARKER_LEN);
 	marker[MARKER_LEN] = '\0';
 
+	/* from here until `start`, signals are held (helper_hold_signals); the warm-up's thread is
+	 * made with them blocked, so none is delivered to it either */
+	sigset_t saved;
+	helper_hold_signals(&saved);
+	bool started = false;
 	/* the kernel's wait for a cgroup migration overlaps the steps before berth-nsinit's */
 	char warm_target[PATH_MAX];
 	if (t.warm.n > 0 && t.warm.n < sizeof warm_target) {
@@ -499,7 +504,8 @@ int fast_run(const struct globals *g, const char *id, const char *bundle_arg, in
 		free(tpl);
 		free(record.data);
 		free(plan.data);
-		return FALLBACK;
+		int sig = helper_release_signals(&saved, false);
+		return sig ? 128 + sig : FALLBACK;
 	}
 
 	int rc = FALLBACK;
@@ -543,6 +549,8 @@ int fast_run(const struct globals *g, const char *id, const char *bundle_arg, in
 		undo(g, id, &h);
 		goto out;
 	}
+	started = true;
+	helper_release_signals(&saved, true);
 	/* From here the container's process runs (or failed to exec): no more handing over. EOF:
 	 * it exec'd; an `error` line first: it did not. */
 	bool failed = helper_read_line(&h, line, sizeof line) && !strncmp(line, "error ", 6);
@@ -556,6 +564,10 @@ int fast_run(const struct globals *g, const char *id, const char *bundle_arg, in
 		node_delete(nglobal, argv, id); /* collects what dead deletes and creates left */
 	if (deleted != 0) rc = 1;
 out:
+	if (!started) {
+		int sig = helper_release_signals(&saved, false);
+		if (sig && rc == FALLBACK) rc = 128 + sig;
+	}
 	free(tpl);
 	free(record.data);
 	free(plan.data);
