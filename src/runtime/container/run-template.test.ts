@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import type { CgroupDir } from '../cgroups/manager.js';
 import { RecordingEffects as FakeHost } from '../effects-fake.js';
 import type { ContainerRecord } from './container.js';
-import { cgroupMountLines, encodeOps, encodeRunTemplate, RecordingEffects, templateName } from './run-template.js';
+import { cgroupMountLines, encodeOps, encodeRunTemplate, RecordingEffects, templateName, writeRunTemplate } from './run-template.js';
 
 const hierarchy = { mountpoint: '/sys/fs/cgroup/cpu', controllers: ['cpu'], version: 1 as const, ownPath: '/', mountRoot: '/' };
 const dirOf = (id: string): CgroupDir => ({ hierarchy, path: `/${id}`, dir: `/sys/fs/cgroup/cpu/${id}` });
@@ -116,4 +119,25 @@ test('the template: per-run record fields are tokens, sections carry their byte 
   for (const k of ['phase', 'creator', 'nonce', 'pid', 'pidStartTime', 'created']) assert.equal(parsed[k], `${marker}:${k}`);
   assert.equal(parsed.id, marker);
   assert.ok(text.endsWith('plan 17\nberth-plan 1\nend\n\n'));
+});
+
+test('writing a template keeps at most 16 in the root and removes the temporary files of dead writers', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'berth-run-template-'));
+  try {
+    for (let i = 0; i < 16; i++) writeFileSync(path.join(root, templateName(`/b${i}`)), 'x');
+    const stale = path.join(root, `.${templateName('/b0')}.abc.tmp`);
+    const fresh = path.join(root, `.${templateName('/b1')}.def.tmp`);
+    writeFileSync(stale, 'x');
+    writeFileSync(fresh, 'x');
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(stale, old, old);
+    writeFileSync(path.join(root, 'c1'), 'a container directory is not touched');
+    writeRunTemplate(root, '/new', Buffer.from('t'));
+    // 16 others: all go (the next runs write theirs again); the fresh temp file is a live writer's
+    assert.deepEqual(readdirSync(root).sort(), [path.basename(fresh), 'c1', templateName('/new')].sort());
+    writeRunTemplate(root, '/b1', Buffer.from('t'));
+    assert.deepEqual(readdirSync(root).sort(), [path.basename(fresh), 'c1', templateName('/b1'), templateName('/new')].sort());
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

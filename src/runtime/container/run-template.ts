@@ -248,22 +248,36 @@ export function encodeRunTemplate(t: RunTemplateInput): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Writes the template of `bundle` into the root, keeping at most MAX_TEMPLATES there. */
-export function writeRunTemplate(root: string, bundle: string, text: Buffer): void {
-  const name = templateName(bundle);
-  let others: string[] = [];
+/** A template's temporary file (writeFileAtomic's `.<name>.<unique>.tmp`), left by a writer that died. */
+const isStaleTemp = (root: string, n: string, now: number) => {
+  if (!n.startsWith(`.${RUN_TEMPLATE_PREFIX}`) || !n.endsWith('.tmp')) return false;
   try {
-    others = readdirSync(root).filter((n) => n.startsWith(RUN_TEMPLATE_PREFIX) && n !== name);
+    return now - statSync(path.join(root, n)).mtimeMs > 60_000;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Writes the template of `bundle` into the root, keeping at most MAX_TEMPLATES there, and
+ * removes the temporary files of writers that died more than a minute ago.
+ */
+export function writeRunTemplate(root: string, bundle: string, text: Buffer, now = Date.now()): void {
+  const name = templateName(bundle);
+  let names: string[] = [];
+  try {
+    names = readdirSync(root);
   } catch {
     // the root is there (the container was just created in it); a failed listing prunes nothing
   }
-  if (others.length >= MAX_TEMPLATES)
-    for (const n of others) {
-      try {
-        unlinkSync(path.join(root, n));
-      } catch {
-        // another run removed it
-      }
+  const others = names.filter((n) => n.startsWith(RUN_TEMPLATE_PREFIX) && n !== name);
+  const remove = [...(others.length >= MAX_TEMPLATES ? others : []), ...names.filter((n) => isStaleTemp(root, n, now))];
+  for (const n of remove) {
+    try {
+      unlinkSync(path.join(root, n));
+    } catch {
+      // another run removed it
     }
+  }
   writeFileAtomic(path.join(root, name), text, { mode: 0o600, durable: false });
 }
