@@ -59,6 +59,19 @@ describe('berth-runtime front: run from a template', { skip }, () => {
 
   const templateOf = (b: Bundle) => join(rt.rootDir, templateName(b.dir));
 
+  /** A first run of a long-running bundle, by Node: it writes the template; then it is killed. */
+  async function leaveTemplate(b: Bundle): Promise<void> {
+    const warm = uniqueId('frun');
+    const w = spawn(FRONT, ['--root', rt.rootDir, 'run', '--bundle', b.dir, warm], {
+      stdio: 'ignore',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
+    });
+    const wExited = new Promise((r) => w.once('exit', r));
+    await waitForTemplate(templateOf(b));
+    assert.equal((await rt.run(['kill', warm, 'KILL'])).code, 0);
+    await wExited;
+  }
+
   /** Nothing of the container `id` is left: state directory, staged records, tombs, cgroups. */
   function nothingLeftOf(id: string, what: string): void {
     assert.ok(!existsSync(join(rt.rootDir, id)), `${what}: state directory of ${id} left`);
@@ -250,15 +263,7 @@ describe('berth-runtime front: run from a template', { skip }, () => {
     await b.editConfig((s) => {
       s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== 'pid');
     });
-    const warm = uniqueId('frun');
-    const w = spawn(FRONT, ['--root', rt.rootDir, 'run', '--bundle', b.dir, warm], {
-      stdio: 'ignore',
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
-    });
-    const wExited = new Promise((r) => w.once('exit', r));
-    await waitForTemplate(templateOf(b));
-    assert.equal((await rt.run(['kill', warm, 'KILL'])).code, 0);
-    await wExited;
+    await leaveTemplate(b);
     const outcomes = new Map<string, number>();
     for (let i = 0; i < 12; i++) {
       const id = uniqueId('frun');
@@ -293,15 +298,7 @@ describe('berth-runtime front: run from a template', { skip }, () => {
 
   test('a C run killed with SIGKILL at 20 random points: the next delete --force leaves nothing', async () => {
     await using b = await Bundle.create({ probeArgs: ['sleep', '1000'] });
-    const warm = uniqueId('frun');
-    const w = spawn(FRONT, ['--root', rt.rootDir, 'run', '--bundle', b.dir, warm], {
-      stdio: 'ignore',
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
-    });
-    const wExited = new Promise((r) => w.once('exit', r));
-    await waitForTemplate(templateOf(b));
-    assert.equal((await rt.run(['kill', warm, 'KILL'])).code, 0);
-    await wExited;
+    await leaveTemplate(b);
     for (let i = 0; i < 20; i++) {
       const id = uniqueId('frun');
       const child = spawn(FRONT, ['--root', rt.rootDir, 'run', '--bundle', b.dir, id], {
