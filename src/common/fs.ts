@@ -1,5 +1,5 @@
 /** Small file helpers with crash-safe semantics. */
-import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { fromErrno } from './errors.js';
@@ -48,8 +48,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: A
   try {
     const fd = openSync(tmp, 'w', opts.mode ?? 0o644);
     try {
-      if (typeof data === 'string') writeSync(fd, data);
-      else writeSync(fd, data);
+      // writeFileSync on an fd writes all of it (one writeSync may write part)
+      writeFileSync(fd, data);
       if (opts.durable ?? true) fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -37,7 +37,7 @@ import { grantableCaps } from './host.js';
 import { lockContainer } from './lock.js';
 import { procStat } from './proc.js';
 import { idMapHost, setUpRootlessCgroups } from './rootless.js';
-import { encodeRunTemplate, newMarker, RecordingEffects, readRunHostFacts, writeRunTemplate } from './run-template.js';
+import { EffectsRecorder, encodeRunTemplate, newMarker, readRunHostFacts, writeRunTemplate } from './run-template.js';
 
 export interface CreateOptions {
   root: string;
@@ -249,7 +249,7 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
   await stageRecord(opts.root, record);
   let session: LaunchSession | undefined;
   // the cgroup setup recorded, for the C front's template of this run
-  const recorder = opts.runTemplate && p.mode === 'run-foreground' && templateFits(p, opts) ? new RecordingEffects(hostEffects) : undefined;
+  const recorder = opts.runTemplate && p.mode === 'run-foreground' && templateFits(p, opts) ? new EffectsRecorder(hostEffects) : undefined;
   try {
     // the limits are in place before the first process enters the cgroup
     let built = p.planned;
@@ -334,7 +334,7 @@ function templateFits(p: PreparedContainer, opts: CreateOptions): boolean {
  * front compares), prepared for the marker, written with the recorded cgroup setup. A template
  * that cannot be made is no error of the run.
  */
-async function saveRunTemplate(p: PreparedContainer, opts: CreateOptions, key: string, recorder: RecordingEffects): Promise<void> {
+async function saveRunTemplate(p: PreparedContainer, opts: CreateOptions, key: string, recorder: EffectsRecorder): Promise<void> {
   try {
     const file = path.join(p.record.bundle, 'config.json');
     const bytes = readFileSync(file);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { CgroupDir } from '../cgroups/manager.js';
 import { RecordingEffects as FakeHost } from '../effects-fake.js';
 import type { ContainerRecord } from './container.js';
-import { cgroupMountLines, encodeOps, encodeRunTemplate, RecordingEffects, templateName, writeRunTemplate } from './run-template.js';
+import { cgroupMountLines, EffectsRecorder, encodeOps, encodeRunTemplate, templateName, writeRunTemplate } from './run-template.js';
 
 const hierarchy = { mountpoint: '/sys/fs/cgroup/cpu', controllers: ['cpu'], version: 1 as const, ownPath: '/', mountRoot: '/' };
 const dirOf = (id: string): CgroupDir => ({ hierarchy, path: `/${id}`, dir: `/sys/fs/cgroup/cpu/${id}` });
@@ -52,7 +52,7 @@ test('recorded ops: paths under the real cgroups become the marker’s, values e
 
 test('a recording with a call the front cannot replay is unfit', () => {
   const host = new FakeHost({ dirs: ['/sys/fs/cgroup/cpu'], files: { '/sys/fs/cgroup/cpu/f': '1' } });
-  const rec = new RecordingEffects(host);
+  const rec = new EffectsRecorder(host);
   assert.equal(rec.readFile('/sys/fs/cgroup/cpu/f'), '1');
   assert.equal(rec.readFile('/sys/fs/cgroup/cpu/none'), undefined);
   rec.mkdir('/sys/fs/cgroup/cpu/c1');
@@ -64,7 +64,7 @@ test('a recording with a call the front cannot replay is unfit', () => {
   // a failing call (the manager may catch it and go another way): not replayable
   assert.throws(() => rec.mkdir('/sys/fs/cgroup/cpu/c1'));
   assert.equal(rec.unfit, true);
-  const rec2 = new RecordingEffects(host);
+  const rec2 = new EffectsRecorder(host);
   rec2.rmdir('/sys/fs/cgroup/cpu/c1');
   assert.equal(rec2.unfit, true);
 });

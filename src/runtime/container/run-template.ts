@@ -14,7 +14,7 @@
  * (a parent's cpuset.cpus, the hugepage sizes, a new directory's files), so a host that changed
  * since makes it hand the run to Node, which writes a new template.
  *
- * Pure except `RecordingEffects` (which passes every call through) and `writeRunTemplate`.
+ * Pure except `EffectsRecorder` (which passes every call through) and `writeRunTemplate`.
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
@@ -42,7 +42,7 @@ export type CgroupOp =
  * (rmdir, kill, or any call that throws: the manager's fallbacks after a failed write) makes the
  * recording unfit for a template.
  */
-export class RecordingEffects implements Effects {
+export class EffectsRecorder implements Effects {
   readonly ops: CgroupOp[] = [];
   unfit = false;
   constructor(private readonly inner: Effects) {}
