@@ -47,7 +47,7 @@ try {
   session?.connect();
   await session?.post('Profiler.enable');
   await session?.post('Profiler.start');
-  // CPU seconds of this process's reaped children (igzip, berth-unpack) and of the registry
+  // CPU seconds of this process's reaped children (berth-ingest, berth-unpack) and of the registry
   const ticks = (stat: string, from: number) => {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[from - 3]) + Number(f[from - 2])) / 100;

@@ -5,7 +5,8 @@
 #   npm run fuzz -- 3600 resolve      # one hour, resolve_in_root only
 #
 # Targets: plan (native/test/fuzz-plan.c), resolve (native/test/fuzz-resolve.c), tar
-# (native/test/fuzz-tar.c, berth-unpack's tar reader). Corpora grow in
+# (native/test/fuzz-tar.c, berth-unpack's tar reader), decompress (native/test/fuzz-decompress.c,
+# berth-unpack's gzip and zstd stream framing). Corpora grow in
 # native/build/fuzz/<target>/ and are kept between runs; seeds are the golden plans
 # (test/fixtures/plans/*.plan) and native/test/corpus/resolve/. A crash, sanitizer report or leak
 # stops the run, is saved as native/build/fuzz/<target>-crash-<sha1> and fails it; replay it with
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-300}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(plan resolve tar)
+[ "${#targets[@]}" -gt 0 ] || targets=(plan resolve tar decompress)
 command -v clang >/dev/null || { echo "fuzz.sh: clang is missing (scripts/install.sh installs it)" >&2; exit 1; }
 make -s -C native fuzz
 out=native/build/fuzz
@@ -28,7 +29,8 @@ for t in "${targets[@]}"; do
       ;;
     resolve) seeds=native/test/corpus/resolve ;;
     tar) seeds=native/test/corpus/tar ;;
-    *) echo "fuzz.sh: unknown target '$t' (plan, resolve, tar)" >&2; exit 2 ;;
+    decompress) seeds=native/test/corpus/decompress ;;
+    *) echo "fuzz.sh: unknown target '$t' (plan, resolve, tar, decompress)" >&2; exit 2 ;;
   esac
   mkdir -p "$out/$t"
   echo "==> fuzz-$t for ${seconds}s (corpus $out/$t)"

@@ -27,14 +27,15 @@ cd "$(dirname "$0")/.."
 #   skopeo umoci         interop peers: OCI layouts and registry copies (tests, bench/pull.sh)
 #   apache2-utils        htpasswd (bcrypt), for the registry's basic-auth tests
 #   openssl              keys and certificates for the registry's token-auth tests
-#   zstd pigz isal       zstd layers (zstd -dc), and the peers' decompressors; igzip (isal) is used
-#                        for gzip layers when present, as containerd does
+#   zstd pigz isal       zstd and gzip tools: test fixtures, and the peers' decompressors in bench/
+#   libisal-dev libzstd-dev  berth-unpack inflates gzip layers with ISA-L (the code of igzip) and zstd
+#                        layers with libzstd, in-process (native/unpack/decompress.c)
 #   libssl-dev           libcrypto for the sha256 of berth-unpack (uncompressed layer) and berth-ingest (blob), SHA-NI
 #   musl-tools           musl-gcc: berth-shim is linked statically against musl (one shim per
 #                        container: ~200 kB RSS against ~770 kB static glibc, 1.6 MB dynamic)
 #   tini                 /usr/bin/tini-static: berthd's `docker run --init` (bind-mounted at
 #                        /sbin/docker-init, as dockerd does with its docker-init, which is tini)
-PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal libssl-dev musl-tools tini)
+PACKAGES=(gcc make libc6-dev busybox-static runc crun hyperfine time iproute2 procps containerd docker.io util-linux uidmap passwd clang libclang-rt-14-dev docker-registry skopeo umoci apache2-utils openssl zstd pigz isal libisal-dev libzstd-dev libssl-dev musl-tools tini)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

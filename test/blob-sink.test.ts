@@ -46,7 +46,7 @@ function reader(t: TestContext, script: string): { proc: ChildProcess; port: Fee
   stdin.on('error', () => {});
   const checked: Buffer[] = [];
   const aborted: Error[] = [];
-  const port: FeedPort = { stdin, pipe: true, check: (h) => checked.push(h), abort: (e) => aborted.push(e) };
+  const port: FeedPort = { stdin, check: (h) => checked.push(h), abort: (e) => aborted.push(e) };
   return { proc, port, checked, aborted };
 }
 
@@ -84,7 +84,7 @@ test('berth-ingest: the blob is written and verified, apply gets every byte, Nod
   const tee = new ApplyTee(true);
   tee.attach(r.port);
   const w = await s.writer({ ref: 'one', expected: digest, total: b.length });
-  if (!IngestHelper.fits(w, r.port)) assert.fail('an empty ingest and a piped apply fit the helper');
+  if (!IngestHelper.fits(w)) assert.fail('an empty ingest fits the helper');
   const sink = new IngestHelper(w, digest, r.port);
   await feed(sink, b, tee);
   await sink.finish();
@@ -110,7 +110,7 @@ test('berth-ingest: an apply that dies early costs the blob nothing', async (t) 
   const digest = sha(b);
   const r = reader(t, 'head -c 100 >/dev/null; exit 3');
   const w = await s.writer({ ref: 'two', expected: digest, total: b.length });
-  if (!IngestHelper.fits(w, r.port)) assert.fail('the local store lends its files');
+  if (!IngestHelper.fits(w)) assert.fail('the local store lends its files');
   const sink = new IngestHelper(w, digest, r.port);
   await feed(sink, b);
   await sink.finish();
@@ -125,7 +125,7 @@ test('berth-ingest: a helper that dies fails the download with its reason; what 
   const b = randomBytes(2 * 1024 * 1024);
   const digest = sha(b);
   const w = await s.writer({ ref: 'three', expected: digest, total: b.length });
-  if (!IngestHelper.fits(w, undefined)) assert.fail('the local store lends its files');
+  if (!IngestHelper.fits(w)) assert.fail('the local store lends its files');
   const sink = new IngestHelper(w, digest, undefined);
   await feed(sink, b.subarray(0, 1 << 20));
   const pids = ingestChildren();
@@ -195,7 +195,7 @@ test('the Node sink writes the same blob, and feeds a resumed ingest from its pr
   const digest = sha(b);
   const w = await s.writer({ ref: 'four', expected: digest, total: b.length });
   await w.write(b.subarray(0, 1000));
-  assert.equal(IngestHelper.fits(w, undefined), false, 'a prefix is Node’s');
+  assert.equal(IngestHelper.fits(w), false, 'a prefix is Node’s');
   const sink = new NodeSink(w, undefined, undefined);
   assert.equal(sink.received, 1000);
   await feed(sink, b.subarray(1000));
@@ -224,7 +224,7 @@ test('a tee aborted before apply attaches aborts apply when it does', () => {
   const tee = new ApplyTee(false);
   const aborted: Error[] = [];
   tee.abort(new Error('download failed'));
-  tee.attach({ stdin: undefined as never, pipe: true, check: () => {}, abort: (e) => aborted.push(e) });
+  tee.attach({ stdin: undefined as never, check: () => {}, abort: (e) => aborted.push(e) });
   assert.deepEqual(
     aborted.map((e) => e.message),
     ['download failed'],
@@ -299,7 +299,7 @@ test('berth-ingest takes a plain-HTTP body from its connection: Node reads only 
   const tee = new ApplyTee(true);
   tee.attach(r.port);
   const w = await s.writer({ ref: 'socket', expected: digest, total: b.length });
-  if (!IngestHelper.fits(w, r.port)) assert.fail('an empty ingest and a piped apply fit the helper');
+  if (!IngestHelper.fits(w)) assert.fail('an empty ingest fits the helper');
   const sink = new IngestHelper(w, digest, r.port);
   assert.equal(sink.takesSockets, true);
   const res = await get(url);
@@ -336,7 +336,7 @@ test('a connection cut during a take is a short take; the same helper goes on fr
   const digest = sha(b);
   const served = await serve(t, b, (i) => (i === 0 ? { cutAfter: 1536 * 1024 } : {}));
   const w = await s.writer({ ref: 'cut', expected: digest, total: b.length });
-  if (!IngestHelper.fits(w, undefined)) assert.fail('the local store lends its files');
+  if (!IngestHelper.fits(w)) assert.fail('the local store lends its files');
   const sink = new IngestHelper(w, digest, undefined);
   const first = await socketBodyOf(await get(served.url), 'test@blob', b.length);
   if (!isSocketBody(first)) assert.fail('the first answer is left on its connection');
@@ -366,7 +366,7 @@ test('a connection the helper cannot take is read by Node, and none is offered a
   const digest = sha(b);
   const { url } = await serve(t, b);
   const w = await s.writer({ ref: 'refused', expected: digest, total: b.length });
-  if (!IngestHelper.fits(w, undefined)) assert.fail('the local store lends its files');
+  if (!IngestHelper.fits(w)) assert.fail('the local store lends its files');
   const sink = new IngestHelper(w, digest, undefined);
   const body = await socketBodyOf(await get(url), 'test@blob', b.length);
   if (!isSocketBody(body)) assert.fail('left on its connection');
@@ -411,7 +411,7 @@ test('bytes Node read while the response waited are all in the head (none lost b
     const digest = sha(b);
     const { url } = await serve(t, b);
     const w = await s.writer({ ref: `late-${round}`, expected: digest, total: b.length });
-    if (!IngestHelper.fits(w, undefined)) assert.fail('the local store lends its files');
+    if (!IngestHelper.fits(w)) assert.fail('the local store lends its files');
     const sink = new IngestHelper(w, digest, undefined);
     const res = await get(url);
     // as when three downloads share the event loop: the response fills, the socket pauses with bytes of its own
@@ -433,7 +433,7 @@ test('an aborted take ends at once as a short one', async (t) => {
   const digest = sha(b);
   const { url } = await serve(t, b, () => ({ stallAfter: 2 * 1024 * 1024 }));
   const w = await s.writer({ ref: 'abort', expected: digest, total: b.length });
-  if (!IngestHelper.fits(w, undefined)) assert.fail('the local store lends its files');
+  if (!IngestHelper.fits(w)) assert.fail('the local store lends its files');
   const sink = new IngestHelper(w, digest, undefined);
   const body = await socketBodyOf(await get(url), 'test@blob', b.length);
   if (!isSocketBody(body)) assert.fail('left on its connection');

@@ -1,6 +1,6 @@
 /**
  * The fuzz targets of native/test/ (berth-nsinit's plan reader and resolve_in_root, berth-unpack's
- * tar reader), run briefly:
+ * tar reader and decompression), run briefly:
  * BERTH_FUZZ_SECONDS each (default 5). Longer runs: `npm run fuzz` (scripts/fuzz.sh). Needs no
  * root; needs Debian's clang and libclang-rt-14-dev (scripts/install.sh), and skips without them.
  */
@@ -40,6 +40,7 @@ describe('fuzzing', async () => {
     ['plan', 'test/fixtures/plans'],
     ['resolve', 'native/test/corpus/resolve'],
     ['tar', 'native/test/corpus/tar'],
+    ['decompress', 'native/test/corpus/decompress'],
   ] as const) {
     test(`fuzz-${target} finds nothing in ${SECONDS} seconds`, { skip, timeout: (SECONDS + 120) * 1000 }, async (t) => {
       const dir = mkdtempSync(path.join(tmpdir(), `berth-fuzz-${target}-`));

@@ -231,7 +231,7 @@ describe('applied as it downloads', { skip }, () => {
           const helper = spawn('sh', ['-c', 'head -c 1 >/dev/null; exit 3'], { stdio: ['pipe', 'ignore', 'ignore'] });
           const stdin = helper.stdin;
           stdin.on('error', () => {});
-          input.attach({ stdin, pipe: true, check: () => {}, abort: () => helper.kill('SIGKILL') });
+          input.attach({ stdin, check: () => {}, abort: () => helper.kill('SIGKILL') });
           await once(helper, 'close');
           throw new Error('the helper died');
         } finally {

@@ -1,8 +1,8 @@
 /*
  * berth-unpack: applies ONE layer (an uncompressed tar on stdin) into a root directory.
  *
- *   berth-unpack --root DIR --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]
- *   berth-unpack --root DIR --mode overlay --record-lookups [--userns] [--no-sync]
+ *   berth-unpack --root DIR --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync] [--decompress gzip|zstd]
+ *   berth-unpack --root DIR --mode overlay --record-lookups [--userns] [--no-sync] [--decompress gzip|zstd]
  *   berth-unpack --check-lookups --mode overlay [--parent LOWER]... [--userns]   (record on stdin)
  *   berth-unpack --root-fd N --mode flat --no-whiteouts [--owner UID:GID] [--no-overwrite-dir-nondir]
  *
@@ -15,9 +15,9 @@
  * Containment is the kernel's: every parent is opened with openat2(root, parent,
  * RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) (chroot semantics: absolute symlinks and `..` stay in
  * the root), and the last component is acted on with *at() calls that never follow it. No path
- * string is trusted to stay inside. The sha256 of every byte read from stdin (the trailing bytes
- * after the end marker included) is computed here, so that a decompressor can feed this process
- * directly, without the bytes passing through Node.
+ * string is trusted to stay inside. With --decompress, stdin is a compressed layer, inflated here
+ * (decompress.c). The sha256 of every uncompressed byte (the trailing bytes after the end marker
+ * included) is computed here, so that no byte of the layer passes through Node.
  *
  * Output: on success one line on stdout,
  *   ok entries=N bytes=B sha256=HEX skipped-xattrs=X skipped-devices=D
@@ -26,6 +26,7 @@
  * where ENTRY is the entry's name as stored, with bytes outside printable ASCII (and `\`)
  * written as \xNN, or `-` when no entry is concerned. `warn ...` lines may precede it.
  */
+#include "decompress.h"
 #include "tar.h"
 
 #include <dirent.h>
@@ -1252,11 +1253,16 @@ static void apply_dir_times(void)
 
 static ssize_t read_stdin(void *ctx, void *buf, size_t n)
 {
-	(void)ctx;
+	struct decomp *d = ctx;
 	for (;;) {
-		ssize_t k = read(0, buf, n);
+		ssize_t k = d ? decomp_read(d, buf, n) : read(0, buf, n);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && d) {
+			/* the compressed stream is at fault, not the entry being read */
+			g.entry = NULL;
+			die(errno, "%s", decomp_error(d));
+		}
 		if (k > 0 && EVP_DigestUpdate(g.md, buf, (size_t)k) != 1)
 			die(EIO, "sha256 failed");
 		return k;
@@ -1326,7 +1332,7 @@ static int check_lookups(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: berth-unpack --root DIR|--root-fd N --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]\n"
-			"       [--no-whiteouts] [--owner UID:GID] [--no-overwrite-dir-nondir] [--record-lookups]\n"
+			"       [--decompress gzip|zstd] [--no-whiteouts] [--owner UID:GID] [--no-overwrite-dir-nondir] [--record-lookups]\n"
 			"       berth-unpack --check-lookups --mode overlay [--parent LOWER]... [--userns]\n");
 	exit(2);
 }
@@ -1334,7 +1340,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *root = NULL, *mode = NULL;
-	int root_fd = -1, check = 0;
+	int root_fd = -1, check = 0, decompress = -1;
 	const char **lowers = calloc((size_t)argc, sizeof *lowers);
 	g.sync = 1;
 	for (int i = 1; i < argc; i++) {
@@ -1348,6 +1354,15 @@ int main(int argc, char **argv)
 			g.userns = 1;
 		else if (strcmp(argv[i], "--no-sync") == 0)
 			g.sync = 0;
+		else if (strcmp(argv[i], "--decompress") == 0 && i + 1 < argc) {
+			const char *kind = argv[++i];
+			if (strcmp(kind, "gzip") == 0)
+				decompress = DECOMP_GZIP;
+			else if (strcmp(kind, "zstd") == 0)
+				decompress = DECOMP_ZSTD;
+			else
+				usage();
+		}
 		else if (strcmp(argv[i], "--record-lookups") == 0)
 			g.record = 1;
 		else if (strcmp(argv[i], "--check-lookups") == 0)
@@ -1427,7 +1442,10 @@ int main(int argc, char **argv)
 	if (!g.md || EVP_DigestInit_ex(g.md, EVP_sha256(), NULL) != 1)
 		die(EIO, "sha256 init failed");
 
-	struct tar_src src = { .read = read_stdin, .cap = 1 << 20 };
+	struct decomp *dec = NULL;
+	if (decompress >= 0 && !(dec = decomp_new((enum decomp_kind)decompress, 0)))
+		die(ENOMEM, "out of memory");
+	struct tar_src src = { .read = read_stdin, .ctx = dec, .cap = 1 << 20 };
 	src.buf = xmalloc(src.cap);
 	tar_init(&g.r, &src);
 	uint64_t bytes = 0;

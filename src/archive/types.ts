@@ -27,12 +27,6 @@ export interface ApplyOptions {
   /** in a user namespace devices are skipped and opaque marks use user.overlay.opaque */
   userns?: boolean;
   signal?: AbortSignal;
-  /**
-   * gzip decompressor: 'auto' uses `igzip -dc` when installed (several times faster here),
-   * else Node's zlib; 'zlib' forces Node's. A failing subprocess decompressor fails with kind
-   * 'unavailable': the caller may empty the target and re-run from the stored blob with 'zlib'.
-   */
-  gzip?: 'auto' | 'zlib';
   /** false skips the final syncfs (the caller syncs, or a test); default true */
   sync?: boolean;
   /**
@@ -58,8 +52,6 @@ export interface ApplyResult {
 export interface FeedPort {
   /** where the layer's bytes go; the feeder ends it (or closes it, by handing it to a process) */
   stdin: Writable;
-  /** true when `stdin` is a pipe to apply's first process, which the feeder may hand to a process of its own */
-  pipe: boolean;
   /**
    * To be called with the layer's first bytes (at least 4, or all there are): on a mismatch with
    * the media type, apply stops and fails with the message a stream input would give.

@@ -4,13 +4,13 @@
  *
  * - `IngestHelper` (the default): one berth-ingest process (native/ingest) reads the bytes from
  *   a pipe, hashes them, writes them into the ingest's data file (lent by the writer) and copies
- *   them into the apply's first process, whose stdin it holds. Node only moves the socket's
- *   bytes into one pipe: the hashing, the file writes and the copy to the decompressor cost
+ *   them into the apply's process, whose stdin it holds. Node only moves the socket's
+ *   bytes into one pipe: the hashing, the file writes and the copy to the apply cost
  *   Node's thread ~7 ms of CPU per MB before (docs/layer-apply.md), on a 2-CPU machine the
  *   bound of a pull.
  * - `NodeSink`: the same in Node (the writer hashes and writes; Node writes apply's stdin), for
  *   what the helper cannot take: a store whose writer lends no file, an ingest that resumes a
- *   prefix, an apply reading through Node's own zlib.
+ *   prefix.
  *
  * A speculative apply that fails costs neither the download: the helper stops copying on
  * EPIPE and goes on with the blob; Node's feed skips it.
@@ -252,11 +252,10 @@ export class IngestHelper implements BlobSink {
   #takes = true;
 
   /**
-   * Can the helper take this download? The writer must lend its file with nothing written yet,
-   * and an apply must read from a pipe (not Node's zlib).
+   * Can the helper take this download? The writer must lend its file with nothing written yet.
    */
-  static fits(writer: Writer, port: FeedPort | undefined): writer is LendingWriter {
-    return typeof writer.lend === 'function' && typeof writer.adopt === 'function' && writer.status().offset === 0 && port?.pipe !== false;
+  static fits(writer: Writer): writer is LendingWriter {
+    return typeof writer.lend === 'function' && typeof writer.adopt === 'function' && writer.status().offset === 0;
   }
 
   /** Starts the helper on the writer's data file, copying into `port`'s pipe when given. */

@@ -550,13 +550,13 @@ export class Puller {
       const first = w.status().offset;
       if (first < desc.size) {
         const opts = { offset: first, ...(options.signal ? { signal: options.signal } : {}) };
-        early = IngestHelper.fits(w, undefined) ? fetcher.fetch(desc, { ...opts, socketBody: true }) : fetcher.fetch(desc, opts);
+        early = IngestHelper.fits(w) ? fetcher.fetch(desc, { ...opts, socketBody: true }) : fetcher.fetch(desc, opts);
         // a failure is the first attempt's, handled there; one never awaited (apply failed first) is released below
         early.catch(() => {});
       }
       // apply's stdin once it runs (undefined when it failed first)
       const port = teed ? await tee.attached : undefined;
-      sink = IngestHelper.fits(w, port) ? new IngestHelper(w, desc.digest, port) : new NodeSink(w, teed ? tee : undefined, port);
+      sink = IngestHelper.fits(w) ? new IngestHelper(w, desc.digest, port) : new NodeSink(w, teed ? tee : undefined, port);
       const attempts = Math.max(1, options.attempts ?? 5);
       let delay = options.retryDelayMs ?? 1000;
       let lastEmit = 0;
