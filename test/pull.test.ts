@@ -366,6 +366,60 @@ describe('pull', { skip }, () => {
     });
   });
 
+  test('four layers, two downloads at a time: never more, and the waiting layers are set up before their turn', async (t) => {
+    await withRegistry('anonymous', async (reg) => {
+      // four: up to 2 × 2 layers are set up at once, so the two that wait, wait for a download slot only
+      const datas = [0, 1, 2, 3].map((i) => randomBytes((1 << 20) + i * 100_000));
+      const img = imageOf(await Promise.all(datas.map((d, i) => packTar([{ name: `layer${i}.bin`, data: d }]))));
+      await putImage(reg, 'pull/gated', 'v1', [img]);
+      const inner = createResolver({});
+      let svc!: Awaited<ReturnType<typeof testService>>;
+      let inflight = 0;
+      let most = 0;
+      const setUpFirst: boolean[] = [];
+      const waited = new Set<string>();
+      const resolver: Resolver = {
+        resolve: (ref) => inner.resolve(ref),
+        pusher: (ref) => inner.pusher(ref),
+        fetcher: (ref) =>
+          ({
+            fetch: async (desc: Descriptor, opts?: FetchOptions & { socketBody?: true }) => {
+              if (desc.mediaType.includes('layer')) {
+                most = Math.max(most, ++inflight);
+                // a layer that queued for its slot had its ingest opened while it waited
+                if (waited.has(desc.digest.slice(7, 19))) {
+                  setUpFirst.push(
+                    await svc.content.status(`layer-${desc.digest}`).then(
+                      () => true,
+                      () => false,
+                    ),
+                  );
+                }
+              }
+              return inner.fetcher(ref).fetch(desc, opts as FetchOptions & { socketBody: true });
+            },
+          }) as Fetcher,
+      };
+      svc = await testService(t, { resolver });
+      await svc.pull(`${reg.host}/pull/gated:v1`, {
+        concurrency: 2,
+        onProgress: (e) => {
+          if (e.status === 'Waiting' && e.id) waited.add(e.id);
+          // the slot is free once every byte is in, just before the checksum is verified
+          if (e.status === 'Verifying Checksum') inflight--;
+        },
+      });
+      assert.equal(most, 2, 'two downloads at a time, at most');
+      assert.equal(setUpFirst.length, 2, 'two layers waited for a slot');
+      assert.ok(
+        setUpFirst.every((x) => x),
+        'every waiting layer had its ingest open before its request',
+      );
+      const f = await fsck(svc);
+      assert.deepEqual([f.corrupt, f.missing, f.leases], [[], [], 0]);
+    });
+  });
+
   test('a pull aborted while berth-ingest reads a connection stops at once with the abort as its reason', async (t) => {
     await withRegistry('anonymous', async (reg) => {
       const datas = [0, 1].map(() => randomBytes(4 << 20));

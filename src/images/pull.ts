@@ -1,6 +1,8 @@
 /**
  * Pull: resolve the tag, fetch the manifest (and index) by digest, pick the platform, then the
- * config and the layers in parallel (3 at a time). Each layer's bytes go, as they arrive, both
+ * config and the layers in parallel (3 downloads at a time, and as many more layers set up
+ * meanwhile: ingest opened, snapshot prepared, apply started, so that a freed download slot is
+ * used at once). Each layer's bytes go, as they arrive, both
  * into the content store's ingest (which verifies the compressed digest and size at commit) and
  * into apply (decompress, untar into an active snapshot on the parent chain, check the diff_id),
  * with no temporary copy read back; a berth-ingest process does both, so that Node only moves
@@ -27,6 +29,7 @@
  */
 import type { Readable } from 'node:stream';
 import { BerthError, isKind } from '../common/errors.js';
+import { Gate, type Ticket } from '../common/gate.js';
 import type { ContentStore, Writer } from '../content/types.js';
 import { isSocketBody, type Reference, type Resolver, type SocketBody } from '../distribution/types.js';
 import { type Descriptor, type Platform, sha256Digest } from '../oci/image.js';
@@ -284,37 +287,36 @@ export class Puller {
     progress: ProgressSink,
   ): Promise<('exists' | 'downloaded' | 'applied')[]> {
     const limit = Math.max(1, options.concurrency ?? 3);
-    let running = 0;
-    const queue: (() => void)[] = [];
-    // `onWait` runs only when the layer has to queue for a slot: Docker says "Waiting" then, not before every download
-    const acquire = async (onWait?: () => void) => {
-      if (running >= limit) {
-        onWait?.();
-        await new Promise<void>((r) => queue.push(r));
-      }
-      running++;
-    };
-    const release = () => {
-      running--;
-      queue.shift()?.();
-    };
-    // The order in which layers take download slots: the manifest's, or smallest first when
+    // Two gates. `limit` layers download at a time (Docker's max-concurrent-downloads); up to
+    // `limit` more are set up meanwhile (ingest opened, snapshot prepared, apply started), so
+    // that a freed download slot is taken at once: a layer's set-up takes 100–200 ms here, most
+    // of it a directory fsync that waits for the journal other layers' writes fill.
+    const active = new Gate(2 * limit);
+    const downloads = new Gate(limit);
+    // The order in which layers take slots of either gate: the manifest's, or smallest first when
     // layers can be applied ahead of their parents (see the file comment). Layer `order[k]`
     // asks for a slot only after layer `order[k - 1]` got or queued for one (or needed none).
     const order = layers.map((_, i) => i);
     if (unpack && options.speculate !== false && canSpeculate(this.#deps.snapshotter)) {
       order.sort((a, b) => layers[a]!.desc.size - layers[b]!.desc.size || a - b);
     }
-    const turns = layers.map(() => {
-      let pass!: () => void;
-      const passed = new Promise<void>((r) => {
-        pass = r;
+    const relay = () =>
+      layers.map(() => {
+        let pass!: () => void;
+        const passed = new Promise<void>((r) => {
+          pass = r;
+        });
+        return { passed, pass };
       });
-      return { passed, pass };
-    });
-    const turnOf = (i: number): Promise<void> => {
+    const turns = relay();
+    const downloadTurns = relay();
+    const turnIn = (of: ReturnType<typeof relay>, i: number): Promise<void> => {
       const k = order.indexOf(i);
-      return k === 0 ? Promise.resolve() : turns[order[k - 1]!]!.passed;
+      return k === 0 ? Promise.resolve() : of[order[k - 1]!]!.passed;
+    };
+    const passAll = (i: number) => {
+      turns[i]!.pass();
+      downloadTurns[i]!.pass();
     };
     // committed[i] settles when layer i's chain ID is committed; `ready[i]` says so synchronously
     const ready: boolean[] = layers.map(() => false);
@@ -322,40 +324,32 @@ export class Puller {
     const jobs = layers.map((layer, i) => {
       const parent = i === 0 ? Promise.resolve() : committed[i - 1]!;
       const key = `layer:${layer.chainId}:${layer.desc.digest}:${unpack}`;
-      const inTurn = async (onWait?: () => void) => {
-        await turnOf(i);
-        // acquire takes a slot or joins the (first-come) queue before its first await: the next
-        // layer may then queue behind this one
-        const slot = acquire(onWait);
-        turns[i]!.pass();
-        await slot;
+      // a ticket holds a slot or has its place in the queue when it is taken: the next layer in
+      // the order may then take one, behind this one
+      const take = async (gate: Gate, of: ReturnType<typeof relay>, onWait?: () => void): Promise<Ticket> => {
+        await turnIn(of, i);
+        const ticket = gate.enter(onWait);
+        of[i]!.pass();
+        return ticket;
+      };
+      const slots: LayerSlots = {
+        active: (onWait) => take(active, turns, onWait),
+        download: (onWait) => take(downloads, downloadTurns, onWait),
+        none: () => passAll(i),
       };
       const job = (async () => {
         try {
           await lease.add(contentResource(layer.desc.digest));
           await lease.add(snapshotResource(this.#deps.snapshotter, layer.chainId));
           // another pull's work on this layer takes no slot of ours
-          if (this.#flights.has(key)) turns[i]!.pass();
+          if (this.#flights.has(key)) passAll(i);
           const outcome = await this.#share(key, progress, (emit) =>
-            this.#layer(
-              layer,
-              fetcher,
-              lease,
-              source,
-              unpack,
-              options,
-              emit,
-              parent,
-              () => i === 0 || ready[i - 1] === true,
-              inTurn,
-              release,
-              () => turns[i]!.pass(),
-            ),
+            this.#layer(layer, fetcher, lease, source, unpack, options, emit, parent, () => i === 0 || ready[i - 1] === true, slots),
           );
           ready[i] = true;
           return outcome;
         } finally {
-          turns[i]!.pass();
+          passAll(i);
         }
       })();
       const done = job.then(() => undefined);
@@ -380,17 +374,14 @@ export class Puller {
     emit: ProgressSink,
     parentCommitted: Promise<void>,
     parentReady: () => boolean,
-    acquire: (onWait?: () => void) => Promise<void>,
-    release: () => void,
-    /** says this layer takes no download slot, so the next in the download order need not wait for it */
-    noSlot: () => void,
+    slots: LayerSlots,
   ): Promise<'exists' | 'downloaded' | 'applied'> {
     const { snapshotter, content } = this.#deps;
     const id = shortId(layer.desc.digest);
     const layerName = `layer '${layer.desc.digest}'`;
     const haveSnapshot = unpack ? await snapshotExists(snapshotter, layer.chainId) : true;
     const haveBlob = (await this.#storedInfo(layer.desc.digest, source)) !== undefined;
-    if (haveBlob) noSlot();
+    if (haveBlob) slots.none();
     if (haveSnapshot && haveBlob) {
       emit({ id, status: 'Already exists' });
       return 'exists';
@@ -405,7 +396,7 @@ export class Puller {
     const inflight = this.#downloads.get(layer.desc.digest);
     if (!stored && inflight) {
       // the same blob twice in one image (or in two images pulled at once): one download
-      noSlot();
+      slots.none();
       emit({ id, status: 'Waiting' });
       await inflight;
       stored = (await this.#storedInfo(layer.desc.digest, source)) !== undefined;
@@ -417,16 +408,21 @@ export class Puller {
         done = r;
       });
       this.#downloads.set(layer.desc.digest, downloaded);
-      await acquire(() => emit({ id, status: 'Waiting' }));
-      // the slot counts downloads (as Docker's limit): it is free once the bytes are in, while apply finishes
-      let released = false;
+      // Docker says "Waiting" when a layer queues for a slot, once, not before every download
+      let waited = false;
+      const onWait = () => {
+        if (!waited) emit({ id, status: 'Waiting' });
+        waited = true;
+      };
+      const activeTicket = await slots.active(onWait);
+      let downloadTicket: Ticket | undefined;
+      // both slots are free once the bytes are in, while apply finishes (Docker's limit counts downloads)
       const releaseOnce = () => {
-        if (!released) {
-          released = true;
-          release();
-        }
+        downloadTicket?.leave();
+        activeTicket.leave();
       };
       try {
+        await activeTicket.ready;
         // the bytes go into apply as they arrive: on the parent when it is committed, else
         // speculatively where the snapshotter can adopt, else nowhere (see the file comment)
         const onParent = !applied && parentReady();
@@ -439,7 +435,20 @@ export class Puller {
         applying?.catch(() => {});
         aheadApply?.catch(() => {});
         try {
-          const teed = await this.#download(layer.desc, fetcher, lease, source, options, emit, tee, releaseOnce);
+          const teed = await this.#download(
+            layer.desc,
+            fetcher,
+            lease,
+            source,
+            options,
+            emit,
+            tee,
+            async () => {
+              downloadTicket = await slots.download(onWait);
+              return downloadTicket;
+            },
+            releaseOnce,
+          );
           releaseOnce();
           if (tee) {
             if (teed) {
@@ -524,14 +533,42 @@ export class Puller {
     options: PullOptions,
     emit: ProgressSink,
     tee: ApplyTee | undefined,
+    /** a download slot's ticket, taken before the first request (it may still have to wait) */
+    takeSlot: () => Promise<Ticket>,
     /** called once every byte is in, before the digest check and the ingest's fsync */
-    onFetched: () => void = () => {},
+    onFetched: () => void,
   ): Promise<boolean> {
     const { content } = this.#deps;
     const id = shortId(desc.digest);
     const ref = `layer-${desc.digest}`;
     await lease.add(ingestResource(ref));
-    const w = await this.#openWriter(ref, desc);
+    // A download slot first, in the pull's order. With one free now, the request for the whole
+    // blob goes out at once, while the ingest opens and apply's processes start (tens of
+    // milliseconds each here, more while other layers' writes make their fsyncs wait): its
+    // answer waits in the socket, offered as a connection (berth-ingest reads it, a NodeSink
+    // through `resume`). An ingest that turns out to hold a prefix drops it and asks for the
+    // rest. Without a free slot the set-up finishes first, and the request goes out when one frees.
+    const slot = await takeSlot();
+    let early: Promise<Readable | SocketBody> | undefined;
+    const dropEarly = () => {
+      if (early)
+        void early.then(
+          (got) => (isSocketBody(got) ? got.release() : got.destroy()),
+          () => {},
+        );
+      early = undefined;
+    };
+    if (slot.held) {
+      early = fetcher.fetch(desc, { offset: 0, socketBody: true, ...(options.signal ? { signal: options.signal } : {}) });
+      // a failure is the first attempt's, handled there; one never awaited (apply failed first) is released
+      early.catch(() => {});
+    }
+    let w: Writer | undefined;
+    try {
+      w = await this.#openWriter(ref, desc);
+    } finally {
+      if (!w) dropEarly();
+    }
     if (w === undefined) {
       // committed meanwhile by another process: feed the tee from the stored blob
       if (tee) await feedFromStore(content.reader(desc.digest), tee);
@@ -539,24 +576,15 @@ export class Puller {
     }
     let sink: BlobSink | undefined;
     let fetched = false;
-    let early: Promise<Readable | SocketBody> | undefined;
     try {
       if (w.status().offset > desc.size) await w.truncate(0);
       const teed = tee !== undefined && w.status().offset === 0;
-      // The first request goes out while apply's processes start (tens of milliseconds, more
-      // while other layers' writes make the snapshot's fsync wait): its answer waits in the
-      // socket. Its body is offered as a connection when the helper will likely take the
-      // download (a NodeSink reads such a body through `resume`).
       const first = w.status().offset;
-      if (first < desc.size) {
-        const opts = { offset: first, ...(options.signal ? { signal: options.signal } : {}) };
-        early = IngestHelper.fits(w) ? fetcher.fetch(desc, { ...opts, socketBody: true }) : fetcher.fetch(desc, opts);
-        // a failure is the first attempt's, handled there; one never awaited (apply failed first) is released below
-        early.catch(() => {});
-      }
+      if (first !== 0) dropEarly();
       // apply's stdin once it runs (undefined when it failed first)
       const port = teed ? await tee.attached : undefined;
       sink = IngestHelper.fits(w) ? new IngestHelper(w, desc.digest, port) : new NodeSink(w, teed ? tee : undefined, port);
+      await slot.ready;
       const attempts = Math.max(1, options.attempts ?? 5);
       let delay = options.retryDelayMs ?? 1000;
       let lastEmit = 0;
@@ -653,11 +681,7 @@ export class Puller {
       throw err;
     } finally {
       // an early request that was never used: its connection goes
-      if (early)
-        void early.then(
-          (got) => (isSocketBody(got) ? got.release() : got.destroy()),
-          () => {},
-        );
+      dropEarly();
       await w.close().catch(() => {});
     }
   }
@@ -684,4 +708,14 @@ export function toJsonMessage(e: ProgressEvent): Record<string, unknown> {
     m.progressDetail = e.current !== undefined ? { current: e.current, total: e.total } : {};
   }
   return m;
+}
+
+/** A layer's way to its slots (see Puller's #layers): each taken in the pull's layer order. */
+interface LayerSlots {
+  /** a slot among the layers being set up or downloaded */
+  active(onWait?: () => void): Promise<Ticket>;
+  /** a download slot */
+  download(onWait?: () => void): Promise<Ticket>;
+  /** this layer takes no slot: the next in the order need not wait for it */
+  none(): void;
 }
