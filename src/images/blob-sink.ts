@@ -49,6 +49,7 @@ export class ApplyTee implements ApplyFeed {
   #settle!: (port: FeedPort | undefined) => void;
   #head: Buffer | null = Buffer.alloc(0);
   #aborted: Error | undefined;
+  #ended = false;
 
   constructor(readonly required: boolean) {
     this.attached = new Promise((resolve) => {
@@ -86,8 +87,10 @@ export class ApplyTee implements ApplyFeed {
     this.#head = null;
   }
 
-  /** Every byte was fed: apply sees its end (a helper holding the pipe closes it when it exits). */
+  /** Every byte was fed: apply sees its end (a helper holding the pipe closes it when it exits). Once. */
   end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
     this.#checkHead();
     const stdin = this.#port?.stdin;
     if (stdin && !stdin.destroyed) stdin.end();
