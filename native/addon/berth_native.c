@@ -643,7 +643,7 @@ static napi_value js_removeTree(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------ spawning berth-nsinit */
 
 /*
- * spawnHelper(file, argv0, args, fds, detached) -> { pid, sync, pidfd }
+ * spawnHelper(file, argv0, args, fds, detached[, sync = true]) -> { pid, sync, pidfd }
  *
  * Starts `file` the way the runtime starts berth-nsinit, without Node's child_process (whose
  * module, with net and stream, costs ~3.5 ms of every berth-runtime call that spawns, and which
@@ -651,10 +651,20 @@ static napi_value js_removeTree(napi_env env, napi_callback_info info) {
  * (-1: /dev/null) and one end of a new socketpair as fd fds.length, the sync socket, and no
  * other fd of ours. Signal dispositions are reset and the mask emptied, as
  * libuv does; `detached` makes a new session. Returns the other end of the socketpair and a
- * pidfd of the child (for watchFd and waitPidfd). Throws the errno of a failed exec.
+ * pidfd of the child (for watchFd and waitPidfd). Throws the errno of a failed exec. With `sync`
+ * false there is no socketpair: the child gets fds and nothing else, and `sync` is -1.
  */
 static napi_value js_spawnHelper(napi_env env, napi_callback_info info) {
-  ARGS(5);
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) return throw_type(env, "missing arguments");
+  bool want_sync = true;
+  if (argc > 5) {
+    napi_valuetype t;
+    napi_typeof(env, argv[5], &t);
+    if (t == napi_boolean) napi_get_value_bool(env, argv[5], &want_sync);
+  }
   napi_value result = NULL;
   char *file = NULL, **cargv = NULL;
   int *high = NULL;
@@ -695,13 +705,15 @@ static napi_value js_spawnHelper(napi_env env, napi_callback_info info) {
     goto out;
   }
   for (uint32_t i = 0; i <= nfds; i++) high[i] = -1;
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+  if (want_sync && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
     throw_errno(env, errno, "socketpair", NULL);
     goto out;
   }
+  /* the child's fds: fds[0..nfds), then the sync socket when there is one */
+  uint32_t nchild = want_sync ? nfds + 1 : nfds;
   /* Copies above every target fd first: a dup2 onto fd i must never clobber a source that a
    * later dup2 still needs (the caller's fd 1 meant to become the child's fd 2, say). */
-  for (uint32_t i = 0; i <= nfds; i++) {
+  for (uint32_t i = 0; i < nchild; i++) {
     int64_t fd = sp[1];
     if (i < nfds) {
       napi_value a;
@@ -719,12 +731,12 @@ static napi_value js_spawnHelper(napi_env env, napi_callback_info info) {
   posix_spawnattr_t at;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&at);
-  for (uint32_t i = 0; i <= nfds; i++) {
+  for (uint32_t i = 0; i < nchild; i++) {
     if (high[i] < 0) posix_spawn_file_actions_addopen(&fa, (int)i, "/dev/null", O_RDWR, 0);
     else posix_spawn_file_actions_adddup2(&fa, high[i], (int)i);
   }
   /* and nothing else, even an fd someone left without close-on-exec */
-  posix_spawn_file_actions_addclosefrom_np(&fa, (int)nfds + 1);
+  posix_spawn_file_actions_addclosefrom_np(&fa, (int)nchild);
   sigset_t all, none;
   sigfillset(&all);
   sigemptyset(&none);
@@ -955,6 +967,34 @@ static napi_value js_lockConnect(napi_env env, napi_callback_info info) {
   return int32_value(env, fd);
 }
 
+/*
+ * pipe() -> [readFd, writeFd] and socketPair() -> [fd, fd] (stream), close-on-exec: a child's
+ * stdio for spawnHelper, our ends then wrapped in net.Socket (src/native/spawn.ts).
+ */
+static napi_value fd_pair(napi_env env, const int fds[2]) {
+  napi_value r, v;
+  napi_create_array_with_length(env, 2, &r);
+  for (uint32_t i = 0; i < 2; i++) {
+    napi_create_int32(env, fds[i], &v);
+    napi_set_element(env, r, i, v);
+  }
+  return r;
+}
+
+static napi_value js_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) return throw_errno(env, errno, "pipe2", NULL);
+  return fd_pair(env, fds);
+}
+
+static napi_value js_socketPair(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) return throw_errno(env, errno, "socketpair", NULL);
+  return fd_pair(env, fds);
+}
+
 /* pidfdOpen(pid) -> a pidfd of any process (readable once it exits: watchFd); throws ESRCH. */
 static napi_value js_pidfdOpen(napi_env env, napi_callback_info info) {
   ARGS(1);
@@ -977,6 +1017,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"peerCred", js_peerCred}, {"removeTree", js_removeTree}, {"spawnHelper", js_spawnHelper},
       {"waitPidfd", js_waitPidfd}, {"watchFd", js_watchFd}, {"unwatchFd", js_unwatchFd},
       {"lockBind", js_lockBind}, {"lockConnect", js_lockConnect}, {"pidfdOpen", js_pidfdOpen},
+      {"pipe", js_pipe}, {"socketPair", js_socketPair},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

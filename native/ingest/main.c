@@ -77,13 +77,23 @@ static void pwrite_all(int fd, const char *buf, size_t n, uint64_t pos)
 	}
 }
 
-/* 0, or -1 once the reader has gone (EPIPE): the caller stops copying */
+/*
+ * 0, or -1 once the reader has gone (EPIPE): the caller stops copying. Apply's stdin is the
+ * write end Node holds too, in non-blocking mode (the flag belongs to the open pipe, shared with
+ * Node's descriptor): a full pipe is waited for.
+ */
 static int write_all(int fd, const char *buf, size_t n)
 {
 	while (n > 0) {
 		ssize_t k = write(fd, buf, n);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			if (poll(&p, 1, -1) < 0 && errno != EINTR)
+				die(errno, "poll: %s", strerror(errno));
+			continue;
+		}
 		if (k < 0) {
 			if (errno == EPIPE)
 				return -1;

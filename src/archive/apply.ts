@@ -11,7 +11,6 @@
  *
  * Every path, success, failure or abort, ends with the child reaped and every pipe closed.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import { Readable, type Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { BerthError, type ErrorKind } from '../common/errors.js';
 import { drainOrClose } from '../common/streams.js';
+import { type ChildLike, spawnProcess } from '../native/spawn.js';
 import type { Compression } from '../oci/image.js';
 import { type ApplyFeed, type ApplyInput, type ApplyLayer, type ApplyOptions, type ApplyResult, isFeed } from './types.js';
 
@@ -33,7 +33,7 @@ export async function checkLookups(lookups: string[], parents: string[], options
   const args = ['--check-lookups', '--mode', 'overlay'];
   for (const p of parents) args.push('--parent', p);
   if (options.userns) args.push('--userns');
-  const child = watch('berth-unpack', spawn(unpackPath(), args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+  const child = watch('berth-unpack', spawnProcess(unpackPath(), args, ['pipe', 'pipe', 'pipe']));
   let stdout = '';
   child.proc.stdout?.setEncoding('utf8');
   child.proc.stdout?.on('data', (d: string) => {
@@ -112,12 +112,12 @@ export function parseSummary(stdout: string): { entries: number; size: number; s
 /** A helper process followed to its exit, its stderr kept (the last 64 KiB at most). */
 export interface Child {
   name: string;
-  proc: ChildProcess;
+  proc: ChildLike;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: string;
 }
 
-export function watch(name: string, proc: ChildProcess): Child {
+export function watch(name: string, proc: ChildLike): Child {
   const child: Child = {
     name,
     proc,
@@ -218,7 +218,7 @@ async function applyStream(
     args.push('--record-lookups');
   }
 
-  const helper = watch('berth-unpack', spawn(unpackPath(), args, { stdio: [fd ?? 'pipe', 'pipe', 'pipe'] }));
+  const helper = watch('berth-unpack', spawnProcess(unpackPath(), args, [fd ?? 'pipe', 'pipe', 'pipe']));
   // null when the helper reads a file descriptor
   const sink: Writable | null = helper.proc.stdin;
   let stdout = '';

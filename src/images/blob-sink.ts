@@ -15,7 +15,6 @@
  * A speculative apply that fails costs neither the download: the helper stops copying on
  * EPIPE and goes on with the blob; Node's feed skips it.
  */
-import { spawn } from 'node:child_process';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { type Child, helperPath, parseHelperError, watch } from '../archive/apply.js';
 import type { ApplyFeed, FeedPort } from '../archive/types.js';
@@ -23,6 +22,7 @@ import { BerthError } from '../common/errors.js';
 import { drainOrClose } from '../common/streams.js';
 import type { Writer } from '../content/types.js';
 import type { SocketBody } from '../distribution/types.js';
+import { fdOf, spawnProcess } from '../native/spawn.js';
 
 /** bytes per ingest write and apply feed in Node (see NodeSink) */
 const BATCH = 1 << 20;
@@ -272,7 +272,7 @@ export class IngestHelper implements BlobSink {
     // the blob's digest is verified (ApplyTee.end), not when the helper exits
     this.#child = watch(
       'berth-ingest',
-      spawn(helperPath('berth-ingest'), ['--control', '4'], { stdio: ['pipe', port ? port.stdin : 'ignore', 'pipe', fd, 'pipe'] }),
+      spawnProcess(helperPath('berth-ingest'), ['--control', '4'], ['pipe', port ? fdOf(port.stdin) : 'ignore', 'pipe', fd, 'socket']),
     );
     this.#stdin = this.#child.proc.stdin as Writable;
     this.#control = this.#child.proc.stdio[4] as Duplex;

@@ -28,13 +28,15 @@ interface Binding {
   dupCloexec(fd: number): number;
   peerCred(sockfd: number): { pid: number; uid: number; gid: number };
   removeTree(path: PathArg): Promise<void>;
-  spawnHelper(file: string, argv0: string, args: string[], fds: number[], detached: boolean): SpawnedHelper;
+  spawnHelper(file: string, argv0: string, args: string[], fds: number[], detached: boolean, sync?: boolean): SpawnedHelper;
   waitPidfd(pidfd: number): { code: number; signal: number } | null;
   watchFd(fd: number, onReadable: () => void): FdWatch;
   unwatchFd(handle: FdWatch): void;
   lockBind(name: string): number;
   lockConnect(name: string): number;
   pidfdOpen(pid: number): number;
+  pipe(): [number, number];
+  socketPair(): [number, number];
 }
 
 /** A child started by spawnHelper: its pid, our end of its sync socket, a pidfd of it. */
