@@ -7,7 +7,9 @@
  * Data path: one process per layer. Its stdin is the stored blob's descriptor, a pipe a feeder
  * (berth-ingest, during a pull) writes into, or a pipe Node pumps a stream into. The layer's
  * bytes are decompressed and hashed in that process: no decompressor process, no pipe between
- * the two (a copy of every uncompressed byte, and a fork of the caller per layer, saved).
+ * the two (a copy of every uncompressed byte, and a process per layer, saved). The helper is
+ * started with posix_spawn (src/native/spawn.ts), not by a fork of Node, and its stdin is a
+ * real pipe, which it grows to 1 MiB.
  *
  * Every path, success, failure or abort, ends with the child reaped and every pipe closed.
  */

@@ -90,7 +90,7 @@ function socketName(namespace: string, root: string, id: string, s: string): str
   // the real path: two spellings of one root (a symlink) must name one lock
   let real = path.resolve(root);
   try {
-    real = realpathSync(real);
+    real = realpathSync.native(real);
   } catch {
     // gone meanwhile: the resolved path will do
   }

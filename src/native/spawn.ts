@@ -87,8 +87,9 @@ class PosixChild extends EventEmitter implements ChildLike {
       this.#pidfd = h.pidfd;
       spawned = true;
     } catch (err) {
-      for (const s of ours) s?.destroy();
-      this.stdio = ours.map(() => null) as unknown as ChildProcess['stdio'];
+      // destroyed, as Node's are after a failed spawn: writes to them fail quietly
+      for (const s of ours) s?.on('error', () => {}).destroy();
+      this.stdio = ours as unknown as ChildProcess['stdio'];
       // as Node's spawn: the failure is an 'error' event, once the caller listens
       process.nextTick(() => this.emit('error', err));
     } finally {

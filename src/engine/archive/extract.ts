@@ -8,12 +8,12 @@
  * kernel under it (openat2 RESOLVE_IN_ROOT). As `chrootarchive.Untar` into the destination did
  * in Docker ≤ 20.10, links met while unpacking resolve with the destination as their root.
  */
-import { spawn } from 'node:child_process';
 import { constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parseHelperError, unpackPath } from '../../archive/apply.js';
 import { BerthError, errnoCode, fromErrno, invalid } from '../../common/errors.js';
+import { spawnProcess } from '../../native/spawn.js';
 import { parseRequestPath } from './paths.js';
 import { closeQuietly, fdPath, isPseudoFs, notInContainer, O_PATH, openInRoot, openRoot } from './resolve.js';
 
@@ -121,7 +121,8 @@ function peek(input: Readable, n: number): Promise<Buffer> {
  */
 function runHelper(args: string[], destfd: number, body: Readable, gzip: boolean, requested: string, sameFs: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(unpackPath(), args, { stdio: ['pipe', 'pipe', 'pipe', destfd] });
+    // posix_spawn, no fork of berthd (src/native/spawn.ts)
+    const child = spawnProcess(unpackPath(), args, ['pipe', 'pipe', 'pipe', destfd]);
     const { stdin, stdout, stderr: errStream } = child;
     if (!stdin || !stdout || !errStream) throw new BerthError('internal', 'spawn berth-unpack: no pipes');
     let stderr = '';
