@@ -30,7 +30,10 @@ export const IDLE_TIMEOUT_MS = 60_000;
 export class NodeTransport implements Transport {
   private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 32 });
   private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
-  private readonly httpsInsecure = new HttpsAgent({ keepAlive: true, maxSockets: 32, rejectUnauthorized: false });
+  // Verifying nothing, it needs no CA: an empty list spares loading the ~140 root certificates
+  // (~25 ms of a process's first TLS connection here), which a loopback registry's ping (https
+  // first, as Docker) would otherwise pay
+  private readonly httpsInsecure = new HttpsAgent({ keepAlive: true, maxSockets: 32, rejectUnauthorized: false, ca: [] });
 
   send(req: HttpRequest): Promise<IncomingMessage> {
     const tls = req.url.protocol === 'https:';

@@ -170,12 +170,15 @@ export class Puller {
     const source = { key: sourceLabelKey(ref.domain), repo: ref.path };
     let downloaded = false;
 
-    // the manifest (or index), fetched by digest and verified on the exact bytes
+    // The manifest (or index) and the config, fetched by digest and verified on the exact bytes.
+    // Their storing (an ingest, two fsyncs) runs beside the layers' downloads rather than before
+    // them: every one is awaited before the labels that name them and before the commit point.
+    const stores: Promise<void>[] = [];
     const fetchJson = async (desc: Descriptor, labels: Record<string, string>): Promise<Buffer> => {
       await lease.add(contentResource(desc.digest));
-      return this.#share(`json:${desc.digest}`, progress, async () => {
-        const stored = await this.#storedBlob(desc, source, labels);
-        if (stored) return stored;
+      const { bytes, stored } = await this.#share(`json:${desc.digest}`, progress, async () => {
+        const have = await this.#storedBlob(desc, source, labels);
+        if (have) return { bytes: have, stored: Promise.resolve() };
         if (desc.size > MAX_JSON_BLOB) throw new BerthError('invalid-argument', `manifest '${desc.digest}' is ${desc.size} bytes, too big`);
         const stream = await fetcher.fetch(desc, options.signal ? { signal: options.signal } : undefined);
         const chunks: Buffer[] = [];
@@ -191,10 +194,14 @@ export class Puller {
         const bytes = Buffer.concat(chunks);
         const got = sha256Digest(bytes);
         if (got !== desc.digest) throw new BerthError('invalid-argument', `blob '${desc.digest}': content digest ${got} does not match`);
-        await this.#storeBytes(desc, bytes, { ...labels, [source.key]: source.repo });
         downloaded = true;
-        return bytes;
+        // (every pull sharing this fetch awaits the same storing)
+        const stored = this.#storeBytes(desc, bytes, { ...labels, [source.key]: source.repo });
+        stored.catch(() => {});
+        return { bytes, stored };
       });
+      stores.push(stored);
+      return bytes;
     };
 
     let manifestDesc = target;
@@ -213,15 +220,28 @@ export class Puller {
     const layers = layersOf(manifest, config, mwhat);
     const top = layers.at(-1)?.chainId;
 
-    // GC references, set before the layers exist: the lease covers the gap
-    await this.#label(manifestDesc.digest, manifestRefLabels(manifest));
-    await this.#label(manifest.config.digest, configRefLabels(this.#deps.snapshotter.name, top));
-    // the entry's own position, so that pulling another platform later adds a label rather than replacing this one
-    if (indexInfo) await this.#label(indexInfo.desc.digest, { [`${Labels.gcContent}.m.${indexInfo.at}`]: manifestDesc.digest });
+    // GC references, set once the blobs are stored, while the layers download: the lease covers
+    // the gap until the commit point
+    const labelled = (async () => {
+      await Promise.all(stores);
+      await this.#label(manifestDesc.digest, manifestRefLabels(manifest));
+      await this.#label(manifest.config.digest, configRefLabels(this.#deps.snapshotter.name, top));
+      // the entry's own position, so that pulling another platform later adds a label rather than replacing this one
+      if (indexInfo) await this.#label(indexInfo.desc.digest, { [`${Labels.gcContent}.m.${indexInfo.at}`]: manifestDesc.digest });
+    })();
+    // a failure is reported below, once no layer is still being written
+    labelled.catch(() => {});
 
     for (const l of layers) progress({ id: shortId(l.desc.digest), status: 'Pulling fs layer' });
     const unpack = options.unpack ?? true;
-    const results = await this.#layers(layers, fetcher, lease, source, unpack, options, progress);
+    let results: ('exists' | 'downloaded' | 'applied')[];
+    try {
+      results = await this.#layers(layers, fetcher, lease, source, unpack, options, progress);
+    } finally {
+      // nothing of this pull may still be writing when the lease goes
+      await labelled.catch(() => {});
+    }
+    await labelled;
     if (results.some((r) => r === 'downloaded')) downloaded = true;
 
     // the commit point
