@@ -18,8 +18,19 @@
  *   concurrent commit of the same digest had just renamed into place and recorded.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { constants, createReadStream, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  constants,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { BerthError, errnoCode, exists, fromErrno, invalid, notFound, precondition } from '../common/errors.js';
@@ -79,6 +90,15 @@ function sha256Hex(s: string): string {
 async function readText(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw fromErrno('read', file, err);
+  }
+}
+
+function readTextSync(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw fromErrno('read', file, err);
@@ -531,7 +551,7 @@ class LocalWriter implements Writer {
     lock: NamedLock,
   ): Promise<LocalWriter> {
     const dir = store.ingestPath(ref);
-    const storedRef = await readText(path.join(dir, 'ref'));
+    const storedRef = readTextSync(path.join(dir, 'ref'));
     if (storedRef === ref) {
       const storedTotal = readMs(await readText(path.join(dir, 'total'))) ?? 0;
       const storedExpected = (await readText(path.join(dir, 'expected')))?.trim() || undefined;
@@ -565,18 +585,21 @@ class LocalWriter implements Writer {
     }
     // New (or broken: a crash while it was being made; or not ours): make it whole under a
     // temporary name, then rename it into place, so a directory named after a ref is complete.
-    await rm(dir, { recursive: true, force: true });
+    // a few small files' worth of system calls, made here rather than queued on the thread pool
+    // behind other operations' fsyncs (a pull's layers open their ingests while their snapshots'
+    // fsyncs run: 70–150 ms of waiting here, on the way to each layer's first byte)
+    if (storedRef !== undefined || existsSync(dir)) await rm(dir, { recursive: true, force: true });
     const tmp = path.join(store.ingestDir, `.tmp-${path.basename(dir)}-${uniqueName()}`);
     const now = Date.now();
     try {
-      await mkdir(tmp, { mode: 0o700 });
-      await writeFile(path.join(tmp, 'ref'), ref);
-      await writeFile(path.join(tmp, 'startedat'), String(now));
-      await writeFile(path.join(tmp, 'updatedat'), String(now));
-      await writeFile(path.join(tmp, 'total'), String(total));
-      if (expected) await writeFile(path.join(tmp, 'expected'), expected);
-      await writeFile(path.join(tmp, 'data'), '', { mode: 0o600 });
-      await rename(tmp, dir);
+      mkdirSync(tmp, { mode: 0o700 });
+      writeFileSync(path.join(tmp, 'ref'), ref);
+      writeFileSync(path.join(tmp, 'startedat'), String(now));
+      writeFileSync(path.join(tmp, 'updatedat'), String(now));
+      writeFileSync(path.join(tmp, 'total'), String(total));
+      if (expected) writeFileSync(path.join(tmp, 'expected'), expected);
+      writeFileSync(path.join(tmp, 'data'), '', { mode: 0o600 });
+      renameSync(tmp, dir);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw fromErrno('create ingest', ref, err);
