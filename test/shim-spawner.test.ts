@@ -57,6 +57,12 @@ function spawnerPid(s: ShimSpawner): number {
   return pid;
 }
 
+/** ppid, process group and session of a process (/proc/PID/stat fields 4–6). */
+function statFields(pid: number): [number, number, number] {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return [Number(f[1]), Number(f[2]), Number(f[3])];
+}
+
 async function gone(pid: number, ms = 5000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (!pidAlive(pid)) return true;
   return !pidAlive(pid);
@@ -74,10 +80,13 @@ describe('the shim spawner', { skip }, () => {
       await using c = await ShimClient.connect(shim.socket);
       const st = await c.state();
       assert.equal(st.shim_pid, shim.pid);
-      // the monitor is nobody's child of ours: not the spawner's, not this process's
-      const ppid = Number(readFileSync(`/proc/${shim.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      assert.notEqual(ppid, spawnerPid(s));
-      assert.notEqual(ppid, process.pid);
+      // The monitor is the spawner's own child (one fork per container), in a session and
+      // process group of its own: a signal to berthd's group (a ctrl-c) never reaches it.
+      const [ppid, pgrp, session] = statFields(shim.pid);
+      assert.equal(ppid, spawnerPid(s));
+      assert.equal(session, shim.pid, 'the monitor leads a session of its own');
+      assert.equal(pgrp, shim.pid);
+      assert.notEqual(statFields(spawnerPid(s))[2], session);
     }
   });
 
@@ -130,11 +139,17 @@ describe('the shim spawner', { skip }, () => {
   test('a killed spawner is replaced at the next start; one whose parent is SIGKILLed dies with it', { timeout: 30_000 }, async () => {
     const s = new ShimSpawner(SHIM, () => []);
     spawners.push(s);
-    await s.spawn(request(), 'x');
+    const orphan = await s.spawn(request(), 'x');
     const first = spawnerPid(s);
     process.kill(first, 'SIGKILL');
     assert.ok(await gone(first));
     await sleep(50);
+    // its shim lives on, reparented, and still serves its socket
+    assert.notEqual(statFields(orphan.pid)[0], first);
+    {
+      await using c = await ShimClient.connect(orphan.socket);
+      assert.equal((await c.state()).shim_pid, orphan.pid);
+    }
     const shim = await s.spawn(request(), 'x');
     assert.ok(pidAlive(shim.pid));
     assert.notEqual(spawnerPid(s), first);

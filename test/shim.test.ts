@@ -260,28 +260,41 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.equal(out, `hello through the shim\n${'x'.repeat(100_000)}`, 'cat echoed stdin, 100 kB included');
   });
 
-  test('terminal: resize before start shows in stty size; the log has \\r\\n on stdout only', { timeout: 30_000 }, async () => {
-    const l = await launch(['/bin/sh', '-c', 'stty size; read x; echo tty-$x; exit 0'], { tty: true });
-    await using c = await ShimClient.connect(l.socket);
-    await c.attach({ stdin: true, stdout: true });
-    await c.resize(41, 123);
-    const sized = new Promise<void>((resolve) => c.on('stdout', (d) => d.toString().includes('123') && resolve()));
-    await startIt(l);
-    await sized;
-    c.writeStdin('ok\n');
-    assert.equal((await c.wait()).exit_code, 0);
-    const { entries } = logEntries(l.logPath);
-    assert.deepEqual(
-      entries.map((e) => [e.stream, e.log]),
-      [
-        ['stdout', '41 123\r\n'],
-        ['stdout', 'ok\r\n'], // the terminal's echo of what came in on stdin
-        ['stdout', 'tty-ok\r\n'],
-      ],
-    );
-    await assert.rejects(c.resize(0, 10), /rows and cols/, 'a bad size is refused; the connection stays');
-    assert.equal((await c.state()).status, 'stopped');
-  });
+  for (const how of ['started directly', 'forked by the spawner'] as const)
+    test(`terminal (${how}): resize before start shows in stty size; the log has \\r\\n on stdout only; the shim gets no controlling terminal`, {
+      timeout: 30_000,
+    }, async () => {
+      const spawner = how === 'forked by the spawner' ? new ShimSpawner(SHIM, () => [], undefined, nsinitPath()) : undefined;
+      if (spawner) cleanups.push(async () => spawner.close());
+      const l = await launch(['/bin/sh', '-c', 'stty size; read x; echo tty-$x; exit 0'], {
+        tty: true,
+        ...(spawner ? { shim: { spawner } } : {}),
+      });
+      // A spawner's shim leads its own session (one fork, not two): a terminal it opened would
+      // become its controlling one. It only ever receives the pty master over a socket.
+      const shimPid = readShimInfo(l.stateDir)!.pid;
+      const ttyNr = () => Number(readFileSync(`/proc/${shimPid}/stat`, 'utf8').split(') ')[1]!.split(' ')[4]);
+      await using c = await ShimClient.connect(l.socket);
+      await c.attach({ stdin: true, stdout: true });
+      await c.resize(41, 123);
+      const sized = new Promise<void>((resolve) => c.on('stdout', (d) => d.toString().includes('123') && resolve()));
+      await startIt(l);
+      await sized;
+      c.writeStdin('ok\n');
+      assert.equal((await c.wait()).exit_code, 0);
+      const { entries } = logEntries(l.logPath);
+      assert.deepEqual(
+        entries.map((e) => [e.stream, e.log]),
+        [
+          ['stdout', '41 123\r\n'],
+          ['stdout', 'ok\r\n'], // the terminal's echo of what came in on stdin
+          ['stdout', 'tty-ok\r\n'],
+        ],
+      );
+      await assert.rejects(c.resize(0, 10), /rows and cols/, 'a bad size is refused; the connection stays');
+      assert.equal((await c.state()).status, 'stopped');
+      assert.equal(ttyNr(), 0, 'the shim has no controlling terminal');
+    });
 
   test('signals: SIGTERM through the shim to a trapping init; SIGKILL gives 137', { timeout: 30_000 }, async () => {
     const l = await launch(['/bin/sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.05; done']);

@@ -1,6 +1,7 @@
 /* berth:[0:PARENT] — opens what is named by host paths, forks berth:[0:JOIN], which joins
- * namespaces and clones the init stage into the new ones; then writes the init stage's id maps,
- * rlimits and cgroups, reports its pid, and waits for `created` or (wait 1) for its exit. */
+ * namespaces and clones the init stage into the new ones (or, with nothing to join, clones the
+ * init stage itself); then writes the init stage's id maps, rlimits and cgroups, reports its pid,
+ * and waits for `created` or (wait 1) for its exit. */
 #include "nsinit.h"
 #include "util.h"
 
@@ -8,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,11 +334,10 @@ static int listen_start_socket(const char *path)
  * inherited into the container's pid namespace; joins the namespaces (user first), makes the
  * time namespace, clones the init stage as the parent stage's child (CLONE_PARENT), tells the
  * parent stage its pid and exits. */
-static _Noreturn void join_stage(struct plan *p, int *nsfd, int sock, int console, int listenfd, const sigset_t *mask)
+/* Closes every fd but what the init stage may hold (stdio, preserved fds, sockets) and the
+ * namespace fds still to be joined. */
+static void keep_only_init_fds(struct plan *p, int *nsfd, int sock, int console, int listenfd)
 {
-	set_title("berth:[0:JOIN]");
-	g_child = 0;
-	g_on_die = NULL;
 	size_t nkeep = 0, cap = (size_t)p->preserve_fds + p->joins.n + 8;
 	int *keep = xmalloc(cap * sizeof *keep);
 	for (int fd = 0; fd < 3 + p->preserve_fds; fd++)
@@ -349,6 +350,28 @@ static _Noreturn void join_stage(struct plan *p, int *nsfd, int sock, int consol
 		keep[nkeep++] = nsfd[i];
 	close_all_but(keep, nkeep);
 	free(keep);
+}
+
+/* Flags for the clone of the init stage: the new namespaces but the cgroup one (the init stage
+ * unshares it once it is in its cgroups) and the time one (its flag is in the exit-signal byte). */
+static unsigned long init_clone_flags(const struct plan *p)
+{
+	return (unsigned long)(p->ns_new & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
+}
+
+/* The join stage is needed to enter existing namespaces, and for a user namespace (whose
+ * dumpable dance and maps are done around it) or a time namespace (entered by that stage). */
+static bool needs_join_stage(const struct plan *p)
+{
+	return p->joins.n > 0 || (p->ns_new & (CLONE_NEWUSER | CLONE_NEWTIME));
+}
+
+static _Noreturn void join_stage(struct plan *p, int *nsfd, int sock, int console, int listenfd, const sigset_t *mask)
+{
+	set_title("berth:[0:JOIN]");
+	g_child = 0;
+	g_on_die = NULL;
+	keep_only_init_fds(p, nsfd, sock, console, listenfd);
 
 	/* The user namespace first: it grants the rights to join the others. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -377,8 +400,7 @@ static _Noreturn void join_stage(struct plan *p, int *nsfd, int sock, int consol
 	/* Fork-style raw clone: new namespaces at once, no stack to manage. CLONE_PARENT: the init
 	 * stage is the parent stage's child, which reaps it and forwards signals to it. The child
 	 * must not use raise()/abort(), which rely on glibc's cached thread id. */
-	unsigned long flags = (unsigned long)(p->ns_new & ~(CLONE_NEWCGROUP | CLONE_NEWTIME));
-	pid_t child = (pid_t)syscall(SYS_clone, flags | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	pid_t child = (pid_t)syscall(SYS_clone, init_clone_flags(p) | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 	if (child < 0)
 		die_errno("clone");
 	if (child == 0)
@@ -432,30 +454,54 @@ void parent_stage(struct plan *p)
 	if (!p->wait)
 		sigprocmask(SIG_BLOCK, NULL, &old);
 
-	pid_t joiner = fork();
-	if (joiner < 0)
-		die_errno("fork");
-	if (joiner == 0) {
-		close(sp[0]);
-		join_stage(p, nsfd, sp[1], console, listenfd, &old);
-	}
-	g_child = joiner;
-	close(sp[1]);
-	if (console >= 0)
-		close(console);
-	if (listenfd >= 0)
-		close(listenfd);
-	for (size_t i = 0; i < p->joins.n; i++)
-		close(nsfd[i]);
 	pid_t child;
-	int got = read_full(sp[0], &child, sizeof child);
-	g_child = 0;
-	int st;
-	while (waitpid(joiner, &st, 0) < 0 && errno == EINTR)
-		;
-	if (got != 1) /* the join stage failed and said why */
-		_exit(1);
-	g_child = child;
+	if (!needs_join_stage(p)) {
+		/* Nothing to join, no user or time namespace: the join stage would only clone, so this
+		 * stage clones the init stage itself (one fork less per container). The init stage
+		 * closes what it must not hold (the host's /proc, the cgroup.procs files) before
+		 * anything else; until then it is alone in its new pid namespace, non-dumpable, or, in
+		 * the host's pid namespace, no more visible than this stage which holds the same fds. */
+		child = (pid_t)syscall(SYS_clone, init_clone_flags(p) | SIGCHLD, 0, 0, 0, 0);
+		if (child < 0)
+			die_errno("clone");
+		if (child == 0) {
+			g_child = 0;
+			g_on_die = NULL;
+			close(sp[0]);
+			keep_only_init_fds(p, nsfd, sp[1], console, listenfd);
+			init_stage(p, sp[1], console, listenfd, &old);
+		}
+		g_child = child;
+		close(sp[1]);
+		if (console >= 0)
+			close(console);
+		if (listenfd >= 0)
+			close(listenfd);
+	} else {
+		pid_t joiner = fork();
+		if (joiner < 0)
+			die_errno("fork");
+		if (joiner == 0) {
+			close(sp[0]);
+			join_stage(p, nsfd, sp[1], console, listenfd, &old);
+		}
+		g_child = joiner;
+		close(sp[1]);
+		if (console >= 0)
+			close(console);
+		if (listenfd >= 0)
+			close(listenfd);
+		for (size_t i = 0; i < p->joins.n; i++)
+			close(nsfd[i]);
+		int got = read_full(sp[0], &child, sizeof child);
+		g_child = 0;
+		int st;
+		while (waitpid(joiner, &st, 0) < 0 && errno == EINTR)
+			;
+		if (got != 1) /* the join stage failed and said why */
+			_exit(1);
+		g_child = child;
+	}
 
 	if (p->ns_new & CLONE_NEWUSER)
 		write_maps(p, procfd, child, &old);

@@ -132,7 +132,7 @@ static void cut_torn_tail(struct logfile *l) {
 }
 
 int log_open(struct logfile *l) {
-  l->fd = open(l->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  l->fd = open(l->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
   if (l->fd < 0) return -1;
   struct stat st;
   l->size = fstat(l->fd, &st) == 0 ? st.st_size : 0;
@@ -158,7 +158,7 @@ static void rotate(struct logfile *l) {
     close(l->fd);
     rename(l->path, to);
   }
-  l->fd = open(l->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+  l->fd = open(l->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
   l->size = 0;
   l->rotations++;
   on_log_event("log_rotated");

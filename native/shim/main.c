@@ -191,7 +191,7 @@ int write_file_atomic(const char *dir, const char *name, const char *data, size_
   char tmp[4096], dst[4096];
   snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
   snprintf(dst, sizeof dst, "%s/%s", dir, name);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
   if (fd < 0) return -1;
   ssize_t w = write(fd, data, len);
   if (w != (ssize_t)len) {
@@ -394,7 +394,7 @@ static bool oom_killed(void) {
   if (!cgroup_dir || oom_base < 0) return false;
   char path[4096], buf[512];
   snprintf(path, sizeof path, "%s/memory.events", cgroup_dir);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return false;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
@@ -573,13 +573,13 @@ static void reset_child(int in, int out, int err) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   char adj[16];
   int n = snprintf(adj, sizeof adj, "%d", child_oom_adj);
-  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd >= 0) {
     if (write(fd, adj, (size_t)n) < 0) {
     }
     close(fd);
   }
-  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
   int src[3] = {in >= 0 ? in : nul, out >= 0 ? out : nul, err >= 0 ? err : nul};
   /* dup2 clears O_CLOEXEC on the copy; the originals (all O_CLOEXEC) close on exec */
   for (int k = 0; k < 3; k++) {
@@ -756,7 +756,7 @@ static void kill_cgroup(void) {
   if (!cgroup_dir) return;
   char path[4096];
   snprintf(path, sizeof path, "%s/cgroup.kill", cgroup_dir);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd >= 0) {
     if (write(fd, "1", 1) < 0) diag("cgroup.kill: %s", strerror(errno));
     close(fd);
@@ -801,7 +801,7 @@ static void set_pid(struct proc *p, pid_t pid) {
   if (init_mntns < 0) {
     char ns[64];
     snprintf(ns, sizeof ns, "/proc/%d/ns/mnt", (int)pid);
-    init_mntns = open(ns, O_RDONLY | O_CLOEXEC);
+    init_mntns = open(ns, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   }
   for (int k = 0; k < nearly; k++)
     if (early[k].pid == pid) proc_exited_status(p, early[k].status);
@@ -862,7 +862,7 @@ static bool read_sync(struct proc *p) {
 static void read_pidfile(struct proc *p) {
   char path[4096], buf[32];
   snprintf(path, sizeof path, "%s/init.pid", state_dir);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
@@ -985,7 +985,7 @@ static int signal_all(int sig) {
   char path[4096];
   if (sig == SIGKILL) {
     snprintf(path, sizeof path, "%s/cgroup.kill", cgroup_dir);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (fd >= 0) {
       ssize_t w = write(fd, "1", 1);
       close(fd);
@@ -993,7 +993,7 @@ static int signal_all(int sig) {
     }
   }
   snprintf(path, sizeof path, "%s/cgroup.procs", cgroup_dir);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return -1;
   char buf[8192];
   ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -1465,7 +1465,11 @@ static uint32_t spawn_id;
 
 /* One line "<id> <text>\n" in a single write: shorter than PIPE_BUF, so the answers of shims
  * starting at once never interleave. A newline inside the text becomes a space. */
-static void spawn_answer(const char *text) {
+/* The answer fd of a monitor that is the spawner's child itself (see main): its handshake and
+ * its errors go to the spawner's answer pipe, framed as spawn_answer frames them. */
+static int direct_answer_fd = -1;
+
+static void spawn_answer_to(int fd, const char *text) {
   char line[3072];
   int n = snprintf(line, sizeof line - 1, "%u %s", spawn_id, text);
   if (n < 0) n = 0;
@@ -1474,9 +1478,11 @@ static void spawn_answer(const char *text) {
   for (int k = 0; k < n; k++)
     if (line[k] == '\n') line[k] = ' ';
   line[n++] = '\n';
-  if (write(1, line, (size_t)n) < 0) {
+  if (write(fd, line, (size_t)n) < 0) {
   }
 }
+
+static void spawn_answer(const char *text) { spawn_answer_to(1, text); }
 
 /* What stage 1 says on its way out: the monitor's handshake line, or an error. */
 static int stage1_answer(bool ok, const char *text) {
@@ -1508,6 +1514,12 @@ static void fail(int fd, const char *fmt, ...) {
     stage1_answer(false, buf);
     _exit(1);
   }
+  if (fd >= 0 && fd == direct_answer_fd) {
+    char e[1100];
+    snprintf(e, sizeof e, "error: berth-shim: %.*s", n, buf);
+    spawn_answer_to(fd, e);
+    _exit(1);
+  }
   if (write(fd, buf, (size_t)n) < 0) {
   }
   _exit(1);
@@ -1536,7 +1548,7 @@ static bool read_full(int fd, void *p, size_t n) {
  */
 /* A sealed in-memory copy of the file at `path` (as berth-nsinit makes of itself), or -1. */
 static int sealed_copy(const char *path) {
-  int src = open(path, O_RDONLY | O_CLOEXEC);
+  int src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   struct stat st;
   if (src < 0 || fstat(src, &st) < 0) {
     if (src >= 0) close(src);
@@ -1565,7 +1577,7 @@ static int spawner_main(int argc, char **argv) {
     first = 3;
   }
   for (int k = first; k < argc; k++) {
-    int cf = open(argv[k], O_WRONLY | O_CLOEXEC);
+    int cf = open(argv[k], O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (cf < 0 || write(cf, "0", 1) != 1) fprintf(stderr, "berth-shim spawner: join '%s': %s\n", argv[k], strerror(errno));
     if (cf >= 0) close(cf);
   }
@@ -1601,7 +1613,7 @@ static int spawner_main(int argc, char **argv) {
       sigaction(SIGCHLD, &dfl, NULL);
       signal(SIGPIPE, SIG_DFL);
       prctl(PR_SET_PDEATHSIG, 0);
-      int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      int nul = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
       if (nul < 0 || dup2(nul, 0) < 0) _exit(1);
       close(nul);
       /* a shim, not the spawner, to ps and pgrep: "berth-shim" over the spawner's command line */
@@ -1711,7 +1723,7 @@ static void parse_request(void) {
 static void start_time(char *out, size_t n) {
   char buf[1024];
   out[0] = 0;
-  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return;
   ssize_t r = read(fd, buf, sizeof buf - 1);
   close(fd);
@@ -1767,13 +1779,28 @@ int main(int argc, char **argv) {
   if (lg.path && log_open(&lg) < 0) fail(2, "berth-shim: open log '%s': %s\n", lg.path, strerror(errno));
 
   int hs[2];
-  if (pipe2(hs, O_CLOEXEC) < 0) fail(2, "berth-shim: pipe: %s\n", strerror(errno));
-  /* A session of our own, whose leader (this stage) exits as soon as the monitor is ready: the
-   * monitor is no session leader, so no terminal it opens becomes its controlling one. (Already
-   * a leader when the caller made one of us: then setsid fails, and nothing needs doing.) */
+  /* A session of our own. (Already a leader when the caller made one of us: then setsid fails,
+   * and nothing needs doing.) */
   if (getsid(0) != getpid() && setsid() < 0) fail(2, "berth-shim: setsid: %s\n", strerror(errno));
-  pid_t p2 = fork();
-  if (p2 < 0) fail(2, "berth-shim: fork: %s\n", strerror(errno));
+  pid_t p2 = 0;
+  if (spawned) {
+    /* The spawner's child is the monitor itself: one fork per container, not two. The spawner
+     * reaps it (SA_NOCLDWAIT) while it lives; once berthd and the spawner are gone, init or a
+     * subreaper does. A session leader acquires a terminal it opens as its controlling one:
+     * every open() of the shim is O_NOCTTY, and a pty master only ever arrives over a socket.
+     * The handshake goes straight to the spawner's answer pipe, kept as direct_answer_fd until
+     * then (stdout becomes /dev/null below). */
+    hs[0] = -1;
+    hs[1] = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    if (hs[1] < 0) fail(2, "berth-shim: dup: %s\n", strerror(errno));
+    direct_answer_fd = hs[1];
+  } else {
+    /* Run directly (`berth-shim < request`): the caller waits for our exit, so a second fork
+     * makes the monitor, which is then no session leader either. */
+    if (pipe2(hs, O_CLOEXEC) < 0) fail(2, "berth-shim: pipe: %s\n", strerror(errno));
+    p2 = fork();
+    if (p2 < 0) fail(2, "berth-shim: fork: %s\n", strerror(errno));
+  }
   if (p2 > 0) {
     /* the monitor closes its end once it said it is ready (or died): read to EOF */
     close(hs[1]);
@@ -1795,11 +1822,11 @@ int main(int argc, char **argv) {
     return stage1_answer(true, buf);
   }
   /* ---- stage 2: the monitor ---- */
-  close(hs[0]);
+  if (hs[0] >= 0) close(hs[0]);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) fail(hs[1], "set subreaper: %s", strerror(errno));
   if (chdir("/") < 0) fail(hs[1], "chdir /: %s", strerror(errno));
   umask(022);
-  int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int nul = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
   snprintf(path, sizeof path, "%s/shim.log", state_dir);
   int dl = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
   struct stat dst;
@@ -1841,12 +1868,12 @@ int main(int argc, char **argv) {
    * the service) must not reach the containers' parents. Before any child exists, so that
    * nothing of ours is left behind; a file we cannot write leaves us where we are (logged). */
   for (int k = 0; k < shim_ncgroups; k++) {
-    int cf = open(shim_cgroups[k], O_WRONLY | O_CLOEXEC);
+    int cf = open(shim_cgroups[k], O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (cf < 0 || write(cf, "0", 1) != 1) diag("join the shims' cgroup '%s': %s", shim_cgroups[k], strerror(errno));
     if (cf >= 0) close(cf);
   }
   /* the shim must outlive an OOM in its container: -999; children get the container's value */
-  int of = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  int of = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (of >= 0) {
     if (write(of, "-999", 4) < 0) {
     }
@@ -1875,7 +1902,7 @@ int main(int argc, char **argv) {
   if (cgroup_dir) {
     char ev[4096], buf[512];
     snprintf(ev, sizeof ev, "%s/memory.events", cgroup_dir);
-    int fd = open(ev, O_RDONLY | O_CLOEXEC);
+    int fd = open(ev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd >= 0) {
       ssize_t n = read(fd, buf, sizeof buf - 1);
       close(fd);
@@ -1898,7 +1925,10 @@ int main(int argc, char **argv) {
   sb_fmt(&hi, "{\"ok\":true,\"v\":%d,\"pid\":%d,\"start_time\":\"%s\",\"socket\":", PROTO_VERSION, (int)getpid(), stt);
   sb_str(&hi, sock_path);
   sb_raw(&hi, "}\n", 2);
-  if (write(hs[1], hi.p, hi.len) < 0) {
+  if (direct_answer_fd >= 0) {
+    spawn_answer_to(hs[1], hi.p);
+    direct_answer_fd = -1;
+  } else if (write(hs[1], hi.p, hi.len) < 0) {
   }
   sb_free(&hi);
   close(hs[1]);
