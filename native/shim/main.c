@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -564,15 +565,26 @@ static void console_recv(struct proc *p) {
 
 /* ---------------------------------------------------------------- children */
 
-static void reset_child(int in, int out, int err) {
+/* Runs in a child that shares our memory (spawn below): system calls only, nothing that writes
+ * memory of ours (no libc signal(), no errno that matters, no globals). */
+static void reset_child(int in, int out, int err, int oom_adj) {
+  /* An ignored SIGPIPE survives execve and would change `yes | head` inside the container.
+   * Dispositions first, then the mask: no handler of ours may run here. (The kernel's struct
+   * sigaction: handler, flags, restorer, mask.) */
+  struct {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    unsigned long mask;
+  } dfl = {SIG_DFL, 0, NULL, 0};
+  for (int s = 1; s < _NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP) syscall(SYS_rt_sigaction, s, &dfl, NULL, _NSIG / 8);
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
-  /* An ignored SIGPIPE survives execve and would change `yes | head` inside the container. */
-  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   char adj[16];
-  int n = snprintf(adj, sizeof adj, "%d", child_oom_adj);
+  int n = snprintf(adj, sizeof adj, "%d", oom_adj);
   int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd >= 0) {
     if (write(fd, adj, (size_t)n) < 0) {
@@ -638,29 +650,48 @@ static int bind_unix(const char *path, int backlog) {
   return fd;
 }
 
-/* argv[0] itself, or the sealed copy of it when there is one (nsinit_copy) */
-static void exec_argv(char *const argv[]) {
-  if (nsinit_copy >= 0 && nsinit_copy_of && !strcmp(argv[0], nsinit_copy_of))
-    syscall(SYS_execveat, nsinit_copy, "", argv, environ, AT_EMPTY_PATH);
-  execv(argv[0], argv);
+struct spawn_args {
+  char *const *argv;
+  int in, out, err, fd3;
+  int copy; /* the sealed copy of nsinit to execute instead of argv[0], or -1 */
+  int oom_adj;
+};
+
+static int spawn_child(void *arg) {
+  const struct spawn_args *a = arg;
+  int copy = a->copy;
+  /* the copy of nsinit must survive the dup2s onto 0–3 below */
+  if (copy >= 0 && copy <= 3) copy = fcntl(copy, F_DUPFD_CLOEXEC, 4);
+  reset_child(a->in, a->out, a->err, a->oom_adj);
+  if (a->fd3 >= 0) {
+    if (a->fd3 == 3) fcntl(3, F_SETFD, 0);
+    else dup2(a->fd3, 3);
+  }
+  if (copy >= 0) syscall(SYS_execveat, copy, "", a->argv, environ, AT_EMPTY_PATH);
+  execve(a->argv[0], a->argv, environ);
+  char msg[512];
+  int n = snprintf(msg, sizeof msg, "berth-shim: exec '%s': %s\n", a->argv[0], strerror(errno));
+  if (n > 0 && write(2, msg, (size_t)n) < 0) {
+  }
+  _exit(127);
 }
 
+/* The child shares our memory until its execve, and we wait for that (CLONE_VM | CLONE_VFORK,
+ * as posix_spawn does): no copy of our page tables, which costs ~0.7 ms per fork on this VM
+ * against ~0.05 ms. Single-threaded, so no other thread runs meanwhile; the child runs on a
+ * stack of its own and only makes system calls (spawn_child, reset_child). */
 static pid_t spawn(char *const argv[], int in, int out, int err, int fd3) {
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    /* the copy of nsinit must survive the dup2s onto 0–3 below */
-    if (nsinit_copy >= 0 && nsinit_copy <= 3) nsinit_copy = fcntl(nsinit_copy, F_DUPFD_CLOEXEC, 4);
-    reset_child(in, out, err);
-    if (fd3 >= 0) {
-      if (fd3 == 3) fcntl(3, F_SETFD, 0);
-      else dup2(fd3, 3);
-    }
-    exec_argv(argv);
-    dprintf(2, "berth-shim: exec '%s': %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  return pid;
+  static char stack[64 * 1024] __attribute__((aligned(16)));
+  struct spawn_args a = {
+      .argv = argv,
+      .in = in,
+      .out = out,
+      .err = err,
+      .fd3 = fd3,
+      .copy = nsinit_copy >= 0 && nsinit_copy_of && !strcmp(argv[0], nsinit_copy_of) ? nsinit_copy : -1,
+      .oom_adj = child_oom_adj,
+  };
+  return clone(spawn_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
 }
 
 static const char **runtime_argv(const char **argv, const char *verb) {
