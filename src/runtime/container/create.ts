@@ -225,9 +225,15 @@ export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<Pr
   return { mode, record, layout, plan, planned: plan({ dirs: all, mountDirs: all }) };
 }
 
-/** Our own identity, recorded as the creator of a container. */
+let ownIdentity: ProcessIdentity | undefined;
+
+/** Our own identity, recorded as the creator of a container (read once: it never changes). */
 function selfIdentity(fx?: Effects): ProcessIdentity {
-  return { pid: process.pid, startTime: procStat(process.pid, fx)?.startTime ?? '' };
+  const host = fx === undefined || fx === hostEffects;
+  if (host && ownIdentity?.pid === process.pid) return ownIdentity;
+  const id = { pid: process.pid, startTime: procStat(process.pid, fx)?.startTime ?? '' };
+  if (host && id.startTime) ownIdentity = id;
+  return id;
 }
 
 /**

@@ -24,11 +24,20 @@ export { nsinitError, parseErrorLine } from './messages.js';
 
 export type NsinitMessage = LaunchMessage;
 
-/** Finds the helper next to the bundle (dist/ → native/build/) or in the source tree. */
+let foundNsinit: string | undefined;
+
+/**
+ * Finds the helper next to the bundle (dist/ → native/build/) or in the source tree, once per
+ * process (berthd asks at every start; a binary removed later fails its exec, by name).
+ */
 export function nsinitPath(): string {
+  if (foundNsinit) return foundNsinit;
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (const candidate of [path.join(here, '../native/build/berth-nsinit'), path.join(here, '../../../native/build/berth-nsinit')]) {
-    if (existsSync(candidate)) return candidate;
+    if (existsSync(candidate)) {
+      foundNsinit = candidate;
+      return candidate;
+    }
   }
   throw new BerthError('not-found', `find 'berth-nsinit': not built (run 'npm run build')`, { object: 'berth-nsinit' });
 }
