@@ -19,7 +19,7 @@
  * squatting on it to block us. Abstract names belong to the network namespace: every user of one
  * root must share it (the engine and the runtime's callers run in the host's).
  */
-import { linkSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { errnoCode, fromErrno } from './errors.js';
@@ -86,15 +86,52 @@ function salt(root: string): string | undefined {
   return readFileSync(file, 'utf8');
 }
 
-function socketName(namespace: string, root: string, id: string, s: string): string {
-  // the real path: two spellings of one root (a symlink) must name one lock
-  let real = path.resolve(root);
+/** What names a root's locks: its salt and its real path (two spellings of one root, a symlink, must name one lock). */
+interface RootKey {
+  salt: string;
+  real: string;
+  /** The salt file's identity when it was read. */
+  dev: number;
+  ino: number;
+  ctimeNs: bigint;
+}
+
+const rootKeys = new Map<string, RootKey>();
+
+/**
+ * The root's salt and real path; undefined when the root does not exist. Kept per root and
+ * checked with one stat of the salt file instead of reading it and resolving the path again at
+ * every lock (a container start takes several): the salt file is never rewritten, so the same
+ * file means the same salt, and a root removed and made again has a new file.
+ */
+function rootKey(root: string): RootKey | undefined {
+  const resolved = path.resolve(root);
+  const file = path.join(resolved, SALT_FILE);
+  const cached = rootKeys.get(resolved);
+  if (cached) {
+    const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+    if (st && Number(st.dev) === cached.dev && Number(st.ino) === cached.ino && st.ctimeNs === cached.ctimeNs) return cached;
+    rootKeys.delete(resolved);
+  }
+  const s = salt(root);
+  if (s === undefined) return undefined;
+  let real = resolved;
   try {
     real = realpathSync.native(real);
   } catch {
     // gone meanwhile: the resolved path will do
   }
-  const h = hash128(`${s}\0${real}\0${id}`);
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  const key = { salt: s, real, dev: Number(st?.dev ?? -1), ino: Number(st?.ino ?? -1), ctimeNs: st?.ctimeNs ?? -1n };
+  if (st) {
+    if (rootKeys.size >= 64) rootKeys.clear(); // roots come and go in tests; a daemon has a few
+    rootKeys.set(resolved, key);
+  }
+  return key;
+}
+
+function socketName(namespace: string, key: RootKey, id: string): string {
+  const h = hash128(`${key.salt}\0${key.real}\0${id}`);
   return `\0${namespace}-${h}`;
 }
 
@@ -172,9 +209,9 @@ async function acquireAcrossProcesses(
   wait: boolean,
   transport: LockTransport,
 ): Promise<LockHold | undefined | false> {
-  const s = salt(root);
-  if (s === undefined) return undefined; // no root: nothing to protect
-  const name = socketName(namespace, root, id, s);
+  const key = rootKey(root);
+  if (key === undefined) return undefined; // no root: nothing to protect
+  const name = socketName(namespace, key, id);
   for (;;) {
     const held = await transport.tryBind(name);
     if (held) return held;
