@@ -20,7 +20,7 @@ import {
 } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processStartTime, readShimInfo, ShimClient, shimAlive, waitExit } from '../src/engine/shim/client.js';
@@ -66,6 +66,7 @@ async function launch(
     log?: { maxSize?: number; maxFile?: number };
     edit?: (s: Spec) => void;
     shim?: Partial<ShimLaunchOptions>;
+    cgroupsFirst?: boolean;
   } = {},
 ): Promise<Launched> {
   const b = await Bundle.create();
@@ -96,7 +97,7 @@ async function launch(
     size: o.tty ? { rows: 24, cols: 80 } : undefined,
     ...o.shim,
   });
-  const { session } = await launchPrepared(p, { ...opts, launcher });
+  const { session } = await launchPrepared(p, { ...opts, launcher, ...(o.cgroupsFirst ? { cgroupsFirst: true } : {}) });
   const s = session as ShimSession;
   const { shim } = await s.ready;
   return { id, root, stateDir, logPath, cgroup: cg?.dir, session: s, socket: shim.socket };
@@ -690,7 +691,8 @@ describe('berth-shim', { skip, concurrency: false }, () => {
         return shim;
       },
     };
-    const l = await launch(['/bin/sh', '-c', 'echo held; exit 3'], { shim: { spawner: delayed } });
+    // (cgroups made first: by default nsinit waits for the caller's `cgroups`, sent after the claim)
+    const l = await launch(['/bin/sh', '-c', 'echo held; exit 3'], { shim: { spawner: delayed }, cgroupsFirst: true });
     assert.ok(startedAt > 0);
     await using c = await ShimClient.connect(l.socket);
     await assert.rejects(c.request('launch'), /EALREADY|launched already/, 'a launch is claimed once');
@@ -700,6 +702,58 @@ describe('berth-shim', { skip, concurrency: false }, () => {
       logEntries(l.logPath).entries.map((e) => e.log),
       ['held\n'],
     );
+  });
+
+  test('the shim and berth-nsinit start while the cgroups are made; nsinit waits for `cgroups`; a failed cgroup leaves nothing', {
+    timeout: 30_000,
+  }, async () => {
+    const procsOf = (plan: string) => [...plan.matchAll(/^cgroup-procs (\S+)$/gm)].map((m) => dirname(m[1]!));
+    let seen: { wait: boolean; dirsBefore: boolean[]; dirs: string[]; shimPid?: number } | undefined;
+    const watching = {
+      spawn: async (req: Parameters<typeof startShim>[0], plan?: string) => {
+        const dirs = procsOf(plan ?? '');
+        const s = { wait: /^cgroups-wait 1$/m.test(plan ?? ''), dirsBefore: dirs.map((d) => existsSync(d)), dirs, shimPid: 0 };
+        seen = s;
+        const shim = await startShim(req, plan, SHIM);
+        s.shimPid = shim.pid;
+        return shim;
+      },
+    };
+    const l = await launch(['/bin/sh', '-c', 'exit 4'], { shim: { spawner: watching } });
+    assert.ok(seen?.wait, 'the plan says cgroups-wait 1');
+    assert.ok(seen.dirs.length > 0, 'the plan names cgroups');
+    assert.deepEqual(
+      seen.dirsBefore,
+      seen.dirs.map(() => false),
+      'the shim was asked for before any cgroup existed',
+    );
+    const pid = (await Container.load(l.root, l.id)).record.pid!;
+    for (const d of seen.dirs)
+      assert.ok(readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), `the init is in ${d}`);
+    await startIt(l);
+    await using c = await ShimClient.connect(l.socket);
+    assert.equal((await c.wait()).exit_code, 4);
+
+    // A cgroup that cannot be made as asked (more realtime runtime than its period: EINVAL on
+    // cgroup v1): the launch fails with the file's name, and the waiting shim and nsinit go.
+    if (!existsSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us')) return;
+    seen = undefined;
+    await assert.rejects(
+      launch(['/bin/true'], {
+        shim: { spawner: watching },
+        edit: (sp) => {
+          sp.linux = { ...sp.linux, resources: { ...sp.linux?.resources, cpu: { realtimePeriod: 1000000, realtimeRuntime: 2000000 } } };
+        },
+      }),
+      /cpu\.rt_runtime_us' '2000000': invalid argument/,
+    );
+    const failed = seen as { dirs: string[]; shimPid: number } | undefined;
+    assert.ok(failed?.shimPid, 'the shim was started');
+    for (const d of failed.dirs) assert.ok(!existsSync(d), `no cgroup left: ${d}`);
+    const alive = () =>
+      existsSync(`/proc/${failed.shimPid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${failed.shimPid}/stat`, 'utf8'));
+    for (let i = 0; i < 250 && alive(); i++) await sleep(20);
+    assert.ok(!alive(), 'the shim (and the nsinit it waited on) is gone');
   });
 
   test('launched at start-up and failed: the claiming `launch` gets the reason; the exit record says start_failed', {

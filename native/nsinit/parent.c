@@ -427,10 +427,6 @@ void parent_stage(struct plan *p)
 	int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
 		die_errno("open '/proc'");
-	int *cgfd = xmalloc((p->cgroup_procs.n + 1) * sizeof *cgfd);
-	for (size_t i = 0; i < p->cgroup_procs.n; i++)
-		if ((cgfd[i] = open(p->cgroup_procs.v[i], O_WRONLY | O_CLOEXEC)) < 0)
-			die_errno("open '%s'", p->cgroup_procs.v[i]);
 	int console = p->console_socket ? connect_console(p->console_socket) : -1;
 	int listenfd = p->start_socket ? listen_start_socket(p->start_socket) : -1;
 
@@ -441,6 +437,16 @@ void parent_stage(struct plan *p)
 		if (write_file_at(procfd, "self/oom_score_adj", text) < 0)
 			die_errno("write '/proc/self/oom_score_adj'");
 	}
+
+	/* With `cgroups-wait 1` the caller makes the cgroups while this helper starts, and says
+	 * `cgroups` once they exist (before the clone: the init stage would inherit whatever of
+	 * the channel this stage has read ahead). */
+	if (p->cgroups_wait)
+		expect_line("cgroups");
+	int *cgfd = xmalloc((p->cgroup_procs.n + 1) * sizeof *cgfd);
+	for (size_t i = 0; i < p->cgroup_procs.n; i++)
+		if ((cgfd[i] = open(p->cgroup_procs.v[i], O_WRONLY | O_CLOEXEC)) < 0)
+			die_errno("open '%s'", p->cgroup_procs.v[i]);
 
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)

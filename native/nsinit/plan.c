@@ -96,6 +96,7 @@ static void parse_record(struct plan *p, char **f, int argc)
 	else if (SCALAR("console-socket", 1)) p->console_socket = xstrdup(a[0]);
 	else if (SCALAR("start-socket", 1)) p->start_socket = xstrdup(a[0]);
 	else if (SCALAR("sync-hooks", 1)) p->sync_hooks = flag01(a[0]);
+	else if (SCALAR("cgroups-wait", 1)) p->cgroups_wait = flag01(a[0]);
 	else if (SCALAR("rootfs", 1)) p->rootfs = xstrdup(a[0]);
 	else if (SCALAR("rootfs-propagation", 1)) p->rootfs_prop = unum(a[0], 10, ULONG_MAX);
 	else if (SCALAR("root-propagation-after", 1)) p->root_prop_after = unum(a[0], 10, ULONG_MAX);

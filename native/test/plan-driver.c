@@ -176,6 +176,8 @@ static void dump(const struct plan *p)
 	printf("wait %d\nterminal %d\nsync-hooks %d\nno-pivot %d\nchroot %d\nroot-readonly %d\n", p->wait, p->terminal,
 	       p->sync_hooks, p->no_pivot, p->chroot, p->root_readonly);
 	printf("no-new-privileges %d\npreserve-fds %d\n", p->no_new_privs, p->preserve_fds);
+	if (p->cgroups_wait)
+		puts("cgroups-wait 1");
 	SCALAR_S("console-socket", p->console_socket);
 	SCALAR_S("start-socket", p->start_socket);
 	SCALAR_S("rootfs", p->rootfs);

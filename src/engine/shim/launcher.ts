@@ -75,6 +75,10 @@ export class ShimSession implements LaunchSession {
   private helperExited = false;
   private startError: BerthError | undefined;
   private client: ShimClient | undefined;
+  /** Whether `launch` (or `exec`) went out: lines sent later follow it on the connection. */
+  private claimed = false;
+  /** Lines sent before that: they go right behind the claim, without waiting for its answer. */
+  private readonly queued: string[] = [];
   private readonly execId: string | undefined;
 
   constructor(plan: LaunchPlan, lo: LaunchOptions, target: Target) {
@@ -127,14 +131,16 @@ export class ShimSession implements LaunchSession {
       ? await opts.spawner.spawn(req, encodePlan(plan))
       : await startShim(req, encodePlan(plan), opts.shim ?? shimPath());
     const client = await this.connect(shim.socket);
-    await client.request('launch');
+    const claim = client.request('launch');
+    this.flushQueued(client);
+    await claim;
     return { shim, client };
   }
 
   private async bootExec(plan: LaunchPlan, opts: ShimExecOptions) {
     const client = await this.connect(opts.socket);
     client.sendPlan(encodePlan(plan));
-    await client.request('exec', {
+    const claim = client.request('exec', {
       exec: opts.execId,
       stdin: opts.stdin ?? false,
       tty: plan.terminal,
@@ -142,6 +148,8 @@ export class ShimSession implements LaunchSession {
       rows: opts.size?.rows,
       cols: opts.size?.cols,
     });
+    this.flushQueued(client);
+    await claim;
     return { shim: { pid: client.shimPid, start_time: '', socket: opts.socket }, client };
   }
 
@@ -186,8 +194,22 @@ export class ShimSession implements LaunchSession {
     return this.messages.expect(type);
   }
 
+  /**
+   * A line for the helper's sync channel. Before the claim it waits for it, and then follows it
+   * on the connection at once: the shim takes requests in order, so no round trip is waited for.
+   */
   send(line: string): void {
-    this.client?.request('send', { line, exec: this.execId }).catch(() => {});
+    if (this.claimed && this.client) this.sendNow(this.client, line);
+    else this.queued.push(line);
+  }
+
+  private sendNow(client: ShimClient, line: string): void {
+    client.request('send', { line, exec: this.execId }).catch(() => {});
+  }
+
+  private flushQueued(client: ShimClient): void {
+    this.claimed = true;
+    for (const line of this.queued.splice(0)) this.sendNow(client, line);
   }
 
   signal(sig: NodeJS.Signals): void {

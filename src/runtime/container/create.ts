@@ -89,6 +89,12 @@ export interface CreateOptions {
    */
   cgroupLockWarmed?: boolean;
   /**
+   * Make the cgroups before the helper starts. By default the helper starts while they are made
+   * and waits for the line `cgroups` (plan `cgroups-wait`), so it says nothing before the
+   * caller's first `send`; a launcher that must see the helper run on its own first sets this.
+   */
+  cgroupsFirst?: boolean;
+  /**
    * The root filesystem as mounts (a snapshotter's `Mount[]`, e.g. an overlay of image layers):
    * berth-nsinit stacks them on `root.path`, an existing (empty) directory, inside the
    * container's own mount namespace, so nothing is mounted on the host and nothing is left to
@@ -268,11 +274,18 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
       record.cgroups = dirs;
       await updateRecord(opts.root, record);
       built = p.plan({ dirs, mountDirs });
+    } else if (!recorder && !opts.cgroupsFirst && record.cgroups.length > 0) {
+      // The helper starts (a shim's fork, berth-nsinit's exec) while the cgroups are made here:
+      // it waits for `cgroups` before it opens their cgroup.procs files. A failure here disposes
+      // of it below, before it has cloned anything.
+      built = { ...built, plan: { ...built.plan, cgroupsWait: true } };
+      session = (opts.launcher ?? nsinitLauncher()).launch(built.plan, { stdio: opts.stdio ?? {}, detached: p.mode === 'run-foreground' });
+      cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf, effects: opts.effects });
+      session.send('cgroups');
     } else cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf, effects: recorder ?? opts.effects });
     const { plan } = built;
     const warnings = [...cgroupWarnings, ...built.warnings];
-    const launcher = opts.launcher ?? nsinitLauncher();
-    session = launcher.launch(plan, { stdio: opts.stdio ?? {}, detached: p.mode === 'run-foreground' });
+    session ??= (opts.launcher ?? nsinitLauncher()).launch(plan, { stdio: opts.stdio ?? {}, detached: p.mode === 'run-foreground' });
     record.pid = (await session.expect('pid')).pid;
     record.pidStartTime = procStat(record.pid, opts.effects)?.startTime ?? '';
     // Without hooks the pid is written once, with 'created' below (a record write is ~0.5 ms of

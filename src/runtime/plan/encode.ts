@@ -49,6 +49,7 @@ export function encodePlan(plan: LaunchPlan): string {
   if (plan.consoleSocket) rec('console-socket', plan.consoleSocket);
   if (plan.startSocket) rec('start-socket', plan.startSocket);
   rec('sync-hooks', flag(plan.syncHooks));
+  if (plan.cgroupsWait) rec('cgroups-wait', flag(true));
   rec('rootfs', plan.rootfs);
   for (const m of plan.rootfsMounts ?? []) rec('rootfs-mount', m.source, m.fstype, m.flags, m.data, m.cwd);
   rec('rootfs-propagation', plan.rootfsPropagation);

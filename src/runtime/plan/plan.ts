@@ -87,6 +87,11 @@ export interface LaunchPlan {
   /** Host path of the unix socket `start` connects to (create only; docs/plan-format.md). */
   startSocket?: string;
   syncHooks: boolean;
+  /**
+   * The parent stage waits for the line `cgroups` before it opens the `cgroup.procs` files: the
+   * caller makes the cgroups while the helper starts (launchPrepared).
+   */
+  cgroupsWait?: boolean;
   rootfs: string;
   /** Stacked on `rootfs`, in order, in the container's own mount namespace (needs one: 'mount' in newNamespaces). */
   rootfsMounts?: PlanRootfsMount[];
