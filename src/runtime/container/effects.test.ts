@@ -61,6 +61,9 @@ function fakeHost(): RecordingEffects {
 /** A launcher that plays berth-nsinit's part from a script. */
 class ScriptedLauncher implements Launcher {
   plans: LaunchPlan[] = [];
+  /** Lines the caller sent, and the host's log when each was sent. */
+  sent: { line: string; log: string[] }[] = [];
+  disposed = 0;
   constructor(
     private readonly fx: RecordingEffects,
     private readonly script: (plan: LaunchPlan) => LaunchMessage[],
@@ -78,6 +81,8 @@ class ScriptedLauncher implements Launcher {
       next: async () => {
         const m = queue.shift() ?? { type: 'eof' };
         if (m.type === 'pid') {
+          // with cgroups-wait, the parent stage opens cgroup.procs only after the caller's `cgroups`
+          if (plan.cgroupsWait && !this.sent.some((s) => s.line === 'cgroups')) return { type: 'eof' };
           // what the parent stage does before it reports the pid
           fx.processes.set(m.pid, '5555');
           for (const procs of plan.cgroupProcs) fx.writeFile(procs, String(m.pid));
@@ -91,11 +96,19 @@ class ScriptedLauncher implements Launcher {
         if (m.type !== type) throw new Error(m.type === 'error' ? m.message : `expected ${type}, got ${m.type}`);
         return m as never;
       },
-      send: () => {},
+      send: (line) => {
+        this.sent.push({ line, log: fx.log() });
+      },
       signal: () => {},
       detach: () => {},
-      [Symbol.dispose]: () => resolveExit(137),
-      [Symbol.asyncDispose]: async () => resolveExit(137),
+      [Symbol.dispose]: () => {
+        this.disposed++;
+        resolveExit(137);
+      },
+      [Symbol.asyncDispose]: async () => {
+        this.disposed++;
+        resolveExit(137);
+      },
     };
     return session;
   }
@@ -115,7 +128,7 @@ function tempBundle(t: { after: (fn: () => void) => void }, edit: (s: Spec) => v
 
 const leftInRoot = (root: string) => readdirSync(root).filter((n) => n !== '~lock-salt');
 
-test('create: cgroups made before any write, limits written in order, before the launcher runs', async (t) => {
+test('create: the helper starts first and waits; cgroups made before any write, limits written in order, all before `cgroups`', async (t) => {
   const fx = fakeHost();
   const { root, bundle } = tempBundle(t, (s) => {
     s.linux!.resources = {
@@ -130,7 +143,16 @@ test('create: cgroups made before any write, limits written in order, before the
     return [{ type: 'pid', pid: 4242 }, { type: 'created' }, { type: 'eof' }];
   });
   await create({ root, id: 'c1', bundle, launcher, effects: fx });
-  const log = atLaunch;
+  assert.equal(launcher.plans[0]?.cgroupsWait, true, 'the plan says cgroups-wait');
+  assert.ok(
+    !atLaunch.some((l) => l.startsWith('mkdir') || l.startsWith('write')),
+    `the helper starts before any cgroup is made:\n${atLaunch.join('\n')}`,
+  );
+  assert.deepEqual(
+    launcher.sent.map((s) => s.line),
+    ['cgroups'],
+  );
+  const log = launcher.sent[0]!.log;
   const firstWrite = log.findIndex((l) => l.startsWith('write'));
   const lastMkdir = log.findLastIndex((l) => l.startsWith('mkdir'));
   assert.ok(lastMkdir < firstWrite, `every mkdir before the first write:\n${log.join('\n')}`);
@@ -175,23 +197,32 @@ test('create: a launcher failure after pid kills the init and removes cgroups an
   assert.deepEqual(leftInRoot(root), [], 'no state directory, staging directory or tomb');
 });
 
-test('create: a refused cgroup write removes what was made; the launcher is never called', async (t) => {
-  const fx = fakeHost();
-  fx.failWrite = (file) => (file.endsWith('memory.limit_in_bytes') ? 'EINVAL' : undefined);
-  const { root, bundle } = tempBundle(t, (s) => {
-    s.linux!.resources = { ...s.linux!.resources, memory: { limit: 1 } };
+for (const cgroupsFirst of [false, true])
+  test(`create: a refused cgroup write removes what was made; ${cgroupsFirst ? 'cgroupsFirst: the launcher is never called' : 'the waiting helper is disposed of, never told `cgroups`'}`, async (t) => {
+    const fx = fakeHost();
+    fx.failWrite = (file) => (file.endsWith('memory.limit_in_bytes') ? 'EINVAL' : undefined);
+    const { root, bundle } = tempBundle(t, (s) => {
+      s.linux!.resources = { ...s.linux!.resources, memory: { limit: 1 } };
+    });
+    const launcher = new ScriptedLauncher(fx, () => [{ type: 'pid', pid: 1 }]);
+    await assert.rejects(
+      create({ root, id: 'c3', bundle, launcher, effects: fx, ...(cgroupsFirst ? { cgroupsFirst } : {}) }),
+      /memory\.limit_in_bytes' '1': invalid argument/,
+    );
+    if (cgroupsFirst) assert.equal(launcher.plans.length, 0);
+    else {
+      assert.equal(launcher.plans.length, 1);
+      assert.deepEqual(launcher.sent, [], 'never told `cgroups`');
+      assert.equal(launcher.disposed, 1, 'disposed of');
+    }
+    assert.ok(!fx.log().some((l) => l.startsWith('kill')), 'nothing to kill');
+    assert.deepEqual(
+      [...fx.dirs].filter((d) => d.endsWith('/c3')),
+      [],
+      'no cgroup left',
+    );
+    assert.deepEqual(leftInRoot(root), []);
   });
-  const launcher = new ScriptedLauncher(fx, () => [{ type: 'pid', pid: 1 }]);
-  await assert.rejects(create({ root, id: 'c3', bundle, launcher, effects: fx }), /memory\.limit_in_bytes' '1': invalid argument/);
-  assert.equal(launcher.plans.length, 0);
-  assert.ok(!fx.log().some((l) => l.startsWith('kill')), 'nothing to kill');
-  assert.deepEqual(
-    [...fx.dirs].filter((d) => d.endsWith('/c3')),
-    [],
-    'no cgroup left',
-  );
-  assert.deepEqual(leftInRoot(root), []);
-});
 
 test('create: a cgroupsPath that is a root cgroup is refused before anything is made', async (t) => {
   for (const cgroupsPath of ['/', '/x/..', '../../../..']) {

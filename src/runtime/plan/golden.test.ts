@@ -26,12 +26,15 @@ interface GoldenInput {
   /** PlanContext (create, without spec) or ExecPlanContext (exec); grantableCaps as a hex string. */
   context: Record<string, unknown> & { grantableCaps: string };
   spec?: Spec;
+  /** Fields the launch sets on the built plan (launchPrepared's `cgroupsWait`). */
+  launch?: { cgroupsWait?: boolean };
 }
 
 function encodeCase(input: GoldenInput): string {
   const context = { ...input.context, grantableCaps: BigInt(input.context.grantableCaps) };
   if (input.kind === 'exec') return encodePlan(buildExecPlan(context as unknown as ExecPlanContext).plan);
-  return encodePlan(buildPlan({ ...(context as unknown as PlanContext), spec: input.spec as Spec }).plan);
+  const { plan } = buildPlan({ ...(context as unknown as PlanContext), spec: input.spec as Spec });
+  return encodePlan({ ...plan, ...input.launch });
 }
 
 const cases = readdirSync(DIR)
