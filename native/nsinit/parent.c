@@ -460,7 +460,7 @@ void parent_stage(struct plan *p)
 	if (!p->wait)
 		sigprocmask(SIG_BLOCK, NULL, &old);
 
-	pid_t child;
+	pid_t child = -1, joiner = -1;
 	if (!needs_join_stage(p)) {
 		/* Nothing to join, no user or time namespace: the join stage would only clone, so this
 		 * stage clones the init stage itself (one fork less per container). The init stage
@@ -477,26 +477,22 @@ void parent_stage(struct plan *p)
 			keep_only_init_fds(p, nsfd, sp[1], console, listenfd);
 			init_stage(p, sp[1], console, listenfd, &old);
 		}
-		g_child = child;
-		close(sp[1]);
-		if (console >= 0)
-			close(console);
-		if (listenfd >= 0)
-			close(listenfd);
 	} else {
-		pid_t joiner = fork();
+		joiner = fork();
 		if (joiner < 0)
 			die_errno("fork");
 		if (joiner == 0) {
 			close(sp[0]);
 			join_stage(p, nsfd, sp[1], console, listenfd, &old);
 		}
-		g_child = joiner;
-		close(sp[1]);
-		if (console >= 0)
-			close(console);
-		if (listenfd >= 0)
-			close(listenfd);
+	}
+	g_child = joiner >= 0 ? joiner : child;
+	close(sp[1]);
+	if (console >= 0)
+		close(console);
+	if (listenfd >= 0)
+		close(listenfd);
+	if (joiner >= 0) {
 		for (size_t i = 0; i < p->joins.n; i++)
 			close(nsfd[i]);
 		int got = read_full(sp[0], &child, sizeof child);

@@ -80,6 +80,21 @@ export class RecordingEffects implements Effects {
     } else this.files.set(file, value);
   }
 
+  /** Opens of writeEach (each value is logged as writeFile logs it). */
+  writeEachCalls: { file: string; values: readonly string[] }[] = [];
+
+  writeEach(file: string, values: readonly string[]): void {
+    if (!this.dirs.has(parent(file))) throw errno('ENOENT', 'no such file or directory', file);
+    this.writeEachCalls.push({ file, values });
+    for (const [i, v] of values.entries()) {
+      try {
+        this.writeFile(file, v);
+      } catch (err) {
+        throw Object.assign(err as Error, { valueIndex: i });
+      }
+    }
+  }
+
   exists(p: string): boolean {
     return this.dirs.has(p) || this.files.has(p);
   }

@@ -14,6 +14,12 @@ export interface Effects {
   readFile(file: string): string | undefined;
   /** One write(2) of `value` to an existing file (cgroup files take one value per write). */
   writeFile(file: string, value: string): void;
+  /**
+   * One open of an existing file, then one write(2) per value, in order (the device rules of
+   * cgroup v1: ~11 per container, each otherwise an open, a write and a close). A failed write
+   * throws its error with `valueIndex` set. Optional: without it, writeFile per value.
+   */
+  writeEach?(file: string, values: readonly string[]): void;
   exists(file: string): boolean;
   /** mkdir(2); with `recursive`, missing parents too and no EEXIST. */
   mkdir(dir: string, opts?: { recursive?: boolean }): void;
@@ -38,6 +44,20 @@ export const hostEffects: Effects = {
     const fd = openSync(file, constants.O_WRONLY);
     try {
       writeSync(fd, value);
+    } finally {
+      closeSync(fd);
+    }
+  },
+  writeEach(file, values) {
+    const fd = openSync(file, constants.O_WRONLY);
+    try {
+      for (const [i, v] of values.entries()) {
+        try {
+          writeSync(fd, v);
+        } catch (err) {
+          throw Object.assign(err as Error, { valueIndex: i });
+        }
+      }
     } finally {
       closeSync(fd);
     }

@@ -106,6 +106,16 @@ function dirView(fx: Effects, dir: string): FileView {
   return { exists: (f) => fx.exists(`${dir}/${f}`), read: (f) => fx.readFile(`${dir}/${f}`) };
 }
 
+/** How many writes from `i` on go to the same file, with nothing to read back or retry. */
+function sameFileRun(writes: readonly CgroupWrite[], i: number): number {
+  const plain = (w: CgroupWrite | undefined) => w !== undefined && !w.readBack && !w.retryAfterEinval;
+  const first = writes[i];
+  if (!plain(first)) return 1;
+  let n = 1;
+  while (plain(writes[i + n]) && writes[i + n]!.where === first!.where && writes[i + n]!.file === first!.file) n++;
+  return n;
+}
+
 /** A cgroup file write as one write(2), failures naming the file and the value. */
 function writeCgroupFile(fx: Effects, file: string, value: string): void {
   try {
@@ -418,7 +428,15 @@ class FsManager implements CgroupManager {
     if (this.v2) this.v2.ensure(v2ControllersNeeded(resources, this.v1?.controllers() ?? new Set()));
     const plan = planResources(resources, this.facts(), opts);
     const retry: CgroupWrite[] = [];
-    for (const w of plan.writes) {
+    for (let i = 0; i < plan.writes.length; i++) {
+      const w = plan.writes[i]!;
+      // v1's device rules, one per write(2) to the same file: one open for the run of them
+      const run = this.fx.writeEach && w.file.startsWith('devices.') ? sameFileRun(plan.writes, i) : 1;
+      if (run > 1) {
+        this.writeEach(plan.writes.slice(i, i + run));
+        i += run - 1;
+        continue;
+      }
       try {
         this.write(w);
       } catch (err) {
@@ -429,6 +447,18 @@ class FsManager implements CgroupManager {
     for (const w of retry) this.write(w);
     if (plan.deviceProgram && this.v2) await this.v2.attachDeviceProgram(plan.deviceProgram);
     return plan.warnings;
+  }
+
+  /** Writes of one file (sameFileRun), none read back or retried. */
+  private writeEach(ws: CgroupWrite[]): void {
+    const file = `${this.dirOf(ws[0]!)}/${ws[0]!.file}`;
+    const values = ws.map((w) => w.value);
+    try {
+      this.fx.writeEach!(file, values);
+    } catch (err) {
+      const at = (err as { valueIndex?: number }).valueIndex;
+      throw writeError(file, at === undefined ? values.join(' ') : values[at]!, err);
+    }
   }
 
   private write(w: CgroupWrite): void {

@@ -172,6 +172,11 @@ test('create: the helper starts first and waits; cgroups made before any write, 
   const devices = writes.filter((w) => w.startsWith('devices/'));
   assert.equal(devices[0], 'devices/c1/devices.deny a *:* rwm');
   assert.ok(devices.slice(1).every((w) => w.startsWith('devices/c1/devices.allow ')));
+  // the allow rules through one open of devices.allow, a write(2) each
+  assert.deepEqual(
+    fx.writeEachCalls.map((c) => [c.file, c.values.length]),
+    [['/sys/fs/cgroup/devices/c1/devices.allow', devices.length - 1]],
+  );
   const c = await Container.load(root, 'c1');
   assert.equal(c.record.phase, 'created');
   assert.equal(c.record.pid, 4242);
@@ -223,6 +228,23 @@ for (const cgroupsFirst of [false, true])
     );
     assert.deepEqual(leftInRoot(root), []);
   });
+
+test('create: a device rule the kernel refuses is named, with its file; nothing is left', async (t) => {
+  const fx = fakeHost();
+  fx.failWrite = (file, value) => (file.endsWith('devices.allow') && value.startsWith('c 1:5 ') ? 'EINVAL' : undefined);
+  const { root, bundle } = tempBundle(t);
+  const launcher = new ScriptedLauncher(fx, () => [{ type: 'pid', pid: 1 }]);
+  await assert.rejects(
+    create({ root, id: 'c5', bundle, launcher, effects: fx }),
+    /write '\/sys\/fs\/cgroup\/devices\/c5\/devices\.allow' 'c 1:5 rwm': invalid argument/,
+  );
+  assert.deepEqual(
+    [...fx.dirs].filter((d) => d.endsWith('/c5')),
+    [],
+    'no cgroup left',
+  );
+  assert.deepEqual(leftInRoot(root), []);
+});
 
 test('create: a cgroupsPath that is a root cgroup is refused before anything is made', async (t) => {
   for (const cgroupsPath of ['/', '/x/..', '../../../..']) {
