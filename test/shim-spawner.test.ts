@@ -6,7 +6,7 @@
  * started directly. Every shim and spawner started here is stopped by pid.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ShimClient } from '../src/engine/shim/client.js';
 import type { ShimRequest } from '../src/engine/shim/protocol.js';
 import { startShim } from '../src/engine/shim/spawn.js';
-import { ShimSpawner } from '../src/engine/shim/spawner.js';
+import { encodeSpawnRequest, parseSpawnAnswer, ShimSpawner } from '../src/engine/shim/spawner.js';
 import { pidAlive } from './helpers/container.js';
 import { stopShim } from './helpers/shim.js';
 
@@ -169,6 +169,48 @@ setInterval(() => {}, 1000);
     assert.ok(pidAlive(pid));
     parent.kill('SIGKILL');
     assert.ok(await gone(pid), `spawner ${pid} died with its parent`);
+  });
+
+  test('a shim SIGKILLed before it answers: the spawner answers for it, and goes on', { timeout: 30_000 }, async () => {
+    // The shim opens its request's `shim_cgroups` files for writing before it answers; a FIFO
+    // with no reader holds it there, to be killed between two lines.
+    const fifo = join(work, 'hold.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const sp = spawn(SHIM, ['--spawner'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    let buf = '';
+    sp.stdout.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        lines.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    });
+    try {
+      sp.stdin.write(encodeSpawnRequest(1, { ...request(), shim_cgroups: [fifo] }, 'x'));
+      const childOf = () => {
+        const kids = readFileSync(`/proc/${sp.pid}/task/${sp.pid}/children`, 'utf8').trim();
+        return kids ? Number(kids.split(' ')[0]) : undefined;
+      };
+      let held: number | undefined;
+      for (let i = 0; i < 250 && !(held = childOf()); i++) await sleep(20);
+      assert.ok(held, 'the shim is forked and held');
+      await sleep(50);
+      assert.deepEqual(lines, [], 'no answer while it is held');
+      process.kill(held, 'SIGKILL');
+      for (let i = 0; i < 250 && lines.length === 0; i++) await sleep(20);
+      assert.deepEqual(parseSpawnAnswer(lines[0] ?? ''), { id: 1, error: 'the shim died before it was ready' });
+      // and the next request is served
+      const req = request();
+      sp.stdin.write(encodeSpawnRequest(2, req, 'x'));
+      for (let i = 0; i < 250 && lines.length < 2; i++) await sleep(20);
+      const ok = parseSpawnAnswer(lines[1] ?? '');
+      assert.equal(ok?.id, 2);
+      assert.ok(ok?.shim && pidAlive(ok.shim.pid), `the next shim answers: ${lines[1]}`);
+      assert.equal(lines.length, 2, 'one answer each');
+    } finally {
+      sp.kill('SIGKILL');
+    }
   });
 
   test('a shim binary without the spawner mode: shims are started directly', { timeout: 30_000 }, async () => {

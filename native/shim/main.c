@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1493,6 +1494,9 @@ static size_t reqlen;
  * request's id, instead of on its own stdout and stderr. */
 static bool spawned;
 static uint32_t spawn_id;
+/* A spawner's child: the write end of its pipe to the spawner, closed once the answer is out
+ * (with the byte 'A' first): a child that dies before then leaves the spawner to answer. */
+static int answered_fd = -1;
 
 /* One line "<id> <text>\n" in a single write: shorter than PIPE_BUF, so the answers of shims
  * starting at once never interleave. A newline inside the text becomes a space. */
@@ -1510,6 +1514,12 @@ static void spawn_answer_to(int fd, const char *text) {
     if (line[k] == '\n') line[k] = ' ';
   line[n++] = '\n';
   if (write(fd, line, (size_t)n) < 0) {
+  }
+  if (answered_fd >= 0) {
+    if (write(answered_fd, "A", 1) < 0) {
+    }
+    close(answered_fd);
+    answered_fd = -1;
   }
 }
 
@@ -1625,7 +1635,41 @@ static int spawner_main(int argc, char **argv) {
   struct sigaction sa = {.sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT};
   sigaction(SIGCHLD, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* Each child's pipe until it has answered: one that dies first (SIGKILL between two lines)
+   * leaves EOF without the byte 'A', and the spawner answers for it, so no start waits forever. */
+  struct waiting {
+    int fd;
+    uint32_t id;
+  } *waits = NULL;
+  size_t nwaits = 0, capwaits = 0;
   for (;;) {
+    struct pollfd *pf = calloc(nwaits + 1, sizeof *pf);
+    if (!pf) _exit(1);
+    pf[0].fd = 0;
+    pf[0].events = POLLIN;
+    for (size_t k = 0; k < nwaits; k++) pf[k + 1] = (struct pollfd){.fd = waits[k].fd, .events = POLLIN};
+    if (poll(pf, nwaits + 1, -1) < 0) {
+      free(pf);
+      if (errno == EINTR) continue;
+      _exit(1);
+    }
+    for (size_t k = nwaits; k-- > 0;) {
+      if (!pf[k + 1].revents) continue;
+      char c = 0;
+      ssize_t r;
+      do r = read(waits[k].fd, &c, 1);
+      while (r < 0 && errno == EINTR);
+      if (r == 1 && c != 'A') continue; /* never written otherwise; ignore */
+      if (r != 1) {
+        spawn_id = waits[k].id;
+        spawn_answer("error: berth-shim: the shim died before it was ready");
+      }
+      close(waits[k].fd);
+      waits[k] = waits[--nwaits];
+    }
+    short in = pf[0].revents;
+    free(pf);
+    if (!in) continue;
     unsigned char hdr[8];
     if (!read_full(0, hdr, sizeof hdr)) _exit(0); /* berthd closed the pipe, or died */
     uint32_t id = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
@@ -1638,8 +1682,12 @@ static int spawner_main(int argc, char **argv) {
     char *body = malloc(len ? len : 1);
     if (!body) _exit(1);
     if (!read_full(0, body, len)) _exit(0);
+    int done[2] = {-1, -1};
+    if (pipe2(done, O_CLOEXEC) < 0) done[0] = done[1] = -1;
     pid_t pid = fork();
     if (pid == 0) {
+      if (done[0] >= 0) close(done[0]);
+      answered_fd = done[1];
       struct sigaction dfl = {.sa_handler = SIG_DFL};
       sigaction(SIGCHLD, &dfl, NULL);
       signal(SIGPIPE, SIG_DFL);
@@ -1657,10 +1705,19 @@ static int spawner_main(int argc, char **argv) {
       return -1;
     }
     free(body);
+    if (done[1] >= 0) close(done[1]);
     if (pid < 0) {
       char e[256];
       snprintf(e, sizeof e, "error: berth-shim: fork: %s", strerror(errno));
       spawn_answer(e);
+      if (done[0] >= 0) close(done[0]);
+    } else if (done[0] >= 0) {
+      if (nwaits == capwaits) {
+        capwaits = capwaits ? capwaits * 2 : 16;
+        waits = realloc(waits, capwaits * sizeof *waits);
+        if (!waits) _exit(1);
+      }
+      waits[nwaits++] = (struct waiting){.fd = done[0], .id = id};
     }
   }
 }
@@ -1874,8 +1931,8 @@ int main(int argc, char **argv) {
    * O_CLOEXEC, so only what we hand over reaches a child. */
   /* ... and the spawner's sealed copy of berth-nsinit, when this request launches that path */
   if (nsinit_copy >= 0 && !(nsinit_path && !strcmp(nsinit_path, nsinit_copy_of))) nsinit_copy = -1;
-  enum { NKEEP = 4 };
-  int keep[NKEEP] = {listen_fd, lg.fd, hs[1], nsinit_copy};
+  enum { NKEEP = 5 };
+  int keep[NKEEP] = {listen_fd, lg.fd, hs[1], nsinit_copy, answered_fd};
   for (int a = 0; a < NKEEP; a++)
     for (int b = a + 1; b < NKEEP; b++)
       if (keep[b] < keep[a]) {
