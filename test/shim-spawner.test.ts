@@ -192,8 +192,11 @@ setInterval(() => {}, 1000);
         const kids = readFileSync(`/proc/${sp.pid}/task/${sp.pid}/children`, 'utf8').trim();
         return kids ? Number(kids.split(' ')[0]) : undefined;
       };
-      let held: number | undefined;
-      for (let i = 0; i < 250 && !(held = childOf()); i++) await sleep(20);
+      let held = childOf();
+      for (let i = 0; i < 250 && !held; i++) {
+        await sleep(20);
+        held = childOf();
+      }
       assert.ok(held, 'the shim is forked and held');
       await sleep(50);
       assert.deepEqual(lines, [], 'no answer while it is held');
