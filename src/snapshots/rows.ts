@@ -74,6 +74,11 @@ export class Rows {
     return new Set(this.db.prepare(`SELECT id FROM snapshots WHERE snapshotter = ?`).pluck().all(this.snapshotter) as number[]);
   }
 
+  /** Whether a row has directory id `id` (one lookup in the (snapshotter, id) index). */
+  hasId(id: number): boolean {
+    return this.db.prepare(`SELECT 1 FROM snapshots WHERE snapshotter = ? AND id = ?`).pluck().get(this.snapshotter, id) !== undefined;
+  }
+
   /** The committed ancestors of `row`, nearest first. */
   ancestors(row: Row): Row[] {
     const out: Row[] = [];
