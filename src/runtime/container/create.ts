@@ -21,6 +21,7 @@ import type { Launcher, LaunchSession, StdioHandles } from '../launcher/launcher
 import { nsinitLauncher } from '../launcher/nsinit.js';
 import { type BuiltPlan, buildPlan, type CgroupMountSource } from '../plan/build.js';
 import { encodePlan } from '../plan/encode.js';
+import type { LaunchPlan } from '../plan/plan.js';
 import {
   Container,
   type ContainerRecord,
@@ -266,6 +267,8 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
     // the limits are in place before the first process enters the cgroup
     let built = p.planned;
     let cgroupWarnings: string[];
+    const launch = (plan: LaunchPlan) =>
+      (opts.launcher ?? nsinitLauncher()).launch(plan, { stdio: opts.stdio ?? {}, detached: p.mode === 'run-foreground' });
     if (opts.rootlessCgroups) {
       let dirs: CgroupDir[];
       let mountDirs: CgroupDir[];
@@ -279,13 +282,13 @@ export async function launchPrepared(p: PreparedContainer, opts: CreateOptions):
       // it waits for `cgroups` before it opens their cgroup.procs files. A failure here disposes
       // of it below, before it has cloned anything.
       built = { ...built, plan: { ...built.plan, cgroupsWait: true } };
-      session = (opts.launcher ?? nsinitLauncher()).launch(built.plan, { stdio: opts.stdio ?? {}, detached: p.mode === 'run-foreground' });
+      session = launch(built.plan);
       cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf, effects: opts.effects });
       session.send('cgroups');
     } else cgroupWarnings = await setUpCgroups(record.cgroups, config, { cgroupBpf: opts.cgroupBpf, effects: recorder ?? opts.effects });
     const { plan } = built;
     const warnings = [...cgroupWarnings, ...built.warnings];
-    session ??= (opts.launcher ?? nsinitLauncher()).launch(plan, { stdio: opts.stdio ?? {}, detached: p.mode === 'run-foreground' });
+    session ??= launch(plan);
     record.pid = (await session.expect('pid')).pid;
     record.pidStartTime = procStat(record.pid, opts.effects)?.startTime ?? '';
     // Without hooks the pid is written once, with 'created' below (a record write is ~0.5 ms of
