@@ -1,9 +1,12 @@
 /**
  * One pull, instrumented: per-layer progress timestamps (ms from the start), apply start/end,
- * process CPU (user+sys), for finding the critical path. Not a benchmark: prints, asserts nothing.
- *   SIZE_MB=200 IMAGE=one|five [SPECULATE=0] [COMPRESSION=gzip|zstd|none (one)] node --import tsx bench/pull-profile.ts
+ * process CPU (user+sys), the whole machine's busy CPU, the event loop's delay, for finding the
+ * critical path. Not a benchmark: prints, asserts nothing.
+ *   SIZE_MB=200 IMAGE=one|five [SPECULATE=0] [CONC=n] [COMPRESSION=gzip|zstd|none (one)] node --import tsx bench/pull-profile.ts
+ * SKOPEO=1 first times skopeo's copy of the same image the same way; PROF=file writes a CPU
+ * profile of the pull, PERF=file a `perf record -a` of it; LAG=1 prints main-thread stalls.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -42,11 +45,6 @@ try {
     ]);
   }
   const svc = await openImageService({ root: join(fs.dir, 'root') });
-  // PROF=file: a CPU profile of the pull alone (open it in Chrome's DevTools)
-  const session = process.env.PROF ? new Session() : undefined;
-  session?.connect();
-  await session?.post('Profiler.enable');
-  await session?.post('Profiler.start');
   // CPU seconds of this process's reaped children (berth-ingest, berth-unpack) and of the registry
   const ticks = (stat: string, from: number) => {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -55,9 +53,57 @@ try {
   const childCpu = () => ticks(readFileSync('/proc/self/stat', 'utf8'), 16);
   const registryPid = execFileSync('pgrep', ['-n', '-x', 'docker-registry'], { encoding: 'utf8' }).trim();
   const registryCpu = () => ticks(readFileSync(`/proc/${registryPid}/stat`, 'utf8'), 14);
-  const [k0, r0] = [childCpu(), registryCpu()];
+  // the whole machine's busy CPU (all processes and the kernel's threads: writeback, the loop device)
+  const machineBusy = () => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+    const idle = f[3]! + f[4]!;
+    return (f.reduce((a, b) => a + b, 0) - idle) / 100;
+  };
+  // SKOPEO=1: skopeo's copy of the same image instead of berth's pull, measured the same way
+  if (process.env.SKOPEO) {
+    const [m0, r0s] = [machineBusy(), registryCpu()];
+    const t = performance.now();
+    execFileSync('skopeo', [
+      '--insecure-policy',
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      `docker://${reg.host}/bench/x:v1`,
+      `oci:${fs.dir}/sk2:x`,
+    ]);
+    console.log(
+      `skopeo: wall ${((performance.now() - t) / 1000).toFixed(2)} s; machine busy ${(machineBusy() - m0).toFixed(2)} CPU-s; registry ${(registryCpu() - r0s).toFixed(2)}`,
+    );
+    rmSync(`${fs.dir}/sk2`, { recursive: true, force: true });
+    execFileSync('sync');
+  }
+  // PERF=file: the whole machine sampled during the pull alone (`perf report -i file --sort comm,dso`)
+  const perf = process.env.PERF
+    ? spawn('perf', ['record', '-q', '-a', '-F', '1999', '-o', process.env.PERF], { stdio: 'inherit' })
+    : undefined;
+  if (perf) await new Promise((r) => setTimeout(r, 1000));
+  // PROF=file: a CPU profile of the pull alone (open it in Chrome's DevTools)
+  const session = process.env.PROF ? new Session() : undefined;
+  session?.connect();
+  await session?.post('Profiler.enable');
+  await session?.post('Profiler.start');
+  const [k0, r0, m0] = [childCpu(), registryCpu(), machineBusy()];
   const t0 = performance.now();
+
   const c0 = process.cpuUsage();
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
+  // LAG=1: the main thread's longest stalls, as they happen
+  let lastTick = performance.now();
+  const ticker = process.env.LAG
+    ? setInterval(() => {
+        const now = performance.now();
+        if (now - lastTick > 12)
+          console.log(`${(now - t0).toFixed(0).padStart(6)} ms  (main thread stalled ${(now - lastTick - 2).toFixed(0)} ms)`);
+        lastTick = now;
+      }, 2)
+    : undefined;
   const last = new Map<string, string>();
   await svc.pull(`${reg.host}/bench/x:v1`, {
     speculate: process.env.SPECULATE !== '0',
@@ -70,13 +116,22 @@ try {
     },
   });
   const wall = performance.now() - t0;
+  if (ticker) clearInterval(ticker);
+  lag.disable();
+  console.log(
+    `event loop delay: max ${(lag.max / 1e6).toFixed(0)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms, mean ${(lag.mean / 1e6).toFixed(1)} ms`,
+  );
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.once('exit', r));
+  }
   if (session) {
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(process.env.PROF as string, JSON.stringify(profile));
   }
   const c = process.cpuUsage(c0);
   console.log(
-    `wall ${(wall / 1000).toFixed(2)} s; node cpu user ${(c.user / 1e6).toFixed(2)} sys ${(c.system / 1e6).toFixed(2)}; helpers ${(childCpu() - k0).toFixed(2)}; registry ${(registryCpu() - r0).toFixed(2)}`,
+    `wall ${(wall / 1000).toFixed(2)} s; node cpu user ${(c.user / 1e6).toFixed(2)} sys ${(c.system / 1e6).toFixed(2)}; helpers ${(childCpu() - k0).toFixed(2)}; registry ${(registryCpu() - r0).toFixed(2)}; machine busy ${(machineBusy() - m0).toFixed(2)} CPU-s`,
   );
   await svc[Symbol.asyncDispose]();
 } finally {

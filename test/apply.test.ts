@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -17,7 +17,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { applyLayer } from '../src/archive/apply.js';
-import type { ApplyFeed, ApplyOptions } from '../src/archive/types.js';
+import type { ApplyFeed, ApplyOptions, FeedPort } from '../src/archive/types.js';
 import { BerthError, isKind } from '../src/common/errors.js';
 import { packTar } from './helpers/tar.js';
 
@@ -181,6 +181,133 @@ describe('applyLayer', { skip }, () => {
         (err: Error) => isKind(err, 'unavailable') && /^apply layer 'sha256:cd': read: the download failed$/.test(err.message),
       ),
     );
+  });
+
+  describe('a followed file (a pull: berth-ingest writes the ingest file, apply reads it as it grows)', () => {
+    /**
+     * A feed over a file that `writeOut` fills (a stand-in for berth-ingest): apply is told the
+     * file and its size before any byte is there, and `finish` is what the pull does once the
+     * digest is verified (the end of stdin), or its abort.
+     */
+    const followedFeed = (t: { after: (fn: () => void) => void }, size: number) => {
+      const file = path.join(target(t).dir, 'ingest');
+      const out = openSync(file, 'w');
+      // the feed's descriptor stays the feed's (applyLayer's child holds its own): closed after
+      const followed = { fd: openSync(file, 'r'), size };
+      t.after(() => {
+        closeSync(out);
+        closeSync(followed.fd);
+      });
+      let attached!: (p: FeedPort) => void;
+      const port = new Promise<FeedPort>((r) => {
+        attached = r;
+      });
+      const feed: ApplyFeed = {
+        kind: 'feed',
+        followed: Promise.resolve(followed),
+        attach: (p) => attached(p),
+      };
+      let at = 0;
+      const write = (b: Buffer) => {
+        writeSync(out, b, 0, b.length, at);
+        at += b.length;
+      };
+      return { feed, port, write };
+    };
+    const pause = () => new Promise((r) => setTimeout(r, 15));
+
+    for (const [compression, encode] of [
+      ['none', (b: Buffer) => b],
+      ['gzip', gzipSync],
+    ] as const) {
+      test(`${compression}: the layer is read as it arrives, and its end is the feeder's to give`, async (t) => {
+        const tar = await layer();
+        const data = encode(tar);
+        const tgt = target(t);
+        const f = followedFeed(t, data.length);
+        await clean(async () => {
+          const applying = applyLayer(f.feed, { compression, layer: 'l', target: tgt, expectedDiffId: sha(tar), sync: false });
+          const port = await f.port;
+          port.check(data.subarray(0, 4));
+          const step = Math.ceil(data.length / 5);
+          for (let i = 0; i < data.length; i += step) {
+            f.write(data.subarray(i, i + step));
+            await pause();
+          }
+          // every byte is there, and still the apply waits for the end
+          let settled = false;
+          void applying.finally(() => {
+            settled = true;
+          });
+          await pause();
+          assert.equal(settled, false, 'a whole file is not the end: the feeder says when');
+          port.stdin.end();
+          assert.deepEqual(await applying, { diffId: sha(tar), size: tar.length, entries: 3 });
+        });
+        assert.equal(readFileSync(path.join(tgt.dir, 'etc/hostname'), 'utf8'), 'berth\n');
+      });
+    }
+
+    test('an end before the file is whole fails naming how far it got; an abort kills; a byte on stdin is refused', async (t) => {
+      const tar = await layer();
+      const short = followedFeed(t, tar.length);
+      await clean(() =>
+        assert.rejects(
+          (async () => {
+            const applying = applyLayer(short.feed, { compression: 'none', layer: 'sha256:ab', target: target(t), sync: false });
+            const port = await short.port;
+            short.write(tar.subarray(0, 1000));
+            port.stdin.end();
+            return applying;
+          })(),
+          (err: Error) =>
+            isKind(err, 'invalid-argument') &&
+            err.message === `apply layer 'sha256:ab': read: the file ended at 1000 of its ${tar.length} bytes (EPROTO)`,
+        ),
+      );
+      const aborted = followedFeed(t, tar.length);
+      await clean(() =>
+        assert.rejects(
+          (async () => {
+            const applying = applyLayer(aborted.feed, { compression: 'none', layer: 'sha256:cd', target: target(t), sync: false });
+            const port = await aborted.port;
+            // a plain tar cut at an entry boundary could pass for a whole one: the abort must fail it
+            aborted.write(tar.subarray(0, 1024));
+            await pause();
+            port.abort(new Error('the download failed'));
+            return applying;
+          })(),
+          (err: Error) => isKind(err, 'unavailable') && /^apply layer 'sha256:cd': read: the download failed$/.test(err.message),
+        ),
+      );
+      const chatty = followedFeed(t, tar.length);
+      await clean(() =>
+        assert.rejects(
+          (async () => {
+            const applying = applyLayer(chatty.feed, { compression: 'gzip', layer: 'sha256:ef', target: target(t), sync: false });
+            const port = await chatty.port;
+            port.stdin.write('x');
+            return applying;
+          })(),
+          /^BerthError: apply layer 'sha256:ef': read: the feeder wrote into the end pipe of a followed file \(EPROTO\)$/,
+        ),
+      );
+    });
+
+    test('berth-unpack refuses --follow without --size, and the reverse', () => {
+      for (const args of [
+        ['--follow', '3'],
+        ['--size', '10'],
+        ['--follow', '1', '--size', '10'],
+      ]) {
+        const r = spawnSync(path.join(ROOT, 'native/build/berth-unpack'), ['--root', '/nonexistent', '--mode', 'flat', ...args], {
+          input: '',
+          encoding: 'utf8',
+        });
+        assert.equal(r.status, 2, args.join(' '));
+        assert.match(r.stderr, /^usage: berth-unpack [\s\S]*--follow FD --size N/);
+      }
+    });
   });
 
   test('a media type that does not match the bytes is refused, naming both', async (t) => {

@@ -2,12 +2,12 @@
  * berth-ingest: the byte path of a blob download, out of Node's thread.
  *
  *   berth-ingest [--sync-every BYTES] [--control FD]
- *       stdin: the blob's bytes   fd 3: the ingest's data file   stdout: a copy for apply
+ *       stdin: the blob's bytes   fd 3: the ingest's data file
  *
- * Reads stdin to its end, hashes it (sha256, libcrypto: SHA-NI where the CPU has it), writes it
- * to fd 3 from offset 0 with pwrite, and copies it to stdout. When stdout's reader goes away
- * (an apply that failed or was not wanted: EPIPE), the copy stops and the blob does not: a
- * speculative apply's failure must not cost the download. Every BYTES written (default 16 MiB)
+ * Reads stdin to its end, hashes it (sha256, libcrypto: SHA-NI where the CPU has it) and writes
+ * it to fd 3 from offset 0 with pwrite. An apply that runs as the layer downloads reads that file
+ * as it grows (berth-unpack --follow), not a copy from us: the download never waits for the
+ * apply, and a speculative apply's failure costs it nothing. Every BYTES written (default 16 MiB)
  * it asks the kernel to start writing back what it has (sync_file_range), so that the fsync at
  * commit finds little left to do. It never fsyncs: committing is the content store's job.
  *
@@ -77,40 +77,11 @@ static void pwrite_all(int fd, const char *buf, size_t n, uint64_t pos)
 	}
 }
 
-/*
- * 0, or -1 once the reader has gone (EPIPE): the caller stops copying. Apply's stdin is the
- * write end Node holds too, in non-blocking mode (the flag belongs to the open pipe, shared with
- * Node's descriptor): a full pipe is waited for.
- */
-static int write_all(int fd, const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, buf, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			if (poll(&p, 1, -1) < 0 && errno != EINTR)
-				die(errno, "poll: %s", strerror(errno));
-			continue;
-		}
-		if (k < 0) {
-			if (errno == EPIPE)
-				return -1;
-			die(errno, "write to apply: %s", strerror(errno));
-		}
-		buf += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* the blob so far: every byte read goes through consume() */
 static struct {
 	EVP_MD_CTX *md;
 	char *buf;
 	uint64_t total, synced, sync_every;
-	int copying;
 } blob;
 
 static void consume(const char *buf, size_t n)
@@ -119,10 +90,6 @@ static void consume(const char *buf, size_t n)
 		die(EIO, "sha256 failed");
 	pwrite_all(3, buf, n, blob.total);
 	blob.total += n;
-	if (blob.copying && write_all(1, buf, n) < 0) {
-		blob.copying = 0;
-		close(1);
-	}
 	if (blob.sync_every && blob.total - blob.synced >= blob.sync_every) {
 		/* start writeback of what is written, without waiting for it */
 		sync_file_range(3, (off_t)blob.synced, (off_t)(blob.total - blob.synced), SYNC_FILE_RANGE_WRITE);
@@ -296,19 +263,18 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--control") == 0 && i + 1 < argc)
 			ctl = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: berth-ingest [--sync-every BYTES] [--control FD] <blob >copy 3<>data\n");
+			fprintf(stderr, "usage: berth-ingest [--sync-every BYTES] [--control FD] <blob 3<>data\n");
 			return 2;
 		}
 	}
-	/* a reader that goes away is an EPIPE to handle, not a signal that kills */
+	/* Node gone from the control socket is an EPIPE to report, not a signal that kills */
 	signal(SIGPIPE, SIG_IGN);
 	if (fcntl(3, F_GETFD) < 0)
 		die(EBADF, "fd 3 (the blob's data file) is not open");
 	if (ctl >= 0 && (ctl <= 3 || fcntl(ctl, F_GETFD) < 0))
 		die(EBADF, "--control %d: not an open descriptor above 3", ctl);
-	/* bigger pipes: fewer wake-ups of Node, of us and of the decompressor (pipes only) */
+	/* a bigger pipe: fewer wake-ups of Node and of us (pipes only) */
 	fcntl(0, F_SETPIPE_SZ, BUF_SIZE);
-	fcntl(1, F_SETPIPE_SZ, BUF_SIZE);
 
 	blob.md = EVP_MD_CTX_new();
 	if (!blob.md || EVP_DigestInit_ex(blob.md, EVP_sha256(), NULL) != 1)
@@ -316,7 +282,6 @@ int main(int argc, char **argv)
 	blob.buf = malloc(BUF_SIZE);
 	if (!blob.buf)
 		die(ENOMEM, "out of memory");
-	blob.copying = 1;
 	int stdin_open = 1;
 	if (ctl < 0) {
 		while (read_stdin())
@@ -337,9 +302,6 @@ int main(int argc, char **argv)
 				stdin_open = 0;
 		}
 	}
-	/* apply sees its end of input now, not when the summary is printed */
-	if (blob.copying)
-		close(1);
 	unsigned char digest[32];
 	unsigned len = 0;
 	if (EVP_DigestFinal_ex(blob.md, digest, &len) != 1 || len != 32)

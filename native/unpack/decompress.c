@@ -10,6 +10,7 @@
  * Every byte of the input is read, so a feeder writing into a pipe never meets EPIPE.
  */
 #include "decompress.h"
+#include "input.h"
 
 #include <errno.h>
 #include <isa-l/igzip_lib.h>
@@ -109,12 +110,12 @@ static int fill(struct decomp *d)
 	if (d->in_pos < d->in_len || d->eof || d->full)
 		return 0;
 	for (;;) {
-		ssize_t k = read(d->fd, d->in, IN_CAP);
+		ssize_t k = input_read(d->fd, d->in, IN_CAP);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
 			int e = errno;
-			fail(d, e, "read: %s", strerror(e));
+			fail(d, e, "read: %s", input_error(e));
 			return -1;
 		}
 		d->in_pos = 0;
@@ -168,11 +169,11 @@ static ssize_t gzip_read(struct decomp *d, uint8_t *buf, size_t n)
 				d->in[0] = d->in[d->in_pos];
 				ssize_t k;
 				do
-					k = read(d->fd, d->in + 1, IN_CAP - 1);
+					k = input_read(d->fd, d->in + 1, IN_CAP - 1);
 				while (k < 0 && errno == EINTR);
 				if (k < 0) {
 					int e = errno;
-					return fail(d, e, "read: %s", strerror(e));
+					return fail(d, e, "read: %s", input_error(e));
 				}
 				d->in_pos = 0;
 				d->in_len = 1 + (size_t)k;

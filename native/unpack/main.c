@@ -2,6 +2,7 @@
  * berth-unpack: applies ONE layer (an uncompressed tar on stdin) into a root directory.
  *
  *   berth-unpack --root DIR --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync] [--decompress gzip|zstd]
+ *                [--follow FD --size N]
  *   berth-unpack --root DIR --mode overlay --record-lookups [--userns] [--no-sync] [--decompress gzip|zstd]
  *   berth-unpack --check-lookups --mode overlay [--parent LOWER]... [--userns]   (record on stdin)
  *   berth-unpack --root-fd N --mode flat --no-whiteouts [--owner UID:GID] [--no-overwrite-dir-nondir]
@@ -16,7 +17,8 @@
  * RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) (chroot semantics: absolute symlinks and `..` stay in
  * the root), and the last component is acted on with *at() calls that never follow it. No path
  * string is trusted to stay inside. With --decompress, stdin is a compressed layer, inflated here
- * (decompress.c). The sha256 of every uncompressed byte (the trailing bytes after the end marker
+ * (decompress.c). With --follow, the layer is the file FD (N bytes) that another process is
+ * still writing, and stdin only says when it is whole: its end (input.c). The sha256 of every uncompressed byte (the trailing bytes after the end marker
  * included) is computed here, so that no byte of the layer passes through Node.
  *
  * Output: on success one line on stdout,
@@ -27,6 +29,7 @@
  * written as \xNN, or `-` when no entry is concerned. `warn ...` lines may precede it.
  */
 #include "decompress.h"
+#include "input.h"
 #include "tar.h"
 
 #include <dirent.h>
@@ -64,6 +67,7 @@ struct strset {
 static struct {
 	int root;
 	int overlay, userns, sync;
+	int in_fd; /* the layer's bytes: stdin, or the followed file (--follow) */
 	int record; /* --record-lookups: print every lower lookup (a speculative apply without its lowers) */
 	int no_whiteouts, no_overwrite_dir_nondir, owner_set;
 	uid_t owner_uid;
@@ -1255,9 +1259,13 @@ static ssize_t read_stdin(void *ctx, void *buf, size_t n)
 {
 	struct decomp *d = ctx;
 	for (;;) {
-		ssize_t k = d ? decomp_read(d, buf, n) : read(0, buf, n);
+		ssize_t k = d ? decomp_read(d, buf, n) : input_read(g.in_fd, buf, n);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && !d) {
+			g.entry = NULL;
+			die(errno, "read: %s", input_error(errno));
+		}
 		if (k < 0 && d) {
 			/* the compressed stream is at fault, not the entry being read */
 			g.entry = NULL;
@@ -1332,7 +1340,8 @@ static int check_lookups(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: berth-unpack --root DIR|--root-fd N --mode overlay|flat [--parent LOWER]... [--userns] [--no-sync]\n"
-			"       [--decompress gzip|zstd] [--no-whiteouts] [--owner UID:GID] [--no-overwrite-dir-nondir] [--record-lookups]\n"
+			"       [--decompress gzip|zstd] [--follow FD --size N] [--no-whiteouts] [--owner UID:GID] [--no-overwrite-dir-nondir]\n"
+			"       [--record-lookups]\n"
 			"       berth-unpack --check-lookups --mode overlay [--parent LOWER]... [--userns]\n");
 	exit(2);
 }
@@ -1340,7 +1349,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *root = NULL, *mode = NULL;
-	int root_fd = -1, check = 0, decompress = -1;
+	int root_fd = -1, check = 0, decompress = -1, follow_fd = -1;
+	long long follow_size = -1;
 	const char **lowers = calloc((size_t)argc, sizeof *lowers);
 	g.sync = 1;
 	for (int i = 1; i < argc; i++) {
@@ -1369,6 +1379,15 @@ int main(int argc, char **argv)
 			check = 1;
 		else if (strcmp(argv[i], "--root-fd") == 0 && i + 1 < argc)
 			root_fd = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--follow") == 0 && i + 1 < argc)
+			follow_fd = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			follow_size = strtoll(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || follow_size < 0)
+				usage();
+		}
 		else if (strcmp(argv[i], "--no-whiteouts") == 0)
 			g.no_whiteouts = 1;
 		else if (strcmp(argv[i], "--no-overwrite-dir-nondir") == 0)
@@ -1387,7 +1406,7 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		/* no root: only the lowers are read */
-		if (root || root_fd >= 0 || !mode || strcmp(mode, "overlay") || g.record)
+		if (root || root_fd >= 0 || !mode || strcmp(mode, "overlay") || g.record || follow_fd >= 0)
 			usage();
 		g.overlay = 1;
 		g.lowers = xmalloc(g.nlowers * sizeof *g.lowers);
@@ -1412,8 +1431,16 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	umask(0);
-	/* a bigger stdin pipe means fewer wake-ups of the decompressor and of us (pipes only) */
-	fcntl(0, F_SETPIPE_SZ, 1 << 20);
+	if ((follow_fd >= 0) != (follow_size >= 0) || (follow_fd >= 0 && follow_fd <= 2))
+		usage();
+	if (follow_fd >= 0) {
+		if (input_follow(follow_fd, 0, (unsigned long long)follow_size) < 0)
+			die(errno, "--follow %d: %s", follow_fd, strerror(errno));
+		g.in_fd = follow_fd;
+	} else {
+		/* a bigger stdin pipe means fewer wake-ups of the decompressor and of us (pipes only) */
+		fcntl(0, F_SETPIPE_SZ, 1 << 20);
+	}
 	/* the root itself must not be a symbolic link (CVE-2018-15664's lesson) */
 	if (root) {
 		g.root = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -1443,7 +1470,7 @@ int main(int argc, char **argv)
 		die(EIO, "sha256 init failed");
 
 	struct decomp *dec = NULL;
-	if (decompress >= 0 && !(dec = decomp_new((enum decomp_kind)decompress, 0)))
+	if (decompress >= 0 && !(dec = decomp_new((enum decomp_kind)decompress, g.in_fd)))
 		die(ENOMEM, "out of memory");
 	struct tar_src src = { .read = read_stdin, .ctx = dec, .cap = 1 << 20 };
 	src.buf = xmalloc(src.cap);

@@ -4,8 +4,9 @@
  * and hashes the uncompressed stream. This file only wires processes and streams; the
  * containment is the helper's (openat2 RESOLVE_IN_ROOT).
  *
- * Data path: one process per layer. Its stdin is the stored blob's descriptor, a pipe a feeder
- * (berth-ingest, during a pull) writes into, or a pipe Node pumps a stream into. The layer's
+ * Data path: one process per layer. Its stdin is the stored blob's descriptor, a pipe Node pumps
+ * a stream into or a feeder writes into, or, during a pull, the ingest file berth-ingest is
+ * writing, which the helper follows as it grows (`--follow`; its stdin then only ends). The layer's
  * bytes are decompressed and hashed in that process: no decompressor process, no pipe between
  * the two (a copy of every uncompressed byte, and a process per layer, saved). The helper is
  * started with posix_spawn (src/native/spawn.ts), not by a fork of Node, and its stdin is a
@@ -220,7 +221,14 @@ async function applyStream(
     args.push('--record-lookups');
   }
 
-  const helper = watch('berth-unpack', spawnProcess(unpackPath(), args, [fd ?? 'pipe', 'pipe', 'pipe']));
+  // a followed file: the helper reads it as it grows; its stdin only ends (see FollowedFile)
+  const followed = feed?.followed ? await feed.followed : undefined;
+  if (options.signal?.aborted) throw fail('unavailable', 'aborted', options.signal.reason);
+  if (followed) args.push('--follow', '3', '--size', String(followed.size));
+  const helper = watch(
+    'berth-unpack',
+    spawnProcess(unpackPath(), args, [fd ?? 'pipe', 'pipe', 'pipe', ...(followed ? [followed.fd] : [])]),
+  );
   // null when the helper reads a file descriptor
   const sink: Writable | null = helper.proc.stdin;
   let stdout = '';

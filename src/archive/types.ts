@@ -50,7 +50,7 @@ export interface ApplyResult {
 
 /** What a fed apply hands its feeder (see ApplyFeed). */
 export interface FeedPort {
-  /** where the layer's bytes go; the feeder ends it (or closes it, by handing it to a process) */
+  /** where the layer's bytes go (its end: every byte was fed); with a followed file, only the end */
   stdin: Writable;
   /**
    * To be called with the layer's first bytes (at least 4, or all there are): on a mismatch with
@@ -62,12 +62,24 @@ export interface FeedPort {
 }
 
 /**
+ * A file the feeder's bytes land in as they arrive (a pull's ingest file, written by
+ * berth-ingest): apply reads it itself as it grows, up to `size` bytes, and `stdin` only says
+ * when it is whole (its end). `fd` is the feeder's, open until `attach` or apply's failure.
+ */
+export interface FollowedFile {
+  fd: number;
+  size: number;
+}
+
+/**
  * Input written by the caller, as it arrives: apply calls `attach` once its first process runs.
- * The feeder may hand `stdin` to another process (a pull's berth-ingest writes the blob and this
- * copy), so the bytes never pass through Node. `attach` is never called when apply fails first.
+ * Before that it waits for `followed`: a file to read as it grows (then the bytes never pass
+ * through Node, nor through a pipe), or undefined, and the feeder writes the bytes into
+ * `stdin`. `attach` is never called when apply fails first.
  */
 export interface ApplyFeed {
   readonly kind: 'feed';
+  readonly followed?: Promise<FollowedFile | undefined>;
   attach(port: FeedPort): void;
 }
 

@@ -2,27 +2,27 @@
  * Where a layer's downloaded bytes go: the content store's ingest and, when an apply runs as
  * the layer downloads, that apply's input. Two sinks carry the bytes:
  *
- * - `IngestHelper` (the default): one berth-ingest process (native/ingest) reads the bytes from
- *   a pipe, hashes them, writes them into the ingest's data file (lent by the writer) and copies
- *   them into the apply's process, whose stdin it holds. Node only moves the socket's
- *   bytes into one pipe: the hashing, the file writes and the copy to the apply cost
- *   Node's thread ~7 ms of CPU per MB before (docs/layer-apply.md), on a 2-CPU machine the
- *   bound of a pull.
+ * - `IngestHelper` (the default): one berth-ingest process (native/ingest) reads the bytes (from
+ *   a pipe, or from the connection itself), hashes them and writes them into the ingest's data
+ *   file (lent by the writer); an apply follows that file as it grows (ApplyTee.follow). The
+ *   hashing, the file writes and the copy to the apply cost Node's thread ~7 ms of CPU per MB
+ *   before (docs/layer-apply.md), on a 2-CPU machine the bound of a pull.
  * - `NodeSink`: the same in Node (the writer hashes and writes; Node writes apply's stdin), for
  *   what the helper cannot take: a store whose writer lends no file, an ingest that resumes a
  *   prefix.
  *
- * A speculative apply that fails costs neither the download: the helper stops copying on
- * EPIPE and goes on with the blob; Node's feed skips it.
+ * A speculative apply that fails costs neither the download: it stops following the file, or
+ * Node's feed skips it.
  */
+import { closeSync, openSync } from 'node:fs';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { type Child, helperPath, parseHelperError, watch } from '../archive/apply.js';
-import type { ApplyFeed, FeedPort } from '../archive/types.js';
+import type { ApplyFeed, FeedPort, FollowedFile } from '../archive/types.js';
 import { BerthError } from '../common/errors.js';
 import { drainOrClose } from '../common/streams.js';
 import type { Writer } from '../content/types.js';
 import type { SocketBody } from '../distribution/types.js';
-import { fdOf, spawnProcess } from '../native/spawn.js';
+import { spawnProcess } from '../native/spawn.js';
 
 /** bytes per ingest write and apply feed in Node (see NodeSink) */
 const BATCH = 1 << 20;
@@ -38,16 +38,30 @@ export const TEE_BUFFER = 8 << 20;
  * An apply fed as the bytes arrive (the pull hands it to apply as its input). `required`: its
  * failure fails the download (the apply on the committed parent); otherwise (a speculative
  * apply) the download goes on without it.
+ *
+ * The download decides how the bytes reach apply (`follow`), as soon as its ingest is open:
+ * through berth-ingest, apply reads the ingest file as it grows (FollowedFile), so the
+ * download starts without waiting for apply's snapshot and process and never waits for apply
+ * after; otherwise (NodeSink) the bytes are written into apply's stdin. Apply starts its process
+ * once that is decided. The download may end before apply is attached: the head check and the
+ * end wait for the port.
  */
 export class ApplyTee implements ApplyFeed {
   readonly kind = 'feed';
   /** the apply's port once its first process runs; undefined when it failed before */
   readonly attached: Promise<FeedPort | undefined>;
+  /** the followed file, or undefined when the bytes come through stdin (see `follow`) */
+  readonly followed: Promise<FollowedFile | undefined>;
   /** the apply's failure, once it failed */
   failed: unknown;
   #port: FeedPort | undefined;
   #settle!: (port: FeedPort | undefined) => void;
+  #decide!: (file: FollowedFile | undefined) => void;
+  #decided = false;
+  /** the followed file's descriptor while it is ours (until apply runs or failed) */
+  #fd: number | undefined;
   #head: Buffer | null = Buffer.alloc(0);
+  #headDone = false;
   #aborted: Error | undefined;
   #ended = false;
 
@@ -55,21 +69,50 @@ export class ApplyTee implements ApplyFeed {
     this.attached = new Promise((resolve) => {
       this.#settle = resolve;
     });
+    this.followed = new Promise((resolve) => {
+      this.#decide = resolve;
+    });
+  }
+
+  /**
+   * How apply gets the bytes, once: `file` (whose descriptor the tee now owns and closes once
+   * apply runs or failed) or, undefined, through stdin. Later calls change nothing; a file
+   * offered too late is closed.
+   */
+  follow(file: FollowedFile | undefined): void {
+    if (this.#decided) {
+      if (file) closeQuietly(file.fd);
+      return;
+    }
+    this.#decided = true;
+    this.#fd = file?.fd;
+    this.#decide(file);
   }
 
   attach(port: FeedPort): void {
     this.#port = port;
+    this.#release();
     this.#settle(port);
     // aborted before apply ran: it must not wait for bytes that will not come
-    if (this.#aborted) port.abort(this.#aborted);
+    if (this.#aborted) {
+      port.abort(this.#aborted);
+      return;
+    }
+    // what happened before apply ran: the head seen, every byte in
+    if (this.#headDone || this.#ended) this.#checkHead();
+    if (this.#ended && !port.stdin.destroyed) port.stdin.end();
   }
 
   /** Follows the apply (started with this tee as its input): a failure before attaching settles `attached`. */
   watch(applying: Promise<unknown>): void {
     applying.then(
-      () => this.#settle(undefined),
+      () => {
+        this.#release();
+        this.#settle(undefined);
+      },
       (err: unknown) => {
         this.failed = err ?? new Error('apply failed');
+        this.#release();
         this.#settle(undefined);
       },
     );
@@ -79,15 +122,20 @@ export class ApplyTee implements ApplyFeed {
   sniff(chunk: Buffer): void {
     if (!this.#head) return;
     this.#head = Buffer.concat([this.#head, chunk]);
-    if (this.#head.length >= 4) this.#checkHead();
+    if (this.#head.length >= 4) {
+      this.#headDone = true;
+      this.#checkHead();
+    }
   }
 
+  /** Checks the head once there is a port to check it (else at attach). */
   #checkHead(): void {
-    if (this.#head && this.#port) this.#port.check(this.#head);
+    if (!this.#port) return;
+    if (this.#head) this.#port.check(this.#head);
     this.#head = null;
   }
 
-  /** Every byte was fed: apply sees its end (a helper holding the pipe closes it when it exits). Once. */
+  /** Every byte was fed: apply sees its end (now, or once attached). Once. */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
@@ -99,6 +147,8 @@ export class ApplyTee implements ApplyFeed {
   /** The bytes will not all come: apply stops and fails, never applying a truncated layer. */
   abort(reason: Error): void {
     this.#aborted ??= reason;
+    // an apply still waiting to hear where its bytes come from starts, and is stopped at attach
+    this.follow(undefined);
     this.#port?.abort(reason);
   }
 
@@ -106,6 +156,17 @@ export class ApplyTee implements ApplyFeed {
   mustStop(): boolean {
     return this.required && this.failed !== undefined;
   }
+
+  #release(): void {
+    if (this.#fd !== undefined) closeQuietly(this.#fd);
+    this.#fd = undefined;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {}
 }
 
 /** The download's destination for one attempt after another; see the file comment. */
@@ -247,6 +308,8 @@ interface TakeWaiter {
  */
 export class IngestHelper implements BlobSink {
   #received = 0;
+  /** the writer's data file, lent to the helper */
+  readonly #fd: number;
   readonly #child: Child;
   readonly #stdin: Writable;
   readonly #control: Duplex;
@@ -261,18 +324,15 @@ export class IngestHelper implements BlobSink {
     return typeof writer.lend === 'function' && typeof writer.adopt === 'function' && writer.status().offset === 0;
   }
 
-  /** Starts the helper on the writer's data file, copying into `port`'s pipe when given. */
+  /** Starts the helper on the writer's data file. */
   constructor(
     private readonly writer: LendingWriter,
     private readonly digest: string,
-    port: FeedPort | undefined,
   ) {
-    const fd = writer.lend();
-    // Node keeps its copy of apply's stdin: apply sees its end only when the tee ends, after
-    // the blob's digest is verified (ApplyTee.end), not when the helper exits
+    this.#fd = writer.lend();
     this.#child = watch(
       'berth-ingest',
-      spawnProcess(helperPath('berth-ingest'), ['--control', '4'], ['pipe', port ? fdOf(port.stdin) : 'ignore', 'pipe', fd, 'socket']),
+      spawnProcess(helperPath('berth-ingest'), ['--control', '4'], ['pipe', 'ignore', 'pipe', this.#fd, 'socket']),
     );
     this.#stdin = this.#child.proc.stdin as Writable;
     this.#control = this.#child.proc.stdio[4] as Duplex;
@@ -284,6 +344,14 @@ export class IngestHelper implements BlobSink {
 
   get received(): number {
     return this.#received;
+  }
+
+  /**
+   * The data file for an apply to follow as the helper writes it (ApplyTee.follow): a
+   * descriptor of its own, read-only, that stays valid after the commit renames the file.
+   */
+  followed(size: number): FollowedFile {
+    return { fd: openSync(`/proc/self/fd/${this.#fd}`, 'r'), size };
   }
 
   failed = false;

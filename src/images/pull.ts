@@ -591,7 +591,10 @@ export class Puller {
     }
     if (w === undefined) {
       // committed meanwhile by another process: feed the tee from the stored blob
-      if (tee) await feedFromStore(content.reader(desc.digest), tee);
+      if (tee) {
+        tee.follow(undefined);
+        await feedFromStore(content.reader(desc.digest), tee);
+      }
       return true;
     }
     let sink: BlobSink | undefined;
@@ -601,9 +604,17 @@ export class Puller {
       const teed = tee !== undefined && w.status().offset === 0;
       const first = w.status().offset;
       if (first !== 0) dropEarly();
-      // apply's stdin once it runs (undefined when it failed first)
-      const port = teed ? await tee.attached : undefined;
-      sink = IngestHelper.fits(w) ? new IngestHelper(w, desc.digest, port) : new NodeSink(w, teed ? tee : undefined, port);
+      if (IngestHelper.fits(w)) {
+        // berth-ingest writes the ingest file and apply follows it: the download waits for nothing
+        const helper = new IngestHelper(w, desc.digest);
+        sink = helper;
+        if (teed) tee.follow(helper.followed(desc.size));
+      } else {
+        // the bytes through Node, into apply's stdin once it runs (undefined when it failed first)
+        tee?.follow(undefined);
+        const port = teed ? await tee.attached : undefined;
+        sink = new NodeSink(w, teed ? tee : undefined, port);
+      }
       await slot.ready;
       const attempts = Math.max(1, options.attempts ?? 5);
       let delay = options.retryDelayMs ?? 1000;
@@ -705,6 +716,8 @@ export class Puller {
       }
       throw err;
     } finally {
+      // an apply still waiting to hear where its bytes come from (a path that did not say): stdin
+      tee?.follow(undefined);
       // an early request that was never used: its connection goes
       dropEarly();
       await w.close().catch(() => {});
