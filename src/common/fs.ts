@@ -1,5 +1,5 @@
 /** Small file helpers with crash-safe semantics. */
-import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { fromErrno } from './errors.js';
@@ -14,17 +14,13 @@ export function uniqueName(): string {
     .padStart(10, '0')}`;
 }
 
-/** `n` bytes from the kernel's CSPRNG, in hex (for secrets). */
+/**
+ * `n` random bytes in hex (ids, secrets): Web Crypto's getRandomValues, OpenSSL's CSPRNG seeded
+ * from the kernel, with no system call per id (berthd makes one per container; an open, read and
+ * close of /dev/urandom before). node:crypto loads on the first call only, not with this module.
+ */
 export function secureRandomHex(n: number): string {
-  const fd = openSync('/dev/urandom', 'r');
-  try {
-    const buf = Buffer.alloc(n);
-    let got = 0;
-    while (got < n) got += readSync(fd, buf, got, n - got, null);
-    return buf.toString('hex');
-  } finally {
-    closeSync(fd);
-  }
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(n))).toString('hex');
 }
 
 export interface AtomicWriteOptions {

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../common/errors.js';
@@ -20,6 +20,7 @@ import type { ImageService } from '../images/service.js';
 import { removeTree } from '../native/addon.js';
 import { type CgroupLayout, withOwnCgroups } from '../runtime/cgroups/layout.js';
 import { readCgroupLayout } from '../runtime/cgroups/manager.js';
+import { type HostFacts, readHostFacts } from '../runtime/container/host.js';
 import { nsinitPath } from '../runtime/launcher/nsinit.js';
 import { Backoff } from './containers/monitor.js';
 import type { ContainerRecord } from './containers/record.js';
@@ -134,8 +135,14 @@ export class Engine {
     const trash = path.join(root, 'trash');
     const to = path.join(trash, `${path.basename(dir)}-${randomBytes(4).toString('hex')}`);
     try {
-      mkdirSync(trash, { recursive: true, mode: 0o700 });
-      renameSync(dir, to);
+      try {
+        renameSync(dir, to);
+      } catch (err) {
+        // the trash is made when a rename first finds it missing, not made sure of before each one
+        if (errnoCode(err) !== 'ENOENT' || !existsSync(dir)) throw err;
+        mkdirSync(trash, { recursive: true, mode: 0o700 });
+        renameSync(dir, to);
+      }
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return;
       rmSync(dir, { recursive: true, force: true });
@@ -164,6 +171,16 @@ export class Engine {
   private spawner: ShimSpawner | undefined;
   private cgroups: CgroupLayout | undefined;
   private ownCgroups = '';
+  private facts: HostFacts | undefined;
+
+  /**
+   * berthd's capability sets, /proc/kcore and the id-map helpers, read at the first start and
+   * kept (CreateOptions.hostFacts): berthd never changes its own capabilities.
+   */
+  hostFacts(): HostFacts {
+    this.facts ??= readHostFacts();
+    return this.facts;
+  }
 
   /**
    * The host's cgroup mounts, read at the first start and kept (dockerd reads its cgroup info

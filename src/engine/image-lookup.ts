@@ -5,7 +5,7 @@
  */
 import { notFound } from '../common/errors.js';
 import type { ResolvedImage } from '../images/resolve.js';
-import { resolveLocalImage } from '../images/resolve-local.js';
+import { localImages } from '../images/resolve-local.js';
 import type { ImageService } from '../images/service.js';
 import type { Image } from '../images/types.js';
 
@@ -16,8 +16,7 @@ export interface LocalImage {
 }
 
 export async function lookupImage(svc: ImageService, ref: string): Promise<LocalImage> {
-  const local = await resolveLocalImage({ images: svc.images, content: svc.content }, ref);
-  const image = local.named ?? local.rows[0];
-  if (!image) throw notFound(`No such image: ${ref}`, ref);
-  return { image, resolved: local.resolved };
+  const { row, resolved } = await localImages({ images: svc.images, content: svc.content }).named(ref);
+  if (!row) throw notFound(`No such image: ${ref}`, ref);
+  return { image: row, resolved };
 }

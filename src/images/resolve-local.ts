@@ -74,6 +74,11 @@ export function repoNames(rows: Image[], sources: Map<string, Record<string, str
   return { tags, digests: [...digests].sort() };
 }
 
+/** The name of the row a normalized reference names exactly. */
+function rowName(ref: Reference): string {
+  return `${repositoryName(ref)}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
 export class LocalImages {
   /** resolved manifests by target digest (blobs never change; an index is re-read, as the platforms held may) */
   readonly #cache = new Map<string, ResolvedImage>();
@@ -107,6 +112,28 @@ export class LocalImages {
       else byId.set(resolved.id, { id: resolved.id, rows: [row], resolved });
     }
     return [...byId.values()];
+  }
+
+  /**
+   * A row the term names and its image, as `resolve` finds them, without listing every image
+   * when the term is a name with a row of its own (a container create: one lookup, not a cost
+   * that grows with the images). Other terms (ids, prefixes, `repo@digest` of a tag) go through
+   * `resolve`.
+   */
+  async named(term: string): Promise<{ row: Image | undefined; resolved: ResolvedImage }> {
+    if (!FULL_ID.test(term)) {
+      let ref: Reference | undefined;
+      try {
+        ref = normalizeReference(term);
+      } catch {
+        // resolve says what is wrong with it
+      }
+      const row = ref === undefined ? undefined : this.deps.images.find(rowName(ref));
+      const resolved = row && (await this.#resolve(row));
+      if (row && resolved) return { row, resolved };
+    }
+    const img = await this.resolve(term);
+    return { row: img.named ?? img.rows[0], resolved: img.resolved };
   }
 
   /** The image a term names (see the file comment); not-found with dockerd's text. */
@@ -151,7 +178,7 @@ export class LocalImages {
   }
 
   #byName(ref: Reference, all: LocalImage[]): Image | undefined {
-    const exact = this.deps.images.find(`${repositoryName(ref)}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`);
+    const exact = this.deps.images.find(rowName(ref));
     if (exact) return exact;
     if (ref.digest === undefined || ref.tag !== undefined) return undefined;
     // `repo@digest` of an image pulled by tag: a row of that repository whose target is the digest

@@ -14,6 +14,8 @@ export type { ContainerEvent } from './container/events.js';
 export { containerEvents, containerStats } from './container/events.js';
 export type { ExecOptions, ExecResult } from './container/exec.js';
 export { exec } from './container/exec.js';
+export type { HostFacts } from './container/host.js';
+export { readHostFacts } from './container/host.js';
 export { kill, parseSignal } from './container/kill.js';
 export { list } from './container/list.js';
 export type { ContainerLock } from './container/lock.js';

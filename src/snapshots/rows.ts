@@ -56,6 +56,14 @@ export class Rows {
     readonly snapshotter: string,
   ) {}
 
+  /**
+   * `fn`'s statements in one read transaction: one WAL read lock (two fcntl calls) for all of
+   * them instead of one per statement, and one consistent view (a walk up the parents).
+   */
+  read<T>(fn: () => T): T {
+    return this.db.inTransaction ? fn() : this.db.transaction(fn).deferred();
+  }
+
   get(key: string): Row | undefined {
     return this.db.prepare(`SELECT * FROM snapshots WHERE snapshotter = ? AND key = ?`).get(this.snapshotter, key) as Row | undefined;
   }
@@ -81,24 +89,28 @@ export class Rows {
 
   /** The committed ancestors of `row`, nearest first. */
   ancestors(row: Row): Row[] {
-    const out: Row[] = [];
-    for (let p = row.parent; p !== null; ) {
-      const r = this.get(p);
-      if (!r) throw new BerthError('internal', `snapshot '${row.key}': ancestor '${p}' is missing`, { object: row.key });
-      out.push(r);
-      p = r.parent;
-    }
-    return out;
+    return this.read(() => {
+      const out: Row[] = [];
+      for (let p = row.parent; p !== null; ) {
+        const r = this.get(p);
+        if (!r) throw new BerthError('internal', `snapshot '${row.key}': ancestor '${p}' is missing`, { object: row.key });
+        out.push(r);
+        p = r.parent;
+      }
+      return out;
+    });
   }
 
   /** Checks that a new snapshot can be created (before the slow part: copying a parent). */
   checkCreate(verb: string, key: string, parent: string | undefined): Row | undefined {
-    if (this.get(key)) throw exists(`${verb} snapshot '${key}': snapshot already exists`, key);
-    if (parent === undefined) return undefined;
-    const p = this.get(parent);
-    if (!p) throw notFound(`${verb} snapshot '${key}': parent '${parent}' does not exist`, parent);
-    if (p.kind !== 'committed') throw invalid(`${verb} snapshot '${key}': parent '${parent}' is not a committed snapshot`, parent);
-    return p;
+    return this.read(() => {
+      if (this.get(key)) throw exists(`${verb} snapshot '${key}': snapshot already exists`, key);
+      if (parent === undefined) return undefined;
+      const p = this.get(parent);
+      if (!p) throw notFound(`${verb} snapshot '${key}': parent '${parent}' does not exist`, parent);
+      if (p.kind !== 'committed') throw invalid(`${verb} snapshot '${key}': parent '${parent}' is not a committed snapshot`, parent);
+      return p;
+    });
   }
 
   /** Commits a new row for a directory that is already in place. */

@@ -87,7 +87,7 @@ export abstract class DirSnapshotter implements Snapshotter {
 
   async mounts(key: string): Promise<Mount[]> {
     this.open('mounts');
-    return this.mountsOf(this.rows.must('mounts', checkKey('mounts', key)));
+    return this.rows.read(() => this.mountsOf(this.rows.must('mounts', checkKey('mounts', key))));
   }
 
   prepare(key: string, parent?: string, options?: { labels?: Record<string, string> }): Promise<Mount[]> {

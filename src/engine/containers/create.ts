@@ -5,9 +5,9 @@
  * a crash before it leaves a snapshot and a directory no record names, which the start-up sweep
  * (restore.ts) removes.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { BerthError, fromErrno } from '../../common/errors.js';
-import { secureRandomHex, writeFileAtomic } from '../../common/fs.js';
+import { secureRandomHex } from '../../common/fs.js';
 import { GC_ROOT_LABEL } from '../../images/gc.js';
 import { warmOwnCgroupLock } from '../../runtime/cgroups/warm.js';
 import { crashPoint } from '../crash.js';
@@ -201,17 +201,19 @@ function writeContainerFiles(engine: Engine, dir: string, hostname: string, req:
       return '';
     }
   };
+  // Written in place, not through a temporary name: the directory is this create's own (made
+  // just now), and a create that dies here leaves no row, so nothing ever reads a torn file.
+  const write = (name: string, text: string) => writeFileSync(`${dir}/${name}`, text, { flag: 'wx', mode: 0o644 });
   try {
-    writeFileAtomic(`${dir}/hostname`, hostnameFile(hostNetwork ? readHost('/etc/hostname').trim() || hostname : hostname), {
-      durable: false,
-    });
-    writeFileAtomic(`${dir}/hosts`, hostsFile({ extraHosts: h.ExtraHosts ?? [], hostNetwork, hostHosts: readHost('/etc/hosts') }), {
-      durable: false,
-    });
-    writeFileAtomic(
-      `${dir}/resolv.conf`,
+    write('hostname', hostnameFile(hostNetwork ? readHost('/etc/hostname').trim() || hostname : hostname));
+    // the host's /etc/hosts only for the host's network (else ours: files.ts)
+    write(
+      'hosts',
+      hostsFile({ extraHosts: h.ExtraHosts ?? [], hostNetwork, ...(hostNetwork ? { hostHosts: readHost('/etc/hosts') } : {}) }),
+    );
+    write(
+      'resolv.conf',
       resolvConf(readHost('/etc/resolv.conf'), { dns: h.Dns ?? [], search: h.DnsSearch ?? [], options: h.DnsOptions ?? [], hostNetwork }),
-      { durable: false },
     );
   } catch (err) {
     throw fromErrno('write container files', dir, err);

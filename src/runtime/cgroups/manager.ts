@@ -280,7 +280,8 @@ class V2Driver {
     const segs = this.cg.path.split('/').filter(Boolean);
     let current = mount;
     for (const seg of segs) {
-      this.enableIn(current, enable);
+      // nothing to enable (a hybrid host's container that needs no cgroup2 controller): two reads less per level
+      if (enable === 'all' || enable.length > 0) this.enableIn(current, enable);
       current = `${current}/${seg}`;
       try {
         this.fx.mkdir(current);
@@ -355,24 +356,35 @@ class V2Driver {
 
 function createCpuset(fx: Effects, mountpoint: string, path: string): void {
   let current = mountpoint;
+  // the values of `current` once read or written (a new child copies what its parent was found to hold)
+  let known: Record<string, string | undefined> = {};
   for (const seg of path.split('/').filter(Boolean)) {
     const parent = current;
     current = `${current}/${seg}`;
+    let made = true;
     try {
       fx.mkdir(current);
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw fromErrno('create cgroup', current, err);
+      made = false;
     }
+    const mineNow: Record<string, string | undefined> = {};
     for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-      const mine = (fx.readFile(`${current}/${file}`) ?? '').trim();
-      if (mine !== '') continue;
-      const theirs = (fx.readFile(`${parent}/${file}`) ?? '').trim();
+      // a cgroup made just now holds nothing (or, with cgroup.clone_children, its parent's: the same)
+      const mine = made ? '' : (fx.readFile(`${current}/${file}`) ?? '').trim();
+      if (mine !== '') {
+        mineNow[file] = mine;
+        continue;
+      }
+      const theirs = known[file] ?? (fx.readFile(`${parent}/${file}`) ?? '').trim();
       try {
         fx.writeFile(`${current}/${file}`, theirs);
       } catch (err) {
         throw fromErrno('write', `${current}/${file}`, err);
       }
+      mineNow[file] = theirs;
     }
+    known = mineNow;
   }
 }
 
@@ -406,11 +418,22 @@ class FsManager implements CgroupManager {
   }
 
   private facts(): HostFacts {
+    // read when a plan asks (most ask for neither: a cgroup.controllers read and a readdir less per create)
+    let v2: ReadonlySet<string> | undefined;
+    let sizes: string[] | undefined;
+    const v2Driver = this.v2;
+    const fx = this.fx;
     return {
       v1: this.v1?.controllers() ?? new Set(),
-      v2: this.v2?.controllers(),
+      get v2() {
+        if (v2Driver) v2 ??= v2Driver.controllers();
+        return v2;
+      },
       v2Dir: this.v2?.dir,
-      hugepageSizes: hugepageSizes(this.fx),
+      get hugepageSizes() {
+        sizes ??= hugepageSizes(fx);
+        return sizes;
+      },
       view: (where) => {
         const dir = where === V2 ? this.v2?.dir : this.v1?.dir(where);
         return dir ? dirView(this.fx, dir) : { exists: () => false, read: () => undefined };

@@ -34,10 +34,10 @@ import {
 } from './container.js';
 import { entomb, teardown } from './delete.js';
 import { writeExecTemplate } from './exec.js';
-import { grantableCaps } from './host.js';
+import { type HostFacts, readHostFacts } from './host.js';
 import { lockContainer } from './lock.js';
 import { procStat } from './proc.js';
-import { idMapHost, setUpRootlessCgroups } from './rootless.js';
+import { setUpRootlessCgroups } from './rootless.js';
 import { EffectsRecorder, encodeRunTemplate, newMarker, readRunHostFacts, writeRunTemplate } from './run-template.js';
 
 export interface CreateOptions {
@@ -75,6 +75,13 @@ export interface CreateOptions {
   cgroupBpf?: string;
   /** Directories to find newuidmap/newgidmap in, PATH-style (the usual system ones follow). */
   searchPath?: string;
+  /**
+   * The host's and the caller's facts as the caller read them (readHostFacts: its capability
+   * sets, /proc/kcore, newuidmap/newgidmap): a daemon reads them once, as its capabilities and
+   * its kernel do not change under it. Default: read now (two reads of /proc/self/status and an
+   * access per helper, ~12 system calls of every create).
+   */
+  hostFacts?: HostFacts;
   /** What carries the container out (default: berth-nsinit as our child). */
   launcher?: Launcher;
   /** The host's cgroupfs, /proc and signals, or a fake (effects.ts). */
@@ -196,7 +203,7 @@ export async function prepare(opts: CreateOptions, mode: LaunchMode): Promise<Pr
   }
   const dir = Container.dir(opts.root, opts.id);
   const hs = JSON.stringify(hookState(config, opts.id, bundle, 'creating'));
-  const host = { grantableCaps: grantableCaps(), hostHasKcore: existsSync('/proc/kcore'), idMapHost: idMapHost(opts.searchPath) };
+  const host = opts.hostFacts ?? readHostFacts(opts.searchPath);
   const plan = (cg: { dirs: readonly CgroupDir[]; mountDirs: readonly CgroupDir[] }) =>
     buildPlan({
       id: opts.id,

@@ -43,9 +43,8 @@ export function findProgram(name: string, envPath = ''): string | undefined {
   return undefined;
 }
 
-/** The caller, as the id-map decision (plan/idmap.ts) needs it. */
-export function idMapHost(searchPath = ''): IdMapHost {
-  const caps = effectiveCaps();
+/** The caller, as the id-map decision (plan/idmap.ts) needs it; `caps`: its effective set, when read already. */
+export function idMapHost(searchPath = '', caps = effectiveCaps()): IdMapHost {
   const euid = process.geteuid?.() ?? 0;
   const root = euid === 0;
   return {
