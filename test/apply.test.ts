@@ -7,7 +7,7 @@
  * Needs root (the layers carry uid 0 entries).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -292,6 +292,41 @@ describe('applyLayer', { skip }, () => {
           /^BerthError: apply layer 'sha256:ef': read: the feeder wrote into the end pipe of a followed file \(EPROTO\)$/,
         ),
       );
+    });
+
+    test('without inotify (the polling fallback) the file is followed just the same', async (t) => {
+      const tar = await layer();
+      const file = path.join(target(t).dir, 'ingest');
+      const out = openSync(file, 'w');
+      const inFd = openSync(file, 'r');
+      t.after(() => {
+        closeSync(out);
+        closeSync(inFd);
+      });
+      const tgt = target(t);
+      const child = spawn(
+        path.join(ROOT, 'native/build/berth-unpack'),
+        ['--root', tgt.dir, '--mode', 'flat', '--no-sync', '--follow', '3', '--size', String(tar.length), '--follow-poll'],
+        { stdio: ['pipe', 'pipe', 'pipe', inFd] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        stdout += d;
+      });
+      child.stderr?.on('data', (d: Buffer) => {
+        stderr += d;
+      });
+      const exited = new Promise<number | null>((r) => child.once('close', r));
+      const step = Math.ceil(tar.length / 4);
+      for (let i = 0; i < tar.length; i += step) {
+        writeSync(out, tar, i, Math.min(step, tar.length - i), i);
+        await pause();
+      }
+      child.stdin?.end();
+      assert.equal(await exited, 0, stderr);
+      assert.match(stdout, new RegExp(`^ok entries=3 bytes=${tar.length} sha256=${sha(tar).slice(7)} `));
+      assert.equal(readFileSync(path.join(tgt.dir, 'etc/hostname'), 'utf8'), 'berth\n');
     });
 
     test('berth-unpack refuses --follow without --size, and the reverse', () => {

@@ -31,7 +31,7 @@ static struct {
 	char err[160];
 } follow = { .fd = -1, .end_fd = -1, .inotify = -1 };
 
-int input_follow(int fd, int end_fd, unsigned long long size)
+int input_follow(int fd, int end_fd, unsigned long long size, int poll_only)
 {
 	if (fcntl(fd, F_GETFD) < 0 || fcntl(end_fd, F_GETFD) < 0)
 		return -1;
@@ -42,7 +42,7 @@ int input_follow(int fd, int end_fd, unsigned long long size)
 	/* the watch is added before the first read: a write after that read raises an event */
 	char path[64];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	follow.inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	follow.inotify = poll_only ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (follow.inotify >= 0 && inotify_add_watch(follow.inotify, path, IN_MODIFY) < 0) {
 		close(follow.inotify);
 		follow.inotify = -1;

@@ -11,9 +11,10 @@
 
 /*
  * From now on, reads of `fd` follow that file up to `size` bytes; `end_fd` (a pipe) reaches its
- * end once the writer is done and the file whole. Returns 0, or -1 with errno set.
+ * end once the writer is done and the file whole. `poll_only`: wait by polling, as without
+ * inotify (the fallback, for tests). Returns 0, or -1 with errno set.
  */
-int input_follow(int fd, int end_fd, unsigned long long size);
+int input_follow(int fd, int end_fd, unsigned long long size, int poll_only);
 
 /* read(2) of `fd`, following it when input_follow named it: > 0, 0 at the end, -1 with errno */
 ssize_t input_read(int fd, void *buf, size_t n);

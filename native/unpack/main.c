@@ -1349,7 +1349,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *root = NULL, *mode = NULL;
-	int root_fd = -1, check = 0, decompress = -1, follow_fd = -1;
+	int root_fd = -1, check = 0, decompress = -1, follow_fd = -1, follow_poll = 0;
 	long long follow_size = -1;
 	const char **lowers = calloc((size_t)argc, sizeof *lowers);
 	g.sync = 1;
@@ -1381,6 +1381,8 @@ int main(int argc, char **argv)
 			root_fd = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--follow") == 0 && i + 1 < argc)
 			follow_fd = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--follow-poll") == 0) /* the fallback without inotify, for tests */
+			follow_poll = 1;
 		else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
 			char *end;
 			errno = 0;
@@ -1434,7 +1436,7 @@ int main(int argc, char **argv)
 	if ((follow_fd >= 0) != (follow_size >= 0) || (follow_fd >= 0 && follow_fd <= 2))
 		usage();
 	if (follow_fd >= 0) {
-		if (input_follow(follow_fd, 0, (unsigned long long)follow_size) < 0)
+		if (input_follow(follow_fd, 0, (unsigned long long)follow_size, follow_poll) < 0)
 			die(errno, "--follow %d: %s", follow_fd, strerror(errno));
 		g.in_fd = follow_fd;
 	} else {
