@@ -33,17 +33,17 @@ try {
           tarOf(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`d${i % 50}/f${i}`, randomBytes(1024)]))),
         ]);
   await putImage(reg, 'bench/x', 'v1', [img]);
-  // DIRTY=1: skopeo copies the image first, as in bench/pull.ts, leaving its writes to the kernel's writeback
-  if (process.env.DIRTY) {
+  const skopeoCopy = (layout: string) =>
     execFileSync('skopeo', [
       '--insecure-policy',
       'copy',
       '--quiet',
       '--src-tls-verify=false',
       `docker://${reg.host}/bench/x:v1`,
-      `oci:${fs.dir}/sk:x`,
+      `oci:${layout}:x`,
     ]);
-  }
+  // DIRTY=1: skopeo copies the image first, as in bench/pull.ts, leaving its writes to the kernel's writeback
+  if (process.env.DIRTY) skopeoCopy(`${fs.dir}/sk`);
   const svc = await openImageService({ root: join(fs.dir, 'root') });
   // CPU seconds of this process's reaped children (berth-ingest, berth-unpack) and of the registry
   const ticks = (stat: string, from: number) => {
@@ -63,14 +63,7 @@ try {
   if (process.env.SKOPEO) {
     const [m0, r0s] = [machineBusy(), registryCpu()];
     const t = performance.now();
-    execFileSync('skopeo', [
-      '--insecure-policy',
-      'copy',
-      '--quiet',
-      '--src-tls-verify=false',
-      `docker://${reg.host}/bench/x:v1`,
-      `oci:${fs.dir}/sk2:x`,
-    ]);
+    skopeoCopy(`${fs.dir}/sk2`);
     console.log(
       `skopeo: wall ${((performance.now() - t) / 1000).toFixed(2)} s; machine busy ${(machineBusy() - m0).toFixed(2)} CPU-s; registry ${(registryCpu() - r0s).toFixed(2)}`,
     );

@@ -21,6 +21,7 @@ import { applyLayer, helperPath } from '../src/archive/apply.js';
 import type { FeedPort } from '../src/archive/types.js';
 import { isKind } from '../src/common/errors.js';
 import { LocalContentStore } from '../src/content/local.js';
+import type { Writer } from '../src/content/types.js';
 import { socketBodyOf } from '../src/distribution/registry.js';
 import { isSocketBody } from '../src/distribution/types.js';
 import { ApplyTee, type BlobSink, IngestHelper, NodeSink } from '../src/images/blob-sink.js';
@@ -117,6 +118,20 @@ async function gzipLayer(): Promise<{ blob: Buffer; diffId: string }> {
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
+/** A pull's download of `b` through berth-ingest, the tee following its file, committed; the writer stays open. */
+async function downloadFollowed(s: LocalContentStore, ref: string, b: Buffer, tee: ApplyTee): Promise<Writer> {
+  const digest = sha(b);
+  const w = await s.writer({ ref, expected: digest, total: b.length });
+  if (!IngestHelper.fits(w)) assert.fail('an empty ingest fits the helper');
+  const sink = new IngestHelper(w, digest);
+  tee.follow(sink.followed(b.length));
+  await feed(sink, b, tee);
+  await sink.finish();
+  await w.commit(b.length, digest);
+  tee.end();
+  return w;
+}
+
 test('berth-ingest: the blob is written and verified, apply follows its file, Node hashes nothing', { skip: notRoot }, async (t) => {
   const { store: s } = store(t);
   const { blob: b, diffId } = await gzipLayer();
@@ -147,15 +162,9 @@ test('the download does not wait for apply: apply attached after the commit read
   const { blob: b, diffId } = await gzipLayer();
   const digest = sha(b);
   const tee = new ApplyTee(false);
-  const w = await s.writer({ ref: 'late', expected: digest, total: b.length });
-  if (!IngestHelper.fits(w)) assert.fail('an empty ingest fits the helper');
-  const sink = new IngestHelper(w, digest);
-  tee.follow(sink.followed(b.length));
-  await feed(sink, b, tee);
-  await sink.finish();
-  await w.commit(b.length, digest);
-  tee.end();
+  const w = await downloadFollowed(s, 'late', b, tee);
   await w.close();
+  assert.deepEqual(await s.readAll(digest), b);
   // the ingest file is renamed into the store by now: apply reads it through the tee's descriptor
   const a = applyInto(t, tee, diffId);
   assert.equal((await a.applying).diffId, diffId);
@@ -169,14 +178,7 @@ test('berth-ingest: an apply that fails costs the blob nothing', { skip: notRoot
   const digest = sha(b);
   const tee = new ApplyTee(false);
   const a = applyInto(t, tee);
-  const w = await s.writer({ ref: 'two', expected: digest, total: b.length });
-  if (!IngestHelper.fits(w)) assert.fail('the local store lends its files');
-  const sink = new IngestHelper(w, digest);
-  tee.follow(sink.followed(b.length));
-  await feed(sink, b, tee);
-  await sink.finish();
-  await w.commit(b.length, digest);
-  tee.end();
+  const w = await downloadFollowed(s, 'two', b, tee);
   await assert.rejects(a.applying, /^BerthError: apply layer 'sha256:test': /);
   assert.deepEqual(await s.readAll(digest), b);
   await w.close();
