@@ -284,6 +284,22 @@ test('the Node sink writes the same blob, and feeds a resumed ingest from its pr
   await w2.close();
 });
 
+test('bytes seen before apply attaches: the head is kept, not the layer, and shown once at attach', () => {
+  const tee = new ApplyTee(false);
+  for (let i = 0; i < 100; i++) tee.sniff(Buffer.alloc(65536, i));
+  tee.end();
+  const checked: Buffer[] = [];
+  let ended = false;
+  const stdin = { destroyed: false, end: () => (ended = true) } as unknown as FeedPort['stdin'];
+  tee.attach({ stdin, check: (h) => checked.push(h), abort: () => assert.fail('not aborted') });
+  assert.deepEqual(
+    checked.map((h) => h.length),
+    [65536],
+    'only the first chunk (the head) was kept',
+  );
+  assert.equal(ended, true, 'an end before attach reaches apply at attach');
+});
+
 test('a tee aborted before apply attaches aborts apply when it does', async () => {
   const tee = new ApplyTee(false);
   const aborted: Error[] = [];

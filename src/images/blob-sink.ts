@@ -120,7 +120,8 @@ export class ApplyTee implements ApplyFeed {
 
   /** Shows apply the stream's first bytes (its check against the media type). */
   sniff(chunk: Buffer): void {
-    if (!this.#head) return;
+    // enough is kept once there are 4 bytes (not the whole layer while apply is not attached yet)
+    if (!this.#head || this.#headDone) return;
     this.#head = Buffer.concat([this.#head, chunk]);
     if (this.#head.length >= 4) {
       this.#headDone = true;
