@@ -174,6 +174,12 @@ export class Engine {
   private facts: HostFacts | undefined;
 
   /**
+   * A run's teardown failed and its tomb may still be in the runtime's root: exits sweep the
+   * root (collectTombs) until one finds none (containers/monitor.ts).
+   */
+  tombsLeft = false;
+
+  /**
    * berthd's capability sets, /proc/kcore and the id-map helpers, read at the first start and
    * kept (CreateOptions.hostFacts): berthd never changes its own capabilities.
    */

@@ -9,7 +9,7 @@ export { Container, validateId } from './container/container.js';
 export type { CreateOptions, Launched, LaunchMode, PreparedContainer } from './container/create.js';
 export { create, launch, launchPrepared, loadBundleConfig, prepare } from './container/create.js';
 export type { DeleteOptions } from './container/delete.js';
-export { collectTombs, deleteContainer } from './container/delete.js';
+export { collectTombs, deleteContainer, hasTombs } from './container/delete.js';
 export type { ContainerEvent } from './container/events.js';
 export { containerEvents, containerStats } from './container/events.js';
 export type { ExecOptions, ExecResult } from './container/exec.js';

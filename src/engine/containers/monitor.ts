@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { removeTree } from '../../native/addon.js';
 import type { CgroupDir } from '../../runtime/cgroups/manager.js';
-import { Container, collectTombs, deleteContainer } from '../../runtime/index.js';
+import { Container, collectTombs, deleteContainer, hasTombs } from '../../runtime/index.js';
 import type { Engine } from '../engine.js';
 import { lostExitRecord, readShimInfo, ShimClient, shimGone, waitExit } from '../shim/client.js';
 import type { ExitRecord } from '../shim/protocol.js';
@@ -119,13 +119,22 @@ export async function cleanupRun(engine: Engine, id: string, opts: { shim?: Shim
   } catch {
     // already gone
   }
-  await deleteContainer(engine.runtimeRoot, id, true, { removeDir: removeTree }).catch((err) => {
-    clean = false;
-    // A cgroup still busy (processes of the container not yet reaped, on a loaded machine)
-    // leaves the run's tomb: its teardown is tried again a little later, whatever comes next.
-    engine.log?.(`clean up the run of ${id}: ${(err as Error).message}; trying again in 2 s`);
-    setTimeout(() => void collectTombs(engine.runtimeRoot).catch(() => {}), 2000).unref();
-  });
+  // Leftovers are swept at berthd's start (restore.ts), and after a failed teardown until a
+  // sweep finds none: not by every exit (a readdir of the root less per container).
+  const sweep = engine.tombsLeft;
+  await deleteContainer(engine.runtimeRoot, id, true, { removeDir: removeTree, collectTombs: sweep }).then(
+    () => {
+      if (sweep) engine.tombsLeft = hasTombs(engine.runtimeRoot);
+    },
+    (err) => {
+      clean = false;
+      engine.tombsLeft = true;
+      // A cgroup still busy (processes of the container not yet reaped, on a loaded machine)
+      // leaves the run's tomb: its teardown is tried again a little later, whatever comes next.
+      engine.log?.(`clean up the run of ${id}: ${(err as Error).message}; trying again in 2 s`);
+      setTimeout(() => void collectTombs(engine.runtimeRoot).catch(() => {}), 2000).unref();
+    },
+  );
   const rec = engine.containers.find(id);
   if (engine.volumes && rec?.VolumeMounts?.length) detachVolumes(engine.volumes, engine.events, id, rec.VolumeMounts);
   // another OCI runtime's state and cgroups (oci-runtime.ts); its host rootfs mount goes next

@@ -89,6 +89,12 @@ export interface DeleteOptions {
   removeDir?: (dir: string) => Promise<void>;
   /** The host, or a fake (effects.ts). */
   effects?: Effects;
+  /**
+   * Finish what other deletes and creates left in the root after this one (collectTombs: a
+   * readdir of the root, more when something is there). Default true; a daemon that sweeps at
+   * its start and again after a failed teardown passes false, sparing each exit the readdir.
+   */
+  collectTombs?: boolean;
 }
 
 export async function destroy(c: Container, opts: DeleteOptions = {}): Promise<string[]> {
@@ -130,8 +136,17 @@ export async function deleteContainer(root: string, id: string, force = false, o
       await removeDir(tomb, opts);
     }
   }
-  await collectTombs(root, opts.effects).catch(() => {});
+  if (opts.collectTombs !== false) await collectTombs(root, opts.effects).catch(() => {});
   return warnings;
+}
+
+/** Whether the state root holds a tomb: a delete's teardown still to be finished (collectTombs). */
+export function hasTombs(root: string): boolean {
+  try {
+    return readdirSync(root).some((name) => name.startsWith(TOMB));
+  } catch {
+    return false;
+  }
 }
 
 /**
