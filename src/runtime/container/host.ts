@@ -1,6 +1,7 @@
 /** Facts about the host and the caller that plans depend on. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { IdMapHost } from '../plan/idmap.js';
+import { ownCaps } from './caps.js';
 import { idMapHost } from './rootless.js';
 
 /**
@@ -15,16 +16,6 @@ export interface HostFacts {
   hostHasKcore: boolean;
   /** The caller as the id-map decision (plan/idmap.ts) needs it. */
   idMapHost: IdMapHost;
-}
-
-/** Our capability sets from /proc/self/status (one read for both). */
-function ownCaps(): { bounding: bigint; effective: bigint } {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const field = (name: string, missing: bigint) => {
-    const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status);
-    return m?.[1] ? BigInt(`0x${m[1]}`) : missing;
-  };
-  return { bounding: field('CapBnd', ~0n), effective: field('CapEff', 0n) };
 }
 
 /** Our own capability bounding set: a container cannot be given more. */

@@ -20,13 +20,9 @@ import { type CgroupDir, managerFor } from '../cgroups/manager.js';
 import { type LinuxResources, parseResources } from '../cgroups/resources.js';
 import type { IdMapHost } from '../plan/idmap.js';
 import { CAPABILITY_BITS } from '../plan/kernel-constants.generated.js';
+import { ownCaps } from './caps.js';
 
 const { CAP_SETGID, CAP_SETUID } = CAPABILITY_BITS;
-
-function effectiveCaps(): bigint {
-  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m?.[1] ? BigInt(`0x${m[1]}`) : 0n;
-}
 
 /** A program on PATH, else in the usual system directories (setuid helpers live in /usr/bin). */
 export function findProgram(name: string, envPath = ''): string | undefined {
@@ -44,7 +40,7 @@ export function findProgram(name: string, envPath = ''): string | undefined {
 }
 
 /** The caller, as the id-map decision (plan/idmap.ts) needs it; `caps`: its effective set, when read already. */
-export function idMapHost(searchPath = '', caps = effectiveCaps()): IdMapHost {
+export function idMapHost(searchPath = '', caps = ownCaps().effective): IdMapHost {
   const euid = process.geteuid?.() ?? 0;
   const root = euid === 0;
   return {
