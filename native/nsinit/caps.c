@@ -18,7 +18,7 @@
 static int last_cap(void)
 {
 	char buf[16] = {0};
-	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t n = read(fd, buf, sizeof buf - 1);
 		close(fd);

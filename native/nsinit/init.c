@@ -129,7 +129,7 @@ static void write_sysctls(struct plan *p)
  * words instead, which dockerd passes on to `docker exec -w /missing`. */
 static void cwd_in_root(struct plan *p, int enter)
 {
-	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int root = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int fd = root < 0 ? -1 : resolve_in_root(root, p->cwd, p->setup_root ? CREATE_DIR : RESOLVE_ONLY);
 	if (fd < 0 && !p->setup_root)
 		die_errno("chdir to cwd (\"%s\") set in config.json failed", p->cwd);

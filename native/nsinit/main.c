@@ -21,7 +21,7 @@ extern char **environ;
  * millisecond. Returns only when already running from the copy. */
 static void run_from_sealed_copy(char **argv)
 {
-	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	int self = openat(AT_FDCWD, "/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (self < 0) {
 		perror("berth-nsinit: open /proc/self/exe");
 		exit(1);
@@ -66,7 +66,8 @@ int main(int argc, char **argv)
 	}
 	g_sync = (int)fd;
 	/* Errors are reported, not signalled: a vanished reader gives EPIPE. */
-	signal(SIGPIPE, SIG_IGN);
+	note_ignored_signals();
+	ignore_signal(SIGPIPE);
 
 	struct plan p;
 	plan_read(&p); /* the whole plan, before doing anything */

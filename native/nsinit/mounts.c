@@ -58,10 +58,52 @@ static int open_in_root(int dirfd, const char *path)
  * components (directories; the last one a file with CREATE_FILE) one at a time. A dangling
  * symlink met on the way is followed by going on from its target, still resolved inside the
  * root, as runc's securejoin does: `proc -> /tmp/x` ends up at <root>/tmp/x. */
+/* The common case of a missing path: its parent exists and the last component is plainly
+ * missing (no dangling symlink there). One open of the parent and the creation, where the walk
+ * below opens every component from the root: for the ~13 cgroup v1 mount points of a container
+ * that is ~90 system calls less on its start's critical path. -1 with errno 0 when the walk must
+ * decide (no parent, a last component that is `.` or `..` or appeared meanwhile). */
+static int create_in_parent(int root, const char *path, int create)
+{
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	const char *slash = memrchr(path, '/', len);
+	const char *base = slash ? slash + 1 : path;
+	size_t blen = (size_t)(path + len - base);
+	char name[NAME_MAX + 1], dir[PATH_MAX];
+	if (!blen || blen > NAME_MAX || (size_t)(base - path) >= sizeof dir ||
+	    (blen == 1 && base[0] == '.') || (blen == 2 && base[0] == '.' && base[1] == '.'))
+		return errno = 0, -1;
+	memcpy(name, base, blen);
+	name[blen] = 0;
+	memcpy(dir, path, (size_t)(base - path));
+	dir[base - path] = 0;
+	int parent = open_in_root(root, dir);
+	if (parent < 0)
+		return errno = 0, -1;
+	int r;
+	if (create == CREATE_FILE) {
+		r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (r >= 0)
+			r = close(r);
+	} else {
+		r = mkdirat(parent, name, 0755);
+	}
+	/* Re-open what we just made without following anything. */
+	int fd = r < 0 ? -1 : openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int err = errno;
+	close(parent);
+	errno = r < 0 && err == EEXIST ? 0 : err; /* EEXIST: a dangling symlink? the walk decides */
+	return fd;
+}
+
 int resolve_in_root(int root, const char *path, int create)
 {
 	int fd = open_in_root(root, path), parent = -1, links = 0;
 	if (fd >= 0 || errno != ENOENT || create == RESOLVE_ONLY)
+		return fd;
+	if ((fd = create_in_parent(root, path, create)) >= 0 || errno)
 		return fd;
 	char *cur = xstrdup(path);
 restart:
@@ -222,7 +264,7 @@ static void rootfs_mount_records(struct plan *p, const char *real)
 			  *m->data ? m->data : NULL) < 0)
 			die_errno("mount %s on '%s'", what, p->rootfs);
 		if ((f & MS_BIND) && (f & BIND_REMOUNT_FLAGS)) { /* the fd: for the locked flags */
-			int fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			int fd = openat(AT_FDCWD, real, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (fd < 0 || bind_remount(fd, real, f & BIND_REMOUNT_FLAGS, 0) < 0)
 				die_errno("remount %s on '%s'", what, p->rootfs);
 			close(fd);
@@ -241,7 +283,7 @@ static void rootfs_mount_records(struct plan *p, const char *real)
 void rootfs_open(struct plan *p)
 {
 	int joined = !(p->ns_new & CLONE_NEWNS);
-	int fd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		die_errno("open rootfs '%s'", p->rootfs);
 	char real[PATH_MAX];
@@ -259,7 +301,7 @@ void rootfs_open(struct plan *p)
 		die_errno("bind rootfs '%s'", p->rootfs);
 	close(fd);
 	/* Open again: the new fd is on the self-bind, not on the directory under it. */
-	if ((rootfd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((rootfd = openat(AT_FDCWD, real, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_errno("open rootfs '%s'", p->rootfs);
 	if (joined && p->rootfs_prop) {
 		/* The self-bind may be a peer of the rootfs it copies (a shared mount): shared gets a
@@ -432,7 +474,7 @@ static void root_changed(struct plan *p)
 	if (chdir("/") < 0)
 		die_errno("chdir '/'");
 	close(rootfd);
-	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((rootfd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_errno("open '/'");
 	/* Shared: a peer group of its own (private first), not the one of the mount the rootfs was
 	 * bound from, which may be the host's: the container's mounts on / stay in the container. */
@@ -455,7 +497,7 @@ void rootfs_pivot(struct plan *p)
 		if (chroot(".") < 0)
 			die_errno("chroot '%s'", p->rootfs);
 	} else {
-		int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int oldroot = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (oldroot < 0)
 			die_errno("open '/'");
 		/* pivot_root(".", ".") stacks the old root on top of the new one; from there it

@@ -305,7 +305,7 @@ static int listen_start_socket(const char *path)
 	if (!slash || !*base)
 		die("bind start socket '%s': not an absolute file path", path);
 	*slash = 0;
-	int dfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int dfd = openat(AT_FDCWD, *dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		die_errno("open '%s'", *dir ? dir : "/");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -422,9 +422,9 @@ void parent_stage(struct plan *p)
 	 * files stay in this process, which never enters the container's pid namespace. */
 	int *nsfd = xmalloc((p->joins.n + 1) * sizeof *nsfd);
 	for (size_t i = 0; i < p->joins.n; i++)
-		if ((nsfd[i] = open(p->joins.v[i].path, O_RDONLY | O_CLOEXEC)) < 0)
+		if ((nsfd[i] = openat(AT_FDCWD, p->joins.v[i].path, O_RDONLY | O_CLOEXEC)) < 0)
 			die_errno("open %s namespace '%s'", p->joins.v[i].type, p->joins.v[i].path);
-	int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int procfd = openat(AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
 		die_errno("open '/proc'");
 	int console = p->console_socket ? connect_console(p->console_socket) : -1;
@@ -445,7 +445,7 @@ void parent_stage(struct plan *p)
 		expect_line("cgroups");
 	int *cgfd = xmalloc((p->cgroup_procs.n + 1) * sizeof *cgfd);
 	for (size_t i = 0; i < p->cgroup_procs.n; i++)
-		if ((cgfd[i] = open(p->cgroup_procs.v[i], O_WRONLY | O_CLOEXEC)) < 0)
+		if ((cgfd[i] = openat(AT_FDCWD, p->cgroup_procs.v[i], O_WRONLY | O_CLOEXEC)) < 0)
 			die_errno("open '%s'", p->cgroup_procs.v[i]);
 
 	int sp[2];

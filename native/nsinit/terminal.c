@@ -16,7 +16,7 @@
  * /dev/pts/N that exists inside the container. */
 void terminal_setup(struct plan *p, int console, int sock)
 {
-	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int master = openat(AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
 		die_errno("open '/dev/ptmx'");
 	if (unlockpt(master) < 0)
@@ -24,7 +24,7 @@ void terminal_setup(struct plan *p, int console, int sock)
 	char name[64];
 	if ((errno = ptsname_r(master, name, sizeof name)))
 		die_errno("ptsname");
-	int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int slave = openat(AT_FDCWD, name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		die_errno("open '%s'", name);
 	/* The process may switch to a non-root user that must still own its terminal. */
@@ -32,7 +32,7 @@ void terminal_setup(struct plan *p, int console, int sock)
 		die_errno("chown '%s'", name);
 
 	if (p->setup_root) { /* a container's init, not an exec into one */
-		int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int root = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		int fd = root < 0 ? -1 : resolve_in_root(root, "/dev/console", CREATE_FILE);
 		if (fd < 0)
 			die_errno("create '/dev/console'");

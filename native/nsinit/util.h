@@ -57,7 +57,14 @@ ssize_t recv_fd(int sock, char *buf, size_t len, int *fd);
 void title_init(int argc, char **argv);
 void set_title(const char *title);
 
-/* Every signal's disposition back to SIG_DFL (the libc's own signals too, through the system
- * call): ignored dispositions survive execve, and whoever started us may have left some (Node
- * ignores SIGPIPE; glibc's posix_spawn ignores its internal 32 and 33 in the child). */
+/* Every ignored signal's disposition back to SIG_DFL (the libc's own signals too, through the
+ * system call): ignored dispositions survive execve, and whoever started us may have left some
+ * (Node ignores SIGPIPE; glibc's posix_spawn ignores its internal 32 and 33 in the child).
+ * Which ones: note_ignored_signals() at the start, plus those ignore_signal() ignored since;
+ * every signal when /proc/self/status could not be read. */
+void note_ignored_signals(void);
+void ignore_signal(int sig);
 void reset_signals(void);
+
+/* Files are opened with openat(AT_FDCWD, …), never open(): musl's open() follows an O_CLOEXEC
+ * open with an fcntl(F_SETFD) for kernels older than 2.6.23, a system call more per file. */

@@ -132,7 +132,7 @@ static void cut_torn_tail(struct logfile *l) {
 }
 
 int log_open(struct logfile *l) {
-  l->fd = open(l->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+  l->fd = openat(AT_FDCWD, l->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
   if (l->fd < 0) return -1;
   struct stat st;
   l->size = fstat(l->fd, &st) == 0 ? st.st_size : 0;
@@ -158,7 +158,7 @@ static void rotate(struct logfile *l) {
     close(l->fd);
     rename(l->path, to);
   }
-  l->fd = open(l->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+  l->fd = openat(AT_FDCWD, l->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
   l->size = 0;
   l->rotations++;
   on_log_event("log_rotated");
@@ -195,6 +195,7 @@ static void write_entry(struct logfile *l, const char *stream, const char *text,
     return;
   }
   l->error = false;
+  l->dirty = true;
   l->size += (long long)len;
   /* One huge entry would keep ~100 KiB of the buffer resident: give those pages back. */
   if (len > 16 * 1024) madvise(entry + 4096, sizeof entry - 4096, MADV_DONTNEED);

@@ -193,7 +193,7 @@ int write_file_atomic(const char *dir, const char *name, const char *data, size_
   char tmp[4096], dst[4096];
   snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
   snprintf(dst, sizeof dst, "%s/%s", dir, name);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
+  int fd = openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
   if (fd < 0) return -1;
   ssize_t w = write(fd, data, len);
   if (w != (ssize_t)len) {
@@ -396,7 +396,7 @@ static bool oom_killed(void) {
   if (!cgroup_dir || oom_base < 0) return false;
   char path[4096], buf[512];
   snprintf(path, sizeof path, "%s/memory.events", cgroup_dir);
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return false;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
@@ -427,11 +427,10 @@ static void finish(struct proc *p) {
   if (p->final) return;
   bool init = !p->exec_id;
   if (init) {
-    /* the rest of every line, then the log on disk, then the record: whoever reads exit.json
-     * finds the whole output before it (conmon's sync_logs) */
+    /* the rest of every line, then the record: whoever reads exit.json (or hears the exit)
+     * finds the whole output in the log before it */
     log_feed(&lg, &lb_out, "stdout", true);
     log_feed(&lg, &lb_err, "stderr", true);
-    if (lg.fd >= 0) fsync(lg.fd);
   }
   p->final = true;
   p->st = S_STOPPED;
@@ -464,6 +463,13 @@ static void finish(struct proc *p) {
   }
   sb_free(&e);
   sb_free(&b);
+  /* The log on disk (conmon's sync_logs), once the exit is told: the fsync (a journal commit,
+   * ~1 ms here) is no longer between the exit and `docker wait`, and a log nothing was written
+   * to (the file made at the start, empty) needs none. */
+  if (init && lg.fd >= 0 && lg.dirty) {
+    fsync(lg.fd);
+    lg.dirty = false;
+  }
   close_fd(&p->out_r);
   close_fd(&p->err_r);
   close_fd(&p->pty);
@@ -566,12 +572,12 @@ static void console_recv(struct proc *p) {
 
 /* ---------------------------------------------------------------- children */
 
-/* Runs in a child that shares our memory (spawn below): system calls only, nothing that writes
- * memory of ours (no libc signal(), no errno that matters, no globals). */
-static void reset_child(int in, int out, int err, int oom_adj) {
-  /* An ignored SIGPIPE survives execve and would change `yes | head` inside the container.
-   * Dispositions first, then the mask: no handler of ours may run here. (The kernel's struct
-   * sigaction: handler, flags, restorer, mask.) */
+/* Every disposition SIG_DFL, once at the start: the shim never installs a handler nor ignores a
+ * signal (signals arrive by signalfd), so a child it spawns inherits nothing to undo. An
+ * ignored SIGPIPE of whoever started us (Node ignores it; so does nohup SIGHUP) would survive
+ * execve and change `yes | head` inside the container. (The kernel's struct sigaction:
+ * handler, flags, restorer, mask.) */
+static void default_dispositions(void) {
   struct {
     void *handler;
     unsigned long flags;
@@ -580,19 +586,26 @@ static void reset_child(int in, int out, int err, int oom_adj) {
   } dfl = {SIG_DFL, 0, NULL, 0};
   for (int s = 1; s < _NSIG; s++)
     if (s != SIGKILL && s != SIGSTOP) syscall(SYS_rt_sigaction, s, &dfl, NULL, _NSIG / 8);
+}
+
+/* Runs in a child that shares our memory (spawn below): system calls only, nothing that writes
+ * memory of ours (no libc signal(), no errno that matters, no globals). No disposition needs a
+ * reset here (default_dispositions: none is a handler of ours, none is ignored), which spares
+ * 62 system calls per container on its start's critical path; only the mask is cleared. */
+static void reset_child(int in, int out, int err, int oom_adj) {
   sigset_t none;
   sigemptyset(&none);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   char adj[16];
   int n = snprintf(adj, sizeof adj, "%d", oom_adj);
-  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = openat(AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd >= 0) {
     if (write(fd, adj, (size_t)n) < 0) {
     }
     close(fd);
   }
-  int nul = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  int nul = openat(AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
   int src[3] = {in >= 0 ? in : nul, out >= 0 ? out : nul, err >= 0 ? err : nul};
   /* dup2 clears O_CLOEXEC on the copy; the originals (all O_CLOEXEC) close on exec */
   for (int k = 0; k < 3; k++) {
@@ -788,7 +801,7 @@ static void kill_cgroup(void) {
   if (!cgroup_dir) return;
   char path[4096];
   snprintf(path, sizeof path, "%s/cgroup.kill", cgroup_dir);
-  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd >= 0) {
     if (write(fd, "1", 1) < 0) diag("cgroup.kill: %s", strerror(errno));
     close(fd);
@@ -833,7 +846,7 @@ static void set_pid(struct proc *p, pid_t pid) {
   if (init_mntns < 0) {
     char ns[64];
     snprintf(ns, sizeof ns, "/proc/%d/ns/mnt", (int)pid);
-    init_mntns = open(ns, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    init_mntns = openat(AT_FDCWD, ns, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   }
   for (int k = 0; k < nearly; k++)
     if (early[k].pid == pid) proc_exited_status(p, early[k].status);
@@ -894,7 +907,7 @@ static bool read_sync(struct proc *p) {
 static void read_pidfile(struct proc *p) {
   char path[4096], buf[32];
   snprintf(path, sizeof path, "%s/init.pid", state_dir);
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
@@ -1017,7 +1030,7 @@ static int signal_all(int sig) {
   char path[4096];
   if (sig == SIGKILL) {
     snprintf(path, sizeof path, "%s/cgroup.kill", cgroup_dir);
-    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (fd >= 0) {
       ssize_t w = write(fd, "1", 1);
       close(fd);
@@ -1025,7 +1038,7 @@ static int signal_all(int sig) {
     }
   }
   snprintf(path, sizeof path, "%s/cgroup.procs", cgroup_dir);
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return -1;
   char buf[8192];
   ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -1589,7 +1602,7 @@ static bool read_full(int fd, void *p, size_t n) {
  */
 /* A sealed in-memory copy of the file at `path` (as berth-nsinit makes of itself), or -1. */
 static int sealed_copy(const char *path) {
-  int src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int src = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   struct stat st;
   if (src < 0 || fstat(src, &st) < 0) {
     if (src >= 0) close(src);
@@ -1605,6 +1618,7 @@ static int sealed_copy(const char *path) {
 }
 
 static int spawner_main(int argc, char **argv) {
+  default_dispositions(); /* once: its children, the shims, inherit them */
   pid_t parent = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) return 1;
   if (chdir("/") < 0) return 1;
@@ -1618,7 +1632,7 @@ static int spawner_main(int argc, char **argv) {
     first = 3;
   }
   for (int k = first; k < argc; k++) {
-    int cf = open(argv[k], O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    int cf = openat(AT_FDCWD, argv[k], O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (cf < 0 || write(cf, "0", 1) != 1) fprintf(stderr, "berth-shim spawner: join '%s': %s\n", argv[k], strerror(errno));
     if (cf >= 0) close(cf);
   }
@@ -1692,7 +1706,7 @@ static int spawner_main(int argc, char **argv) {
       sigaction(SIGCHLD, &dfl, NULL);
       signal(SIGPIPE, SIG_DFL);
       prctl(PR_SET_PDEATHSIG, 0);
-      int nul = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+      int nul = openat(AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
       if (nul < 0 || dup2(nul, 0) < 0) _exit(1);
       close(nul);
       /* a shim, not the spawner, to ps and pgrep: "berth-shim" over the spawner's command line */
@@ -1811,7 +1825,7 @@ static void parse_request(void) {
 static void start_time(char *out, size_t n) {
   char buf[1024];
   out[0] = 0;
-  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = openat(AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return;
   ssize_t r = read(fd, buf, sizeof buf - 1);
   close(fd);
@@ -1839,6 +1853,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: berth-shim < request, or berth-shim --spawner [cgroup.procs...] (see docs/shim-protocol.md)\n");
     return 2;
   } else {
+    default_dispositions();
     read_request();
   }
   /* ---- stage 1: validate, create, bind ---- */
@@ -1914,9 +1929,9 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) fail(hs[1], "set subreaper: %s", strerror(errno));
   if (chdir("/") < 0) fail(hs[1], "chdir /: %s", strerror(errno));
   umask(022);
-  int nul = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  int nul = openat(AT_FDCWD, "/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
   snprintf(path, sizeof path, "%s/shim.log", state_dir);
-  int dl = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+  int dl = openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
   struct stat dst;
   if (dl >= 0 && fstat(dl, &dst) == 0 && dst.st_size > 1024 * 1024 && ftruncate(dl, 0) < 0) {
   } /* capped */
@@ -1956,12 +1971,12 @@ int main(int argc, char **argv) {
    * the service) must not reach the containers' parents. Before any child exists, so that
    * nothing of ours is left behind; a file we cannot write leaves us where we are (logged). */
   for (int k = 0; k < shim_ncgroups; k++) {
-    int cf = open(shim_cgroups[k], O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    int cf = openat(AT_FDCWD, shim_cgroups[k], O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (cf < 0 || write(cf, "0", 1) != 1) diag("join the shims' cgroup '%s': %s", shim_cgroups[k], strerror(errno));
     if (cf >= 0) close(cf);
   }
   /* the shim must outlive an OOM in its container: -999; children get the container's value */
-  int of = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  int of = openat(AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (of >= 0) {
     if (write(of, "-999", 4) < 0) {
     }
@@ -1990,7 +2005,7 @@ int main(int argc, char **argv) {
   if (cgroup_dir) {
     char ev[4096], buf[512];
     snprintf(ev, sizeof ev, "%s/memory.events", cgroup_dir);
-    int fd = open(ev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = openat(AT_FDCWD, ev, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd >= 0) {
       ssize_t n = read(fd, buf, sizeof buf - 1);
       close(fd);

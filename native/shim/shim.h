@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Files are opened with openat(AT_FDCWD, …), never open(): musl's open() follows an O_CLOEXEC
+ * open with an fcntl(F_SETFD) for kernels older than 2.6.23, a system call more per file. */
+
 #define SHIM_VERSION "0.1.1"
 #define PROTO_VERSION 1
 
@@ -59,6 +62,7 @@ struct logfile {
   int max_file;
   unsigned long long dropped, rotations;
   bool error; /* in an error episode (disk full) */
+  bool dirty; /* written to since the last fsync */
 };
 struct linebuf {
   char buf[16 * 1024];
