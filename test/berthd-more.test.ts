@@ -4,6 +4,7 @@
  * output and exit codes (and raw API answers where the CLI hides the shape).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -484,5 +485,41 @@ describe('berthd: stats, top, health, init, commit, update, prune, runtimes', { 
     await sleep(600);
     assert.equal((await docker(['inspect', '-f', '{{.State.Health}}', 'hoff'])).stdout.trim(), '<nil>');
     await docker(['rm', '-f', 'hfromimg', 'hoff']);
+  });
+  test('containers and execs start with no signal ignored or blocked, though berthd ignores SIGXFSZ', async () => {
+    // Node ignores SIGXFSZ (and SIGPIPE), and an ignored disposition survives execve: berthd →
+    // spawner → shim → berth-nsinit (or runc) → the container. Each step resets what it was
+    // given (libuv's spawn, the spawner once for all its shims, berth-nsinit the ones it
+    // started with), so none may reach the container, by either runtime.
+    const own = /^SigIgn:\s+([0-9a-f]+)$/m.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))?.[1];
+    assert.equal(BigInt(`0x${own}`) & 0x1000000n, 0x1000000n, `berthd is expected to ignore SIGXFSZ (SigIgn ${own})`);
+    const run = await docker(['run', '--rm', '--network', 'none', 'busybox', 'grep', '-E', '^Sig(Ign|Blk)', '/proc/self/status']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^SigIgn:\s+0+$/m);
+    assert.match(run.stdout, /^SigBlk:\s+0+$/m);
+    const started = await docker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '60']);
+    assert.equal(started.code, 0, started.stderr);
+    const id = started.stdout.trim();
+    const exec = await docker(['exec', id, 'grep', '-E', '^Sig(Ign|Blk)', '/proc/self/status']);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.match(exec.stdout, /^SigIgn:\s+0+$/m);
+    assert.match(exec.stdout, /^SigBlk:\s+0+$/m);
+    assert.equal((await docker(['rm', '-f', id])).code, 0);
+    const runc = await docker([
+      'run',
+      '--rm',
+      '--runtime',
+      'runc',
+      '--network',
+      'none',
+      'busybox',
+      'grep',
+      '-E',
+      '^Sig(Ign|Blk)',
+      '/proc/self/status',
+    ]);
+    assert.equal(runc.code, 0, runc.stderr);
+    assert.match(runc.stdout, /^SigIgn:\s+0+$/m);
+    assert.match(runc.stdout, /^SigBlk:\s+0+$/m);
   });
 });

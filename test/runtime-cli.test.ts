@@ -5,6 +5,7 @@
  * state directory, cgroup or mount behind.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,6 +202,25 @@ describe('berth-runtime CLI', { skip }, () => {
     });
     const r = await rt.run(['run', uniqueId('sigs')], { cwd: b.dir });
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^SigBlk:\s+0+$/m);
+    assert.match(r.stdout, /^SigIgn:\s+0+$/m);
+  });
+
+  test("signals its caller left ignored (a shell's trap) do not reach the container", async () => {
+    await using b = await Bundle.create();
+    await b.editConfig((s) => {
+      s.process!.args = ['grep', '-E', '^Sig(Ign|Blk)', '/proc/self/status'];
+    });
+    const r = spawnSync(
+      '/bin/sh',
+      ['-c', `trap '' HUP QUIT USR1 USR2 TERM; exec "$0" "$@"`, ...rt.argv, '--root', rt.rootDir, 'run', uniqueId('sigtrap')],
+      {
+        cwd: b.dir,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: undefined },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^SigBlk:\s+0+$/m);
     assert.match(r.stdout, /^SigIgn:\s+0+$/m);
   });
