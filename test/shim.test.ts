@@ -65,6 +65,8 @@ async function launch(
     stdin?: boolean;
     log?: { maxSize?: number; maxFile?: number };
     edit?: (s: Spec) => void;
+    /** writes into the bundle's rootfs before the launch */
+    files?: (rootfs: string) => void;
     shim?: Partial<ShimLaunchOptions>;
     cgroupsFirst?: boolean;
   } = {},
@@ -75,6 +77,7 @@ async function launch(
     s.process!.terminal = o.tty ?? false;
     o.edit?.(s);
   });
+  o.files?.(b.rootfs);
   const root = mkdtempSync(join(tmpdir(), 'berth-shim-root-'));
   const stateDir = mkdtempSync(join(tmpdir(), 'berth-shim-state-'));
   const id = uniqueId('shim');
@@ -672,6 +675,39 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     const rec = JSON.parse(readFileSync(join(stateDir, 'exit.json'), 'utf8')) as ExitRecord;
     assert.equal(rec.reason, 'start_failed');
     assert.equal(rec.message, "exec '/no/such/binary': no such file or directory");
+  });
+
+  test('started once created (`start`): it runs before anyone asks; a later `start` gets its pid and start time, or its failure', {
+    timeout: 30_000,
+  }, async () => {
+    const l = await launch(['/bin/sh', '-c', 'echo early; exit 4'], { shim: { startOnCreated: true } });
+    await using c = await ShimClient.connect(l.socket);
+    // no `start` was sent: the exit comes all the same
+    assert.equal((await c.wait()).exit_code, 4);
+    const started = await c.start();
+    assert.ok((started.pid ?? 0) > 0, JSON.stringify(started));
+    assert.match(started.started_at ?? '', RFC3339NANO);
+    assert.deepEqual(
+      logEntries(l.logPath).entries.map((e) => e.log),
+      ['early\n'],
+    );
+    // an exec that fails after created (an interpreter that is missing is found by execve
+    // only): the later `start` gets nsinit's words (dockerd's 127)
+    const f = await launch(['/bad.sh'], {
+      shim: { startOnCreated: true },
+      files: (rootfs) => writeFileSync(join(rootfs, 'bad.sh'), '#!/no/such/interpreter\n', { mode: 0o755 }),
+    });
+    await using fc = await ShimClient.connect(f.socket);
+    await assert.rejects(fc.start(), /exec '\/bad\.sh': no such file or directory/);
+    const rec = await fc.wait();
+    assert.equal(rec.reason, 'start_failed');
+    // a terminal never starts on its own (its size goes in first): `start` still starts it
+    const t = await launch(['/bin/sh', '-c', 'exit 5'], { tty: true, shim: { startOnCreated: true } });
+    await using tc = await ShimClient.connect(t.socket);
+    await sleep(200);
+    assert.equal((await tc.state()).status, 'created');
+    await tc.start();
+    assert.equal((await tc.wait()).exit_code, 5);
   });
 
   test('launched at start-up (`launch`): what nsinit said before anyone connected is held, then claimed by `launch`', {

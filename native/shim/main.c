@@ -93,6 +93,7 @@ struct proc {
   const char *reason;
   long long drain_deadline;
   bool waited; /* an exec's exit was delivered: its slot may be reused */
+  bool autostarted; /* `start` went to nsinit when it said `created` (the request's `start`) */
 };
 
 struct client {
@@ -115,7 +116,7 @@ static char *shim_cgroups[JMAX_ARRAY];
 static int shim_ncgroups;
 static const char *runtime_args[JMAX_ARRAY];
 static int runtime_nargs;
-static bool cfg_tty, cfg_stdin, cfg_launch;
+static bool cfg_tty, cfg_stdin, cfg_launch, cfg_start;
 static unsigned short init_rows, init_cols;
 static int child_oom_adj;
 static char *plan;
@@ -878,6 +879,12 @@ static void on_sync_line(struct proc *p, char *line) {
   sb_str(&b, line);
   event("sync", p, b.p, true);
   sb_free(&b);
+  /* The request's `start`: the process starts as soon as it is created, without waiting for a
+   * connection's `start` (a round trip through berthd, ~1.5 ms of every start here); that
+   * `start` then only waits for the answer (below). */
+  if (cfg_start && !p->exec_id && !runtime_path && p->st == S_CREATED && !p->fail_message && !p->autostarted &&
+      p->sync_fd >= 0 && send(p->sync_fd, "start\n", 6, MSG_NOSIGNAL) == 6)
+    p->autostarted = true;
 }
 
 /* Returns false when nothing more is to be read now. */
@@ -1204,6 +1211,15 @@ static void handle_json(int i, const unsigned char *data, size_t n) {
     return answer_ok(i, id, NULL);
   }
   if (!strcmp(op, "start")) {
+    if (p->autostarted) {
+      /* started already, or starting: the answer is its outcome, even once it has exited */
+      if (p->started_sec) return answer_started(i, id, p);
+      if (p->fail_message) return answer_error(i, id, "EFAILED", p->fail_message);
+      if (p->start_client >= 0) return answer_error(i, id, "EBUSY", "a start is in progress");
+      p->start_client = i;
+      p->start_req = id;
+      return;
+    }
     if (p->st == S_RUNNING) return answer_started(i, id, p);
     if (p->st != S_CREATED) return answer_error(i, id, "ESTATE", "the process is not created");
     if (p->start_client >= 0) return answer_error(i, id, "EBUSY", "a start is in progress");
@@ -1805,6 +1821,7 @@ static void parse_request(void) {
   cfg_tty = json_bool(&req, "tty", false);
   cfg_stdin = json_bool(&req, "stdin", false);
   cfg_launch = json_bool(&req, "launch", false);
+  cfg_start = json_bool(&req, "start", false);
   init_rows = json_int(&req, "rows", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
   init_cols = json_int(&req, "cols", &x) && x > 0 && x < 65536 ? (unsigned short)x : 0;
   child_oom_adj = json_int(&req, "oom_score_adj", &x) && x >= -1000 && x <= 1000 ? (int)x : 0;

@@ -243,6 +243,11 @@ export class Engine {
     };
   }
 
+  /** Whether an attach waits for the next start of `id`. */
+  hasPendingAttaches(id: string): boolean {
+    return (this.pendingAttaches.get(id)?.size ?? 0) > 0;
+  }
+
   async connectPendingAttaches(id: string, shimSocket: string): Promise<void> {
     const set = this.pendingAttaches.get(id);
     if (!set) return;

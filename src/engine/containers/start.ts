@@ -172,6 +172,9 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
           ...(h.OomScoreAdj ? { oomScoreAdj: h.OomScoreAdj } : {}),
           ...(engine.options.shim ? { shim: engine.options.shim } : {}),
           ...(engine.options.nsinit ? { nsinit: engine.options.nsinit } : {}),
+          // Nothing to do between created and start (no attach to connect first, no hook): the
+          // shim starts the process itself, and `start` below only waits for it.
+          ...(!engine.hasPendingAttaches(id) && !specHasHooks(spec) ? { startOnCreated: true } : {}),
         });
         const launched = await launchPrepared(prepared, { ...opts, launcher });
         session = launched.session as ShimSession;
@@ -248,6 +251,10 @@ async function stopLeftovers(engine: Engine, rec: ContainerRecord): Promise<void
   await deleteContainer(engine.runtimeRoot, rec.Id, true).catch(() => {});
   await deleteOciRuntime(engine, rec.Id);
   await unmountRootfs(path.join(engine.containerDir(rec.Id), 'rootfs'));
+}
+
+function specHasHooks(spec: { hooks?: Record<string, unknown> }): boolean {
+  return Object.values(spec.hooks ?? {}).some((list) => Array.isArray(list) && list.length > 0);
 }
 
 function requireInit(engine: Engine): string {

@@ -30,6 +30,11 @@ export interface ShimLaunchOptions {
   oomScoreAdj?: number;
   shim?: string;
   nsinit?: string;
+  /**
+   * The process starts once created, before `start` is asked for (the shim's `start` field):
+   * for a caller that starts right after the launch with nothing to do in between.
+   */
+  startOnCreated?: boolean;
   /** Starts the shim instead of startShim (spawner.ts); it also puts the shim in its cgroup. */
   spawner?: { spawn(req: ShimRequest, plan?: string): Promise<StartedShim> };
 }
@@ -126,6 +131,7 @@ export class ShimSession implements LaunchSession {
       ...(opts.shimCgroups?.length && !opts.spawner ? { shim_cgroups: opts.shimCgroups } : {}),
       // nsinit starts while we hear the shim is ready and connect; `launch` below claims it
       launch: true,
+      ...(opts.startOnCreated && !plan.terminal ? { start: true } : {}),
     };
     const shim = opts.spawner
       ? await opts.spawner.spawn(req, encodePlan(plan))

@@ -92,6 +92,12 @@ export interface ShimRequest {
    * the launch and the messages held until then): the container's start overlaps the connect.
    */
   launch?: boolean;
+  /**
+   * Start the process as soon as nsinit says `created`, without waiting for a connection's
+   * `start` (which then only waits for the outcome): one round trip through the caller less.
+   * Not for a terminal, an OCI runtime binary or an exec.
+   */
+  start?: boolean;
 }
 
 /** What the shim writes to exit.json and answers to `wait`. */
