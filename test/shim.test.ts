@@ -710,6 +710,25 @@ describe('berth-shim', { skip, concurrency: false }, () => {
     assert.equal((await tc.wait()).exit_code, 5);
   });
 
+  test('a plan larger than the sync socket takes at once (400 KB of environment) reaches berth-nsinit whole', {
+    timeout: 30_000,
+  }, async () => {
+    // the shim writes what the socket takes before berth-nsinit runs, the rest once it reads
+    const big = Array.from({ length: 4 }, (_, i) => `BIG${i}=${String(i).repeat(100_000)}`);
+    const l = await launch(['/bin/sh', '-c', 'echo ${#BIG0} ${#BIG1} ${#BIG2} ${#BIG3} ${BIG3:99990}'], {
+      edit: (s) => {
+        s.process!.env = [...(s.process!.env ?? []), ...big];
+      },
+    });
+    await using c = await ShimClient.connect(l.socket);
+    await startIt(l);
+    assert.equal((await c.wait()).exit_code, 0);
+    assert.deepEqual(
+      logEntries(l.logPath).entries.map((e) => e.log),
+      ['100000 100000 100000 100000 3333333333\n'],
+    );
+  });
+
   test('launched at start-up (`launch`): what nsinit said before anyone connected is held, then claimed by `launch`', {
     timeout: 30_000,
   }, async () => {
