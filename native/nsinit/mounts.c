@@ -54,10 +54,6 @@ static int open_in_root(int dirfd, const char *path)
 	return fd;
 }
 
-/* Resolves `path` inside the root at `root` and returns an O_PATH fd, creating missing
- * components (directories; the last one a file with CREATE_FILE) one at a time. A dangling
- * symlink met on the way is followed by going on from its target, still resolved inside the
- * root, as runc's securejoin does: `proc -> /tmp/x` ends up at <root>/tmp/x. */
 /* The common case of a missing path: its parent exists and the last component is plainly
  * missing (no dangling symlink there). One open of the parent and the creation, where the walk
  * below opens every component from the root: for the ~13 cgroup v1 mount points of a container
@@ -98,6 +94,10 @@ static int create_in_parent(int root, const char *path, int create)
 	return fd;
 }
 
+/* Resolves `path` inside the root at `root` and returns an O_PATH fd, creating missing
+ * components (directories; the last one a file with CREATE_FILE) one at a time. A dangling
+ * symlink met on the way is followed by going on from its target, still resolved inside the
+ * root, as runc's securejoin does: `proc -> /tmp/x` ends up at <root>/tmp/x. */
 int resolve_in_root(int root, const char *path, int create)
 {
 	int fd = open_in_root(root, path), parent = -1, links = 0;

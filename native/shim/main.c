@@ -889,9 +889,9 @@ static void on_sync_line(struct proc *p, char *line) {
   event("sync", p, b.p, true);
   sb_free(&b);
   /* The request's `start`: the process starts as soon as it is created, without waiting for a
-   * connection's `start` (a round trip through berthd, ~1.5 ms of every start here); that
-   * `start` then only waits for the answer (below). */
-  if (cfg_start && !p->exec_id && !runtime_path && p->st == S_CREATED && !p->fail_message && !p->autostarted &&
+   * connection's `start` (a round trip through berthd); that `start` then only waits for the
+   * answer (below). Never for a terminal, whose size goes in before the start. */
+  if (cfg_start && !p->exec_id && !p->tty && !runtime_path && p->st == S_CREATED && !p->fail_message && !p->autostarted &&
       p->sync_fd >= 0 && send(p->sync_fd, "start\n", 6, MSG_NOSIGNAL) == 6)
     p->autostarted = true;
 }
