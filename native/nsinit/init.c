@@ -183,6 +183,10 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (fcntl(g_sync, F_SETFD, FD_CLOEXEC) < 0)
 		die_errno("set sync fd close-on-exec");
+	/* Early clone (parent.c): the rootfs is opened while the parent stage waits for the
+	 * caller's `cgroups`; nothing in it depends on our cgroups, and no user namespace is made. */
+	if (p->early_clone && p->setup_root)
+		rootfs_open(p);
 	/* The go: our maps and cgroups are written. It carries our host pid, which a new pid
 	 * namespace hides from getpid() and which hooks need. */
 	pid_t hostpid;
@@ -200,7 +204,7 @@ void init_stage(struct plan *p, int sock, int console, int listenfd, const sigse
 	 * uid is about to become the mapped root, which may not reach it. A joined mount namespace
 	 * (the join stage entered it) gets the container's mounts too, under the rootfs's
 	 * self-bind; without mount records (an exec, or a plain chroot) nothing is mounted. */
-	if (p->setup_root)
+	if (p->setup_root && !p->early_clone)
 		rootfs_open(p);
 	/* Files we create must be owned by an id mapped in the namespace: become its root. */
 	if ((p->ns_new | p->ns_joined) & CLONE_NEWUSER) {

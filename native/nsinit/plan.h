@@ -51,6 +51,7 @@ struct hook {
 struct plan {
 	char *id;
 	int wait, terminal, sync_hooks, cgroups_wait, no_pivot, root_readonly, no_new_privs, preserve_fds, chroot;
+	int early_clone; /* not in the plan: parent.c's choice, seen by the init stage (a copy) */
 	char *console_socket, *start_socket, *rootfs, *hostname, *domainname, *cwd, *hook_state, *keyring;
 	unsigned long rootfs_prop, root_prop_after;
 	int setgroups;           /* -1 unset, 0 deny, 1 allow */

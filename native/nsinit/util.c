@@ -198,6 +198,11 @@ void send_line2_fd(int fd, const char *name, const char *f1, const char *f2)
 static char *rbuf;
 static size_t rlen, rcap, rpos;
 
+int sync_read_ahead(void)
+{
+	return rlen > rpos;
+}
+
 char *read_line(void)
 {
 	for (;;) {

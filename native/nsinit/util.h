@@ -41,6 +41,8 @@ void send_line2_fd(int fd, const char *name, const char *f1, const char *f2); /*
 /* The next line from the sync fd without its '\n', or NULL at EOF. Valid until the next call.
  * The buffer is plain memory, so the init stage inherits what the parent read ahead. */
 char *read_line(void);
+/* Whether the sync fd's bytes read ahead hold anything not yet returned by read_line(). */
+int sync_read_ahead(void);
 /* Wait for the caller to send exactly `word`. */
 void expect_line(const char *word);
 
