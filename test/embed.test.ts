@@ -10,7 +10,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Container, create, deleteContainer, exec, kill, pause, resume, run, start, update } from '../src/runtime/index.js';
+import { setUpCgroups } from '../src/runtime/cgroups/manager.js';
+import {
+  Container,
+  create,
+  deleteContainer,
+  exec,
+  kill,
+  launchPrepared,
+  pause,
+  prepare,
+  resume,
+  run,
+  start,
+  update,
+} from '../src/runtime/index.js';
+import type { Launcher } from '../src/runtime/launcher/launcher.js';
 import { nsinitLauncher } from '../src/runtime/launcher/nsinit.js';
 import { Bundle, uniqueId } from './helpers/bundle.js';
 import { rootfsUnavailable } from './helpers/rootfs.js';
@@ -125,6 +140,46 @@ describe('the runtime library in one process', { skip }, () => {
       'no state directory, staging directory or tomb left',
     );
     for (const id of all) assert.deepEqual(cgroupDirsNamed(id), [], `no cgroup of ${id} left`);
+  });
+
+  test("the caller's `cgroups` line read ahead with the plan: berth-nsinit takes it before the clone, and the container runs", async () => {
+    // berth-nsinit clones the init stage before it waits for `cgroups`, unless that line is
+    // already in what it read with the plan: the init stage would inherit that copy and meet
+    // `cgroups` where it waits for `start`. Here the line goes right behind the plan, before
+    // berth-nsinit has read anything (the cgroups are made first: they must exist by then).
+    await using b = await Bundle.create({ probeArgs: ['hostname'] });
+    const root = mkdtempSync(join(tmpdir(), 'berth-embed-ahead-'));
+    const id = uniqueId('ahead');
+    try {
+      const opts = { root, id, bundle: b.dir };
+      // the same decisions as run's own prepare (it makes nothing): the container's cgroups
+      const planned = await prepare(opts, 'run-foreground');
+      await setUpCgroups(planned.record.cgroups, planned.record.config);
+      const inner = nsinitLauncher();
+      let early = 0;
+      const launcher: Launcher = {
+        launch(plan, lo) {
+          assert.equal(plan.cgroupsWait, true, 'the launch makes the cgroups while berth-nsinit starts');
+          const s = inner.launch(plan, lo);
+          s.send('cgroups');
+          early++;
+          // the library's own `cgroups`, once it has made them (again), is not sent twice
+          return new Proxy(s, {
+            get(target, prop) {
+              if (prop === 'send') return (line: string) => (line === 'cgroups' ? undefined : target.send(line));
+              const v = Reflect.get(target, prop, target) as unknown;
+              return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+            },
+          });
+        },
+      };
+      const r = await run({ ...opts, detach: false, launcher });
+      assert.equal(early, 1);
+      assert.equal(r.exitCode, 0);
+    } finally {
+      await deleteContainer(root, id, true).catch(() => {});
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test('child_process, where the addon cannot load, launches the same way: run, create, exec, errors; nothing left', async (t) => {
