@@ -54,6 +54,16 @@ static int open_in_root(int dirfd, const char *path)
 	return fd;
 }
 
+/* Makes `name` in `parent`: an empty file (`file`) or a directory. 0, or -1 with errno (EEXIST
+ * when something is there already, a dangling symlink included: nothing is followed). */
+static int make_entry(int parent, const char *name, int file)
+{
+	if (!file)
+		return mkdirat(parent, name, 0755);
+	int fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	return fd < 0 ? -1 : close(fd);
+}
+
 /* The common case of a missing path: its parent exists and the last component is plainly
  * missing (no dangling symlink there). One open of the parent and the creation, where the walk
  * below opens every component from the root: for the ~13 cgroup v1 mount points of a container
@@ -78,14 +88,7 @@ static int create_in_parent(int root, const char *path, int create)
 	int parent = open_in_root(root, dir);
 	if (parent < 0)
 		return errno = 0, -1;
-	int r;
-	if (create == CREATE_FILE) {
-		r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (r >= 0)
-			r = close(r);
-	} else {
-		r = mkdirat(parent, name, 0755);
-	}
+	int r = make_entry(parent, name, create == CREATE_FILE);
 	/* Re-open what we just made without following anything. */
 	int fd = r < 0 ? -1 : openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	int err = errno;
@@ -118,14 +121,8 @@ restart:
 		char *end = strchrnul(p, '/'), save = *end;
 		*end = 0; /* cur is now the prefix up to and including this component */
 		if ((fd = open_in_root(root, cur)) < 0 && errno == ENOENT) {
-			int r, last = !save || !end[1 + strspn(end + 1, "/")];
-			if (last && create == CREATE_FILE) {
-				r = openat(parent, p, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-				if (r >= 0)
-					r = close(r);
-			} else {
-				r = mkdirat(parent, p, 0755);
-			}
+			int last = !save || !end[1 + strspn(end + 1, "/")];
+			int r = make_entry(parent, p, last && create == CREATE_FILE);
 			if (r < 0 && errno == EEXIST) {
 				char target[PATH_MAX];
 				ssize_t tl = readlinkat(parent, p, target, sizeof target - 1);

@@ -14,6 +14,7 @@ import { BerthError, errnoCode } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 import { removeTree } from '../../native/addon.js';
 import { warmOwnCgroupLock } from '../../runtime/cgroups/warm.js';
+import { hasHooks } from '../../runtime/container/create.js';
 import { deleteContainer, launchPrepared, prepare } from '../../runtime/index.js';
 import { mountCount, unmountAll } from '../../snapshots/mount.js';
 import { withPrivateMount } from '../../snapshots/private-mount.js';
@@ -174,7 +175,7 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
           ...(engine.options.nsinit ? { nsinit: engine.options.nsinit } : {}),
           // Nothing to do between created and start (no attach to connect first, no hook): the
           // shim starts the process itself, and `start` below only waits for it.
-          ...(!engine.hasPendingAttaches(id) && !specHasHooks(spec) ? { startOnCreated: true } : {}),
+          ...(!engine.hasPendingAttaches(id) && !hasHooks(spec) ? { startOnCreated: true } : {}),
         });
         const launched = await launchPrepared(prepared, { ...opts, launcher });
         session = launched.session as ShimSession;
@@ -251,10 +252,6 @@ async function stopLeftovers(engine: Engine, rec: ContainerRecord): Promise<void
   await deleteContainer(engine.runtimeRoot, rec.Id, true).catch(() => {});
   await deleteOciRuntime(engine, rec.Id);
   await unmountRootfs(path.join(engine.containerDir(rec.Id), 'rootfs'));
-}
-
-function specHasHooks(spec: { hooks?: Record<string, unknown> }): boolean {
-  return Object.values(spec.hooks ?? {}).some((list) => Array.isArray(list) && list.length > 0);
 }
 
 function requireInit(engine: Engine): string {

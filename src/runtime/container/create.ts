@@ -425,7 +425,8 @@ async function stageRecord(root: string, record: ContainerRecord): Promise<void>
   }
 }
 
-function hasHooks(config: ContainerRecord['config']): boolean {
+/** Whether the spec has any OCI hook (they need the runtime between the launch's steps). */
+export function hasHooks(config: ContainerRecord['config']): boolean {
   return Object.values(config.hooks ?? {}).some((list) => Array.isArray(list) && list.length > 0);
 }
 
