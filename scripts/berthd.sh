@@ -57,7 +57,9 @@ live_pid() {
   [ -r "$PIDFILE" ] || return 1
   read -r pid <"$PIDFILE" || true
   [[ "$pid" =~ ^[1-9][0-9]{0,9}$ ]] && alive "$pid" || return 1
-  mapfile -d '' -n 4 args <"/proc/$pid/cmdline" 2>/dev/null || return 1
+  # The whole command line: BERTHD_CMD may put interpreter options before berthd's path
+  # (`node --cpu-prof --cpu-prof-dir=… dist/berthd.cjs`).
+  mapfile -d '' args <"/proc/$pid/cmdline" 2>/dev/null || return 1
   for a in "${args[@]}"; do
     if [[ "$a" =~ (^|/)berthd(\.(c?js|mjs|ts))?$ ]]; then
       printf '%s\n' "$pid"

@@ -97,6 +97,16 @@ describe('scripts/berthd.sh', () => {
     assert.equal(s.run('stop').stdout, 'berthd is stopped\n');
   });
 
+  it('a command with interpreter options before berthd: status and stop still find it', (t) => {
+    const s = instance(t);
+    const cmd = `${process.execPath} --no-warnings --max-old-space-size=256 --stack-size=900 --no-deprecation ${join(s.dir, 'berthd.mjs')}`;
+    assert.equal(s.run('start', { BERTHD_CMD: cmd }).status, 0);
+    const pid = Number(readFileSync(s.pidfile, 'utf8'));
+    assert.equal(s.run('status').stdout, `berthd is running (pid ${pid})\n`);
+    assert.equal(s.run('stop').stdout, `berthd stopped (was pid ${pid})\n`);
+    assert.equal(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), false);
+  });
+
   it('BERTH_DOCKER_SOCKET: a second listener where the docker CLI looks, the first one kept', (t) => {
     const s = instance(t);
     const dockerSock = join(s.dir, 'docker.sock');
