@@ -20,8 +20,10 @@ import { unmountRootfs } from './start.js';
 /**
  * Follows generation `gen` of container `id` until its exit is recorded. Never throws. `dirs`:
  * the run's cgroups when the caller has them (a start), else read from the runtime's record.
+ * `shim`: a connection to the container's shim that becomes the monitor's (a start's), else
+ * one is made.
  */
-export function follow(engine: Engine, id: string, gen: number, dirs?: LostShimCgroups): void {
+export function follow(engine: Engine, id: string, gen: number, dirs?: LostShimCgroups, shim?: ShimClient): void {
   void (async () => {
     if (!dirs) {
       try {
@@ -32,7 +34,7 @@ export function follow(engine: Engine, id: string, gen: number, dirs?: LostShimC
       }
     }
     // The connection that waits also releases the shim after the clean-up (one connect less).
-    const client = await ShimClient.connect(engine.shimSocket(id)).catch(() => undefined);
+    const client = shim ?? (await ShimClient.connect(engine.shimSocket(id)).catch(() => undefined));
     try {
       let exit: ExitRecord;
       try {

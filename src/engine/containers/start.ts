@@ -202,9 +202,10 @@ export async function launchContainer(engine: Engine, rec: ContainerRecord): Pro
     rec.ManualStop = false;
     engine.containers.save(rec);
     engine.publish(rec, 'start');
-    session?.detach();
+    // The launch's connection waits for the exit; a runtime binary's shim is asked anew.
+    const shimClient = session?.handOver();
     oci?.close();
-    follow(engine, rec.Id, rec.Generation, runCgroups);
+    follow(engine, rec.Id, rec.Generation, runCgroups, shimClient);
   } catch (err) {
     await session?.[Symbol.asyncDispose]().catch(() => {});
     oci?.close();

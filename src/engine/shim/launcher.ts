@@ -162,16 +162,18 @@ export class ShimSession implements LaunchSession {
   private async connect(socket: string): Promise<ShimClient> {
     const client = await ShimClient.connect(socket);
     this.client = client;
-    client.on('event', (e) => {
-      if (e.exec === this.execId) this.onEvent(e);
-    });
-    client.on('close', () => {
-      this.push({ type: 'eof' });
-      // The shim went away before nsinit's exit reached us: it was killed, or shut down.
-      if (!this.helperExited) this.resolveExit(137);
-    });
+    client.on('event', this.onClientEvent);
+    client.on('close', this.onClientClose);
     return client;
   }
+  private readonly onClientEvent = (e: ShimEvent): void => {
+    if (e.exec === this.execId) this.onEvent(e);
+  };
+  private readonly onClientClose = (): void => {
+    this.push({ type: 'eof' });
+    // The shim went away before nsinit's exit reached us: it was killed, or shut down.
+    if (!this.helperExited) this.resolveExit(137);
+  };
   private onEvent(e: ShimEvent): void {
     if (e.event === 'sync') {
       const line = String(e.line);
@@ -224,6 +226,19 @@ export class ShimSession implements LaunchSession {
 
   detach(): void {
     this.client?.close();
+  }
+
+  /**
+   * Ends the session but keeps its connection, which becomes the caller's to use and close: the
+   * engine's monitor waits for the exit on it (one connect and hello less per start). Relay
+   * events still arriving on it (nsinit's exit) are the new owner's to ignore.
+   */
+  handOver(): ShimClient | undefined {
+    const c = this.client;
+    this.client = undefined;
+    c?.off('event', this.onClientEvent);
+    c?.off('close', this.onClientClose);
+    return c;
   }
 
   /**
