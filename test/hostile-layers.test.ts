@@ -232,6 +232,37 @@ const cases: Case[] = [
       assert.equal(lstatSync(path.join(root, 's')).uid, 12); // chown before chmod: setuid survives
     },
   },
+  {
+    // A file is created with its final mode and left unchowned when the kernel's choice is
+    // already right: these are the cases where it is not, or where the mode must wait.
+    name: 'file owners and modes are exact: in a setgid directory, read-only, setgid, owned by others',
+    tar: tar(
+      d('g', { mode: 0o2775, uid: 0, gid: 50 }),
+      f('g/root-file', 'r', { mode: 0o644, uid: 0, gid: 0 }),
+      f('g/inherits', 'i', { mode: 0o640, uid: 0, gid: 50 }),
+      f('ro', 'read only', { mode: 0o444 }),
+      f('wo', 'write only', { mode: 0o200 }),
+      f('sg', 'x', { mode: 0o2755, uid: 0, gid: 0 }),
+      f('other', 'o', { mode: 0o600, uid: 1000, gid: 0 }),
+    ),
+    expect: 'ok',
+    check: ({ root }) => {
+      const st = (n: string) => lstatSync(path.join(root, n));
+      for (const [n, mode, uid, gid] of [
+        ['g', 0o2775, 0, 50],
+        ['g/root-file', 0o644, 0, 0],
+        ['g/inherits', 0o640, 0, 50],
+        ['ro', 0o444, 0, 0],
+        ['wo', 0o200, 0, 0],
+        ['sg', 0o2755, 0, 0],
+        ['other', 0o600, 1000, 0],
+      ] as const) {
+        assert.deepEqual([st(n).mode & 0o7777, st(n).uid, st(n).gid], [mode, uid, gid], n);
+      }
+      assert.equal(text(path.join(root, 'ro')), 'read only');
+      assert.equal(text(path.join(root, 'wo')), 'write only');
+    },
+  },
   // symlinks in parents (containerd TestBreakouts)
   {
     name: 'SymlinkAbsolute',
