@@ -68,7 +68,56 @@ async function gone(pid: number, ms = 5000): Promise<boolean> {
   return !pidAlive(pid);
 }
 
+/** The spawner's children (/proc/PID/task/PID/children). */
+function childrenOf(pid: number): number[] {
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return kids ? kids.split(' ').map(Number) : [];
+}
+
+/** The spawner's warm child: its one child that is none of the `shims` it started (they stay its children). */
+async function warmChild(spawner: number, shims: number[] = []): Promise<number> {
+  for (let i = 0; i < 250; i++) {
+    const kids = childrenOf(spawner).filter((k) => !shims.includes(k));
+    if (kids.length === 1) return kids[0]!;
+    await sleep(20);
+  }
+  assert.fail(`spawner ${spawner}: no warm child (children: ${childrenOf(spawner).join(' ')})`);
+}
+
 describe('the shim spawner', { skip }, () => {
+  test('a warm child forked ahead takes the next request; one killed while it waits is replaced', { timeout: 30_000 }, async () => {
+    const s = new ShimSpawner(SHIM, () => []);
+    spawners.push(s);
+    // the spawner starts with one (a start then waits for no fork)
+    const first = await s.spawn(request(), 'x');
+    const sp = spawnerPid(s);
+    const warm = await warmChild(sp, [first.pid]);
+    assert.equal(readFileSync(`/proc/${warm}/cmdline`, 'utf8').replace(/\0+$/, ''), 'berth-shim', 'named as a shim');
+    assert.equal(statFields(warm)[0], sp);
+    const shim = await s.spawn(request(), 'x');
+    assert.equal(shim.pid, warm, 'the warm child became the shim');
+    {
+      await using c = await ShimClient.connect(shim.socket);
+      assert.equal((await c.state()).shim_pid, warm);
+    }
+    // Killed while it waits: the next start forks as before, and another warm child follows.
+    const next = await warmChild(sp, [first.pid, shim.pid]);
+    assert.ok(next !== warm && next !== first.pid);
+    process.kill(next, 'SIGKILL');
+    assert.ok(await gone(next));
+    const after = await s.spawn(request(), 'x');
+    assert.ok(pidAlive(after.pid) && after.pid !== next);
+    {
+      await using c = await ShimClient.connect(after.socket);
+      assert.equal((await c.state()).shim_pid, after.pid);
+    }
+    // It dies with the spawner (a shim it became does not).
+    const last = await warmChild(sp, [first.pid, shim.pid, after.pid]);
+    process.kill(sp, 'SIGKILL');
+    assert.ok(await gone(last), 'the warm child died with its spawner');
+    assert.ok(pidAlive(after.pid), 'the shims live on');
+  });
+
   test('ten shims at once: each answer reaches its caller, and each shim serves its socket', { timeout: 30_000 }, async () => {
     const s = new ShimSpawner(SHIM, () => []);
     spawners.push(s);
@@ -127,7 +176,17 @@ describe('the shim spawner', { skip }, () => {
         });
       const sp = links(spawnerPid(s));
       assert.ok(!sp.includes(secret), `the spawner holds: ${sp.join(', ')}`);
-      assert.ok(sp.length <= 4, `the spawner holds stdin, stdout, stderr only: ${sp.join(', ')}`);
+      // stdin, stdout, stderr, berth-nsinit's sealed copy, and its warm child's two pipes
+      assert.deepEqual(
+        sp.filter((l) => !/^(pipe|socket):|^\/memfd:/.test(l)),
+        [],
+        `the spawner holds: ${sp.join(', ')}`,
+      );
+      assert.ok(sp.length <= 6, `the spawner holds its pipes only: ${sp.join(', ')}`);
+      const warm = await warmChild(spawnerPid(s), [shim.pid]);
+      const wl = links(warm);
+      assert.ok(!wl.includes(secret), `the warm child holds: ${wl.join(', ')}`);
+      assert.equal(readlinkSync(`/proc/${warm}/fd/0`), '/dev/null', "the warm child's stdin is not the spawner's request pipe");
       const mine = new Set(links(process.pid).filter((l) => l.startsWith('pipe:')));
       const sh = links(shim.pid);
       assert.ok(!sh.some((l) => mine.has(l)), `the shim holds none of our pipes: ${sh.join(', ')}`);

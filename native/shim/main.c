@@ -1615,6 +1615,17 @@ static bool read_full(int fd, void *p, size_t n) {
   return true;
 }
 
+static bool write_full(int fd, const void *p, size_t n) {
+  size_t put = 0;
+  while (put < n) {
+    ssize_t w = write(fd, (const char *)p + put, n - put);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    put += (size_t)w;
+  }
+  return true;
+}
+
 /*
  * The spawner (`berth-shim --spawner [cgroup.procs…]`): berthd's one long-lived helper for
  * starting shims. A fork of this small static process costs a fraction of a fork of berthd (a
@@ -1623,7 +1634,8 @@ static bool read_full(int fd, void *p, size_t n) {
  * stdin: [u32 id][u32 length][the frames a shim reads on its stdin], big-endian; per request one
  * line on stdout, `<id> <the shim's answer line>` or `<id> error: <text>`. It ends at EOF on
  * stdin, or with berthd (PDEATHSIG). Returns -1 in a child, which goes on as a shim's stage 1
- * with the request in reqbuf; the spawner itself never returns but to exit.
+ * with the request in reqbuf; the spawner itself never returns but to exit. A request goes to
+ * the warm child (forked ahead while the spawner was idle) when there is one, else to a fork.
  */
 /* A sealed in-memory copy of the file at `path` (as berth-nsinit makes of itself), or -1. */
 static int sealed_copy(const char *path) {
@@ -1640,6 +1652,22 @@ static int sealed_copy(const char *path) {
   close(src);
   if (!ok && copy >= 0) close(copy);
   return ok ? copy : -1;
+}
+
+/* A fork of the spawner becoming a shim: the default dispositions of SIGCHLD and SIGPIPE back, stdin /dev/null (berthd's
+ * request pipe stays the spawner's alone), and a shim's name to ps and pgrep ("berth-shim" over
+ * the spawner's command line). */
+static void child_setup(int argc, char **argv) {
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigaction(SIGCHLD, &dfl, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  int nul = openat(AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (nul < 0 || dup2(nul, 0) < 0) _exit(1);
+  close(nul);
+  char *start = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
+  memset(start, 0, (size_t)(end - start));
+  memcpy(start, "berth-shim", (size_t)(end - start) < 10 ? (size_t)(end - start) : 10);
+  spawned = true;
 }
 
 static int spawner_main(int argc, char **argv) {
@@ -1674,6 +1702,7 @@ static int spawner_main(int argc, char **argv) {
   struct sigaction sa = {.sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT};
   sigaction(SIGCHLD, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
+  pid_t self = getpid();
   /* Each child's pipe until it has answered: one that dies first (SIGKILL between two lines)
    * leaves EOF without the byte 'A', and the spawner answers for it, so no start waits forever. */
   struct waiting {
@@ -1681,19 +1710,82 @@ static int spawner_main(int argc, char **argv) {
     uint32_t id;
   } *waits = NULL;
   size_t nwaits = 0, capwaits = 0;
+  /* The warm child: forked ahead, while nothing is asked, and waiting on warm_req for its
+   * request, so that a start does not wait for a fork (~0.8 ms here: page tables). Forked once
+   * the spawner has been idle for WARM_IDLE_MS, so that the fork does not compete with the
+   * start that used the last one. warm_done is its answer pipe (as `done` below). */
+  int warm_req = -1, warm_done = -1;
+  long long last_request = 0;
+  const long long WARM_IDLE_MS = 20;
   for (;;) {
-    struct pollfd *pf = calloc(nwaits + 1, sizeof *pf);
+    if (warm_req < 0 && mono_ms() - last_request >= WARM_IDLE_MS) {
+      int rq[2], dn[2];
+      if (pipe2(rq, O_CLOEXEC) == 0) {
+        if (pipe2(dn, O_CLOEXEC) == 0) {
+          pid_t pid = fork();
+          if (pid == 0) {
+            close(rq[1]);
+            close(dn[0]);
+            for (size_t k = 0; k < nwaits; k++) close(waits[k].fd);
+            /* dies with the spawner while it waits (the shim it becomes must not) */
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self) _exit(0);
+            child_setup(argc, argv);
+            unsigned char whdr[8];
+            if (!read_full(rq[0], whdr, sizeof whdr)) _exit(0); /* the spawner is gone */
+            uint32_t wid = (uint32_t)whdr[0] << 24 | (uint32_t)whdr[1] << 16 | (uint32_t)whdr[2] << 8 | whdr[3];
+            uint32_t wlen = (uint32_t)whdr[4] << 24 | (uint32_t)whdr[5] << 16 | (uint32_t)whdr[6] << 8 | whdr[7];
+            char *wbody = malloc(wlen ? wlen : 1);
+            if (!wbody || !read_full(rq[0], wbody, wlen)) _exit(0);
+            close(rq[0]);
+            prctl(PR_SET_PDEATHSIG, 0);
+            spawn_id = wid;
+            answered_fd = dn[1];
+            reqbuf = wbody;
+            reqlen = wlen;
+            return -1;
+          }
+          if (pid > 0) {
+            warm_req = rq[1];
+            warm_done = dn[0];
+            close(dn[1]);
+          } else {
+            close(dn[0]);
+            close(dn[1]);
+            close(rq[1]);
+          }
+        } else {
+          close(rq[1]);
+        }
+        close(rq[0]);
+      }
+      if (warm_req < 0) last_request = mono_ms(); /* no warm child now: try again after a while */
+    }
+    struct pollfd *pf = calloc(nwaits + 2, sizeof *pf);
     if (!pf) _exit(1);
     pf[0].fd = 0;
     pf[0].events = POLLIN;
-    for (size_t k = 0; k < nwaits; k++) pf[k + 1] = (struct pollfd){.fd = waits[k].fd, .events = POLLIN};
-    if (poll(pf, nwaits + 1, -1) < 0) {
+    pf[1].fd = warm_done; /* -1 is ignored by poll */
+    pf[1].events = POLLIN;
+    for (size_t k = 0; k < nwaits; k++) pf[k + 2] = (struct pollfd){.fd = waits[k].fd, .events = POLLIN};
+    int timeout = -1;
+    if (warm_req < 0) {
+      long long left = last_request + WARM_IDLE_MS - mono_ms();
+      timeout = left < 0 ? 0 : (int)left;
+    }
+    if (poll(pf, nwaits + 2, timeout) < 0) {
       free(pf);
       if (errno == EINTR) continue;
       _exit(1);
     }
+    if (pf[1].revents) {
+      /* the warm child died before it was asked for anything (it never writes before) */
+      close(warm_req);
+      close(warm_done);
+      warm_req = warm_done = -1;
+      last_request = mono_ms();
+    }
     for (size_t k = nwaits; k-- > 0;) {
-      if (!pf[k + 1].revents) continue;
+      if (!pf[k + 2].revents) continue;
       char c = 0;
       ssize_t r;
       do r = read(waits[k].fd, &c, 1);
@@ -1714,6 +1806,7 @@ static int spawner_main(int argc, char **argv) {
     uint32_t id = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
     uint32_t len = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7];
     spawn_id = id;
+    last_request = mono_ms();
     if (len > MAX_PLAN_FRAME + MAX_JSON_FRAME + 64) {
       spawn_answer("error: berth-shim: request too large");
       _exit(1); /* the stream can no longer be followed */
@@ -1722,23 +1815,27 @@ static int spawner_main(int argc, char **argv) {
     if (!body) _exit(1);
     if (!read_full(0, body, len)) _exit(0);
     int done[2] = {-1, -1};
-    if (pipe2(done, O_CLOEXEC) < 0) done[0] = done[1] = -1;
-    pid_t pid = fork();
+    if (warm_req >= 0) {
+      /* the warm child takes it; if it died meanwhile (EPIPE), a fork as below */
+      bool handed = write_full(warm_req, hdr, sizeof hdr) && write_full(warm_req, body, len);
+      close(warm_req);
+      warm_req = -1;
+      if (handed) {
+        done[0] = warm_done;
+      } else {
+        close(warm_done);
+      }
+      warm_done = -1;
+    }
+    pid_t pid = 1;
+    if (done[0] < 0) {
+      if (pipe2(done, O_CLOEXEC) < 0) done[0] = done[1] = -1;
+      pid = fork();
+    }
     if (pid == 0) {
       if (done[0] >= 0) close(done[0]);
       answered_fd = done[1];
-      struct sigaction dfl = {.sa_handler = SIG_DFL};
-      sigaction(SIGCHLD, &dfl, NULL);
-      signal(SIGPIPE, SIG_DFL);
-      prctl(PR_SET_PDEATHSIG, 0);
-      int nul = openat(AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-      if (nul < 0 || dup2(nul, 0) < 0) _exit(1);
-      close(nul);
-      /* a shim, not the spawner, to ps and pgrep: "berth-shim" over the spawner's command line */
-      char *start = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
-      memset(start, 0, (size_t)(end - start));
-      memcpy(start, "berth-shim", (size_t)(end - start) < 10 ? (size_t)(end - start) : 10);
-      spawned = true;
+      child_setup(argc, argv);
       reqbuf = body;
       reqlen = len;
       return -1;
