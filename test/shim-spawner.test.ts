@@ -157,6 +157,67 @@ describe('the shim spawner', { skip }, () => {
     assert.ok(pidAlive(ok.pid));
   });
 
+  test('with --nsinit, the warm child starts berth-nsinit ahead: a plain launch uses it, any other kills it', {
+    timeout: 30_000,
+  }, async () => {
+    const s = new ShimSpawner(SHIM, () => [], undefined, NSINIT);
+    spawners.push(s);
+    const first = await s.spawn(request(), 'x');
+    const sp = spawnerPid(s);
+    const ahead = async (warm: number) => {
+      for (let i = 0; i < 250; i++) {
+        const kids = childrenOf(warm);
+        if (kids.length === 1) return kids[0]!;
+        await sleep(20);
+      }
+      assert.fail(`warm child ${warm} started no berth-nsinit`);
+    };
+    const warm = await warmChild(sp, [first.pid]);
+    const nsinit = await ahead(warm);
+    // What it holds while it waits for a plan: stdin /dev/null, the two output pipes, its sync
+    // socket; in the warm child's own session (not berthd's); no signal blocked.
+    const fds = Object.fromEntries(readdirSync(`/proc/${nsinit}/fd`).map((f) => [f, readlinkSync(`/proc/${nsinit}/fd/${f}`)]));
+    assert.deepEqual(Object.keys(fds).sort(), ['0', '1', '2', '3'], JSON.stringify(fds));
+    assert.equal(fds['0'], '/dev/null');
+    assert.match(fds['1']!, /^pipe:/);
+    assert.match(fds['2']!, /^pipe:/);
+    assert.match(fds['3']!, /^socket:/);
+    assert.deepEqual(statFields(nsinit).slice(0, 1), [warm]);
+    assert.equal(statFields(nsinit)[2], warm, 'its session is the warm child’s');
+    assert.equal(statFields(warm)[2], warm);
+    assert.match(readFileSync(`/proc/${nsinit}/status`, 'utf8'), /\nSigBlk:\s*0+\n/);
+
+    // A plain launch is given to it (the plan is nonsense: nsinit's refusal is not the point).
+    const shim = await s.spawn({ ...request(), launch: true }, 'not a plan');
+    assert.equal(shim.pid, warm);
+    {
+      await using c = await ShimClient.connect(shim.socket);
+      assert.equal((await c.request('launch')).helper_pid, nsinit, 'the launch used the berth-nsinit started ahead');
+    }
+    // A launch with stdin is not what it was started for: killed before the answer, a new one launched.
+    const warm2 = await warmChild(sp, [first.pid, warm]);
+    const nsinit2 = await ahead(warm2);
+    const shim2 = await s.spawn({ ...request(), launch: true, stdin: true }, 'not a plan');
+    assert.equal(shim2.pid, warm2);
+    assert.ok(!pidAlive(nsinit2), 'killed at once');
+    {
+      await using c = await ShimClient.connect(shim2.socket);
+      const helper = (await c.request('launch')).helper_pid;
+      assert.ok(typeof helper === 'number' && helper !== nsinit2, `launched anew: ${helper}`);
+    }
+    // dead before its plan came: the launch starts another (the plan is not lost)
+    const warm3 = await warmChild(sp, [first.pid, warm, warm2]);
+    const nsinit3 = await ahead(warm3);
+    process.kill(nsinit3, 'SIGKILL');
+    assert.ok(await gone(nsinit3));
+    const shim3 = await s.spawn({ ...request(), launch: true }, 'not a plan');
+    {
+      await using c = await ShimClient.connect(shim3.socket);
+      const helper = (await c.request('launch')).helper_pid;
+      assert.ok(typeof helper === 'number' && helper > 0 && helper !== nsinit3, `launched anew: ${helper}`);
+    }
+  });
+
   test('the spawner holds no fd of its caller but its pipes, and no shim holds the spawner’s pipes', { timeout: 30_000 }, async () => {
     const secret = join(work, 'secret');
     writeFileSync(secret, 'x');

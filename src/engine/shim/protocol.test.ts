@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeData, encodeFrame, FrameDecoder, Kind, MAX_DATA_FRAME } from './protocol.js';
+import { encodeData, encodeFrame, FrameDecoder, Kind, MAX_DATA_FRAME, type ShimRequest } from './protocol.js';
+import { encodeSpawnRequest } from './spawner.js';
 
 test('frames: u32 BE length of kind + payload, then the kind', () => {
   assert.deepEqual([...encodeFrame(Kind.json, '{}')], [0, 0, 0, 3, 0, 0x7b, 0x7d]);
@@ -36,4 +37,23 @@ test('frames: data is cut into frames of at most 32 KiB; a JSON frame over 64 Ki
     [MAX_DATA_FRAME, MAX_DATA_FRAME, 1],
   );
   assert.throws(() => encodeFrame(Kind.json, 'x'.repeat(64 * 1024 + 1)), /more than 65536/);
+});
+
+test('a spawn request is the id, the length, and the request and plan frames, in one buffer', () => {
+  // multi-byte UTF-8 in both: lengths are bytes, not characters
+  const req = { v: 1, id: 'ünïcode-✓', state_dir: '/run/b/é' } as unknown as ShimRequest;
+  const plan = 'berth-plan 1\nenv LANG=Ω≈ç\n';
+  const bytes = encodeSpawnRequest(0x01020304, req, plan);
+  assert.equal(bytes.readUInt32BE(0), 0x01020304);
+  assert.equal(bytes.readUInt32BE(4), bytes.length - 8);
+  const frames = new FrameDecoder().push(bytes.subarray(8));
+  assert.deepEqual(
+    frames.map((f) => [f.kind, f.payload.toString('utf8')]),
+    [
+      [Kind.json, JSON.stringify(req)],
+      [Kind.plan, plan],
+    ],
+  );
+  assert.deepEqual(encodeSpawnRequest(7, req).subarray(8), encodeFrame(Kind.json, JSON.stringify(req)));
+  assert.throws(() => encodeSpawnRequest(1, req, 'x'.repeat(1024 * 1024 + 1)), /more than 1048576/);
 });

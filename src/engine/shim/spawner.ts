@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { BerthError } from '../../common/errors.js';
-import { encodeFrame, Kind, MAX_JSON_FRAME, MAX_PLAN_FRAME, type ShimRequest } from './protocol.js';
+import { frameSize, Kind, MAX_JSON_FRAME, MAX_PLAN_FRAME, putFrame, type ShimRequest } from './protocol.js';
 import { type StartedShim, startShim } from './spawn.js';
 
 interface Pending {
@@ -23,14 +23,15 @@ interface Pending {
 
 /** Writes a spawn request: [u32 id][u32 length][the shim's stdin frames], big-endian. */
 export function encodeSpawnRequest(id: number, req: ShimRequest, plan?: string): Buffer {
-  const frames = [encodeFrame(Kind.json, JSON.stringify(req))];
-  if (plan !== undefined) frames.push(encodeFrame(Kind.plan, plan));
-  const body = Buffer.concat(frames);
-  if (body.length > MAX_JSON_FRAME + MAX_PLAN_FRAME) throw new BerthError('invalid-argument', `shim request of ${body.length} bytes`);
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(id, 0);
-  head.writeUInt32BE(body.length, 4);
-  return Buffer.concat([head, body]);
+  const json = JSON.stringify(req);
+  const size = frameSize(Kind.json, json) + (plan === undefined ? 0 : frameSize(Kind.plan, plan));
+  if (size > MAX_JSON_FRAME + MAX_PLAN_FRAME) throw new BerthError('invalid-argument', `shim request of ${size} bytes`);
+  const out = Buffer.allocUnsafe(8 + size);
+  out.writeUInt32BE(id, 0);
+  out.writeUInt32BE(size, 4);
+  const end = putFrame(out, 8, Kind.json, json);
+  if (plan !== undefined) putFrame(out, end, Kind.plan, plan);
+  return out;
 }
 
 /** One answer line: `<id> <json>` or `<id> error: <text>`. */
