@@ -15,14 +15,19 @@ import { join } from 'node:path';
 import { openImageService } from '../src/images/service.js';
 import { imageOf, putImage } from '../test/helpers/images.js';
 import { startRegistry, tarOf } from '../test/helpers/registry.js';
+import { Cleanup } from './cleanup.js';
 import { freshFs } from './fresh-fs.js';
 
 const SIZE_MB = Number(process.env.SIZE_MB ?? 200);
 const IMAGE = process.env.IMAGE ?? 'one';
+const cleanup = new Cleanup();
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-prof-'));
+cleanup.add(() => rmSync(work, { recursive: true, force: true }));
 const reg = await startRegistry({ mode: 'anonymous' });
+cleanup.add(() => reg.stop());
 // the store on a fresh filesystem: see bench/fresh-fs.ts (BENCH_FS=host: under $TMPDIR)
 const fs = await freshFs(work);
+cleanup.add(() => fs[Symbol.asyncDispose]());
 try {
   const part = Math.max(1, Math.floor(SIZE_MB / 5)) << 20;
   const img =
@@ -128,7 +133,5 @@ try {
   );
   await svc[Symbol.asyncDispose]();
 } finally {
-  await reg.stop();
-  await fs[Symbol.asyncDispose]();
-  rmSync(work, { recursive: true, force: true });
+  await cleanup.run();
 }

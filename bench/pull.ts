@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { imageOf, putImage } from '../test/helpers/images.js';
 import { startRegistry, tarOf } from '../test/helpers/registry.js';
+import { Cleanup } from './cleanup.js';
 import { type FreshFs, freshFs } from './fresh-fs.js';
 
 const run = promisify(execFile);
@@ -37,13 +38,27 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
+const cleanup = new Cleanup();
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-pull-'));
+cleanup.add(() => rmSync(work, { recursive: true, force: true }));
 const reg = await startRegistry({ mode: 'anonymous' });
+cleanup.add(() => reg.stop());
 let dockerd: ChildProcess | undefined;
 // every puller's destination (see the file comment)
 let fs: FreshFs | undefined;
 let dest = work;
 let dk = join(dest, 'dockerd');
+cleanup.add(() => fs?.[Symbol.asyncDispose]());
+cleanup.add(async () => {
+  if (dockerd?.pid !== undefined && dockerd.exitCode === null) {
+    const exited = new Promise((r) => dockerd!.once('exit', r));
+    process.kill(dockerd.pid, 'SIGTERM');
+    const timer = setTimeout(() => dockerd?.pid !== undefined && dockerd.exitCode === null && process.kill(dockerd.pid, 'SIGKILL'), 15000);
+    await exited;
+    clearTimeout(timer);
+    await run('sh', ['-c', `grep -o ' ${dk}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]).catch(() => {});
+  }
+});
 try {
   fs = await freshFs(work);
   dest = fs.dir;
@@ -162,15 +177,5 @@ try {
   for (const [k, v] of Object.entries(limits)) console.log(`  ${k.padEnd(10)} ${secs(median(v))} s`);
   console.log('\ngoals (issue 7): berth <= 0.6x dockerd, and not slower than skopeo (download + verify only)');
 } finally {
-  if (dockerd?.pid !== undefined && dockerd.exitCode === null) {
-    const exited = new Promise((r) => dockerd!.once('exit', r));
-    process.kill(dockerd.pid, 'SIGTERM');
-    const timer = setTimeout(() => dockerd?.pid !== undefined && dockerd.exitCode === null && process.kill(dockerd.pid, 'SIGKILL'), 15000);
-    await exited;
-    clearTimeout(timer);
-    await run('sh', ['-c', `grep -o ' ${dk}[^ ]*' /proc/self/mounts | sort -r | xargs -r -n1 umount -l`]).catch(() => {});
-  }
-  await reg.stop();
-  await fs?.[Symbol.asyncDispose]();
-  rmSync(work, { recursive: true, force: true });
+  await cleanup.run();
 }
