@@ -32,6 +32,7 @@ import {
 } from '../test/helpers/daemon.js';
 import { buildImageArchive } from '../test/helpers/image.js';
 import { sharedRootfs } from '../test/helpers/rootfs.js';
+import { Cleanup } from './cleanup.js';
 
 const num = (name: string, dflt: number) => {
   const v = Number(process.env[name] ?? dflt);
@@ -325,6 +326,26 @@ async function main(): Promise<void> {
   let containerd: Daemon | undefined;
   let dockerd: Daemon | undefined;
   let address = '';
+  // however the run ends (ctrl-c included): no daemon, shim, mount, cgroup or file left
+  const cleanup = new Cleanup();
+  cleanup.add(async () => {
+    log('cleaning up …');
+    if (dockerd && !dockerd.exited) {
+      const ps = await api(join(work, 'docker.sock'), 'GET', '/containers/json?all=1').catch(() => undefined);
+      for (const c of (ps?.body as { Id: string }[] | undefined) ?? [])
+        await api(join(work, 'docker.sock'), 'DELETE', `/containers/${c.Id}?force=1`).catch(() => {});
+    }
+    // each step whatever the one before did
+    const warn = (what: string) => (err: unknown) => log(`clean-up: ${what}: ${(err as Error).message}`);
+    await dockerd?.stop().catch(warn('dockerd'));
+    await containerd?.stop().catch(warn('containerd'));
+    if (address) await killShims(address, 10_000).catch(warn('containerd shims'));
+    await berthd?.stop().catch(warn('berthd'));
+    spawnSync('sh', ['-c', `grep -o ' ${work}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
+    await removeCgroupTree(cgroupParent).catch(() => {});
+    traces.remove();
+    rmSync(work, { recursive: true, force: true });
+  });
   try {
     log('starting berthd …');
     berthd = await Berthd.start();
@@ -408,20 +429,7 @@ async function main(): Promise<void> {
     printRuntimes();
     printMachine();
   } finally {
-    log('cleaning up …');
-    if (dockerd && !dockerd.exited) {
-      const ps = await api(join(work, 'docker.sock'), 'GET', '/containers/json?all=1').catch(() => undefined);
-      for (const c of (ps?.body as { Id: string }[] | undefined) ?? [])
-        await api(join(work, 'docker.sock'), 'DELETE', `/containers/${c.Id}?force=1`).catch(() => {});
-    }
-    await dockerd?.stop();
-    await containerd?.stop();
-    if (address) await killShims(address, 10_000);
-    await berthd?.stop();
-    spawnSync('sh', ['-c', `grep -o ' ${work}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
-    await removeCgroupTree(cgroupParent).catch(() => {});
-    traces.remove();
-    rmSync(work, { recursive: true, force: true });
+    await cleanup.run();
   }
 }
 
