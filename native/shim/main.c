@@ -759,7 +759,11 @@ static void prelaunch_nsinit(void) {
 
 static void discard_prelaunch(void) {
   if (pre.pid <= 0) return;
-  kill(pre.pid, SIGKILL); /* reaped as any child of ours */
+  kill(pre.pid, SIGKILL);
+  /* Reaped here, at once (it was blocked in a read): reaped later, its exit would be kept as
+   * one that might be the init's, whose pid is not known yet (on_child's `early`). */
+  while (waitpid(pre.pid, NULL, 0) < 0 && errno == EINTR) {
+  }
   close(pre.sync_fd);
   close(pre.out_r);
   close(pre.err_r);
