@@ -157,6 +157,40 @@ describe('the shim spawner', { skip }, () => {
     assert.ok(pidAlive(ok.pid));
   });
 
+  test('a hint (id 0, no bytes: berthd sends it at a create) forks the warm child at once, and is never answered', {
+    timeout: 30_000,
+  }, async () => {
+    const logs: string[] = [];
+    // idle for ten minutes before a warm child comes unasked: only the hint makes one here
+    const s = new ShimSpawner(
+      SHIM,
+      () => [],
+      (m) => logs.push(m),
+      undefined,
+      600_000,
+    );
+    spawners.push(s);
+    const first = await s.spawn(request(), 'x'); // takes the one made at the spawner's start
+    const sp = spawnerPid(s);
+    await sleep(300);
+    assert.deepEqual(
+      childrenOf(sp).filter((k) => k !== first.pid),
+      [],
+      'no warm child unasked',
+    );
+    s.warm();
+    const warm = await warmChild(sp, [first.pid]);
+    s.warm(); // one is there: nothing more
+    await sleep(200);
+    assert.deepEqual(
+      childrenOf(sp).filter((k) => k !== first.pid),
+      [warm],
+    );
+    const shim = await s.spawn(request(), 'x');
+    assert.equal(shim.pid, warm, 'the hinted warm child took the next request');
+    assert.deepEqual(logs, [], 'no answer to a hint, nothing unexpected');
+  });
+
   test('with --nsinit, the warm child starts berth-nsinit ahead: a plain launch uses it, any other kills it', {
     timeout: 30_000,
   }, async () => {

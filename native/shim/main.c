@@ -1777,13 +1777,20 @@ static int spawner_main(int argc, char **argv) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) return 1;
   if (chdir("/") < 0) return 1;
   int first = 2;
-  if (argc > 2 && !strncmp(argv[2], "--nsinit=", 9)) {
+  long long warm_idle_ms = 20;
+  if (argc > first && !strncmp(argv[first], "--warm-idle-ms=", 15)) {
+    /* tests: a long one leaves the warm children to berthd's hints */
+    warm_idle_ms = atoll(argv[first] + 15);
+    if (warm_idle_ms < 0) warm_idle_ms = 0;
+    first++;
+  }
+  if (argc > first && !strncmp(argv[first], "--nsinit=", 9)) {
     /* made once for every shim this spawner starts; a binary replaced later is seen by the next
      * spawner (berthd's next start) */
-    nsinit_copy_of = xstrdup(argv[2] + 9); /* a child overwrites argv (its title) */
+    nsinit_copy_of = xstrdup(argv[first] + 9); /* a child overwrites argv (its title) */
     nsinit_copy = sealed_copy(nsinit_copy_of);
     if (nsinit_copy < 0) fprintf(stderr, "berth-shim spawner: copy '%s': %s\n", nsinit_copy_of, strerror(errno));
-    first = 3;
+    first++;
   }
   for (int k = first; k < argc; k++) {
     int cf = openat(AT_FDCWD, argv[k], O_WRONLY | O_CLOEXEC | O_NOCTTY);
@@ -1812,14 +1819,17 @@ static int spawner_main(int argc, char **argv) {
   } *waits = NULL;
   size_t nwaits = 0, capwaits = 0;
   /* The warm child: forked ahead, while nothing is asked, and waiting on warm_req for its
-   * request, so that a start does not wait for a fork (~0.8 ms here: page tables). Forked once
-   * the spawner has been idle for WARM_IDLE_MS, so that the fork does not compete with the
-   * start that used the last one. warm_done is its answer pipe (as `done` below). */
+   * request, so that a start does not wait for a fork (~0.8 ms here: page tables). Forked when
+   * berthd hints that a start is coming (a request with id 0 and no bytes, sent at a container's
+   * create), or once the spawner has been idle for warm_idle_ms — not sooner: a fork then
+   * competes with the start that used the last one (+1.3 ms per start at 3 ms here). warm_done
+   * is its answer pipe (as `done` below). */
   int warm_req = -1, warm_done = -1;
   long long last_request = 0;
-  const long long WARM_IDLE_MS = 20;
+  bool warm_now = false; /* berthd's hint: a start is coming (a create) */
   for (;;) {
-    if (warm_req < 0 && mono_ms() - last_request >= WARM_IDLE_MS) {
+    if (warm_req < 0 && (warm_now || mono_ms() - last_request >= warm_idle_ms)) {
+      warm_now = false;
       int rq[2], dn[2];
       if (pipe2(rq, O_CLOEXEC) == 0) {
         if (pipe2(dn, O_CLOEXEC) == 0) {
@@ -1871,7 +1881,7 @@ static int spawner_main(int argc, char **argv) {
     for (size_t k = 0; k < nwaits; k++) pf[k + 2] = (struct pollfd){.fd = waits[k].fd, .events = POLLIN};
     int timeout = -1;
     if (warm_req < 0) {
-      long long left = last_request + WARM_IDLE_MS - mono_ms();
+      long long left = last_request + warm_idle_ms - mono_ms();
       timeout = left < 0 ? 0 : (int)left;
     }
     if (poll(pf, nwaits + 2, timeout) < 0) {
@@ -1907,6 +1917,12 @@ static int spawner_main(int argc, char **argv) {
     if (!read_full(0, hdr, sizeof hdr)) _exit(0); /* berthd closed the pipe, or died */
     uint32_t id = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
     uint32_t len = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7];
+    if (id == 0 && len == 0) {
+      /* the hint: a warm child now, if there is none (no answer); one that is there already
+       * takes the start, and the next is forked once idle again, not right after */
+      warm_now = warm_req < 0;
+      continue;
+    }
     spawn_id = id;
     last_request = mono_ms();
     if (len > MAX_PLAN_FRAME + MAX_JSON_FRAME + 64) {

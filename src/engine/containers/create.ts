@@ -55,8 +55,10 @@ async function createWithName(engine: Engine, req: CreateRequest, id: string, fi
   const warnings = validateCreate(req, engine.host.facts);
   checkEngineSupport(engine, req);
   const { image, resolved } = await lookupImage(engine.images, imageRef);
-  // `docker run` starts it next: the kernel's cgroup lock is warm by then (runtime/cgroups/warm.ts)
+  // `docker run` starts it next: the kernel's cgroup lock is warm by then (runtime/cgroups/warm.ts),
+  // and the shim spawner's warm child with its berth-nsinit is ready (shim/spawner.ts)
   warmOwnCgroupLock(engine.cgroupLayout());
+  engine.shimSpawner().warm();
 
   const config = mergeConfig({ image: resolved.config.config, request: req.config, id });
   config.Image = imageRef;

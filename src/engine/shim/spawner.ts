@@ -74,7 +74,20 @@ export class ShimSpawner {
     private readonly cgroups: () => string[],
     private readonly log?: (msg: string) => void,
     private readonly nsinit?: string,
+    /** How long the spawner waits idle before it forks a warm child unasked (tests: long). */
+    private readonly warmIdleMs?: number,
   ) {}
+
+  /**
+   * A hint that a start is coming (berthd sends it at a container's create): the spawner forks
+   * its warm child, with berth-nsinit started ahead, now if it has none (docs/shim-protocol.md,
+   * "The spawner"), while the create is answered. Starts the spawner if it is not running.
+   */
+  warm(): void {
+    const child = this.closed || this.unsupported ? undefined : this.running();
+    // id 0 with no bytes: never a request (ids start at 1), and never answered
+    if (child?.stdin?.writable) child.stdin.write(Buffer.alloc(8));
+  }
 
   /** Starts a shim; resolves once it serves its socket (as startShim). */
   spawn(req: ShimRequest, plan?: string): Promise<StartedShim> {
@@ -109,7 +122,12 @@ export class ShimSpawner {
     let c: ChildProcess;
     try {
       // stderr: berthd's own (its log), where the spawner says what it could not do
-      const args = ['--spawner', ...(this.nsinit ? [`--nsinit=${this.nsinit}`] : []), ...this.cgroups()];
+      const args = [
+        '--spawner',
+        ...(this.warmIdleMs !== undefined ? [`--warm-idle-ms=${this.warmIdleMs}`] : []),
+        ...(this.nsinit ? [`--nsinit=${this.nsinit}`] : []),
+        ...this.cgroups(),
+      ];
       c = spawn(this.binary, args, { stdio: ['pipe', 'pipe', 'inherit'], argv0: 'berth-shim' });
     } catch (err) {
       this.log?.(`shim spawner: ${(err as Error).message}`);
