@@ -115,6 +115,25 @@ describe('berthd: engine gaps', { skip, timeout: 300_000 }, () => {
     return out;
   };
 
+  test('one container runs any number of execs one after another (the shim reuses the slots of ended ones)', async () => {
+    const up = await docker(['run', '-d', '--name', 'many-execs', 'busybox', 'sleep', '1000']);
+    assert.equal(up.code, 0, up.stderr);
+    // the shim holds 16 execs at once; 40 in a row, each ended before the next
+    for (let i = 0; i < 40; i++) {
+      const created = await d.api('POST', '/containers/many-execs/exec', { Cmd: ['sh', '-c', `exit ${i % 7}`] });
+      assert.equal(created.status, 201);
+      const id = (created.body as { Id: string }).Id;
+      const started = await d.api('POST', `/exec/${id}/start`, { Detach: false, Tty: false });
+      assert.equal(started.status, 200, `exec #${i}: ${JSON.stringify(started.body)}`);
+      const inspect = await d.api('GET', `/exec/${id}/json`);
+      assert.equal((inspect.body as { ExitCode: number }).ExitCode, i % 7, `exec #${i}`);
+    }
+    const last = await docker(['exec', 'many-execs', 'echo', 'still'], {});
+    assert.equal(last.code, 0, last.stdout + last.stderr);
+    assert.equal(last.stdout, 'still\n');
+    await docker(['rm', '-f', 'many-execs']);
+  });
+
   test('cp from a stopped container: its /etc/hosts, hostname, resolv.conf, volumes and binds; export without them', async () => {
     const host = join(d.dir, 'cp-bind');
     mkdirSync(host);

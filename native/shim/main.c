@@ -1049,7 +1049,10 @@ static void helper_exited(struct proc *p, int status) {
   snprintf(extra, sizeof extra, ",\"status\":%d", status_code(status));
   event("helper_exited", p, extra, true);
   if (p->exec_id) {
-    /* `wait 1`: berth-nsinit's status is the exec's (exit code, or 128+signal) */
+    /* `wait 1`: berth-nsinit's status is the exec's (exit code, or 128+signal). The connection
+     * that launched it has just been told (berthd learns an exec's exit so, and never `wait`s
+     * for it): its slot may be reused, or 16 execs would be all a container ever gets. */
+    if (p->relay >= 0 && clients[p->relay].fd >= 0) p->waited = true;
     int code = status_code(status);
     if (!p->fail_message && p->st < S_CREATED) start_failed(p, "berth-nsinit exited before the process was created");
     proc_exited(p, code, 0, false);
