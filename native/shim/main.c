@@ -738,7 +738,7 @@ static void prelaunch_nsinit(void) {
     return;
   }
   char *argv[] = {(char *)nsinit_copy_of, "3", NULL};
-  child_oom_adj = 0;
+  /* spawn() passes child_oom_adj, still the default 0: no request is read yet */
   mode_t mask = umask(022); /* the monitor's, which a launch after the request would pass on */
   pid_t pid = spawn(argv, -1, o[1], e[1], sp[1]);
   umask(mask);
@@ -1719,6 +1719,9 @@ static bool read_full(int fd, void *p, size_t n) {
   return true;
 }
 
+/* A big-endian u32 (the spawner's request heads). */
+static uint32_t be32(const unsigned char *b) { return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]; }
+
 static bool write_full(int fd, const void *p, size_t n) {
   size_t put = 0;
   while (put < n) {
@@ -1847,8 +1850,7 @@ static int spawner_main(int argc, char **argv) {
             if (nsinit_copy >= 0 && nsinit_copy_of) prelaunch_nsinit();
             unsigned char whdr[8];
             if (!read_full(rq[0], whdr, sizeof whdr)) _exit(0); /* the spawner is gone */
-            uint32_t wid = (uint32_t)whdr[0] << 24 | (uint32_t)whdr[1] << 16 | (uint32_t)whdr[2] << 8 | whdr[3];
-            uint32_t wlen = (uint32_t)whdr[4] << 24 | (uint32_t)whdr[5] << 16 | (uint32_t)whdr[6] << 8 | whdr[7];
+            uint32_t wid = be32(whdr), wlen = be32(whdr + 4);
             char *wbody = malloc(wlen ? wlen : 1);
             if (!wbody || !read_full(rq[0], wbody, wlen)) _exit(0);
             close(rq[0]);
@@ -1918,8 +1920,7 @@ static int spawner_main(int argc, char **argv) {
     if (!in) continue;
     unsigned char hdr[8];
     if (!read_full(0, hdr, sizeof hdr)) _exit(0); /* berthd closed the pipe, or died */
-    uint32_t id = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-    uint32_t len = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7];
+    uint32_t id = be32(hdr), len = be32(hdr + 4);
     if (id == 0 && len == 0) {
       /* the hint: a warm child now, if there is none (no answer); one that is there already
        * takes the start, and the next is forked once idle again, not right after */

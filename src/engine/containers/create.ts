@@ -79,18 +79,19 @@ async function createWithName(engine: Engine, req: CreateRequest, id: string, fi
     // test/berthd-load.test.ts: `start` then failed with "mount overlay …: no such file or
     // directory"). A crash before the insert leaves it to the start-up sweep (restore.ts).
     // The snapshot's directory fsync runs on the thread pool while the files are written here.
-    const snapshot = engine.images.rootfs(image.name, key, { labels: { 'berth.container': id, [GC_ROOT_LABEL]: 'container' }, resolved });
+    const snapshot = engine.images
+      .rootfs(image.name, key, { labels: { 'berth.container': id, [GC_ROOT_LABEL]: 'container' }, resolved })
+      .then(() => {
+        snapshotMade = true;
+      });
     try {
       writeContainerFiles(engine, dir, config.Hostname ?? id.slice(0, 12), req);
       resolved_ = resolveMounts(engine, req, config.Volumes);
       // (a kill here leaves the snapshot half made: the start-up sweep's)
       crashPoint('create:files');
     } finally {
-      // made or not, it is settled before the clean-up below looks at it
-      snapshotMade = await snapshot.then(
-        () => true,
-        () => false,
-      );
+      // settled, made or not, before the clean-up below looks at it
+      await snapshot.catch(() => {});
     }
     await snapshot;
     crashPoint('create:snapshot');
