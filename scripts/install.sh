@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 #                        docker.io puts its client at /usr/bin/docker; a newer client at
 #                        /usr/local/bin/docker, if there is one, is left alone (it comes first
 #                        on PATH, and the tests use both).
-#   util-linux           `script`, which gives `docker run -it` a terminal in the tests
+#   util-linux           `script`, which gives `docker run -it` a terminal in the tests; `fincore`
 #   uidmap passwd        newuidmap/newgidmap (setuid) for rootless containers with subordinate
 #                        ids; useradd/userdel, with which test/userns.test.ts makes its own user
 #   clang libclang-rt-14-dev  libFuzzer and the address/undefined sanitizers: the fuzz targets of

@@ -118,6 +118,10 @@ async function gzipLayer(): Promise<{ blob: Buffer; diffId: string }> {
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
+/** The bytes of `file` in the page cache (util-linux's fincore). */
+const residentBytes = (file: string) =>
+  Number(spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', file], { encoding: 'utf8' }).stdout.trim());
+
 /** A pull's download of `b` through berth-ingest, the tee following its file, committed; the writer stays open. */
 async function downloadFollowed(s: LocalContentStore, ref: string, b: Buffer, tee: ApplyTee): Promise<Writer> {
   const digest = sha(b);
@@ -152,6 +156,8 @@ test('berth-ingest: the blob is written and verified, apply follows its file, No
   tee.end();
   assert.deepEqual(await a.applying, { diffId, size: (await a.applying).size, entries: 3 });
   assert.equal(readFileSync(path.join(a.dir, 'etc/hostname'), 'utf8'), 'berth\n');
+  // read once and written back, the blob leaves the page cache (berth-unpack's input_release)
+  assert.ok(residentBytes(s.path(digest)) <= 8192, `${residentBytes(s.path(digest))} of ${b.length} bytes still cached`);
   assert.deepEqual(await s.readAll(digest), b);
   await w.close();
   assert.equal(openFds(), fdsBefore, 'the followed file is closed once apply has it');

@@ -19,6 +19,9 @@ int input_follow(int fd, int end_fd, unsigned long long size, int poll_only);
 /* read(2) of `fd`, following it when input_follow named it: > 0, 0 at the end, -1 with errno */
 ssize_t input_read(int fd, void *buf, size_t n);
 
+/* the followed file's pages, written back by now, leave the page cache (see input.c) */
+void input_release(void);
+
 /* what the last failed input_read means: its own words for a followed file, else strerror(err) */
 const char *input_error(int err);
 

@@ -1510,6 +1510,7 @@ int main(int argc, char **argv)
 		die(g.r.errnum, "%s", g.r.err);
 	if (g.sync && syncfs(g.root) < 0)
 		die(errno, "syncfs: %s", strerror(errno));
+	input_release();
 	unsigned char md[32];
 	unsigned mdlen = 0;
 	if (EVP_DigestFinal_ex(g.md, md, &mdlen) != 1 || mdlen != 32)
